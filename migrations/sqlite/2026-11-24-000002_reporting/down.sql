@@ -1,0 +1,10 @@
+DROP TABLE reminder_suppressions;
+DROP TABLE reminders;
+DROP TABLE archived_documents;
+DROP TABLE review_decisions;
+DROP TABLE review_comments;
+DROP TABLE attachments;
+DROP TABLE submissions;
+DROP TABLE drafts;
+DROP TABLE cycle_extensions;
+DROP TABLE reporting_cycles;

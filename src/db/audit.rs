@@ -1,0 +1,77 @@
+//! The audit log: an append-only list of every state change, written in the same transaction as
+//! the change it records.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::audit_events;
+use super::{Conn, DbError, with_conn};
+use crate::domain::{Page, PageRequest};
+
+/// One recorded change.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = audit_events, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct AuditEvent {
+    pub id: i64,
+    pub at: NaiveDateTime,
+    pub actor: String,
+    pub token_id: Option<i64>,
+    pub action: String,
+    pub subject_type: String,
+    pub subject_id: String,
+    /// A JSON object describing the change.
+    pub details: String,
+    pub request_id: Option<String>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = audit_events)]
+pub struct NewAuditEvent<'a> {
+    pub at: NaiveDateTime,
+    pub actor: &'a str,
+    pub token_id: Option<i64>,
+    pub action: &'a str,
+    pub subject_type: &'a str,
+    pub subject_id: &'a str,
+    pub details: &'a str,
+    pub request_id: Option<&'a str>,
+}
+
+pub fn insert(conn: &mut Conn<'_>, event: &NewAuditEvent<'_>) -> Result<(), DbError> {
+    with_conn!(conn, |c| diesel::insert_into(audit_events::table)
+        .values(event)
+        .execute(c))?;
+    Ok(())
+}
+
+/// Newest first, optionally only one action (such as `city.update`) or one subject.
+pub fn list(
+    conn: &mut Conn<'_>,
+    action: Option<&str>,
+    subject: Option<(&str, &str)>,
+    page: PageRequest,
+) -> Result<Page<AuditEvent>, DbError> {
+    let (total, items) = with_conn!(conn, |c| {
+        let filtered = || {
+            let mut q = audit_events::table.into_boxed();
+            if let Some(action) = action {
+                q = q.filter(audit_events::action.eq(action));
+            }
+            if let Some((kind, id)) = subject {
+                q = q
+                    .filter(audit_events::subject_type.eq(kind))
+                    .filter(audit_events::subject_id.eq(id));
+            }
+            q
+        };
+        let total: i64 = filtered().count().get_result(c)?;
+        let items: Vec<AuditEvent> = filtered()
+            .order(audit_events::id.desc())
+            .limit(page.per_page())
+            .offset(page.offset())
+            .select(AuditEvent::as_select())
+            .load(c)?;
+        Ok::<_, DbError>((total, items))
+    })?;
+    Ok(page.wrap(items, total))
+}

@@ -1,0 +1,351 @@
+//! Persistence: the only module that imports diesel.
+//!
+//! One code path serves both stores. [`Db`] holds a connection pool for SQLite (the embedded
+//! default; WAL, foreign keys on, a busy timeout) or PostgreSQL (production), chosen from the URL
+//! scheme. Queries are plain functions over a [`Conn`]; the [`with_conn!`] macro expands a query
+//! body once per backend, so each is type-checked against both and any SQL difference stays
+//! explicit and local. [`Db::run`] moves the work onto the blocking pool, inside the caller's
+//! tracing span, so no query ever blocks an async thread.
+
+pub mod audit;
+pub mod cities;
+pub mod contacts;
+mod schema;
+pub mod tokens;
+
+use std::path::Path;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::r2d2::{self, ConnectionManager, CustomizeConnection};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, RunQueryDsl};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Runs `$body` with `$c` bound to the concrete connection (`&mut SqliteConnection` or
+/// `&mut PgConnection`), so the same diesel code is compiled for both backends.
+macro_rules! with_conn {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::Conn::Sqlite(inner) => {
+                let $c: &mut ::diesel::sqlite::SqliteConnection = &mut **inner;
+                $body
+            }
+            $crate::db::Conn::Postgres(inner) => {
+                let $c: &mut ::diesel::pg::PgConnection = &mut **inner;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_conn;
+
+/// What went wrong in the store, sorted by what the caller can do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("no such row")]
+    NotFound,
+    /// A unique constraint refused the write; the text names the constraint or column.
+    #[error("already exists ({0})")]
+    Conflict(String),
+    /// A foreign key points at nothing.
+    #[error("refers to a row that does not exist ({0})")]
+    MissingReference(String),
+    /// A CHECK or NOT NULL constraint refused the write: a validation gap above the database.
+    #[error("rejected by a database constraint ({0})")]
+    Constraint(String),
+    #[error("the database is unreachable or the pool is exhausted: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Query(DieselError),
+    #[error("applying migrations failed: {0}")]
+    Migration(String),
+    #[error("bad database URL: {0}")]
+    Url(String),
+}
+
+impl From<DieselError> for DbError {
+    fn from(e: DieselError) -> Self {
+        match e {
+            DieselError::NotFound => Self::NotFound,
+            DieselError::DatabaseError(kind, info) => {
+                let what = info
+                    .constraint_name()
+                    .map_or_else(|| info.message().to_owned(), str::to_owned);
+                match kind {
+                    DatabaseErrorKind::UniqueViolation => Self::Conflict(what),
+                    DatabaseErrorKind::ForeignKeyViolation => Self::MissingReference(what),
+                    DatabaseErrorKind::CheckViolation | DatabaseErrorKind::NotNullViolation => {
+                        Self::Constraint(what)
+                    }
+                    DatabaseErrorKind::ClosedConnection => {
+                        Self::Unavailable(info.message().to_owned())
+                    }
+                    _ => Self::Query(DieselError::DatabaseError(kind, info)),
+                }
+            }
+            other => Self::Query(other),
+        }
+    }
+}
+
+/// Which store a URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// Picks the backend from the URL scheme: `postgres://`/`postgresql://` or `sqlite://`.
+    pub fn from_url(url: &str) -> Result<Self, DbError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres)
+        } else if url.starts_with("sqlite://") {
+            Ok(Self::Sqlite)
+        } else {
+            Err(DbError::Url(
+                "expected a URL starting with sqlite:// or postgres://".into(),
+            ))
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+/// A borrowed connection of either backend; query functions take `&mut Conn`.
+pub enum Conn<'a> {
+    Sqlite(&'a mut SqliteConnection),
+    Postgres(&'a mut PgConnection),
+}
+
+impl Conn<'_> {
+    /// Runs `f` in a transaction, rolled back if `f` fails. On SQLite it takes the write lock up
+    /// front (`BEGIN IMMEDIATE`), so two writers queue on the busy timeout instead of failing on a
+    /// lock upgrade.
+    pub fn transaction<T, E>(
+        &mut self,
+        f: impl FnOnce(&mut Conn<'_>) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<DbError>,
+    {
+        /// diesel wants an error it can build from its own; this carries either kind out.
+        enum TxError<E> {
+            Db(DieselError),
+            App(E),
+        }
+        impl<E> From<DieselError> for TxError<E> {
+            fn from(e: DieselError) -> Self {
+                Self::Db(e)
+            }
+        }
+        let result = match self {
+            Conn::Sqlite(c) => {
+                c.immediate_transaction(|c| f(&mut Conn::Sqlite(c)).map_err(TxError::App))
+            }
+            Conn::Postgres(c) => c.transaction(|c| f(&mut Conn::Postgres(c)).map_err(TxError::App)),
+        };
+        result.map_err(|e| match e {
+            TxError::Db(e) => E::from(DbError::from(e)),
+            TxError::App(e) => e,
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Conn::Sqlite(_) => Backend::Sqlite,
+            Conn::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+#[derive(Clone)]
+enum Pool {
+    Sqlite(r2d2::Pool<ConnectionManager<SqliteConnection>>),
+    Postgres(r2d2::Pool<ConnectionManager<PgConnection>>),
+}
+
+/// Per-connection SQLite settings: WAL for concurrent readers, foreign keys enforced, and a busy
+/// timeout so a writer waits for another instead of failing.
+#[derive(Debug)]
+struct SqlitePragmas;
+
+impl CustomizeConnection<SqliteConnection, r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute(
+            "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+        )
+        .map_err(r2d2::Error::QueryError)
+    }
+}
+
+/// The connection pool, cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+}
+
+impl Db {
+    /// Opens a pool for `url` and checks one connection. A SQLite file's directory is created.
+    pub fn connect(url: &str) -> Result<Self, DbError> {
+        let timeout = Duration::from_secs(10);
+        let pool = match Backend::from_url(url)? {
+            Backend::Sqlite => {
+                let path = url.trim_start_matches("sqlite://");
+                if path.is_empty() {
+                    return Err(DbError::Url("sqlite:// needs a file path".into()));
+                }
+                if let Some(dir) = Path::new(path)
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        DbError::Unavailable(format!("cannot create {}: {e}", dir.display()))
+                    })?;
+                }
+                let pool = r2d2::Pool::builder()
+                    .max_size(8)
+                    .connection_timeout(timeout)
+                    .connection_customizer(Box::new(SqlitePragmas))
+                    .build(ConnectionManager::<SqliteConnection>::new(path))
+                    .map_err(|e| DbError::Unavailable(e.to_string()))?;
+                Pool::Sqlite(pool)
+            }
+            Backend::Postgres => {
+                let pool = r2d2::Pool::builder()
+                    .max_size(10)
+                    .connection_timeout(timeout)
+                    .build(ConnectionManager::<PgConnection>::new(url))
+                    .map_err(|e| DbError::Unavailable(e.to_string()))?;
+                Pool::Postgres(pool)
+            }
+        };
+        Ok(Self { pool })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Runs `f` on a pooled connection on the current thread: for the CLI and blocking jobs.
+    pub fn run_blocking<T, E>(&self, f: impl FnOnce(&mut Conn<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<DbError>,
+    {
+        let unavailable = |e: r2d2::PoolError| E::from(DbError::Unavailable(e.to_string()));
+        match &self.pool {
+            Pool::Sqlite(p) => f(&mut Conn::Sqlite(&mut *p.get().map_err(unavailable)?)),
+            Pool::Postgres(p) => f(&mut Conn::Postgres(&mut *p.get().map_err(unavailable)?)),
+        }
+    }
+
+    /// Runs `f` on a pooled connection on the blocking thread pool, inside the current span.
+    pub async fn run<T, E>(
+        &self,
+        f: impl FnOnce(&mut Conn<'_>) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let db = self.clone();
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || span.in_scope(|| db.run_blocking(f)))
+            .await
+            .unwrap_or_else(|join| {
+                Err(E::from(DbError::Unavailable(format!(
+                    "database task failed: {join}"
+                ))))
+            })
+    }
+
+    /// Applies the pending migrations of this backend; returns the versions applied.
+    pub fn migrate(&self) -> Result<Vec<String>, DbError> {
+        self.run_blocking(|conn| {
+            let applied = match conn {
+                Conn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(versions),
+                Conn::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(versions),
+            };
+            applied.map_err(|e| DbError::Migration(e.to_string()))
+        })
+    }
+
+    /// Checks the database answers a trivial query.
+    pub fn ping(&self) -> Result<(), DbError> {
+        self.run_blocking(|conn| {
+            with_conn!(conn, |c| diesel::sql_query("SELECT 1")
+                .execute(c)
+                .map(drop)
+                .map_err(DbError::from))
+        })
+    }
+}
+
+fn versions(applied: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> {
+    applied.iter().map(ToString::to_string).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The two migration trees must name the same migrations in the same order.
+    #[test]
+    fn migration_names_match_across_backends() {
+        let names = |dir: &str| {
+            let mut names: Vec<String> =
+                std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(dir))
+                    .unwrap()
+                    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect();
+            names.sort();
+            names
+        };
+        let sqlite = names("migrations/sqlite");
+        assert!(!sqlite.is_empty());
+        assert_eq!(sqlite, names("migrations/postgres"));
+        for name in &sqlite {
+            for file in ["up.sql", "down.sql"] {
+                for dir in ["migrations/sqlite", "migrations/postgres"] {
+                    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                        .join(dir)
+                        .join(name)
+                        .join(file);
+                    assert!(path.is_file(), "{} is missing", path.display());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn backend_from_url_scheme() {
+        assert_eq!(
+            Backend::from_url("postgres://u@h/db").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::from_url("postgresql://u@h/db").unwrap(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            Backend::from_url("sqlite://data/mmr.db").unwrap(),
+            Backend::Sqlite
+        );
+        assert!(Backend::from_url("mysql://x").is_err());
+        assert!(Backend::from_url("data/mmr.db").is_err());
+    }
+}

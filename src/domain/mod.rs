@@ -1,0 +1,163 @@
+//! Pure domain types and rules: what a valid city, contact, field or principal is, and who may do
+//! what. Nothing here touches a framework, a database or the clock; values enter through `parse`
+//! constructors at the edge and are trusted from then on.
+
+pub mod auth;
+pub mod cities;
+pub mod contacts;
+pub mod countries;
+pub mod fields;
+
+use std::fmt;
+
+/// A value that failed validation: which input it was and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    /// The name of the offending input as the caller spelled it (`country`, `time_zone`, ...).
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl Invalid {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+/// Trims `raw` and checks it is non-empty, at most `max` characters and free of control characters.
+pub(crate) fn clean_text(field: &'static str, raw: &str, max: usize) -> Result<String, Invalid> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Err(Invalid::new(field, "must not be empty"));
+    }
+    if text.chars().count() > max {
+        return Err(Invalid::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(Invalid::new(field, "must not contain control characters"));
+    }
+    Ok(text.to_owned())
+}
+
+/// Parses a calendar date written `YYYY-MM-DD`.
+pub fn parse_date(field: &'static str, raw: &str) -> Result<chrono::NaiveDate, Invalid> {
+    chrono::NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").map_err(|_| {
+        Invalid::new(
+            field,
+            format!(
+                "`{}` is not a date (YYYY-MM-DD)",
+                fields::truncate(raw.trim())
+            ),
+        )
+    })
+}
+
+/// One page of a list, as every list endpoint and query returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+/// A validated page request: `page` from 1, `per_page` from 1 to [`PageRequest::MAX_PER_PAGE`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    page: i64,
+    per_page: i64,
+}
+
+impl PageRequest {
+    pub const DEFAULT_PER_PAGE: i64 = 50;
+    pub const MAX_PER_PAGE: i64 = 200;
+
+    pub fn parse(page: Option<i64>, per_page: Option<i64>) -> Result<Self, Invalid> {
+        let page = page.unwrap_or(1);
+        let per_page = per_page.unwrap_or(Self::DEFAULT_PER_PAGE);
+        if !(1..=1_000_000).contains(&page) {
+            return Err(Invalid::new("page", "must be between 1 and 1000000"));
+        }
+        if !(1..=Self::MAX_PER_PAGE).contains(&per_page) {
+            return Err(Invalid::new(
+                "per_page",
+                format!("must be between 1 and {}", Self::MAX_PER_PAGE),
+            ));
+        }
+        Ok(Self { page, per_page })
+    }
+
+    pub fn page(self) -> i64 {
+        self.page
+    }
+
+    pub fn per_page(self) -> i64 {
+        self.per_page
+    }
+
+    pub fn offset(self) -> i64 {
+        (self.page - 1) * self.per_page
+    }
+
+    /// Wraps one page of results with this request's numbers.
+    pub fn wrap<T>(self, items: Vec<T>, total: i64) -> Page<T> {
+        Page {
+            items,
+            total,
+            page: self.page,
+            per_page: self.per_page,
+        }
+    }
+}
+
+impl Default for PageRequest {
+    fn default() -> Self {
+        Self {
+            page: 1,
+            per_page: Self::DEFAULT_PER_PAGE,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_request_defaults_and_bounds() {
+        let p = PageRequest::parse(None, None).unwrap();
+        assert_eq!((p.page(), p.per_page(), p.offset()), (1, 50, 0));
+        assert_eq!(PageRequest::parse(Some(3), Some(20)).unwrap().offset(), 40);
+        assert_eq!(PageRequest::parse(Some(0), None).unwrap_err().field, "page");
+        assert_eq!(
+            PageRequest::parse(None, Some(201)).unwrap_err().field,
+            "per_page"
+        );
+        assert_eq!(
+            PageRequest::parse(None, Some(0)).unwrap_err().field,
+            "per_page"
+        );
+    }
+
+    #[test]
+    fn clean_text_rules() {
+        assert_eq!(clean_text("name", "  Kraków ", 10).unwrap(), "Kraków");
+        assert!(clean_text("name", "   ", 10).is_err());
+        assert!(clean_text("name", "a\u{7}b", 10).is_err());
+        assert!(clean_text("name", "abcdef", 5).is_err());
+    }
+}

@@ -1,0 +1,80 @@
+//! `GET /api/v1/audit`: every recorded state change, newest first (Secretariat).
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::extract::{ApiQuery, Auth};
+use super::{ApiError, AppState, ListView, PageQuery};
+use crate::db::audit::AuditEvent;
+use crate::domain::auth::Action;
+use crate::workflow;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/audit", get(list))
+}
+
+#[derive(Serialize)]
+struct AuditView {
+    id: i64,
+    at: String,
+    actor: String,
+    action: String,
+    subject_type: String,
+    subject_id: String,
+    details: serde_json::Value,
+    request_id: Option<String>,
+}
+
+impl From<AuditEvent> for AuditView {
+    fn from(e: AuditEvent) -> Self {
+        Self {
+            id: e.id,
+            at: e
+                .at
+                .and_utc()
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            actor: e.actor,
+            action: e.action,
+            subject_type: e.subject_type,
+            subject_id: e.subject_id,
+            details: serde_json::from_str(&e.details)
+                .unwrap_or(serde_json::Value::String(e.details)),
+            request_id: e.request_id,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditQuery {
+    /// Only this action, such as `city.update`.
+    action: Option<String>,
+    subject_type: Option<String>,
+    subject_id: Option<String>,
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+/// The audit log, filtered by action and subject, paginated (Secretariat).
+async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> Result<Json<ListView<AuditView>>, ApiError> {
+    auth.require(Action::Administer)?;
+    let page = PageQuery {
+        page: q.page,
+        per_page: q.per_page,
+    }
+    .parse()?;
+    let events = state
+        .db
+        .run(move |conn| {
+            let subject = q.subject_type.as_deref().zip(q.subject_id.as_deref());
+            workflow::audit_log(conn, q.action.as_deref(), subject, page)
+        })
+        .await?;
+    Ok(Json(ListView::from_page(events, AuditView::from)))
+}

@@ -1,0 +1,302 @@
+//! The city registry: anyone reads it; the Secretariat registers and edits cities.
+
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::extract::{ApiJson, ApiQuery, Auth};
+use super::{ApiError, AppState, ListView, PageQuery};
+use crate::db::cities::CityFilter;
+use crate::domain::auth::Action;
+use crate::domain::cities::{
+    City, CityInput, CityName, CityPatch, CitySlug, CityStatus, CityTimeZone, CountryCode,
+    FieldPeriod, Language, NewCity, check_designation_date, fold, parse_aliases,
+};
+use crate::domain::fields::FieldSlug;
+use crate::domain::{Invalid, parse_date};
+use crate::workflow;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/cities", get(list).post(create))
+        .route("/cities/{slug}", get(show).patch(update))
+}
+
+/// A city as the API shows it.
+#[derive(Serialize)]
+pub struct CityView {
+    slug: String,
+    name: String,
+    aliases: Vec<String>,
+    country: String,
+    field: String,
+    designation_date: String,
+    time_zone: String,
+    language: String,
+    status: String,
+}
+
+impl From<City> for CityView {
+    fn from(c: City) -> Self {
+        Self {
+            slug: c.slug,
+            name: c.name,
+            aliases: c.aliases,
+            country: c.country,
+            field: c.field,
+            designation_date: c.designation_date.to_string(),
+            time_zone: c.time_zone,
+            language: c.language,
+            status: c.status,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct FieldPeriodView {
+    field: String,
+    from: String,
+    until: Option<String>,
+}
+
+/// One city with the history of its creative fields.
+#[derive(Serialize)]
+struct CityDetailView {
+    #[serde(flatten)]
+    city: CityView,
+    field_history: Vec<FieldPeriodView>,
+}
+
+impl CityDetailView {
+    fn new(city: City, history: Vec<FieldPeriod>) -> Self {
+        let field_history = history
+            .into_iter()
+            .map(|p| FieldPeriodView {
+                field: p.field,
+                from: p.from.to_string(),
+                until: p.until.map(|d| d.to_string()),
+            })
+            .collect();
+        Self {
+            city: city.into(),
+            field_history,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    field: Option<String>,
+    country: Option<String>,
+    status: Option<String>,
+    /// Text matched against names and aliases, accents and case ignored.
+    q: Option<String>,
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+/// Lists cities, filtered by field, country, status and a text query on names and aliases;
+/// public. An unknown field, country or status is a 422, not an empty list.
+async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<ListView<CityView>>, ApiError> {
+    auth.require(Action::ReadRegistry)?;
+    let page = PageQuery {
+        page: q.page,
+        per_page: q.per_page,
+    }
+    .parse()?;
+    let field = q.field.as_deref().map(FieldSlug::parse).transpose()?;
+    let filter = CityFilter {
+        field: field.as_ref().map(|f| f.as_str().to_owned()),
+        country: q
+            .country
+            .as_deref()
+            .map(CountryCode::parse)
+            .transpose()?
+            .map(|c| c.as_str().to_owned()),
+        status: q
+            .status
+            .as_deref()
+            .map(CityStatus::parse)
+            .transpose()?
+            .map(|s| s.as_str().to_owned()),
+        query: q
+            .q
+            .as_deref()
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+            .map(fold),
+    };
+    if filter
+        .query
+        .as_ref()
+        .is_some_and(|q| q.chars().count() > 200)
+    {
+        return Err(Invalid::new("q", "must be at most 200 characters").into());
+    }
+    let cities = state
+        .db
+        .run(move |conn| {
+            if let Some(field) = &field {
+                workflow::cities::check_field(conn, field)?;
+            }
+            workflow::cities::list(conn, &filter, page)
+        })
+        .await?;
+    Ok(Json(ListView::from_page(cities, CityView::from)))
+}
+
+/// One city and its field history; public.
+async fn show(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(slug): Path<String>,
+) -> Result<Json<CityDetailView>, ApiError> {
+    auth.require(Action::ReadRegistry)?;
+    let slug = path_slug(&slug)?;
+    let (city, history) = state
+        .db
+        .run(move |conn| workflow::cities::field_history(conn, slug.as_str()))
+        .await?;
+    Ok(Json(CityDetailView::new(city, history)))
+}
+
+/// The body of `POST /api/v1/cities`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewCityBody {
+    slug: String,
+    name: String,
+    #[serde(default)]
+    aliases: Vec<String>,
+    country: String,
+    field: String,
+    designation_date: String,
+    time_zone: String,
+    language: Option<String>,
+}
+
+/// Registers a city (Secretariat). A taken slug is a 409.
+async fn create(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(body): ApiJson<NewCityBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    auth.require(Action::EditRegistry)?;
+    let now = state.now();
+    let input = CityInput {
+        slug: Some(&body.slug),
+        name: &body.name,
+        aliases: body.aliases.iter().map(String::as_str).collect(),
+        country: &body.country,
+        field: &body.field,
+        designation_date: Some(parse_date("designation_date", &body.designation_date)?),
+        time_zone: Some(&body.time_zone),
+        language: body.language.as_deref(),
+    };
+    let city = NewCity::parse(&input, now.date())?;
+    let actor = auth.actor()?;
+    let (created, history) = state
+        .db
+        .run(move |conn| {
+            let created = workflow::cities::create(conn, &actor, &city, now)?;
+            workflow::cities::field_history(conn, &created.slug)
+        })
+        .await?;
+    let location = format!("/api/v1/cities/{}", created.slug);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(CityDetailView::new(created, history)),
+    ))
+}
+
+/// The body of `PATCH /api/v1/cities/{slug}`: any subset of the city's values except the slug.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CityPatchBody {
+    name: Option<String>,
+    aliases: Option<Vec<String>>,
+    country: Option<String>,
+    field: Option<String>,
+    designation_date: Option<String>,
+    time_zone: Option<String>,
+    language: Option<String>,
+    status: Option<String>,
+}
+
+impl CityPatchBody {
+    fn parse(&self, today: chrono::NaiveDate) -> Result<CityPatch, Invalid> {
+        let name = self
+            .name
+            .as_deref()
+            .map(|n| CityName::parse("name", n))
+            .transpose()?;
+        Ok(CityPatch {
+            aliases: match &self.aliases {
+                Some(a) => Some(parse_aliases(name.as_ref(), a.iter().map(String::as_str))?),
+                None => None,
+            },
+            name,
+            country: self
+                .country
+                .as_deref()
+                .map(CountryCode::parse)
+                .transpose()?,
+            field: self.field.as_deref().map(FieldSlug::parse).transpose()?,
+            designation_date: match &self.designation_date {
+                Some(d) => Some(check_designation_date(
+                    parse_date("designation_date", d)?,
+                    today,
+                )?),
+                None => None,
+            },
+            time_zone: self
+                .time_zone
+                .as_deref()
+                .map(CityTimeZone::parse)
+                .transpose()?,
+            language: self.language.as_deref().map(Language::parse).transpose()?,
+            status: self.status.as_deref().map(CityStatus::parse).transpose()?,
+        })
+    }
+}
+
+/// Edits a city (Secretariat). A change of field is kept in the city's field history.
+async fn update(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(slug): Path<String>,
+    ApiJson(body): ApiJson<CityPatchBody>,
+) -> Result<Json<CityDetailView>, ApiError> {
+    auth.require(Action::EditRegistry)?;
+    let slug = path_slug(&slug)?;
+    let now = state.now();
+    let patch = body.parse(now.date())?;
+    let actor = auth.actor()?;
+    let (city, history) = state
+        .db
+        .run(move |conn| {
+            workflow::cities::update(conn, &actor, slug.as_str(), &patch, now)?;
+            workflow::cities::field_history(conn, slug.as_str())
+        })
+        .await?;
+    Ok(Json(CityDetailView::new(city, history)))
+}
+
+/// Parses a slug from a path, so a malformed one is a 404 without a database trip.
+pub(super) fn path_slug(raw: &str) -> Result<CitySlug, ApiError> {
+    CitySlug::parse(raw).map_err(|_| {
+        ApiError::not_found(format!(
+            "city `{}` does not exist",
+            raw.chars().take(64).collect::<String>()
+        ))
+    })
+}

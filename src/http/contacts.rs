@@ -1,0 +1,182 @@
+//! A city's focal points: the Secretariat writes them; the city itself and the Secretariat read
+//! them (e-mail addresses are personal data, so coordinators and the public do not).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, patch};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::cities::path_slug;
+use super::extract::{ApiJson, Auth};
+use super::{ApiError, AppState, double_option};
+use crate::domain::auth::{Action, CityRef};
+use crate::domain::clean_text;
+use crate::domain::contacts::{Contact, ContactPatch, Email, NewContact};
+use crate::workflow;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/cities/{slug}/contacts", get(list).post(create))
+        .route("/cities/{slug}/contacts/{id}", patch(update).delete(delete))
+}
+
+#[derive(Serialize)]
+struct ContactView {
+    id: i64,
+    name: String,
+    email: String,
+    role: Option<String>,
+    phone: Option<String>,
+    primary: bool,
+}
+
+impl From<Contact> for ContactView {
+    fn from(c: Contact) -> Self {
+        Self {
+            id: c.id,
+            name: c.name,
+            email: c.email,
+            role: c.role,
+            phone: c.phone,
+            primary: c.is_primary,
+        }
+    }
+}
+
+/// A city's contacts, the primary first (the city itself and the Secretariat).
+async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(slug): Path<String>,
+) -> Result<Json<Vec<ContactView>>, ApiError> {
+    auth.signed_in()?;
+    let slug = path_slug(&slug)?;
+    let principal = auth.principal.clone();
+    let contacts = state
+        .db
+        .run(move |conn| {
+            let city = workflow::cities::get(conn, slug.as_str())?;
+            crate::domain::auth::authorize(
+                principal.as_ref(),
+                Action::ReadContacts(CityRef {
+                    id: city.id,
+                    field: &city.field,
+                }),
+            )?;
+            workflow::contacts::list(conn, &city)
+        })
+        .await?;
+    Ok(Json(contacts.into_iter().map(ContactView::from).collect()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewContactBody {
+    name: String,
+    email: String,
+    role: Option<String>,
+    phone: Option<String>,
+    #[serde(default)]
+    primary: bool,
+}
+
+/// Adds a contact (Secretariat); `primary: true` demotes the previous primary.
+async fn create(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(slug): Path<String>,
+    ApiJson(body): ApiJson<NewContactBody>,
+) -> Result<(StatusCode, Json<ContactView>), ApiError> {
+    auth.require(Action::EditRegistry)?;
+    let slug = path_slug(&slug)?;
+    let new = NewContact::parse(
+        &body.name,
+        &body.email,
+        body.role.as_deref(),
+        body.phone.as_deref(),
+        body.primary,
+    )?;
+    let (actor, now) = (auth.actor()?, state.now());
+    let contact = state
+        .db
+        .run(move |conn| {
+            let city = workflow::cities::get(conn, slug.as_str())?;
+            workflow::contacts::create(conn, &actor, &city, &new, now)
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(contact.into())))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContactPatchBody {
+    name: Option<String>,
+    email: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    role: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    phone: Option<Option<String>>,
+    primary: Option<bool>,
+}
+
+impl ContactPatchBody {
+    fn parse(&self) -> Result<ContactPatch, crate::domain::Invalid> {
+        let optional = |field, value: &Option<Option<String>>, max| match value {
+            Some(Some(v)) => clean_text(field, v, max).map(|v| Some(Some(v))),
+            Some(None) => Ok(Some(None)),
+            None => Ok(None),
+        };
+        Ok(ContactPatch {
+            name: self
+                .name
+                .as_deref()
+                .map(|n| clean_text("name", n, 200))
+                .transpose()?,
+            email: self.email.as_deref().map(Email::parse).transpose()?,
+            role: optional("role", &self.role, 200)?,
+            phone: optional("phone", &self.phone, 50)?,
+            is_primary: self.primary,
+        })
+    }
+}
+
+/// Changes a contact (Secretariat); `null` clears the role or phone.
+async fn update(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((slug, id)): Path<(String, i64)>,
+    ApiJson(body): ApiJson<ContactPatchBody>,
+) -> Result<Json<ContactView>, ApiError> {
+    auth.require(Action::EditRegistry)?;
+    let slug = path_slug(&slug)?;
+    let patch = body.parse()?;
+    let (actor, now) = (auth.actor()?, state.now());
+    let contact = state
+        .db
+        .run(move |conn| {
+            let city = workflow::cities::get(conn, slug.as_str())?;
+            workflow::contacts::update(conn, &actor, &city, id, &patch, now)
+        })
+        .await?;
+    Ok(Json(contact.into()))
+}
+
+/// Removes a contact (Secretariat).
+async fn delete(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((slug, id)): Path<(String, i64)>,
+) -> Result<StatusCode, ApiError> {
+    auth.require(Action::EditRegistry)?;
+    let slug = path_slug(&slug)?;
+    let (actor, now) = (auth.actor()?, state.now());
+    state
+        .db
+        .run(move |conn| {
+            let city = workflow::cities::get(conn, slug.as_str())?;
+            workflow::contacts::delete(conn, &actor, &city, id, now)
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

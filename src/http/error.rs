@@ -1,0 +1,168 @@
+//! HTTP outcomes. Every failure leaves as `{"error": {"code", "message", ...}}` with its status:
+//! 400 malformed request, 401 no or bad token, 403 not allowed, 404 unknown resource, 409
+//! conflict, 413 too large, 415 wrong content type, 422 invalid content, 503 store unavailable.
+//! A 500 logs its whole cause and tells the client only that something failed on our side.
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::db::DbError;
+use crate::domain::Invalid;
+use crate::domain::auth::Denied;
+use crate::error::Error;
+
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    /// Extra members of the error object (`field`, `problems`).
+    extra: Option<Value>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            extra: None,
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    fn internal(cause: &dyn std::error::Error) -> Self {
+        let chain: Vec<String> = std::iter::successors(Some(cause), |e| e.source())
+            .map(ToString::to_string)
+            .collect();
+        tracing::error!(error.chain = %chain.join(": "), "request failed");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "something went wrong on our side; it has been logged",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut error = json!({ "code": self.code, "message": self.message });
+        if let (Some(Value::Object(extra)), Some(obj)) = (self.extra, error.as_object_mut()) {
+            obj.extend(extra);
+        }
+        let mut response = (self.status, Json(json!({ "error": error }))).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<Invalid> for ApiError {
+    fn from(e: Invalid) -> Self {
+        Self {
+            extra: Some(json!({ "field": e.field })),
+            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string())
+        }
+    }
+}
+
+impl From<Denied> for ApiError {
+    fn from(d: Denied) -> Self {
+        match d {
+            Denied::Unauthenticated => {
+                Self::unauthenticated("this needs a bearer token (Authorization: Bearer mmr_...)")
+            }
+            Denied::Forbidden => Self::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "this token does not allow that",
+            ),
+        }
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Invalid(invalid) => invalid.into(),
+            Error::InvalidMany { summary, problems } => Self {
+                extra: Some(json!({ "problems": problems })),
+                ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", summary)
+            },
+            Error::NotFound { .. } => Self::not_found(e.to_string()),
+            Error::Conflict(message) => Self::new(StatusCode::CONFLICT, "conflict", message),
+            Error::Denied(d) => d.into(),
+            Error::Db(db) => db.into(),
+        }
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::NotFound => Self::not_found("no such resource"),
+            DbError::Conflict(what) => Self::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!("this conflicts with an existing record ({what})"),
+            ),
+            DbError::Unavailable(_) => {
+                tracing::warn!(error = %e, "database unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the database is unavailable; try again shortly",
+                )
+            }
+            other => Self::internal(&other),
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        let message = r.body_text();
+        match r {
+            JsonRejection::JsonDataError(_) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
+            }
+            JsonRejection::JsonSyntaxError(_) => {
+                Self::new(StatusCode::BAD_REQUEST, "malformed_json", message)
+            }
+            JsonRejection::MissingJsonContentType(_) => Self::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "expected a body with Content-Type: application/json",
+            ),
+            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the request body exceeds the size limit",
+            ),
+            other => Self::new(other.status(), "bad_request", message),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        Self::bad_request(r.body_text())
+    }
+}

@@ -1,0 +1,41 @@
+//! `GET /api/v1/fields`: the creative fields, public.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+
+use super::extract::Auth;
+use super::{ApiError, AppState};
+use crate::domain::auth::Action;
+use crate::workflow;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/fields", get(list))
+}
+
+#[derive(Serialize)]
+struct FieldView {
+    slug: String,
+    name: String,
+    since_year: i32,
+    /// Cities currently in the field.
+    cities: i64,
+}
+
+/// Every creative field with its number of cities; anyone may read it.
+async fn list(State(state): State<AppState>, auth: Auth) -> Result<Json<Vec<FieldView>>, ApiError> {
+    auth.require(Action::ReadRegistry)?;
+    let fields = state.db.run(workflow::cities::list_fields).await?;
+    Ok(Json(
+        fields
+            .into_iter()
+            .map(|(f, cities)| FieldView {
+                slug: f.slug,
+                name: f.name,
+                since_year: f.since_year,
+                cities,
+            })
+            .collect(),
+    ))
+}

@@ -1,0 +1,34 @@
+//! Liveness and readiness probes.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use super::{ApiError, AppState};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+}
+
+/// The process is up.
+async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// The database answers; 503 otherwise.
+async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let backend = state.db.backend().as_str();
+    let db = state.db.clone();
+    match tokio::task::spawn_blocking(move || db.ping()).await {
+        Ok(Ok(())) => Ok(Json(json!({ "status": "ready", "database": backend }))),
+        _ => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the database does not answer",
+        )),
+    }
+}

@@ -1,0 +1,168 @@
+//! The HTTP API: the only module that imports axum. Each resource module owns its routes and
+//! handlers; [`router`] merges them under `/api/v1` and wraps them in the request-id, tracing and
+//! body-limit layers. Handlers check permissions first (through [`extract::Auth`]), turn request
+//! bodies into domain values, call [`crate::workflow`] on the blocking pool, and answer with the
+//! JSON views defined beside them.
+
+mod audit;
+mod cities;
+mod contacts;
+mod error;
+mod extract;
+mod fields;
+mod health;
+mod tokens;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request, Response};
+use chrono::NaiveDateTime;
+use serde::Serialize;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::trace::TraceLayer;
+use tracing::Span;
+
+pub use error::ApiError;
+
+use crate::db::Db;
+use crate::domain::Page;
+
+/// The response header carrying each request's id (also accepted from a proxy in front).
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The current time, as the handlers see it; tests pin it.
+pub type Clock = Arc<dyn Fn() -> NaiveDateTime + Send + Sync>;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub clock: Clock,
+    /// The largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl AppState {
+    pub fn new(db: Db, max_body_bytes: usize) -> Self {
+        Self {
+            db,
+            clock: Arc::new(|| chrono::Utc::now().naive_utc()),
+            max_body_bytes,
+        }
+    }
+
+    pub fn now(&self) -> NaiveDateTime {
+        (self.clock)()
+    }
+}
+
+/// The whole API.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(fields::router())
+        .merge(cities::router())
+        .merge(contacts::router())
+        .merge(audit::router())
+        .merge(tokens::router());
+    Router::new()
+        .merge(health::router())
+        .nest("/api/v1", api)
+        .fallback(|| async { ApiError::not_found("no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not take that method",
+            )
+        })
+        .layer(DefaultBodyLimit::max(state.max_body_bytes))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request<_>| {
+                    let id = req
+                        .headers()
+                        .get(REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!(
+                        "request",
+                        request.id = %id,
+                        method = %req.method(),
+                        path = %req.uri().path(),
+                        token.id = tracing::field::Empty,
+                    )
+                })
+                .on_request(())
+                .on_response(|res: &Response<_>, latency: Duration, _span: &Span| {
+                    tracing::info!(
+                        status = res.status().as_u16(),
+                        latency_ms = latency.as_secs_f64() * 1000.0,
+                        "done"
+                    );
+                })
+                .on_failure(()),
+        )
+        .layer(SetRequestIdLayer::new(REQUEST_ID, RandomRequestId))
+        .with_state(state)
+}
+
+/// Request ids: 16 random hex digits, unless a proxy in front already set one.
+#[derive(Clone, Copy)]
+struct RandomRequestId;
+
+impl MakeRequestId for RandomRequestId {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        let id = format!("{:016x}", rand::random::<u64>());
+        axum::http::HeaderValue::from_str(&id)
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
+/// A page of a list: `{"items": [...], "total": N, "page": P, "per_page": K}`.
+#[derive(Serialize)]
+struct ListView<T> {
+    items: Vec<T>,
+    total: i64,
+    page: i64,
+    per_page: i64,
+}
+
+impl<T> ListView<T> {
+    fn from_page<U>(page: Page<U>, view: impl FnMut(U) -> T) -> Self {
+        Self {
+            items: page.items.into_iter().map(view).collect(),
+            total: page.total,
+            page: page.page,
+            per_page: page.per_page,
+        }
+    }
+}
+
+/// `?page=&per_page=`, shared by every list.
+#[derive(serde::Deserialize, Default)]
+struct PageQuery {
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+impl PageQuery {
+    fn parse(&self) -> Result<crate::domain::PageRequest, ApiError> {
+        Ok(crate::domain::PageRequest::parse(self.page, self.per_page)?)
+    }
+}
+
+/// Lets a JSON body tell "absent" (`None`) from `null` (`Some(None)`) for clearable values.
+fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    serde::Deserialize::deserialize(d).map(Some)
+}

@@ -1,0 +1,14 @@
+//! Membership Monitoring Reports for the UNESCO Creative Cities Network.
+//!
+//! Dependencies point inward: [`domain`] holds pure types and rules; [`db`] is the only module
+//! that touches diesel; [`workflow`] holds the use cases shared by the HTTP API, the CLI and the
+//! scheduler; [`http`] is the only module that touches axum.
+
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod startup;
+pub mod telemetry;
+pub mod workflow;

@@ -1,0 +1,54 @@
+//! Starting the server: migrate, bind, serve until SIGINT or SIGTERM, then finish the requests in
+//! flight.
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::db::Db;
+use crate::http::{self, AppState};
+
+/// Serves the API on `listener` until a shutdown signal.
+pub async fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<()> {
+    axum::serve(listener, http::router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving HTTP")
+}
+
+/// Applies pending migrations, logging what was applied.
+pub fn migrate(db: &Db) -> anyhow::Result<()> {
+    let applied = db.migrate().context("applying database migrations")?;
+    if applied.is_empty() {
+        tracing::info!(
+            db.backend = db.backend().as_str(),
+            "database schema is up to date"
+        );
+    } else {
+        tracing::info!(db.backend = db.backend().as_str(), migrations = ?applied, "applied migrations");
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing requests in flight");
+}

@@ -1,0 +1,80 @@
+//! Use cases shared by the HTTP API, the CLI and the scheduler. Each is a plain function over a
+//! database connection and the current time (never the clock), opens its own transaction, checks
+//! what the database cannot, and records an audit event with the change it makes.
+
+pub mod cities;
+pub mod contacts;
+pub mod import;
+pub mod tokens;
+
+use chrono::NaiveDateTime;
+use serde_json::Value;
+
+use crate::db::{self, Conn};
+use crate::domain::auth::Principal;
+use crate::error::Result;
+
+/// Who is making a change, as the audit log records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// The token's name, or `cli:<user>` for the command line.
+    pub name: String,
+    pub token_id: Option<i64>,
+    /// The HTTP request id, to tie the audit event to the request's logs.
+    pub request_id: Option<String>,
+}
+
+impl Actor {
+    /// The operator at the command line, named after the OS user.
+    pub fn cli() -> Self {
+        let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+        Self {
+            name: format!("cli:{user}"),
+            token_id: None,
+            request_id: None,
+        }
+    }
+
+    pub fn from_principal(principal: &Principal, request_id: Option<String>) -> Self {
+        Self {
+            name: principal.name.clone(),
+            token_id: Some(principal.token_id),
+            request_id,
+        }
+    }
+}
+
+/// Appends an audit event for `action` on a subject; call it inside the change's transaction.
+pub(crate) fn audit(
+    conn: &mut Conn<'_>,
+    actor: &Actor,
+    now: NaiveDateTime,
+    action: &str,
+    subject: (&str, &str),
+    details: Value,
+) -> Result<()> {
+    db::audit::insert(
+        conn,
+        &db::audit::NewAuditEvent {
+            at: now,
+            actor: &actor.name,
+            token_id: actor.token_id,
+            action,
+            subject_type: subject.0,
+            subject_id: subject.1,
+            details: &details.to_string(),
+            request_id: actor.request_id.as_deref(),
+        },
+    )?;
+    Ok(())
+}
+
+/// The audit log, newest first.
+pub fn audit_log(
+    conn: &mut Conn<'_>,
+    action: Option<&str>,
+    subject: Option<(&str, &str)>,
+    page: crate::domain::PageRequest,
+) -> Result<crate::domain::Page<db::audit::AuditEvent>> {
+    Ok(db::audit::list(conn, action, subject, page)?)
+}
