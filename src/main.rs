@@ -32,22 +32,21 @@ fn name_env_and_exit(e: clap::Error) -> ! {
     if matches!(
         e.kind(),
         ErrorKind::InvalidValue | ErrorKind::ValueValidation
-    ) {
-        if let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) {
-            let long = arg
-                .trim_start_matches("--")
-                .split([' ', '='])
-                .next()
-                .unwrap_or_default();
-            let env = Cli::command()
-                .get_subcommands()
-                .flat_map(|c| c.get_arguments().cloned().collect::<Vec<_>>())
-                .chain(Cli::command().get_arguments().cloned())
-                .find(|a| a.get_long() == Some(long))
-                .and_then(|a| a.get_env().map(|v| v.to_string_lossy().into_owned()));
-            if let Some(env) = env {
-                eprintln!("error: setting {env} / --{long} is invalid");
-            }
+    ) && let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg)
+    {
+        let long = arg
+            .trim_start_matches("--")
+            .split([' ', '='])
+            .next()
+            .unwrap_or_default();
+        let env = Cli::command()
+            .get_subcommands()
+            .flat_map(|c| c.get_arguments().cloned().collect::<Vec<_>>())
+            .chain(Cli::command().get_arguments().cloned())
+            .find(|a| a.get_long() == Some(long))
+            .and_then(|a| a.get_env().map(|v| v.to_string_lossy().into_owned()));
+        if let Some(env) = env {
+            eprintln!("error: setting {env} / --{long} is invalid");
         }
     }
     e.exit()

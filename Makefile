@@ -1,0 +1,59 @@
+# The two commands of the README: `make run` and `make test`. Both install what they need on a
+# Debian machine when run as root, and otherwise stop and name the missing package.
+
+SHELL := /bin/bash
+DATA_DIR ?= ./data
+BIND ?= 127.0.0.1:8080
+# The PostgreSQL server the tests create their databases on (trust auth, user postgres).
+PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+
+MMR := ./target/release/mmr --data-dir $(DATA_DIR)
+
+# $(call need,COMMAND-OR-TEST,DEBIAN-PACKAGE): install the package when the check fails.
+define need
+	@if ! ( $(1) ) >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "make: installing $(2)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2)) >/dev/null \
+	      || { echo "make: could not install $(2)"; exit 1; }; \
+	  else echo "make: missing $(2): install the Debian package $(2) (or its equivalent)"; exit 1; fi; \
+	fi
+endef
+
+.PHONY: run test build-deps test-deps lint bench
+
+## Build, migrate, load the founding cities into an empty database, and serve on $(BIND).
+run: build-deps
+	cargo build --release --locked
+	$(MMR) migrate
+	$(MMR) cities import --if-empty demo/cities.csv
+	@echo
+	@echo "  Serving the MMR API on http://$(BIND) (SQLite database in $(DATA_DIR))."
+	@echo "  Create a Secretariat token in another terminal:"
+	@echo "    export TOKEN=\$$($(MMR) token create --role secretariat --name \"$$USER\")"
+	@echo "  then try:  curl -s http://$(BIND)/api/v1/cities?q=krakow"
+	@echo
+	exec $(MMR) serve --bind $(BIND)
+
+## Every test, on SQLite and (when reachable) PostgreSQL.
+test: build-deps test-deps
+	@if [ -z "$$MMR_TEST_POSTGRES_URL" ] && ! pg_isready -q -h 127.0.0.1 -p 5432; then \
+	  echo "make: NOTE: no PostgreSQL on 127.0.0.1:5432; the PostgreSQL half of the tests will be SKIPPED."; \
+	fi
+	MMR_TEST_POSTGRES_URL=$${MMR_TEST_POSTGRES_URL:-$$(pg_isready -q -h 127.0.0.1 -p 5432 && echo $(PG_TEST_URL))} \
+	  cargo test --locked
+
+build-deps:
+	@command -v cargo >/dev/null || { echo "make: cargo is missing: install Rust from https://rustup.rs"; exit 1; }
+	$(call need,command -v cc,gcc)
+	$(call need,ls /usr/lib/*/libpq.so /usr/lib/libpq.so,libpq-dev)
+
+test-deps:
+	$(call need,command -v pg_isready && command -v psql,postgresql-client)
+	$(call need,command -v python3,python3)
+	$(call need,command -v pdftotext && command -v pdfinfo && command -v pdffonts && command -v pdftoppm,poppler-utils)
+	$(call need,command -v qpdf,qpdf)
+
+lint: build-deps
+	cargo fmt --all -- --check
+	cargo clippy --all-targets --locked -- -D warnings

@@ -1,0 +1,262 @@
+//! The test harness: a fresh database per test (a temporary SQLite file, or a new database on
+//! the PostgreSQL server named by `MMR_TEST_POSTGRES_URL`), the real router on top, and helpers
+//! to call it as a client would.
+//!
+//! Without `MMR_TEST_POSTGRES_URL` the PostgreSQL half of each test prints that it was skipped;
+//! under CI (`CI` set) a missing URL fails the test instead, so it cannot pass by skipping.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use http_body_util::BodyExt;
+use mmr::db::Db;
+use mmr::domain::auth::Role;
+use mmr::domain::cities::{CityInput, NewCity};
+use mmr::http::{AppState, router};
+use mmr::workflow::{self, Actor, tokens::TokenSpec};
+use serde_json::Value;
+use tower::ServiceExt;
+
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The pinned "now" of every test.
+pub fn now() -> NaiveDateTime {
+    NaiveDate::from_ymd_opt(2026, 11, 24)
+        .unwrap()
+        .and_hms_opt(9, 30, 0)
+        .unwrap()
+}
+
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// Drops the test's PostgreSQL database when the test ends.
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut c) = PgConnection::establish(&self.admin_url) {
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut c);
+        }
+    }
+}
+
+enum Guard {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres(#[allow(dead_code)] PgDatabase),
+}
+
+pub struct TestApp {
+    pub db: Db,
+    pub backend: Backend,
+    router: Router,
+    /// A Secretariat token.
+    pub admin: String,
+    _guard: Guard,
+}
+
+/// A response, with the body parsed as JSON when it is JSON.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Reply {
+    /// The error code of a JSON error body.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("<none>")
+    }
+}
+
+impl TestApp {
+    /// A new app on a new database, or `None` when PostgreSQL is not configured outside CI.
+    pub async fn new(backend: Backend) -> Option<Self> {
+        let (url, guard) = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                (
+                    format!("sqlite://{}", dir.path().join("test.sqlite3").display()),
+                    Guard::Sqlite(dir),
+                )
+            }
+            Backend::Postgres => {
+                let admin_url = postgres_url()?;
+                let name = format!("mmr_test_{:016x}", rand::random::<u64>());
+                let mut c =
+                    PgConnection::establish(&admin_url).expect("connect to MMR_TEST_POSTGRES_URL");
+                diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
+                    .execute(&mut c)
+                    .unwrap();
+                let url = match admin_url.rfind('/') {
+                    Some(i) if i > "postgres://".len() => format!("{}/{name}", &admin_url[..i]),
+                    _ => format!("{admin_url}/{name}"),
+                };
+                (url, Guard::Postgres(PgDatabase { admin_url, name }))
+            }
+        };
+        let db = Db::connect(&url).unwrap();
+        db.migrate().unwrap();
+        let mut state = AppState::new(db.clone(), MAX_BODY);
+        state.clock = Arc::new(now);
+        let mut app = Self {
+            db,
+            backend,
+            router: router(state),
+            admin: String::new(),
+            _guard: guard,
+        };
+        app.admin = app.token(Role::Secretariat, None, None);
+        Some(app)
+    }
+
+    /// Creates a token directly through the workflow and returns its secret.
+    pub fn token(&self, role: Role, field: Option<&str>, city: Option<&str>) -> String {
+        let spec = TokenSpec::parse(role, field, city, &format!("test {role}")).unwrap();
+        self.db
+            .run_blocking(|conn| workflow::tokens::create(conn, &Actor::cli(), &spec, now()))
+            .unwrap()
+            .1
+    }
+
+    /// Registers a city directly through the workflow.
+    pub fn city(&self, slug: &str, name: &str, country: &str, field: &str) {
+        let input = CityInput {
+            slug: Some(slug),
+            name,
+            country,
+            field,
+            designation_date: NaiveDate::from_ymd_opt(2015, 12, 11),
+            ..CityInput::default()
+        };
+        let city = NewCity::parse(&input, now().date()).unwrap();
+        self.db
+            .run_blocking(|conn| workflow::cities::create(conn, &Actor::cli(), &city, now()))
+            .unwrap();
+    }
+
+    /// Loads the founding cities shipped in demo/cities.csv.
+    pub fn seed_demo(&self) {
+        let data = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/demo/cities.csv")).unwrap();
+        let rows = workflow::import::parse_csv(&data, now().date()).unwrap();
+        self.db
+            .run_blocking(|conn| workflow::import::import(conn, &Actor::cli(), &rows, false, now()))
+            .unwrap();
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    /// Calls the API with an optional bearer token and JSON body.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let req = match body {
+            Some(b) => req
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(b.to_string())),
+            None => req.body(Body::empty()),
+        };
+        self.send(req.unwrap()).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.call(Method::GET, path, token, None).await
+    }
+
+    /// Sends raw bytes as a body with the given content type.
+    pub async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Reply {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::CONTENT_TYPE, content_type);
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        self.send(req.body(Body::from(body)).unwrap()).await
+    }
+}
+
+fn postgres_url() -> Option<String> {
+    match std::env::var("MMR_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("MMR_TEST_POSTGRES_URL is not set: under CI the PostgreSQL tests must run")
+        }
+        _ => {
+            eprintln!(
+                "SKIPPED on PostgreSQL: set MMR_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres to run it"
+            );
+            None
+        }
+    }
+}
+
+/// Declares each listed `async fn name(app: TestApp)` as two tests, `sqlite::name` and
+/// `postgres::name`, each on its own fresh database.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let app = $crate::helpers::TestApp::new($crate::helpers::Backend::Sqlite).await.unwrap();
+                    super::$name(app).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(app) = $crate::helpers::TestApp::new($crate::helpers::Backend::Postgres).await {
+                        super::$name(app).await;
+                    }
+                }
+            )*
+        }
+    };
+}

@@ -1,0 +1,9 @@
+//! The HTTP API through the real router, on SQLite and on PostgreSQL.
+
+mod helpers;
+
+mod audit;
+mod cities;
+mod contacts;
+mod health;
+mod tokens;

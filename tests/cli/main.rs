@@ -1,0 +1,335 @@
+//! The `mmr` binary as an operator runs it: import, tokens, configuration errors, and a real
+//! server process that answers and shuts down gracefully on SIGTERM.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn mmr(data_dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mmr"));
+    cmd.env_remove("MMR_DATABASE_URL")
+        .env("MMR_DATA_DIR", data_dir)
+        .env("RUST_LOG", "warn");
+    cmd
+}
+
+fn run(cmd: &mut Command) -> (bool, String, String) {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().unwrap();
+    (
+        status.success(),
+        String::from_utf8(stdout).unwrap(),
+        String::from_utf8(stderr).unwrap(),
+    )
+}
+
+const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/demo/cities.csv");
+
+#[test]
+fn importing_the_founding_cities_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, err) = run(mmr(dir.path()).args(["cities", "import", DEMO]));
+    assert!(ok, "{err}");
+    assert!(
+        out.ends_with(": 116 created, 0 updated, 0 unchanged; 116 cities in 54 countries\n"),
+        "{out}"
+    );
+    let (ok, out, _) = run(mmr(dir.path()).args(["cities", "import", DEMO]));
+    assert!(ok);
+    assert!(
+        out.ends_with(": 0 created, 0 updated, 116 unchanged; 116 cities in 54 countries\n"),
+        "{out}"
+    );
+    // The bare shared format (no slugs, zones or aliases) matches the same cities and changes nothing.
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/domain/cities.csv");
+    if shared.exists() {
+        let (ok, out, err) = run(mmr(dir.path()).args(["cities", "import"]).arg(&shared));
+        assert!(ok, "{err}");
+        assert!(
+            out.ends_with(": 0 created, 0 updated, 116 unchanged; 116 cities in 54 countries\n"),
+            "{out}"
+        );
+    }
+    // --if-empty leaves a populated database alone.
+    let (ok, out, _) = run(mmr(dir.path()).args(["cities", "import", "--if-empty", DEMO]));
+    assert!(ok);
+    assert!(
+        out.ends_with("not imported, the database already has 116 cities\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_file_with_a_bad_row_imports_nothing_and_names_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("bad.csv");
+    std::fs::write(
+        &csv,
+        "name,country,iso3166_alpha2,creative_field,designation_year,verified\n\
+         Adelaide,Australia,AU,music,2015,yes\n\
+         Atlantis,Nowhere,AT,underwater_basket_weaving,2015,no\n\
+         Parma,Italy,IT,gastronomy,2015,yes\n",
+    )
+    .unwrap();
+    let (ok, out, err) = run(mmr(dir.path()).args(["cities", "import"]).arg(&csv));
+    assert!(!ok);
+    assert_eq!(out, "");
+    assert!(
+        err.contains("1 bad row in the file; nothing was imported"),
+        "{err}"
+    );
+    assert!(
+        err.contains("line 3: field: `underwater_basket_weaving` is not a creative field"),
+        "{err}"
+    );
+    // Nothing was written: the good rows are not there either.
+    let (ok, out, _) = run(mmr(dir.path()).args(["cities", "import", "--if-empty", DEMO]));
+    assert!(ok && out.contains("116 created"), "{out}");
+    // A missing file is a clear error too.
+    let (ok, _, err) = run(mmr(dir.path()).args(["cities", "import", "/no/such/file.csv"]));
+    assert!(!ok && err.contains("reading /no/such/file.csv"), "{err}");
+}
+
+#[test]
+fn token_create_prints_the_token_alone_on_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, err) = run(mmr(dir.path()).args([
+        "token",
+        "create",
+        "--role",
+        "secretariat",
+        "--name",
+        "Paris desk",
+    ]));
+    assert!(ok, "{err}");
+    let token = out.strip_suffix('\n').unwrap();
+    assert!(
+        token.starts_with("mmr_")
+            && token.len() == 68
+            && token[4..].bytes().all(|b| b.is_ascii_hexdigit()),
+        "{out}"
+    );
+    assert!(err.contains("shown only this once"));
+    let (ok, out, _) = run(mmr(dir.path()).args(["token", "list"]));
+    assert!(
+        ok && out.contains("secretariat")
+            && out.contains("Paris desk")
+            && !out.contains(&token[4..]),
+        "{out}"
+    );
+    let (ok, _, err) = run(mmr(dir.path()).args([
+        "token", "create", "--role", "city", "--city", "atlantis", "--name", "x",
+    ]));
+    assert!(!ok && err.contains("no city has slug `atlantis`"), "{err}");
+    let (ok, _, err) =
+        run(mmr(dir.path()).args(["token", "create", "--role", "admin", "--name", "x"]));
+    assert!(!ok && err.contains("`admin` is not a role"), "{err}");
+    let (ok, _, err) = run(mmr(dir.path()).args(["token", "revoke", "1"]));
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(mmr(dir.path()).args(["token", "revoke", "1"]));
+    assert!(
+        !ok && err.contains("active token `1` does not exist"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_settings_fail_at_start_naming_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, _, err) = run(mmr(dir.path()).arg("serve").env("MMR_BIND", "nowhere"));
+    assert!(!ok && err.contains("MMR_BIND / --bind"), "{err}");
+    let (ok, _, err) = run(mmr(dir.path()).arg("migrate").env("MMR_LOG_FORMAT", "xml"));
+    assert!(
+        !ok && err.contains("MMR_LOG_FORMAT / --log-format"),
+        "{err}"
+    );
+    let (ok, _, err) = run(mmr(dir.path())
+        .arg("migrate")
+        .env("MMR_DATABASE_URL", "mysql://localhost/mmr"));
+    assert!(
+        !ok && err.contains("MMR_DATABASE_URL") && err.contains("sqlite:// or postgres://"),
+        "{err}"
+    );
+    let (ok, _, err) = run(mmr(dir.path()).arg("migrate").env(
+        "MMR_DATABASE_URL",
+        "postgres://nobody:secret@127.0.0.1:1/none",
+    ));
+    assert!(
+        !ok && err.contains("MMR_DATABASE_URL") && !err.contains("secret"),
+        "{err}"
+    );
+    for sub in [
+        &["serve", "--help"][..],
+        &["cities", "import", "--help"],
+        &["token", "create", "--help"],
+    ] {
+        let (ok, out, _) = run(mmr(dir.path()).args(sub));
+        assert!(ok && out.contains("Usage: mmr"), "{sub:?}");
+    }
+}
+
+/// Starts `mmr serve` on a free port, returns the child and its address.
+fn start_server(dir: &Path, extra_env: &[(&str, &str)]) -> (std::process::Child, String) {
+    let mut child = mmr(dir)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("RUST_LOG", "info")
+        .envs(extra_env.iter().copied())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("server exited before listening")
+            .unwrap();
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            break rest
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .trim_end_matches('"')
+                .to_owned();
+        }
+    };
+    // Keep draining the log so the server never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, addr)
+}
+
+fn http_get(addr: &str, path: &str) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn the_server_answers_and_stops_gracefully_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, _, err) = run(mmr(dir.path()).args(["cities", "import", DEMO]));
+    assert!(ok, "{err}");
+    let (mut child, addr) = start_server(dir.path(), &[]);
+    let health = http_get(&addr, "/readyz");
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    assert!(
+        health.to_ascii_lowercase().contains("x-request-id: "),
+        "{health}"
+    );
+    let cities = http_get(&addr, "/api/v1/cities/reykjavik");
+    assert!(cities.contains("\"name\":\"Reykjavík\""), "{cities}");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "exit after SIGTERM: {exit:?}");
+}
+
+#[test]
+fn json_logs_carry_the_request_span() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = mmr(dir.path())
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("RUST_LOG", "info")
+        .env("MMR_LOG_FORMAT", "json")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().unwrap().unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        if let Some(addr) = v["addr"].as_str() {
+            break addr.to_owned();
+        }
+    };
+    let reply = http_get(&addr, "/api/v1/fields");
+    let request_id = reply
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("x-request-id: ")
+                .map(str::to_owned)
+        })
+        .unwrap();
+    let done = lines
+        .map(Result::unwrap)
+        .find(|l| l.contains("\"done\""))
+        .map(|l| serde_json::from_str::<serde_json::Value>(&l).unwrap())
+        .unwrap();
+    assert_eq!(done["span"]["request.id"], request_id.trim());
+    assert_eq!(done["span"]["path"], "/api/v1/fields");
+    assert_eq!(done["status"], 200);
+    assert!(done["latency_ms"].as_f64().is_some());
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn import_and_tokens_work_on_postgres() {
+    let Ok(admin_url) = std::env::var("MMR_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "MMR_TEST_POSTGRES_URL is not set: under CI the PostgreSQL tests must run"
+        );
+        eprintln!("SKIPPED on PostgreSQL: set MMR_TEST_POSTGRES_URL to run it");
+        return;
+    };
+    let name = format!("mmr_cli_{:016x}", rand::random::<u64>());
+    let psql = |sql: &str| {
+        let ok = Command::new("psql")
+            .arg(&admin_url)
+            .args(["-qc", sql])
+            .status()
+            .map(|s| s.success());
+        assert!(matches!(ok, Ok(true)), "psql {sql}");
+    };
+    psql(&format!("CREATE DATABASE {name}"));
+    let url = format!("{}/{name}", &admin_url[..admin_url.rfind('/').unwrap()]);
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, err) = run(mmr(dir.path())
+        .args(["cities", "import", DEMO])
+        .env("MMR_DATABASE_URL", &url));
+    let (ok2, out2, _) = run(mmr(dir.path())
+        .args(["cities", "import", DEMO])
+        .env("MMR_DATABASE_URL", &url));
+    let (ok3, token, _) = run(mmr(dir.path())
+        .args([
+            "token",
+            "create",
+            "--role",
+            "coordinator",
+            "--field",
+            "music",
+            "--name",
+            "Music",
+        ])
+        .env("MMR_DATABASE_URL", &url));
+    psql(&format!("DROP DATABASE {name} WITH (FORCE)"));
+    assert!(ok, "{err}");
+    assert!(
+        out.ends_with("116 created, 0 updated, 0 unchanged; 116 cities in 54 countries\n"),
+        "{out}"
+    );
+    assert!(
+        ok2 && out2.ends_with("0 created, 0 updated, 116 unchanged; 116 cities in 54 countries\n"),
+        "{out2}"
+    );
+    assert!(ok3 && token.starts_with("mmr_"));
+    assert!(
+        !dir.path().join("mmr.sqlite3").exists(),
+        "no SQLite file is made when PostgreSQL is chosen"
+    );
+}
