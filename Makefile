@@ -27,6 +27,7 @@ run: build-deps
 	cargo build --release --locked
 	$(MMR) migrate
 	$(MMR) cities import --if-empty demo/cities.csv
+	$(MMR) cycles sync
 	@echo
 	@echo "  Serving the MMR API on http://$(BIND) (SQLite database in $(DATA_DIR))."
 	@echo "  Create a Secretariat token in another terminal:"

@@ -7,12 +7,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::domain::cycles::CycleRules;
+
 #[derive(Debug, Parser)]
-#[command(
-    name = "mmr",
-    version,
-    about = "Membership Monitoring Reports for the UNESCO Creative Cities Network"
-)]
+#[command(name = "mmr", version, about = "Membership Monitoring Reports for the UNESCO Creative Cities Network")]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalOpts,
@@ -33,14 +31,44 @@ pub struct GlobalOpts {
     /// comes from `RUST_LOG` (default `info`).
     #[arg(long, env = "MMR_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
+    #[command(flatten)]
+    pub calendar: CalendarOpts,
+}
+
+/// The reporting calendar (DESIGN.md §2), shared by the server and the `cycles` and `remind`
+/// commands.
+#[derive(Debug, Clone, Args)]
+pub struct CalendarOpts {
+    /// Day of the due year on which reports are due, `MM-DD`, at 23:59 in each city's time zone.
+    #[arg(long, env = "MMR_DUE_DAY", default_value = "11-30", value_parser = parse_due_day, global = true)]
+    pub due_day: (u32, u32),
+    /// Days before the deadline that the submission window opens.
+    #[arg(long, env = "MMR_WINDOW_DAYS", default_value_t = 180, value_parser = clap::value_parser!(u32).range(0..=1460), global = true)]
+    pub window_days: u32,
+    /// The first due year tracked: cycles due earlier predate the system and are not created.
+    #[arg(long, env = "MMR_FIRST_DUE_YEAR", default_value_t = 2026, value_parser = clap::value_parser!(i32).range(2008..=2100), global = true)]
+    pub first_due_year: i32,
+}
+
+impl CalendarOpts {
+    pub fn rules(&self) -> CycleRules {
+        CycleRules {
+            due_month: self.due_day.0,
+            due_day: self.due_day.1,
+            window_days: self.window_days,
+            first_due_year: self.first_due_year,
+        }
+    }
+}
+
+fn parse_due_day(raw: &str) -> Result<(u32, u32), String> {
+    CycleRules::parse_due_day(raw).map_err(|e| e.message)
 }
 
 impl GlobalOpts {
     /// The database URL in force.
     pub fn database_url(&self) -> String {
-        self.database_url
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("mmr.sqlite3").display()))
+        self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("mmr.sqlite3").display()))
     }
 }
 
@@ -60,6 +88,11 @@ pub enum Command {
     Cities {
         #[command(subcommand)]
         command: CitiesCommand,
+    },
+    /// Reporting cycles.
+    Cycles {
+        #[command(subcommand)]
+        command: CyclesCommand,
     },
     /// Manage API tokens.
     Token {
@@ -89,6 +122,16 @@ pub enum CitiesCommand {
         /// Import only into a database without cities (used to seed a new installation).
         #[arg(long)]
         if_empty: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CyclesCommand {
+    /// Create the cycles that have started (idempotent; the server also does it daily).
+    Sync {
+        /// Act as if today were this date (YYYY-MM-DD).
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
     },
 }
 

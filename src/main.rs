@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use mmr::config::{CitiesCommand, Cli, Command, ServeOpts, TokenCommand};
+use mmr::config::{CitiesCommand, Cli, Command, CyclesCommand, ServeOpts, TokenCommand};
 use mmr::db::Db;
 use mmr::domain::auth::Role;
 use mmr::error::Error;
@@ -29,16 +29,10 @@ fn main() -> ExitCode {
 fn name_env_and_exit(e: clap::Error) -> ! {
     use clap::CommandFactory;
     use clap::error::{ContextKind, ContextValue, ErrorKind};
-    if matches!(
-        e.kind(),
-        ErrorKind::InvalidValue | ErrorKind::ValueValidation
-    ) && let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg)
+    if matches!(e.kind(), ErrorKind::InvalidValue | ErrorKind::ValueValidation)
+        && let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg)
     {
-        let long = arg
-            .trim_start_matches("--")
-            .split([' ', '='])
-            .next()
-            .unwrap_or_default();
+        let long = arg.trim_start_matches("--").split([' ', '=']).next().unwrap_or_default();
         let env = Cli::command()
             .get_subcommands()
             .flat_map(|c| c.get_arguments().cloned().collect::<Vec<_>>())
@@ -68,34 +62,25 @@ fn now() -> chrono::NaiveDateTime {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     let url = cli.global.database_url();
-    let connect = || {
-        Db::connect(&url)
-            .with_context(|| format!("MMR_DATABASE_URL / --database-url ({})", redact(&url)))
-    };
+    let connect = || Db::connect(&url).with_context(|| format!("MMR_DATABASE_URL / --database-url ({})", redact(&url)));
     match cli.command {
         Command::Serve(opts) => {
             let db = connect()?;
             startup::migrate(&db)?;
-            serve(db, opts)
+            let rules = cli.global.calendar.rules();
+            let s = db.run_blocking(|conn| workflow::cycles::sync(conn, &Actor::cli(), &rules, now()))?;
+            tracing::info!(cycles.created = s.created, cities = s.cities, "reporting cycles synced");
+            serve(db, opts, rules)
         }
         Command::Migrate => startup::migrate(&connect()?),
-        Command::Cities {
-            command: CitiesCommand::Import { file, if_empty },
-        } => {
-            let data =
-                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+        Command::Cities { command: CitiesCommand::Import { file, if_empty } } => {
+            let data = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let rows = workflow::import::parse_csv(&data, now().date())?;
             let db = connect()?;
             startup::migrate(&db)?;
-            let s = db.run_blocking(|conn| {
-                workflow::import::import(conn, &Actor::cli(), &rows, if_empty, now())
-            })?;
+            let s = db.run_blocking(|conn| workflow::import::import(conn, &Actor::cli(), &rows, if_empty, now()))?;
             if s.skipped_non_empty {
-                println!(
-                    "{}: not imported, the database already has {} cities",
-                    file.display(),
-                    s.cities_total
-                );
+                println!("{}: not imported, the database already has {} cities", file.display(), s.cities_total);
             } else {
                 println!(
                     "{}: {} created, {} updated, {} unchanged; {} cities in {} countries",
@@ -109,6 +94,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Cycles { command: CyclesCommand::Sync { as_of } } => {
+            let db = connect()?;
+            startup::migrate(&db)?;
+            let rules = cli.global.calendar.rules();
+            let at = as_of.map_or_else(now, |d| d.and_time(chrono::NaiveTime::MIN));
+            let s = db.run_blocking(|conn| workflow::cycles::sync(conn, &Actor::cli(), &rules, at))?;
+            println!("cycles as of {}: {} created for {} cities", at.date(), s.created, s.cities);
+            Ok(())
+        }
         Command::Token { command } => token(&connect()?, command),
     }
 }
@@ -116,42 +110,21 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 fn token(db: &Db, command: TokenCommand) -> anyhow::Result<()> {
     startup::migrate(db)?;
     match command {
-        TokenCommand::Create {
-            role,
-            field,
-            city,
-            name,
-        } => {
-            let spec = TokenSpec::parse(
-                Role::parse(&role)?,
-                field.as_deref(),
-                city.as_deref(),
-                &name,
-            )
-            .map_err(Error::from)?;
-            let (id, secret) = db
-                .run_blocking(|conn| workflow::tokens::create(conn, &Actor::cli(), &spec, now()))?;
+        TokenCommand::Create { role, field, city, name } => {
+            let spec =
+                TokenSpec::parse(Role::parse(&role)?, field.as_deref(), city.as_deref(), &name).map_err(Error::from)?;
+            let (id, secret) = db.run_blocking(|conn| workflow::tokens::create(conn, &Actor::cli(), &spec, now()))?;
             eprintln!("created {role} token {id} for {name}; it is shown only this once:");
             println!("{secret}");
         }
         TokenCommand::List => {
             let tokens = db.run_blocking(workflow::tokens::list)?;
-            println!(
-                "{:>4}  {:<11}  {:<16}  {:<20}  {:<8}  name",
-                "id", "role", "scope", "created", "state"
-            );
+            println!("{:>4}  {:<11}  {:<16}  {:<20}  {:<8}  name", "id", "role", "scope", "created", "state");
             for (t, city) in tokens {
                 let scope = city.or(t.field).unwrap_or_default();
-                let state = if t.revoked_at.is_some() {
-                    "revoked"
-                } else {
-                    "active"
-                };
+                let state = if t.revoked_at.is_some() { "revoked" } else { "active" };
                 let created = t.created_at.format("%Y-%m-%d %H:%M");
-                println!(
-                    "{:>4}  {:<11}  {:<16}  {:<20}  {:<8}  {}",
-                    t.id, t.role, scope, created, state, t.name
-                );
+                println!("{:>4}  {:<11}  {:<16}  {:<20}  {:<8}  {}", t.id, t.role, scope, created, state, t.name);
             }
         }
         TokenCommand::Revoke { id } => {
@@ -162,7 +135,7 @@ fn token(db: &Db, command: TokenCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn serve(db: Db, opts: ServeOpts) -> anyhow::Result<()> {
+fn serve(db: Db, opts: ServeOpts, rules: mmr::domain::cycles::CycleRules) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(opts.bind)
@@ -170,7 +143,7 @@ fn serve(db: Db, opts: ServeOpts) -> anyhow::Result<()> {
             .with_context(|| format!("MMR_BIND / --bind: cannot listen on {}", opts.bind))?;
         let addr = listener.local_addr()?;
         tracing::info!(%addr, db.backend = db.backend().as_str(), "listening on http://{addr}");
-        startup::serve(listener, AppState::new(db, opts.max_body_bytes as usize)).await
+        startup::serve(listener, AppState::new(db, opts.max_body_bytes as usize, rules)).await
     })
 }
 

@@ -38,9 +38,7 @@ pub struct NewAuditEvent<'a> {
 }
 
 pub fn insert(conn: &mut Conn<'_>, event: &NewAuditEvent<'_>) -> Result<(), DbError> {
-    with_conn!(conn, |c| diesel::insert_into(audit_events::table)
-        .values(event)
-        .execute(c))?;
+    with_conn!(conn, |c| diesel::insert_into(audit_events::table).values(event).execute(c))?;
     Ok(())
 }
 
@@ -58,9 +56,7 @@ pub fn list(
                 q = q.filter(audit_events::action.eq(action));
             }
             if let Some((kind, id)) = subject {
-                q = q
-                    .filter(audit_events::subject_type.eq(kind))
-                    .filter(audit_events::subject_id.eq(id));
+                q = q.filter(audit_events::subject_type.eq(kind)).filter(audit_events::subject_id.eq(id));
             }
             q
         };

@@ -54,32 +54,16 @@ pub struct CityFilter {
 pub fn list_fields(conn: &mut Conn<'_>) -> Result<Vec<(CreativeField, i64)>, DbError> {
     with_conn!(conn, |c| {
         let fields: Vec<(String, String, i32)> = creative_fields::table
-            .select((
-                creative_fields::slug,
-                creative_fields::name,
-                creative_fields::since_year,
-            ))
+            .select((creative_fields::slug, creative_fields::name, creative_fields::since_year))
             .order((creative_fields::since_year, creative_fields::slug))
             .load(c)?;
-        let counts: Vec<(String, i64)> = cities::table
-            .group_by(cities::field)
-            .select((cities::field, count_star()))
-            .load(c)?;
+        let counts: Vec<(String, i64)> =
+            cities::table.group_by(cities::field).select((cities::field, count_star())).load(c)?;
         Ok(fields
             .into_iter()
             .map(|(slug, name, since_year)| {
-                let n = counts
-                    .iter()
-                    .find(|(f, _)| *f == slug)
-                    .map_or(0, |(_, n)| *n);
-                (
-                    CreativeField {
-                        slug,
-                        name,
-                        since_year,
-                    },
-                    n,
-                )
+                let n = counts.iter().find(|(f, _)| *f == slug).map_or(0, |(_, n)| *n);
+                (CreativeField { slug, name, since_year }, n)
             })
             .collect())
     })
@@ -87,10 +71,7 @@ pub fn list_fields(conn: &mut Conn<'_>) -> Result<Vec<(CreativeField, i64)>, DbE
 
 pub fn field_exists(conn: &mut Conn<'_>, slug: &str) -> Result<bool, DbError> {
     with_conn!(conn, |c| {
-        let n: i64 = creative_fields::table
-            .filter(creative_fields::slug.eq(slug))
-            .count()
-            .get_result(c)?;
+        let n: i64 = creative_fields::table.filter(creative_fields::slug.eq(slug)).count().get_result(c)?;
         Ok(n > 0)
     })
 }
@@ -122,30 +103,16 @@ pub fn insert(conn: &mut Conn<'_>, city: &NewCity, now: NaiveDateTime) -> Result
 }
 
 fn replace_aliases(conn: &mut Conn<'_>, city_id: i64, aliases: &[CityName]) -> Result<(), DbError> {
-    let rows: Vec<_> = aliases
-        .iter()
-        .map(|a| {
-            (
-                city_aliases::city_id.eq(city_id),
-                city_aliases::alias.eq(a.as_str()),
-            )
-        })
-        .collect();
+    let rows: Vec<_> =
+        aliases.iter().map(|a| (city_aliases::city_id.eq(city_id), city_aliases::alias.eq(a.as_str()))).collect();
     with_conn!(conn, |c| {
         diesel::delete(city_aliases::table.filter(city_aliases::city_id.eq(city_id))).execute(c)?;
-        diesel::insert_into(city_aliases::table)
-            .values(&rows)
-            .execute(c)?;
+        diesel::insert_into(city_aliases::table).values(&rows).execute(c)?;
         Ok(())
     })
 }
 
-fn open_field_period(
-    conn: &mut Conn<'_>,
-    city_id: i64,
-    field: &str,
-    from: NaiveDate,
-) -> Result<(), DbError> {
+fn open_field_period(conn: &mut Conn<'_>, city_id: i64, field: &str, from: NaiveDate) -> Result<(), DbError> {
     with_conn!(conn, |c| {
         diesel::insert_into(city_field_history::table)
             .values((
@@ -174,31 +141,20 @@ fn with_aliases(conn: &mut Conn<'_>, rows: Vec<CityRow>) -> Result<Vec<City>, Db
     Ok(rows
         .into_iter()
         .map(|row| {
-            let own = aliases
-                .iter()
-                .filter(|(id, _)| *id == row.id)
-                .map(|(_, a)| a.clone())
-                .collect();
+            let own = aliases.iter().filter(|(id, _)| *id == row.id).map(|(_, a)| a.clone()).collect();
             row.into_city(own)
         })
         .collect())
 }
 
 pub fn find_by_id(conn: &mut Conn<'_>, id: i64) -> Result<City, DbError> {
-    let row = with_conn!(conn, |c| cities::table
-        .find(id)
-        .select(CityRow::as_select())
-        .first(c))?;
+    let row = with_conn!(conn, |c| cities::table.find(id).select(CityRow::as_select()).first(c))?;
     with_aliases(conn, vec![row]).map(|mut v| v.remove(0))
 }
 
 pub fn find_by_slug(conn: &mut Conn<'_>, slug: &str) -> Result<Option<City>, DbError> {
     let row = with_conn!(conn, |c| {
-        cities::table
-            .filter(cities::slug.eq(slug))
-            .select(CityRow::as_select())
-            .first(c)
-            .optional()
+        cities::table.filter(cities::slug.eq(slug)).select(CityRow::as_select()).first(c).optional()
     })?;
     match row {
         Some(row) => with_aliases(conn, vec![row]).map(|mut v| v.pop()),
@@ -207,15 +163,8 @@ pub fn find_by_slug(conn: &mut Conn<'_>, slug: &str) -> Result<Option<City>, DbE
 }
 
 /// One page of cities matching `filter`, ordered by slug, with the total count.
-pub fn list(
-    conn: &mut Conn<'_>,
-    filter: &CityFilter,
-    page: PageRequest,
-) -> Result<Page<City>, DbError> {
-    let pattern = filter
-        .query
-        .as_ref()
-        .map(|q| format!("%{}%", escape_like(q)));
+pub fn list(conn: &mut Conn<'_>, filter: &CityFilter, page: PageRequest) -> Result<Page<City>, DbError> {
+    let pattern = filter.query.as_ref().map(|q| format!("%{}%", escape_like(q)));
     let (total, rows) = with_conn!(conn, |c| {
         let filtered = || {
             let mut q = cities::table.into_boxed();
@@ -247,9 +196,7 @@ pub fn list(
 
 /// Escapes `%`, `_` and `\` so user text matches literally in a LIKE pattern.
 fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 #[derive(AsChangeset)]
@@ -277,10 +224,7 @@ pub fn update(
 ) -> Result<City, DbError> {
     let names_changed = patch.name.is_some() || patch.aliases.is_some();
     let search = names_changed.then(|| {
-        let name = patch
-            .name
-            .as_ref()
-            .map_or(city.name.as_str(), CityName::as_str);
+        let name = patch.name.as_ref().map_or(city.name.as_str(), CityName::as_str);
         let aliases: Vec<&str> = match &patch.aliases {
             Some(new) => new.iter().map(CityName::as_str).collect(),
             None => city.aliases.iter().map(String::as_str).collect(),
@@ -299,9 +243,7 @@ pub fn update(
         search_text: search,
         updated_at: now,
     };
-    with_conn!(conn, |c| diesel::update(cities::table.find(city.id))
-        .set(&changes)
-        .execute(c))?;
+    with_conn!(conn, |c| diesel::update(cities::table.find(city.id)).set(&changes).execute(c))?;
     if let Some(aliases) = &patch.aliases {
         replace_aliases(conn, city.id, aliases)?;
     }
@@ -326,26 +268,18 @@ pub fn field_history(conn: &mut Conn<'_>, city_id: i64) -> Result<Vec<FieldPerio
         city_field_history::table
             .filter(city_field_history::city_id.eq(city_id))
             .order((city_field_history::valid_from, city_field_history::id))
-            .select((
-                city_field_history::field,
-                city_field_history::valid_from,
-                city_field_history::valid_to,
-            ))
+            .select((city_field_history::field, city_field_history::valid_from, city_field_history::valid_to))
             .load(c)
     })?;
-    Ok(rows
-        .into_iter()
-        .map(|(field, from, until)| FieldPeriod { field, from, until })
-        .collect())
+    Ok(rows.into_iter().map(|(field, from, until)| FieldPeriod { field, from, until }).collect())
 }
 
 /// How many cities there are, and in how many distinct countries.
 pub fn count(conn: &mut Conn<'_>) -> Result<(i64, i64), DbError> {
     with_conn!(conn, |c| {
         let cities_n: i64 = cities::table.count().get_result(c)?;
-        let countries_n: i64 = cities::table
-            .select(diesel::dsl::count(cities::country).aggregate_distinct())
-            .get_result(c)?;
+        let countries_n: i64 =
+            cities::table.select(diesel::dsl::count(cities::country).aggregate_distinct()).get_result(c)?;
         Ok((cities_n, countries_n))
     })
 }

@@ -60,24 +60,15 @@ pub fn find(conn: &mut Conn<'_>, city_id: i64, id: i64) -> Result<Option<Contact
 
 fn demote_primary(conn: &mut Conn<'_>, city_id: i64, now: NaiveDateTime) -> Result<(), DbError> {
     with_conn!(conn, |c| {
-        diesel::update(
-            contacts::table
-                .filter(contacts::city_id.eq(city_id))
-                .filter(contacts::is_primary.eq(true)),
-        )
-        .set((contacts::is_primary.eq(false), contacts::updated_at.eq(now)))
-        .execute(c)
+        diesel::update(contacts::table.filter(contacts::city_id.eq(city_id)).filter(contacts::is_primary.eq(true)))
+            .set((contacts::is_primary.eq(false), contacts::updated_at.eq(now)))
+            .execute(c)
     })?;
     Ok(())
 }
 
 /// Adds a contact. Call it inside a transaction.
-pub fn insert(
-    conn: &mut Conn<'_>,
-    city_id: i64,
-    new: &NewContact,
-    now: NaiveDateTime,
-) -> Result<Contact, DbError> {
+pub fn insert(conn: &mut Conn<'_>, city_id: i64, new: &NewContact, now: NaiveDateTime) -> Result<Contact, DbError> {
     if new.is_primary {
         demote_primary(conn, city_id, now)?;
     }
@@ -128,14 +119,11 @@ pub fn update(
         is_primary: patch.is_primary,
         updated_at: now,
     };
-    with_conn!(conn, |c| diesel::update(contacts::table.find(contact.id))
-        .set(&changes)
-        .execute(c))?;
+    with_conn!(conn, |c| diesel::update(contacts::table.find(contact.id)).set(&changes).execute(c))?;
     find(conn, contact.city_id, contact.id)?.ok_or(DbError::NotFound)
 }
 
 pub fn delete(conn: &mut Conn<'_>, contact: &Contact) -> Result<(), DbError> {
-    with_conn!(conn, |c| diesel::delete(contacts::table.find(contact.id))
-        .execute(c))?;
+    with_conn!(conn, |c| diesel::delete(contacts::table.find(contact.id)).execute(c))?;
     Ok(())
 }

@@ -10,6 +10,8 @@
 pub mod audit;
 pub mod cities;
 pub mod contacts;
+pub mod cycles;
+pub mod reminders;
 mod schema;
 pub mod tokens;
 
@@ -74,18 +76,12 @@ impl From<DieselError> for DbError {
         match e {
             DieselError::NotFound => Self::NotFound,
             DieselError::DatabaseError(kind, info) => {
-                let what = info
-                    .constraint_name()
-                    .map_or_else(|| info.message().to_owned(), str::to_owned);
+                let what = info.constraint_name().map_or_else(|| info.message().to_owned(), str::to_owned);
                 match kind {
                     DatabaseErrorKind::UniqueViolation => Self::Conflict(what),
                     DatabaseErrorKind::ForeignKeyViolation => Self::MissingReference(what),
-                    DatabaseErrorKind::CheckViolation | DatabaseErrorKind::NotNullViolation => {
-                        Self::Constraint(what)
-                    }
-                    DatabaseErrorKind::ClosedConnection => {
-                        Self::Unavailable(info.message().to_owned())
-                    }
+                    DatabaseErrorKind::CheckViolation | DatabaseErrorKind::NotNullViolation => Self::Constraint(what),
+                    DatabaseErrorKind::ClosedConnection => Self::Unavailable(info.message().to_owned()),
                     _ => Self::Query(DieselError::DatabaseError(kind, info)),
                 }
             }
@@ -109,9 +105,7 @@ impl Backend {
         } else if url.starts_with("sqlite://") {
             Ok(Self::Sqlite)
         } else {
-            Err(DbError::Url(
-                "expected a URL starting with sqlite:// or postgres://".into(),
-            ))
+            Err(DbError::Url("expected a URL starting with sqlite:// or postgres://".into()))
         }
     }
 
@@ -133,10 +127,7 @@ impl Conn<'_> {
     /// Runs `f` in a transaction, rolled back if `f` fails. On SQLite it takes the write lock up
     /// front (`BEGIN IMMEDIATE`), so two writers queue on the busy timeout instead of failing on a
     /// lock upgrade.
-    pub fn transaction<T, E>(
-        &mut self,
-        f: impl FnOnce(&mut Conn<'_>) -> Result<T, E>,
-    ) -> Result<T, E>
+    pub fn transaction<T, E>(&mut self, f: impl FnOnce(&mut Conn<'_>) -> Result<T, E>) -> Result<T, E>
     where
         E: From<DbError>,
     {
@@ -151,9 +142,7 @@ impl Conn<'_> {
             }
         }
         let result = match self {
-            Conn::Sqlite(c) => {
-                c.immediate_transaction(|c| f(&mut Conn::Sqlite(c)).map_err(TxError::App))
-            }
+            Conn::Sqlite(c) => c.immediate_transaction(|c| f(&mut Conn::Sqlite(c)).map_err(TxError::App)),
             Conn::Postgres(c) => c.transaction(|c| f(&mut Conn::Postgres(c)).map_err(TxError::App)),
         };
         result.map_err(|e| match e {
@@ -206,13 +195,9 @@ impl Db {
                 if path.is_empty() {
                     return Err(DbError::Url("sqlite:// needs a file path".into()));
                 }
-                if let Some(dir) = Path::new(path)
-                    .parent()
-                    .filter(|d| !d.as_os_str().is_empty())
-                {
-                    std::fs::create_dir_all(dir).map_err(|e| {
-                        DbError::Unavailable(format!("cannot create {}: {e}", dir.display()))
-                    })?;
+                if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| DbError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
                 }
                 let pool = r2d2::Pool::builder()
                     .max_size(8)
@@ -254,10 +239,7 @@ impl Db {
     }
 
     /// Runs `f` on a pooled connection on the blocking thread pool, inside the current span.
-    pub async fn run<T, E>(
-        &self,
-        f: impl FnOnce(&mut Conn<'_>) -> Result<T, E> + Send + 'static,
-    ) -> Result<T, E>
+    pub async fn run<T, E>(&self, f: impl FnOnce(&mut Conn<'_>) -> Result<T, E> + Send + 'static) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
@@ -266,11 +248,7 @@ impl Db {
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || span.in_scope(|| db.run_blocking(f)))
             .await
-            .unwrap_or_else(|join| {
-                Err(E::from(DbError::Unavailable(format!(
-                    "database task failed: {join}"
-                ))))
-            })
+            .unwrap_or_else(|join| Err(E::from(DbError::Unavailable(format!("database task failed: {join}")))))
     }
 
     /// Applies the pending migrations of this backend; returns the versions applied.
@@ -287,10 +265,7 @@ impl Db {
     /// Checks the database answers a trivial query.
     pub fn ping(&self) -> Result<(), DbError> {
         self.run_blocking(|conn| {
-            with_conn!(conn, |c| diesel::sql_query("SELECT 1")
-                .execute(c)
-                .map(drop)
-                .map_err(DbError::from))
+            with_conn!(conn, |c| diesel::sql_query("SELECT 1").execute(c).map(drop).map_err(DbError::from))
         })
     }
 }
@@ -307,11 +282,10 @@ mod tests {
     #[test]
     fn migration_names_match_across_backends() {
         let names = |dir: &str| {
-            let mut names: Vec<String> =
-                std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(dir))
-                    .unwrap()
-                    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                    .collect();
+            let mut names: Vec<String> = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(dir))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
             names.sort();
             names
         };
@@ -321,10 +295,7 @@ mod tests {
         for name in &sqlite {
             for file in ["up.sql", "down.sql"] {
                 for dir in ["migrations/sqlite", "migrations/postgres"] {
-                    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-                        .join(dir)
-                        .join(name)
-                        .join(file);
+                    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir).join(name).join(file);
                     assert!(path.is_file(), "{} is missing", path.display());
                 }
             }
@@ -333,18 +304,9 @@ mod tests {
 
     #[test]
     fn backend_from_url_scheme() {
-        assert_eq!(
-            Backend::from_url("postgres://u@h/db").unwrap(),
-            Backend::Postgres
-        );
-        assert_eq!(
-            Backend::from_url("postgresql://u@h/db").unwrap(),
-            Backend::Postgres
-        );
-        assert_eq!(
-            Backend::from_url("sqlite://data/mmr.db").unwrap(),
-            Backend::Sqlite
-        );
+        assert_eq!(Backend::from_url("postgres://u@h/db").unwrap(), Backend::Postgres);
+        assert_eq!(Backend::from_url("postgresql://u@h/db").unwrap(), Backend::Postgres);
+        assert_eq!(Backend::from_url("sqlite://data/mmr.db").unwrap(), Backend::Sqlite);
         assert!(Backend::from_url("mysql://x").is_err());
         assert!(Backend::from_url("data/mmr.db").is_err());
     }

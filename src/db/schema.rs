@@ -225,7 +225,8 @@ diesel::table! {
 }
 
 diesel::joinable!(api_tokens -> cities (city_id));
+diesel::joinable!(reporting_cycles -> cities (city_id));
 diesel::joinable!(city_aliases -> cities (city_id));
 diesel::joinable!(contacts -> cities (city_id));
 
-diesel::allow_tables_to_appear_in_same_query!(api_tokens, cities, city_aliases, contacts);
+diesel::allow_tables_to_appear_in_same_query!(api_tokens, cities, city_aliases, contacts, reporting_cycles);

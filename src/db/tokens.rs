@@ -64,11 +64,9 @@ pub fn touch(conn: &mut Conn<'_>, id: i64, now: NaiveDateTime) -> Result<(), DbE
     let stale = now - TimeDelta::hours(1);
     with_conn!(conn, |c| {
         diesel::update(
-            api_tokens::table.find(id).filter(
-                api_tokens::last_used_at
-                    .is_null()
-                    .or(api_tokens::last_used_at.lt(stale)),
-            ),
+            api_tokens::table
+                .find(id)
+                .filter(api_tokens::last_used_at.is_null().or(api_tokens::last_used_at.lt(stale))),
         )
         .set(api_tokens::last_used_at.eq(now))
         .execute(c)
@@ -90,13 +88,9 @@ pub fn list(conn: &mut Conn<'_>) -> Result<Vec<TokenWithCity>, DbError> {
 /// Revokes a token; `false` if it does not exist or was already revoked.
 pub fn revoke(conn: &mut Conn<'_>, id: i64, now: NaiveDateTime) -> Result<bool, DbError> {
     let n = with_conn!(conn, |c| {
-        diesel::update(
-            api_tokens::table
-                .find(id)
-                .filter(api_tokens::revoked_at.is_null()),
-        )
-        .set(api_tokens::revoked_at.eq(now))
-        .execute(c)
+        diesel::update(api_tokens::table.find(id).filter(api_tokens::revoked_at.is_null()))
+            .set(api_tokens::revoked_at.eq(now))
+            .execute(c)
     })?;
     Ok(n == 1)
 }

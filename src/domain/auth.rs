@@ -22,10 +22,7 @@ impl Role {
             "secretariat" => Ok(Self::Secretariat),
             "coordinator" => Ok(Self::Coordinator),
             "city" => Ok(Self::City),
-            other => Err(Invalid::new(
-                "role",
-                format!("`{other}` is not a role (secretariat, coordinator, city)"),
-            )),
+            other => Err(Invalid::new("role", format!("`{other}` is not a role (secretariat, coordinator, city)"))),
         }
     }
 
@@ -125,8 +122,7 @@ pub fn authorize(who: Option<&Principal>, action: Action<'_>) -> Result<(), Deni
     let Some(who) = who else {
         return Err(Denied::Unauthenticated);
     };
-    let own_city =
-        |city: CityRef<'_>| matches!(who.scope, Scope::City { city_id } if city_id == city.id);
+    let own_city = |city: CityRef<'_>| matches!(who.scope, Scope::City { city_id } if city_id == city.id);
     let own_field = |city: CityRef<'_>| matches!(&who.scope, Scope::Coordinator { field } if field == city.field);
     let allowed = match (&who.scope, action) {
         (Scope::Secretariat, _) => true,
@@ -136,32 +132,18 @@ pub fn authorize(who: Option<&Principal>, action: Action<'_>) -> Result<(), Deni
         (_, Action::ReadCityWork(city)) => own_city(city) || own_field(city),
         (_, Action::Comment { city, is_reply }) => own_field(city) || (is_reply && own_city(city)),
     };
-    if allowed {
-        Ok(())
-    } else {
-        Err(Denied::Forbidden)
-    }
+    if allowed { Ok(()) } else { Err(Denied::Forbidden) }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const LYON: CityRef<'static> = CityRef {
-        id: 1,
-        field: "literature",
-    };
-    const BRAGA: CityRef<'static> = CityRef {
-        id: 2,
-        field: "media_arts",
-    };
+    const LYON: CityRef<'static> = CityRef { id: 1, field: "literature" };
+    const BRAGA: CityRef<'static> = CityRef { id: 2, field: "media_arts" };
 
     fn principal(scope: Scope) -> Principal {
-        Principal {
-            token_id: 1,
-            name: "t".into(),
-            scope,
-        }
+        Principal { token_id: 1, name: "t".into(), scope }
     }
 
     /// Rows: actions about Lyon; columns: public, Lyon, Braga, coordinator of Lyon's field,
@@ -172,12 +154,8 @@ mod tests {
             None,
             Some(principal(Scope::City { city_id: LYON.id })),
             Some(principal(Scope::City { city_id: BRAGA.id })),
-            Some(principal(Scope::Coordinator {
-                field: "literature".into(),
-            })),
-            Some(principal(Scope::Coordinator {
-                field: "music".into(),
-            })),
+            Some(principal(Scope::Coordinator { field: "literature".into() })),
+            Some(principal(Scope::Coordinator { field: "music".into() })),
             Some(principal(Scope::Secretariat)),
         ];
         let table: [(Action<'_>, &str); 10] = [
@@ -187,20 +165,8 @@ mod tests {
             (Action::ReadContacts(LYON), "UPFFFP"),
             (Action::ReadCityWork(LYON), "UPFPFP"),
             (Action::WriteReport(LYON), "UPFFFP"),
-            (
-                Action::Comment {
-                    city: LYON,
-                    is_reply: false,
-                },
-                "UFFPFP",
-            ),
-            (
-                Action::Comment {
-                    city: LYON,
-                    is_reply: true,
-                },
-                "UPFPFP",
-            ),
+            (Action::Comment { city: LYON, is_reply: false }, "UFFPFP"),
+            (Action::Comment { city: LYON, is_reply: true }, "UPFPFP"),
             (Action::Decide, "UFFFFP"),
             (Action::Administer, "UFFFFP"),
         ];

@@ -21,11 +21,7 @@ pub struct CitySlug(String);
 impl CitySlug {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let ok = (1..=64).contains(&raw.len())
-            && raw.split('-').all(|w| {
-                !w.is_empty()
-                    && w.bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-            });
+            && raw.split('-').all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
         if ok {
             Ok(Self(raw.to_owned()))
         } else {
@@ -42,18 +38,11 @@ impl CitySlug {
     /// Derives a slug from a city name: diacritics folded to ASCII, everything else joined by `-`.
     pub fn from_name(name: &str) -> Result<Self, Invalid> {
         let folded = deunicode::deunicode(name).to_lowercase();
-        let words: Vec<&str> = folded
-            .split(|c: char| !c.is_ascii_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .collect();
+        let words: Vec<&str> = folded.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).collect();
         let mut slug = words.join("-");
         slug.truncate(64);
-        Self::parse(slug.trim_end_matches('-')).map_err(|_| {
-            Invalid::new(
-                "name",
-                format!("no slug can be made from `{}`; give one", truncate(name)),
-            )
-        })
+        Self::parse(slug.trim_end_matches('-'))
+            .map_err(|_| Invalid::new("name", format!("no slug can be made from `{}`; give one", truncate(name))))
     }
 
     pub fn as_str(&self) -> &str {
@@ -89,13 +78,7 @@ impl CountryCode {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let code = raw.trim().to_ascii_uppercase();
         countries::country(&code).map(Self).ok_or_else(|| {
-            Invalid::new(
-                "country",
-                format!(
-                    "`{}` is not an ISO 3166-1 alpha-2 country code",
-                    truncate(raw.trim())
-                ),
-            )
+            Invalid::new("country", format!("`{}` is not an ISO 3166-1 alpha-2 country code", truncate(raw.trim())))
         })
     }
 
@@ -115,12 +98,9 @@ pub struct CityTimeZone(Tz);
 
 impl CityTimeZone {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        Tz::from_str(raw.trim()).map(Self).map_err(|_| {
-            Invalid::new(
-                "time_zone",
-                format!("`{}` is not an IANA time zone", truncate(raw.trim())),
-            )
-        })
+        Tz::from_str(raw.trim())
+            .map(Self)
+            .map_err(|_| Invalid::new("time_zone", format!("`{}` is not an IANA time zone", truncate(raw.trim()))))
     }
 
     pub fn tz(self) -> Tz {
@@ -145,10 +125,9 @@ impl Language {
         match raw.trim().to_ascii_lowercase().as_str() {
             "en" => Ok(Self::En),
             "fr" => Ok(Self::Fr),
-            other => Err(Invalid::new(
-                "language",
-                format!("`{}` is not a supported language (en, fr)", truncate(other)),
-            )),
+            other => {
+                Err(Invalid::new("language", format!("`{}` is not a supported language (en, fr)", truncate(other))))
+            }
         }
     }
 
@@ -177,10 +156,7 @@ impl CityStatus {
             "withdrawn" => Ok(Self::Withdrawn),
             other => Err(Invalid::new(
                 "status",
-                format!(
-                    "`{}` is not a city status (active, on_notice, withdrawn)",
-                    truncate(other)
-                ),
+                format!("`{}` is not a city status (active, on_notice, withdrawn)", truncate(other)),
             )),
         }
     }
@@ -203,10 +179,7 @@ pub fn check_designation_date(date: NaiveDate, today: NaiveDate) -> Result<Naive
         ));
     }
     if date > today {
-        return Err(Invalid::new(
-            "designation_date",
-            format!("{date} is in the future"),
-        ));
+        return Err(Invalid::new("designation_date", format!("{date} is in the future")));
     }
     Ok(date)
 }
@@ -272,9 +245,7 @@ impl NewCity {
             None => CitySlug::from_name(name.as_str())?,
         };
         let country = CountryCode::parse(input.country)?;
-        let designation_date = input
-            .designation_date
-            .ok_or_else(|| Invalid::new("designation_date", "is required"))?;
+        let designation_date = input.designation_date.ok_or_else(|| Invalid::new("designation_date", "is required"))?;
         Ok(Self {
             aliases: parse_aliases(Some(&name), input.aliases.iter().copied())?,
             field: FieldSlug::parse(input.field)?,
@@ -283,11 +254,7 @@ impl NewCity {
                 Some(tz) => CityTimeZone::parse(tz)?,
                 None => country.default_time_zone(),
             },
-            language: input
-                .language
-                .map(Language::parse)
-                .transpose()?
-                .unwrap_or_default(),
+            language: input.language.map(Language::parse).transpose()?.unwrap_or_default(),
             slug,
             name,
             country,
@@ -295,9 +262,7 @@ impl NewCity {
     }
 
     pub fn search_text(&self) -> String {
-        search_text(
-            std::iter::once(self.name.as_str()).chain(self.aliases.iter().map(CityName::as_str)),
-        )
+        search_text(std::iter::once(self.name.as_str()).chain(self.aliases.iter().map(CityName::as_str)))
     }
 }
 
@@ -368,34 +333,16 @@ mod tests {
     #[test]
     fn slugs_are_checked() {
         assert!(CitySlug::parse("granada-0").is_ok());
-        for bad in [
-            "",
-            "Granada",
-            "-a",
-            "a-",
-            "a--b",
-            "a b",
-            "é",
-            &"a".repeat(65),
-        ] {
+        for bad in ["", "Granada", "-a", "a-", "a--b", "a b", "é", &"a".repeat(65)] {
             assert!(CitySlug::parse(bad).is_err(), "{bad:?} accepted");
         }
     }
 
     #[test]
     fn slugs_from_names_fold_diacritics() {
-        assert_eq!(
-            CitySlug::from_name("Östersund").unwrap().as_str(),
-            "ostersund"
-        );
-        assert_eq!(
-            CitySlug::from_name("Saint-Étienne").unwrap().as_str(),
-            "saint-etienne"
-        );
-        assert_eq!(
-            CitySlug::from_name("Tel Aviv-Yafo").unwrap().as_str(),
-            "tel-aviv-yafo"
-        );
+        assert_eq!(CitySlug::from_name("Östersund").unwrap().as_str(), "ostersund");
+        assert_eq!(CitySlug::from_name("Saint-Étienne").unwrap().as_str(), "saint-etienne");
+        assert_eq!(CitySlug::from_name("Tel Aviv-Yafo").unwrap().as_str(), "tel-aviv-yafo");
         assert_eq!(CitySlug::from_name("Łódź").unwrap().as_str(), "lodz");
         assert!(CitySlug::from_name("!!!").is_err());
     }
@@ -405,18 +352,12 @@ mod tests {
         assert_eq!(CountryCode::parse("se").unwrap().as_str(), "SE");
         assert!(CountryCode::parse("XX").is_err());
         assert!(CountryCode::parse("SWE").is_err());
-        assert_eq!(
-            CountryCode::parse("JP").unwrap().default_time_zone().name(),
-            "Asia/Tokyo"
-        );
+        assert_eq!(CountryCode::parse("JP").unwrap().default_time_zone().name(), "Asia/Tokyo");
     }
 
     #[test]
     fn time_zones_are_iana_names() {
-        assert_eq!(
-            CityTimeZone::parse("Pacific/Kiritimati").unwrap().name(),
-            "Pacific/Kiritimati"
-        );
+        assert_eq!(CityTimeZone::parse("Pacific/Kiritimati").unwrap().name(), "Pacific/Kiritimati");
         assert!(CityTimeZone::parse("Mars/Olympus").is_err());
         assert!(CityTimeZone::parse("").is_err());
     }
@@ -424,23 +365,11 @@ mod tests {
     #[test]
     fn designation_dates() {
         let today = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
-        assert!(
-            check_designation_date(NaiveDate::from_ymd_opt(2003, 12, 31).unwrap(), today).is_err()
-        );
-        assert!(
-            check_designation_date(NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(), today).is_err()
-        );
-        assert!(
-            check_designation_date(NaiveDate::from_ymd_opt(2004, 10, 13).unwrap(), today).is_ok()
-        );
-        assert_eq!(
-            designation_date_for_year(2015),
-            NaiveDate::from_ymd_opt(2015, 12, 11)
-        );
-        assert_eq!(
-            designation_date_for_year(2008),
-            NaiveDate::from_ymd_opt(2008, 1, 1)
-        );
+        assert!(check_designation_date(NaiveDate::from_ymd_opt(2003, 12, 31).unwrap(), today).is_err());
+        assert!(check_designation_date(NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(), today).is_err());
+        assert!(check_designation_date(NaiveDate::from_ymd_opt(2004, 10, 13).unwrap(), today).is_ok());
+        assert_eq!(designation_date_for_year(2015), NaiveDate::from_ymd_opt(2015, 12, 11));
+        assert_eq!(designation_date_for_year(2008), NaiveDate::from_ymd_opt(2008, 1, 1));
     }
 
     #[test]
@@ -453,8 +382,7 @@ mod tests {
     #[test]
     fn aliases_drop_duplicates_and_the_name() {
         let name = CityName::parse("name", "Kraków").unwrap();
-        let aliases =
-            parse_aliases(Some(&name), ["Krakow", "Kraków", "Krakow", " Cracow "]).unwrap();
+        let aliases = parse_aliases(Some(&name), ["Krakow", "Kraków", "Krakow", " Cracow "]).unwrap();
         let got: Vec<&str> = aliases.iter().map(CityName::as_str).collect();
         assert_eq!(got, ["Krakow", "Cracow"]);
     }
@@ -475,24 +403,12 @@ mod tests {
         assert_eq!(city.country.as_str(), "SE");
         assert_eq!(city.time_zone.name(), "Europe/Stockholm");
         assert_eq!(city.language, Language::En);
-        let bad = CityInput {
-            country: "Sweden",
-            ..input.clone()
-        };
+        let bad = CityInput { country: "Sweden", ..input.clone() };
         assert_eq!(NewCity::parse(&bad, today).unwrap_err().field, "country");
-        let bad = CityInput {
-            field: "Gastronomy",
-            ..input.clone()
-        };
+        let bad = CityInput { field: "Gastronomy", ..input.clone() };
         assert_eq!(NewCity::parse(&bad, today).unwrap_err().field, "field");
-        let bad = CityInput {
-            designation_date: None,
-            ..input
-        };
-        assert_eq!(
-            NewCity::parse(&bad, today).unwrap_err().field,
-            "designation_date"
-        );
+        let bad = CityInput { designation_date: None, ..input };
+        assert_eq!(NewCity::parse(&bad, today).unwrap_err().field, "designation_date");
     }
 
     #[test]

@@ -34,10 +34,7 @@ pub struct Country {
 /// Returns `None` for unknown codes and for codes that are not upper case
 /// (`"fr"` gives `None`; callers normalise input themselves if they want to).
 pub fn country(code: &str) -> Option<&'static Country> {
-    COUNTRIES
-        .binary_search_by(|c| c.code.cmp(code))
-        .ok()
-        .map(|i| &COUNTRIES[i])
+    COUNTRIES.binary_search_by(|c| c.code.cmp(code)).ok().map(|i| &COUNTRIES[i])
 }
 
 /// All 249 officially assigned ISO 3166-1 alpha-2 codes, sorted by code.
@@ -301,12 +298,7 @@ mod tests {
     #[test]
     fn table_is_sorted_and_unique() {
         for pair in COUNTRIES.windows(2) {
-            assert!(
-                pair[0].code < pair[1].code,
-                "{} must sort strictly before {}",
-                pair[0].code,
-                pair[1].code
-            );
+            assert!(pair[0].code < pair[1].code, "{} must sort strictly before {}", pair[0].code, pair[1].code);
         }
     }
 
@@ -342,16 +334,10 @@ mod tests {
         assert_eq!(us.time_zone, "America/New_York");
 
         assert_eq!(country("AU").map(|c| c.time_zone), Some("Australia/Sydney"));
-        assert_eq!(
-            country("BR").map(|c| c.time_zone),
-            Some("America/Sao_Paulo")
-        );
+        assert_eq!(country("BR").map(|c| c.time_zone), Some("America/Sao_Paulo"));
         assert_eq!(country("IN").map(|c| c.time_zone), Some("Asia/Kolkata"));
         assert_eq!(country("MK").map(|c| c.name), Some("North Macedonia"));
-        assert_eq!(
-            country("CD").map(|c| c.name),
-            Some("Democratic Republic of the Congo")
-        );
+        assert_eq!(country("CD").map(|c| c.name), Some("Democratic Republic of the Congo"));
         // First and last entries, to exercise the ends of the binary search.
         assert_eq!(country("AD").map(|c| c.name), Some("Andorra"));
         assert_eq!(country("ZW").map(|c| c.name), Some("Zimbabwe"));

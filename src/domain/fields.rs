@@ -13,17 +13,13 @@ pub struct FieldSlug(String);
 impl FieldSlug {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let s = raw.trim();
-        let well_formed =
-            (1..=40).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+        let well_formed = (1..=40).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
         if well_formed {
             Ok(Self(s.to_owned()))
         } else {
             Err(Invalid::new(
                 "field",
-                format!(
-                    "`{}` is not a creative field slug (lower-case letters and `_`)",
-                    truncate(s)
-                ),
+                format!("`{}` is not a creative field slug (lower-case letters and `_`)", truncate(s)),
             ))
         }
     }
@@ -42,11 +38,7 @@ impl fmt::Display for FieldSlug {
 /// Shortens user input quoted back in an error message.
 pub(crate) fn truncate(s: &str) -> String {
     const MAX: usize = 60;
-    if s.chars().count() <= MAX {
-        s.to_owned()
-    } else {
-        format!("{}…", s.chars().take(MAX).collect::<String>())
-    }
+    if s.chars().count() <= MAX { s.to_owned() } else { format!("{}…", s.chars().take(MAX).collect::<String>()) }
 }
 
 /// A creative field as stored.
@@ -63,10 +55,7 @@ mod tests {
 
     #[test]
     fn field_slugs() {
-        assert_eq!(
-            FieldSlug::parse(" crafts_folk_art ").unwrap().as_str(),
-            "crafts_folk_art"
-        );
+        assert_eq!(FieldSlug::parse(" crafts_folk_art ").unwrap().as_str(), "crafts_folk_art");
         assert!(FieldSlug::parse("Music").is_err());
         assert!(FieldSlug::parse("").is_err());
         assert!(FieldSlug::parse("media-arts").is_err());

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cities;
 pub mod contacts;
 pub mod countries;
+pub mod cycles;
 pub mod fields;
 
 use std::fmt;
@@ -20,10 +21,7 @@ pub struct Invalid {
 
 impl Invalid {
     pub fn new(field: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            field,
-            message: message.into(),
-        }
+        Self { field, message: message.into() }
     }
 }
 
@@ -42,10 +40,7 @@ pub(crate) fn clean_text(field: &'static str, raw: &str, max: usize) -> Result<S
         return Err(Invalid::new(field, "must not be empty"));
     }
     if text.chars().count() > max {
-        return Err(Invalid::new(
-            field,
-            format!("must be at most {max} characters"),
-        ));
+        return Err(Invalid::new(field, format!("must be at most {max} characters")));
     }
     if text.chars().any(char::is_control) {
         return Err(Invalid::new(field, "must not contain control characters"));
@@ -55,15 +50,8 @@ pub(crate) fn clean_text(field: &'static str, raw: &str, max: usize) -> Result<S
 
 /// Parses a calendar date written `YYYY-MM-DD`.
 pub fn parse_date(field: &'static str, raw: &str) -> Result<chrono::NaiveDate, Invalid> {
-    chrono::NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").map_err(|_| {
-        Invalid::new(
-            field,
-            format!(
-                "`{}` is not a date (YYYY-MM-DD)",
-                fields::truncate(raw.trim())
-            ),
-        )
-    })
+    chrono::NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
+        .map_err(|_| Invalid::new(field, format!("`{}` is not a date (YYYY-MM-DD)", fields::truncate(raw.trim()))))
 }
 
 /// One page of a list, as every list endpoint and query returns it.
@@ -93,10 +81,7 @@ impl PageRequest {
             return Err(Invalid::new("page", "must be between 1 and 1000000"));
         }
         if !(1..=Self::MAX_PER_PAGE).contains(&per_page) {
-            return Err(Invalid::new(
-                "per_page",
-                format!("must be between 1 and {}", Self::MAX_PER_PAGE),
-            ));
+            return Err(Invalid::new("per_page", format!("must be between 1 and {}", Self::MAX_PER_PAGE)));
         }
         Ok(Self { page, per_page })
     }
@@ -115,21 +100,13 @@ impl PageRequest {
 
     /// Wraps one page of results with this request's numbers.
     pub fn wrap<T>(self, items: Vec<T>, total: i64) -> Page<T> {
-        Page {
-            items,
-            total,
-            page: self.page,
-            per_page: self.per_page,
-        }
+        Page { items, total, page: self.page, per_page: self.per_page }
     }
 }
 
 impl Default for PageRequest {
     fn default() -> Self {
-        Self {
-            page: 1,
-            per_page: Self::DEFAULT_PER_PAGE,
-        }
+        Self { page: 1, per_page: Self::DEFAULT_PER_PAGE }
     }
 }
 
@@ -143,14 +120,8 @@ mod tests {
         assert_eq!((p.page(), p.per_page(), p.offset()), (1, 50, 0));
         assert_eq!(PageRequest::parse(Some(3), Some(20)).unwrap().offset(), 40);
         assert_eq!(PageRequest::parse(Some(0), None).unwrap_err().field, "page");
-        assert_eq!(
-            PageRequest::parse(None, Some(201)).unwrap_err().field,
-            "per_page"
-        );
-        assert_eq!(
-            PageRequest::parse(None, Some(0)).unwrap_err().field,
-            "per_page"
-        );
+        assert_eq!(PageRequest::parse(None, Some(201)).unwrap_err().field, "per_page");
+        assert_eq!(PageRequest::parse(None, Some(0)).unwrap_err().field, "per_page");
     }
 
     #[test]

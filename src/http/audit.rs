@@ -31,16 +31,12 @@ impl From<AuditEvent> for AuditView {
     fn from(e: AuditEvent) -> Self {
         Self {
             id: e.id,
-            at: e
-                .at
-                .and_utc()
-                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            at: e.at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             actor: e.actor,
             action: e.action,
             subject_type: e.subject_type,
             subject_id: e.subject_id,
-            details: serde_json::from_str(&e.details)
-                .unwrap_or(serde_json::Value::String(e.details)),
+            details: serde_json::from_str(&e.details).unwrap_or(serde_json::Value::String(e.details)),
             request_id: e.request_id,
         }
     }
@@ -64,11 +60,7 @@ async fn list(
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<Json<ListView<AuditView>>, ApiError> {
     auth.require(Action::Administer)?;
-    let page = PageQuery {
-        page: q.page,
-        per_page: q.per_page,
-    }
-    .parse()?;
+    let page = PageQuery { page: q.page, per_page: q.per_page }.parse()?;
     let events = state
         .db
         .run(move |conn| {

@@ -12,17 +12,15 @@ use super::{ApiError, AppState, ListView, PageQuery};
 use crate::db::cities::CityFilter;
 use crate::domain::auth::Action;
 use crate::domain::cities::{
-    City, CityInput, CityName, CityPatch, CitySlug, CityStatus, CityTimeZone, CountryCode,
-    FieldPeriod, Language, NewCity, check_designation_date, fold, parse_aliases,
+    City, CityInput, CityName, CityPatch, CitySlug, CityStatus, CityTimeZone, CountryCode, FieldPeriod, Language,
+    NewCity, check_designation_date, fold, parse_aliases,
 };
 use crate::domain::fields::FieldSlug;
 use crate::domain::{Invalid, parse_date};
 use crate::workflow;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/cities", get(list).post(create))
-        .route("/cities/{slug}", get(show).patch(update))
+    Router::new().route("/cities", get(list).post(create)).route("/cities/{slug}", get(show).patch(update))
 }
 
 /// A city as the API shows it.
@@ -80,10 +78,7 @@ impl CityDetailView {
                 until: p.until.map(|d| d.to_string()),
             })
             .collect();
-        Self {
-            city: city.into(),
-            field_history,
-        }
+        Self { city: city.into(), field_history }
     }
 }
 
@@ -107,38 +102,15 @@ async fn list(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<ListView<CityView>>, ApiError> {
     auth.require(Action::ReadRegistry)?;
-    let page = PageQuery {
-        page: q.page,
-        per_page: q.per_page,
-    }
-    .parse()?;
+    let page = PageQuery { page: q.page, per_page: q.per_page }.parse()?;
     let field = q.field.as_deref().map(FieldSlug::parse).transpose()?;
     let filter = CityFilter {
         field: field.as_ref().map(|f| f.as_str().to_owned()),
-        country: q
-            .country
-            .as_deref()
-            .map(CountryCode::parse)
-            .transpose()?
-            .map(|c| c.as_str().to_owned()),
-        status: q
-            .status
-            .as_deref()
-            .map(CityStatus::parse)
-            .transpose()?
-            .map(|s| s.as_str().to_owned()),
-        query: q
-            .q
-            .as_deref()
-            .map(str::trim)
-            .filter(|q| !q.is_empty())
-            .map(fold),
+        country: q.country.as_deref().map(CountryCode::parse).transpose()?.map(|c| c.as_str().to_owned()),
+        status: q.status.as_deref().map(CityStatus::parse).transpose()?.map(|s| s.as_str().to_owned()),
+        query: q.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(fold),
     };
-    if filter
-        .query
-        .as_ref()
-        .is_some_and(|q| q.chars().count() > 200)
-    {
+    if filter.query.as_ref().is_some_and(|q| q.chars().count() > 200) {
         return Err(Invalid::new("q", "must be at most 200 characters").into());
     }
     let cities = state
@@ -161,10 +133,7 @@ async fn show(
 ) -> Result<Json<CityDetailView>, ApiError> {
     auth.require(Action::ReadRegistry)?;
     let slug = path_slug(&slug)?;
-    let (city, history) = state
-        .db
-        .run(move |conn| workflow::cities::field_history(conn, slug.as_str()))
-        .await?;
+    let (city, history) = state.db.run(move |conn| workflow::cities::field_history(conn, slug.as_str())).await?;
     Ok(Json(CityDetailView::new(city, history)))
 }
 
@@ -211,11 +180,7 @@ async fn create(
         })
         .await?;
     let location = format!("/api/v1/cities/{}", created.slug);
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(CityDetailView::new(created, history)),
-    ))
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(CityDetailView::new(created, history))))
 }
 
 /// The body of `PATCH /api/v1/cities/{slug}`: any subset of the city's values except the slug.
@@ -234,35 +199,20 @@ struct CityPatchBody {
 
 impl CityPatchBody {
     fn parse(&self, today: chrono::NaiveDate) -> Result<CityPatch, Invalid> {
-        let name = self
-            .name
-            .as_deref()
-            .map(|n| CityName::parse("name", n))
-            .transpose()?;
+        let name = self.name.as_deref().map(|n| CityName::parse("name", n)).transpose()?;
         Ok(CityPatch {
             aliases: match &self.aliases {
                 Some(a) => Some(parse_aliases(name.as_ref(), a.iter().map(String::as_str))?),
                 None => None,
             },
             name,
-            country: self
-                .country
-                .as_deref()
-                .map(CountryCode::parse)
-                .transpose()?,
+            country: self.country.as_deref().map(CountryCode::parse).transpose()?,
             field: self.field.as_deref().map(FieldSlug::parse).transpose()?,
             designation_date: match &self.designation_date {
-                Some(d) => Some(check_designation_date(
-                    parse_date("designation_date", d)?,
-                    today,
-                )?),
+                Some(d) => Some(check_designation_date(parse_date("designation_date", d)?, today)?),
                 None => None,
             },
-            time_zone: self
-                .time_zone
-                .as_deref()
-                .map(CityTimeZone::parse)
-                .transpose()?,
+            time_zone: self.time_zone.as_deref().map(CityTimeZone::parse).transpose()?,
             language: self.language.as_deref().map(Language::parse).transpose()?,
             status: self.status.as_deref().map(CityStatus::parse).transpose()?,
         })
@@ -293,10 +243,6 @@ async fn update(
 
 /// Parses a slug from a path, so a malformed one is a 404 without a database trip.
 pub(super) fn path_slug(raw: &str) -> Result<CitySlug, ApiError> {
-    CitySlug::parse(raw).map_err(|_| {
-        ApiError::not_found(format!(
-            "city `{}` does not exist",
-            raw.chars().take(64).collect::<String>()
-        ))
-    })
+    CitySlug::parse(raw)
+        .map_err(|_| ApiError::not_found(format!("city `{}` does not exist", raw.chars().take(64).collect::<String>())))
 }

@@ -33,14 +33,7 @@ struct ContactView {
 
 impl From<Contact> for ContactView {
     fn from(c: Contact) -> Self {
-        Self {
-            id: c.id,
-            name: c.name,
-            email: c.email,
-            role: c.role,
-            phone: c.phone,
-            primary: c.is_primary,
-        }
+        Self { id: c.id, name: c.name, email: c.email, role: c.role, phone: c.phone, primary: c.is_primary }
     }
 }
 
@@ -59,10 +52,7 @@ async fn list(
             let city = workflow::cities::get(conn, slug.as_str())?;
             crate::domain::auth::authorize(
                 principal.as_ref(),
-                Action::ReadContacts(CityRef {
-                    id: city.id,
-                    field: &city.field,
-                }),
+                Action::ReadContacts(CityRef { id: city.id, field: &city.field }),
             )?;
             workflow::contacts::list(conn, &city)
         })
@@ -90,13 +80,7 @@ async fn create(
 ) -> Result<(StatusCode, Json<ContactView>), ApiError> {
     auth.require(Action::EditRegistry)?;
     let slug = path_slug(&slug)?;
-    let new = NewContact::parse(
-        &body.name,
-        &body.email,
-        body.role.as_deref(),
-        body.phone.as_deref(),
-        body.primary,
-    )?;
+    let new = NewContact::parse(&body.name, &body.email, body.role.as_deref(), body.phone.as_deref(), body.primary)?;
     let (actor, now) = (auth.actor()?, state.now());
     let contact = state
         .db
@@ -128,11 +112,7 @@ impl ContactPatchBody {
             None => Ok(None),
         };
         Ok(ContactPatch {
-            name: self
-                .name
-                .as_deref()
-                .map(|n| clean_text("name", n, 200))
-                .transpose()?,
+            name: self.name.as_deref().map(|n| clean_text("name", n, 200)).transpose()?,
             email: self.email.as_deref().map(Email::parse).transpose()?,
             role: optional("role", &self.role, 200)?,
             phone: optional("phone", &self.phone, 50)?,

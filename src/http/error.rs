@@ -25,12 +25,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-            extra: None,
-        }
+        Self { status, code, message: message.into(), extra: None }
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -46,15 +41,9 @@ impl ApiError {
     }
 
     fn internal(cause: &dyn std::error::Error) -> Self {
-        let chain: Vec<String> = std::iter::successors(Some(cause), |e| e.source())
-            .map(ToString::to_string)
-            .collect();
+        let chain: Vec<String> = std::iter::successors(Some(cause), |e| e.source()).map(ToString::to_string).collect();
         tracing::error!(error.chain = %chain.join(": "), "request failed");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "something went wrong on our side; it has been logged",
-        )
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "something went wrong on our side; it has been logged")
     }
 }
 
@@ -66,9 +55,7 @@ impl IntoResponse for ApiError {
         }
         let mut response = (self.status, Json(json!({ "error": error }))).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         response
     }
@@ -89,11 +76,7 @@ impl From<Denied> for ApiError {
             Denied::Unauthenticated => {
                 Self::unauthenticated("this needs a bearer token (Authorization: Bearer mmr_...)")
             }
-            Denied::Forbidden => Self::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "this token does not allow that",
-            ),
+            Denied::Forbidden => Self::new(StatusCode::FORBIDDEN, "forbidden", "this token does not allow that"),
         }
     }
 }
@@ -118,11 +101,9 @@ impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
         match e {
             DbError::NotFound => Self::not_found("no such resource"),
-            DbError::Conflict(what) => Self::new(
-                StatusCode::CONFLICT,
-                "conflict",
-                format!("this conflicts with an existing record ({what})"),
-            ),
+            DbError::Conflict(what) => {
+                Self::new(StatusCode::CONFLICT, "conflict", format!("this conflicts with an existing record ({what})"))
+            }
             DbError::Unavailable(_) => {
                 tracing::warn!(error = %e, "database unavailable");
                 Self::new(
@@ -140,22 +121,16 @@ impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         let message = r.body_text();
         match r {
-            JsonRejection::JsonDataError(_) => {
-                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
-            }
-            JsonRejection::JsonSyntaxError(_) => {
-                Self::new(StatusCode::BAD_REQUEST, "malformed_json", message)
-            }
+            JsonRejection::JsonDataError(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message),
+            JsonRejection::JsonSyntaxError(_) => Self::new(StatusCode::BAD_REQUEST, "malformed_json", message),
             JsonRejection::MissingJsonContentType(_) => Self::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
                 "expected a body with Content-Type: application/json",
             ),
-            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => Self::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "the request body exceeds the size limit",
-            ),
+            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the request body exceeds the size limit")
+            }
             other => Self::new(other.status(), "bad_request", message),
         }
     }

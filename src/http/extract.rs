@@ -26,54 +26,31 @@ impl Auth {
 
     /// The caller, who must be signed in (before looking anything up for them).
     pub fn signed_in(&self) -> Result<&Principal, ApiError> {
-        self.principal
-            .as_ref()
-            .ok_or_else(|| Denied::Unauthenticated.into())
+        self.principal.as_ref().ok_or_else(|| Denied::Unauthenticated.into())
     }
 
     /// The audit actor for a change made by this (signed-in) caller.
     pub fn actor(&self) -> Result<Actor, ApiError> {
-        Ok(Actor::from_principal(
-            self.signed_in()?,
-            self.request_id.clone(),
-        ))
+        Ok(Actor::from_principal(self.signed_in()?, self.request_id.clone()))
     }
 }
 
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let request_id = parts
-            .headers
-            .get(super::REQUEST_ID)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let request_id = parts.headers.get(super::REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let Some(secret) = bearer(&parts.headers)? else {
-            return Ok(Self {
-                principal: None,
-                request_id,
-            });
+            return Ok(Self { principal: None, request_id });
         };
         let now = state.now();
-        let principal = state
-            .db
-            .run(move |conn| workflow::tokens::authenticate(conn, &secret, now))
-            .await?;
+        let principal = state.db.run(move |conn| workflow::tokens::authenticate(conn, &secret, now)).await?;
         match principal {
             Some(principal) => {
                 tracing::Span::current().record("token.id", principal.token_id);
-                Ok(Self {
-                    principal: Some(principal),
-                    request_id,
-                })
+                Ok(Self { principal: Some(principal), request_id })
             }
-            None => Err(ApiError::unauthenticated(
-                "the bearer token is unknown or revoked",
-            )),
+            None => Err(ApiError::unauthenticated("the bearer token is unknown or revoked")),
         }
     }
 }
@@ -82,8 +59,7 @@ fn bearer(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
-    let malformed =
-        || ApiError::unauthenticated("the Authorization header must be `Bearer <token>`");
+    let malformed = || ApiError::unauthenticated("the Authorization header must be `Bearer <token>`");
     let value = value.to_str().map_err(|_| malformed())?;
     let (scheme, secret) = value.split_once(' ').ok_or_else(malformed)?;
     if !scheme.eq_ignore_ascii_case("bearer") || secret.trim().is_empty() {
@@ -99,10 +75,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        axum::Json::<T>::from_request(req, state)
-            .await
-            .map(|axum::Json(v)| Self(v))
-            .map_err(ApiError::from)
+        axum::Json::<T>::from_request(req, state).await.map(|axum::Json(v)| Self(v)).map_err(ApiError::from)
     }
 }
 
@@ -113,9 +86,6 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|Query(v)| Self(v))
-            .map_err(ApiError::from)
+        Query::<T>::from_request_parts(parts, state).await.map(|Query(v)| Self(v)).map_err(ApiError::from)
     }
 }

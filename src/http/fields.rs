@@ -30,12 +30,7 @@ async fn list(State(state): State<AppState>, auth: Auth) -> Result<Json<Vec<Fiel
     Ok(Json(
         fields
             .into_iter()
-            .map(|(f, cities)| FieldView {
-                slug: f.slug,
-                name: f.name,
-                since_year: f.since_year,
-                cities,
-            })
+            .map(|(f, cities)| FieldView { slug: f.slug, name: f.name, since_year: f.since_year, cities })
             .collect(),
     ))
 }

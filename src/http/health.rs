@@ -9,9 +9,7 @@ use serde_json::{Value, json};
 use super::{ApiError, AppState};
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
 }
 
 /// The process is up.
@@ -25,10 +23,6 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> 
     let db = state.db.clone();
     match tokio::task::spawn_blocking(move || db.ping()).await {
         Ok(Ok(())) => Ok(Json(json!({ "status": "ready", "database": backend }))),
-        _ => Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "the database does not answer",
-        )),
+        _ => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database does not answer")),
     }
 }

@@ -7,6 +7,7 @@
 mod audit;
 mod cities;
 mod contacts;
+mod cycles;
 mod error;
 mod extract;
 mod fields;
@@ -21,9 +22,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request, Response};
 use chrono::NaiveDateTime;
 use serde::Serialize;
-use tower_http::request_id::{
-    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
@@ -31,6 +30,7 @@ pub use error::ApiError;
 
 use crate::db::Db;
 use crate::domain::Page;
+use crate::domain::cycles::CycleRules;
 
 /// The response header carrying each request's id (also accepted from a proxy in front).
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -45,15 +45,13 @@ pub struct AppState {
     pub clock: Clock,
     /// The largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// The reporting calendar.
+    pub rules: CycleRules,
 }
 
 impl AppState {
-    pub fn new(db: Db, max_body_bytes: usize) -> Self {
-        Self {
-            db,
-            clock: Arc::new(|| chrono::Utc::now().naive_utc()),
-            max_body_bytes,
-        }
+    pub fn new(db: Db, max_body_bytes: usize, rules: CycleRules) -> Self {
+        Self { db, clock: Arc::new(|| chrono::Utc::now().naive_utc()), max_body_bytes, rules }
     }
 
     pub fn now(&self) -> NaiveDateTime {
@@ -67,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .merge(fields::router())
         .merge(cities::router())
         .merge(contacts::router())
+        .merge(cycles::router())
         .merge(audit::router())
         .merge(tokens::router());
     Router::new()
@@ -85,11 +84,7 @@ pub fn router(state: AppState) -> Router {
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request<_>| {
-                    let id = req
-                        .headers()
-                        .get(REQUEST_ID)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("-");
+                    let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
                     tracing::info_span!(
                         "request",
                         request.id = %id,
@@ -100,11 +95,7 @@ pub fn router(state: AppState) -> Router {
                 })
                 .on_request(())
                 .on_response(|res: &Response<_>, latency: Duration, _span: &Span| {
-                    tracing::info!(
-                        status = res.status().as_u16(),
-                        latency_ms = latency.as_secs_f64() * 1000.0,
-                        "done"
-                    );
+                    tracing::info!(status = res.status().as_u16(), latency_ms = latency.as_secs_f64() * 1000.0, "done");
                 })
                 .on_failure(()),
         )
@@ -119,9 +110,7 @@ struct RandomRequestId;
 impl MakeRequestId for RandomRequestId {
     fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
         let id = format!("{:016x}", rand::random::<u64>());
-        axum::http::HeaderValue::from_str(&id)
-            .ok()
-            .map(RequestId::new)
+        axum::http::HeaderValue::from_str(&id).ok().map(RequestId::new)
     }
 }
 

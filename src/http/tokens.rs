@@ -15,9 +15,7 @@ use crate::workflow;
 use crate::workflow::tokens::TokenSpec;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/tokens", get(list).post(create))
-        .route("/tokens/{id}", delete(revoke))
+    Router::new().route("/tokens", get(list).post(create)).route("/tokens/{id}", delete(revoke))
 }
 
 #[derive(Serialize)]
@@ -33,8 +31,7 @@ struct TokenView {
 }
 
 fn timestamp(t: chrono::NaiveDateTime) -> String {
-    t.and_utc()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 impl From<TokenWithCity> for TokenView {
@@ -82,31 +79,16 @@ async fn create(
     ApiJson(body): ApiJson<NewTokenBody>,
 ) -> Result<(StatusCode, Json<CreatedTokenView>), ApiError> {
     auth.require(Action::Administer)?;
-    let spec = TokenSpec::parse(
-        Role::parse(&body.role)?,
-        body.field.as_deref(),
-        body.city.as_deref(),
-        &body.name,
-    )?;
+    let spec = TokenSpec::parse(Role::parse(&body.role)?, body.field.as_deref(), body.city.as_deref(), &body.name)?;
     let (actor, now) = (auth.actor()?, state.now());
-    let (id, token) = state
-        .db
-        .run(move |conn| workflow::tokens::create(conn, &actor, &spec, now))
-        .await?;
+    let (id, token) = state.db.run(move |conn| workflow::tokens::create(conn, &actor, &spec, now)).await?;
     Ok((StatusCode::CREATED, Json(CreatedTokenView { id, token })))
 }
 
 /// Revokes a token at once (Secretariat).
-async fn revoke(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<i64>,
-) -> Result<StatusCode, ApiError> {
+async fn revoke(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
     auth.require(Action::Administer)?;
     let (actor, now) = (auth.actor()?, state.now());
-    state
-        .db
-        .run(move |conn| workflow::tokens::revoke(conn, &actor, id, now))
-        .await?;
+    state.db.run(move |conn| workflow::tokens::revoke(conn, &actor, id, now)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -16,11 +16,7 @@ pub fn check_field(conn: &mut Conn<'_>, field: &FieldSlug) -> Result<()> {
     if db::cities::field_exists(conn, field.as_str())? {
         Ok(())
     } else {
-        Err(Invalid::new(
-            "field",
-            format!("`{field}` is not a creative field (see GET /api/v1/fields)"),
-        )
-        .into())
+        Err(Invalid::new("field", format!("`{field}` is not a creative field (see GET /api/v1/fields)")).into())
     }
 }
 
@@ -44,41 +40,20 @@ pub fn field_history(conn: &mut Conn<'_>, slug: &str) -> Result<(City, Vec<Field
 }
 
 /// Registers a city. A slug already taken is a conflict.
-pub fn create(
-    conn: &mut Conn<'_>,
-    actor: &Actor,
-    city: &NewCity,
-    now: NaiveDateTime,
-) -> Result<City> {
+pub fn create(conn: &mut Conn<'_>, actor: &Actor, city: &NewCity, now: NaiveDateTime) -> Result<City> {
     conn.transaction(|conn| {
         check_field(conn, &city.field)?;
         if db::cities::find_by_slug(conn, city.slug.as_str())?.is_some() {
-            return Err(Error::Conflict(format!(
-                "a city with slug `{}` already exists",
-                city.slug
-            )));
+            return Err(Error::Conflict(format!("a city with slug `{}` already exists", city.slug)));
         }
         let created = db::cities::insert(conn, city, now)?;
-        audit(
-            conn,
-            actor,
-            now,
-            "city.create",
-            ("city", &created.slug),
-            created_details(city),
-        )?;
+        audit(conn, actor, now, "city.create", ("city", &created.slug), created_details(city))?;
         Ok(created)
     })
 }
 
 /// Applies a change to a city; a change of field is kept in the city's field history.
-pub fn update(
-    conn: &mut Conn<'_>,
-    actor: &Actor,
-    slug: &str,
-    patch: &CityPatch,
-    now: NaiveDateTime,
-) -> Result<City> {
+pub fn update(conn: &mut Conn<'_>, actor: &Actor, slug: &str, patch: &CityPatch, now: NaiveDateTime) -> Result<City> {
     if patch.is_empty() {
         return Err(Invalid::new("body", "names nothing to change").into());
     }
@@ -88,14 +63,7 @@ pub fn update(
             check_field(conn, field)?;
         }
         let updated = db::cities::update(conn, &city, patch, now.date(), now)?;
-        audit(
-            conn,
-            actor,
-            now,
-            "city.update",
-            ("city", slug),
-            patch_details(patch),
-        )?;
+        audit(conn, actor, now, "city.update", ("city", slug), patch_details(patch))?;
         Ok(updated)
     })
 }
@@ -120,10 +88,7 @@ pub(crate) fn patch_details(patch: &CityPatch) -> Value {
         set("name", v.as_str().into());
     }
     if let Some(v) = &patch.aliases {
-        set(
-            "aliases",
-            v.iter().map(CityName::as_str).collect::<Vec<_>>().into(),
-        );
+        set("aliases", v.iter().map(CityName::as_str).collect::<Vec<_>>().into());
     }
     if let Some(v) = patch.country {
         set("country", v.as_str().into());

@@ -14,16 +14,14 @@ pub fn list(conn: &mut Conn<'_>, city: &City) -> Result<Vec<Contact>> {
 }
 
 fn get(conn: &mut Conn<'_>, city: &City, id: i64) -> Result<Contact> {
-    db::contacts::find(conn, city.id, id)?
-        .ok_or_else(|| Error::not_found("contact", format!("{}/{id}", city.slug)))
+    db::contacts::find(conn, city.id, id)?.ok_or_else(|| Error::not_found("contact", format!("{}/{id}", city.slug)))
 }
 
 fn duplicate_email(city: &City) -> impl Fn(Error) -> Error + '_ {
     move |e| match e {
-        Error::Conflict(_) => Error::Conflict(format!(
-            "`{}` already has a contact with this e-mail address",
-            city.slug
-        )),
+        Error::Conflict(_) => {
+            Error::Conflict(format!("`{}` already has a contact with this e-mail address", city.slug))
+        }
         other => other,
     }
 }
@@ -37,18 +35,10 @@ pub fn create(
     now: NaiveDateTime,
 ) -> Result<Contact> {
     conn.transaction(|conn| {
-        let contact = db::contacts::insert(conn, city.id, new, now)
-            .map_err(Error::from)
-            .map_err(duplicate_email(city))?;
+        let contact =
+            db::contacts::insert(conn, city.id, new, now).map_err(Error::from).map_err(duplicate_email(city))?;
         let subject = format!("{}/{}", city.slug, contact.id);
-        audit(
-            conn,
-            actor,
-            now,
-            "contact.create",
-            ("contact", &subject),
-            json!({ "primary": contact.is_primary }),
-        )?;
+        audit(conn, actor, now, "contact.create", ("contact", &subject), json!({ "primary": contact.is_primary }))?;
         Ok(contact)
     })
 }
@@ -63,9 +53,8 @@ pub fn update(
 ) -> Result<Contact> {
     conn.transaction(|conn| {
         let contact = get(conn, city, id)?;
-        let updated = db::contacts::update(conn, &contact, patch, now)
-            .map_err(Error::from)
-            .map_err(duplicate_email(city))?;
+        let updated =
+            db::contacts::update(conn, &contact, patch, now).map_err(Error::from).map_err(duplicate_email(city))?;
         let subject = format!("{}/{id}", city.slug);
         let changed: Vec<&str> = [
             ("name", patch.name.is_some()),
@@ -77,36 +66,16 @@ pub fn update(
         .into_iter()
         .filter_map(|(k, set)| set.then_some(k))
         .collect();
-        audit(
-            conn,
-            actor,
-            now,
-            "contact.update",
-            ("contact", &subject),
-            json!({ "changed": changed }),
-        )?;
+        audit(conn, actor, now, "contact.update", ("contact", &subject), json!({ "changed": changed }))?;
         Ok(updated)
     })
 }
 
-pub fn delete(
-    conn: &mut Conn<'_>,
-    actor: &Actor,
-    city: &City,
-    id: i64,
-    now: NaiveDateTime,
-) -> Result<()> {
+pub fn delete(conn: &mut Conn<'_>, actor: &Actor, city: &City, id: i64, now: NaiveDateTime) -> Result<()> {
     conn.transaction(|conn| {
         let contact = get(conn, city, id)?;
         db::contacts::delete(conn, &contact)?;
         let subject = format!("{}/{id}", city.slug);
-        audit(
-            conn,
-            actor,
-            now,
-            "contact.delete",
-            ("contact", &subject),
-            json!({}),
-        )
+        audit(conn, actor, now, "contact.delete", ("contact", &subject), json!({}))
     })
 }

@@ -18,8 +18,7 @@ use super::cities::{created_details, patch_details};
 use super::{Actor, audit};
 use crate::db::{self, Conn};
 use crate::domain::cities::{
-    City, CityInput, CityName, CityPatch, FIRST_DESIGNATION_YEAR, NewCity,
-    designation_date_for_year,
+    City, CityInput, CityName, CityPatch, FIRST_DESIGNATION_YEAR, NewCity, designation_date_for_year,
 };
 use crate::domain::{Invalid, parse_date};
 use crate::error::{Error, Result};
@@ -58,33 +57,16 @@ pub struct ImportSummary {
     pub countries_total: i64,
 }
 
-const REQUIRED: [&str; 4] = [
-    "name",
-    "iso3166_alpha2",
-    "creative_field",
-    "designation_year",
-];
+const REQUIRED: [&str; 4] = ["name", "iso3166_alpha2", "creative_field", "designation_year"];
 
 /// Parses and checks every row of a CSV file without touching the database.
 pub fn parse_csv(data: &[u8], today: NaiveDate) -> Result<Vec<ImportRow>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(data);
-    let headers = reader
-        .headers()
-        .map_err(|e| many(vec![format!("header: {e}")]))?
-        .clone();
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(data);
+    let headers = reader.headers().map_err(|e| many(vec![format!("header: {e}")]))?.clone();
     let column: HashMap<&str, usize> = headers.iter().enumerate().map(|(i, h)| (h, i)).collect();
-    let missing: Vec<&str> = REQUIRED
-        .iter()
-        .copied()
-        .filter(|h| !column.contains_key(h))
-        .collect();
+    let missing: Vec<&str> = REQUIRED.iter().copied().filter(|h| !column.contains_key(h)).collect();
     if !missing.is_empty() {
-        return Err(many(vec![format!(
-            "line 1: missing column(s): {}",
-            missing.join(", ")
-        )]));
+        return Err(many(vec![format!("line 1: missing column(s): {}", missing.join(", "))]));
     }
     let stated = Stated {
         aliases: column.contains_key("aliases"),
@@ -105,28 +87,18 @@ pub fn parse_csv(data: &[u8], today: NaiveDate) -> Result<Vec<ImportRow>> {
             }
         };
         let line = record.position().map_or(0, |p| p.line());
-        let get = |name: &str| {
-            column
-                .get(name)
-                .and_then(|&i| record.get(i))
-                .filter(|v| !v.is_empty())
-        };
+        let get = |name: &str| column.get(name).and_then(|&i| record.get(i)).filter(|v| !v.is_empty());
         match parse_row(get, today) {
             Ok(city) => match slugs.insert(city.slug.as_str().to_owned(), line) {
-                Some(first) => problems.push(format!(
-                    "line {line}: slug `{}` is already used on line {first}",
-                    city.slug
-                )),
+                Some(first) => {
+                    problems.push(format!("line {line}: slug `{}` is already used on line {first}", city.slug))
+                }
                 None => rows.push(ImportRow { line, city, stated }),
             },
             Err(e) => problems.push(format!("line {line}: {e}")),
         }
     }
-    if problems.is_empty() {
-        Ok(rows)
-    } else {
-        Err(many(problems))
-    }
+    if problems.is_empty() { Ok(rows) } else { Err(many(problems)) }
 }
 
 trait KindMessage {
@@ -138,9 +110,7 @@ impl KindMessage for csv::Error {
     fn kind_message(&self) -> String {
         match self.kind() {
             csv::ErrorKind::Utf8 { .. } => "is not valid UTF-8".into(),
-            csv::ErrorKind::UnequalLengths {
-                expected_len, len, ..
-            } => {
+            csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
                 format!("has {len} fields where the header has {expected_len}")
             }
             _ => self.to_string(),
@@ -148,44 +118,29 @@ impl KindMessage for csv::Error {
     }
 }
 
-fn parse_row<'a>(
-    get: impl Fn(&str) -> Option<&'a str>,
-    today: NaiveDate,
-) -> Result<NewCity, Invalid> {
+fn parse_row<'a>(get: impl Fn(&str) -> Option<&'a str>, today: NaiveDate) -> Result<NewCity, Invalid> {
     let year_raw = get("designation_year").unwrap_or_default();
-    let year: i32 = year_raw
-        .parse()
-        .ok()
-        .filter(|y| (FIRST_DESIGNATION_YEAR..=today.year()).contains(y))
-        .ok_or_else(|| {
+    let year: i32 =
+        year_raw.parse().ok().filter(|y| (FIRST_DESIGNATION_YEAR..=today.year()).contains(y)).ok_or_else(|| {
             Invalid::new(
                 "designation_year",
-                format!(
-                    "`{year_raw}` is not a year between {FIRST_DESIGNATION_YEAR} and {}",
-                    today.year()
-                ),
+                format!("`{year_raw}` is not a year between {FIRST_DESIGNATION_YEAR} and {}", today.year()),
             )
         })?;
     let date = match get("designation_date") {
         Some(raw) => {
             let date = parse_date("designation_date", raw)?;
             if date.year() != year {
-                return Err(Invalid::new(
-                    "designation_date",
-                    format!("{date} is not in designation_year {year}"),
-                ));
+                return Err(Invalid::new("designation_date", format!("{date} is not in designation_year {year}")));
             }
             date
         }
-        None => designation_date_for_year(year)
-            .ok_or_else(|| Invalid::new("designation_year", "has no valid date"))?,
+        None => designation_date_for_year(year).ok_or_else(|| Invalid::new("designation_year", "has no valid date"))?,
     };
     let input = CityInput {
         slug: get("slug"),
         name: get("name").unwrap_or_default(),
-        aliases: get("aliases")
-            .map(|a| a.split('|').filter(|a| !a.trim().is_empty()).collect())
-            .unwrap_or_default(),
+        aliases: get("aliases").map(|a| a.split('|').filter(|a| !a.trim().is_empty()).collect()).unwrap_or_default(),
         country: get("iso3166_alpha2").unwrap_or_default(),
         field: get("creative_field").unwrap_or_default(),
         designation_date: Some(date),
@@ -197,14 +152,8 @@ fn parse_row<'a>(
 
 fn many(problems: Vec<String>) -> Error {
     let n = problems.len();
-    let summary = format!(
-        "{n} bad row{} in the file; nothing was imported",
-        if n == 1 { "" } else { "s" }
-    );
-    Error::InvalidMany {
-        summary,
-        problems: problems.into_iter().take(MAX_REPORTED).collect(),
-    }
+    let summary = format!("{n} bad row{} in the file; nothing was imported", if n == 1 { "" } else { "s" });
+    Error::InvalidMany { summary, problems: problems.into_iter().take(MAX_REPORTED).collect() }
 }
 
 /// Writes checked rows: creates new slugs, updates changed cities, leaves equal ones alone. With
@@ -258,14 +207,7 @@ fn upsert(
     match db::cities::find_by_slug(conn, city.slug.as_str())? {
         None => {
             db::cities::insert(conn, city, now)?;
-            audit(
-                conn,
-                actor,
-                now,
-                "city.create",
-                ("city", city.slug.as_str()),
-                created_details(city),
-            )?;
+            audit(conn, actor, now, "city.create", ("city", city.slug.as_str()), created_details(city))?;
             summary.created += 1;
         }
         Some(existing) => {
@@ -274,14 +216,7 @@ fn upsert(
                 summary.unchanged += 1;
             } else {
                 db::cities::update(conn, &existing, &patch, now.date(), now)?;
-                audit(
-                    conn,
-                    actor,
-                    now,
-                    "city.update",
-                    ("city", city.slug.as_str()),
-                    patch_details(&patch),
-                )?;
+                audit(conn, actor, now, "city.update", ("city", city.slug.as_str()), patch_details(&patch))?;
                 summary.updated += 1;
             }
         }
@@ -305,10 +240,8 @@ fn difference(existing: &City, wanted: &NewCity, stated: Stated) -> CityPatch {
         country: (existing.country != wanted.country.as_str()).then_some(wanted.country),
         field: (existing.field != wanted.field.as_str()).then(|| wanted.field.clone()),
         designation_date: date_differs.then_some(wanted.designation_date),
-        time_zone: (stated.time_zone && existing.time_zone != wanted.time_zone.name())
-            .then_some(wanted.time_zone),
-        language: (stated.language && existing.language != wanted.language.as_str())
-            .then_some(wanted.language),
+        time_zone: (stated.time_zone && existing.time_zone != wanted.time_zone.name()).then_some(wanted.time_zone),
+        language: (stated.language && existing.language != wanted.language.as_str()).then_some(wanted.language),
         status: None,
     }
 }
@@ -343,46 +276,20 @@ mod tests {
                    Bad year,Sweden,SE,music,19x9\n\
                    Future,Sweden,SE,music,2031\n\
                    Good,Sweden,SE,music,2015\n";
-        let Err(Error::InvalidMany { summary, problems }) = parse_csv(csv.as_bytes(), today())
-        else {
-            panic!()
-        };
+        let Err(Error::InvalidMany { summary, problems }) = parse_csv(csv.as_bytes(), today()) else { panic!() };
         assert_eq!(summary, "4 bad rows in the file; nothing was imported");
         assert!(problems[0].starts_with("line 3: country"), "{problems:?}");
-        assert!(
-            problems[1].starts_with("line 4: designation_year"),
-            "{problems:?}"
-        );
-        assert!(
-            problems[2].starts_with("line 5: designation_year"),
-            "{problems:?}"
-        );
-        assert!(
-            problems[3].contains("line 6: slug `good` is already used on line 2"),
-            "{problems:?}"
-        );
+        assert!(problems[1].starts_with("line 4: designation_year"), "{problems:?}");
+        assert!(problems[2].starts_with("line 5: designation_year"), "{problems:?}");
+        assert!(problems[3].contains("line 6: slug `good` is already used on line 2"), "{problems:?}");
     }
 
     #[test]
     fn structural_problems_are_reported() {
-        let Err(Error::InvalidMany { problems, .. }) = parse_csv(b"name,country\nA,B\n", today())
-        else {
-            panic!()
-        };
-        assert!(
-            problems[0]
-                .contains("missing column(s): iso3166_alpha2, creative_field, designation_year")
-        );
+        let Err(Error::InvalidMany { problems, .. }) = parse_csv(b"name,country\nA,B\n", today()) else { panic!() };
+        assert!(problems[0].contains("missing column(s): iso3166_alpha2, creative_field, designation_year"));
         let csv = b"name,iso3166_alpha2,creative_field,designation_year\nA,SE,music\n\xff\xfe,SE,music,2015\n";
-        let Err(Error::InvalidMany { problems, .. }) = parse_csv(csv, today()) else {
-            panic!()
-        };
-        assert_eq!(
-            problems,
-            [
-                "line 2: has 3 fields where the header has 4",
-                "line 3: is not valid UTF-8"
-            ]
-        );
+        let Err(Error::InvalidMany { problems, .. }) = parse_csv(csv, today()) else { panic!() };
+        assert_eq!(problems, ["line 2: has 3 fields where the header has 4", "line 3: is not valid UTF-8"]);
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod cities;
 pub mod contacts;
+pub mod cycles;
 pub mod import;
 pub mod tokens;
 
@@ -28,19 +29,11 @@ impl Actor {
     /// The operator at the command line, named after the OS user.
     pub fn cli() -> Self {
         let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
-        Self {
-            name: format!("cli:{user}"),
-            token_id: None,
-            request_id: None,
-        }
+        Self { name: format!("cli:{user}"), token_id: None, request_id: None }
     }
 
     pub fn from_principal(principal: &Principal, request_id: Option<String>) -> Self {
-        Self {
-            name: principal.name.clone(),
-            token_id: Some(principal.token_id),
-            request_id,
-        }
+        Self { name: principal.name.clone(), token_id: Some(principal.token_id), request_id }
     }
 }
 

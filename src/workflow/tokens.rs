@@ -29,12 +29,7 @@ pub struct TokenSpec {
 impl TokenSpec {
     /// Checks the combination: a coordinator names a field, a city names its city, the
     /// Secretariat names neither.
-    pub fn parse(
-        role: Role,
-        field: Option<&str>,
-        city: Option<&str>,
-        name: &str,
-    ) -> Result<Self, Invalid> {
+    pub fn parse(role: Role, field: Option<&str>, city: Option<&str>, name: &str) -> Result<Self, Invalid> {
         let field = field.map(FieldSlug::parse).transpose()?;
         let city = city.map(CitySlug::parse).transpose()?;
         match (role, &field, &city) {
@@ -46,42 +41,23 @@ impl TokenSpec {
                 return Err(Invalid::new("city", format!("a {role} token has no city")));
             }
             (Role::City | Role::Secretariat, Some(_), _) => {
-                return Err(Invalid::new(
-                    "field",
-                    format!("a {role} token has no field"),
-                ));
+                return Err(Invalid::new("field", format!("a {role} token has no field")));
             }
             _ => {}
         }
-        Ok(Self {
-            role,
-            field,
-            city,
-            name: clean_text("name", name, 200)?,
-        })
+        Ok(Self { role, field, city, name: clean_text("name", name, 200)? })
     }
 }
 
 fn hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Creates a token and returns its id and the secret, which is not stored and cannot be shown again.
-pub fn create(
-    conn: &mut Conn<'_>,
-    actor: &Actor,
-    spec: &TokenSpec,
-    now: NaiveDateTime,
-) -> Result<(i64, String)> {
+pub fn create(conn: &mut Conn<'_>, actor: &Actor, spec: &TokenSpec, now: NaiveDateTime) -> Result<(i64, String)> {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    let secret = format!(
-        "{PREFIX}{}",
-        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    );
+    let secret = format!("{PREFIX}{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>());
     conn.transaction(|conn| {
         let city_id = match &spec.city {
             Some(slug) => Some(
@@ -108,24 +84,13 @@ pub fn create(
             "field": new.field,
             "city": spec.city.as_ref().map(CitySlug::as_str),
         });
-        audit(
-            conn,
-            actor,
-            now,
-            "token.create",
-            ("token", &id.to_string()),
-            details,
-        )?;
+        audit(conn, actor, now, "token.create", ("token", &id.to_string()), details)?;
         Ok((id, secret))
     })
 }
 
 /// The principal a bearer secret stands for, or `None` if it is unknown or revoked.
-pub fn authenticate(
-    conn: &mut Conn<'_>,
-    secret: &str,
-    now: NaiveDateTime,
-) -> Result<Option<Principal>> {
+pub fn authenticate(conn: &mut Conn<'_>, secret: &str, now: NaiveDateTime) -> Result<Option<Principal>> {
     if !secret.starts_with(PREFIX) || secret.len() > 200 {
         return Ok(None);
     }
@@ -139,11 +104,7 @@ pub fn authenticate(
         _ => return Ok(None),
     };
     db::tokens::touch(conn, row.id, now)?;
-    Ok(Some(Principal {
-        token_id: row.id,
-        name: row.name,
-        scope,
-    }))
+    Ok(Some(Principal { token_id: row.id, name: row.name, scope }))
 }
 
 pub fn list(conn: &mut Conn<'_>) -> Result<Vec<TokenWithCity>> {
@@ -155,14 +116,7 @@ pub fn revoke(conn: &mut Conn<'_>, actor: &Actor, id: i64, now: NaiveDateTime) -
         if !db::tokens::revoke(conn, id, now)? {
             return Err(Error::not_found("active token", id.to_string()));
         }
-        audit(
-            conn,
-            actor,
-            now,
-            "token.revoke",
-            ("token", &id.to_string()),
-            json!({}),
-        )
+        audit(conn, actor, now, "token.revoke", ("token", &id.to_string()), json!({}))
     })
 }
 
@@ -175,37 +129,14 @@ mod tests {
         assert!(TokenSpec::parse(Role::Secretariat, None, None, "Paris desk").is_ok());
         assert!(TokenSpec::parse(Role::Coordinator, Some("music"), None, "Music").is_ok());
         assert!(TokenSpec::parse(Role::City, None, Some("ostersund"), "Östersund").is_ok());
-        assert_eq!(
-            TokenSpec::parse(Role::Coordinator, None, None, "x")
-                .unwrap_err()
-                .field,
-            "field"
-        );
-        assert_eq!(
-            TokenSpec::parse(Role::City, None, None, "x")
-                .unwrap_err()
-                .field,
-            "city"
-        );
-        assert_eq!(
-            TokenSpec::parse(Role::Secretariat, Some("music"), None, "x")
-                .unwrap_err()
-                .field,
-            "field"
-        );
-        assert_eq!(
-            TokenSpec::parse(Role::Secretariat, None, None, " ")
-                .unwrap_err()
-                .field,
-            "name"
-        );
+        assert_eq!(TokenSpec::parse(Role::Coordinator, None, None, "x").unwrap_err().field, "field");
+        assert_eq!(TokenSpec::parse(Role::City, None, None, "x").unwrap_err().field, "city");
+        assert_eq!(TokenSpec::parse(Role::Secretariat, Some("music"), None, "x").unwrap_err().field, "field");
+        assert_eq!(TokenSpec::parse(Role::Secretariat, None, None, " ").unwrap_err().field, "name");
     }
 
     #[test]
     fn hashes_are_hex_sha256() {
-        assert_eq!(
-            hash("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(hash("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 }

@@ -7,31 +7,12 @@ use crate::helpers::TestApp;
 
 async fn every_change_is_audited_with_its_actor_and_request(app: TestApp) {
     app.city("lyon", "Lyon", "FR", "media_arts");
-    let r = app
-        .call(
-            Method::PATCH,
-            "/api/v1/cities/lyon",
-            Some(&app.admin),
-            Some(json!({ "field": "literature" })),
-        )
-        .await;
-    let request_id = r
-        .headers
-        .get("x-request-id")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let r =
+        app.call(Method::PATCH, "/api/v1/cities/lyon", Some(&app.admin), Some(json!({ "field": "literature" }))).await;
+    let request_id = r.headers.get("x-request-id").unwrap().to_str().unwrap().to_owned();
     let body = json!({ "name": "Focal", "email": "f@lyon.fr" });
     assert_eq!(
-        app.call(
-            Method::POST,
-            "/api/v1/cities/lyon/contacts",
-            Some(&app.admin),
-            Some(body)
-        )
-        .await
-        .status,
+        app.call(Method::POST, "/api/v1/cities/lyon/contacts", Some(&app.admin), Some(body)).await.status,
         StatusCode::CREATED
     );
 
@@ -41,75 +22,33 @@ async fn every_change_is_audited_with_its_actor_and_request(app: TestApp) {
     assert_eq!(r.body["total"], 4);
     assert_eq!(r.body["items"][0]["action"], "contact.create");
     let update = &r.body["items"][1];
-    assert_eq!(
-        (update["action"].as_str(), update["subject_id"].as_str()),
-        (Some("city.update"), Some("lyon"))
-    );
+    assert_eq!((update["action"].as_str(), update["subject_id"].as_str()), (Some("city.update"), Some("lyon")));
     assert_eq!(update["details"], json!({ "field": "literature" }));
     assert_eq!(update["actor"], "test secretariat");
     assert_eq!(update["request_id"], request_id.as_str());
     assert_eq!(update["at"], "2026-11-24T09:30:00.000Z");
-    let r = app
-        .get("/api/v1/audit?action=city.create", Some(&app.admin))
-        .await;
+    let r = app.get("/api/v1/audit?action=city.create", Some(&app.admin)).await;
     assert_eq!(
-        (
-            r.body["total"].as_i64(),
-            r.body["items"][0]["actor"].as_str()
-        ),
-        (
-            Some(1),
-            Some("cli:".to_owned() + &std::env::var("USER").unwrap_or("unknown".into())).as_deref()
-        )
+        (r.body["total"].as_i64(), r.body["items"][0]["actor"].as_str()),
+        (Some(1), Some("cli:".to_owned() + &std::env::var("USER").unwrap_or("unknown".into())).as_deref())
     );
-    let r = app
-        .get(
-            "/api/v1/audit?subject_type=city&subject_id=lyon",
-            Some(&app.admin),
-        )
-        .await;
+    let r = app.get("/api/v1/audit?subject_type=city&subject_id=lyon", Some(&app.admin)).await;
     assert_eq!(r.body["total"], 2);
     // A refused change leaves no trace.
-    let r = app
-        .call(
-            Method::PATCH,
-            "/api/v1/cities/lyon",
-            Some(&app.admin),
-            Some(json!({ "field": "sculpture" })),
-        )
-        .await;
+    let r =
+        app.call(Method::PATCH, "/api/v1/cities/lyon", Some(&app.admin), Some(json!({ "field": "sculpture" }))).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(
-        app.get("/api/v1/audit", Some(&app.admin)).await.body["total"],
-        4
-    );
+    assert_eq!(app.get("/api/v1/audit", Some(&app.admin)).await.body["total"], 4);
 }
 
 async fn only_the_secretariat_reads_the_audit_log(app: TestApp) {
     app.city("lyon", "Lyon", "FR", "literature");
     let city = app.token(Role::City, None, Some("lyon"));
     let coordinator = app.token(Role::Coordinator, Some("literature"), None);
-    assert_eq!(
-        app.get("/api/v1/audit", None).await.status,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        app.get("/api/v1/audit", Some(&city)).await.status,
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(
-        app.get("/api/v1/audit", Some(&coordinator)).await.status,
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(
-        app.get("/api/v1/audit?per_page=1000", Some(&app.admin))
-            .await
-            .status,
-        StatusCode::UNPROCESSABLE_ENTITY
-    );
+    assert_eq!(app.get("/api/v1/audit", None).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.get("/api/v1/audit", Some(&city)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.get("/api/v1/audit", Some(&coordinator)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.get("/api/v1/audit?per_page=1000", Some(&app.admin)).await.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
-both_backends!(
-    every_change_is_audited_with_its_actor_and_request,
-    only_the_secretariat_reads_the_audit_log
-);
+both_backends!(every_change_is_audited_with_its_actor_and_request, only_the_secretariat_reads_the_audit_log);

@@ -16,6 +16,7 @@ use http_body_util::BodyExt;
 use mmr::db::Db;
 use mmr::domain::auth::Role;
 use mmr::domain::cities::{CityInput, NewCity};
+use mmr::domain::cycles::CycleRules;
 use mmr::http::{AppState, router};
 use mmr::workflow::{self, Actor, tokens::TokenSpec};
 use serde_json::Value;
@@ -29,10 +30,7 @@ pub enum Backend {
 
 /// The pinned "now" of every test.
 pub fn now() -> NaiveDateTime {
-    NaiveDate::from_ymd_opt(2026, 11, 24)
-        .unwrap()
-        .and_hms_opt(9, 30, 0)
-        .unwrap()
+    NaiveDate::from_ymd_opt(2026, 11, 24).unwrap().and_hms_opt(9, 30, 0).unwrap()
 }
 
 pub const MAX_BODY: usize = 64 * 1024;
@@ -46,11 +44,8 @@ struct PgDatabase {
 impl Drop for PgDatabase {
     fn drop(&mut self) {
         if let Ok(mut c) = PgConnection::establish(&self.admin_url) {
-            let _ = diesel::sql_query(format!(
-                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                self.name
-            ))
-            .execute(&mut c);
+            let _ =
+                diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name)).execute(&mut c);
         }
     }
 }
@@ -90,19 +85,13 @@ impl TestApp {
         let (url, guard) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().unwrap();
-                (
-                    format!("sqlite://{}", dir.path().join("test.sqlite3").display()),
-                    Guard::Sqlite(dir),
-                )
+                (format!("sqlite://{}", dir.path().join("test.sqlite3").display()), Guard::Sqlite(dir))
             }
             Backend::Postgres => {
                 let admin_url = postgres_url()?;
                 let name = format!("mmr_test_{:016x}", rand::random::<u64>());
-                let mut c =
-                    PgConnection::establish(&admin_url).expect("connect to MMR_TEST_POSTGRES_URL");
-                diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
-                    .execute(&mut c)
-                    .unwrap();
+                let mut c = PgConnection::establish(&admin_url).expect("connect to MMR_TEST_POSTGRES_URL");
+                diesel::sql_query(format!("CREATE DATABASE \"{name}\"")).execute(&mut c).unwrap();
                 let url = match admin_url.rfind('/') {
                     Some(i) if i > "postgres://".len() => format!("{}/{name}", &admin_url[..i]),
                     _ => format!("{admin_url}/{name}"),
@@ -112,15 +101,9 @@ impl TestApp {
         };
         let db = Db::connect(&url).unwrap();
         db.migrate().unwrap();
-        let mut state = AppState::new(db.clone(), MAX_BODY);
+        let mut state = AppState::new(db.clone(), MAX_BODY, CycleRules::default());
         state.clock = Arc::new(now);
-        let mut app = Self {
-            db,
-            backend,
-            router: router(state),
-            admin: String::new(),
-            _guard: guard,
-        };
+        let mut app = Self { db, backend, router: router(state), admin: String::new(), _guard: guard };
         app.admin = app.token(Role::Secretariat, None, None);
         Some(app)
     }
@@ -128,10 +111,7 @@ impl TestApp {
     /// Creates a token directly through the workflow and returns its secret.
     pub fn token(&self, role: Role, field: Option<&str>, city: Option<&str>) -> String {
         let spec = TokenSpec::parse(role, field, city, &format!("test {role}")).unwrap();
-        self.db
-            .run_blocking(|conn| workflow::tokens::create(conn, &Actor::cli(), &spec, now()))
-            .unwrap()
-            .1
+        self.db.run_blocking(|conn| workflow::tokens::create(conn, &Actor::cli(), &spec, now())).unwrap().1
     }
 
     /// Registers a city directly through the workflow.
@@ -145,18 +125,20 @@ impl TestApp {
             ..CityInput::default()
         };
         let city = NewCity::parse(&input, now().date()).unwrap();
-        self.db
-            .run_blocking(|conn| workflow::cities::create(conn, &Actor::cli(), &city, now()))
-            .unwrap();
+        self.db.run_blocking(|conn| workflow::cities::create(conn, &Actor::cli(), &city, now())).unwrap();
     }
 
     /// Loads the founding cities shipped in demo/cities.csv.
     pub fn seed_demo(&self) {
         let data = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/demo/cities.csv")).unwrap();
         let rows = workflow::import::parse_csv(&data, now().date()).unwrap();
-        self.db
-            .run_blocking(|conn| workflow::import::import(conn, &Actor::cli(), &rows, false, now()))
-            .unwrap();
+        self.db.run_blocking(|conn| workflow::import::import(conn, &Actor::cli(), &rows, false, now())).unwrap();
+    }
+
+    /// Creates the cycles that have started by the pinned date; returns how many were created.
+    pub fn sync_cycles(&self) -> usize {
+        let rules = CycleRules::default();
+        self.db.run_blocking(|conn| workflow::cycles::sync(conn, &Actor::cli(), &rules, now())).unwrap().created
     }
 
     pub async fn send(&self, request: Request<Body>) -> Reply {
@@ -166,30 +148,17 @@ impl TestApp {
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Reply {
-            status,
-            headers,
-            body,
-            text,
-        }
+        Reply { status, headers, body, text }
     }
 
     /// Calls the API with an optional bearer token and JSON body.
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> Reply {
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
         let mut req = Request::builder().method(method).uri(path);
         if let Some(t) = token {
             req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
         }
         let req = match body {
-            Some(b) => req
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(b.to_string())),
+            Some(b) => req.header(header::CONTENT_TYPE, "application/json").body(Body::from(b.to_string())),
             None => req.body(Body::empty()),
         };
         self.send(req.unwrap()).await
@@ -208,10 +177,7 @@ impl TestApp {
         content_type: &str,
         body: Vec<u8>,
     ) -> Reply {
-        let mut req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(header::CONTENT_TYPE, content_type);
+        let mut req = Request::builder().method(method).uri(path).header(header::CONTENT_TYPE, content_type);
         if let Some(t) = token {
             req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
         }
@@ -226,12 +192,20 @@ fn postgres_url() -> Option<String> {
             panic!("MMR_TEST_POSTGRES_URL is not set: under CI the PostgreSQL tests must run")
         }
         _ => {
-            eprintln!(
-                "SKIPPED on PostgreSQL: set MMR_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres to run it"
-            );
+            skipped_loudly();
             None
         }
     }
+}
+
+/// Says on the real standard error (which the test harness does not capture) that a PostgreSQL
+/// test was skipped.
+pub fn skipped_loudly() {
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED on PostgreSQL: set MMR_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres to run it"
+    );
 }
 
 /// Declares each listed `async fn name(app: TestApp)` as two tests, `sqlite::name` and

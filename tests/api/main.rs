@@ -5,5 +5,6 @@ mod helpers;
 mod audit;
 mod cities;
 mod contacts;
+mod cycles;
 mod health;
 mod tokens;

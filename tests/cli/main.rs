@@ -8,23 +8,13 @@ use std::process::{Command, Output, Stdio};
 
 fn mmr(data_dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_mmr"));
-    cmd.env_remove("MMR_DATABASE_URL")
-        .env("MMR_DATA_DIR", data_dir)
-        .env("RUST_LOG", "warn");
+    cmd.env_remove("MMR_DATABASE_URL").env("MMR_DATA_DIR", data_dir).env("RUST_LOG", "warn");
     cmd
 }
 
 fn run(cmd: &mut Command) -> (bool, String, String) {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = cmd.output().unwrap();
-    (
-        status.success(),
-        String::from_utf8(stdout).unwrap(),
-        String::from_utf8(stderr).unwrap(),
-    )
+    let Output { status, stdout, stderr } = cmd.output().unwrap();
+    (status.success(), String::from_utf8(stdout).unwrap(), String::from_utf8(stderr).unwrap())
 }
 
 const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/demo/cities.csv");
@@ -34,33 +24,21 @@ fn importing_the_founding_cities_is_idempotent() {
     let dir = tempfile::tempdir().unwrap();
     let (ok, out, err) = run(mmr(dir.path()).args(["cities", "import", DEMO]));
     assert!(ok, "{err}");
-    assert!(
-        out.ends_with(": 116 created, 0 updated, 0 unchanged; 116 cities in 54 countries\n"),
-        "{out}"
-    );
+    assert!(out.ends_with(": 116 created, 0 updated, 0 unchanged; 116 cities in 54 countries\n"), "{out}");
     let (ok, out, _) = run(mmr(dir.path()).args(["cities", "import", DEMO]));
     assert!(ok);
-    assert!(
-        out.ends_with(": 0 created, 0 updated, 116 unchanged; 116 cities in 54 countries\n"),
-        "{out}"
-    );
+    assert!(out.ends_with(": 0 created, 0 updated, 116 unchanged; 116 cities in 54 countries\n"), "{out}");
     // The bare shared format (no slugs, zones or aliases) matches the same cities and changes nothing.
     let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/domain/cities.csv");
     if shared.exists() {
         let (ok, out, err) = run(mmr(dir.path()).args(["cities", "import"]).arg(&shared));
         assert!(ok, "{err}");
-        assert!(
-            out.ends_with(": 0 created, 0 updated, 116 unchanged; 116 cities in 54 countries\n"),
-            "{out}"
-        );
+        assert!(out.ends_with(": 0 created, 0 updated, 116 unchanged; 116 cities in 54 countries\n"), "{out}");
     }
     // --if-empty leaves a populated database alone.
     let (ok, out, _) = run(mmr(dir.path()).args(["cities", "import", "--if-empty", DEMO]));
     assert!(ok);
-    assert!(
-        out.ends_with("not imported, the database already has 116 cities\n"),
-        "{out}"
-    );
+    assert!(out.ends_with("not imported, the database already has 116 cities\n"), "{out}");
 }
 
 #[test]
@@ -78,14 +56,8 @@ fn a_file_with_a_bad_row_imports_nothing_and_names_the_line() {
     let (ok, out, err) = run(mmr(dir.path()).args(["cities", "import"]).arg(&csv));
     assert!(!ok);
     assert_eq!(out, "");
-    assert!(
-        err.contains("1 bad row in the file; nothing was imported"),
-        "{err}"
-    );
-    assert!(
-        err.contains("line 3: field: `underwater_basket_weaving` is not a creative field"),
-        "{err}"
-    );
+    assert!(err.contains("1 bad row in the file; nothing was imported"), "{err}");
+    assert!(err.contains("line 3: field: `underwater_basket_weaving` is not a creative field"), "{err}");
     // Nothing was written: the good rows are not there either.
     let (ok, out, _) = run(mmr(dir.path()).args(["cities", "import", "--if-empty", DEMO]));
     assert!(ok && out.contains("116 created"), "{out}");
@@ -97,44 +69,26 @@ fn a_file_with_a_bad_row_imports_nothing_and_names_the_line() {
 #[test]
 fn token_create_prints_the_token_alone_on_stdout() {
     let dir = tempfile::tempdir().unwrap();
-    let (ok, out, err) = run(mmr(dir.path()).args([
-        "token",
-        "create",
-        "--role",
-        "secretariat",
-        "--name",
-        "Paris desk",
-    ]));
+    let (ok, out, err) =
+        run(mmr(dir.path()).args(["token", "create", "--role", "secretariat", "--name", "Paris desk"]));
     assert!(ok, "{err}");
     let token = out.strip_suffix('\n').unwrap();
     assert!(
-        token.starts_with("mmr_")
-            && token.len() == 68
-            && token[4..].bytes().all(|b| b.is_ascii_hexdigit()),
+        token.starts_with("mmr_") && token.len() == 68 && token[4..].bytes().all(|b| b.is_ascii_hexdigit()),
         "{out}"
     );
     assert!(err.contains("shown only this once"));
     let (ok, out, _) = run(mmr(dir.path()).args(["token", "list"]));
-    assert!(
-        ok && out.contains("secretariat")
-            && out.contains("Paris desk")
-            && !out.contains(&token[4..]),
-        "{out}"
-    );
-    let (ok, _, err) = run(mmr(dir.path()).args([
-        "token", "create", "--role", "city", "--city", "atlantis", "--name", "x",
-    ]));
-    assert!(!ok && err.contains("no city has slug `atlantis`"), "{err}");
+    assert!(ok && out.contains("secretariat") && out.contains("Paris desk") && !out.contains(&token[4..]), "{out}");
     let (ok, _, err) =
-        run(mmr(dir.path()).args(["token", "create", "--role", "admin", "--name", "x"]));
+        run(mmr(dir.path()).args(["token", "create", "--role", "city", "--city", "atlantis", "--name", "x"]));
+    assert!(!ok && err.contains("no city has slug `atlantis`"), "{err}");
+    let (ok, _, err) = run(mmr(dir.path()).args(["token", "create", "--role", "admin", "--name", "x"]));
     assert!(!ok && err.contains("`admin` is not a role"), "{err}");
     let (ok, _, err) = run(mmr(dir.path()).args(["token", "revoke", "1"]));
     assert!(ok, "{err}");
     let (ok, _, err) = run(mmr(dir.path()).args(["token", "revoke", "1"]));
-    assert!(
-        !ok && err.contains("active token `1` does not exist"),
-        "{err}"
-    );
+    assert!(!ok && err.contains("active token `1` does not exist"), "{err}");
 }
 
 #[test]
@@ -143,30 +97,13 @@ fn bad_settings_fail_at_start_naming_the_setting() {
     let (ok, _, err) = run(mmr(dir.path()).arg("serve").env("MMR_BIND", "nowhere"));
     assert!(!ok && err.contains("MMR_BIND / --bind"), "{err}");
     let (ok, _, err) = run(mmr(dir.path()).arg("migrate").env("MMR_LOG_FORMAT", "xml"));
-    assert!(
-        !ok && err.contains("MMR_LOG_FORMAT / --log-format"),
-        "{err}"
-    );
-    let (ok, _, err) = run(mmr(dir.path())
-        .arg("migrate")
-        .env("MMR_DATABASE_URL", "mysql://localhost/mmr"));
-    assert!(
-        !ok && err.contains("MMR_DATABASE_URL") && err.contains("sqlite:// or postgres://"),
-        "{err}"
-    );
-    let (ok, _, err) = run(mmr(dir.path()).arg("migrate").env(
-        "MMR_DATABASE_URL",
-        "postgres://nobody:secret@127.0.0.1:1/none",
-    ));
-    assert!(
-        !ok && err.contains("MMR_DATABASE_URL") && !err.contains("secret"),
-        "{err}"
-    );
-    for sub in [
-        &["serve", "--help"][..],
-        &["cities", "import", "--help"],
-        &["token", "create", "--help"],
-    ] {
+    assert!(!ok && err.contains("MMR_LOG_FORMAT / --log-format"), "{err}");
+    let (ok, _, err) = run(mmr(dir.path()).arg("migrate").env("MMR_DATABASE_URL", "mysql://localhost/mmr"));
+    assert!(!ok && err.contains("MMR_DATABASE_URL") && err.contains("sqlite:// or postgres://"), "{err}");
+    let (ok, _, err) =
+        run(mmr(dir.path()).arg("migrate").env("MMR_DATABASE_URL", "postgres://nobody:secret@127.0.0.1:1/none"));
+    assert!(!ok && err.contains("MMR_DATABASE_URL") && !err.contains("secret"), "{err}");
+    for sub in [&["serve", "--help"][..], &["cities", "import", "--help"], &["token", "create", "--help"]] {
         let (ok, out, _) = run(mmr(dir.path()).args(sub));
         assert!(ok && out.contains("Usage: mmr"), "{sub:?}");
     }
@@ -183,17 +120,9 @@ fn start_server(dir: &Path, extra_env: &[(&str, &str)]) -> (std::process::Child,
         .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let addr = loop {
-        let line = lines
-            .next()
-            .expect("server exited before listening")
-            .unwrap();
+        let line = lines.next().expect("server exited before listening").unwrap();
         if let Some(rest) = line.split("listening on http://").nth(1) {
-            break rest
-                .split_whitespace()
-                .next()
-                .unwrap()
-                .trim_end_matches('"')
-                .to_owned();
+            break rest.split_whitespace().next().unwrap().trim_end_matches('"').to_owned();
         }
     };
     // Keep draining the log so the server never blocks on a full pipe.
@@ -203,11 +132,7 @@ fn start_server(dir: &Path, extra_env: &[(&str, &str)]) -> (std::process::Child,
 
 fn http_get(addr: &str, path: &str) -> String {
     let mut s = TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     out
@@ -221,16 +146,10 @@ fn the_server_answers_and_stops_gracefully_on_sigterm() {
     let (mut child, addr) = start_server(dir.path(), &[]);
     let health = http_get(&addr, "/readyz");
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
-    assert!(
-        health.to_ascii_lowercase().contains("x-request-id: "),
-        "{health}"
-    );
+    assert!(health.to_ascii_lowercase().contains("x-request-id: "), "{health}");
     let cities = http_get(&addr, "/api/v1/cities/reykjavik");
     assert!(cities.contains("\"name\":\"Reykjavík\""), "{cities}");
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
     let exit = child.wait().unwrap();
     assert!(exit.success(), "exit after SIGTERM: {exit:?}");
@@ -249,21 +168,14 @@ fn json_logs_carry_the_request_span() {
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let addr = loop {
         let line = lines.next().unwrap().unwrap();
-        let v: serde_json::Value =
-            serde_json::from_str(&line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("not JSON: {line}"));
         if let Some(addr) = v["addr"].as_str() {
             break addr.to_owned();
         }
     };
     let reply = http_get(&addr, "/api/v1/fields");
-    let request_id = reply
-        .lines()
-        .find_map(|l| {
-            l.to_ascii_lowercase()
-                .strip_prefix("x-request-id: ")
-                .map(str::to_owned)
-        })
-        .unwrap();
+    let request_id =
+        reply.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("x-request-id: ").map(str::to_owned)).unwrap();
     let done = lines
         .map(Result::unwrap)
         .find(|l| l.contains("\"done\""))
@@ -284,52 +196,26 @@ fn import_and_tokens_work_on_postgres() {
             std::env::var_os("CI").is_none(),
             "MMR_TEST_POSTGRES_URL is not set: under CI the PostgreSQL tests must run"
         );
-        eprintln!("SKIPPED on PostgreSQL: set MMR_TEST_POSTGRES_URL to run it");
+        let _ = writeln!(std::io::stderr(), "SKIPPED on PostgreSQL: set MMR_TEST_POSTGRES_URL to run it");
         return;
     };
     let name = format!("mmr_cli_{:016x}", rand::random::<u64>());
     let psql = |sql: &str| {
-        let ok = Command::new("psql")
-            .arg(&admin_url)
-            .args(["-qc", sql])
-            .status()
-            .map(|s| s.success());
+        let ok = Command::new("psql").arg(&admin_url).args(["-qc", sql]).status().map(|s| s.success());
         assert!(matches!(ok, Ok(true)), "psql {sql}");
     };
     psql(&format!("CREATE DATABASE {name}"));
     let url = format!("{}/{name}", &admin_url[..admin_url.rfind('/').unwrap()]);
     let dir = tempfile::tempdir().unwrap();
-    let (ok, out, err) = run(mmr(dir.path())
-        .args(["cities", "import", DEMO])
-        .env("MMR_DATABASE_URL", &url));
-    let (ok2, out2, _) = run(mmr(dir.path())
-        .args(["cities", "import", DEMO])
-        .env("MMR_DATABASE_URL", &url));
+    let (ok, out, err) = run(mmr(dir.path()).args(["cities", "import", DEMO]).env("MMR_DATABASE_URL", &url));
+    let (ok2, out2, _) = run(mmr(dir.path()).args(["cities", "import", DEMO]).env("MMR_DATABASE_URL", &url));
     let (ok3, token, _) = run(mmr(dir.path())
-        .args([
-            "token",
-            "create",
-            "--role",
-            "coordinator",
-            "--field",
-            "music",
-            "--name",
-            "Music",
-        ])
+        .args(["token", "create", "--role", "coordinator", "--field", "music", "--name", "Music"])
         .env("MMR_DATABASE_URL", &url));
     psql(&format!("DROP DATABASE {name} WITH (FORCE)"));
     assert!(ok, "{err}");
-    assert!(
-        out.ends_with("116 created, 0 updated, 0 unchanged; 116 cities in 54 countries\n"),
-        "{out}"
-    );
-    assert!(
-        ok2 && out2.ends_with("0 created, 0 updated, 116 unchanged; 116 cities in 54 countries\n"),
-        "{out2}"
-    );
+    assert!(out.ends_with("116 created, 0 updated, 0 unchanged; 116 cities in 54 countries\n"), "{out}");
+    assert!(ok2 && out2.ends_with("0 created, 0 updated, 116 unchanged; 116 cities in 54 countries\n"), "{out2}");
     assert!(ok3 && token.starts_with("mmr_"));
-    assert!(
-        !dir.path().join("mmr.sqlite3").exists(),
-        "no SQLite file is made when PostgreSQL is chosen"
-    );
+    assert!(!dir.path().join("mmr.sqlite3").exists(), "no SQLite file is made when PostgreSQL is chosen");
 }

@@ -1,0 +1,332 @@
+//! Four-year reporting cycles: which cycles a city has, when each report is due, and what state a
+//! cycle is in. Everything here is a function of dates, the city's time zone and the cycle's
+//! submissions; status is derived, never stored.
+//!
+//! Cycle n of a city designated in year Y covers the four years from Y + 4(n-1) to Y + 4n; its
+//! report is due on the configured day (default 30 November) of Y + 4n at 23:59 in the city's time
+//! zone. The submission window opens a configured number of days before (default 180). Cycle 1
+//! starts at designation; cycle n starts the day after cycle n-1's regular due date.
+
+use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+
+use super::Invalid;
+
+/// The configurable rules of the reporting calendar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CycleRules {
+    /// Month and day the report is due in its due year.
+    pub due_month: u32,
+    pub due_day: u32,
+    /// How many days before the deadline the submission window opens.
+    pub window_days: u32,
+    /// Cycles whose regular due year is earlier are not tracked (they predate the system).
+    pub first_due_year: i32,
+}
+
+impl Default for CycleRules {
+    fn default() -> Self {
+        Self { due_month: 11, due_day: 30, window_days: 180, first_due_year: 2026 }
+    }
+}
+
+impl CycleRules {
+    /// Parses a due day written `MM-DD`; 29 February falls on the 28th in other years.
+    pub fn parse_due_day(raw: &str) -> Result<(u32, u32), Invalid> {
+        let bad = || Invalid::new("due_day", format!("`{raw}` is not a day of the year (MM-DD)"));
+        let (m, d) = raw.trim().split_once('-').ok_or_else(bad)?;
+        let (m, d): (u32, u32) = (m.parse().map_err(|_| bad())?, d.parse().map_err(|_| bad())?);
+        NaiveDate::from_ymd_opt(2024, m, d).ok_or_else(bad)?;
+        Ok((m, d))
+    }
+
+    /// The regular due date of cycle `number` of a city designated in `designation_year`.
+    pub fn due_date(&self, designation_year: i32, number: u32) -> NaiveDate {
+        let year = designation_year + 4 * number as i32;
+        NaiveDate::from_ymd_opt(year, self.due_month, self.due_day)
+            .or_else(|| NaiveDate::from_ymd_opt(year, self.due_month, self.due_day - 1))
+            .unwrap_or(NaiveDate::MAX)
+    }
+
+    /// When the submission window of a cycle due on `due` opens, as a local date.
+    pub fn window_opens(&self, due: NaiveDate) -> NaiveDate {
+        due.checked_sub_days(Days::new(u64::from(self.window_days))).unwrap_or(NaiveDate::MIN)
+    }
+
+    /// The cycles a city has by `today`: every cycle that has started and whose regular due year
+    /// is at least `first_due_year`.
+    pub fn cycles_started(&self, designation_date: NaiveDate, today: NaiveDate) -> Vec<CyclePlan> {
+        let year = designation_date.year();
+        let mut plans = Vec::new();
+        for number in 1.. {
+            let starts = if number == 1 {
+                designation_date
+            } else {
+                self.due_date(year, number - 1).succ_opt().unwrap_or(NaiveDate::MAX)
+            };
+            if starts > today || number > 100 {
+                break;
+            }
+            let due = self.due_date(year, number);
+            if due.year() >= self.first_due_year {
+                plans.push(CyclePlan { number, period_start_year: year + 4 * (number as i32 - 1), due_date: due });
+            }
+        }
+        plans
+    }
+}
+
+/// A cycle as the calendar derives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CyclePlan {
+    pub number: u32,
+    pub period_start_year: i32,
+    pub due_date: NaiveDate,
+}
+
+impl CyclePlan {
+    pub fn period_end_year(&self) -> i32 {
+        self.period_start_year + 4
+    }
+}
+
+/// The instant a report due on local date `due` in `tz` is late: 23:59 local has passed, that is
+/// from midnight local on the next day. A midnight that falls in a DST gap moves to the first
+/// valid instant after it.
+pub fn deadline(due: NaiveDate, tz: Tz) -> DateTime<Utc> {
+    let next = due.succ_opt().unwrap_or(due);
+    let midnight = next.and_time(NaiveTime::MIN);
+    match tz.from_local_datetime(&midnight) {
+        chrono::LocalResult::Single(t) | chrono::LocalResult::Ambiguous(t, _) => t.with_timezone(&Utc),
+        chrono::LocalResult::None => {
+            let later = midnight + chrono::TimeDelta::hours(1);
+            tz.from_local_datetime(&later)
+                .earliest()
+                .map_or_else(|| Utc.from_utc_datetime(&midnight), |t| t.with_timezone(&Utc))
+        }
+    }
+}
+
+/// The local calendar date of `instant` in `tz`.
+pub fn local_date(instant: DateTime<Utc>, tz: Tz) -> NaiveDate {
+    instant.with_timezone(&tz).date_naive()
+}
+
+/// A cycle's status, derived from its dates and its latest submission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CycleStatus {
+    Upcoming,
+    Open,
+    Submitted,
+    RevisionRequested,
+    Accepted,
+    Overdue,
+}
+
+impl CycleStatus {
+    pub const ALL: [CycleStatus; 6] =
+        [Self::Upcoming, Self::Open, Self::Submitted, Self::RevisionRequested, Self::Accepted, Self::Overdue];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Upcoming => "upcoming",
+            Self::Open => "open",
+            Self::Submitted => "submitted",
+            Self::RevisionRequested => "revision_requested",
+            Self::Accepted => "accepted",
+            Self::Overdue => "overdue",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        Self::ALL.into_iter().find(|s| s.as_str() == raw.trim()).ok_or_else(|| {
+            Invalid::new(
+                "status",
+                format!(
+                    "`{raw}` is not a cycle status (upcoming, open, submitted, revision_requested, accepted, overdue)"
+                ),
+            )
+        })
+    }
+}
+
+/// What was decided on a submitted version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Accepted,
+    RevisionRequested { revision_due: NaiveDate },
+}
+
+/// The facts a cycle's status is derived from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CycleFacts {
+    /// The due date in force: the regular or overridden date, moved by the latest extension.
+    pub due_date: NaiveDate,
+    pub time_zone: Tz,
+    /// When the first version was submitted, if any.
+    pub first_submitted_at: Option<DateTime<Utc>>,
+    /// The decision on the latest version, if that version was decided.
+    pub latest_decision: Option<Decision>,
+    /// Whether any version was submitted.
+    pub submitted: bool,
+}
+
+/// A cycle's derived state at a moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CycleState {
+    pub status: CycleStatus,
+    /// Whole days past the deadline (local calendar days) while no report is in; 0 otherwise.
+    pub days_overdue: i64,
+    /// Days until the deadline (local calendar days), negative once past.
+    pub days_left: i64,
+    /// The first version came after the deadline.
+    pub late: bool,
+    pub deadline: DateTime<Utc>,
+    pub window_opens: NaiveDate,
+}
+
+impl CycleFacts {
+    pub fn state(&self, rules: &CycleRules, now: DateTime<Utc>) -> CycleState {
+        let deadline = deadline(self.due_date, self.time_zone);
+        let today = local_date(now, self.time_zone);
+        let days_left = (self.due_date - today).num_days();
+        let window_opens = rules.window_opens(self.due_date);
+        let status = match (self.submitted, self.latest_decision) {
+            (true, Some(Decision::Accepted)) => CycleStatus::Accepted,
+            (true, Some(Decision::RevisionRequested { .. })) => CycleStatus::RevisionRequested,
+            (true, None) => CycleStatus::Submitted,
+            (false, _) if now >= deadline => CycleStatus::Overdue,
+            (false, _) if today >= window_opens => CycleStatus::Open,
+            (false, _) => CycleStatus::Upcoming,
+        };
+        CycleState {
+            status,
+            days_overdue: if status == CycleStatus::Overdue { (-days_left).max(1) } else { 0 },
+            days_left,
+            late: self.first_submitted_at.is_some_and(|t| t >= deadline),
+            deadline,
+            window_opens,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    fn at(tz: Tz, y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+        tz.with_ymd_and_hms(y, m, d, h, min, 0).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn due_dates_follow_the_designation_year() {
+        let rules = CycleRules::default();
+        // Nottingham, designated 11 December 2015, reported in December 2019 (UCCN.md §4.3).
+        assert_eq!(rules.due_date(2015, 1), date(2019, 11, 30));
+        assert_eq!(rules.due_date(2015, 3), date(2027, 11, 30));
+        // A 29 February due day falls on the 28th outside leap years.
+        let leap = CycleRules { due_month: 2, due_day: 29, ..rules };
+        assert_eq!(leap.due_date(2016, 1), date(2020, 2, 29));
+        assert_eq!(leap.due_date(2017, 1), date(2021, 2, 28));
+        assert_eq!(CycleRules::parse_due_day("02-29").unwrap(), (2, 29));
+        assert!(CycleRules::parse_due_day("02-30").is_err());
+        assert!(CycleRules::parse_due_day("11/30").is_err());
+    }
+
+    #[test]
+    fn cycles_start_at_designation_then_after_each_due_date() {
+        let rules = CycleRules { first_due_year: 2000, ..CycleRules::default() };
+        // Designated in a leap year, on 29 February.
+        let designated = date(2016, 2, 29);
+        assert!(rules.cycles_started(designated, date(2016, 2, 28)).is_empty());
+        let plans = rules.cycles_started(designated, date(2020, 11, 30));
+        assert_eq!(plans.len(), 1);
+        assert_eq!((plans[0].period_start_year, plans[0].period_end_year()), (2016, 2020));
+        let plans = rules.cycles_started(designated, date(2020, 12, 1));
+        assert_eq!(plans.iter().map(|p| p.number).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(plans[1].due_date, date(2024, 11, 30));
+        // Cycles due before the first tracked year are left out.
+        let tracked = CycleRules { first_due_year: 2024, ..rules };
+        let plans = tracked.cycles_started(designated, date(2026, 11, 24));
+        assert_eq!(plans.iter().map(|p| p.number).collect::<Vec<_>>(), [2, 3]);
+    }
+
+    #[test]
+    fn the_deadline_is_2359_local_far_from_utc() {
+        let due = date(2027, 11, 30);
+        // Kiritimati is UTC+14: its deadline passes at 10:00 UTC on the 30th.
+        assert_eq!(
+            deadline(due, chrono_tz::Pacific::Kiritimati),
+            Utc.with_ymd_and_hms(2027, 11, 30, 10, 0, 0).unwrap()
+        );
+        // Pago Pago is UTC-11: 11:00 UTC on 1 December.
+        assert_eq!(deadline(due, chrono_tz::Pacific::Pago_Pago), Utc.with_ymd_and_hms(2027, 12, 1, 11, 0, 0).unwrap());
+    }
+
+    #[test]
+    fn a_midnight_in_a_dst_gap_moves_forward() {
+        // Santiago springs forward at 00:00 on the first Sunday of September: 2024-09-08 has no
+        // midnight, so a report due on the 7th is late from 01:00 local on the 8th.
+        let d = deadline(date(2024, 9, 7), chrono_tz::America::Santiago);
+        assert_eq!(d, Utc.with_ymd_and_hms(2024, 9, 8, 4, 0, 0).unwrap());
+    }
+
+    fn facts(due: NaiveDate, tz: Tz) -> CycleFacts {
+        CycleFacts { due_date: due, time_zone: tz, first_submitted_at: None, latest_decision: None, submitted: false }
+    }
+
+    #[test]
+    fn status_moves_from_upcoming_to_overdue() {
+        let rules = CycleRules::default();
+        let tz = chrono_tz::Europe::Stockholm;
+        let f = facts(date(2027, 11, 30), tz);
+        let s = f.state(&rules, at(tz, 2027, 6, 2, 12, 0));
+        assert_eq!((s.status, s.window_opens), (CycleStatus::Upcoming, date(2027, 6, 3)));
+        assert_eq!(f.state(&rules, at(tz, 2027, 6, 3, 0, 0)).status, CycleStatus::Open);
+        let last_minute = f.state(&rules, at(tz, 2027, 11, 30, 23, 59));
+        assert_eq!((last_minute.status, last_minute.days_left), (CycleStatus::Open, 0));
+        let s = f.state(&rules, at(tz, 2027, 12, 1, 0, 0));
+        assert_eq!((s.status, s.days_overdue), (CycleStatus::Overdue, 1));
+        assert_eq!(f.state(&rules, at(tz, 2028, 1, 29, 9, 0)).days_overdue, 60);
+    }
+
+    #[test]
+    fn an_extension_across_the_year_end_moves_the_deadline() {
+        let rules = CycleRules::default();
+        let tz = chrono_tz::Asia::Tokyo;
+        let extended = facts(date(2028, 1, 15), tz);
+        let s = extended.state(&rules, at(tz, 2027, 12, 20, 9, 0));
+        assert_eq!((s.status, s.days_left), (CycleStatus::Open, 26));
+        assert_eq!(extended.state(&rules, at(tz, 2028, 1, 16, 0, 0)).status, CycleStatus::Overdue);
+    }
+
+    #[test]
+    fn submissions_and_decisions_set_the_status_and_the_late_flag() {
+        let rules = CycleRules::default();
+        let tz = chrono_tz::America::Bogota;
+        let now = at(tz, 2028, 2, 1, 12, 0);
+        let mut f = facts(date(2027, 11, 30), tz);
+        f.submitted = true;
+        f.first_submitted_at = Some(at(tz, 2027, 11, 30, 23, 58));
+        let s = f.state(&rules, now);
+        assert_eq!((s.status, s.late, s.days_overdue), (CycleStatus::Submitted, false, 0));
+        f.first_submitted_at = Some(at(tz, 2027, 12, 1, 0, 1));
+        assert!(f.state(&rules, now).late);
+        f.latest_decision = Some(Decision::RevisionRequested { revision_due: date(2028, 3, 1) });
+        assert_eq!(f.state(&rules, now).status, CycleStatus::RevisionRequested);
+        f.latest_decision = Some(Decision::Accepted);
+        assert_eq!(f.state(&rules, now).status, CycleStatus::Accepted);
+    }
+
+    #[test]
+    fn statuses_parse() {
+        for s in CycleStatus::ALL {
+            assert_eq!(CycleStatus::parse(s.as_str()).unwrap(), s);
+        }
+        assert!(CycleStatus::parse("late").is_err());
+    }
+}

@@ -1,0 +1,592 @@
+//! Reporting cycles: the Secretariat's board (JSON or CSV), the dashboard, a city's cycles, one
+//! cycle, catch-up due dates and extensions, and deadline calendars (ICS).
+//!
+//! Reading follows DESIGN.md §3: the Secretariat sees every cycle, a coordinator the cycles of
+//! their field, a city its own; asking for another field or city is a 403, not an empty list.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::cities::path_slug;
+use super::extract::{ApiJson, ApiQuery, Auth};
+use super::{ApiError, AppState, ListView, PageQuery};
+use crate::db::cycles::{CycleSelection, Extension};
+use crate::domain::auth::{Action, CityRef, Denied, Principal, Scope, authorize};
+use crate::domain::cities::{CityTimeZone, CountryCode};
+use crate::domain::cycles::CycleStatus;
+use crate::domain::fields::FieldSlug;
+use crate::domain::{Invalid, parse_date};
+use crate::workflow::cycles::{BoardFilter, BoardSort, CycleOverview, Dashboard};
+use crate::workflow::{self};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/cycles", get(board))
+        .route("/cycles/{id}", get(show))
+        .route("/cycles/{id}/extension", post(extend))
+        .route("/cycles/{id}/due-date", put(set_due_date))
+        .route("/cities/{slug}/cycles", get(city_cycles))
+        .route("/cities/{slug}/deadlines.ics", get(city_calendar))
+        .route("/deadlines.ics", get(calendar))
+        .route("/dashboard", get(dashboard))
+}
+
+#[derive(Serialize)]
+struct CityBriefView {
+    slug: String,
+    name: String,
+    country: String,
+    field: String,
+}
+
+/// A cycle with its derived state.
+#[derive(Serialize)]
+struct CycleView {
+    id: i64,
+    city: CityBriefView,
+    number: i32,
+    period_start_year: i32,
+    period_end_year: i32,
+    /// The due date in force (after any extension), in the city's time zone.
+    due_date: String,
+    /// The regular or catch-up date before extensions.
+    scheduled_due_date: String,
+    due_date_overridden: bool,
+    extended: bool,
+    /// The last minute to submit, 23:59 in the city's time zone.
+    deadline: String,
+    time_zone: String,
+    window_opens: String,
+    status: &'static str,
+    days_left: i64,
+    days_overdue: i64,
+    late: bool,
+    versions: usize,
+    last_submitted_at: Option<String>,
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// The last minute of the deadline, as local time with its offset.
+fn deadline_local(c: &CycleOverview) -> String {
+    let tz = CityTimeZone::parse(&c.record.city.time_zone).map_or(chrono_tz::UTC, CityTimeZone::tz);
+    (c.state.deadline - TimeDelta::minutes(1)).with_timezone(&tz).to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}
+
+impl From<&CycleOverview> for CycleView {
+    fn from(c: &CycleOverview) -> Self {
+        let r = &c.record;
+        Self {
+            id: r.id,
+            city: CityBriefView {
+                slug: r.city.slug.clone(),
+                name: r.city.name.clone(),
+                country: r.city.country.clone(),
+                field: r.city.field.clone(),
+            },
+            number: r.number,
+            period_start_year: r.period_start_year,
+            period_end_year: r.period_end_year,
+            due_date: r.due_date().to_string(),
+            scheduled_due_date: r.scheduled_due.to_string(),
+            due_date_overridden: r.due_date_overridden,
+            extended: r.extended_due.is_some(),
+            deadline: deadline_local(c),
+            time_zone: r.city.time_zone.clone(),
+            window_opens: c.state.window_opens.to_string(),
+            status: c.state.status.as_str(),
+            days_left: c.state.days_left,
+            days_overdue: c.state.days_overdue,
+            late: c.state.late,
+            versions: r.submissions.len(),
+            last_submitted_at: r.submissions.last().map(|s| rfc3339(s.submitted_at.and_utc())),
+        }
+    }
+}
+
+/// Narrows a selection to what the caller may read; asking beyond it is a 403.
+fn scope(principal: &Principal, sel: &mut CycleSelection) -> Result<(), ApiError> {
+    match &principal.scope {
+        Scope::Secretariat => {}
+        Scope::Coordinator { field } => {
+            if sel.field.as_ref().is_some_and(|f| f != field) {
+                return Err(Denied::Forbidden.into());
+            }
+            sel.field = Some(field.clone());
+        }
+        Scope::City { city_id } => {
+            if sel.city_id.is_some_and(|c| c != *city_id) {
+                return Err(Denied::Forbidden.into());
+            }
+            sel.city_id = Some(*city_id);
+        }
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BoardQuery {
+    status: Option<String>,
+    field: Option<String>,
+    country: Option<String>,
+    due_from: Option<String>,
+    due_to: Option<String>,
+    min_days_overdue: Option<i64>,
+    sort: Option<String>,
+    format: Option<String>,
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+/// The board: cycles filtered by status, field, country, due window and days overdue, sorted,
+/// paginated; `?format=csv` or `Accept: text/csv` gives the whole filtered list as CSV.
+async fn board(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<BoardQuery>,
+) -> Result<Response, ApiError> {
+    let principal = auth.signed_in()?.clone();
+    let csv = match q.format.as_deref() {
+        Some("csv") => true,
+        Some("json") => false,
+        Some(other) => return Err(Invalid::new("format", format!("`{other}` is not a format (json, csv)")).into()),
+        None => headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/csv")),
+    };
+    let page = PageQuery { page: q.page, per_page: q.per_page }.parse()?;
+    let field = q.field.as_deref().map(FieldSlug::parse).transpose()?;
+    let mut sel = CycleSelection {
+        field: field.as_ref().map(|f| f.as_str().to_owned()),
+        country: q.country.as_deref().map(CountryCode::parse).transpose()?.map(|c| c.as_str().to_owned()),
+        ..CycleSelection::default()
+    };
+    scope(&principal, &mut sel)?;
+    let filter = BoardFilter {
+        status: q.status.as_deref().map(CycleStatus::parse).transpose()?,
+        due_from: q.due_from.as_deref().map(|d| parse_date("due_from", d)).transpose()?,
+        due_to: q.due_to.as_deref().map(|d| parse_date("due_to", d)).transpose()?,
+        min_days_overdue: q.min_days_overdue,
+        sort: q.sort.as_deref().map(BoardSort::parse).transpose()?.unwrap_or_default(),
+    };
+    let (rules, now) = (state.rules, state.now().and_utc());
+    let rows = state
+        .db
+        .run(move |conn| {
+            if let Some(field) = &field {
+                workflow::cities::check_field(conn, field)?;
+            }
+            workflow::cycles::board(conn, &rules, now, &sel, &filter)
+        })
+        .await?;
+    if csv {
+        return csv_response(&rows);
+    }
+    let total = rows.len() as i64;
+    let items: Vec<CycleView> =
+        rows.iter().skip(page.offset() as usize).take(page.per_page() as usize).map(CycleView::from).collect();
+    Ok(Json(ListView { items, total, page: page.page(), per_page: page.per_page() }).into_response())
+}
+
+fn csv_response(rows: &[CycleOverview]) -> Result<Response, ApiError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let header = [
+        "city",
+        "name",
+        "country",
+        "field",
+        "cycle",
+        "period_start",
+        "period_end",
+        "due_date",
+        "deadline",
+        "status",
+        "days_left",
+        "days_overdue",
+        "late",
+        "versions",
+        "extended",
+    ];
+    let io = |e: csv::Error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string());
+    w.write_record(header).map_err(io)?;
+    for c in rows {
+        let v = CycleView::from(c);
+        w.write_record([
+            v.city.slug,
+            v.city.name,
+            v.city.country,
+            v.city.field,
+            v.number.to_string(),
+            v.period_start_year.to_string(),
+            v.period_end_year.to_string(),
+            v.due_date,
+            v.deadline,
+            v.status.to_owned(),
+            v.days_left.to_string(),
+            v.days_overdue.to_string(),
+            v.late.to_string(),
+            v.versions.to_string(),
+            v.extended.to_string(),
+        ])
+        .map_err(io)?;
+    }
+    let body =
+        w.into_inner().map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")),
+            (header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"mmr-cycles.csv\"")),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+#[derive(Serialize)]
+struct SubmissionBrief {
+    id: i64,
+    version: i32,
+    submitted_at: String,
+    late: bool,
+    decision: Option<String>,
+    revision_due: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ExtensionView {
+    from: String,
+    to: String,
+    reason: String,
+    granted_by: String,
+    granted_at: String,
+}
+
+impl From<Extension> for ExtensionView {
+    fn from(e: Extension) -> Self {
+        Self {
+            from: e.previous_due.to_string(),
+            to: e.new_due.to_string(),
+            reason: e.reason,
+            granted_by: e.granted_by,
+            granted_at: rfc3339(e.granted_at.and_utc()),
+        }
+    }
+}
+
+/// One cycle with its versions and the history of its deadline.
+#[derive(Serialize)]
+struct CycleDetailView {
+    #[serde(flatten)]
+    cycle: CycleView,
+    submissions: Vec<SubmissionBrief>,
+    extensions: Vec<ExtensionView>,
+}
+
+impl CycleDetailView {
+    fn new(c: &CycleOverview, extensions: Vec<Extension>) -> Self {
+        Self {
+            cycle: c.into(),
+            submissions: c
+                .record
+                .submissions
+                .iter()
+                .map(|s| SubmissionBrief {
+                    id: s.id,
+                    version: s.version,
+                    submitted_at: rfc3339(s.submitted_at.and_utc()),
+                    late: s.late,
+                    decision: s.decision.as_ref().map(|d| d.0.clone()),
+                    revision_due: s.decision.as_ref().and_then(|d| d.1).map(|d| d.to_string()),
+                })
+                .collect(),
+            extensions: extensions.into_iter().map(ExtensionView::from).collect(),
+        }
+    }
+}
+
+/// Checks that the caller may read this cycle's city's work.
+fn may_read(principal: Option<&Principal>, c: &CycleOverview) -> Result<(), ApiError> {
+    let city = CityRef { id: c.record.city.id, field: &c.record.city.field };
+    authorize(principal, Action::ReadCityWork(city)).map_err(ApiError::from)
+}
+
+/// One cycle: the city, its coordinator and the Secretariat.
+async fn show(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+) -> Result<Json<CycleDetailView>, ApiError> {
+    let principal = auth.signed_in()?.clone();
+    let (rules, now) = (state.rules, state.now().and_utc());
+    let (cycle, extensions) = state
+        .db
+        .run(move |conn| {
+            let cycle = workflow::cycles::get(conn, &rules, now, id)?;
+            Ok::<_, ApiError>((cycle, workflow::cycles::extensions(conn, id)?))
+        })
+        .await?;
+    may_read(Some(&principal), &cycle)?;
+    Ok(Json(CycleDetailView::new(&cycle, extensions)))
+}
+
+/// A city's cycles, oldest first, with versions and extensions.
+async fn city_cycles(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(slug): Path<String>,
+) -> Result<Json<Vec<CycleDetailView>>, ApiError> {
+    let principal = auth.signed_in()?.clone();
+    let slug = path_slug(&slug)?;
+    let (rules, now) = (state.rules, state.now().and_utc());
+    let views = state
+        .db
+        .run(move |conn| {
+            let city = workflow::cities::get(conn, slug.as_str())?;
+            authorize(Some(&principal), Action::ReadCityWork(CityRef { id: city.id, field: &city.field }))?;
+            let sel = CycleSelection { city_id: Some(city.id), include_withdrawn: true, ..CycleSelection::default() };
+            let mut cycles = workflow::cycles::overview(conn, &rules, now, &sel)?;
+            cycles.sort_by_key(|c| c.record.number);
+            cycles
+                .iter()
+                .map(|c| Ok(CycleDetailView::new(c, workflow::cycles::extensions(conn, c.record.id)?)))
+                .collect::<Result<Vec<_>, crate::error::Error>>()
+        })
+        .await?;
+    Ok(Json(views))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExtensionBody {
+    due_date: String,
+    reason: String,
+}
+
+/// Grants an extension (Secretariat): a later date and a reason, kept as history.
+async fn extend(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<ExtensionBody>,
+) -> Result<Json<CycleDetailView>, ApiError> {
+    auth.require(Action::EditRegistry)?;
+    let due = parse_date("due_date", &body.due_date)?;
+    let (actor, rules, now) = (auth.actor()?, state.rules, state.now());
+    let (cycle, extensions) = state
+        .db
+        .run(move |conn| {
+            let cycle = workflow::cycles::extend(conn, &actor, &rules, id, due, &body.reason, now)?;
+            Ok::<_, ApiError>((cycle, workflow::cycles::extensions(conn, id)?))
+        })
+        .await?;
+    Ok(Json(CycleDetailView::new(&cycle, extensions)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DueDateBody {
+    due_date: String,
+}
+
+/// Sets a cycle's scheduled due date, for catch-up rounds (Secretariat).
+async fn set_due_date(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<DueDateBody>,
+) -> Result<Json<CycleDetailView>, ApiError> {
+    auth.require(Action::EditRegistry)?;
+    let due = parse_date("due_date", &body.due_date)?;
+    let (actor, rules, now) = (auth.actor()?, state.rules, state.now());
+    let (cycle, extensions) = state
+        .db
+        .run(move |conn| {
+            let cycle = workflow::cycles::set_due_date(conn, &actor, &rules, id, due, now)?;
+            Ok::<_, ApiError>((cycle, workflow::cycles::extensions(conn, id)?))
+        })
+        .await?;
+    Ok(Json(CycleDetailView::new(&cycle, extensions)))
+}
+
+#[derive(Serialize)]
+struct OnTimeView {
+    past_cycles: usize,
+    on_time: usize,
+    rate: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct DashboardView {
+    as_of: String,
+    total: usize,
+    by_status: std::collections::BTreeMap<&'static str, usize>,
+    by_field: std::collections::BTreeMap<String, std::collections::BTreeMap<&'static str, usize>>,
+    by_country: std::collections::BTreeMap<String, std::collections::BTreeMap<&'static str, usize>>,
+    by_due_year: std::collections::BTreeMap<i32, std::collections::BTreeMap<&'static str, usize>>,
+    on_time_by_field: std::collections::BTreeMap<String, OnTimeView>,
+}
+
+impl DashboardView {
+    fn new(d: Dashboard, now: DateTime<Utc>) -> Self {
+        Self {
+            as_of: rfc3339(now),
+            total: d.total,
+            by_status: d.by_status,
+            by_field: d.by_field,
+            by_country: d.by_country,
+            by_due_year: d.by_due_year,
+            on_time_by_field: d
+                .on_time_by_field
+                .into_iter()
+                .map(|(f, o)| {
+                    let rate = (o.past_cycles > 0).then(|| o.on_time as f64 / o.past_cycles as f64);
+                    (f, OnTimeView { past_cycles: o.past_cycles, on_time: o.on_time, rate })
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Counts by status per field, country and due year, and on-time rates per field (the
+/// Secretariat; a coordinator sees their field).
+async fn dashboard(State(state): State<AppState>, auth: Auth) -> Result<Json<DashboardView>, ApiError> {
+    let principal = auth.signed_in()?.clone();
+    if matches!(principal.scope, Scope::City { .. }) {
+        return Err(Denied::Forbidden.into());
+    }
+    let mut sel = CycleSelection::default();
+    scope(&principal, &mut sel)?;
+    let (rules, now) = (state.rules, state.now().and_utc());
+    let d = state.db.run(move |conn| workflow::cycles::dashboard(conn, &rules, now, &sel)).await?;
+    Ok(Json(DashboardView::new(d, now)))
+}
+
+/// A city's deadlines as an iCalendar feed.
+async fn city_calendar(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(slug): Path<String>,
+) -> Result<Response, ApiError> {
+    let principal = auth.signed_in()?.clone();
+    let slug = path_slug(&slug)?;
+    let (rules, now) = (state.rules, state.now().and_utc());
+    let cycles = state
+        .db
+        .run(move |conn| {
+            let city = workflow::cities::get(conn, slug.as_str())?;
+            authorize(Some(&principal), Action::ReadCityWork(CityRef { id: city.id, field: &city.field }))?;
+            let sel = CycleSelection { city_id: Some(city.id), include_withdrawn: true, ..CycleSelection::default() };
+            workflow::cycles::overview(conn, &rules, now, &sel)
+        })
+        .await?;
+    Ok(ics_response(&cycles, now))
+}
+
+/// Every deadline the caller may see (the Secretariat: all; a coordinator: their field; a city:
+/// its own) as an iCalendar feed.
+async fn calendar(State(state): State<AppState>, auth: Auth) -> Result<Response, ApiError> {
+    let principal = auth.signed_in()?.clone();
+    let mut sel = CycleSelection::default();
+    scope(&principal, &mut sel)?;
+    let (rules, now) = (state.rules, state.now().and_utc());
+    let cycles = state.db.run(move |conn| workflow::cycles::overview(conn, &rules, now, &sel)).await?;
+    Ok(ics_response(&cycles, now))
+}
+
+fn ics_response(cycles: &[CycleOverview], now: DateTime<Utc>) -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("text/calendar; charset=utf-8"))], ics(cycles, now))
+        .into_response()
+}
+
+/// RFC 5545: one all-minute event at 23:59 local per cycle, UTC times, escaped and folded lines.
+fn ics(cycles: &[CycleOverview], now: DateTime<Utc>) -> String {
+    let stamp = |t: DateTime<Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
+    let mut lines = vec![
+        "BEGIN:VCALENDAR".to_owned(),
+        "VERSION:2.0".to_owned(),
+        "PRODID:-//UNESCO Creative Cities Network//mmr//EN".to_owned(),
+        "CALSCALE:GREGORIAN".to_owned(),
+        "METHOD:PUBLISH".to_owned(),
+        "X-WR-CALNAME:Membership Monitoring Report deadlines".to_owned(),
+    ];
+    for c in cycles {
+        let r = &c.record;
+        lines.extend([
+            "BEGIN:VEVENT".to_owned(),
+            format!("UID:mmr-cycle-{}-{}@uccn", r.id, r.due_date()),
+            format!("DTSTAMP:{}", stamp(now)),
+            format!("DTSTART:{}", stamp(c.state.deadline - TimeDelta::minutes(1))),
+            format!("DTEND:{}", stamp(c.state.deadline)),
+            format!(
+                "SUMMARY:{}",
+                escape(&format!(
+                    "MMR due: {} ({}), cycle {} ({}–{})",
+                    r.city.name, r.city.field, r.number, r.period_start_year, r.period_end_year
+                ))
+            ),
+            format!(
+                "DESCRIPTION:{}",
+                escape(&format!(
+                    "Membership Monitoring Report of {} for {}–{}, due {} at 23:59 ({}). Status: {}.",
+                    r.city.name,
+                    r.period_start_year,
+                    r.period_end_year,
+                    r.due_date(),
+                    r.city.time_zone,
+                    c.state.status.as_str()
+                ))
+            ),
+            "TRANSP:TRANSPARENT".to_owned(),
+            "END:VEVENT".to_owned(),
+        ]);
+    }
+    lines.push("END:VCALENDAR".to_owned());
+    lines.iter().map(|l| fold(l)).collect::<Vec<_>>().join("")
+}
+
+fn escape(text: &str) -> String {
+    text.replace('\\', "\\\\").replace(';', "\\;").replace(',', "\\,").replace(['\r', '\n'], "\\n")
+}
+
+/// Folds a content line at 75 octets without splitting a UTF-8 character, ending in CRLF.
+fn fold(line: &str) -> String {
+    let mut out = String::with_capacity(line.len() + 8);
+    let mut width = 0;
+    for ch in line.chars() {
+        if width + ch.len_utf8() > 75 {
+            out.push_str("\r\n ");
+            width = 1;
+        }
+        out.push(ch);
+        width += ch.len_utf8();
+    }
+    out.push_str("\r\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ics_lines_are_folded_and_escaped() {
+        let long = format!("SUMMARY:{}", "é".repeat(60));
+        let folded = fold(&long);
+        assert!(folded.split("\r\n").all(|l| l.len() <= 75));
+        assert_eq!(folded.replace("\r\n ", ""), format!("{long}\r\n"));
+        assert_eq!(escape("a,b;c\\d\ne"), "a\\,b\\;c\\\\d\\ne");
+    }
+
+    #[test]
+    fn impossible_dates_are_rejected_by_name() {
+        assert_eq!(parse_date("due_from", "2026-02-30").unwrap_err().field, "due_from");
+        assert!(parse_date("due_to", "2026-02-28").is_ok());
+    }
+}
