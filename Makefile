@@ -27,7 +27,6 @@ run: build-deps
 	cargo build --release --locked
 	$(MMR) migrate
 	$(MMR) cities import --if-empty demo/cities.csv
-	$(MMR) cycles sync
 	@echo
 	@echo "  Serving the MMR API on http://$(BIND) (SQLite database in $(DATA_DIR))."
 	@echo "  Create a Secretariat token in another terminal:"
@@ -54,6 +53,9 @@ test-deps:
 	$(call need,command -v python3,python3)
 	$(call need,command -v pdftotext && command -v pdfinfo && command -v pdffonts && command -v pdftoppm,poppler-utils)
 	$(call need,command -v qpdf,qpdf)
+	$(call need,command -v openssl,openssl)
+	@python3 -c 'import aiosmtpd' 2>/dev/null || { echo "make: installing aiosmtpd (the SMTP server the mail tests run)"; \
+	  python3 -m pip install -q aiosmtpd || { echo "make: missing aiosmtpd: run 'python3 -m pip install aiosmtpd'"; exit 1; }; }
 
 lint: build-deps
 	cargo fmt --all -- --check

@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::domain::cycles::CycleRules;
+use crate::domain::reminders::{ReminderSchedule, ScheduleDays, parse_days};
+use crate::workflow::reminders::ReminderConfig;
 
 #[derive(Debug, Parser)]
 #[command(name = "mmr", version, about = "Membership Monitoring Reports for the UNESCO Creative Cities Network")]
@@ -33,6 +35,8 @@ pub struct GlobalOpts {
     pub log_format: LogFormat,
     #[command(flatten)]
     pub calendar: CalendarOpts,
+    #[command(flatten)]
+    pub reminders: ReminderOpts,
 }
 
 /// The reporting calendar (DESIGN.md §2), shared by the server and the `cycles` and `remind`
@@ -65,6 +69,82 @@ fn parse_due_day(raw: &str) -> Result<(u32, u32), String> {
     CycleRules::parse_due_day(raw).map_err(|e| e.message)
 }
 
+/// Reminders and outgoing mail, shared by the server and `mmr remind`.
+#[derive(Debug, Clone, Args)]
+pub struct ReminderOpts {
+    /// SMTP server for outgoing mail: `smtp://host:port` (plain, a local relay),
+    /// `smtp://user:pass@host:587?tls=required` (STARTTLS) or `smtps://user:pass@host:465`. Unset:
+    /// each message is written as an .eml file in `<data dir>/outbox`.
+    #[arg(long, env = "MMR_SMTP_URL", global = true)]
+    pub smtp_url: Option<String>,
+    /// The sender of reminders.
+    #[arg(
+        long,
+        env = "MMR_MAIL_FROM",
+        default_value = "UNESCO Creative Cities Network <no-reply@mmr.localhost>",
+        global = true
+    )]
+    pub mail_from: String,
+    /// The public base URL of this service, for links in messages.
+    #[arg(long, env = "MMR_PUBLIC_URL", default_value = "http://127.0.0.1:8080", global = true)]
+    pub public_url: String,
+    /// Where escalations go (a city silent after the formal reminders).
+    #[arg(long, env = "MMR_SECRETARIAT_EMAIL", default_value = "secretariat@mmr.localhost", global = true)]
+    pub secretariat_email: String,
+    /// Days before the deadline on which reminders go to the city.
+    #[arg(long, env = "MMR_REMINDER_DAYS_BEFORE", default_value = "180,90,30,7", value_parser = days("MMR_REMINDER_DAYS_BEFORE"), global = true)]
+    pub reminder_days_before: DayList,
+    /// Days after the deadline of the formal written reminders (copied to the field coordinator).
+    #[arg(long, env = "MMR_FORMAL_REMINDER_DAYS", default_value = "14,45", value_parser = days("MMR_FORMAL_REMINDER_DAYS"), global = true)]
+    pub formal_reminder_days: DayList,
+    /// Days after the deadline of the escalation to the Secretariat, which puts the city on notice.
+    #[arg(long, env = "MMR_ESCALATION_DAYS", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=1460), global = true)]
+    pub escalation_days: u32,
+    /// Days before a revision deadline on which reminders go to the city.
+    #[arg(long, env = "MMR_REVISION_REMINDER_DAYS_BEFORE", default_value = "7", value_parser = days("MMR_REVISION_REMINDER_DAYS_BEFORE"), global = true)]
+    pub revision_days_before: DayList,
+    /// Days after a revision deadline of a reminder copied to the field coordinator.
+    #[arg(long, env = "MMR_REVISION_REMINDER_DAYS_AFTER", default_value = "14", value_parser = days("MMR_REVISION_REMINDER_DAYS_AFTER"), global = true)]
+    pub revision_days_after: DayList,
+    /// Attempts before a message that keeps failing is left failed in the ledger.
+    #[arg(long, env = "MMR_REMINDER_MAX_ATTEMPTS", default_value_t = 8, value_parser = clap::value_parser!(i32).range(1..=50), global = true)]
+    pub max_attempts: i32,
+}
+
+/// A list of day counts, `180,90,30,7`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayList(pub Vec<u32>);
+
+fn days(setting: &'static str) -> impl Fn(&str) -> Result<DayList, String> + Clone {
+    move |raw| parse_days(setting, raw).map(DayList).map_err(|e| e.message)
+}
+
+impl ReminderOpts {
+    /// The sweep's configuration; an inconsistent schedule is an error naming the setting.
+    pub fn config(&self) -> Result<ReminderConfig, crate::domain::Invalid> {
+        let days = ScheduleDays {
+            before: self.reminder_days_before.0.clone(),
+            formal_after: self.formal_reminder_days.0.clone(),
+            escalation_after: self.escalation_days,
+            revision_before: self.revision_days_before.0.clone(),
+            revision_after: self.revision_days_after.0.clone(),
+        };
+        let schedule = ReminderSchedule::new(&days).map_err(|e| crate::domain::Invalid {
+            field: "MMR_ESCALATION_DAYS / MMR_FORMAL_REMINDER_DAYS",
+            message: e.message,
+        })?;
+        crate::domain::contacts::Email::parse(&self.secretariat_email)
+            .map_err(|e| crate::domain::Invalid::new("MMR_SECRETARIAT_EMAIL", e.message))?;
+        Ok(ReminderConfig {
+            schedule,
+            from: self.mail_from.clone(),
+            public_url: self.public_url.clone(),
+            secretariat_email: self.secretariat_email.clone(),
+            max_attempts: self.max_attempts,
+        })
+    }
+}
+
 impl GlobalOpts {
     /// The database URL in force.
     pub fn database_url(&self) -> String {
@@ -94,6 +174,15 @@ pub enum Command {
         #[command(subcommand)]
         command: CyclesCommand,
     },
+    /// Plan the reminder ledger and send what is due (the server does this on MMR_REMINDER_CRON).
+    Remind {
+        /// Act as if now were the start of this date (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+        /// Print what would be sent; write and send nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
@@ -109,6 +198,10 @@ pub struct ServeOpts {
     /// The largest request body accepted, in bytes; larger ones get 413.
     #[arg(long, env = "MMR_MAX_BODY_BYTES", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u32).range(1024..))]
     pub max_body_bytes: u32,
+    /// When to sync cycles and send reminders: a cron expression in UTC (5 fields, or 6 with
+    /// seconds). Empty turns the schedule off.
+    #[arg(long, env = "MMR_REMINDER_CRON", default_value = "0 6 * * *")]
+    pub reminder_cron: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -9,6 +9,8 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod mail;
+pub mod scheduler;
 pub mod startup;
 pub mod telemetry;
 pub mod workflow;

@@ -4,13 +4,17 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use mmr::config::{CitiesCommand, Cli, Command, CyclesCommand, ServeOpts, TokenCommand};
+use std::path::Path;
+
+use mmr::config::{CitiesCommand, Cli, Command, CyclesCommand, ReminderOpts, ServeOpts, TokenCommand};
 use mmr::db::Db;
 use mmr::domain::auth::Role;
+use mmr::domain::cycles::CycleRules;
 use mmr::error::Error;
 use mmr::http::AppState;
+use mmr::mail::{self, Transport};
 use mmr::workflow::{self, Actor, tokens::TokenSpec};
-use mmr::{startup, telemetry};
+use mmr::{scheduler, startup, telemetry};
 
 fn main() -> ExitCode {
     let cli = Cli::try_parse().unwrap_or_else(|e| name_env_and_exit(e));
@@ -70,7 +74,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let rules = cli.global.calendar.rules();
             let s = db.run_blocking(|conn| workflow::cycles::sync(conn, &Actor::cli(), &rules, now()))?;
             tracing::info!(cycles.created = s.created, cities = s.cities, "reporting cycles synced");
-            serve(db, opts, rules)
+            serve(db, opts, rules, cli.global.reminders.clone(), &cli.global.data_dir)
         }
         Command::Migrate => startup::migrate(&connect()?),
         Command::Cities { command: CitiesCommand::Import { file, if_empty } } => {
@@ -102,6 +106,39 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let s = db.run_blocking(|conn| workflow::cycles::sync(conn, &Actor::cli(), &rules, at))?;
             println!("cycles as of {}: {} created for {} cities", at.date(), s.created, s.cities);
             Ok(())
+        }
+        Command::Remind { as_of, dry_run } => {
+            let config = cli.global.reminders.config().map_err(Error::from)?;
+            let transport = transport(&cli.global.reminders, &cli.global.data_dir)?;
+            let db = connect()?;
+            startup::migrate(&db)?;
+            let rules = cli.global.calendar.rules();
+            let at = as_of.map_or_else(now, |d| d.and_time(chrono::NaiveTime::MIN));
+            let owner = workflow::reminders::owner_id();
+            let (created, r) =
+                workflow::reminders::daily(&db, transport.as_ref(), &config, &rules, at, &owner, dry_run)?;
+            for line in &r.lines {
+                println!("{line}");
+            }
+            if !r.cities_without_contacts.is_empty() {
+                let n = r.cities_without_contacts.len();
+                let shown = r.cities_without_contacts.iter().take(10).cloned().collect::<Vec<_>>().join(", ");
+                let more = if n > 10 { format!(" and {} more", n - 10) } else { String::new() };
+                eprintln!("warning: {n} cities have no contact to remind: {shown}{more}");
+            }
+            println!(
+                "reminders as of {}{}: {} cycles created, {} planned, {} sent, {} failed, {} skipped, {} cancelled, {} taken by another process",
+                at.date(),
+                if dry_run { " (dry run)" } else { "" },
+                created,
+                r.planned,
+                r.sent,
+                r.failed,
+                r.skipped,
+                r.cancelled,
+                r.taken_elsewhere
+            );
+            if r.failed > 0 { anyhow::bail!("{} reminders failed; see the ledger", r.failed) } else { Ok(()) }
         }
         Command::Token { command } => token(&connect()?, command),
     }
@@ -135,9 +172,13 @@ fn token(db: &Db, command: TokenCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn serve(db: Db, opts: ServeOpts, rules: mmr::domain::cycles::CycleRules) -> anyhow::Result<()> {
+fn serve(db: Db, opts: ServeOpts, rules: CycleRules, reminders: ReminderOpts, data_dir: &Path) -> anyhow::Result<()> {
+    let config = reminders.config().map_err(Error::from)?;
+    let transport = transport(&reminders, data_dir)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
+        let job = scheduler::ReminderJob { db: db.clone(), transport: transport.into(), config, rules };
+        let _schedule = scheduler::start(&opts.reminder_cron, job).await?;
         let listener = tokio::net::TcpListener::bind(opts.bind)
             .await
             .with_context(|| format!("MMR_BIND / --bind: cannot listen on {}", opts.bind))?;
@@ -145,6 +186,11 @@ fn serve(db: Db, opts: ServeOpts, rules: mmr::domain::cycles::CycleRules) -> any
         tracing::info!(%addr, db.backend = db.backend().as_str(), "listening on http://{addr}");
         startup::serve(listener, AppState::new(db, opts.max_body_bytes as usize, rules)).await
     })
+}
+
+/// SMTP when `MMR_SMTP_URL` is set, otherwise .eml files in `<data dir>/outbox`.
+fn transport(opts: &ReminderOpts, data_dir: &Path) -> anyhow::Result<Box<dyn Transport>> {
+    Ok(mail::transport_from_config(opts.smtp_url.as_deref(), &data_dir.join("outbox"))?)
 }
 
 /// Hides a password in a database URL before it is printed.

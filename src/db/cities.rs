@@ -283,3 +283,21 @@ pub fn count(conn: &mut Conn<'_>) -> Result<(i64, i64), DbError> {
         Ok((cities_n, countries_n))
     })
 }
+
+/// Every field's coordinator address, where one is set.
+pub fn coordinator_emails(conn: &mut Conn<'_>) -> Result<Vec<(String, String)>, DbError> {
+    with_conn!(conn, |c| {
+        Ok(creative_fields::table
+            .filter(creative_fields::coordinator_email.is_not_null())
+            .select((creative_fields::slug, creative_fields::coordinator_email.assume_not_null()))
+            .load(c)?)
+    })
+}
+
+/// Sets or clears a field's coordinator address; `false` if there is no such field.
+pub fn set_coordinator_email(conn: &mut Conn<'_>, field: &str, email: Option<&str>) -> Result<bool, DbError> {
+    let n = with_conn!(conn, |c| {
+        diesel::update(creative_fields::table.find(field)).set(creative_fields::coordinator_email.eq(email)).execute(c)
+    })?;
+    Ok(n == 1)
+}

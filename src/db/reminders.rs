@@ -1,12 +1,111 @@
 //! The reminder ledger: one row per planned message, unique on (cycle, stage, recipient). Rows
-//! move from `planned` to `sent`, `skipped`, `cancelled` or `failed` (retried with backoff); a
-//! row is claimed before it is sent, so two processes never send the same one.
+//! move from `planned` to `sent`, `skipped`, `cancelled` or `failed` (retried with backoff). A
+//! row is claimed with one conditional UPDATE before it is sent, so two processes sweeping at
+//! the same moment never send the same row; it is marked sent only after the mail server
+//! accepted it.
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::schema::reminders;
+use super::schema::{cities, reminder_suppressions, reminders, reporting_cycles};
 use super::{Conn, DbError, with_conn};
+use crate::domain::{Page, PageRequest};
+
+/// A row to plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewReminder {
+    pub cycle_id: i64,
+    pub kind: &'static str,
+    pub stage: String,
+    pub recipient: String,
+    pub send_on: NaiveDate,
+}
+
+/// A ledger row with its city.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct Reminder {
+    pub id: i64,
+    pub cycle_id: i64,
+    pub kind: String,
+    pub stage: String,
+    pub recipient: String,
+    pub send_on: NaiveDate,
+    pub state: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub next_attempt_at: Option<NaiveDateTime>,
+    pub sent_at: Option<NaiveDateTime>,
+    pub updated_at: NaiveDateTime,
+    pub city_id: i64,
+    pub city_slug: String,
+    pub city_time_zone: String,
+}
+
+type ReminderColumns = (
+    reminders::id,
+    reminders::cycle_id,
+    reminders::kind,
+    reminders::stage,
+    reminders::recipient,
+    reminders::send_on,
+    reminders::state,
+    reminders::attempts,
+    reminders::last_error,
+    reminders::next_attempt_at,
+    reminders::sent_at,
+    reminders::updated_at,
+    cities::id,
+    cities::slug,
+    cities::time_zone,
+);
+
+const COLUMNS: ReminderColumns = (
+    reminders::id,
+    reminders::cycle_id,
+    reminders::kind,
+    reminders::stage,
+    reminders::recipient,
+    reminders::send_on,
+    reminders::state,
+    reminders::attempts,
+    reminders::last_error,
+    reminders::next_attempt_at,
+    reminders::sent_at,
+    reminders::updated_at,
+    cities::id,
+    cities::slug,
+    cities::time_zone,
+);
+
+/// Inserts the rows not yet in the ledger; returns how many were new.
+pub fn insert_planned(conn: &mut Conn<'_>, rows: &[NewReminder], now: NaiveDateTime) -> Result<usize, DbError> {
+    let values: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            (
+                reminders::cycle_id.eq(r.cycle_id),
+                reminders::kind.eq(r.kind),
+                reminders::stage.eq(&r.stage),
+                reminders::recipient.eq(&r.recipient),
+                reminders::send_on.eq(r.send_on),
+                reminders::state.eq("planned"),
+                reminders::created_at.eq(now),
+                reminders::updated_at.eq(now),
+            )
+        })
+        .collect();
+    let mut inserted = 0;
+    for chunk in values.chunks(500) {
+        inserted += with_conn!(conn, |c| {
+            diesel::insert_into(reminders::table)
+                .values(chunk)
+                .on_conflict((reminders::cycle_id, reminders::stage, reminders::recipient))
+                .do_nothing()
+                .execute(c)
+        })?;
+    }
+    Ok(inserted)
+}
 
 /// Cancels a cycle's pending (`planned` or `failed`) rows of one kind; returns how many.
 pub fn cancel_pending(conn: &mut Conn<'_>, cycle_id: i64, kind: &str, now: NaiveDateTime) -> Result<usize, DbError> {
@@ -17,11 +116,249 @@ pub fn cancel_pending(conn: &mut Conn<'_>, cycle_id: i64, kind: &str, now: Naive
                 .filter(reminders::kind.eq(kind))
                 .filter(reminders::state.eq_any(["planned", "failed"])),
         )
-        .set((
-            reminders::state.eq("cancelled"),
-            reminders::updated_at.eq(now),
-            reminders::claimed_by.eq(None::<String>),
-        ))
+        .set((reminders::state.eq("cancelled"), reminders::updated_at.eq(now)))
         .execute(c)?)
+    })
+}
+
+/// Pending rows of `kind` for `cycle_id` whose stage key is not in `keep` are cancelled: they
+/// count from a deadline that no longer holds.
+pub fn cancel_stale(
+    conn: &mut Conn<'_>,
+    cycle_id: i64,
+    kind: &str,
+    keep_suffix: &str,
+    now: NaiveDateTime,
+) -> Result<usize, DbError> {
+    let pattern = format!("%@{keep_suffix}");
+    with_conn!(conn, |c| {
+        Ok(diesel::update(
+            reminders::table
+                .filter(reminders::cycle_id.eq(cycle_id))
+                .filter(reminders::kind.eq(kind))
+                .filter(reminders::state.eq_any(["planned", "failed"]))
+                .filter(reminders::stage.not_like(pattern.as_str())),
+        )
+        .set((reminders::state.eq("cancelled"), reminders::updated_at.eq(now)))
+        .execute(c)?)
+    })
+}
+
+/// Rows that may be sent now: planned, or failed and due for another attempt, with `send_on`
+/// on or before `through` (the caller compares with each city's local date).
+pub fn due(
+    conn: &mut Conn<'_>,
+    through: NaiveDate,
+    now: NaiveDateTime,
+    max_attempts: i32,
+) -> Result<Vec<Reminder>, DbError> {
+    with_conn!(conn, |c| {
+        Ok(reminders::table
+            .inner_join(reporting_cycles::table.inner_join(cities::table))
+            .filter(reminders::send_on.le(through))
+            .filter(
+                reminders::state.eq("planned").or(reminders::state
+                    .eq("failed")
+                    .and(reminders::next_attempt_at.le(now))
+                    .and(reminders::attempts.lt(max_attempts))),
+            )
+            .order((reminders::cycle_id, reminders::send_on, reminders::id))
+            .select(COLUMNS)
+            .load(c)?)
+    })
+}
+
+/// Marks rows skipped (superseded or suppressed) unless another process holds them.
+pub fn skip(conn: &mut Conn<'_>, ids: &[i64], reason: &str, now: NaiveDateTime) -> Result<usize, DbError> {
+    with_conn!(conn, |c| {
+        Ok(diesel::update(
+            reminders::table
+                .filter(reminders::id.eq_any(ids))
+                .filter(reminders::state.eq_any(["planned", "failed"]))
+                .filter(reminders::claimed_until.is_null().or(reminders::claimed_until.lt(now))),
+        )
+        .set((reminders::state.eq("skipped"), reminders::last_error.eq(reason), reminders::updated_at.eq(now)))
+        .execute(c)?)
+    })
+}
+
+/// Claims a row for `owner` until `until`; `false` if it is no longer pending or another
+/// process holds it. One UPDATE, so exactly one of two racing processes wins.
+pub fn claim(
+    conn: &mut Conn<'_>,
+    id: i64,
+    owner: &str,
+    until: NaiveDateTime,
+    now: NaiveDateTime,
+) -> Result<bool, DbError> {
+    let n = with_conn!(conn, |c| {
+        diesel::update(
+            reminders::table
+                .filter(reminders::id.eq(id))
+                .filter(reminders::state.eq_any(["planned", "failed"]))
+                .filter(reminders::claimed_until.is_null().or(reminders::claimed_until.lt(now))),
+        )
+        .set((reminders::claimed_by.eq(owner), reminders::claimed_until.eq(until), reminders::updated_at.eq(now)))
+        .execute(c)
+    })?;
+    Ok(n == 1)
+}
+
+/// Records that the mail server accepted the message.
+pub fn mark_sent(conn: &mut Conn<'_>, id: i64, owner: &str, now: NaiveDateTime) -> Result<(), DbError> {
+    with_conn!(conn, |c| {
+        diesel::update(reminders::table.filter(reminders::id.eq(id)).filter(reminders::claimed_by.eq(owner)))
+            .set((
+                reminders::state.eq("sent"),
+                reminders::sent_at.eq(now),
+                reminders::attempts.eq(reminders::attempts + 1),
+                reminders::last_error.eq(None::<String>),
+                reminders::claimed_until.eq(None::<NaiveDateTime>),
+                reminders::updated_at.eq(now),
+            ))
+            .execute(c)
+    })?;
+    Ok(())
+}
+
+/// Records a failed attempt; `retry_at` is `None` when the failure is permanent.
+pub fn mark_failed(
+    conn: &mut Conn<'_>,
+    id: i64,
+    owner: &str,
+    error: &str,
+    retry_at: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> Result<(), DbError> {
+    with_conn!(conn, |c| {
+        diesel::update(reminders::table.filter(reminders::id.eq(id)).filter(reminders::claimed_by.eq(owner)))
+            .set((
+                reminders::state.eq("failed"),
+                reminders::attempts.eq(reminders::attempts + 1),
+                reminders::last_error.eq(error),
+                reminders::next_attempt_at.eq(retry_at),
+                reminders::claimed_until.eq(None::<NaiveDateTime>),
+                reminders::updated_at.eq(now),
+            ))
+            .execute(c)
+    })?;
+    Ok(())
+}
+
+/// Filters of the ledger view.
+#[derive(Debug, Clone, Default)]
+pub struct ReminderFilter {
+    pub city_id: Option<i64>,
+    pub cycle_id: Option<i64>,
+    pub state: Option<String>,
+    pub kind: Option<String>,
+    pub send_from: Option<NaiveDate>,
+    pub send_to: Option<NaiveDate>,
+}
+
+/// One page of the ledger, by send date then id.
+pub fn list(conn: &mut Conn<'_>, f: &ReminderFilter, page: PageRequest) -> Result<Page<Reminder>, DbError> {
+    let (total, items) = with_conn!(conn, |c| {
+        let filtered = || {
+            let mut q = reminders::table.inner_join(reporting_cycles::table.inner_join(cities::table)).into_boxed();
+            if let Some(id) = f.city_id {
+                q = q.filter(cities::id.eq(id));
+            }
+            if let Some(id) = f.cycle_id {
+                q = q.filter(reminders::cycle_id.eq(id));
+            }
+            if let Some(state) = &f.state {
+                q = q.filter(reminders::state.eq(state.as_str()));
+            }
+            if let Some(kind) = &f.kind {
+                q = q.filter(reminders::kind.eq(kind.as_str()));
+            }
+            if let Some(d) = f.send_from {
+                q = q.filter(reminders::send_on.ge(d));
+            }
+            if let Some(d) = f.send_to {
+                q = q.filter(reminders::send_on.le(d));
+            }
+            q
+        };
+        let total: i64 = filtered().count().get_result(c)?;
+        let items: Vec<Reminder> = filtered()
+            .order((reminders::send_on, reminders::id))
+            .limit(page.per_page())
+            .offset(page.offset())
+            .select(COLUMNS)
+            .load(c)?;
+        Ok::<_, DbError>((total, items))
+    })?;
+    Ok(page.wrap(items, total))
+}
+
+/// A hold on a city's reminders.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct Suppression {
+    pub id: i64,
+    pub city_id: i64,
+    pub until_date: Option<NaiveDate>,
+    pub reason: String,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+    pub lifted_at: Option<NaiveDateTime>,
+}
+
+pub fn insert_suppression(
+    conn: &mut Conn<'_>,
+    city_id: i64,
+    until: Option<NaiveDate>,
+    reason: &str,
+    by: &str,
+    now: NaiveDateTime,
+) -> Result<i64, DbError> {
+    with_conn!(conn, |c| {
+        Ok(diesel::insert_into(reminder_suppressions::table)
+            .values((
+                reminder_suppressions::city_id.eq(city_id),
+                reminder_suppressions::until_date.eq(until),
+                reminder_suppressions::reason.eq(reason),
+                reminder_suppressions::created_by.eq(by),
+                reminder_suppressions::created_at.eq(now),
+            ))
+            .returning(reminder_suppressions::id)
+            .get_result(c)?)
+    })
+}
+
+/// Lifts a suppression; `false` if it does not exist for this city or was already lifted.
+pub fn lift_suppression(conn: &mut Conn<'_>, city_id: i64, id: i64, now: NaiveDateTime) -> Result<bool, DbError> {
+    let n = with_conn!(conn, |c| {
+        diesel::update(
+            reminder_suppressions::table
+                .filter(reminder_suppressions::id.eq(id))
+                .filter(reminder_suppressions::city_id.eq(city_id))
+                .filter(reminder_suppressions::lifted_at.is_null()),
+        )
+        .set(reminder_suppressions::lifted_at.eq(now))
+        .execute(c)
+    })?;
+    Ok(n == 1)
+}
+
+/// Suppressions not lifted, optionally of one city, oldest first.
+pub fn suppressions(conn: &mut Conn<'_>, city_id: Option<i64>) -> Result<Vec<Suppression>, DbError> {
+    with_conn!(conn, |c| {
+        let mut q = reminder_suppressions::table.filter(reminder_suppressions::lifted_at.is_null()).into_boxed();
+        if let Some(id) = city_id {
+            q = q.filter(reminder_suppressions::city_id.eq(id));
+        }
+        Ok(q.order(reminder_suppressions::id)
+            .select((
+                reminder_suppressions::id,
+                reminder_suppressions::city_id,
+                reminder_suppressions::until_date,
+                reminder_suppressions::reason,
+                reminder_suppressions::created_by,
+                reminder_suppressions::created_at,
+                reminder_suppressions::lifted_at,
+            ))
+            .load(c)?)
     })
 }

@@ -7,6 +7,7 @@ diesel::table! {
         slug -> Text,
         name -> Text,
         since_year -> Integer,
+        coordinator_email -> Nullable<Text>,
     }
 }
 
@@ -226,7 +227,8 @@ diesel::table! {
 
 diesel::joinable!(api_tokens -> cities (city_id));
 diesel::joinable!(reporting_cycles -> cities (city_id));
+diesel::joinable!(reminders -> reporting_cycles (cycle_id));
 diesel::joinable!(city_aliases -> cities (city_id));
 diesel::joinable!(contacts -> cities (city_id));
 
-diesel::allow_tables_to_appear_in_same_query!(api_tokens, cities, city_aliases, contacts, reporting_cycles);
+diesel::allow_tables_to_appear_in_same_query!(api_tokens, cities, city_aliases, contacts, reminders, reporting_cycles);

@@ -8,6 +8,7 @@ pub mod contacts;
 pub mod countries;
 pub mod cycles;
 pub mod fields;
+pub mod reminders;
 
 use std::fmt;
 

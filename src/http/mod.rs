@@ -12,6 +12,7 @@ mod error;
 mod extract;
 mod fields;
 mod health;
+mod reminders;
 mod tokens;
 
 use std::sync::Arc;
@@ -66,6 +67,7 @@ pub fn router(state: AppState) -> Router {
         .merge(cities::router())
         .merge(contacts::router())
         .merge(cycles::router())
+        .merge(reminders::router())
         .merge(audit::router())
         .merge(tokens::router());
     Router::new()

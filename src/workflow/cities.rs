@@ -110,3 +110,26 @@ pub(crate) fn patch_details(patch: &CityPatch) -> Value {
     }
     Value::Object(changes)
 }
+
+/// Sets or clears where a field's coordinator is reached (formal reminders are copied there).
+pub fn set_coordinator_email(
+    conn: &mut Conn<'_>,
+    actor: &Actor,
+    field: &FieldSlug,
+    email: Option<&crate::domain::contacts::Email>,
+    now: NaiveDateTime,
+) -> Result<()> {
+    conn.transaction(|conn| {
+        if !db::cities::set_coordinator_email(conn, field.as_str(), email.map(|e| e.as_str()))? {
+            return Err(Error::not_found("field", field.as_str()));
+        }
+        audit(
+            conn,
+            actor,
+            now,
+            "field.update",
+            ("field", field.as_str()),
+            json!({ "coordinator_email_set": email.is_some() }),
+        )
+    })
+}

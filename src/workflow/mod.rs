@@ -6,6 +6,7 @@ pub mod cities;
 pub mod contacts;
 pub mod cycles;
 pub mod import;
+pub mod reminders;
 pub mod tokens;
 
 use chrono::NaiveDateTime;

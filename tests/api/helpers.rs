@@ -18,6 +18,8 @@ use mmr::domain::auth::Role;
 use mmr::domain::cities::{CityInput, NewCity};
 use mmr::domain::cycles::CycleRules;
 use mmr::http::{AppState, router};
+use mmr::mail::Transport;
+use mmr::workflow::reminders::{ReminderConfig, SweepReport};
 use mmr::workflow::{self, Actor, tokens::TokenSpec};
 use serde_json::Value;
 use tower::ServiceExt;
@@ -141,6 +143,12 @@ impl TestApp {
         self.db.run_blocking(|conn| workflow::cycles::sync(conn, &Actor::cli(), &rules, now())).unwrap().created
     }
 
+    /// Runs the reminder sweep at `at` through `transport`, as one process named `owner`.
+    pub fn sweep(&self, transport: &dyn Transport, at: NaiveDateTime, owner: &str) -> SweepReport {
+        let rules = CycleRules::default();
+        workflow::reminders::sweep(&self.db, transport, &reminder_config(), &rules, at, owner, false).unwrap()
+    }
+
     pub async fn send(&self, request: Request<Body>) -> Reply {
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
@@ -183,6 +191,22 @@ impl TestApp {
         }
         self.send(req.body(Body::from(body)).unwrap()).await
     }
+}
+
+/// The sweep's configuration in tests.
+pub fn reminder_config() -> ReminderConfig {
+    ReminderConfig {
+        schedule: Default::default(),
+        from: "UCCN <mmr@uccn.test>".into(),
+        public_url: "https://mmr.uccn.test".into(),
+        secretariat_email: "secretariat@uccn.test".into(),
+        max_attempts: 3,
+    }
+}
+
+/// A date and time in UTC.
+pub fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> NaiveDateTime {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap().and_hms_opt(h, min, 0).unwrap()
 }
 
 fn postgres_url() -> Option<String> {

@@ -7,4 +7,5 @@ mod cities;
 mod contacts;
 mod cycles;
 mod health;
+mod reminders;
 mod tokens;

@@ -1,0 +1,1 @@
+ALTER TABLE creative_fields DROP COLUMN coordinator_email;

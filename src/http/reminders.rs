@@ -1,0 +1,263 @@
+//! The reminder ledger (Secretariat), a city's reminders (past and planned: the preview), holds
+//! on a city's reminders, and the field coordinators' addresses formal reminders are copied to.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get, patch};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::cities::path_slug;
+use super::extract::{ApiJson, ApiQuery, Auth};
+use super::{ApiError, AppState, ListView, PageQuery};
+use crate::db::reminders::{Reminder, ReminderFilter, Suppression};
+use crate::domain::auth::{Action, CityRef, Principal, Scope, authorize};
+use crate::domain::contacts::Email;
+use crate::domain::fields::FieldSlug;
+use crate::domain::{Invalid, parse_date};
+use crate::workflow;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/reminders", get(ledger))
+        .route("/cities/{slug}/reminders", get(city_reminders))
+        .route("/cities/{slug}/reminder-suppressions", get(suppressions).post(suppress))
+        .route("/cities/{slug}/reminder-suppressions/{id}", delete(lift))
+        .route("/fields/{slug}", patch(update_field))
+}
+
+fn timestamp(t: chrono::NaiveDateTime) -> String {
+    t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+#[derive(Serialize)]
+struct ReminderView {
+    id: i64,
+    city: String,
+    cycle_id: i64,
+    kind: String,
+    stage: String,
+    /// Shown to the Secretariat and the city; coordinators do not read contacts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recipient: Option<String>,
+    send_on: String,
+    state: String,
+    attempts: i32,
+    last_error: Option<String>,
+    next_attempt_at: Option<String>,
+    sent_at: Option<String>,
+    updated_at: String,
+}
+
+impl ReminderView {
+    fn new(r: Reminder, show_recipient: bool) -> Self {
+        Self {
+            id: r.id,
+            city: r.city_slug,
+            cycle_id: r.cycle_id,
+            kind: r.kind,
+            stage: r.stage,
+            recipient: show_recipient.then_some(r.recipient),
+            send_on: r.send_on.to_string(),
+            state: r.state,
+            attempts: r.attempts,
+            last_error: r.last_error,
+            next_attempt_at: r.next_attempt_at.map(timestamp),
+            sent_at: r.sent_at.map(timestamp),
+            updated_at: timestamp(r.updated_at),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LedgerQuery {
+    city: Option<String>,
+    cycle: Option<i64>,
+    state: Option<String>,
+    kind: Option<String>,
+    send_from: Option<String>,
+    send_to: Option<String>,
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+impl LedgerQuery {
+    fn filter(&self) -> Result<ReminderFilter, ApiError> {
+        const STATES: [&str; 5] = ["planned", "sent", "skipped", "cancelled", "failed"];
+        if let Some(state) = self.state.as_deref().filter(|s| !STATES.contains(s)) {
+            return Err(
+                Invalid::new("state", format!("`{state}` is not a reminder state ({})", STATES.join(", "))).into()
+            );
+        }
+        if let Some(kind) = self.kind.as_deref().filter(|k| !["deadline", "revision"].contains(k)) {
+            return Err(Invalid::new("kind", format!("`{kind}` is not a reminder kind (deadline, revision)")).into());
+        }
+        Ok(ReminderFilter {
+            city_id: None,
+            cycle_id: self.cycle,
+            state: self.state.clone(),
+            kind: self.kind.clone(),
+            send_from: self.send_from.as_deref().map(|d| parse_date("send_from", d)).transpose()?,
+            send_to: self.send_to.as_deref().map(|d| parse_date("send_to", d)).transpose()?,
+        })
+    }
+}
+
+/// The whole ledger, by send date (Secretariat), filtered by city, cycle, state, kind and dates.
+async fn ledger(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<LedgerQuery>,
+) -> Result<Json<ListView<ReminderView>>, ApiError> {
+    auth.require(Action::EditRegistry)?;
+    let page = PageQuery { page: q.page, per_page: q.per_page }.parse()?;
+    let mut filter = q.filter()?;
+    let city = q.city.as_deref().map(path_slug).transpose()?;
+    let rows = state
+        .db
+        .run(move |conn| {
+            if let Some(slug) = &city {
+                filter.city_id = Some(workflow::cities::get(conn, slug.as_str())?.id);
+            }
+            workflow::reminders::list(conn, &filter, page)
+        })
+        .await?;
+    Ok(Json(ListView::from_page(rows, |r| ReminderView::new(r, true))))
+}
+
+/// A city's reminders: what was sent and what is planned (the preview). The city, its field's
+/// coordinator (without recipients) and the Secretariat.
+async fn city_reminders(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(slug): Path<String>,
+    ApiQuery(q): ApiQuery<LedgerQuery>,
+) -> Result<Json<ListView<ReminderView>>, ApiError> {
+    let principal: Principal = auth.signed_in()?.clone();
+    let slug = path_slug(&slug)?;
+    if q.city.is_some() {
+        return Err(Invalid::new("city", "the city is in the path").into());
+    }
+    let page = PageQuery { page: q.page, per_page: q.per_page }.parse()?;
+    let mut filter = q.filter()?;
+    let show_recipient = !matches!(principal.scope, Scope::Coordinator { .. });
+    let rows = state
+        .db
+        .run(move |conn| {
+            let city = workflow::cities::get(conn, slug.as_str())?;
+            authorize(Some(&principal), Action::ReadCityWork(CityRef { id: city.id, field: &city.field }))?;
+            filter.city_id = Some(city.id);
+            workflow::reminders::list(conn, &filter, page)
+        })
+        .await?;
+    Ok(Json(ListView::from_page(rows, |r| ReminderView::new(r, show_recipient))))
+}
+
+#[derive(Serialize)]
+struct SuppressionView {
+    id: i64,
+    until: Option<String>,
+    reason: String,
+    created_by: String,
+    created_at: String,
+}
+
+impl From<Suppression> for SuppressionView {
+    fn from(s: Suppression) -> Self {
+        Self {
+            id: s.id,
+            until: s.until_date.map(|d| d.to_string()),
+            reason: s.reason,
+            created_by: s.created_by,
+            created_at: timestamp(s.created_at),
+        }
+    }
+}
+
+/// A city's holds in force (Secretariat).
+async fn suppressions(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(slug): Path<String>,
+) -> Result<Json<Vec<SuppressionView>>, ApiError> {
+    auth.require(Action::EditRegistry)?;
+    let slug = path_slug(&slug)?;
+    let list = state.db.run(move |conn| workflow::reminders::suppressions(conn, slug.as_str())).await?;
+    Ok(Json(list.into_iter().map(SuppressionView::from).collect()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SuppressBody {
+    /// Last day held back (inclusive); absent: until lifted.
+    until: Option<String>,
+    reason: String,
+}
+
+/// Holds back a city's reminders (Secretariat): due ones are skipped, with the reason, while the
+/// hold lasts.
+async fn suppress(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(slug): Path<String>,
+    ApiJson(body): ApiJson<SuppressBody>,
+) -> Result<(StatusCode, Json<SuppressionView>), ApiError> {
+    auth.require(Action::EditRegistry)?;
+    let slug = path_slug(&slug)?;
+    let until = body.until.as_deref().map(|d| parse_date("until", d)).transpose()?;
+    let (actor, now) = (auth.actor()?, state.now());
+    if until.is_some_and(|u| u < now.date()) {
+        return Err(Invalid::new("until", "is in the past").into());
+    }
+    let s = state
+        .db
+        .run(move |conn| workflow::reminders::suppress(conn, &actor, slug.as_str(), until, &body.reason, now))
+        .await?;
+    Ok((StatusCode::CREATED, Json(s.into())))
+}
+
+/// Lifts a hold (Secretariat).
+async fn lift(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((slug, id)): Path<(String, i64)>,
+) -> Result<StatusCode, ApiError> {
+    auth.require(Action::EditRegistry)?;
+    let slug = path_slug(&slug)?;
+    let (actor, now) = (auth.actor()?, state.now());
+    state.db.run(move |conn| workflow::reminders::lift(conn, &actor, slug.as_str(), id, now)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FieldBody {
+    /// The field coordinator's address; `null` removes it.
+    coordinator_email: Option<String>,
+}
+
+#[derive(Serialize)]
+struct FieldContactView {
+    slug: String,
+    coordinator_email: Option<String>,
+}
+
+/// Sets where a field's coordinator is reached (Secretariat).
+async fn update_field(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(slug): Path<String>,
+    ApiJson(body): ApiJson<FieldBody>,
+) -> Result<Json<FieldContactView>, ApiError> {
+    auth.require(Action::EditRegistry)?;
+    let field = FieldSlug::parse(&slug).map_err(|_| ApiError::not_found(format!("field `{slug}` does not exist")))?;
+    let email = body.coordinator_email.as_deref().map(Email::parse).transpose()?;
+    let (actor, now) = (auth.actor()?, state.now());
+    let view_email = email.as_ref().map(|e| e.as_str().to_owned());
+    state
+        .db
+        .run(move |conn| workflow::cities::set_coordinator_email(conn, &actor, &field, email.as_ref(), now))
+        .await?;
+    Ok(Json(FieldContactView { slug, coordinator_email: view_email }))
+}

@@ -1,0 +1,255 @@
+use axum::http::{Method, StatusCode};
+use mmr::domain::auth::Role;
+use mmr::mail::{MemoryTransport, SimulatedFailure};
+use serde_json::json;
+
+use crate::both_backends;
+use crate::helpers::{TestApp, at, now};
+
+/// Demo cities with cycles, and a focal point for Östersund (due 30 November 2026).
+async fn setup(app: &TestApp) {
+    app.seed_demo();
+    app.sync_cycles();
+    let body = json!({ "name": "Anna Focal", "email": "anna@ostersund.se", "primary": true });
+    let r = app.call(Method::POST, "/api/v1/cities/ostersund/contacts", Some(&app.admin), Some(body)).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+}
+
+async fn ledger(app: &TestApp, query: &str) -> Vec<serde_json::Value> {
+    let r = app.get(&format!("/api/v1/reminders?per_page=200&{query}"), Some(&app.admin)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    r.body["items"].as_array().unwrap().clone()
+}
+
+async fn the_sweep_sends_the_latest_due_stage_once(app: TestApp) {
+    setup(&app).await;
+    let mail = MemoryTransport::new();
+    let report = app.sweep(&mail, now(), "a");
+    // Due today: before_180 (3 June), before_90, before_30 and before_7 (23 November): only the
+    // latest goes out, the others are skipped, not sent in a burst.
+    assert_eq!((report.sent, report.skipped, report.failed), (1, 3, 0), "{report:?}");
+    let sent = mail.messages();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].to(), ["anna@ostersund.se"]);
+    assert!(sent[0].subject().contains("Östersund"), "{}", sent[0].subject());
+    assert!(sent[0].body().contains("30 November 2026 at 23:59 (Europe/Stockholm)"), "{}", sent[0].body());
+    assert!(sent[0].body().contains("https://mmr.uccn.test/api/v1/cities/ostersund/cycles"));
+    // Running it again sends nothing twice.
+    let again = app.sweep(&mail, now(), "a");
+    assert_eq!((again.planned, again.sent, again.skipped), (0, 0, 0), "{again:?}");
+    assert_eq!(mail.messages().len(), 1);
+    let rows = ledger(&app, "city=ostersund").await;
+    let states: Vec<(&str, &str)> =
+        rows.iter().map(|r| (r["stage"].as_str().unwrap(), r["state"].as_str().unwrap())).collect();
+    assert_eq!(
+        states[..5],
+        [
+            ("before_180@2026-11-30", "skipped"),
+            ("before_90@2026-11-30", "skipped"),
+            ("before_30@2026-11-30", "skipped"),
+            ("before_7@2026-11-30", "sent"),
+            ("due@2026-11-30", "planned"),
+        ]
+    );
+    assert_eq!(rows[0]["last_error"], "superseded by a later stage");
+    assert_eq!(rows[3]["sent_at"], "2026-11-24T09:30:00Z");
+    // The escalation is planned for the Secretariat.
+    assert!(rows.iter().any(|r| r["stage"] == "escalation@2026-11-30" && r["recipient"] == "secretariat@uccn.test"));
+}
+
+async fn after_downtime_only_the_latest_stage_goes_out(app: TestApp) {
+    setup(&app).await;
+    let r = app
+        .call(
+            Method::PATCH,
+            "/api/v1/fields/gastronomy",
+            Some(&app.admin),
+            Some(json!({ "coordinator_email": "coord@gastronomy.test" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let mail = MemoryTransport::new();
+    // Nothing ran until 20 January 2027, 51 days after the deadline: only the second formal
+    // reminder is sent, copied to the coordinator.
+    let report = app.sweep(&mail, at(2027, 1, 20, 6, 0), "a");
+    assert_eq!((report.sent, report.skipped), (1, 6), "{report:?}");
+    let m = &mail.messages()[0];
+    assert_eq!((m.to(), m.cc()), (&["anna@ostersund.se".to_owned()][..], &["coord@gastronomy.test".to_owned()][..]));
+    assert!(m.body().contains("51 days"), "{}", m.body());
+    // At 60 days the Secretariat is told of every city silent since 30 November (39 of the
+    // founding cities, contacts or not), and each is put on notice.
+    let report = app.sweep(&mail, at(2027, 1, 29, 6, 0), "a");
+    assert_eq!(report.sent, 39, "{report:?}");
+    let escalations: Vec<_> = mail.messages().into_iter().skip(1).collect();
+    assert!(escalations.iter().all(|m| m.to() == ["secretariat@uccn.test"]));
+    assert!(escalations.iter().any(|m| m.body().contains("Östersund")));
+    assert_eq!(app.get("/api/v1/cities/ostersund", None).await.body["status"], "on_notice");
+    let audit = app.get("/api/v1/audit?action=city.on_notice", Some(&app.admin)).await;
+    assert_eq!(
+        (audit.body["total"].as_i64(), audit.body["items"][0]["actor"].as_str()),
+        (Some(39), Some("reminder sweep"))
+    );
+    assert_eq!(app.get("/api/v1/cities?status=on_notice", None).await.body["total"], 39);
+}
+
+async fn failures_are_retried_with_backoff_and_never_lost(app: TestApp) {
+    setup(&app).await;
+    let mail = MemoryTransport::new();
+    mail.fail_next(1, SimulatedFailure::Transient);
+    let report = app.sweep(&mail, now(), "a");
+    assert_eq!((report.sent, report.failed), (0, 1));
+    let failed = ledger(&app, "state=failed").await;
+    assert_eq!(
+        (failed[0]["attempts"].as_i64(), failed[0]["next_attempt_at"].as_str()),
+        (Some(1), Some("2026-11-24T09:35:00Z"))
+    );
+    assert!(failed[0]["last_error"].as_str().is_some_and(|e| !e.is_empty()));
+    // Not before its time, then sent.
+    assert_eq!(app.sweep(&mail, at(2026, 11, 24, 9, 31), "a").sent, 0);
+    assert_eq!(app.sweep(&mail, at(2026, 11, 24, 9, 36), "a").sent, 1);
+    assert_eq!(mail.messages().len(), 1);
+    let sent = ledger(&app, "state=sent").await;
+    assert_eq!((sent[0]["attempts"].as_i64(), sent[0]["last_error"].as_str()), (Some(2), None));
+    // A permanent refusal stays failed with no retry.
+    mail.fail_next(1, SimulatedFailure::Permanent);
+    let report = app.sweep(&mail, at(2026, 11, 30, 8, 0), "a");
+    assert_eq!(report.failed, 1);
+    let failed = ledger(&app, "state=failed").await;
+    assert_eq!(failed[0]["next_attempt_at"], json!(null));
+    assert_eq!(app.sweep(&mail, at(2026, 11, 30, 20, 0), "a").sent, 0);
+}
+
+async fn extensions_cancel_and_replan(app: TestApp) {
+    setup(&app).await;
+    let mail = MemoryTransport::new();
+    app.sweep(&mail, now(), "a");
+    let cycle = app.get("/api/v1/cities/ostersund/cycles", Some(&app.admin)).await.body[0]["id"].as_i64().unwrap();
+    let body = json!({ "due_date": "2027-01-15", "reason": "New municipal council" });
+    let r = app.call(Method::POST, &format!("/api/v1/cycles/{cycle}/extension"), Some(&app.admin), Some(body)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let rows = ledger(&app, "city=ostersund&state=planned").await;
+    assert!(rows.is_empty(), "pending rows of the old deadline are cancelled: {rows:?}");
+    let cancelled = ledger(&app, "city=ostersund&state=cancelled").await;
+    assert!(cancelled.iter().all(|r| r["stage"].as_str().unwrap().ends_with("@2026-11-30")));
+    assert!(!cancelled.is_empty());
+    // The next sweep plans against the new date; the 30 November due-day message never goes.
+    let report = app.sweep(&mail, at(2026, 11, 30, 8, 0), "a");
+    assert!(report.planned > 0);
+    assert!(mail.messages().iter().all(|m| !m.subject().contains("due today")));
+    let planned = ledger(&app, "city=ostersund&state=planned").await;
+    assert!(planned.iter().all(|r| r["stage"].as_str().unwrap().ends_with("@2027-01-15")), "{planned:?}");
+}
+
+async fn suppressed_cities_are_skipped_with_the_reason(app: TestApp) {
+    setup(&app).await;
+    let path = "/api/v1/cities/ostersund/reminder-suppressions";
+    let r = app
+        .call(
+            Method::POST,
+            path,
+            Some(&app.admin),
+            Some(json!({ "until": "2026-12-31", "reason": "Mayor's office in transition" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let id = r.body["id"].as_i64().unwrap();
+    for (body, field) in
+        [(json!({ "reason": "" }), "reason"), (json!({ "until": "2020-01-01", "reason": "x" }), "until")]
+    {
+        let r = app.call(Method::POST, path, Some(&app.admin), Some(body)).await;
+        assert_eq!((r.status, r.body["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(field)));
+    }
+    let mail = MemoryTransport::new();
+    let report = app.sweep(&mail, now(), "a");
+    assert_eq!(report.sent, 0);
+    let skipped = ledger(&app, "city=ostersund&state=skipped").await;
+    assert!(skipped.iter().any(|r| r["last_error"].as_str().unwrap().contains("Mayor's office in transition")));
+    assert_eq!(
+        app.call(Method::DELETE, &format!("{path}/{id}"), Some(&app.admin), None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.call(Method::DELETE, &format!("{path}/{id}"), Some(&app.admin), None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(app.sweep(&mail, at(2026, 11, 30, 8, 0), "a").sent, 1);
+}
+
+async fn two_sweeps_at_once_send_each_reminder_once(app: TestApp) {
+    setup(&app).await;
+    for slug in ["montreal", "krakow", "bologna", "glasgow", "sevilla", "lyon", "kobe"] {
+        let body = json!({ "name": "Focal", "email": format!("focal@{slug}.test") });
+        let r = app.call(Method::POST, &format!("/api/v1/cities/{slug}/contacts"), Some(&app.admin), Some(body)).await;
+        assert_eq!(r.status, StatusCode::CREATED);
+    }
+    let mail = std::sync::Arc::new(MemoryTransport::new());
+    let later = at(2027, 1, 29, 6, 0);
+    let (a, b) = std::thread::scope(|s| {
+        let one = s.spawn(|| app.sweep(mail.as_ref(), later, "process-a"));
+        let two = s.spawn(|| app.sweep(mail.as_ref(), later, "process-b"));
+        (one.join().unwrap(), two.join().unwrap())
+    });
+    let ids: Vec<String> = mail.messages().iter().map(|m| m.message_id().to_owned()).collect();
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(ids.len(), unique.len(), "a message went out twice: {ids:?}");
+    assert_eq!(a.sent + b.sent, ids.len());
+    assert_eq!(ledger(&app, "state=sent").await.len(), ids.len());
+    assert!(ids.len() >= 2, "{a:?} {b:?}");
+}
+
+async fn reminders_are_read_within_scope(app: TestApp) {
+    setup(&app).await;
+    app.sweep(&MemoryTransport::new(), now(), "a");
+    let own = app.token(Role::City, None, Some("ostersund"));
+    let other = app.token(Role::City, None, Some("parma"));
+    let coordinator = app.token(Role::Coordinator, Some("gastronomy"), None);
+    let path = "/api/v1/cities/ostersund/reminders?state=planned";
+    let r = app.get(path, Some(&own)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["items"][0]["recipient"], "anna@ostersund.se");
+    let r = app.get(path, Some(&coordinator)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body["items"][0].get("recipient").is_none(), "coordinators do not read contacts");
+    assert_eq!(app.get(path, Some(&other)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.get(path, None).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.get("/api/v1/reminders", Some(&own)).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get("/api/v1/reminders?state=lost", Some(&app.admin)).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(app.get("/api/v1/reminders?city=atlantis", Some(&app.admin)).await.status, StatusCode::NOT_FOUND);
+    let r = app
+        .call(
+            Method::PATCH,
+            "/api/v1/fields/gastronomy",
+            Some(&coordinator),
+            Some(json!({ "coordinator_email": "x@y.z" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = app
+        .call(
+            Method::PATCH,
+            "/api/v1/fields/sculpture",
+            Some(&app.admin),
+            Some(json!({ "coordinator_email": "x@y.zz" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = app
+        .call(Method::PATCH, "/api/v1/fields/music", Some(&app.admin), Some(json!({ "coordinator_email": "nope" })))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+both_backends!(
+    the_sweep_sends_the_latest_due_stage_once,
+    after_downtime_only_the_latest_stage_goes_out,
+    failures_are_retried_with_backoff_and_never_lost,
+    extensions_cancel_and_replan,
+    suppressed_cities_are_skipped_with_the_reason,
+    two_sweeps_at_once_send_each_reminder_once,
+    reminders_are_read_within_scope,
+);
