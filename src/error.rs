@@ -12,10 +12,7 @@ pub enum Error {
     Invalid(#[from] Invalid),
     /// Several inputs are not acceptable, each named (422), e.g. the bad lines of a CSV file.
     #[error("{summary}")]
-    InvalidMany {
-        summary: String,
-        problems: Vec<String>,
-    },
+    InvalidMany { summary: String, problems: Vec<String> },
     #[error("{what} `{key}` does not exist")]
     NotFound { what: &'static str, key: String },
     /// The request conflicts with what is stored (409).
@@ -29,19 +26,14 @@ pub enum Error {
 
 impl Error {
     pub fn not_found(what: &'static str, key: impl Into<String>) -> Self {
-        Self::NotFound {
-            what,
-            key: key.into(),
-        }
+        Self::NotFound { what, key: key.into() }
     }
 }
 
 impl From<DbError> for Error {
     fn from(e: DbError) -> Self {
         match e {
-            DbError::Conflict(what) => {
-                Self::Conflict(format!("this conflicts with an existing record ({what})"))
-            }
+            DbError::Conflict(what) => Self::Conflict(format!("this conflicts with an existing record ({what})")),
             other => Self::Db(other),
         }
     }

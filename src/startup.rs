@@ -9,20 +9,14 @@ use crate::http::{self, AppState};
 
 /// Serves the API on `listener` until a shutdown signal.
 pub async fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<()> {
-    axum::serve(listener, http::router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving HTTP")
+    axum::serve(listener, http::router(state)).with_graceful_shutdown(shutdown_signal()).await.context("serving HTTP")
 }
 
 /// Applies pending migrations, logging what was applied.
 pub fn migrate(db: &Db) -> anyhow::Result<()> {
     let applied = db.migrate().context("applying database migrations")?;
     if applied.is_empty() {
-        tracing::info!(
-            db.backend = db.backend().as_str(),
-            "database schema is up to date"
-        );
+        tracing::info!(db.backend = db.backend().as_str(), "database schema is up to date");
     } else {
         tracing::info!(db.backend = db.backend().as_str(), migrations = ?applied, "applied migrations");
     }
