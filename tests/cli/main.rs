@@ -219,3 +219,79 @@ fn import_and_tokens_work_on_postgres() {
     assert!(ok3 && token.starts_with("mmr_"));
     assert!(!dir.path().join("mmr.sqlite3").exists(), "no SQLite file is made when PostgreSQL is chosen");
 }
+
+/// The SMTP server harness of the mail tests (aiosmtpd in a child process).
+#[allow(dead_code)]
+#[path = "../mail/server.rs"]
+mod smtp;
+
+/// Two `mmr remind` processes on one PostgreSQL database, started at the same moment, deliver
+/// each reminder to a real SMTP server exactly once.
+#[test]
+fn two_processes_sweeping_at_once_send_each_reminder_exactly_once() {
+    let Ok(admin_url) = std::env::var("MMR_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "MMR_TEST_POSTGRES_URL is not set: under CI the PostgreSQL tests must run"
+        );
+        let _ = writeln!(std::io::stderr(), "SKIPPED on PostgreSQL: set MMR_TEST_POSTGRES_URL to run it");
+        return;
+    };
+    let server = smtp::SmtpServer::start();
+    let name = format!("mmr_sweep_{:016x}", rand::random::<u64>());
+    let psql = |db: &str, sql: &str| {
+        let url = format!("{}/{db}", &admin_url[..admin_url.rfind('/').unwrap()]);
+        let out = Command::new("psql").arg(&url).args(["-qAtc", sql]).output().unwrap();
+        assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    psql("postgres", &format!("CREATE DATABASE {name}"));
+    let url = format!("{}/{name}", &admin_url[..admin_url.rfind('/').unwrap()]);
+    let dir = tempfile::tempdir().unwrap();
+    let env = |cmd: &mut Command| {
+        cmd.env("MMR_DATABASE_URL", &url)
+            .env("MMR_SMTP_URL", server.url())
+            .env("MMR_SECRETARIAT_EMAIL", "secretariat@uccn.test");
+    };
+    let mut import = mmr(dir.path());
+    env(import.args(["cities", "import", DEMO]));
+    assert!(run(&mut import).0);
+    let mut sync = mmr(dir.path());
+    env(sync.args(["cycles", "sync", "--as-of", "2027-01-20"]));
+    assert!(run(&mut sync).0);
+    // Every city gets two focal points.
+    psql(
+        &name,
+        "INSERT INTO contacts (city_id, name, email, is_primary, created_at, updated_at) \
+         SELECT id, 'Focal ' || n, slug || '-' || n || '@uccn.test', n = 1, now(), now() \
+         FROM cities CROSS JOIN generate_series(1, 2) AS n",
+    );
+    let spawn = || {
+        let mut cmd = mmr(dir.path());
+        env(cmd.args(["remind", "--as-of", "2027-01-20"]));
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    let sent_by =
+        |out: &Output| String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.starts_with("sent ")).count();
+    let sent_in_ledger: usize = psql(&name, "SELECT count(*) FROM reminders WHERE state = 'sent'").parse().unwrap();
+    let received = server.received();
+    psql("postgres", &format!("DROP DATABASE {name} WITH (FORCE)"));
+    assert!(
+        a.status.success() && b.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&a.stderr),
+        String::from_utf8_lossy(&b.stderr)
+    );
+    // 39 cities were due on 30 November 2026; 51 days later the second formal reminder goes to
+    // both focal points of each.
+    assert_eq!(sent_in_ledger, 78);
+    let _ = writeln!(std::io::stderr(), "process A sent {}, process B sent {}", sent_by(&a), sent_by(&b));
+    assert_eq!(sent_by(&a) + sent_by(&b), 78, "together the two processes sent each message once");
+    assert_eq!(received.len(), 78);
+    let mut ids: Vec<&str> = received.iter().map(|m| m["headers"]["Message-ID"].as_str().unwrap()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 78, "no Message-ID arrived twice");
+}
