@@ -9,3 +9,4 @@ mod cycles;
 mod health;
 mod reminders;
 mod tokens;
+mod walk;

@@ -295,3 +295,60 @@ fn two_processes_sweeping_at_once_send_each_reminder_exactly_once() {
     ids.dedup();
     assert_eq!(ids.len(), 78, "no Message-ID arrived twice");
 }
+
+/// With the mail server down nothing is lost (the ledger records the failures), and once it is
+/// back every reminder arrives once, in the city's language.
+#[test]
+fn with_the_mail_server_down_nothing_is_lost_and_nothing_doubles() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(run(mmr(dir.path()).args(["cities", "import", DEMO])).0);
+    let db = dir.path().join("mmr.sqlite3");
+    let sql = |q: &str| {
+        let out = Command::new("python3")
+            .args(["-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); r=c.execute(sys.argv[2]).fetchall(); c.commit(); print(r)"])
+            .arg(&db)
+            .arg(q)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    sql("INSERT INTO contacts (city_id, name, email, is_primary, created_at, updated_at) \
+         SELECT id, 'Focal', slug || '@uccn.test', 1, '2026-11-01', '2026-11-01' FROM cities \
+         WHERE slug IN ('ostersund', 'montreal', 'saint-etienne', 'krakow')");
+    // A port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (ok, out, err) = run(mmr(dir.path())
+        .args(["remind", "--as-of", "2026-11-24"])
+        .env("MMR_SMTP_URL", format!("smtp://127.0.0.1:{closed}")));
+    assert!(!ok, "failures make the command fail: {out}");
+    assert!(out.contains("0 sent, 3 failed"), "{out}");
+    assert!(err.contains("3 reminders failed"), "{err}");
+    assert_eq!(
+        sql("SELECT state, attempts, next_attempt_at IS NOT NULL FROM reminders WHERE state = 'failed' ORDER BY id"),
+        "[('failed', 1, 1), ('failed', 1, 1), ('failed', 1, 1)]"
+    );
+    // The server is back the next day: each message goes once, in the city's language.
+    let server = smtp::SmtpServer::start();
+    for _ in 0..2 {
+        let (ok, out, err) =
+            run(mmr(dir.path()).args(["remind", "--as-of", "2026-11-25"]).env("MMR_SMTP_URL", server.url()));
+        assert!(ok, "{out}{err}");
+    }
+    let received = server.received();
+    assert_eq!(received.len(), 3, "{received:?}");
+    let subject_for = |to: &str| {
+        received
+            .iter()
+            .find(|m| m["rcpt_tos"][0] == to)
+            .map(|m| m["headers"]["Subject"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    assert!(subject_for("ostersund@uccn.test").contains("Östersund"));
+    assert!(subject_for("montreal@uccn.test").contains("Montréal"));
+    let montreal = received.iter().find(|m| m["rcpt_tos"][0] == "montreal@uccn.test").unwrap();
+    // French typography puts non-breaking spaces in "23 h 59".
+    let body = montreal["body"].as_str().unwrap().replace(['\u{a0}', '\u{202f}'], " ");
+    assert!(body.contains("30 novembre 2026 à 23 h 59 (America/Toronto)"), "{body}");
+    assert_eq!(sql("SELECT count(*), sum(attempts) FROM reminders WHERE state = 'sent'"), "[(3, 6)]");
+}
