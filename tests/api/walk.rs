@@ -77,8 +77,11 @@ fn expected_messages() -> Vec<(NaiveDate, &'static str, &'static str)> {
     expected
 }
 
-/// (day in UTC at 06:00, city, status, days overdue) checked on the way.
-const STATUSES: &[((i32, u32, u32), &str, &str, i64)] = &[
+/// A status expected on a day: (year, month, day) in UTC at 06:00, city, status, days overdue.
+type StatusCheck = ((i32, u32, u32), &'static str, &'static str, i64);
+
+/// The statuses checked on the way.
+const STATUSES: &[StatusCheck] = &[
     ((2023, 10, 31), "kiritimati", "upcoming", 0),
     ((2027, 6, 2), "kiritimati", "upcoming", 0),
     ((2027, 6, 3), "kiritimati", "open", 0),
