@@ -127,3 +127,13 @@ pub fn delete(conn: &mut Conn<'_>, contact: &Contact) -> Result<(), DbError> {
     with_conn!(conn, |c| diesel::delete(contacts::table.find(contact.id)).execute(c))?;
     Ok(())
 }
+
+/// Every contact's (city, e-mail, name), by city then primary first: the recipients of reminders.
+pub fn all_recipients(conn: &mut Conn<'_>) -> Result<Vec<(i64, String, String)>, DbError> {
+    with_conn!(conn, |c| {
+        Ok(contacts::table
+            .order((contacts::city_id, contacts::is_primary.desc(), contacts::id))
+            .select((contacts::city_id, contacts::email, contacts::name))
+            .load(c)?)
+    })
+}

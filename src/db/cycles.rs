@@ -1,6 +1,8 @@
 //! Queries on reporting cycles, their extensions, and the submission facts their status is
 //! derived from.
 
+use std::collections::HashMap;
+
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -190,6 +192,18 @@ pub fn load(conn: &mut Conn<'_>, sel: &CycleSelection) -> Result<Vec<CycleRecord
             Ok::<_, DbError>(())
         })?;
     }
+    // Group once: a linear pass instead of a search per cycle.
+    let mut latest_extension: HashMap<i64, NaiveDate> = HashMap::new();
+    for (cycle, due) in extensions {
+        latest_extension.insert(cycle, due);
+    }
+    let decisions: HashMap<i64, (String, Option<NaiveDate>)> =
+        decisions.into_iter().map(|(sub, kind, due)| (sub, (kind, due))).collect();
+    let mut by_cycle: HashMap<i64, Vec<SubmissionFact>> = HashMap::new();
+    for (cycle, id, version, submitted_at, late) in subs {
+        let decision = decisions.get(&id).cloned();
+        by_cycle.entry(cycle).or_default().push(SubmissionFact { id, version, submitted_at, late, decision });
+    }
     Ok(rows
         .into_iter()
         .map(|(id, number, start, end, due, overridden, city)| CycleRecord {
@@ -199,19 +213,9 @@ pub fn load(conn: &mut Conn<'_>, sel: &CycleSelection) -> Result<Vec<CycleRecord
             period_end_year: end,
             scheduled_due: due,
             due_date_overridden: overridden,
-            extended_due: extensions.iter().rev().find(|(c, _)| *c == id).map(|(_, d)| *d),
+            extended_due: latest_extension.get(&id).copied(),
             city,
-            submissions: subs
-                .iter()
-                .filter(|s| s.0 == id)
-                .map(|&(_, sid, version, submitted_at, late)| SubmissionFact {
-                    id: sid,
-                    version,
-                    submitted_at,
-                    late,
-                    decision: decisions.iter().find(|d| d.0 == sid).map(|d| (d.1.clone(), d.2)),
-                })
-                .collect(),
+            submissions: by_cycle.remove(&id).unwrap_or_default(),
         })
         .collect())
 }

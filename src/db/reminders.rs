@@ -121,29 +121,6 @@ pub fn cancel_pending(conn: &mut Conn<'_>, cycle_id: i64, kind: &str, now: Naive
     })
 }
 
-/// Pending rows of `kind` for `cycle_id` whose stage key is not in `keep` are cancelled: they
-/// count from a deadline that no longer holds.
-pub fn cancel_stale(
-    conn: &mut Conn<'_>,
-    cycle_id: i64,
-    kind: &str,
-    keep_suffix: &str,
-    now: NaiveDateTime,
-) -> Result<usize, DbError> {
-    let pattern = format!("%@{keep_suffix}");
-    with_conn!(conn, |c| {
-        Ok(diesel::update(
-            reminders::table
-                .filter(reminders::cycle_id.eq(cycle_id))
-                .filter(reminders::kind.eq(kind))
-                .filter(reminders::state.eq_any(["planned", "failed"]))
-                .filter(reminders::stage.not_like(pattern.as_str())),
-        )
-        .set((reminders::state.eq("cancelled"), reminders::updated_at.eq(now)))
-        .execute(c)?)
-    })
-}
-
 /// Rows that may be sent now: planned, or failed and due for another attempt, with `send_on`
 /// on or before `through` (the caller compares with each city's local date).
 pub fn due(
@@ -170,16 +147,60 @@ pub fn due(
 
 /// Marks rows skipped (superseded or suppressed) unless another process holds them.
 pub fn skip(conn: &mut Conn<'_>, ids: &[i64], reason: &str, now: NaiveDateTime) -> Result<usize, DbError> {
+    let mut skipped = 0;
+    // Bounded chunks keep every statement under the databases' parameter limits.
+    for chunk in ids.chunks(5_000) {
+        skipped += with_conn!(conn, |c| {
+            diesel::update(
+                reminders::table
+                    .filter(reminders::id.eq_any(chunk))
+                    .filter(reminders::state.eq_any(["planned", "failed"]))
+                    .filter(reminders::claimed_until.is_null().or(reminders::claimed_until.lt(now))),
+            )
+            .set((reminders::state.eq("skipped"), reminders::last_error.eq(reason), reminders::updated_at.eq(now)))
+            .execute(c)
+        })?;
+    }
+    Ok(skipped)
+}
+
+/// The keys (cycle, stage, recipient) of the rows not cancelled that are due on or after
+/// `since`: what planning must not insert again.
+pub fn keys_since(conn: &mut Conn<'_>, since: NaiveDate) -> Result<Vec<(i64, String, String)>, DbError> {
     with_conn!(conn, |c| {
-        Ok(diesel::update(
-            reminders::table
-                .filter(reminders::id.eq_any(ids))
-                .filter(reminders::state.eq_any(["planned", "failed"]))
-                .filter(reminders::claimed_until.is_null().or(reminders::claimed_until.lt(now))),
-        )
-        .set((reminders::state.eq("skipped"), reminders::last_error.eq(reason), reminders::updated_at.eq(now)))
-        .execute(c)?)
+        Ok(reminders::table
+            .filter(reminders::state.ne("cancelled"))
+            .filter(reminders::send_on.ge(since))
+            .select((reminders::cycle_id, reminders::stage, reminders::recipient))
+            .load(c)?)
     })
+}
+
+/// Every pending (`planned` or `failed`) row: id, cycle, kind and stage.
+pub fn pending(conn: &mut Conn<'_>) -> Result<Vec<(i64, i64, String, String)>, DbError> {
+    with_conn!(conn, |c| {
+        Ok(reminders::table
+            .filter(reminders::state.eq_any(["planned", "failed"]))
+            .select((reminders::id, reminders::cycle_id, reminders::kind, reminders::stage))
+            .load(c)?)
+    })
+}
+
+/// Cancels rows by id; returns how many were still pending.
+pub fn cancel_ids(conn: &mut Conn<'_>, ids: &[i64], now: NaiveDateTime) -> Result<usize, DbError> {
+    let mut cancelled = 0;
+    for chunk in ids.chunks(5_000) {
+        cancelled += with_conn!(conn, |c| {
+            diesel::update(
+                reminders::table
+                    .filter(reminders::id.eq_any(chunk))
+                    .filter(reminders::state.eq_any(["planned", "failed"])),
+            )
+            .set((reminders::state.eq("cancelled"), reminders::updated_at.eq(now)))
+            .execute(c)
+        })?;
+    }
+    Ok(cancelled)
 }
 
 /// Claims a row for `owner` until `until`; `false` if it is no longer pending or another

@@ -7,7 +7,7 @@
 //! row with one conditional UPDATE (so two processes never both send it), and marks it sent only
 //! after the transport accepted it; a failure is recorded and retried with backoff.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeDelta, Utc};
 use serde_json::json;
@@ -76,36 +76,57 @@ fn revision_due(record: &CycleRecord) -> Option<NaiveDate> {
     record.submissions.last().and_then(|s| s.decision.as_ref()).and_then(|(_, due)| *due)
 }
 
-/// Plans the ledger for every cycle and cancels what no longer applies. Idempotent.
+/// How far ahead the ledger is planned: the preview of upcoming reminders covers these days.
+pub const PLAN_AHEAD_DAYS: i64 = 30;
+
+/// Plans the ledger for every cycle and cancels what no longer applies. Idempotent: only rows
+/// missing from the ledger are inserted, and only for stages due within [`PLAN_AHEAD_DAYS`].
 pub fn plan(conn: &mut Conn<'_>, cfg: &ReminderConfig, rules: &CycleRules, now: NaiveDateTime) -> Result<SweepReport> {
     let mut report = SweepReport::default();
     let cycles = overview(conn, rules, now.and_utc(), &CycleSelection::default())?;
+    let mut emails: HashMap<i64, Vec<String>> = HashMap::new();
+    for (city, email, _) in db::contacts::all_recipients(conn)? {
+        emails.entry(city).or_default().push(email);
+    }
+    let wanted: HashMap<i64, (NaiveDate, &[Stage], &'static str)> =
+        cycles.iter().filter_map(|c| applicable(c, &cfg.schedule).map(|a| (c.record.id, a))).collect();
+    // Pending rows whose cycle no longer calls for them (submitted, withdrawn, or a deadline
+    // that moved) are cancelled.
+    let stale: Vec<i64> = db::reminders::pending(conn)?
+        .into_iter()
+        .filter(|(_, cycle, kind, stage)| match wanted.get(cycle) {
+            Some((deadline, _, k)) => k != kind || !stage.ends_with(&format!("@{deadline}")),
+            None => true,
+        })
+        .map(|(id, ..)| id)
+        .collect();
+    report.cancelled = db::reminders::cancel_ids(conn, &stale, now)?;
+    let horizon = now.date() + TimeDelta::days(PLAN_AHEAD_DAYS);
+    let earliest = wanted.values().flat_map(|(d, stages, _)| stages.iter().map(|s| s.send_on(*d))).min();
+    let existing: HashSet<(i64, String, String)> = match earliest {
+        Some(since) => db::reminders::keys_since(conn, since)?.into_iter().collect(),
+        None => HashSet::new(),
+    };
     let mut rows = Vec::new();
     for c in &cycles {
-        let contacts: Vec<String> = db::contacts::list(conn, c.record.city.id)?.into_iter().map(|c| c.email).collect();
-        match applicable(c, &cfg.schedule) {
-            Some((deadline, stages, kind)) => {
-                if contacts.is_empty() && !report.cities_without_contacts.contains(&c.record.city.slug) {
-                    report.cities_without_contacts.push(c.record.city.slug.clone());
-                }
-                let other = if kind == "deadline" { "revision" } else { "deadline" };
-                report.cancelled += db::reminders::cancel_pending(conn, c.record.id, other, now)?;
-                report.cancelled += db::reminders::cancel_stale(conn, c.record.id, kind, &deadline.to_string(), now)?;
-                for stage in stages {
-                    for recipient in recipients(stage, &contacts, cfg) {
-                        rows.push(NewReminder {
-                            cycle_id: c.record.id,
-                            kind,
-                            stage: stage.key(deadline),
-                            recipient,
-                            send_on: stage.send_on(deadline),
-                        });
-                    }
-                }
+        let Some((deadline, stages, kind)) = wanted.get(&c.record.id) else { continue };
+        let contacts = emails.get(&c.record.city.id).map(Vec::as_slice).unwrap_or_default();
+        for stage in stages.iter().filter(|s| s.send_on(*deadline) <= horizon) {
+            let key = stage.key(*deadline);
+            let recipients = recipients(stage, contacts, cfg);
+            if recipients.is_empty() && !report.cities_without_contacts.contains(&c.record.city.slug) {
+                report.cities_without_contacts.push(c.record.city.slug.clone());
             }
-            None => {
-                report.cancelled += db::reminders::cancel_pending(conn, c.record.id, "deadline", now)?;
-                report.cancelled += db::reminders::cancel_pending(conn, c.record.id, "revision", now)?;
+            for recipient in recipients {
+                if !existing.contains(&(c.record.id, key.clone(), recipient.clone())) {
+                    rows.push(NewReminder {
+                        cycle_id: c.record.id,
+                        kind,
+                        stage: key.clone(),
+                        recipient,
+                        send_on: stage.send_on(*deadline),
+                    });
+                }
             }
         }
     }
@@ -175,6 +196,11 @@ pub fn sweep(
     let suppressed = db.run_blocking(|conn| Ok::<_, Error>(db::reminders::suppressions(conn, None)?))?;
     let coordinators = db.run_blocking(|conn| Ok::<_, Error>(db::cities::coordinator_emails(conn)?))?;
     let fields = db.run_blocking(super::cities::list_fields)?;
+    let names: HashMap<(i64, String), String> = db
+        .run_blocking(|conn| Ok::<_, Error>(db::contacts::all_recipients(conn)?))?
+        .into_iter()
+        .map(|(city, email, name)| ((city, email), name))
+        .collect();
     for row in send {
         let Some(cycle) = cycles.get(&row.cycle_id) else { continue };
         let tz = CityTimeZone::parse(&cycle.record.city.time_zone).map_or(chrono_tz::UTC, CityTimeZone::tz);
@@ -208,11 +234,7 @@ pub fn sweep(
         } else {
             Vec::new()
         };
-        let recipient_name = db
-            .run_blocking(|conn| Ok::<_, Error>(db::contacts::list(conn, row.city_id)?))?
-            .into_iter()
-            .find(|c| c.email == row.recipient)
-            .map(|c| c.name);
+        let recipient_name = names.get(&(row.city_id, row.recipient.clone())).cloned();
         let message = context(cycle, stage, &row, tz, today, cfg, field_name, recipient_name).and_then(|ctx| {
             let envelope = Envelope {
                 from: cfg.from.clone(),

@@ -53,8 +53,15 @@ async fn the_sweep_sends_the_latest_due_stage_once(app: TestApp) {
     );
     assert_eq!(rows[0]["last_error"], "superseded by a later stage");
     assert_eq!(rows[3]["sent_at"], "2026-11-24T09:30:00Z");
-    // The escalation is planned for the Secretariat.
-    assert!(rows.iter().any(|r| r["stage"] == "escalation@2026-11-30" && r["recipient"] == "secretariat@uccn.test"));
+    // The ledger is planned 30 days ahead: the due-day message is there, the escalation (29
+    // January) is not yet; it is planned, for the Secretariat, once it comes within range.
+    assert!(rows.iter().all(|r| r["stage"] != "escalation@2026-11-30"));
+    app.sweep(&mail, at(2027, 1, 1, 6, 0), "a");
+    let rows = ledger(&app, "city=ostersund&state=planned").await;
+    assert!(
+        rows.iter().any(|r| r["stage"] == "escalation@2026-11-30" && r["recipient"] == "secretariat@uccn.test"),
+        "{rows:?}"
+    );
 }
 
 async fn after_downtime_only_the_latest_stage_goes_out(app: TestApp) {
