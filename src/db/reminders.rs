@@ -22,7 +22,8 @@ pub struct NewReminder {
 }
 
 /// A ledger row with its city.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = reminders, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct Reminder {
     pub id: i64,
     pub cycle_id: i64,
@@ -36,46 +37,13 @@ pub struct Reminder {
     pub next_attempt_at: Option<NaiveDateTime>,
     pub sent_at: Option<NaiveDateTime>,
     pub updated_at: NaiveDateTime,
+    #[diesel(select_expression = cities::id)]
     pub city_id: i64,
+    #[diesel(select_expression = cities::slug)]
     pub city_slug: String,
+    #[diesel(select_expression = cities::time_zone)]
     pub city_time_zone: String,
 }
-
-type ReminderColumns = (
-    reminders::id,
-    reminders::cycle_id,
-    reminders::kind,
-    reminders::stage,
-    reminders::recipient,
-    reminders::send_on,
-    reminders::state,
-    reminders::attempts,
-    reminders::last_error,
-    reminders::next_attempt_at,
-    reminders::sent_at,
-    reminders::updated_at,
-    cities::id,
-    cities::slug,
-    cities::time_zone,
-);
-
-const COLUMNS: ReminderColumns = (
-    reminders::id,
-    reminders::cycle_id,
-    reminders::kind,
-    reminders::stage,
-    reminders::recipient,
-    reminders::send_on,
-    reminders::state,
-    reminders::attempts,
-    reminders::last_error,
-    reminders::next_attempt_at,
-    reminders::sent_at,
-    reminders::updated_at,
-    cities::id,
-    cities::slug,
-    cities::time_zone,
-);
 
 /// Inserts the rows not yet in the ledger; returns how many were new.
 pub fn insert_planned(conn: &mut Conn<'_>, rows: &[NewReminder], now: NaiveDateTime) -> Result<usize, DbError> {
@@ -140,7 +108,7 @@ pub fn due(
                     .and(reminders::attempts.lt(max_attempts))),
             )
             .order((reminders::cycle_id, reminders::send_on, reminders::id))
-            .select(COLUMNS)
+            .select(Reminder::as_select())
             .load(c)?)
     })
 }
@@ -307,7 +275,7 @@ pub fn list(conn: &mut Conn<'_>, f: &ReminderFilter, page: PageRequest) -> Resul
             .order((reminders::send_on, reminders::id))
             .limit(page.per_page())
             .offset(page.offset())
-            .select(COLUMNS)
+            .select(Reminder::as_select())
             .load(c)?;
         Ok::<_, DbError>((total, items))
     })?;

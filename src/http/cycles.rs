@@ -9,20 +9,21 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::cities::path_slug;
 use super::extract::{ApiJson, ApiQuery, Auth};
 use super::{ApiError, AppState, ListView, PageQuery};
+use crate::db::Conn;
 use crate::db::cycles::{CycleSelection, Extension};
 use crate::domain::auth::{Action, CityRef, Denied, Principal, Scope, authorize};
 use crate::domain::cities::{CityTimeZone, CountryCode};
-use crate::domain::cycles::CycleStatus;
+use crate::domain::cycles::{CycleRules, CycleStatus};
 use crate::domain::fields::FieldSlug;
 use crate::domain::{Invalid, parse_date};
 use crate::workflow::cycles::{BoardFilter, BoardSort, CycleOverview, Dashboard};
-use crate::workflow::{self};
+use crate::workflow::{self, Actor};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -376,17 +377,11 @@ async fn extend(
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<ExtensionBody>,
 ) -> Result<Json<CycleDetailView>, ApiError> {
-    auth.require(Action::EditRegistry)?;
     let due = parse_date("due_date", &body.due_date)?;
-    let (actor, rules, now) = (auth.actor()?, state.rules, state.now());
-    let (cycle, extensions) = state
-        .db
-        .run(move |conn| {
-            let cycle = workflow::cycles::extend(conn, &actor, &rules, id, due, &body.reason, now)?;
-            Ok::<_, ApiError>((cycle, workflow::cycles::extensions(conn, id)?))
-        })
-        .await?;
-    Ok(Json(CycleDetailView::new(&cycle, extensions)))
+    change(state, auth, move |conn, actor, rules, now| {
+        workflow::cycles::extend(conn, actor, rules, id, due, &body.reason, now)
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -402,14 +397,27 @@ async fn set_due_date(
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<DueDateBody>,
 ) -> Result<Json<CycleDetailView>, ApiError> {
-    auth.require(Action::EditRegistry)?;
     let due = parse_date("due_date", &body.due_date)?;
+    change(state, auth, move |conn, actor, rules, now| workflow::cycles::set_due_date(conn, actor, rules, id, due, now))
+        .await
+}
+
+/// Runs a Secretariat change to a cycle and answers with the cycle as it now is.
+async fn change(
+    state: AppState,
+    auth: Auth,
+    f: impl FnOnce(&mut Conn<'_>, &Actor, &CycleRules, NaiveDateTime) -> crate::error::Result<CycleOverview>
+    + Send
+    + 'static,
+) -> Result<Json<CycleDetailView>, ApiError> {
+    auth.require(Action::EditRegistry)?;
     let (actor, rules, now) = (auth.actor()?, state.rules, state.now());
     let (cycle, extensions) = state
         .db
         .run(move |conn| {
-            let cycle = workflow::cycles::set_due_date(conn, &actor, &rules, id, due, now)?;
-            Ok::<_, ApiError>((cycle, workflow::cycles::extensions(conn, id)?))
+            let cycle = f(conn, &actor, &rules, now)?;
+            let extensions = workflow::cycles::extensions(conn, cycle.record.id)?;
+            Ok::<_, ApiError>((cycle, extensions))
         })
         .await?;
     Ok(Json(CycleDetailView::new(&cycle, extensions)))
