@@ -183,6 +183,9 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Render a report (and its action plan) to an archival PDF; needs no database unless
+    /// `--city` asks for a city's details from it.
+    Render(RenderOpts),
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
@@ -216,6 +219,44 @@ pub enum CitiesCommand {
         #[arg(long)]
         if_empty: bool,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct RenderOpts {
+    /// The report, in Markdown (CommonMark with GitHub tables, footnotes and task lists).
+    pub report: PathBuf,
+    /// The four-year action plan, rendered as Part II.
+    #[arg(long)]
+    pub action_plan: Option<PathBuf>,
+    /// A directory of images the Markdown may reference by file name (PNG, JPEG).
+    #[arg(long)]
+    pub attachments: Option<PathBuf>,
+    /// Take the cover's city, country and field from the database's city with this slug.
+    #[arg(long, conflicts_with = "title")]
+    pub city: Option<String>,
+    /// The document's title (and author) when no city is named.
+    #[arg(long)]
+    pub title: Option<String>,
+    /// The reporting period on the cover and in the running header, e.g. `2022–2026`.
+    #[arg(long)]
+    pub cycle: Option<String>,
+    /// The date written into the PDF (YYYY-MM-DD); default: the report file's modification date,
+    /// so the same file renders to the same bytes.
+    #[arg(long)]
+    pub date: Option<chrono::NaiveDate>,
+    /// A template directory (template.json and fonts) instead of the built-in MMR template.
+    #[arg(long)]
+    pub template: Option<PathBuf>,
+    /// A directory of extra .ttf/.otf fonts (CJK, Arabic, Hebrew...) used where the template's
+    /// fonts have no glyph.
+    #[arg(long)]
+    pub fonts: Option<PathBuf>,
+    /// Page size: a4 or letter.
+    #[arg(long, default_value = "a4", value_parser = ["a4", "letter"])]
+    pub page_size: String,
+    /// Where to write the PDF.
+    #[arg(short, long)]
+    pub output: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

@@ -10,6 +10,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod mail;
+pub mod render;
 pub mod scheduler;
 pub mod startup;
 pub mod telemetry;

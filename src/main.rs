@@ -6,7 +6,10 @@ use anyhow::Context;
 use clap::Parser;
 use std::path::Path;
 
-use mmr::config::{CitiesCommand, Cli, Command, CyclesCommand, ReminderOpts, ServeOpts, TokenCommand};
+use chrono::Datelike;
+use mmr::config::{CitiesCommand, Cli, Command, CyclesCommand, ReminderOpts, RenderOpts, ServeOpts, TokenCommand};
+use mmr::render::{self, DocumentMeta, Limits, PageSize, PdfDate, RenderRequest, Template};
+use mmr::workflow::render::CityCover;
 use mmr::db::Db;
 use mmr::domain::auth::Role;
 use mmr::domain::cycles::CycleRules;
@@ -140,6 +143,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
             if r.failed > 0 { anyhow::bail!("{} reminders failed; see the ledger", r.failed) } else { Ok(()) }
         }
+        Command::Render(opts) => {
+            let city = match &opts.city {
+                Some(slug) => {
+                    let db = connect()?;
+                    startup::migrate(&db)?;
+                    Some(db.run_blocking(|conn| workflow::render::city_cover(conn, slug))?)
+                }
+                None => None,
+            };
+            let summary = render_files(&opts, city)?;
+            for warning in &summary.warnings {
+                eprintln!("warning: {warning}");
+            }
+            println!("{}: {} pages, {} bytes", opts.output.display(), summary.page_count, summary.bytes);
+            Ok(())
+        }
         Command::Token { command } => token(&connect()?, command),
     }
 }
@@ -202,4 +221,82 @@ fn redact(url: &str) -> String {
         },
         _ => url.to_owned(),
     }
+}
+
+/// What a rendering produced.
+#[derive(Debug)]
+struct RenderSummary {
+    page_count: usize,
+    bytes: usize,
+    warnings: Vec<String>,
+}
+
+/// Reads the files named in `opts`, renders, and writes the PDF (through a temporary file, so a
+/// failed run never leaves half a PDF under the output name).
+fn render_files(opts: &RenderOpts, city: Option<CityCover>) -> anyhow::Result<RenderSummary> {
+    let read = |path: &Path| std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()));
+    let report = read(&opts.report)?;
+    let plan = opts.action_plan.as_deref().map(read).transpose()?;
+    let attachments = match &opts.attachments {
+        Some(dir) => render::load_attachments_dir(dir).with_context(|| format!("--attachments {}", dir.display()))?,
+        None => Vec::new(),
+    };
+    let mut template = match &opts.template {
+        Some(dir) => Template::load(dir).with_context(|| format!("--template {}", dir.display()))?,
+        None => Template::builtin(),
+    };
+    if opts.page_size == "letter" {
+        template = template.with_page_size(PageSize::Letter);
+    }
+    if let Some(dir) = &opts.fonts {
+        for entry in std::fs::read_dir(dir).with_context(|| format!("--fonts {}", dir.display()))? {
+            let path = entry?.path();
+            let is_font = path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("ttf") || e.eq_ignore_ascii_case("otf"));
+            if is_font {
+                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                template = template.with_extra_font(&name, std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?);
+            }
+        }
+    }
+    let date = match opts.date {
+        Some(d) => d,
+        None => {
+            let modified = std::fs::metadata(&opts.report).and_then(|m| m.modified()).context("reading the report's modification date")?;
+            chrono::DateTime::<chrono::Utc>::from(modified).date_naive()
+        }
+    };
+    let mut meta = match (&city, &opts.title) {
+        (Some(c), _) => DocumentMeta::for_city(&c.name),
+        (None, Some(title)) => DocumentMeta { title: title.clone(), city: title.clone(), ..DocumentMeta::default() },
+        (None, None) => DocumentMeta::default(),
+    };
+    if let Some(c) = city {
+        meta.country = c.country;
+        meta.creative_field = c.field;
+        meta.language = c.language;
+    }
+    meta.cycle = opts.cycle.clone().unwrap_or_default();
+    meta.creation_date = pdf_date(date);
+    let limits = Limits::default();
+    let request = RenderRequest {
+        report_markdown: &report,
+        action_plan_markdown: plan.as_deref(),
+        attachments: &attachments,
+        meta: &meta,
+        template: &template,
+        limits: &limits,
+    };
+    let rendered = render::render(&request)?;
+    let tmp = opts.output.with_extension("pdf.partial");
+    std::fs::write(&tmp, &rendered.pdf).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, &opts.output).with_context(|| format!("writing {}", opts.output.display()))?;
+    Ok(RenderSummary {
+        page_count: rendered.page_count,
+        bytes: rendered.pdf.len(),
+        warnings: rendered.warnings.iter().map(ToString::to_string).collect(),
+    })
+}
+
+fn pdf_date(d: chrono::NaiveDate) -> PdfDate {
+    PdfDate::ymd(d.year().clamp(0, 9999) as u16, d.month() as u8, d.day() as u8)
 }

@@ -7,6 +7,7 @@ pub mod contacts;
 pub mod cycles;
 pub mod import;
 pub mod reminders;
+pub mod render;
 pub mod tokens;
 
 use chrono::NaiveDateTime;

@@ -354,3 +354,46 @@ fn with_the_mail_server_down_nothing_is_lost_and_nothing_doubles() {
     assert!(body.contains("30 novembre 2026 à 23 h 59 (America/Toronto)"), "{body}");
     assert_eq!(sql("SELECT count(*), sum(attempts) FROM reminders WHERE state = 'sent'"), "[(3, 6)]");
 }
+
+/// `mmr render` turns a generated report into a PDF, with the cover from the registry, and
+/// names what is wrong when it cannot.
+#[test]
+fn render_writes_a_pdf_and_names_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let generator = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/gen_report.py");
+    let report = dir.path().join("report.md");
+    let status = Command::new("python3")
+        .arg(&generator)
+        .args(["--pages", "5", "--seed", "7", "--out"])
+        .arg(&report)
+        .status()
+        .expect("python3 runs the report generator");
+    assert!(status.success());
+    assert!(run(mmr(dir.path()).args(["cities", "import", DEMO])).0);
+    let out = dir.path().join("ostersund.pdf");
+    let (ok, stdout, err) = run(mmr(dir.path())
+        .arg("render")
+        .arg(&report)
+        .args(["--city", "ostersund", "--cycle", "2022–2026", "--date", "2026-11-24", "-o"])
+        .arg(&out));
+    assert!(ok, "{err}");
+    assert!(stdout.contains(" pages, "), "{stdout}");
+    let pdf = std::fs::read(&out).unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    // The same input renders to the same bytes.
+    let again = dir.path().join("again.pdf");
+    assert!(run(mmr(dir.path()).arg("render").arg(&report).args(["--city", "ostersund", "--cycle", "2022–2026", "--date", "2026-11-24", "-o"]).arg(&again)).0);
+    assert_eq!(pdf, std::fs::read(&again).unwrap());
+    // Without a database, by title.
+    let (ok, _, err) = run(mmr(&dir.path().join("nowhere")).arg("render").arg(&report).args(["--title", "Test", "-o"]).arg(dir.path().join("t.pdf")));
+    assert!(ok, "{err}");
+    assert!(!dir.path().join("nowhere").exists(), "rendering by title touches no database");
+    for (args, message) in [
+        (vec!["render", "/no/such.md", "-o", "x.pdf"], "reading /no/such.md"),
+        (vec!["render", report.to_str().unwrap(), "--city", "atlantis", "-o", "x.pdf"], "city `atlantis` does not exist"),
+        (vec!["render", report.to_str().unwrap(), "--attachments", "/no/such/dir", "-o", "x.pdf"], "--attachments /no/such/dir"),
+    ] {
+        let (ok, _, err) = run(mmr(dir.path()).args(&args));
+        assert!(!ok && err.contains(message), "{args:?}: {err}");
+    }
+}

@@ -1,0 +1,473 @@
+//! Blocks to rows: headings, paragraphs, code, quotes, lists, task lists,
+//! images, rules and footnotes. Nested blocks are laid out into a narrower column
+//! and decorated (quote bars, list markers) afterwards, so every construct is
+//! built from the same paragraph engine.
+
+use std::collections::HashMap;
+
+use super::super::images::Images;
+use super::super::template::{Rgb, Template};
+use super::super::tree::{Block, Footnote, Inline, LinkTarget, ListItem, plain_text};
+use super::super::{Warning, WarningCode};
+use super::flow::Row;
+use super::text::{AlignMode, Line, TextEngine, TextStyle};
+use super::{Item, OutlineEntry, Rect};
+
+/// Where and how a block is laid out.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Env {
+    pub x: f32,
+    pub width: f32,
+    pub size: f32,
+    pub colour: Rgb,
+    pub list_depth: usize,
+    /// Space above a block that follows another.
+    pub spacing: f32,
+    /// Justify paragraphs (off in narrow columns).
+    pub justify: bool,
+}
+
+/// State shared by all blocks of a rendering.
+pub(crate) struct Ctx<'a, 'f, 't> {
+    pub engine: TextEngine<'f, 't>,
+    pub template: &'a Template,
+    pub images: &'a Images,
+    pub warnings: &'a mut Vec<Warning>,
+    /// Links of the part being laid out, anchors already prefixed with the part.
+    pub links: Vec<LinkTarget>,
+    pub part_prefix: String,
+    pub next_dest: usize,
+    pub outline: Vec<OutlineEntry>,
+    /// Heading slug (prefixed with its part) to destination.
+    pub anchors: HashMap<String, usize>,
+    /// Largest image height, so a figure always fits on a page.
+    pub max_figure_height: f32,
+}
+
+impl Ctx<'_, '_, '_> {
+    pub fn new_dest(&mut self) -> usize {
+        self.next_dest += 1;
+        self.next_dest - 1
+    }
+
+    pub fn text_style(&self, env: &Env) -> TextStyle {
+        let c = &self.template.colours;
+        TextStyle {
+            size: env.size,
+            line_height: self.template.sizes.line_height,
+            colour: env.colour,
+            link_colour: c.link,
+            code_background: c.code_background,
+            placeholder: c.placeholder,
+            bold: false,
+            italic: false,
+            mono: false,
+        }
+    }
+
+    /// Lay out inline content as lines of rows at `env.x`.
+    pub fn text_rows(&mut self, inlines: &[Inline], env: &Env, style: &TextStyle, align: AlignMode) -> Vec<Row> {
+        let atoms = self.engine.atoms(inlines, style);
+        let lines = self.engine.lines(atoms, env.width, align, style, &self.links);
+        lines_to_rows(lines, env.x)
+    }
+
+    /// Lay out a sequence of blocks.
+    pub fn blocks(&mut self, blocks: &[Block], env: &Env) -> Vec<Row> {
+        let mut rows = Vec::new();
+        for (k, block) in blocks.iter().enumerate() {
+            let mut block_rows = self.block(block, env);
+            if k > 0
+                && let Some(first) = block_rows.first_mut()
+            {
+                first.space_before = first.space_before.max(env.spacing);
+            }
+            rows.extend(block_rows);
+        }
+        rows
+    }
+
+    fn block(&mut self, block: &Block, env: &Env) -> Vec<Row> {
+        match block {
+            Block::Heading { level, content, slug } => self.heading(*level, content, slug, env),
+            Block::Paragraph(inlines) => self.paragraph(inlines, env),
+            Block::Code(text) => self.code(text, env),
+            Block::Quote(blocks) => self.quote(blocks, env),
+            Block::List { start, items } => self.list(*start, items, env),
+            Block::Table { aligns, header, rows } => self.table(aligns, header, rows, env),
+            Block::Rule => {
+                let h = env.size * 1.2;
+                vec![Row {
+                    height: h,
+                    items: vec![Item::Line {
+                        x1: env.x,
+                        y1: h / 2.0,
+                        x2: env.x + env.width,
+                        y2: h / 2.0,
+                        width: 0.7,
+                        colour: self.template.colours.rule,
+                    }],
+                    ..Row::default()
+                }]
+            }
+        }
+    }
+
+    fn heading(&mut self, level: u8, content: &[Inline], slug: &str, env: &Env) -> Vec<Row> {
+        let sizes = &self.template.sizes;
+        let idx = (level.clamp(1, 6) - 1) as usize;
+        let size = sizes.headings[idx];
+        let henv = Env { size, ..*env };
+        let mut style = self.text_style(&henv);
+        style.bold = true;
+        style.italic = level >= 5;
+        style.colour = self.template.colours.heading;
+        style.line_height = 1.25;
+        let mut rows = self.text_rows(content, &henv, &style, AlignMode::Left);
+        let dest = self.new_dest();
+        let key = format!("{}:{slug}", self.part_prefix);
+        self.anchors.entry(key).or_insert(dest);
+        self.outline.push(OutlineEntry { level, title: plain_text(content).trim().to_string(), dest });
+        let n = rows.len();
+        for (k, r) in rows.iter_mut().enumerate() {
+            r.keep_with_next = true;
+            if k + 1 == n {
+                r.height += size * 0.35;
+            }
+        }
+        if let Some(first) = rows.first_mut() {
+            first.anchor = Some(dest);
+            first.space_before = size * if level <= 2 { 1.0 } else { 0.8 };
+        } else {
+            rows.push(Row { height: 1.0, anchor: Some(dest), keep_with_next: true, ..Row::default() });
+        }
+        rows
+    }
+
+    fn paragraph(&mut self, inlines: &[Inline], env: &Env) -> Vec<Row> {
+        let style = self.text_style(env);
+        let align = if env.justify { AlignMode::Justify } else { AlignMode::Left };
+        let mut rows = Vec::new();
+        let mut start = 0;
+        // Images split a paragraph into text segments and figures.
+        for (k, inline) in inlines.iter().enumerate() {
+            if let Inline::Image { src, alt } = inline {
+                let segment = &inlines[start..k];
+                if !segment.iter().all(is_blank) {
+                    rows.extend(keep_lines_together(self.text_rows(segment, env, &style, align)));
+                }
+                let mut fig = self.figure(src, alt, env);
+                if !rows.is_empty()
+                    && let Some(f) = fig.first_mut()
+                {
+                    f.space_before = env.spacing;
+                }
+                rows.extend(fig);
+                start = k + 1;
+            }
+        }
+        let segment = &inlines[start..];
+        if !segment.iter().all(is_blank) {
+            let mut text = keep_lines_together(self.text_rows(segment, env, &style, align));
+            if start > 0
+                && let Some(f) = text.first_mut()
+            {
+                f.space_before = env.spacing;
+            }
+            rows.extend(text);
+        }
+        rows
+    }
+
+    fn figure(&mut self, src: &str, alt: &str, env: &Env) -> Vec<Row> {
+        let colours = self.template.colours;
+        let caption_env = Env { size: env.size * 0.88, colour: colours.muted, ..*env };
+        let mut caption_style = self.text_style(&caption_env);
+        caption_style.italic = true;
+        let caption: Vec<Inline> = vec![Inline::Text { text: alt.to_string(), style: Default::default(), link: None }];
+        let mut rows = Vec::new();
+        match self.images.get(src) {
+            Some((idx, img)) => {
+                // 96 dpi natural size, never wider than the column nor taller than
+                // the page allows.
+                let mut w = img.width as f32 * 0.75;
+                let mut h = img.height as f32 * 0.75;
+                let scale = (env.width / w).min(self.max_figure_height / h).min(1.0);
+                w *= scale;
+                h *= scale;
+                let x = env.x + (env.width - w) / 2.0;
+                rows.push(Row {
+                    height: h + 4.0,
+                    items: vec![Item::Image { rect: Rect { x, y: 2.0, w, h }, image: idx }],
+                    keep_with_next: !alt.trim().is_empty(),
+                    ..Row::default()
+                });
+            }
+            None => {
+                let label = self.template.texts.image_missing.replace("{name}", src);
+                let box_env = Env { x: env.x + 8.0, width: env.width - 16.0, ..caption_env };
+                let label_inl = vec![Inline::Text { text: label, style: Default::default(), link: None }];
+                let lines = self.text_rows(&label_inl, &box_env, &caption_style, AlignMode::Center);
+                let inner: f32 = lines.iter().map(|r| r.height).sum();
+                let h = inner + 16.0;
+                let mut items = vec![Item::Stroke {
+                    rect: Rect { x: env.x, y: 0.0, w: env.width, h },
+                    colour: colours.rule,
+                    width: 0.8,
+                }];
+                let mut y = 8.0;
+                for l in lines {
+                    for mut it in l.items {
+                        it.translate(0.0, y);
+                        items.push(it);
+                    }
+                    y += l.height;
+                }
+                rows.push(Row { height: h, items, keep_with_next: !alt.trim().is_empty(), ..Row::default() });
+            }
+        }
+        if !alt.trim().is_empty() {
+            let mut cap = self.text_rows(&caption, &caption_env, &caption_style, AlignMode::Center);
+            let n = cap.len();
+            for (k, r) in cap.iter_mut().enumerate() {
+                r.keep_with_next = k + 1 < n;
+            }
+            if let Some(f) = cap.first_mut() {
+                f.space_before = 2.0;
+            }
+            rows.extend(cap);
+        }
+        rows
+    }
+
+    fn code(&mut self, text: &str, env: &Env) -> Vec<Row> {
+        let size = self.template.sizes.code.min(env.size);
+        let cenv = Env { size, ..*env };
+        let mut style = self.text_style(&cenv);
+        style.mono = true;
+        style.line_height = 1.3;
+        let pad = 5.0;
+        let inner = Env { x: env.x + pad, width: env.width - 2.0 * pad, ..cenv };
+        let body = text.strip_suffix('\n').unwrap_or(text);
+        let mut rows: Vec<Row> = Vec::new();
+        for line in body.split('\n') {
+            let line = line.trim_end_matches('\r').replace('\t', "    ");
+            if line.is_empty() {
+                rows.push(Row { height: size * style.line_height, ..Row::default() });
+                continue;
+            }
+            let atoms = self.engine.code_atoms(&line, &style);
+            let lines = self.engine.lines(atoms, inner.width, AlignMode::Left, &style, &[]);
+            rows.extend(lines_to_rows(lines, inner.x));
+        }
+        let n = rows.len();
+        let bg = self.template.colours.code_background;
+        for (k, r) in rows.iter_mut().enumerate() {
+            if k == 0 {
+                for it in &mut r.items {
+                    it.translate(0.0, pad);
+                }
+                r.height += pad;
+            }
+            if k + 1 == n {
+                r.height += pad;
+            }
+            r.items.insert(0, Item::Fill { rect: Rect { x: env.x, y: 0.0, w: env.width, h: r.height }, colour: bg });
+            // Keep at least two lines together at either end of a code block.
+            r.keep_with_next = n > 1 && (k == 0 || k + 2 == n);
+        }
+        rows
+    }
+
+    fn quote(&mut self, blocks: &[Block], env: &Env) -> Vec<Row> {
+        let indent = env.size * 1.2;
+        let inner = Env { x: env.x + indent, width: env.width - indent, colour: self.template.colours.muted, ..*env };
+        let mut rows = self.blocks(blocks, &inner);
+        let bar = (env.x + 2.0, self.template.colours.quote_bar);
+        for r in &mut rows {
+            r.bars.insert(0, bar);
+        }
+        rows
+    }
+
+    fn list(&mut self, start: Option<u64>, items: &[ListItem], env: &Env) -> Vec<Row> {
+        let marker_style = {
+            let mut s = self.text_style(env);
+            s.colour = self.template.colours.accent;
+            s
+        };
+        let last_number = start.map(|s| s.saturating_add(items.len().saturating_sub(1) as u64));
+        let gutter = match last_number {
+            Some(n) => {
+                let probe = vec![plain(format!("{n}."))];
+                let atoms = self.engine.atoms(&probe, &marker_style);
+                TextEngine::measure(&atoms).1 + env.size * 0.6
+            }
+            None => env.size * 1.4,
+        };
+        let inner = Env {
+            x: env.x + gutter,
+            width: env.width - gutter,
+            list_depth: env.list_depth + 1,
+            spacing: env.spacing * 0.5,
+            ..*env
+        };
+        let mut rows = Vec::new();
+        for (k, item) in items.iter().enumerate() {
+            let mut item_rows = self.blocks(&item.blocks, &inner);
+            if item_rows.is_empty() {
+                item_rows.push(Row {
+                    height: env.size * self.template.sizes.line_height,
+                    baseline: env.size,
+                    ..Row::default()
+                });
+            }
+            let first = &mut item_rows[0];
+            let baseline = first.baseline;
+            match item.task {
+                Some(checked) => {
+                    let s = env.size * 0.72;
+                    let x = inner.x - gutter + (gutter - s) / 2.0 - env.size * 0.15;
+                    let y = baseline - s * 0.95;
+                    first.items.push(Item::Stroke {
+                        rect: Rect { x, y, w: s, h: s },
+                        colour: marker_style.colour,
+                        width: 0.8,
+                    });
+                    if checked {
+                        let c = marker_style.colour;
+                        first.items.push(Item::Line {
+                            x1: x + s * 0.2,
+                            y1: y + s * 0.55,
+                            x2: x + s * 0.42,
+                            y2: y + s * 0.8,
+                            width: 1.2,
+                            colour: c,
+                        });
+                        first.items.push(Item::Line {
+                            x1: x + s * 0.42,
+                            y1: y + s * 0.8,
+                            x2: x + s * 0.85,
+                            y2: y + s * 0.15,
+                            width: 1.2,
+                            colour: c,
+                        });
+                    }
+                }
+                None => {
+                    let text = match start {
+                        Some(s) => format!("{}.", s.saturating_add(k as u64)),
+                        None => ["•", "–", "◦"][env.list_depth % 3].to_string(),
+                    };
+                    let marker_env = Env { x: env.x, width: gutter - env.size * 0.45, ..*env };
+                    let marker = self.text_rows(&[plain(text)], &marker_env, &marker_style, AlignMode::Right);
+                    if let Some(m) = marker.into_iter().next() {
+                        let dy = baseline - m.baseline;
+                        for mut it in m.items {
+                            it.translate(0.0, dy);
+                            first.items.push(it);
+                        }
+                    }
+                }
+            }
+            if k > 0 {
+                first.space_before = first.space_before.max(env.spacing * 0.35);
+            }
+            rows.extend(item_rows);
+        }
+        rows
+    }
+
+    /// Footnotes of a part, numbered, after a short rule.
+    pub fn footnotes(&mut self, notes: &[Footnote], env: &Env) -> Vec<Row> {
+        if notes.is_empty() {
+            return Vec::new();
+        }
+        let size = self.template.sizes.footnote;
+        let fenv = Env { size, ..*env };
+        let mut rows = vec![Row {
+            height: size,
+            space_before: env.spacing * 2.0,
+            items: vec![Item::Line {
+                x1: env.x,
+                y1: size / 2.0,
+                x2: env.x + env.width / 3.0,
+                y2: size / 2.0,
+                width: 0.6,
+                colour: self.template.colours.rule,
+            }],
+            keep_with_next: true,
+            ..Row::default()
+        }];
+        let marker_style = self.text_style(&fenv);
+        let widest = notes.iter().map(|n| n.number).max().unwrap_or(1);
+        let probe = self.engine.atoms(&[plain(format!("{widest}."))], &marker_style);
+        let gutter = (TextEngine::measure(&probe).1 + size * 0.8).max(size * 2.0);
+        let inner = Env { x: env.x + gutter, width: env.width - gutter, spacing: size * 0.4, ..fenv };
+        for note in notes {
+            let mut note_rows = self.blocks(&note.blocks, &inner);
+            if note_rows.is_empty() {
+                note_rows.push(Row { height: size * 1.3, baseline: size, ..Row::default() });
+            }
+            let first = &mut note_rows[0];
+            first.space_before = size * 0.3;
+            let marker_env = Env { x: env.x, width: gutter - size * 0.5, ..fenv };
+            let marker =
+                self.text_rows(&[plain(format!("{}.", note.number))], &marker_env, &marker_style, AlignMode::Right);
+            if let Some(m) = marker.into_iter().next() {
+                let dy = first.baseline - m.baseline;
+                for mut it in m.items {
+                    it.translate(0.0, dy);
+                    first.items.push(it);
+                }
+            }
+            rows.extend(note_rows);
+        }
+        rows
+    }
+
+    /// Record characters that no face covers as one warning.
+    pub fn report_missing(&mut self) {
+        let missing = std::mem::take(&mut self.engine.missing.chars);
+        if missing.is_empty() {
+            return;
+        }
+        let list: Vec<String> = missing.iter().map(|(c, n)| format!("U+{:04X} {c:?} x{n}", *c as u32)).collect();
+        self.warnings.push(Warning::new(
+            WarningCode::MissingGlyph,
+            format!("no configured font covers these characters, drawn as boxes: {}", list.join(", ")),
+        ));
+    }
+}
+
+/// Plain unstyled text as inline content.
+pub(crate) fn plain(text: String) -> Inline {
+    Inline::Text { text, style: Default::default(), link: None }
+}
+
+fn is_blank(i: &Inline) -> bool {
+    matches!(i, Inline::Text { text, .. } if text.trim().is_empty())
+}
+
+pub(crate) fn lines_to_rows(lines: Vec<Line>, x: f32) -> Vec<Row> {
+    lines
+        .into_iter()
+        .map(|l| {
+            let mut items = l.items;
+            for it in &mut items {
+                it.translate(x, 0.0);
+            }
+            Row { height: l.height, items, baseline: l.baseline, ..Row::default() }
+        })
+        .collect()
+}
+
+/// No single first or last line of a paragraph alone at a page edge.
+fn keep_lines_together(mut rows: Vec<Row>) -> Vec<Row> {
+    let n = rows.len();
+    if n >= 2 {
+        rows[0].keep_with_next = true;
+        rows[n - 2].keep_with_next = true;
+    }
+    rows
+}

@@ -1,0 +1,464 @@
+//! The whole document: cover, contents, the report and the action plan (each from
+//! a new page, with their footnotes collected at their end), then the running
+//! header and footer. Contents page numbers need the number of contents pages,
+//! so the contents are laid out twice: once to count its pages (the number
+//! column has a fixed width, so the count cannot change), once with the numbers.
+
+use std::collections::BTreeSet;
+
+use super::super::fonts::FontSet;
+use super::super::images::Images;
+use super::super::meta::{DocumentMeta, Status};
+use super::super::template::Template;
+use super::super::tree::{Document, Inline, LinkTarget};
+use super::super::{Limits, RenderError, Warning, WarningCode};
+use super::blocks::{Ctx, Env, plain};
+use super::flow::{Flow, Frame, Row};
+use super::text::{AlignMode, TextEngine};
+use super::{Dest, Item, LaidOut, Mm, OutlineEntry, Page, Rect, Target};
+
+/// What the layout needs from the request.
+pub(crate) struct Input<'a> {
+    pub report: &'a Document,
+    pub action_plan: Option<&'a Document>,
+    pub meta: &'a DocumentMeta,
+    pub template: &'a Template,
+    pub images: &'a Images,
+    pub source_sha: &'a str,
+    pub limits: &'a Limits,
+}
+
+struct Geometry {
+    width: f32,
+    height: f32,
+    left: f32,
+    text_width: f32,
+    top: f32,
+    bottom: f32,
+}
+
+/// Lay out the whole document.
+pub(crate) fn lay_out(
+    input: &Input<'_>,
+    fonts: &FontSet<'_>,
+    warnings: &mut Vec<Warning>,
+) -> Result<LaidOut, RenderError> {
+    let t = input.template;
+    let (width, height) = t.page.size.points();
+    let left = Mm(t.page.margin_left_mm).pt();
+    let g = Geometry {
+        width,
+        height,
+        left,
+        text_width: width - left - Mm(t.page.margin_right_mm).pt(),
+        top: Mm(t.page.margin_top_mm).pt(),
+        bottom: height - Mm(t.page.margin_bottom_mm).pt(),
+    };
+    let frame = Frame { top: g.top, bottom: g.bottom };
+    let mut ctx = Ctx {
+        engine: TextEngine::new(fonts),
+        template: t,
+        images: input.images,
+        warnings,
+        links: Vec::new(),
+        part_prefix: String::new(),
+        next_dest: 0,
+        outline: Vec::new(),
+        anchors: Default::default(),
+        max_figure_height: (g.bottom - g.top) * 0.8,
+    };
+    let env = Env {
+        x: g.left,
+        width: g.text_width,
+        size: t.sizes.body,
+        colour: t.colours.text,
+        list_depth: 0,
+        spacing: t.sizes.paragraph_spacing,
+        justify: true,
+    };
+
+    // Body: the parts, each from a new page.
+    let mut parts: Vec<(&Document, &str)> = vec![(input.report, t.texts.part_report.as_str())];
+    if let Some(plan) = input.action_plan {
+        parts.push((plan, t.texts.part_action_plan.as_str()));
+    }
+    let titled = parts.len() > 1;
+    let mut body = Flow::new(frame, input.limits.max_pages, 1);
+    for (k, (doc, title)) in parts.iter().enumerate() {
+        if k > 0 {
+            body.break_page()?;
+        }
+        ctx.part_prefix = format!("p{k}");
+        ctx.links = doc
+            .links
+            .iter()
+            .map(|l| match l {
+                LinkTarget::Anchor(a) => LinkTarget::Anchor(format!("p{k}:{a}")),
+                other => other.clone(),
+            })
+            .collect();
+        if titled {
+            body.push_all(part_title(&mut ctx, title, &env))?;
+        }
+        body.push_all(ctx.blocks(&doc.blocks, &env))?;
+        body.push_all(ctx.footnotes(&doc.footnotes, &env))?;
+        for label in &doc.undefined_footnotes {
+            ctx.warnings.push(Warning::new(
+                WarningCode::UndefinedFootnote,
+                format!("footnote [^{label}] is referenced but never defined"),
+            ));
+        }
+        for dest in &doc.dropped_links {
+            ctx.warnings.push(Warning::new(
+                WarningCode::LinkDropped,
+                format!("link target {dest:?} is not http(s), mailto or a heading; shown as plain text"),
+            ));
+        }
+    }
+    let (body_pages, body_dests) = body.finish()?;
+
+    // Contents: count pages first, then lay out with the real numbers.
+    let contents_dest = ctx.new_dest();
+    let depth = t.toc_depth;
+    let entries: Vec<OutlineEntry> = ctx.outline.iter().filter(|e| e.level <= depth).cloned().collect();
+    let (probe, _) = contents(&mut ctx, &entries, contents_dest, None, &g, input.limits)?;
+    let toc_count = probe.len();
+    let first_body = 1 + toc_count;
+    let numbers: Vec<usize> = entries
+        .iter()
+        .map(|e| body_dests.get(e.dest).copied().flatten().map_or(first_body + 1, |d| first_body + d.page + 1))
+        .collect();
+    let (toc_pages, toc_dests) = contents(&mut ctx, &entries, contents_dest, Some(&numbers), &g, input.limits)?;
+
+    let mut pages = Vec::with_capacity(1 + toc_pages.len() + body_pages.len());
+    pages.push(cover(&mut ctx, input, &g));
+    pages.extend(toc_pages);
+    pages.extend(body_pages);
+    if pages.len() > input.limits.max_pages {
+        return Err(RenderError::TooManyPages { limit: input.limits.max_pages });
+    }
+
+    let mut dests = vec![Dest { page: 0, y: g.top }; ctx.next_dest];
+    for (id, d) in body_dests.into_iter().enumerate() {
+        if let (Some(d), Some(slot)) = (d, dests.get_mut(id)) {
+            *slot = Dest { page: d.page + first_body, y: d.y };
+        }
+    }
+    for (id, d) in toc_dests.into_iter().enumerate() {
+        if let (Some(d), Some(slot)) = (d, dests.get_mut(id)) {
+            *slot = Dest { page: d.page + 1, y: d.y };
+        }
+    }
+
+    resolve_anchors(&mut pages, &mut ctx);
+    running_header_footer(&mut ctx, input, &g, &mut pages);
+    ctx.report_missing();
+
+    let mut outline = vec![OutlineEntry { level: 0, title: t.texts.contents.clone(), dest: contents_dest }];
+    let shift = if titled { 0 } else { 1 };
+    outline.extend(
+        ctx.outline.iter().map(|e| OutlineEntry {
+            level: e.level.saturating_sub(shift).max(if titled { 0 } else { 1 }),
+            ..e.clone()
+        }),
+    );
+    Ok(LaidOut { width: g.width, height: g.height, pages, dests, outline })
+}
+
+fn part_title(ctx: &mut Ctx<'_, '_, '_>, title: &str, env: &Env) -> Vec<Row> {
+    let size = ctx.template.sizes.headings[0] * 1.1;
+    let penv = Env { size, ..*env };
+    let mut style = ctx.text_style(&penv);
+    style.bold = true;
+    style.colour = ctx.template.colours.accent;
+    style.line_height = 1.3;
+    let mut rows = ctx.text_rows(&[plain(title.to_string())], &penv, &style, AlignMode::Left);
+    let dest = ctx.new_dest();
+    ctx.outline.push(OutlineEntry { level: 0, title: title.to_string(), dest });
+    if let Some(first) = rows.first_mut() {
+        first.anchor = Some(dest);
+    }
+    let rule = ctx.template.colours.accent;
+    if let Some(last) = rows.last_mut() {
+        last.height += size * 0.4;
+        last.items.push(Item::Line {
+            x1: env.x,
+            y1: last.height - size * 0.2,
+            x2: env.x + env.width,
+            y2: last.height - size * 0.2,
+            width: 1.2,
+            colour: rule,
+        });
+    }
+    for r in &mut rows {
+        r.keep_with_next = true;
+    }
+    rows
+}
+
+type Pages = (Vec<Page>, Vec<Option<Dest>>);
+
+fn contents(
+    ctx: &mut Ctx<'_, '_, '_>,
+    entries: &[OutlineEntry],
+    contents_dest: usize,
+    numbers: Option<&[usize]>,
+    g: &Geometry,
+    limits: &Limits,
+) -> Result<Pages, RenderError> {
+    let t = ctx.template;
+    let mut flow = Flow::new(Frame { top: g.top, bottom: g.bottom }, limits.max_pages, 1);
+    let env = Env {
+        x: g.left,
+        width: g.text_width,
+        size: t.sizes.body,
+        colour: t.colours.text,
+        list_depth: 0,
+        spacing: 0.0,
+        justify: false,
+    };
+    let hsize = t.sizes.headings[0];
+    let henv = Env { size: hsize, ..env };
+    let mut hstyle = ctx.text_style(&henv);
+    hstyle.bold = true;
+    hstyle.colour = t.colours.heading;
+    let mut title = ctx.text_rows(&[plain(t.texts.contents.clone())], &henv, &hstyle, AlignMode::Left);
+    if let Some(first) = title.first_mut() {
+        first.anchor = Some(contents_dest);
+        first.height += hsize * 0.6;
+    }
+    flow.push_all(title)?;
+
+    let number_col = env.size * 4.0;
+    let min_level = entries.iter().map(|e| e.level).min().unwrap_or(0);
+    let indent_step = env.size * 1.5;
+    for (k, e) in entries.iter().enumerate() {
+        let depth = e.level.saturating_sub(min_level) as f32;
+        let top_level = e.level <= min_level;
+        let eenv = Env { x: env.x + depth * indent_step, width: env.width - depth * indent_step - number_col, ..env };
+        let mut style = ctx.text_style(&eenv);
+        style.bold = top_level;
+        style.line_height = 1.3;
+        let mut rows = ctx.text_rows(&[plain(e.title.clone())], &eenv, &style, AlignMode::Left);
+        if rows.is_empty() {
+            continue;
+        }
+        let number = numbers.and_then(|n| n.get(k)).map_or_else(|| "000".to_string(), |n| n.to_string());
+        let nenv = Env { x: env.x + env.width - number_col, width: number_col, ..env };
+        let num_rows = ctx.text_rows(&[plain(number)], &nenv, &style, AlignMode::Right);
+        let n = rows.len();
+        if let (Some(last), Some(num)) = (rows.last_mut(), num_rows.into_iter().next()) {
+            let dy = last.baseline - num.baseline;
+            for mut it in num.items {
+                it.translate(0.0, dy);
+                last.items.push(it);
+            }
+        }
+        for (i, r) in rows.iter_mut().enumerate() {
+            r.keep_with_next = i + 1 < n;
+            r.items.push(Item::Link {
+                rect: Rect { x: env.x, y: 0.0, w: env.width, h: r.height },
+                target: Target::Dest(e.dest),
+            });
+        }
+        if let Some(first) = rows.first_mut() {
+            first.space_before = if top_level { env.size * 0.6 } else { env.size * 0.1 };
+        }
+        flow.push_all(rows)?;
+    }
+    flow.finish()
+}
+
+fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    let mut s = template.to_string();
+    for (k, v) in values {
+        s = s.replace(&format!("{{{k}}}"), v);
+    }
+    s
+}
+
+fn status_text(t: &Template, status: &Status) -> String {
+    match status {
+        Status::Draft => t.texts.status_draft.clone(),
+        Status::Submitted => t.texts.status_submitted.clone(),
+        Status::Accepted { date } => t.texts.status_accepted.replace("{date}", &date.to_string()),
+    }
+}
+
+fn cover(ctx: &mut Ctx<'_, '_, '_>, input: &Input<'_>, g: &Geometry) -> Page {
+    let t = ctx.template;
+    let m = input.meta;
+    let status = status_text(t, &m.status);
+    let submitted = m.submission_date.map_or_else(|| "—".to_string(), |d| d.to_string());
+    let sha = input.source_sha.get(..16).unwrap_or(input.source_sha).to_string();
+    let values: Vec<(&str, &str)> = vec![
+        ("city", &m.city),
+        ("country", &m.country),
+        ("field", &m.creative_field),
+        ("cycle", &m.cycle),
+        ("version", &m.version),
+        ("submitted", &submitted),
+        ("status", &status),
+        ("source_sha", &sha),
+        ("title", &m.title),
+    ];
+    let colours = t.colours;
+    let env = Env {
+        x: g.left,
+        width: g.text_width,
+        size: t.sizes.body,
+        colour: colours.text,
+        list_depth: 0,
+        spacing: 0.0,
+        justify: false,
+    };
+    let mut page = Page::default();
+    let mut y = g.top + (g.bottom - g.top) * 0.12;
+    let mut put = |ctx: &mut Ctx<'_, '_, '_>, text: String, size: f32, bold: bool, colour, y: &mut f32, gap: f32| {
+        let e = Env { size, ..env };
+        let mut style = ctx.text_style(&e);
+        style.bold = bold;
+        style.colour = colour;
+        style.line_height = 1.25;
+        for row in ctx.text_rows(&[plain(text)], &e, &style, AlignMode::Center) {
+            for mut it in row.items {
+                it.translate(0.0, *y);
+                page.items.push(it);
+            }
+            *y += row.height;
+        }
+        *y += gap;
+    };
+    put(ctx, fill(&t.texts.cover_kicker, &values), t.sizes.body * 1.1, false, colours.muted, &mut y, 18.0);
+    put(ctx, fill(&t.texts.cover_title, &values), t.sizes.cover_title, true, colours.heading, &mut y, 14.0);
+    if !m.city.is_empty() {
+        put(ctx, m.city.clone(), t.sizes.cover_city, true, colours.accent, &mut y, 8.0);
+    }
+    if !m.creative_field.is_empty() {
+        put(ctx, fill(&t.texts.cover_subtitle, &values), t.sizes.body * 1.3, false, colours.text, &mut y, 18.0);
+    }
+    let rule_y = y;
+    let mut items = std::mem::take(&mut page.items);
+    items.push(Item::Line {
+        x1: g.left + g.text_width * 0.2,
+        y1: rule_y,
+        x2: g.left + g.text_width * 0.8,
+        y2: rule_y,
+        width: 1.0,
+        colour: colours.accent,
+    });
+    page.items = items;
+    y += 26.0;
+
+    // Key/value lines: labels right-aligned against a centre gutter.
+    let label_w = g.text_width * 0.42;
+    let gap = 12.0;
+    for (label, value) in &t.texts.cover_fields {
+        let value = fill(value, &values);
+        if value.trim().is_empty() {
+            continue;
+        }
+        let lenv = Env { width: label_w, ..env };
+        let venv = Env { x: g.left + label_w + gap, width: g.text_width - label_w - gap, ..env };
+        let mut lstyle = ctx.text_style(&lenv);
+        lstyle.colour = colours.muted;
+        let mut vstyle = ctx.text_style(&venv);
+        vstyle.bold = true;
+        let lrows = ctx.text_rows(&[plain(label.clone())], &lenv, &lstyle, AlignMode::Right);
+        let vrows = ctx.text_rows(&[plain(value)], &venv, &vstyle, AlignMode::Left);
+        let mut h: f32 = 0.0;
+        for rows in [lrows, vrows] {
+            let mut yy = y;
+            for row in rows {
+                for mut it in row.items {
+                    it.translate(0.0, yy);
+                    page.items.push(it);
+                }
+                yy += row.height;
+            }
+            h = h.max(yy - y);
+        }
+        y += h + 4.0;
+    }
+    page
+}
+
+fn resolve_anchors(pages: &mut [Page], ctx: &mut Ctx<'_, '_, '_>) {
+    let mut unresolved = BTreeSet::new();
+    for page in pages.iter_mut() {
+        page.items.retain_mut(|item| {
+            if let Item::Link { target, .. } = item
+                && let Target::Anchor(a) = target
+            {
+                match ctx.anchors.get(a.as_str()) {
+                    Some(&d) => *target = Target::Dest(d),
+                    None => {
+                        unresolved.insert(a.split_once(':').map_or(a.clone(), |(_, s)| s.to_string()));
+                        return false;
+                    }
+                }
+            }
+            true
+        });
+    }
+    for a in unresolved {
+        ctx.warnings.push(Warning::new(
+            WarningCode::LinkDropped,
+            format!("link to #{a} names no heading; shown as plain text"),
+        ));
+    }
+}
+
+fn running_header_footer(ctx: &mut Ctx<'_, '_, '_>, input: &Input<'_>, g: &Geometry, pages: &mut [Page]) {
+    let t = ctx.template;
+    let total = pages.len().to_string();
+    let m = input.meta;
+    let city = if m.city.is_empty() { m.title.as_str() } else { m.city.as_str() };
+    let header = fill(&t.texts.header, &[("city", city), ("cycle", &m.cycle), ("title", &m.title)]);
+    let header = header.trim().trim_end_matches('—').trim().to_string();
+    let size = t.sizes.header_footer;
+    let env = Env {
+        x: g.left,
+        width: g.text_width,
+        size,
+        colour: t.colours.muted,
+        list_depth: 0,
+        spacing: 0.0,
+        justify: false,
+    };
+    let style = ctx.text_style(&env);
+    let header_rows: Vec<Row> = ctx.text_rows(&[plain(header)], &env, &style, AlignMode::Left);
+    let header_y = g.top - size * 2.6;
+    let rule = t.colours.rule;
+    let footer_template = t.texts.footer.clone();
+    for (k, page) in pages.iter_mut().enumerate().skip(1) {
+        let mut y = header_y;
+        for row in header_rows.iter().take(2) {
+            for it in &row.items {
+                let mut it = it.clone();
+                it.translate(0.0, y);
+                page.items.push(it);
+            }
+            y += row.height;
+        }
+        page.items.push(Item::Line {
+            x1: g.left,
+            y1: y + 1.5,
+            x2: g.left + g.text_width,
+            y2: y + 1.5,
+            width: 0.4,
+            colour: rule,
+        });
+        let footer = fill(&footer_template, &[("page", &(k + 1).to_string()), ("pages", &total)]);
+        let footer_inl: Vec<Inline> = vec![plain(footer)];
+        let rows = ctx.text_rows(&footer_inl, &env, &style, AlignMode::Center);
+        let mut y = g.bottom + size * 2.2;
+        for row in rows {
+            for mut it in row.items {
+                it.translate(0.0, y);
+                page.items.push(it);
+            }
+            y += row.height;
+        }
+    }
+}

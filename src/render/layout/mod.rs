@@ -1,0 +1,148 @@
+//! Layout: from the document tree to pages of positioned items.
+//!
+//! Lengths are PDF points (1/72 inch) held in `f32`, with the origin at the
+//! top-left corner of the page and y growing downwards, as a reader reads; the
+//! PDF writer is the one place that flips the axis. Layout knows fonts and glyphs
+//! but nothing of PDF objects, so it can be tested as data.
+//!
+//! - [`text`] turns inline content into shaped atoms and breaks them into lines;
+//! - [`blocks`] turns blocks into rows (a line, a table row, an image...);
+//! - [`table`] sizes columns from content and builds table rows;
+//! - [`flow`] places rows on pages, keeping headings with what follows and
+//!   repeating table headers;
+//! - [`document`] assembles cover, contents, parts, footnotes, running header and
+//!   footer, and resolves page numbers.
+
+mod blocks;
+mod document;
+mod flow;
+mod table;
+mod text;
+
+pub(crate) use document::{Input, lay_out};
+
+use super::fonts::FontId;
+use super::template::Rgb;
+
+/// Millimetres, as the template gives margins.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub(crate) struct Mm(pub f32);
+
+impl Mm {
+    /// The length in points.
+    pub fn pt(self) -> f32 {
+        self.0 * 72.0 / 25.4
+    }
+}
+
+/// A rectangle, top-left origin, in points.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Rect {
+    pub x: f32,
+    pub y: f32,
+    pub w: f32,
+    pub h: f32,
+}
+
+/// One glyph placed on a line.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct PlacedGlyph {
+    pub gid: u16,
+    /// Advance used by the layout, in points (kerning and justification included).
+    pub advance: f32,
+    pub x_offset: f32,
+    pub y_offset: f32,
+    /// Byte range in [`TextItem::text`] this glyph stands for.
+    pub text_start: u32,
+    pub text_end: u32,
+}
+
+/// A run of glyphs in one face, size and colour, starting at a baseline point.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct TextItem {
+    pub x: f32,
+    /// Baseline.
+    pub y: f32,
+    pub font: FontId,
+    pub size: f32,
+    pub colour: Rgb,
+    pub glyphs: Vec<PlacedGlyph>,
+    /// The text the glyphs stand for, for text extraction.
+    pub text: String,
+}
+
+/// Where a link goes once laid out.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Target {
+    Uri(String),
+    /// A destination by index into [`LaidOut::dests`].
+    Dest(usize),
+    /// A heading slug, resolved to a `Dest` when the document is complete.
+    Anchor(String),
+}
+
+/// Something drawn on a page.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Item {
+    Text(TextItem),
+    Fill { rect: Rect, colour: Rgb },
+    Stroke { rect: Rect, colour: Rgb, width: f32 },
+    Line { x1: f32, y1: f32, x2: f32, y2: f32, width: f32, colour: Rgb },
+    Image { rect: Rect, image: usize },
+    Link { rect: Rect, target: Target },
+}
+
+impl Item {
+    fn translate(&mut self, dx: f32, dy: f32) {
+        match self {
+            Item::Text(t) => {
+                t.x += dx;
+                t.y += dy;
+            }
+            Item::Fill { rect, .. }
+            | Item::Stroke { rect, .. }
+            | Item::Image { rect, .. }
+            | Item::Link { rect, .. } => {
+                rect.x += dx;
+                rect.y += dy;
+            }
+            Item::Line { x1, y1, x2, y2, .. } => {
+                *x1 += dx;
+                *x2 += dx;
+                *y1 += dy;
+                *y2 += dy;
+            }
+        }
+    }
+}
+
+/// A finished page.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Page {
+    pub items: Vec<Item>,
+}
+
+/// A link or outline destination: a page and a y position on it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Dest {
+    pub page: usize,
+    pub y: f32,
+}
+
+/// One entry of the PDF outline, in document order; `level` 0 is a part.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct OutlineEntry {
+    pub level: u8,
+    pub title: String,
+    pub dest: usize,
+}
+
+/// The laid-out document.
+#[derive(Debug, Clone)]
+pub(crate) struct LaidOut {
+    pub width: f32,
+    pub height: f32,
+    pub pages: Vec<Page>,
+    pub dests: Vec<Dest>,
+    pub outline: Vec<OutlineEntry>,
+}

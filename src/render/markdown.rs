@@ -1,0 +1,506 @@
+//! CommonMark + GFM (tables, footnotes, strikethrough, task lists, smart
+//! punctuation) to the document tree. The only file that imports pulldown-cmark.
+//!
+//! Raw HTML is data: HTML blocks become literal code blocks and inline HTML
+//! becomes literal text. Links keep only http(s), mailto and in-document targets;
+//! anything else (javascript:, file:, relative paths) is rendered as plain text.
+//! Nesting depth and table size are checked here, while building, so the later
+//! stages never see an input outside the limits.
+
+use std::collections::HashMap;
+
+use pulldown_cmark::{Alignment, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+
+use super::tree::{Align, Block, Document, Footnote, Inline, LinkTarget, ListItem, Style, plain_text};
+use super::{Limits, RenderError};
+
+/// Parse one Markdown input.
+pub(crate) fn parse(text: &str, limits: &Limits) -> Result<Document, RenderError> {
+    if text.len() > limits.max_markdown_bytes {
+        return Err(RenderError::InputTooLarge {
+            what: "Markdown input",
+            limit: limits.max_markdown_bytes,
+            actual: text.len(),
+        });
+    }
+    let options = Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_SMART_PUNCTUATION;
+    let mut b = Builder::new(limits);
+    for event in Parser::new_ext(text, options) {
+        b.event(event)?;
+    }
+    Ok(b.finish())
+}
+
+/// An element being built.
+enum Open {
+    Quote(Vec<Block>),
+    List {
+        start: Option<u64>,
+        items: Vec<ListItem>,
+    },
+    Item {
+        task: Option<bool>,
+        blocks: Vec<Block>,
+    },
+    Footnote {
+        label: String,
+        blocks: Vec<Block>,
+    },
+    /// `implicit` marks the paragraph opened for the text of a tight list item.
+    Paragraph {
+        inlines: Vec<Inline>,
+        implicit: bool,
+    },
+    Heading {
+        level: u8,
+        inlines: Vec<Inline>,
+    },
+    Table {
+        aligns: Vec<Align>,
+        header: Vec<Vec<Inline>>,
+        rows: Vec<Vec<Vec<Inline>>>,
+        cells: usize,
+    },
+    Row {
+        cells: Vec<Vec<Inline>>,
+        head: bool,
+    },
+    Cell(Vec<Inline>),
+    Code(String),
+    Image {
+        src: String,
+        alt: String,
+    },
+}
+
+struct Builder<'l> {
+    limits: &'l Limits,
+    stack: Vec<Open>,
+    doc: Document,
+    depth: usize,
+    strong: u32,
+    emphasis: u32,
+    strike: u32,
+    links: Vec<Option<usize>>,
+    footnote_numbers: HashMap<String, usize>,
+    footnote_defs: HashMap<String, Vec<Block>>,
+    slugs: HashMap<String, usize>,
+}
+
+impl<'l> Builder<'l> {
+    fn new(limits: &'l Limits) -> Self {
+        Builder {
+            limits,
+            stack: Vec::new(),
+            doc: Document::default(),
+            depth: 0,
+            strong: 0,
+            emphasis: 0,
+            strike: 0,
+            links: Vec::new(),
+            footnote_numbers: HashMap::new(),
+            footnote_defs: HashMap::new(),
+            slugs: HashMap::new(),
+        }
+    }
+
+    fn style(&self, code: bool) -> Style {
+        Style { strong: self.strong > 0, emphasis: self.emphasis > 0, strike: self.strike > 0, code }
+    }
+
+    fn enter_container(&mut self, open: Open) -> Result<(), RenderError> {
+        self.close_implicit_paragraph();
+        self.depth += 1;
+        if self.depth > self.limits.max_nesting_depth {
+            return Err(RenderError::NestingTooDeep {
+                what: "Markdown input",
+                limit: self.limits.max_nesting_depth,
+                depth: self.depth,
+            });
+        }
+        self.stack.push(open);
+        Ok(())
+    }
+
+    fn close_implicit_paragraph(&mut self) {
+        if let Some(Open::Paragraph { implicit: true, .. }) = self.stack.last()
+            && let Some(Open::Paragraph { inlines, .. }) = self.stack.pop()
+        {
+            self.push_block(Block::Paragraph(inlines));
+        }
+    }
+
+    /// Append a finished block to the innermost block container.
+    fn push_block(&mut self, block: Block) {
+        for open in self.stack.iter_mut().rev() {
+            match open {
+                Open::Quote(blocks) | Open::Item { blocks, .. } | Open::Footnote { blocks, .. } => {
+                    blocks.push(block);
+                    return;
+                }
+                Open::List { items, .. } => {
+                    // A block directly in a list (not in an item) cannot come from
+                    // the parser; keep it rather than lose it.
+                    items.push(ListItem { task: None, blocks: vec![block] });
+                    return;
+                }
+                _ => {}
+            }
+        }
+        self.doc.blocks.push(block);
+    }
+
+    /// The inline list text should go to, opening an implicit paragraph if needed.
+    fn inline_target(&mut self) -> Option<&mut Vec<Inline>> {
+        let needs_paragraph = !matches!(
+            self.stack.last(),
+            Some(Open::Paragraph { .. } | Open::Heading { .. } | Open::Cell(_) | Open::Image { .. })
+        );
+        if needs_paragraph {
+            if matches!(self.stack.last(), Some(Open::Table { .. } | Open::Row { .. } | Open::Code(_))) {
+                return None;
+            }
+            self.stack.push(Open::Paragraph { inlines: Vec::new(), implicit: true });
+        }
+        match self.stack.last_mut() {
+            Some(Open::Paragraph { inlines, .. } | Open::Heading { inlines, .. } | Open::Cell(inlines)) => {
+                Some(inlines)
+            }
+            _ => None,
+        }
+    }
+
+    fn push_text(&mut self, text: &str, code: bool) {
+        if let Some(Open::Image { alt, .. }) = self.stack.last_mut() {
+            alt.push_str(text);
+            return;
+        }
+        if let Some(Open::Code(buf)) = self.stack.last_mut() {
+            buf.push_str(text);
+            return;
+        }
+        let style = self.style(code);
+        let link = self.links.last().copied().flatten();
+        if let Some(inlines) = self.inline_target() {
+            if let Some(Inline::Text { text: prev, style: s, link: l }) = inlines.last_mut()
+                && *s == style
+                && *l == link
+            {
+                prev.push_str(text);
+                return;
+            }
+            inlines.push(Inline::Text { text: text.to_string(), style, link });
+        }
+    }
+
+    fn push_inline(&mut self, inline: Inline) {
+        if let Some(inlines) = self.inline_target() {
+            inlines.push(inline);
+        }
+    }
+
+    fn event(&mut self, event: Event<'_>) -> Result<(), RenderError> {
+        match event {
+            Event::Start(tag) => self.start(tag)?,
+            Event::End(tag) => self.end(tag),
+            Event::Text(t) => self.push_text(&t, false),
+            Event::Code(t) => self.push_text(&t, true),
+            Event::InlineMath(t) | Event::DisplayMath(t) => self.push_text(&t, true),
+            Event::Html(t) => {
+                if matches!(self.stack.last(), Some(Open::Code(_))) {
+                    self.push_text(&t, false);
+                } else {
+                    self.push_block(Block::Code(t.to_string()));
+                }
+            }
+            Event::InlineHtml(t) => self.push_text(&t, false),
+            Event::FootnoteReference(label) => {
+                let next = self.footnote_numbers.len() + 1;
+                let n = *self.footnote_numbers.entry(label.to_string()).or_insert(next);
+                self.push_inline(Inline::FootnoteRef(n));
+            }
+            Event::SoftBreak => self.push_text(" ", false),
+            Event::HardBreak => self.push_inline(Inline::Break),
+            Event::Rule => {
+                self.close_implicit_paragraph();
+                self.push_block(Block::Rule);
+            }
+            Event::TaskListMarker(checked) => {
+                for open in self.stack.iter_mut().rev() {
+                    if let Open::Item { task, .. } = open {
+                        *task = Some(checked);
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn start(&mut self, tag: Tag<'_>) -> Result<(), RenderError> {
+        match tag {
+            Tag::Paragraph => {
+                self.close_implicit_paragraph();
+                self.stack.push(Open::Paragraph { inlines: Vec::new(), implicit: false });
+            }
+            Tag::Heading { level, .. } => {
+                self.close_implicit_paragraph();
+                let level = match level {
+                    HeadingLevel::H1 => 1,
+                    HeadingLevel::H2 => 2,
+                    HeadingLevel::H3 => 3,
+                    HeadingLevel::H4 => 4,
+                    HeadingLevel::H5 => 5,
+                    HeadingLevel::H6 => 6,
+                };
+                self.stack.push(Open::Heading { level, inlines: Vec::new() });
+            }
+            Tag::BlockQuote(_) => self.enter_container(Open::Quote(Vec::new()))?,
+            // The info string is not shown: indented and fenced code look alike.
+            Tag::CodeBlock(_) => {
+                self.close_implicit_paragraph();
+                self.stack.push(Open::Code(String::new()));
+            }
+            Tag::HtmlBlock => {
+                self.close_implicit_paragraph();
+                self.stack.push(Open::Code(String::new()));
+            }
+            Tag::List(start) => self.enter_container(Open::List { start, items: Vec::new() })?,
+            Tag::Item => {
+                self.close_implicit_paragraph();
+                self.stack.push(Open::Item { task: None, blocks: Vec::new() });
+            }
+            Tag::FootnoteDefinition(label) => {
+                self.enter_container(Open::Footnote { label: label.to_string(), blocks: Vec::new() })?
+            }
+            Tag::Table(aligns) => {
+                self.close_implicit_paragraph();
+                let columns = aligns.len();
+                if columns > self.limits.max_table_columns {
+                    return Err(self.table_error(columns, columns));
+                }
+                self.stack.push(Open::Table {
+                    aligns: aligns
+                        .iter()
+                        .map(|a| match a {
+                            Alignment::Center => Align::Center,
+                            Alignment::Right => Align::Right,
+                            Alignment::None | Alignment::Left => Align::Left,
+                        })
+                        .collect(),
+                    header: Vec::new(),
+                    rows: Vec::new(),
+                    cells: 0,
+                });
+            }
+            Tag::TableHead => self.stack.push(Open::Row { cells: Vec::new(), head: true }),
+            Tag::TableRow => self.stack.push(Open::Row { cells: Vec::new(), head: false }),
+            Tag::TableCell => {
+                let mut over = None;
+                for open in self.stack.iter_mut().rev() {
+                    if let Open::Table { aligns, cells, .. } = open {
+                        *cells += 1;
+                        if *cells > self.limits.max_table_cells {
+                            over = Some((aligns.len(), *cells));
+                        }
+                        break;
+                    }
+                }
+                if let Some((columns, cells)) = over {
+                    return Err(self.table_error(columns, cells));
+                }
+                self.stack.push(Open::Cell(Vec::new()));
+            }
+            Tag::Emphasis => self.emphasis += 1,
+            Tag::Strong => self.strong += 1,
+            Tag::Strikethrough => self.strike += 1,
+            Tag::Link { dest_url, .. } => {
+                let target = link_target(&dest_url);
+                let idx = match target {
+                    Some(t) => {
+                        self.doc.links.push(t);
+                        Some(self.doc.links.len() - 1)
+                    }
+                    None => {
+                        self.doc.dropped_links.push(dest_url.to_string());
+                        None
+                    }
+                };
+                self.links.push(idx);
+            }
+            Tag::Image { dest_url, .. } => {
+                if self.inline_target().is_some() {
+                    self.stack.push(Open::Image { src: dest_url.to_string(), alt: String::new() });
+                }
+            }
+            // Not enabled in the options; listed so a future option cannot slip
+            // content through unseen.
+            Tag::MetadataBlock(_)
+            | Tag::DefinitionList
+            | Tag::DefinitionListTitle
+            | Tag::DefinitionListDefinition
+            | Tag::Superscript
+            | Tag::Subscript => {}
+        }
+        Ok(())
+    }
+
+    fn table_error(&self, columns: usize, cells: usize) -> RenderError {
+        RenderError::TableTooLarge {
+            columns,
+            cells,
+            max_columns: self.limits.max_table_columns,
+            max_cells: self.limits.max_table_cells,
+        }
+    }
+
+    fn end(&mut self, tag: TagEnd) {
+        match tag {
+            TagEnd::Emphasis => self.emphasis = self.emphasis.saturating_sub(1),
+            TagEnd::Strong => self.strong = self.strong.saturating_sub(1),
+            TagEnd::Strikethrough => self.strike = self.strike.saturating_sub(1),
+            TagEnd::Link => {
+                self.links.pop();
+            }
+            TagEnd::Item => {
+                self.close_implicit_paragraph();
+                if let Some(Open::Item { task, blocks }) = self.stack.pop()
+                    && let Some(Open::List { items, .. }) = self.stack.last_mut()
+                {
+                    items.push(ListItem { task, blocks });
+                }
+            }
+            TagEnd::List(_) | TagEnd::BlockQuote(_) | TagEnd::FootnoteDefinition => {
+                self.close_implicit_paragraph();
+                self.depth = self.depth.saturating_sub(1);
+                match self.stack.pop() {
+                    Some(Open::List { start, items }) => self.push_block(Block::List { start, items }),
+                    Some(Open::Quote(blocks)) => self.push_block(Block::Quote(blocks)),
+                    Some(Open::Footnote { label, blocks }) => {
+                        self.footnote_defs.entry(label).or_insert(blocks);
+                    }
+                    Some(other) => self.stack.push(other),
+                    None => {}
+                }
+            }
+            TagEnd::Paragraph => {
+                if let Some(Open::Paragraph { inlines, .. }) = self.stack.pop() {
+                    self.push_block(Block::Paragraph(inlines));
+                }
+            }
+            TagEnd::Heading(_) => {
+                if let Some(Open::Heading { level, inlines }) = self.stack.pop() {
+                    let slug = self.unique_slug(&plain_text(&inlines));
+                    self.push_block(Block::Heading { level, content: inlines, slug });
+                }
+            }
+            TagEnd::CodeBlock | TagEnd::HtmlBlock => {
+                if let Some(Open::Code(text)) = self.stack.pop() {
+                    self.push_block(Block::Code(text));
+                }
+            }
+            TagEnd::TableCell => {
+                if let Some(Open::Cell(inlines)) = self.stack.pop()
+                    && let Some(Open::Row { cells, .. }) = self.stack.last_mut()
+                {
+                    cells.push(inlines);
+                }
+            }
+            TagEnd::TableHead | TagEnd::TableRow => {
+                if let Some(Open::Row { cells, head }) = self.stack.pop()
+                    && let Some(Open::Table { header, rows, .. }) = self.stack.last_mut()
+                {
+                    if head {
+                        *header = cells;
+                    } else {
+                        rows.push(cells);
+                    }
+                }
+            }
+            TagEnd::Table => {
+                if let Some(Open::Table { aligns, header, rows, .. }) = self.stack.pop() {
+                    self.push_block(Block::Table { aligns, header, rows });
+                }
+            }
+            TagEnd::Image => {
+                if let Some(Open::Image { src, alt }) = self.stack.pop() {
+                    self.push_inline(Inline::Image { src, alt });
+                }
+            }
+            TagEnd::MetadataBlock(_)
+            | TagEnd::DefinitionList
+            | TagEnd::DefinitionListTitle
+            | TagEnd::DefinitionListDefinition
+            | TagEnd::Superscript
+            | TagEnd::Subscript => {}
+        }
+    }
+
+    fn unique_slug(&mut self, text: &str) -> String {
+        let base = slugify(text);
+        let n = self.slugs.entry(base.clone()).or_insert(0);
+        *n += 1;
+        if *n == 1 { base } else { format!("{base}-{}", *n - 1) }
+    }
+
+    fn finish(mut self) -> Document {
+        // Close whatever an unterminated input left open, innermost first.
+        while let Some(open) = self.stack.pop() {
+            match open {
+                Open::Paragraph { inlines, .. } | Open::Heading { inlines, .. } | Open::Cell(inlines) => {
+                    self.push_block(Block::Paragraph(inlines))
+                }
+                Open::Quote(blocks) | Open::Item { blocks, .. } | Open::Footnote { blocks, .. } => {
+                    self.push_block(Block::Quote(blocks))
+                }
+                Open::List { start, items } => self.push_block(Block::List { start, items }),
+                Open::Code(text) => self.push_block(Block::Code(text)),
+                Open::Table { aligns, header, rows, .. } => self.push_block(Block::Table { aligns, header, rows }),
+                Open::Row { .. } | Open::Image { .. } => {}
+            }
+        }
+        let mut numbered: Vec<(usize, String)> = self.footnote_numbers.iter().map(|(l, n)| (*n, l.clone())).collect();
+        numbered.sort();
+        let mut next = numbered.len() + 1;
+        for (n, label) in numbered {
+            match self.footnote_defs.remove(&label) {
+                Some(blocks) => self.doc.footnotes.push(Footnote { number: n, blocks }),
+                None => self.doc.undefined_footnotes.push(label),
+            }
+        }
+        // Definitions nobody references still carry text the author wrote.
+        let mut unreferenced: Vec<(String, Vec<Block>)> = self.footnote_defs.drain().collect();
+        unreferenced.sort_by(|a, b| a.0.cmp(&b.0));
+        for (_, blocks) in unreferenced {
+            self.doc.footnotes.push(Footnote { number: next, blocks });
+            next += 1;
+        }
+        self.doc
+    }
+}
+
+fn link_target(dest: &str) -> Option<LinkTarget> {
+    let lower = dest.trim().to_ascii_lowercase();
+    if lower.starts_with("http://") || lower.starts_with("https://") || lower.starts_with("mailto:") {
+        Some(LinkTarget::Uri(dest.trim().to_string()))
+    } else {
+        dest.strip_prefix('#').map(|a| LinkTarget::Anchor(slugify(a)))
+    }
+}
+
+/// GitHub-style slug: lower case, letters and digits kept, spaces to hyphens.
+pub(crate) fn slugify(text: &str) -> String {
+    let mut s = String::with_capacity(text.len());
+    for c in text.trim().chars() {
+        if c.is_alphanumeric() {
+            s.extend(c.to_lowercase());
+        } else if c == ' ' || c == '-' || c == '_' {
+            s.push('-');
+        }
+    }
+    s
+}

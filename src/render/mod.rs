@@ -1,0 +1,134 @@
+//! Archival rendering of a Membership Monitoring Report: Markdown in, PDF bytes out.
+//!
+//! The pipeline runs in one direction and each stage owns one concern:
+//!
+//! 1. [`markdown`] reads CommonMark + GFM with pulldown-cmark (the only file that
+//!    imports it) into the document tree of [`tree`], enforcing the structural
+//!    [`Limits`] on the way.
+//! 2. [`fonts`] and [`shaping`] select a face for every character (falling back to
+//!    the template's extra fonts) and shape runs with rustybuzz.
+//! 3. [`layout`] breaks lines, paginates, adds the cover, contents, running header
+//!    and footer, and returns pages of positioned items in points with a top-left
+//!    origin. It never touches PDF.
+//! 4. [`pdf`] (the only file that imports printpdf and lopdf) walks those pages,
+//!    subsets the fonts, flips the y axis once, and writes a deterministic PDF with
+//!    outline, links, metadata and XMP.
+//!
+//! Nothing here reads the clock, the machine's fonts or any file the caller did not
+//! hand over: the same request always gives the same bytes.
+//! The module is a leaf: it imports nothing else from the crate.
+
+mod error;
+mod fonts;
+mod icc;
+mod images;
+mod layout;
+mod limits;
+mod markdown;
+mod meta;
+mod pdf;
+mod shaping;
+mod template;
+mod tree;
+
+use std::time::{Duration, Instant};
+
+pub use error::{RenderError, Warning, WarningCode};
+pub use limits::Limits;
+pub use meta::{Attachment, DocumentMeta, PdfDate, Status, load_attachments_dir};
+pub use template::{PageSize, Part, Section, Template};
+
+/// Name and version of this renderer, written into the PDF's producer field.
+pub const RENDERER: &str = concat!("mmr-render ", env!("CARGO_PKG_VERSION"));
+
+/// Everything one rendering needs. Borrowed so a caller can render the same bundle
+/// twice without cloning it.
+#[derive(Debug, Clone, Copy)]
+pub struct RenderRequest<'a> {
+    /// The report, as CommonMark + GFM.
+    pub report_markdown: &'a str,
+    /// The four-year action plan, rendered as Part II when present.
+    pub action_plan_markdown: Option<&'a str>,
+    /// Files that image references may resolve to; nothing else is ever read.
+    pub attachments: &'a [Attachment],
+    /// Cover, header and PDF metadata values, all supplied by the caller.
+    pub meta: &'a DocumentMeta,
+    /// Page geometry, fonts, styles and texts.
+    pub template: &'a Template,
+    /// Input limits; [`Limits::default`] is the service's policy.
+    pub limits: &'a Limits,
+}
+
+/// A finished rendering.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    /// The PDF file.
+    pub pdf: Vec<u8>,
+    /// Problems that did not stop the rendering (missing glyphs, missing images...).
+    pub warnings: Vec<Warning>,
+    /// Number of pages, cover included.
+    pub page_count: usize,
+}
+
+/// Time spent in each stage of one rendering, for the benchmark.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Timings {
+    /// Markdown to document tree.
+    pub parse: Duration,
+    /// Shaping, line breaking and pagination.
+    pub layout: Duration,
+    /// Walking the laid-out pages into printpdf operations, and finishing the
+    /// document (outline, metadata, XMP, output intent).
+    pub pdf: Duration,
+    /// printpdf turning its operations into PDF objects (`to_lopdf_document`).
+    pub printpdf: Duration,
+    /// Font subsetting (part of writing, reported apart).
+    pub subset: Duration,
+    /// Flate compression of streams and serialisation to bytes.
+    pub compress: Duration,
+}
+
+/// Render a report (and optional action plan) into an archival PDF.
+pub fn render(request: &RenderRequest<'_>) -> Result<Rendered, RenderError> {
+    render_timed(request).map(|(rendered, _)| rendered)
+}
+
+/// [`render`], also returning how long each stage took.
+pub fn render_timed(request: &RenderRequest<'_>) -> Result<(Rendered, Timings), RenderError> {
+    let mut timings = Timings::default();
+    let limits = request.limits;
+    let start = Instant::now();
+    let report = markdown::parse(request.report_markdown, limits)?;
+    let plan = request.action_plan_markdown.map(|text| markdown::parse(text, limits)).transpose()?;
+    timings.parse = start.elapsed();
+
+    let start = Instant::now();
+    let mut warnings = Vec::new();
+    let images = images::prepare(&report, plan.as_ref(), request.attachments, limits, &mut warnings)?;
+    let faces = fonts::FontSet::load(request.template)?;
+    let source_sha = meta::source_digest(request);
+    let document = layout::lay_out(
+        &layout::Input {
+            report: &report,
+            action_plan: plan.as_ref(),
+            meta: request.meta,
+            template: request.template,
+            images: &images,
+            source_sha: &source_sha,
+            limits,
+        },
+        &faces,
+        &mut warnings,
+    )?;
+    timings.layout = start.elapsed();
+
+    let page_count = document.pages.len();
+    let pdf = pdf::write(
+        document,
+        &faces,
+        &images,
+        &pdf::Info { meta: request.meta, template: request.template, source_sha: &source_sha },
+        &mut timings,
+    )?;
+    Ok((Rendered { pdf, warnings, page_count }, timings))
+}

@@ -1,0 +1,388 @@
+//! The report template as data: page geometry, fonts, sizes, colours, the cover,
+//! header and footer texts with `{placeholders}`, and the list of sections a
+//! Membership Monitoring Report is expected to have (UCCN.md §4.4) in English and
+//! French, which the upload check reuses. The shipped template lives in
+//! `report_templates/mmr/` and is compiled into the binary.
+
+use std::borrow::Cow;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::RenderError;
+
+const BUILTIN_JSON: &str = include_str!("../../report_templates/mmr/template.json");
+const BUILTIN_FONTS: [(&str, &[u8]); 6] = [
+    ("fonts/NotoSerif-Regular.ttf", include_bytes!("../../report_templates/mmr/fonts/NotoSerif-Regular.ttf")),
+    ("fonts/NotoSerif-Bold.ttf", include_bytes!("../../report_templates/mmr/fonts/NotoSerif-Bold.ttf")),
+    ("fonts/NotoSerif-Italic.ttf", include_bytes!("../../report_templates/mmr/fonts/NotoSerif-Italic.ttf")),
+    ("fonts/NotoSerif-BoldItalic.ttf", include_bytes!("../../report_templates/mmr/fonts/NotoSerif-BoldItalic.ttf")),
+    ("fonts/NotoSansMono-Regular.ttf", include_bytes!("../../report_templates/mmr/fonts/NotoSansMono-Regular.ttf")),
+    (
+        "fonts/NotoSansSymbols2-Regular.ttf",
+        include_bytes!("../../report_templates/mmr/fonts/NotoSansSymbols2-Regular.ttf"),
+    ),
+];
+
+/// Paper size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum PageSize {
+    A4,
+    Letter,
+}
+
+impl PageSize {
+    /// Width and height in points.
+    pub fn points(self) -> (f32, f32) {
+        match self {
+            PageSize::A4 => (595.276, 841.89),
+            PageSize::Letter => (612.0, 792.0),
+        }
+    }
+}
+
+/// Which document a section belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Part {
+    Report,
+    ActionPlan,
+}
+
+/// One expected section of the report, as the upload check needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Section {
+    /// Stable key, e.g. `executive_summary`.
+    pub key: String,
+    /// Number in the guidelines, e.g. `6.3`.
+    pub number: String,
+    /// English heading.
+    pub en: String,
+    /// French heading.
+    pub fr: String,
+    pub required: bool,
+    pub part: Part,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PageSpec {
+    pub size: PageSize,
+    pub margin_top_mm: f32,
+    pub margin_right_mm: f32,
+    pub margin_bottom_mm: f32,
+    pub margin_left_mm: f32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FontSpec {
+    regular: String,
+    bold: String,
+    italic: String,
+    bold_italic: String,
+    mono: String,
+    /// Fallback faces, in order.
+    #[serde(default)]
+    extra: Vec<String>,
+    /// A directory whose `.ttf`/`.otf` files are added as fallbacks after `extra`.
+    extra_dir: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Sizes {
+    pub body: f32,
+    pub line_height: f32,
+    pub headings: [f32; 6],
+    pub code: f32,
+    pub table: f32,
+    pub footnote: f32,
+    pub header_footer: f32,
+    pub cover_title: f32,
+    pub cover_city: f32,
+    pub paragraph_spacing: f32,
+}
+
+/// An sRGB colour, components 0..=1.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Rgb(pub f32, pub f32, pub f32);
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ColourSpec {
+    text: String,
+    heading: String,
+    link: String,
+    muted: String,
+    rule: String,
+    code_background: String,
+    quote_bar: String,
+    table_header_background: String,
+    table_rule: String,
+    placeholder: String,
+    accent: String,
+}
+
+/// Resolved colours.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Colours {
+    pub text: Rgb,
+    pub heading: Rgb,
+    pub link: Rgb,
+    pub muted: Rgb,
+    pub rule: Rgb,
+    pub code_background: Rgb,
+    pub quote_bar: Rgb,
+    pub table_header_background: Rgb,
+    pub table_rule: Rgb,
+    pub placeholder: Rgb,
+    pub accent: Rgb,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Texts {
+    pub cover_kicker: String,
+    pub cover_title: String,
+    pub cover_subtitle: String,
+    pub cover_fields: Vec<(String, String)>,
+    pub header: String,
+    pub footer: String,
+    pub contents: String,
+    pub part_report: String,
+    pub part_action_plan: String,
+    pub status_draft: String,
+    pub status_submitted: String,
+    pub status_accepted: String,
+    pub image_missing: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TemplateFile {
+    name: String,
+    version: String,
+    language: String,
+    page: PageSpec,
+    fonts: FontSpec,
+    sizes: Sizes,
+    colours: ColourSpec,
+    texts: Texts,
+    toc_depth: u8,
+    sections: Vec<Section>,
+}
+
+/// A font program with the name it was loaded under (for messages).
+#[derive(Debug, Clone)]
+pub(crate) struct FontData {
+    pub path: String,
+    pub bytes: Cow<'static, [u8]>,
+}
+
+/// The fonts of a template: the five roles plus extra fallback faces.
+#[derive(Debug, Clone)]
+pub(crate) struct TemplateFonts {
+    pub regular: FontData,
+    pub bold: FontData,
+    pub italic: FontData,
+    pub bold_italic: FontData,
+    pub mono: FontData,
+    /// Fallbacks for scripts the main family lacks (CJK, Arabic, Hebrew...), in
+    /// file-name order.
+    pub extra: Vec<FontData>,
+}
+
+/// A loaded, validated template.
+#[derive(Debug, Clone)]
+pub struct Template {
+    name: String,
+    version: String,
+    language: String,
+    pub(crate) page: PageSpec,
+    pub(crate) sizes: Sizes,
+    pub(crate) colours: Colours,
+    pub(crate) texts: Texts,
+    pub(crate) toc_depth: u8,
+    sections: Vec<Section>,
+    pub(crate) fonts: TemplateFonts,
+}
+
+impl Template {
+    /// The shipped MMR template, fonts included; needs no file at run time.
+    pub fn builtin() -> Template {
+        let file: TemplateFile = match serde_json::from_str(BUILTIN_JSON) {
+            Ok(file) => file,
+            // The shipped JSON is checked by a test; this arm is unreachable in a build
+            // that passed it.
+            Err(e) => panic!("the built-in template is invalid: {e}"),
+        };
+        let font = |path: &str| -> FontData {
+            // The shipped JSON and this table change together; any test that
+            // renders catches a mismatch.
+            let Some(bytes) = BUILTIN_FONTS.iter().find(|(name, _)| *name == path).map(|(_, bytes)| *bytes) else {
+                panic!("the built-in template names {path}, which is not compiled in");
+            };
+            FontData { path: path.to_string(), bytes: Cow::Borrowed(bytes) }
+        };
+        let fonts = TemplateFonts {
+            regular: font(&file.fonts.regular),
+            bold: font(&file.fonts.bold),
+            italic: font(&file.fonts.italic),
+            bold_italic: font(&file.fonts.bold_italic),
+            mono: font(&file.fonts.mono),
+            extra: file.fonts.extra.iter().map(|p| font(p)).collect(),
+        };
+        match Template::assemble(file, fonts, "built-in template") {
+            Ok(t) => t,
+            Err(e) => panic!("the built-in template is invalid: {e}"),
+        }
+    }
+
+    /// Load a template directory: `template.json` plus the font files it names,
+    /// relative to the directory, and every `.ttf`/`.otf` of `fonts.extra_dir`.
+    pub fn load(dir: &Path) -> Result<Template, RenderError> {
+        let path = dir.join("template.json");
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| RenderError::BadTemplate { path: shown.clone(), reason: e.to_string() })?;
+        let file: TemplateFile = serde_json::from_str(&text)
+            .map_err(|e| RenderError::BadTemplate { path: shown.clone(), reason: e.to_string() })?;
+        let read = |rel: &str| -> Result<FontData, RenderError> {
+            let p = dir.join(rel);
+            let bytes = std::fs::read(&p)
+                .map_err(|e| RenderError::MissingFont { path: p.display().to_string(), reason: e.to_string() })?;
+            Ok(FontData { path: p.display().to_string(), bytes: Cow::Owned(bytes) })
+        };
+        let mut extra = file.fonts.extra.iter().map(|p| read(p)).collect::<Result<Vec<_>, _>>()?;
+        if let Some(extra_dir) = &file.fonts.extra_dir {
+            let d = dir.join(extra_dir);
+            let entries = std::fs::read_dir(&d)
+                .map_err(|e| RenderError::MissingFont { path: d.display().to_string(), reason: e.to_string() })?;
+            let mut names: Vec<String> = entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| {
+                    let lower = n.to_ascii_lowercase();
+                    lower.ends_with(".ttf") || lower.ends_with(".otf")
+                })
+                .collect();
+            names.sort();
+            for n in names {
+                extra.push(read(&format!("{extra_dir}/{n}"))?);
+            }
+        }
+        let fonts = TemplateFonts {
+            regular: read(&file.fonts.regular)?,
+            bold: read(&file.fonts.bold)?,
+            italic: read(&file.fonts.italic)?,
+            bold_italic: read(&file.fonts.bold_italic)?,
+            mono: read(&file.fonts.mono)?,
+            extra,
+        };
+        Template::assemble(file, fonts, &shown)
+    }
+
+    /// Add fallback fonts (for example a CJK or Arabic face) after loading.
+    pub fn with_extra_font(mut self, name: &str, bytes: Vec<u8>) -> Template {
+        self.fonts.extra.push(FontData { path: name.to_string(), bytes: Cow::Owned(bytes) });
+        self
+    }
+
+    /// Use another paper size (the template default is A4).
+    pub fn with_page_size(mut self, size: PageSize) -> Template {
+        self.page.size = size;
+        self
+    }
+
+    fn assemble(file: TemplateFile, fonts: TemplateFonts, shown: &str) -> Result<Template, RenderError> {
+        let bad = |reason: String| RenderError::BadTemplate { path: shown.to_string(), reason };
+        let c = &file.colours;
+        let colour =
+            |name: &str, v: &str| parse_colour(v).ok_or_else(|| bad(format!("colour {name} {v:?} is not #rrggbb")));
+        let colours = Colours {
+            text: colour("text", &c.text)?,
+            heading: colour("heading", &c.heading)?,
+            link: colour("link", &c.link)?,
+            muted: colour("muted", &c.muted)?,
+            rule: colour("rule", &c.rule)?,
+            code_background: colour("code_background", &c.code_background)?,
+            quote_bar: colour("quote_bar", &c.quote_bar)?,
+            table_header_background: colour("table_header_background", &c.table_header_background)?,
+            table_rule: colour("table_rule", &c.table_rule)?,
+            placeholder: colour("placeholder", &c.placeholder)?,
+            accent: colour("accent", &c.accent)?,
+        };
+        let s = &file.sizes;
+        let all_sizes = [s.body, s.code, s.table, s.footnote, s.header_footer, s.cover_title, s.cover_city]
+            .into_iter()
+            .chain(s.headings);
+        for v in all_sizes {
+            if !(4.0..=72.0).contains(&v) {
+                return Err(bad(format!("font size {v} is outside 4..72 pt")));
+            }
+        }
+        if !(1.0..=3.0).contains(&s.line_height) || !(0.0..=50.0).contains(&s.paragraph_spacing) {
+            return Err(bad("line_height must be 1..3 and paragraph_spacing 0..50".to_string()));
+        }
+        let p = &file.page;
+        let (w, h) = p.size.points();
+        let mm = 72.0 / 25.4;
+        let margins = [p.margin_top_mm, p.margin_right_mm, p.margin_bottom_mm, p.margin_left_mm];
+        if margins.iter().any(|m| !(5.0..=60.0).contains(m))
+            || w - (p.margin_left_mm + p.margin_right_mm) * mm < 200.0
+            || h - (p.margin_top_mm + p.margin_bottom_mm) * mm < 300.0
+        {
+            return Err(bad("margins must be 5..60 mm and leave a usable text area".to_string()));
+        }
+        if file.version.trim().is_empty() {
+            return Err(bad("version is empty".to_string()));
+        }
+        Ok(Template {
+            name: file.name,
+            version: file.version,
+            language: file.language,
+            page: file.page,
+            sizes: file.sizes,
+            colours,
+            texts: file.texts,
+            toc_depth: file.toc_depth.clamp(1, 6),
+            sections: file.sections,
+            fonts,
+        })
+    }
+
+    /// Template version, written into the PDF producer field and XMP.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// Human-readable template name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Default language of reports made with this template.
+    pub fn language(&self) -> &str {
+        &self.language
+    }
+
+    /// Paper size.
+    pub fn page_size(&self) -> PageSize {
+        self.page.size
+    }
+
+    /// The report's expected sections, in guideline order.
+    pub fn sections(&self) -> &[Section] {
+        &self.sections
+    }
+}
+
+fn parse_colour(v: &str) -> Option<Rgb> {
+    let hex = v.strip_prefix('#')?;
+    if hex.len() != 6 || !hex.is_ascii() {
+        return None;
+    }
+    let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).ok().map(|b| b as f32 / 255.0);
+    Some(Rgb(byte(0)?, byte(2)?, byte(4)?))
+}

@@ -1,0 +1,146 @@
+//! The document tree the layout works from: our own types, so nothing past the
+//! Markdown reader knows pulldown-cmark. Inline content is flattened into styled
+//! spans, which is what line breaking needs and keeps every later stage free of
+//! recursion over inline nesting.
+
+/// Character styling of a span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub(crate) struct Style {
+    pub strong: bool,
+    pub emphasis: bool,
+    pub strike: bool,
+    pub code: bool,
+}
+
+/// Where a link goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum LinkTarget {
+    /// An external http(s) or mailto URI.
+    Uri(String),
+    /// A heading of this document, by its slug.
+    Anchor(String),
+}
+
+/// One piece of inline content.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Inline {
+    /// Text in one style; `link` indexes [`Document::links`].
+    Text { text: String, style: Style, link: Option<usize> },
+    /// A hard line break.
+    Break,
+    /// A footnote reference, by footnote number (1-based).
+    FootnoteRef(usize),
+    /// An image; `src` names an attachment.
+    Image { src: String, alt: String },
+}
+
+/// Column alignment from the GFM delimiter row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Align {
+    Left,
+    Center,
+    Right,
+}
+
+/// A list item, with its task-list state when it has a checkbox.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ListItem {
+    pub task: Option<bool>,
+    pub blocks: Vec<Block>,
+}
+
+/// A block-level element.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Block {
+    Heading {
+        level: u8,
+        content: Vec<Inline>,
+        /// Slug for internal links, unique within the document.
+        slug: String,
+    },
+    Paragraph(Vec<Inline>),
+    /// Fenced or indented code, and raw HTML blocks shown as literal text.
+    Code(String),
+    Quote(Vec<Block>),
+    List {
+        /// First number of an ordered list; `None` for bullets.
+        start: Option<u64>,
+        items: Vec<ListItem>,
+    },
+    Table {
+        aligns: Vec<Align>,
+        header: Vec<Vec<Inline>>,
+        rows: Vec<Vec<Vec<Inline>>>,
+    },
+    Rule,
+}
+
+/// A footnote with its number and text.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Footnote {
+    pub number: usize,
+    pub blocks: Vec<Block>,
+}
+
+/// One Markdown input (the report or the action plan), parsed.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct Document {
+    pub blocks: Vec<Block>,
+    /// Footnotes in number order, collected from wherever they were defined.
+    pub footnotes: Vec<Footnote>,
+    pub links: Vec<LinkTarget>,
+    /// Footnote references without a definition, by label.
+    pub undefined_footnotes: Vec<String>,
+    /// Link destinations that were not kept (not http(s), mailto or #anchor).
+    pub dropped_links: Vec<String>,
+}
+
+impl Document {
+    /// Every image reference, in document order (footnotes last).
+    pub fn images(&self) -> Vec<&str> {
+        fn inline_images<'a>(inlines: &'a [Inline], out: &mut Vec<&'a str>) {
+            for i in inlines {
+                if let Inline::Image { src, .. } = i {
+                    out.push(src.as_str());
+                }
+            }
+        }
+        let mut out = Vec::new();
+        // An explicit stack: nesting depth is bounded by the limits, but recursion
+        // is still avoided so no input can exhaust the call stack.
+        let mut stack: Vec<&Block> = self.footnotes.iter().rev().flat_map(|f| f.blocks.iter().rev()).collect();
+        stack.extend(self.blocks.iter().rev());
+        while let Some(b) = stack.pop() {
+            match b {
+                Block::Heading { content, .. } | Block::Paragraph(content) => inline_images(content, &mut out),
+                Block::Quote(blocks) => stack.extend(blocks.iter().rev()),
+                Block::List { items, .. } => {
+                    for item in items.iter().rev() {
+                        stack.extend(item.blocks.iter().rev());
+                    }
+                }
+                Block::Table { header, rows, .. } => {
+                    for cell in header.iter().chain(rows.iter().flatten()) {
+                        inline_images(cell, &mut out);
+                    }
+                }
+                Block::Code(_) | Block::Rule => {}
+            }
+        }
+        out
+    }
+}
+
+/// Plain text of inline content (for outline titles, slugs and captions).
+pub(crate) fn plain_text(inlines: &[Inline]) -> String {
+    let mut s = String::new();
+    for i in inlines {
+        match i {
+            Inline::Text { text, .. } => s.push_str(text),
+            Inline::Break => s.push(' '),
+            Inline::FootnoteRef(_) => {}
+            Inline::Image { alt, .. } => s.push_str(alt),
+        }
+    }
+    s
+}

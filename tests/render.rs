@@ -1,0 +1,20 @@
+//! Integration tests of the archival renderer (`mmr::render`): one test binary,
+//! its modules under `tests/render/`. Tests that check the PDF with real tools
+//! need `qpdf` and `pdftotext`/`pdffonts`/`pdfinfo` (Debian: `apt-get install
+//! qpdf poppler-utils`) and fail, naming the package, when they are missing.
+
+#[path = "render/support.rs"]
+mod support;
+
+#[path = "render/archival.rs"]
+mod archival;
+#[path = "render/constructs.rs"]
+mod constructs;
+#[path = "render/limits.rs"]
+mod limits;
+#[path = "render/props.rs"]
+mod props;
+#[path = "render/scripts.rs"]
+mod scripts;
+#[path = "render/template.rs"]
+mod template;

@@ -1,0 +1,218 @@
+//! Shared helpers: fixtures, the report generator, and the external PDF tools.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use mmr::render::{Attachment, DocumentMeta, Limits, PdfDate, RenderRequest, Rendered, Status, Template, render};
+
+/// Metadata as the service would give it for a submitted report.
+pub fn meta() -> DocumentMeta {
+    DocumentMeta {
+        title: "Membership Monitoring Report — Östersund".to_string(),
+        city: "Östersund".to_string(),
+        country: "Sweden".to_string(),
+        creative_field: "Gastronomy".to_string(),
+        cycle: "2021–2024".to_string(),
+        version: "v3".to_string(),
+        submission_date: Some(PdfDate::ymd(2024, 11, 28)),
+        status: Status::Submitted,
+        language: "en".to_string(),
+        keywords: vec!["UCCN".to_string(), "gastronomy".to_string()],
+        creation_date: PdfDate::parse("2024-11-28T10:15:00Z").expect("valid date"),
+    }
+}
+
+/// Render with the built-in template and default limits.
+pub fn render_md(report: &str, plan: Option<&str>, attachments: &[Attachment]) -> Rendered {
+    try_render(report, plan, attachments, &Limits::default()).expect("rendering succeeds")
+}
+
+pub fn try_render(
+    report: &str,
+    plan: Option<&str>,
+    attachments: &[Attachment],
+    limits: &Limits,
+) -> Result<Rendered, mmr::render::RenderError> {
+    let template = Template::builtin();
+    let meta = meta();
+    render(&RenderRequest {
+        report_markdown: report,
+        action_plan_markdown: plan,
+        attachments,
+        meta: &meta,
+        template: &template,
+        limits,
+    })
+}
+
+/// The shared directory sits beside the repository (`../shared`), in CI and here.
+pub fn shared_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared")
+}
+
+/// A report from `shared/bench/gen_report.py`.
+pub fn generated_report(pages: u32, seed: u32) -> String {
+    let script = shared_dir().join("bench/gen_report.py");
+    assert!(script.exists(), "{} not found: the shared/ directory must sit beside the repository", script.display());
+    let out = Command::new("python3")
+        .arg(&script)
+        .args(["--pages", &pages.to_string(), "--seed", &seed.to_string()])
+        .output()
+        .unwrap_or_else(|e| panic!("python3 is needed to run gen_report.py (apt-get install python3): {e}"));
+    assert!(out.status.success(), "gen_report.py failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("gen_report.py writes UTF-8")
+}
+
+/// A scratch directory for one test.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mmr-render-tests-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    dir
+}
+
+/// Write the PDF to a scratch file and return its path.
+pub fn write_pdf(name: &str, pdf: &[u8]) -> PathBuf {
+    let path = scratch(name).join("out.pdf");
+    std::fs::write(&path, pdf).expect("write pdf");
+    path
+}
+
+/// Run an external tool; a missing tool fails the test with the package to install.
+pub fn tool(program: &str, package: &str, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(program).args(args).output().unwrap_or_else(|e| {
+        panic!("`{program}` is required for this test: install the Debian package `{package}` (apt-get install {package}): {e}")
+    });
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+pub fn pdftotext(path: &Path, extra: &[&str]) -> String {
+    let p = path.to_str().expect("utf-8 path");
+    let mut args: Vec<&str> = extra.to_vec();
+    args.extend([p, "-"]);
+    let (ok, out, err) = tool("pdftotext", "poppler-utils", &args);
+    assert!(ok, "pdftotext failed: {err}");
+    out
+}
+
+/// Words as runs of letters or of digits, so punctuation, hyphenation at line
+/// ends, Markdown syntax and footnote numbers set against a word do not count.
+pub fn words(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut digits = false;
+    for c in text.chars() {
+        if c.is_alphanumeric() {
+            let d = c.is_numeric();
+            if !cur.is_empty() && d != digits {
+                out.push(std::mem::take(&mut cur));
+            }
+            digits = d;
+            cur.push(c);
+        } else if !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// The words a reader should see, from Markdown source: syntax, link URLs,
+/// footnote labels and table delimiters removed.
+pub fn source_words(markdown: &str) -> Vec<String> {
+    let mut text = String::with_capacity(markdown.len());
+    for line in markdown.lines() {
+        let mut l = line.trim_start().to_string();
+        // Footnote definition labels and task boxes.
+        if l.starts_with("[^")
+            && let Some(i) = l.find("]:")
+        {
+            l = l[i + 2..].to_string();
+        }
+        for marker in ["- [x] ", "- [ ] "] {
+            if let Some(rest) = l.strip_prefix(marker) {
+                l = rest.to_string();
+            }
+        }
+        if l.starts_with('|') && l.chars().all(|c| matches!(c, '|' | ':' | '-' | ' ')) {
+            continue;
+        }
+        text.push_str(&strip_inline(&l));
+        text.push('\n');
+    }
+    words(&text)
+}
+
+fn strip_inline(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(i) = rest.find(['[', ']']) {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        if let Some(after) = tail.strip_prefix("[^") {
+            // Footnote reference: the number is rendered as a superscript.
+            match after.find(']') {
+                Some(j) => {
+                    out.push(' ');
+                    out.push_str(&after[..j]);
+                    out.push(' ');
+                    rest = &after[j + 1..];
+                }
+                None => rest = after,
+            }
+        } else if let Some(after) = tail.strip_prefix("](") {
+            // Link destination: not visible.
+            match after.find(')') {
+                Some(j) => rest = &after[j + 1..],
+                None => rest = after,
+            }
+        } else {
+            rest = &tail[1..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Share of `expected` found in `actual` in order. Each expected word is looked
+/// up at or after the position of the previous match, within a short window (the
+/// running header and footer fit in it); a word not found counts as missing and
+/// does not move the position. After three misses in a row the next lookup has
+/// no window, which steps over the contents pages.
+pub fn ordered_recall(expected: &[String], actual: &[String]) -> (f64, Vec<String>) {
+    use std::collections::HashMap;
+    const WINDOW: usize = 400;
+    let mut misses_in_row = 0;
+    let mut positions: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, w) in actual.iter().enumerate() {
+        positions.entry(w.as_str()).or_default().push(i);
+    }
+    let mut pos = 0usize;
+    let mut found = 0usize;
+    let mut missing = Vec::new();
+    for w in expected {
+        let next = positions.get(w.as_str()).and_then(|ps| {
+            let k = ps.partition_point(|&p| p < pos);
+            ps.get(k).copied().filter(|&p| misses_in_row >= 3 || p < pos + WINDOW)
+        });
+        match next {
+            Some(p) => {
+                found += 1;
+                pos = p + 1;
+                misses_in_row = 0;
+            }
+            None => {
+                misses_in_row += 1;
+                if missing.len() < 40 {
+                    missing.push(w.clone());
+                }
+            }
+        }
+    }
+    (found as f64 / expected.len().max(1) as f64, missing)
+}
