@@ -46,7 +46,7 @@ test: build-deps test-deps
 build-deps:
 	@command -v cargo >/dev/null || { echo "make: cargo is missing: install Rust from https://rustup.rs"; exit 1; }
 	$(call need,command -v cc,gcc)
-	$(call need,ls /usr/lib/*/libpq.so /usr/lib/libpq.so,libpq-dev)
+	$(call need,ls /usr/lib/*/libpq.so || ls /usr/lib/libpq.so,libpq-dev)
 
 test-deps:
 	$(call need,command -v pg_isready && command -v psql,postgresql-client)

@@ -8,14 +8,14 @@ use std::path::Path;
 
 use chrono::Datelike;
 use mmr::config::{CitiesCommand, Cli, Command, CyclesCommand, ReminderOpts, RenderOpts, ServeOpts, TokenCommand};
-use mmr::render::{self, DocumentMeta, Limits, PageSize, PdfDate, RenderRequest, Template};
-use mmr::workflow::render::CityCover;
 use mmr::db::Db;
 use mmr::domain::auth::Role;
 use mmr::domain::cycles::CycleRules;
 use mmr::error::Error;
 use mmr::http::AppState;
 use mmr::mail::{self, Transport};
+use mmr::render::{self, DocumentMeta, Limits, PageSize, PdfDate, RenderRequest, Template};
+use mmr::workflow::render::CityCover;
 use mmr::workflow::{self, Actor, tokens::TokenSpec};
 use mmr::{scheduler, startup, telemetry};
 
@@ -251,17 +251,25 @@ fn render_files(opts: &RenderOpts, city: Option<CityCover>) -> anyhow::Result<Re
     if let Some(dir) = &opts.fonts {
         for entry in std::fs::read_dir(dir).with_context(|| format!("--fonts {}", dir.display()))? {
             let path = entry?.path();
-            let is_font = path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("ttf") || e.eq_ignore_ascii_case("otf"));
+            let is_font = path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| e.eq_ignore_ascii_case("ttf") || e.eq_ignore_ascii_case("otf"));
             if is_font {
                 let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                template = template.with_extra_font(&name, std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?);
+                template = template.with_extra_font(
+                    &name,
+                    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?,
+                );
             }
         }
     }
     let date = match opts.date {
         Some(d) => d,
         None => {
-            let modified = std::fs::metadata(&opts.report).and_then(|m| m.modified()).context("reading the report's modification date")?;
+            let modified = std::fs::metadata(&opts.report)
+                .and_then(|m| m.modified())
+                .context("reading the report's modification date")?;
             chrono::DateTime::<chrono::Utc>::from(modified).date_naive()
         }
     };

@@ -19,6 +19,7 @@ pub fn city_cover(conn: &mut Conn<'_>, slug: &str) -> Result<CityCover> {
         .into_iter()
         .find(|(f, _)| f.slug == city.field)
         .map_or_else(|| city.field.clone(), |(f, _)| f.name);
-    let country = crate::domain::countries::country(&city.country).map_or_else(|| city.country.clone(), |c| c.name.to_owned());
+    let country =
+        crate::domain::countries::country(&city.country).map_or_else(|| city.country.clone(), |c| c.name.to_owned());
     Ok(CityCover { name: city.name, country, field, language: city.language })
 }
