@@ -382,16 +382,33 @@ fn render_writes_a_pdf_and_names_bad_input() {
     assert!(pdf.starts_with(b"%PDF-"));
     // The same input renders to the same bytes.
     let again = dir.path().join("again.pdf");
-    assert!(run(mmr(dir.path()).arg("render").arg(&report).args(["--city", "ostersund", "--cycle", "2022–2026", "--date", "2026-11-24", "-o"]).arg(&again)).0);
+    assert!(
+        run(mmr(dir.path())
+            .arg("render")
+            .arg(&report)
+            .args(["--city", "ostersund", "--cycle", "2022–2026", "--date", "2026-11-24", "-o"])
+            .arg(&again))
+        .0
+    );
     assert_eq!(pdf, std::fs::read(&again).unwrap());
     // Without a database, by title.
-    let (ok, _, err) = run(mmr(&dir.path().join("nowhere")).arg("render").arg(&report).args(["--title", "Test", "-o"]).arg(dir.path().join("t.pdf")));
+    let (ok, _, err) = run(mmr(&dir.path().join("nowhere"))
+        .arg("render")
+        .arg(&report)
+        .args(["--title", "Test", "-o"])
+        .arg(dir.path().join("t.pdf")));
     assert!(ok, "{err}");
     assert!(!dir.path().join("nowhere").exists(), "rendering by title touches no database");
     for (args, message) in [
         (vec!["render", "/no/such.md", "-o", "x.pdf"], "reading /no/such.md"),
-        (vec!["render", report.to_str().unwrap(), "--city", "atlantis", "-o", "x.pdf"], "city `atlantis` does not exist"),
-        (vec!["render", report.to_str().unwrap(), "--attachments", "/no/such/dir", "-o", "x.pdf"], "--attachments /no/such/dir"),
+        (
+            vec!["render", report.to_str().unwrap(), "--city", "atlantis", "-o", "x.pdf"],
+            "city `atlantis` does not exist",
+        ),
+        (
+            vec!["render", report.to_str().unwrap(), "--attachments", "/no/such/dir", "-o", "x.pdf"],
+            "--attachments /no/such/dir",
+        ),
     ] {
         let (ok, _, err) = run(mmr(dir.path()).args(&args));
         assert!(!ok && err.contains(message), "{args:?}: {err}");
