@@ -30,7 +30,7 @@ run: build-deps
 	@echo
 	@echo "  Serving the MMR API on http://$(BIND) (SQLite database in $(DATA_DIR))."
 	@echo "  Create a Secretariat token in another terminal:"
-	@echo "    export TOKEN=\$$($(MMR) token create --role secretariat --name \"$$USER\")"
+	@echo '    export TOKEN=$$($(MMR) token create --role secretariat --name "$$USER")'
 	@echo "  then try:  curl -s http://$(BIND)/api/v1/cities?q=krakow"
 	@echo
 	exec $(MMR) serve --bind $(BIND)
