@@ -81,7 +81,13 @@ pub const PLAN_AHEAD_DAYS: i64 = 30;
 
 /// Plans the ledger for every cycle and cancels what no longer applies. Idempotent: only rows
 /// missing from the ledger are inserted, and only for stages due within [`PLAN_AHEAD_DAYS`].
-pub fn plan(conn: &mut Conn<'_>, cfg: &ReminderConfig, rules: &CycleRules, now: NaiveDateTime) -> Result<SweepReport> {
+/// Returns the report and the cycles' states it planned from, for the sending that follows.
+pub fn plan(
+    conn: &mut Conn<'_>,
+    cfg: &ReminderConfig,
+    rules: &CycleRules,
+    now: NaiveDateTime,
+) -> Result<(SweepReport, Vec<CycleOverview>)> {
     let mut report = SweepReport::default();
     let cycles = overview(conn, rules, now.and_utc(), &CycleSelection::default())?;
     let mut emails: HashMap<i64, Vec<String>> = HashMap::new();
@@ -131,7 +137,7 @@ pub fn plan(conn: &mut Conn<'_>, cfg: &ReminderConfig, rules: &CycleRules, now: 
         }
     }
     report.planned = db::reminders::insert_planned(conn, &rows, now)?;
-    Ok(report)
+    Ok((report, cycles))
 }
 
 /// The rows to send now (the latest due stage of each cycle and kind) and those it supersedes.
@@ -182,17 +188,13 @@ pub fn sweep(
             outcome
         });
     }
-    let mut report = db.run_blocking(|conn| conn.transaction(|conn| plan(conn, cfg, rules, now)))?;
+    let (mut report, planned) = db.run_blocking(|conn| conn.transaction(|conn| plan(conn, cfg, rules, now)))?;
     let (send, skip) = db.run_blocking(|conn| select_due(conn, cfg, now))?;
     report.skipped +=
         db.run_blocking(|conn| Ok::<_, Error>(db::reminders::skip(conn, &skip, "superseded by a later stage", now)?))?;
-    let cycles: HashMap<i64, CycleOverview> = db
-        .run_blocking(|conn| {
-            overview(conn, rules, now.and_utc(), &CycleSelection { include_withdrawn: true, ..Default::default() })
-        })?
-        .into_iter()
-        .map(|c| (c.record.id, c))
-        .collect();
+    // Planning cancelled every pending row of a cycle it did not plan for, so these are all the
+    // cycles a due row can belong to.
+    let cycles: HashMap<i64, CycleOverview> = planned.into_iter().map(|c| (c.record.id, c)).collect();
     let suppressed = db.run_blocking(|conn| Ok::<_, Error>(db::reminders::suppressions(conn, None)?))?;
     let coordinators = db.run_blocking(|conn| Ok::<_, Error>(db::cities::coordinator_emails(conn)?))?;
     let fields = db.run_blocking(super::cities::list_fields)?;
@@ -281,7 +283,7 @@ fn dry_run_report(
     rules: &CycleRules,
     now: NaiveDateTime,
 ) -> Result<SweepReport> {
-    let mut report = plan(conn, cfg, rules, now)?;
+    let (mut report, _) = plan(conn, cfg, rules, now)?;
     let (send, skip) = select_due(conn, cfg, now)?;
     report.skipped = skip.len();
     report.lines = send.iter().map(|r| format!("would send {} {} -> {}", r.stage, r.city_slug, r.recipient)).collect();
