@@ -37,6 +37,21 @@ struct Geometry {
     bottom: f32,
 }
 
+impl Geometry {
+    /// Body text across the text block: no spacing above blocks, not justified.
+    fn text_env(&self, t: &Template) -> Env {
+        Env {
+            x: self.left,
+            width: self.text_width,
+            size: t.sizes.body,
+            colour: t.colours.text,
+            list_depth: 0,
+            spacing: 0.0,
+            justify: false,
+        }
+    }
+}
+
 /// Lay out the whole document.
 pub(crate) fn lay_out(
     input: &Input<'_>,
@@ -67,15 +82,7 @@ pub(crate) fn lay_out(
         anchors: Default::default(),
         max_figure_height: (g.bottom - g.top) * 0.8,
     };
-    let env = Env {
-        x: g.left,
-        width: g.text_width,
-        size: t.sizes.body,
-        colour: t.colours.text,
-        list_depth: 0,
-        spacing: t.sizes.paragraph_spacing,
-        justify: true,
-    };
+    let env = Env { spacing: t.sizes.paragraph_spacing, justify: true, ..g.text_env(t) };
 
     // Body: the parts, each from a new page.
     let mut parts: Vec<(&Document, &str)> = vec![(input.report, t.texts.part_report.as_str())];
@@ -208,15 +215,7 @@ fn contents(
 ) -> Result<Pages, RenderError> {
     let t = ctx.template;
     let mut flow = Flow::new(Frame { top: g.top, bottom: g.bottom }, limits.max_pages, 1);
-    let env = Env {
-        x: g.left,
-        width: g.text_width,
-        size: t.sizes.body,
-        colour: t.colours.text,
-        list_depth: 0,
-        spacing: 0.0,
-        justify: false,
-    };
+    let env = g.text_env(t);
     let hsize = t.sizes.headings[0];
     let henv = Env { size: hsize, ..env };
     let mut hstyle = ctx.text_style(&henv);
@@ -303,15 +302,7 @@ fn cover(ctx: &mut Ctx<'_, '_, '_>, input: &Input<'_>, g: &Geometry) -> Page {
         ("title", &m.title),
     ];
     let colours = t.colours;
-    let env = Env {
-        x: g.left,
-        width: g.text_width,
-        size: t.sizes.body,
-        colour: colours.text,
-        list_depth: 0,
-        spacing: 0.0,
-        justify: false,
-    };
+    let env = g.text_env(t);
     let mut page = Page::default();
     let mut y = g.top + (g.bottom - g.top) * 0.12;
     let mut put = |ctx: &mut Ctx<'_, '_, '_>, text: String, size: f32, bold: bool, colour, y: &mut f32, gap: f32| {
