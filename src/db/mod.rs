@@ -15,6 +15,7 @@ pub mod reminders;
 mod schema;
 pub mod tokens;
 
+use std::convert::Infallible;
 use std::path::Path;
 use std::time::Duration;
 
@@ -131,24 +132,31 @@ impl Conn<'_> {
     where
         E: From<DbError>,
     {
-        /// diesel wants an error it can build from its own; this carries either kind out.
-        enum TxError<E> {
-            Db(DieselError),
-            App(E),
-        }
-        impl<E> From<DieselError> for TxError<E> {
-            fn from(e: DieselError) -> Self {
-                Self::Db(e)
-            }
-        }
-        let result = match self {
-            Conn::Sqlite(c) => c.immediate_transaction(|c| f(&mut Conn::Sqlite(c)).map_err(TxError::App)),
-            Conn::Postgres(c) => c.transaction(|c| f(&mut Conn::Postgres(c)).map_err(TxError::App)),
-        };
-        result.map_err(|e| match e {
-            TxError::Db(e) => E::from(DbError::from(e)),
-            TxError::App(e) => e,
+        self.in_transaction(|conn| f(conn).map_err(Exit::Caller)).map_err(|e| match e {
+            Exit::Db(e) => E::from(DbError::from(e)),
+            Exit::Caller(e) => e,
         })
+    }
+
+    /// Runs `f` in a transaction that is always rolled back and returns what `f` returned: a dry
+    /// run that shows what a change would do and leaves nothing behind.
+    pub fn rolled_back<T, E>(&mut self, f: impl FnOnce(&mut Conn<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<DbError>,
+    {
+        match self.in_transaction(|conn| Err::<Infallible, _>(Exit::Caller(f(conn)))) {
+            Ok(never) => match never {},
+            Err(Exit::Caller(result)) => result,
+            Err(Exit::Db(e)) => Err(E::from(DbError::from(e))),
+        }
+    }
+
+    /// The backend's transaction around `f` (committed on `Ok`, rolled back on `Err`).
+    fn in_transaction<T, X>(&mut self, f: impl FnOnce(&mut Conn<'_>) -> Result<T, Exit<X>>) -> Result<T, Exit<X>> {
+        match self {
+            Conn::Sqlite(c) => c.immediate_transaction(|c| f(&mut Conn::Sqlite(c))),
+            Conn::Postgres(c) => c.transaction(|c| f(&mut Conn::Postgres(c))),
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -156,6 +164,19 @@ impl Conn<'_> {
             Conn::Sqlite(_) => Backend::Sqlite,
             Conn::Postgres(_) => Backend::Postgres,
         }
+    }
+}
+
+/// What leaves a diesel transaction: diesel's own error (diesel needs to build one), or what the
+/// caller's closure gave.
+enum Exit<X> {
+    Db(DieselError),
+    Caller(X),
+}
+
+impl<X> From<DieselError> for Exit<X> {
+    fn from(e: DieselError) -> Self {
+        Self::Db(e)
     }
 }
 

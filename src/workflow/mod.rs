@@ -34,6 +34,11 @@ impl Actor {
         Self { name: format!("cli:{user}"), token_id: None, request_id: None }
     }
 
+    /// The service acting on its own schedule, such as the reminder sweep.
+    pub fn system(name: &str) -> Self {
+        Self { name: name.to_owned(), token_id: None, request_id: None }
+    }
+
     pub fn from_principal(principal: &Principal, request_id: Option<String>) -> Self {
         Self { name: principal.name.clone(), token_id: Some(principal.token_id), request_id }
     }

@@ -178,15 +178,7 @@ pub fn sweep(
     dry_run: bool,
 ) -> Result<SweepReport> {
     if dry_run {
-        return db.run_blocking(|conn| {
-            let mut outcome = Ok(SweepReport::default());
-            // Plan and select inside a transaction that is always rolled back.
-            let _ = conn.transaction(|conn| {
-                outcome = dry_run_report(conn, cfg, rules, now);
-                Err::<(), Error>(Error::Conflict("dry run".into()))
-            });
-            outcome
-        });
+        return db.run_blocking(|conn| conn.rolled_back(|conn| dry_run_report(conn, cfg, rules, now)));
     }
     let (mut report, planned) = db.run_blocking(|conn| conn.transaction(|conn| plan(conn, cfg, rules, now)))?;
     let (send, skip) = db.run_blocking(|conn| select_due(conn, cfg, now))?;
@@ -237,17 +229,23 @@ pub fn sweep(
             Vec::new()
         };
         let recipient_name = names.get(&(row.city_id, row.recipient.clone())).cloned();
-        let message = context(cycle, stage, &row, tz, today, cfg, field_name, recipient_name).and_then(|ctx| {
+        let context = context(cycle, stage, &row, tz, today, cfg, field_name, recipient_name)
+            .map_err(|message| Failure { message, permanent: false });
+        let message = context.and_then(|ctx| {
             let envelope = Envelope {
                 from: cfg.from.clone(),
                 to: vec![row.recipient.clone()],
                 cc,
                 message_id: message_id(row.id, &cfg.public_url),
             };
-            mail::compose(&ctx, &envelope).map_err(|e| e.to_string())
+            mail::compose(&ctx, &envelope).map_err(|e| Failure { message: e.to_string(), permanent: false })
         });
         let result = message.and_then(|m| {
-            transport.send(&m).map_err(|e| if e.is_permanent() { format!("permanent: {e}") } else { e.to_string() })
+            transport.send(&m).map_err(|e| {
+                let permanent = e.is_permanent();
+                let message = if permanent { format!("permanent: {e}") } else { e.to_string() };
+                Failure { message, permanent }
+            })
         });
         match result {
             Ok(()) => {
@@ -263,8 +261,7 @@ pub fn sweep(
                 report.sent += 1;
                 report.lines.push(format!("sent {} {} -> {}", row.stage, row.city_slug, row.recipient));
             }
-            Err(error) => {
-                let permanent = error.starts_with("permanent");
+            Err(Failure { message: error, permanent }) => {
                 let retry = (!permanent && row.attempts + 1 < cfg.max_attempts).then(|| now + backoff(row.attempts));
                 tracing::warn!(reminder.id = row.id, city.slug = %row.city_slug, stage = %row.stage, retry = retry.is_some(), "reminder not sent: {error}");
                 db.run_blocking(|conn| {
@@ -288,6 +285,12 @@ fn dry_run_report(
     report.skipped = skip.len();
     report.lines = send.iter().map(|r| format!("would send {} {} -> {}", r.stage, r.city_slug, r.recipient)).collect();
     Ok(report)
+}
+
+/// Why a message was not sent, and whether trying again can help.
+struct Failure {
+    message: String,
+    permanent: bool,
 }
 
 /// Waits 5 minutes after the first failure, doubling up to 12 hours.
@@ -354,11 +357,17 @@ fn put_on_notice(conn: &mut Conn<'_>, record: &CycleRecord, now: NaiveDateTime) 
     }
     let patch = CityPatch { status: Some(CityStatus::OnNotice), ..CityPatch::default() };
     db::cities::update(conn, &city, &patch, now.date(), now)?;
-    let actor = Actor { name: "reminder sweep".into(), token_id: None, request_id: None };
-    audit(conn, &actor, now, "city.on_notice", ("city", &city.slug), json!({ "cycle": record.number }))
+    audit(
+        conn,
+        &Actor::system("reminder sweep"),
+        now,
+        "city.on_notice",
+        ("city", &city.slug),
+        json!({ "cycle": record.number }),
+    )
 }
 
-/// A city's suppressions and the ledger view are read through these.
+/// One page of the reminder ledger.
 pub fn list(
     conn: &mut Conn<'_>,
     filter: &db::reminders::ReminderFilter,
@@ -424,8 +433,7 @@ pub fn daily(
     let created = if dry_run {
         0
     } else {
-        let actor = Actor { name: "reminder sweep".into(), token_id: None, request_id: None };
-        db.run_blocking(|conn| super::cycles::sync(conn, &actor, rules, now))?.created
+        db.run_blocking(|conn| super::cycles::sync(conn, &Actor::system("reminder sweep"), rules, now))?.created
     };
     Ok((created, sweep(db, transport, cfg, rules, now, owner, dry_run)?))
 }
