@@ -251,7 +251,25 @@ async fn reminders_are_read_within_scope(app: TestApp) {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
+async fn a_dry_run_shows_who_gets_what_and_leaves_nothing(app: TestApp) {
+    setup(&app).await;
+    let mail = MemoryTransport::new();
+    let rules = mmr::domain::cycles::CycleRules::default();
+    let report =
+        mmr::workflow::reminders::sweep(&app.db, &mail, &crate::helpers::reminder_config(), &rules, now(), "a", true)
+            .unwrap();
+    assert_eq!(report.lines, ["would send before_7@2026-11-30 ostersund -> anna@ostersund.se"]);
+    assert_eq!(report.skipped, 3);
+    assert!(report.planned > 0);
+    assert!(mail.messages().is_empty());
+    assert!(ledger(&app, "").await.is_empty(), "a dry run writes nothing");
+    // The real sweep then does what the dry run said.
+    let real = app.sweep(&mail, now(), "a");
+    assert_eq!((real.sent, real.skipped, real.planned), (1, 3, report.planned));
+}
+
 both_backends!(
+    a_dry_run_shows_who_gets_what_and_leaves_nothing,
     the_sweep_sends_the_latest_due_stage_once,
     after_downtime_only_the_latest_stage_goes_out,
     failures_are_retried_with_backoff_and_never_lost,
