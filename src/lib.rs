@@ -13,5 +13,6 @@ pub mod mail;
 pub mod render;
 pub mod scheduler;
 pub mod startup;
+pub mod storage;
 pub mod telemetry;
 pub mod workflow;

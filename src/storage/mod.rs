@@ -1,0 +1,319 @@
+//! The archive's write-once blob store and the source-bundle format.
+//!
+//! Accepted reports are archived as two immutable objects: the rendered PDF and the source bundle
+//! (`bundle`, one deterministic ZIP file). Both are stored content-addressed: an object's name is
+//! the SHA-256 of its bytes, so a stored object can be checked against its name at any time
+//! ([`BlobStore::verify`], used by the fixity job) and storing the same bytes twice is a no-op.
+//!
+//! [`BlobStore`] is the interface the workflow depends on; [`LocalStore`] keeps objects in a local
+//! directory, and an object-storage implementation can sit behind the same trait ([`BlobReader`]
+//! is a seekable reader with a known length so that downloads can be served in ranges).
+//! [`open_store`] picks the implementation from a path or URL.
+//!
+//! Durability follows DESIGN.md §6: an object is complete under its final name once
+//! [`BlobStore::put`] returns, the caller writes the database row that points to it afterwards, a
+//! crash leaves at worst an unreferenced temporary file ([`BlobStore::clean_interrupted`]), and the
+//! application never overwrites or deletes a stored object. This module is an adapter: it imports
+//! nothing from the rest of the crate.
+
+mod local;
+
+use std::fmt;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+pub use local::LocalStore;
+
+/// A content-addressed, write-once store of archived files.
+///
+/// Every method is blocking (file or network I/O): async callers run it on a blocking thread.
+pub trait BlobStore: Send + Sync + fmt::Debug {
+    /// Store `bytes` under their SHA-256 and return the digest and size.
+    ///
+    /// Write-once: if the object already exists with the same content this succeeds without
+    /// writing; if something else sits under that name it fails with [`StorageError::Corrupt`] and
+    /// leaves it as it is. When this returns `Ok` the object is durable under its final name.
+    fn put(&self, bytes: &[u8]) -> Result<StoredBlob, StorageError>;
+
+    /// Read a whole object and check it against its name: [`StorageError::Corrupt`] when the bytes
+    /// no longer hash to `sha256`, [`StorageError::Missing`] when there is no such object.
+    fn get(&self, sha256: &str) -> Result<Vec<u8>, StorageError>;
+
+    /// Open an object for streaming (and seeking) reads, its size known up front. The content is
+    /// not checked against the digest: use [`BlobStore::get`] or [`BlobStore::verify`] for that.
+    fn open(&self, sha256: &str) -> Result<BlobReader, StorageError>;
+
+    /// Re-hash a stored object and say whether it still matches its name. A missing or changed
+    /// object is a [`Fixity`] outcome, not an error; errors are failures to look.
+    fn verify(&self, sha256: &str) -> Result<Fixity, StorageError>;
+
+    /// Remove leftovers of interrupted writes (temporary files) and return how many were removed.
+    /// Never touches stored objects.
+    fn clean_interrupted(&self) -> Result<usize, StorageError>;
+
+    /// Where the objects live, for logs (a directory, a bucket), without credentials.
+    fn describe(&self) -> String;
+}
+
+/// What [`BlobStore::put`] stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBlob {
+    /// SHA-256 of the bytes, 64 lowercase hex digits: the object's name.
+    pub sha256: String,
+    /// Size in bytes.
+    pub bytes: u64,
+}
+
+/// The result of re-hashing a stored object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fixity {
+    /// The object hashes to its name.
+    Intact,
+    /// There is no object under that name.
+    Missing,
+    /// The object's bytes hash to something else.
+    Changed {
+        /// SHA-256 of the bytes found.
+        actual: String,
+    },
+}
+
+/// Why a store operation failed.
+///
+/// Messages name digests and local paths, never credentials.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// No object is stored under this digest.
+    #[error("archived object {sha256} is missing")]
+    Missing {
+        /// The digest asked for.
+        sha256: String,
+    },
+    /// The object stored under this digest has other content: it was changed or damaged outside
+    /// the application, or (for a put) a different file occupies the name.
+    #[error("archived object {sha256} is corrupt: its content hashes to {actual}")]
+    Corrupt {
+        /// The digest the object is stored under.
+        sha256: String,
+        /// SHA-256 of the bytes actually found.
+        actual: String,
+    },
+    /// A digest that is not 64 lowercase hexadecimal digits; it never becomes a path.
+    #[error("not a SHA-256 digest (64 lowercase hex digits): {digest:?}")]
+    BadDigest {
+        /// The offending text, cut to its first 80 characters.
+        digest: String,
+    },
+    /// A file-system operation failed.
+    #[error("cannot {op} {}: {source}", path.display())]
+    Io {
+        /// What was being done, e.g. `create directory`, `read`.
+        op: &'static str,
+        /// The file or directory concerned.
+        path: PathBuf,
+        source: io::Error,
+    },
+    /// The store location names a kind of store this build does not have.
+    #[error("unsupported archive store location {url:?}: use a directory path or a file:// URL")]
+    Unsupported {
+        /// The location as given, with any user name, password and query removed.
+        url: String,
+    },
+}
+
+/// A stored object opened for reading: `Read + Seek + Send`, with its length known up front.
+pub struct BlobReader {
+    inner: Box<dyn ReadSeek>,
+    len: u64,
+}
+
+/// Object-safe union of the traits a [`BlobReader`] needs from its source.
+trait ReadSeek: Read + Seek + Send {}
+
+impl<T: Read + Seek + Send> ReadSeek for T {}
+
+impl BlobReader {
+    /// Wrap a source of `len` bytes.
+    pub fn new(inner: impl Read + Seek + Send + 'static, len: u64) -> BlobReader {
+        BlobReader { inner: Box::new(inner), len }
+    }
+
+    /// Size of the object in bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the object is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl Read for BlobReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf)
+    }
+}
+
+impl Seek for BlobReader {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.inner.seek(pos)
+    }
+}
+
+impl fmt::Debug for BlobReader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BlobReader").field("len", &self.len).finish_non_exhaustive()
+    }
+}
+
+/// SHA-256 of `bytes` as 64 lowercase hex digits.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+/// SHA-256 and length of everything `reader` yields, read in blocks rather than all at once.
+pub(crate) fn sha256_of_reader(mut reader: impl Read) -> io::Result<(String, u64)> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut total = 0u64;
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&buf[..n]);
+        total += n as u64;
+    }
+    Ok((hex(&hasher.finalize()), total))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
+}
+
+/// Check that `digest` is a SHA-256 in the form this module writes (64 lowercase hex digits), so
+/// that it can safely become part of a path or an object key.
+pub(crate) fn check_digest(digest: &str) -> Result<(), StorageError> {
+    if digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        Ok(())
+    } else {
+        Err(StorageError::BadDigest { digest: digest.chars().take(80).collect() })
+    }
+}
+
+/// Open the store named by `url_or_path`: a directory path or a `file://` URL gives a
+/// [`LocalStore`] (created if needed); any other scheme is [`StorageError::Unsupported`].
+pub fn open_store(url_or_path: &str) -> Result<Arc<dyn BlobStore>, StorageError> {
+    let unsupported = || StorageError::Unsupported { url: redact(url_or_path) };
+    if url_or_path.trim().is_empty() {
+        return Err(unsupported());
+    }
+    if !url_or_path.contains("://") {
+        return Ok(Arc::new(LocalStore::open(url_or_path)?));
+    }
+    let url = url::Url::parse(url_or_path).map_err(|_| unsupported())?;
+    if url.scheme() != "file" {
+        return Err(unsupported());
+    }
+    let path = url.to_file_path().map_err(|()| unsupported())?;
+    Ok(Arc::new(LocalStore::open(path)?))
+}
+
+/// The location without user name, password, query or fragment, for error messages and logs.
+fn redact(location: &str) -> String {
+    match url::Url::parse(location) {
+        Ok(mut url) => {
+            // Both setters fail only for URLs that cannot carry credentials, which is fine.
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.set_query(None);
+            url.set_fragment(None);
+            url.to_string()
+        }
+        // Not a URL: a path, or something too malformed to hold credentials we could find.
+        Err(_) if !location.contains("://") => location.to_owned(),
+        Err(_) => location.split("://").next().map(|scheme| format!("{scheme}://…")).unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256_hex_is_the_standard_digest() {
+        assert_eq!(sha256_hex(b""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        let (digest, len) = sha256_of_reader(&b"abc"[..]).expect("reading a slice cannot fail");
+        assert_eq!((digest.as_str(), len), ("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", 3));
+    }
+
+    #[test]
+    fn only_lowercase_64_hex_digits_are_digests() {
+        assert!(check_digest(&sha256_hex(b"x")).is_ok());
+        let upper = sha256_hex(b"x").to_uppercase();
+        let long = "a".repeat(500);
+        for bad in ["", "abc", &upper, &"a".repeat(63), &"a".repeat(65), &"g".repeat(64), "../../etc/passwd", &long] {
+            match check_digest(bad) {
+                Err(StorageError::BadDigest { digest }) => assert!(digest.chars().count() <= 80),
+                other => panic!("{bad:?} was accepted as a digest: {other:?}"),
+            }
+        }
+        let traversal = format!("../{}", &"a".repeat(61));
+        assert_eq!(traversal.len(), 64);
+        assert!(check_digest(&traversal).is_err());
+    }
+
+    #[test]
+    fn open_store_takes_paths_and_file_urls_and_names_what_it_supports() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let by_path = open_store(dir.path().join("a").to_str().expect("utf-8 temp path")).expect("plain path");
+        assert!(by_path.describe().contains(&dir.path().join("a").display().to_string()));
+        assert!(dir.path().join("a/objects").is_dir());
+
+        let url = url::Url::from_file_path(dir.path().join("b")).expect("absolute path");
+        let by_url = open_store(url.as_str()).expect("file URL");
+        let stored = by_url.put(b"hello").expect("put");
+        assert_eq!(by_url.get(&stored.sha256).expect("get"), b"hello");
+        assert!(dir.path().join("b/objects").is_dir());
+
+        for location in ["s3://bucket/archive", "https://example.org/archive", "", "   ", "file://server/share"] {
+            let err = open_store(location).expect_err(location);
+            assert!(matches!(err, StorageError::Unsupported { .. }), "{location:?}: {err}");
+            assert!(err.to_string().contains("file://"), "the message names what is supported: {err}");
+        }
+    }
+
+    #[test]
+    fn unsupported_locations_are_reported_without_credentials() {
+        let err = open_store("s3://AKIAKEY:topsecret@bucket/archive?token=alsosecret").expect_err("s3 is not built in");
+        let message = err.to_string();
+        assert!(message.contains("s3://") && message.contains("bucket"), "{message}");
+        assert!(!message.contains("topsecret") && !message.contains("alsosecret") && !message.contains("AKIAKEY"));
+        let err = open_store("weird scheme://user:pw@host").expect_err("not a URL");
+        assert!(!err.to_string().contains("pw@"), "{err}");
+    }
+
+    #[test]
+    fn blob_reader_reads_seeks_and_knows_its_length() {
+        let mut reader = BlobReader::new(io::Cursor::new(b"0123456789".to_vec()), 10);
+        assert_eq!(reader.len(), 10);
+        assert!(!reader.is_empty());
+        reader.seek(SeekFrom::Start(4)).expect("seek");
+        let mut rest = String::new();
+        reader.read_to_string(&mut rest).expect("read");
+        assert_eq!(rest, "456789");
+    }
+}
