@@ -1,7 +1,7 @@
 //! The archive's write-once blob store and the source-bundle format.
 //!
 //! Accepted reports are archived as two immutable objects: the rendered PDF and the source bundle
-//! (`bundle`, one deterministic ZIP file). Both are stored content-addressed: an object's name is
+//! ([`bundle`], one deterministic ZIP file). Both are stored content-addressed: an object's name is
 //! the SHA-256 of its bytes, so a stored object can be checked against its name at any time
 //! ([`BlobStore::verify`], used by the fixity job) and storing the same bytes twice is a no-op.
 //!
@@ -16,6 +16,7 @@
 //! application never overwrites or deletes a stored object. This module is an adapter: it imports
 //! nothing from the rest of the crate.
 
+pub mod bundle;
 mod local;
 
 use std::fmt;
