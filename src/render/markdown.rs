@@ -7,15 +7,35 @@
 //! Nesting depth and table size are checked here, while building, so the later
 //! stages never see an input outside the limits.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
-use pulldown_cmark::{Alignment, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{Alignment, Event, HeadingLevel, LinkType, Options, Parser, Tag, TagEnd};
 
 use super::tree::{Align, Block, Document, Footnote, Inline, LinkTarget, ListItem, Style, plain_text};
 use super::{Limits, RenderError};
 
 /// Parse one Markdown input.
 pub(crate) fn parse(text: &str, limits: &Limits) -> Result<Document, RenderError> {
+    check_size(text, limits)?;
+    let mut b = Builder::new(limits);
+    for event in Parser::new_ext(text, options()) {
+        b.event(event)?;
+    }
+    Ok(b.finish())
+}
+
+/// The syntax every reading of Markdown accepts, so the renderer, the check and
+/// the outline see the same document.
+fn options() -> Options {
+    Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_SMART_PUNCTUATION
+}
+
+fn check_size(text: &str, limits: &Limits) -> Result<(), RenderError> {
     if text.len() > limits.max_markdown_bytes {
         return Err(RenderError::InputTooLarge {
             what: "Markdown input",
@@ -23,16 +43,7 @@ pub(crate) fn parse(text: &str, limits: &Limits) -> Result<Document, RenderError
             actual: text.len(),
         });
     }
-    let options = Options::ENABLE_TABLES
-        | Options::ENABLE_FOOTNOTES
-        | Options::ENABLE_STRIKETHROUGH
-        | Options::ENABLE_TASKLISTS
-        | Options::ENABLE_SMART_PUNCTUATION;
-    let mut b = Builder::new(limits);
-    for event in Parser::new_ext(text, options) {
-        b.event(event)?;
-    }
-    Ok(b.finish())
+    Ok(())
 }
 
 /// An element being built.
@@ -318,7 +329,8 @@ impl<'l> Builder<'l> {
             Tag::Emphasis => self.emphasis += 1,
             Tag::Strong => self.strong += 1,
             Tag::Strikethrough => self.strike += 1,
-            Tag::Link { dest_url, .. } => {
+            Tag::Link { link_type, dest_url, .. } => {
+                let dest_url = link_dest(link_type, &dest_url);
                 let target = link_target(&dest_url);
                 let idx = match target {
                     Some(t) => {
@@ -483,6 +495,18 @@ impl<'l> Builder<'l> {
     }
 }
 
+/// The destination a link means: an e-mail autolink (`<name@example.org>`) comes
+/// from the parser without its `mailto:`.
+fn link_dest<'a>(link_type: LinkType, dest_url: &'a str) -> Cow<'a, str> {
+    if link_type == LinkType::Email && !dest_url.trim().to_ascii_lowercase().starts_with("mailto:") {
+        Cow::Owned(format!("mailto:{}", dest_url.trim()))
+    } else {
+        Cow::Borrowed(dest_url)
+    }
+}
+
+/// Where a link may go: http(s) and mailto URIs and headings of the document.
+/// Anything else (`None`) is rendered as plain text, and the check warns about it.
 fn link_target(dest: &str) -> Option<LinkTarget> {
     let lower = dest.trim().to_ascii_lowercase();
     if lower.starts_with("http://") || lower.starts_with("https://") || lower.starts_with("mailto:") {
