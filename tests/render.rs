@@ -8,6 +8,8 @@ mod support;
 
 #[path = "render/archival.rs"]
 mod archival;
+#[path = "render/check.rs"]
+mod check;
 #[path = "render/constructs.rs"]
 mod constructs;
 #[path = "render/limits.rs"]

@@ -6,16 +6,43 @@
 //! anything else (javascript:, file:, relative paths) is rendered as plain text.
 //! Nesting depth and table size are checked here, while building, so the later
 //! stages never see an input outside the limits.
+//!
+//! The template check (`check.rs`) reads Markdown through [`scan`], which
+//! runs this same builder (so the check and the renderer accept and refuse the
+//! same inputs) and, in the same pass, notes where headings, images, raw HTML and
+//! links sit in the source. [`outline`] notes headings only, for splitting a text
+//! into sections.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 
-use pulldown_cmark::{Alignment, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{Alignment, Event, HeadingLevel, LinkType, Options, Parser, Tag, TagEnd};
 
 use super::tree::{Align, Block, Document, Footnote, Inline, LinkTarget, ListItem, Style, plain_text};
 use super::{Limits, RenderError};
 
 /// Parse one Markdown input.
 pub(crate) fn parse(text: &str, limits: &Limits) -> Result<Document, RenderError> {
+    check_size(text, limits)?;
+    let mut b = Builder::new(limits);
+    for event in Parser::new_ext(text, options()) {
+        b.event(event)?;
+    }
+    Ok(b.finish())
+}
+
+/// The syntax every reading of Markdown accepts, so the renderer, the check and
+/// the outline see the same document.
+fn options() -> Options {
+    Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_SMART_PUNCTUATION
+}
+
+fn check_size(text: &str, limits: &Limits) -> Result<(), RenderError> {
     if text.len() > limits.max_markdown_bytes {
         return Err(RenderError::InputTooLarge {
             what: "Markdown input",
@@ -23,16 +50,197 @@ pub(crate) fn parse(text: &str, limits: &Limits) -> Result<Document, RenderError
             actual: text.len(),
         });
     }
-    let options = Options::ENABLE_TABLES
-        | Options::ENABLE_FOOTNOTES
-        | Options::ENABLE_STRIKETHROUGH
-        | Options::ENABLE_TASKLISTS
-        | Options::ENABLE_SMART_PUNCTUATION;
-    let mut b = Builder::new(limits);
-    for event in Parser::new_ext(text, options) {
-        b.event(event)?;
+    Ok(())
+}
+
+/// A heading outside any block quote, list or footnote: one that opens a section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct HeadingMark {
+    pub level: u8,
+    /// The heading's plain text, trimmed.
+    pub text: String,
+    /// Source bytes of the heading, from its marker (or first line, for a setext
+    /// heading) to the end of its last line.
+    pub range: Range<usize>,
+}
+
+/// What the template check reports on, each with the byte offset where it starts.
+#[derive(Debug, Default)]
+pub(crate) struct Marks {
+    /// Headings that open sections, in source order.
+    pub headings: Vec<HeadingMark>,
+    /// Image references the renderer resolves, as written.
+    pub images: Vec<(String, usize)>,
+    /// Raw HTML blocks and inline tags, which are shown as text.
+    pub html: Vec<Range<usize>>,
+    /// Links rendered as plain text because of their target, as written.
+    pub inert_links: Vec<(String, usize)>,
+    /// In-document links: the target as written and the heading slug it needs.
+    pub anchor_links: Vec<(String, String, usize)>,
+    /// Whether there is any text, code, HTML or image outside headings.
+    pub has_content: bool,
+}
+
+/// One Markdown input read for the template check.
+#[derive(Debug)]
+pub(crate) struct Scan {
+    pub marks: Marks,
+    /// Slugs of every heading, which in-document links can reach.
+    pub anchors: HashSet<String>,
+}
+
+/// Why [`scan`] refused an input, and the byte offset of the construct that broke the limit.
+#[derive(Debug)]
+pub(crate) struct ScanError {
+    pub error: RenderError,
+    pub offset: usize,
+}
+
+/// Read one input exactly as [`parse`] does, enforcing the same limits, and note
+/// what the template check needs in the same pass.
+pub(crate) fn scan(text: &str, limits: &Limits) -> Result<Scan, ScanError> {
+    check_size(text, limits).map_err(|error| ScanError { error, offset: 0 })?;
+    let mut builder = Builder::new(limits);
+    let mut observer = Observer::default();
+    for (event, range) in Parser::new_ext(text, options()).into_offset_iter() {
+        let offset = range.start;
+        observer.see(&event, range);
+        builder.event(event).map_err(|error| ScanError { error, offset })?;
     }
-    Ok(b.finish())
+    let anchors = heading_slugs(&builder.finish());
+    Ok(Scan { marks: observer.marks, anchors })
+}
+
+/// The headings that open sections, in source order. Builds no document and
+/// applies no limits: the work is linear in the input whatever its shape.
+pub(crate) fn outline(text: &str) -> Vec<HeadingMark> {
+    let mut observer = Observer::default();
+    for (event, range) in Parser::new_ext(text, options()).into_offset_iter() {
+        observer.see(&event, range);
+    }
+    observer.marks.headings
+}
+
+/// A heading being read by the [`Observer`].
+struct OpenHeading {
+    level: u8,
+    text: String,
+    range: Range<usize>,
+    top: bool,
+}
+
+/// Notes positions while the events go by; builds nothing.
+#[derive(Default)]
+struct Observer {
+    marks: Marks,
+    /// Block quotes, lists and footnote definitions currently open.
+    containers: usize,
+    heading: Option<OpenHeading>,
+    /// Images currently open: the builder keeps only the outermost one.
+    images: usize,
+}
+
+impl Observer {
+    fn see(&mut self, event: &Event<'_>, range: Range<usize>) {
+        match event {
+            Event::Start(Tag::Heading { level, .. }) => {
+                self.heading = Some(OpenHeading {
+                    level: heading_level(*level),
+                    text: String::new(),
+                    range,
+                    top: self.containers == 0,
+                });
+            }
+            Event::End(TagEnd::Heading(_)) => {
+                if let Some(h) = self.heading.take()
+                    && h.top
+                {
+                    let text = h.text.trim().to_string();
+                    self.marks.headings.push(HeadingMark { level: h.level, text, range: h.range });
+                }
+            }
+            Event::Start(Tag::BlockQuote(_) | Tag::List(_) | Tag::FootnoteDefinition(_)) => self.containers += 1,
+            Event::End(TagEnd::BlockQuote(_) | TagEnd::List(_) | TagEnd::FootnoteDefinition) => {
+                self.containers = self.containers.saturating_sub(1)
+            }
+            Event::Start(Tag::Image { dest_url, .. }) => {
+                if self.images == 0 {
+                    self.marks.images.push((dest_url.to_string(), range.start));
+                    self.content();
+                }
+                self.images += 1;
+            }
+            Event::End(TagEnd::Image) => self.images = self.images.saturating_sub(1),
+            Event::Start(Tag::Link { link_type, dest_url, .. }) => {
+                match link_target(&link_dest(*link_type, dest_url)) {
+                    None => self.marks.inert_links.push((dest_url.to_string(), range.start)),
+                    Some(LinkTarget::Anchor(slug)) => {
+                        self.marks.anchor_links.push((dest_url.to_string(), slug, range.start))
+                    }
+                    Some(LinkTarget::Uri(_)) => {}
+                }
+            }
+            Event::Start(Tag::HtmlBlock) => {
+                self.marks.html.push(range);
+                self.content();
+            }
+            Event::InlineHtml(t) => {
+                self.marks.html.push(range);
+                self.text(t);
+            }
+            Event::Text(t) | Event::Code(t) | Event::InlineMath(t) | Event::DisplayMath(t) | Event::Html(t) => {
+                self.text(t)
+            }
+            Event::SoftBreak | Event::HardBreak => self.text(" "),
+            Event::FootnoteReference(_) => self.content(),
+            _ => {}
+        }
+    }
+
+    /// Text goes to the heading being read (as [`plain_text`] would give it), or
+    /// counts as content.
+    fn text(&mut self, t: &str) {
+        match &mut self.heading {
+            Some(h) => h.text.push_str(t),
+            None if !t.trim().is_empty() => self.marks.has_content = true,
+            None => {}
+        }
+    }
+
+    fn content(&mut self) {
+        if self.heading.is_none() {
+            self.marks.has_content = true;
+        }
+    }
+}
+
+fn heading_level(level: HeadingLevel) -> u8 {
+    match level {
+        HeadingLevel::H1 => 1,
+        HeadingLevel::H2 => 2,
+        HeadingLevel::H3 => 3,
+        HeadingLevel::H4 => 4,
+        HeadingLevel::H5 => 5,
+        HeadingLevel::H6 => 6,
+    }
+}
+
+/// Slugs of every heading of a document, footnotes included: the anchors the
+/// layout registers. An explicit stack, as in [`Document::images`].
+fn heading_slugs(doc: &Document) -> HashSet<String> {
+    let mut slugs = HashSet::new();
+    let mut stack: Vec<&Block> = doc.blocks.iter().chain(doc.footnotes.iter().flat_map(|f| &f.blocks)).collect();
+    while let Some(block) = stack.pop() {
+        match block {
+            Block::Heading { slug, .. } => {
+                slugs.insert(slug.clone());
+            }
+            Block::Quote(blocks) => stack.extend(blocks),
+            Block::List { items, .. } => stack.extend(items.iter().flat_map(|i| &i.blocks)),
+            Block::Paragraph(_) | Block::Code(_) | Block::Table { .. } | Block::Rule => {}
+        }
+    }
+    slugs
 }
 
 /// An element being built.
@@ -249,15 +457,7 @@ impl<'l> Builder<'l> {
             }
             Tag::Heading { level, .. } => {
                 self.close_implicit_paragraph();
-                let level = match level {
-                    HeadingLevel::H1 => 1,
-                    HeadingLevel::H2 => 2,
-                    HeadingLevel::H3 => 3,
-                    HeadingLevel::H4 => 4,
-                    HeadingLevel::H5 => 5,
-                    HeadingLevel::H6 => 6,
-                };
-                self.stack.push(Open::Heading { level, inlines: Vec::new() });
+                self.stack.push(Open::Heading { level: heading_level(level), inlines: Vec::new() });
             }
             Tag::BlockQuote(_) => self.enter_container(Open::Quote(Vec::new()))?,
             // The info string is not shown: indented and fenced code look alike.
@@ -318,7 +518,8 @@ impl<'l> Builder<'l> {
             Tag::Emphasis => self.emphasis += 1,
             Tag::Strong => self.strong += 1,
             Tag::Strikethrough => self.strike += 1,
-            Tag::Link { dest_url, .. } => {
+            Tag::Link { link_type, dest_url, .. } => {
+                let dest_url = link_dest(link_type, &dest_url);
                 let target = link_target(&dest_url);
                 let idx = match target {
                     Some(t) => {
@@ -483,6 +684,18 @@ impl<'l> Builder<'l> {
     }
 }
 
+/// The destination a link means: an e-mail autolink (`<name@example.org>`) comes
+/// from the parser without its `mailto:`.
+fn link_dest<'a>(link_type: LinkType, dest_url: &'a str) -> Cow<'a, str> {
+    if link_type == LinkType::Email && !dest_url.trim().to_ascii_lowercase().starts_with("mailto:") {
+        Cow::Owned(format!("mailto:{}", dest_url.trim()))
+    } else {
+        Cow::Borrowed(dest_url)
+    }
+}
+
+/// Where a link may go: http(s) and mailto URIs and headings of the document.
+/// Anything else (`None`) is rendered as plain text, and the check warns about it.
 fn link_target(dest: &str) -> Option<LinkTarget> {
     let lower = dest.trim().to_ascii_lowercase();
     if lower.starts_with("http://") || lower.starts_with("https://") || lower.starts_with("mailto:") {

@@ -18,6 +18,7 @@
 //! hand over: the same request always gives the same bytes.
 //! The module is a leaf: it imports nothing else from the crate.
 
+mod check;
 mod error;
 mod fonts;
 mod icc;
@@ -33,6 +34,7 @@ mod tree;
 
 use std::time::{Duration, Instant};
 
+pub use check::{CheckRequest, Finding, SectionText, Severity, Source, check, sections};
 pub use error::{RenderError, Warning, WarningCode};
 pub use limits::Limits;
 pub use meta::{Attachment, DocumentMeta, PdfDate, Status, load_attachments_dir};

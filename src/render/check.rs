@@ -1,0 +1,658 @@
+//! The template check: what a city is told each time it saves or submits a
+//! Membership Monitoring Report, and the outline the review anchors comments to.
+//!
+//! [`check`] reads the report, the action plan and the attachments as they were
+//! uploaded (raw bytes) and returns [`Finding`]s with a line number and a severity.
+//! Errors block a submission; warnings do not. The Markdown is read by the
+//! renderer's own reader and limits, and images by the renderer's own decoder, so
+//! a submission that passes the check always renders, and every construct the
+//! renderer would show differently from what was written gets a warning.
+//!
+//! Sections are found by heading, at any level, outside block quotes and lists:
+//! a heading matches a template section when it equals its English or French
+//! title once both are folded to lower-case ASCII (accents dropped, `œ` read as
+//! `oe`), a leading number (`1.`, `6.3`, `II.`) is removed, and punctuation and
+//! spacing are ignored. [`sections`] splits a text at the same headings with the
+//! same matching.
+//!
+//! | code | severity | meaning |
+//! |---|---|---|
+//! | `invalid_utf8` | error | the text is not UTF-8; nothing else in it is checked |
+//! | `markdown_too_large` | error | the text is above `max_markdown_bytes`; nothing else in it is checked |
+//! | `nesting_too_deep` | error | quotes and lists nest above `max_nesting_depth` |
+//! | `table_too_large` | error | a table is above `max_table_columns` or `max_table_cells` |
+//! | `markdown_rejected` | error | any other refusal of the Markdown reader |
+//! | `report_empty` | error | the report has no text beyond headings |
+//! | `action_plan_missing` | error | no action plan, or one with no text beyond headings |
+//! | `missing_section` | error | a required section of the template has no heading in its document |
+//! | `section_in_wrong_part` | warning | a report section's heading is in the action plan, or the reverse; it does not count there |
+//! | `duplicate_section` | warning | a section's heading appears again (line of the repeat) |
+//! | `section_out_of_order` | warning | a section comes after one the template puts after it |
+//! | `missing_attachment` | error | an image names no attachment |
+//! | `remote_image` | error | an image is an `http(s)://` address; only attachments are shown |
+//! | `attachment_too_large` | error | an attachment is above `max_image_bytes` or `max_image_pixels` |
+//! | `bad_attachment` | error | an attachment is not a readable PNG or JPEG |
+//! | `duplicate_attachment` | error | two attachments have the same name; only the first could be shown |
+//! | `unused_attachment` | error | no image uses an attachment (not checked when a text could not be read) |
+//! | `raw_html` | warning | raw HTML, shown as text and not interpreted (one per line) |
+//! | `inert_link` | warning | a link shown as plain text: not http(s), mailto or a heading of the same document |
+//!
+//! Findings come in a stable order: the report's by line, then the action plan's
+//! by line, then the attachments' by name; findings without a line (missing
+//! sections, an empty text) open their document's list.
+
+use std::fmt;
+
+use super::images::{self, ColourSpace, Encoded, Image, Images};
+use super::markdown::{self, Scan};
+use super::tree::{Block, Document, Inline};
+use super::{Attachment, Limits, Part, RenderError, Section, Template};
+
+/// What one check reads: the submission as uploaded, and the rules it is held to.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckRequest<'a> {
+    /// The report, as uploaded: the check itself reports invalid UTF-8.
+    pub report_markdown: &'a [u8],
+    /// The four-year action plan, if one was uploaded.
+    pub action_plan_markdown: Option<&'a [u8]>,
+    /// The files image references may name.
+    pub attachments: &'a [Attachment],
+    /// The sections the report is expected to have.
+    pub template: &'a Template,
+    /// The renderer's input limits.
+    pub limits: &'a Limits,
+}
+
+/// Whether a finding blocks a submission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Severity {
+    /// Blocks a submission (the HTTP layer answers 422).
+    Error,
+    /// Shown to the city; does not block.
+    Warning,
+}
+
+impl Severity {
+    /// `"error"` or `"warning"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+/// Which part of the submission a finding is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Source {
+    Report,
+    ActionPlan,
+    Attachment,
+}
+
+impl Source {
+    /// `"report"`, `"action_plan"` or `"attachment"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Report => "report",
+            Source::ActionPlan => "action_plan",
+            Source::Attachment => "attachment",
+        }
+    }
+
+    /// How messages name the document.
+    fn noun(self) -> &'static str {
+        match self {
+            Source::Report => "report",
+            Source::ActionPlan => "action plan",
+            Source::Attachment => "attachment",
+        }
+    }
+
+    fn rank(self) -> u8 {
+        match self {
+            Source::Report => 0,
+            Source::ActionPlan => 1,
+            Source::Attachment => 2,
+        }
+    }
+}
+
+/// One thing the city should know about its submission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub severity: Severity,
+    /// Stable snake_case code, listed in the module documentation.
+    pub code: &'static str,
+    /// A sentence for the city's focal point, naming what it is about.
+    pub message: String,
+    pub source: Source,
+    /// 1-based line in the Markdown text the finding is about.
+    pub line: Option<usize>,
+    /// The attachment's name, when the finding is about one.
+    pub attachment: Option<String>,
+}
+
+impl Finding {
+    /// Whether this finding blocks a submission.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    fn new(severity: Severity, code: &'static str, source: Source, line: Option<usize>, message: String) -> Self {
+        Finding { severity, code, message, source, line, attachment: None }
+    }
+
+    fn about_attachment(code: &'static str, name: &str, message: String) -> Self {
+        Finding {
+            severity: Severity::Error,
+            code,
+            message,
+            source: Source::Attachment,
+            line: None,
+            attachment: Some(name.to_string()),
+        }
+    }
+}
+
+impl fmt::Display for Finding {
+    /// `error [missing_section] report: missing section …`, with `line N` or the
+    /// attachment's name when there is one.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} [{}] {}", self.severity.as_str(), self.code, self.source.as_str())?;
+        if let Some(line) = self.line {
+            write!(f, " line {line}")?;
+        }
+        if let Some(name) = &self.attachment {
+            write!(f, " {name}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// One part of a Markdown text, from a heading to the next (or from the start to
+/// the first heading).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SectionText {
+    /// The heading's plain text; `None` for text before the first heading.
+    pub heading: Option<String>,
+    /// The template section the heading matches, by key.
+    pub key: Option<String>,
+    /// Heading level 1 to 6; 0 for text before the first heading.
+    pub level: u8,
+    /// 1-based line where the section starts.
+    pub line: usize,
+    /// The exact source of the section, heading line included.
+    pub text: String,
+}
+
+/// Split Markdown into sections at headings (text before the first heading:
+/// heading `None`, level 0). `key` is the template section key when the heading
+/// matches one, with the same matching as [`check`]. Headings inside block quotes,
+/// lists or footnotes, and `#` lines in code, do not split. The `text`s put end to
+/// end give back the input exactly.
+pub fn sections(markdown: &str, template: &Template) -> Vec<SectionText> {
+    let matcher = Matcher::new(template.sections());
+    let lines = Lines::new(markdown.as_bytes());
+    let headings = markdown::outline(markdown);
+    // A section starts at the beginning of its heading's line, so indentation
+    // before the marker stays with the heading.
+    let mut starts = Vec::with_capacity(headings.len());
+    for h in &headings {
+        let start = lines.line_start(h.range.start).max(starts.last().copied().unwrap_or(0));
+        starts.push(start);
+    }
+    let mut out = Vec::with_capacity(headings.len() + 1);
+    let first = starts.first().copied().unwrap_or(markdown.len());
+    if first > 0 {
+        out.push(SectionText { heading: None, key: None, level: 0, line: 1, text: markdown[..first].to_string() });
+    }
+    for (i, h) in headings.iter().enumerate() {
+        let start = starts[i];
+        let end = starts.get(i + 1).copied().unwrap_or(markdown.len());
+        out.push(SectionText {
+            heading: Some(h.text.clone()),
+            key: matcher.find(&h.text).map(|k| matcher.sections[k].key.clone()),
+            level: h.level,
+            line: lines.line(start),
+            // Both ends are line starts (after an ASCII line break) or the ends of
+            // the text, so they are character boundaries.
+            text: markdown[start..end].to_string(),
+        });
+    }
+    out
+}
+
+/// Check a submission against the template and the renderer's limits.
+pub fn check(req: &CheckRequest<'_>) -> Vec<Finding> {
+    let matcher = Matcher::new(req.template.sections());
+    let mut out = Vec::new();
+
+    let report = read(Source::Report, req.report_markdown, req.limits, &mut out);
+    let plan = req.action_plan_markdown.map(|bytes| read(Source::ActionPlan, bytes, req.limits, &mut out));
+
+    if let Some(text) = &report {
+        if !text.scan.marks.has_content {
+            let message = if text.scan.marks.headings.is_empty() {
+                "the report is empty".to_string()
+            } else {
+                "the report has headings but no text".to_string()
+            };
+            out.push(Finding::new(Severity::Error, "report_empty", Source::Report, None, message));
+        }
+        text.check(Part::Report, &matcher, &mut out);
+    }
+    match &plan {
+        None => out.push(Finding::new(
+            Severity::Error,
+            "action_plan_missing",
+            Source::ActionPlan,
+            None,
+            "no action plan was submitted; the four-year action plan is required".to_string(),
+        )),
+        Some(Some(text)) => {
+            if !text.scan.marks.has_content {
+                out.push(Finding::new(
+                    Severity::Error,
+                    "action_plan_missing",
+                    Source::ActionPlan,
+                    None,
+                    "the action plan is blank: it has no text beyond headings".to_string(),
+                ));
+            }
+            text.check(Part::ActionPlan, &matcher, &mut out);
+        }
+        // Unreadable: its own finding says why.
+        Some(None) => {}
+    }
+
+    let texts: Vec<&Text<'_>> = report.iter().chain(plan.iter().flatten()).collect();
+    // Which attachments are used is known only when every text could be read.
+    let all_read = report.is_some() && !matches!(plan, Some(None));
+    check_attachments(req, &texts, all_read, &mut out);
+
+    out.sort_by(|a, b| {
+        let key = |f: &Finding| (f.source.rank(), f.line.unwrap_or(0));
+        key(a).cmp(&key(b)).then_with(|| a.attachment.cmp(&b.attachment))
+    });
+    out
+}
+
+/// One Markdown text that could be read.
+struct Text<'a> {
+    source: Source,
+    body: &'a str,
+    lines: Lines,
+    scan: Scan,
+}
+
+/// Decode and scan one text; on failure record why and return `None`.
+fn read<'a>(source: Source, bytes: &'a [u8], limits: &Limits, out: &mut Vec<Finding>) -> Option<Text<'a>> {
+    let noun = source.noun();
+    if bytes.len() > limits.max_markdown_bytes {
+        out.push(Finding::new(
+            Severity::Error,
+            "markdown_too_large",
+            source,
+            None,
+            format!(
+                "the {noun} is {} bytes, above the limit of {} bytes (max_markdown_bytes)",
+                bytes.len(),
+                limits.max_markdown_bytes
+            ),
+        ));
+        return None;
+    }
+    let body = match std::str::from_utf8(bytes) {
+        Ok(body) => body,
+        Err(e) => {
+            let line = Lines::new(bytes).line(e.valid_up_to());
+            out.push(Finding::new(
+                Severity::Error,
+                "invalid_utf8",
+                source,
+                Some(line),
+                format!("the {noun} is not UTF-8 text (first invalid byte on line {line}); save it as UTF-8"),
+            ));
+            return None;
+        }
+    };
+    let lines = Lines::new(bytes);
+    match markdown::scan(body, limits) {
+        Ok(scan) => Some(Text { source, body, lines, scan }),
+        Err(e) => {
+            let code = match e.error {
+                RenderError::InputTooLarge { .. } => "markdown_too_large",
+                RenderError::NestingTooDeep { .. } => "nesting_too_deep",
+                RenderError::TableTooLarge { .. } => "table_too_large",
+                _ => "markdown_rejected",
+            };
+            let line = Some(lines.line(e.offset));
+            out.push(Finding::new(
+                Severity::Error,
+                code,
+                source,
+                line,
+                format!("the {noun} cannot be read: {}", e.error),
+            ));
+            None
+        }
+    }
+}
+
+impl Text<'_> {
+    /// Sections, links and raw HTML of a text that belongs to `part`.
+    fn check(&self, part: Part, matcher: &Matcher<'_>, out: &mut Vec<Finding>) {
+        let marks = &self.scan.marks;
+        // A text with nothing at all in it already has its finding; listing every
+        // section as missing would only repeat it.
+        if !marks.has_content && marks.headings.is_empty() {
+            return;
+        }
+        self.check_sections(part, matcher, out);
+        let noun = self.source.noun();
+        for (dest, offset) in &marks.inert_links {
+            out.push(self.warning(
+                "inert_link",
+                *offset,
+                format!(
+                    "the link to “{}” will be shown as plain text: only http, https and mailto links and links to headings are kept",
+                    shorten(dest)
+                ),
+            ));
+        }
+        for (dest, slug, offset) in &marks.anchor_links {
+            if !self.scan.anchors.contains(slug) {
+                out.push(self.warning(
+                    "inert_link",
+                    *offset,
+                    format!(
+                        "the link to “{}” names no heading of the {noun}; it will be shown as plain text",
+                        shorten(dest)
+                    ),
+                ));
+            }
+        }
+        let mut last_line = 0;
+        for range in &marks.html {
+            let line = self.lines.line(range.start);
+            if line == last_line {
+                continue;
+            }
+            last_line = line;
+            let source = self.body.get(range.clone()).unwrap_or_default();
+            let first = source.lines().next().unwrap_or_default().trim();
+            out.push(self.warning(
+                "raw_html",
+                range.start,
+                format!("raw HTML “{}” is shown as text, not interpreted", shorten(first)),
+            ));
+        }
+    }
+
+    fn check_sections(&self, part: Part, matcher: &Matcher<'_>, out: &mut Vec<Finding>) {
+        let sections = matcher.sections;
+        let mut first_line: Vec<Option<usize>> = vec![None; sections.len()];
+        let mut furthest: Option<usize> = None;
+        for h in &self.scan.marks.headings {
+            let Some(k) = matcher.find(&h.text) else { continue };
+            let section = &sections[k];
+            let line = self.lines.line(h.range.start);
+            if section.part != part {
+                let (home, here) = match section.part {
+                    Part::Report => ("report", "action plan"),
+                    Part::ActionPlan => ("action plan", "report"),
+                };
+                out.push(self.warning(
+                    "section_in_wrong_part",
+                    h.range.start,
+                    format!(
+                        "section {} belongs in the {home}, not in the {here}; it does not count here",
+                        titles(section)
+                    ),
+                ));
+                continue;
+            }
+            if let Some(first) = first_line[k] {
+                out.push(self.warning(
+                    "duplicate_section",
+                    h.range.start,
+                    format!("section {} appears again (first on line {first})", titles(section)),
+                ));
+                continue;
+            }
+            first_line[k] = Some(line);
+            match furthest {
+                Some(f) if f > k => out.push(self.warning(
+                    "section_out_of_order",
+                    h.range.start,
+                    format!(
+                        "section {} comes after {}, but the template puts it before",
+                        titles(section),
+                        titles(&sections[f])
+                    ),
+                )),
+                _ => furthest = Some(k),
+            }
+        }
+        for (k, section) in sections.iter().enumerate() {
+            if section.required && section.part == part && first_line[k].is_none() {
+                out.push(Finding::new(
+                    Severity::Error,
+                    "missing_section",
+                    self.source,
+                    None,
+                    format!(
+                        "missing section {} (section {} of the template) in the {}",
+                        titles(section),
+                        section.number,
+                        self.source.noun()
+                    ),
+                ));
+            }
+        }
+    }
+
+    fn warning(&self, code: &'static str, offset: usize, message: String) -> Finding {
+        Finding::new(Severity::Warning, code, self.source, Some(self.lines.line(offset)), message)
+    }
+}
+
+/// Image references against attachments, and each attachment on its own.
+fn check_attachments(req: &CheckRequest<'_>, texts: &[&Text<'_>], all_read: bool, out: &mut Vec<Finding>) {
+    // Every usable attachment name, looked up through the renderer's own
+    // `Images::get` so a reference resolves here exactly when it does there. The
+    // check needs only the names: each entry holds an empty placeholder image.
+    let mut table = Images::default();
+    let mut names: Vec<&str> = Vec::new();
+    let mut reachable: Vec<bool> = Vec::new();
+    for att in req.attachments {
+        if table.by_name.contains_key(&att.name) {
+            out.push(Finding::about_attachment(
+                "duplicate_attachment",
+                &att.name,
+                format!("two attachments are named “{}”; only the first could be shown, rename one", att.name),
+            ));
+            continue;
+        }
+        let can_be_referenced = match validate(att, req.limits) {
+            Ok(can_be_referenced) => can_be_referenced,
+            Err(e) => {
+                let code = match e {
+                    RenderError::ImageTooLarge { .. } => "attachment_too_large",
+                    _ => "bad_attachment",
+                };
+                out.push(Finding::about_attachment(code, &att.name, e.to_string()));
+                true
+            }
+        };
+        table.by_name.insert(att.name.clone(), table.list.len());
+        table.list.push(Image { width: 0, height: 0, colour: ColourSpace::Gray, encoded: Encoded::Jpeg(Vec::new()) });
+        names.push(&att.name);
+        reachable.push(can_be_referenced);
+    }
+
+    let mut used = vec![false; names.len()];
+    for text in texts {
+        for (src, offset) in &text.scan.marks.images {
+            let line = Some(text.lines.line(*offset));
+            let lower = src.trim().to_ascii_lowercase();
+            if lower.starts_with("http://") || lower.starts_with("https://") {
+                out.push(Finding::new(
+                    Severity::Error,
+                    "remote_image",
+                    text.source,
+                    line,
+                    format!(
+                        "the image “{}” is on the web; attach the file to the submission instead (images are never fetched)",
+                        shorten(src)
+                    ),
+                ));
+                continue;
+            }
+            match table.get(src) {
+                Some((k, _)) => used[k] = true,
+                None => out.push(Finding::new(
+                    Severity::Error,
+                    "missing_attachment",
+                    text.source,
+                    line,
+                    format!("the image “{}” is not among the attachments; attach it or remove the image", shorten(src)),
+                )),
+            }
+        }
+    }
+
+    if !all_read {
+        return;
+    }
+    for (k, name) in names.iter().enumerate() {
+        if used[k] {
+            continue;
+        }
+        let message = if reachable[k] {
+            format!(
+                "the attachment “{name}” is not used by any image; reference it as ![description]({name}) or remove it"
+            )
+        } else {
+            format!("the attachment “{name}” can never be shown: images name attachments by file name only; rename it")
+        };
+        out.push(Finding::about_attachment("unused_attachment", name, message));
+    }
+}
+
+/// Decode one attachment with the renderer's image preparation, which checks
+/// `max_image_bytes` first and reads the image header, checking
+/// `max_image_pixels`, before it allocates for the pixels. `Ok(false)` when no
+/// image reference can name the attachment (its name has a directory part).
+fn validate(att: &Attachment, limits: &Limits) -> Result<bool, RenderError> {
+    let doc = Document {
+        blocks: vec![Block::Paragraph(vec![Inline::Image { src: att.name.clone(), alt: String::new() }])],
+        ..Document::default()
+    };
+    let mut warnings = Vec::new();
+    let prepared = images::prepare(&doc, None, std::slice::from_ref(att), limits, &mut warnings)?;
+    Ok(!prepared.list.is_empty())
+}
+
+/// Template sections with their titles folded for matching.
+struct Matcher<'t> {
+    sections: &'t [Section],
+    titles: Vec<(String, String)>,
+}
+
+impl<'t> Matcher<'t> {
+    fn new(sections: &'t [Section]) -> Self {
+        let titles = sections.iter().map(|s| (fold_heading(&s.en), fold_heading(&s.fr))).collect();
+        Matcher { sections, titles }
+    }
+
+    /// Index of the first section whose English or French title the heading matches.
+    fn find(&self, heading: &str) -> Option<usize> {
+        let folded = fold_heading(heading);
+        if folded.is_empty() {
+            return None;
+        }
+        self.titles.iter().position(|(en, fr)| *en == folded || *fr == folded)
+    }
+}
+
+/// A heading as compared with section titles: ASCII lower case without accents,
+/// leading numbering removed, words of letters and digits separated by one space.
+fn fold_heading(text: &str) -> String {
+    let folded = deunicode::deunicode(text).to_lowercase();
+    let rest = strip_numbering(folded.trim_start());
+    let mut out = String::with_capacity(rest.len());
+    for word in rest.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+/// Remove a leading `1.`, `6.3`, `6.3.1)` or roman `II.`, `iv)`, `IV ` from
+/// lower-case text. A roman numeral counts only when something follows it, and
+/// only up to 39, so words such as "mix" or "civil" stay.
+fn strip_numbering(text: &str) -> &str {
+    if text.starts_with(|c: char| c.is_ascii_digit()) {
+        return text.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.');
+    }
+    let end = text.find(|c: char| c.is_whitespace() || matches!(c, '.' | ')' | ':')).unwrap_or(text.len());
+    if end < text.len() && is_roman(&text[..end]) { &text[end..] } else { text }
+}
+
+/// A lower-case roman numeral from 1 to 39.
+fn is_roman(token: &str) -> bool {
+    let units = token.trim_start_matches('x');
+    token.len() - units.len() <= 3
+        && !token.is_empty()
+        && matches!(units, "" | "i" | "ii" | "iii" | "iv" | "v" | "vi" | "vii" | "viii" | "ix")
+}
+
+/// “English” / “French”, or one title when both are the same.
+fn titles(section: &Section) -> String {
+    if section.en == section.fr {
+        format!("“{}”", section.en)
+    } else {
+        format!("“{}” / “{}”", section.en, section.fr)
+    }
+}
+
+/// At most 80 characters of user text, for a message.
+fn shorten(text: &str) -> String {
+    const MAX: usize = 80;
+    match text.char_indices().nth(MAX) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
+    }
+}
+
+/// Byte offsets where lines start. A line ends at `\n`, `\r\n` or a lone `\r`, as
+/// in CommonMark.
+struct Lines {
+    starts: Vec<usize>,
+}
+
+impl Lines {
+    fn new(text: &[u8]) -> Self {
+        let mut starts = vec![0];
+        for (i, &b) in text.iter().enumerate() {
+            if b == b'\n' || (b == b'\r' && text.get(i + 1) != Some(&b'\n')) {
+                starts.push(i + 1);
+            }
+        }
+        Lines { starts }
+    }
+
+    /// The 1-based line holding byte `offset`.
+    fn line(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&s| s <= offset)
+    }
+
+    /// The offset where the line holding `offset` starts.
+    fn line_start(&self, offset: usize) -> usize {
+        self.starts[self.line(offset) - 1]
+    }
+}
