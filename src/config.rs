@@ -29,6 +29,10 @@ pub struct GlobalOpts {
     /// `mmr.sqlite3` in the data directory.
     #[arg(long, env = "MMR_DATABASE_URL", global = true)]
     pub database_url: Option<String>,
+    /// Where archived PDFs and source bundles are kept, write-once: a directory path (or
+    /// `file://` URL). Default: `archive/` in the data directory.
+    #[arg(long, env = "MMR_ARCHIVE_URL", global = true)]
+    pub archive_url: Option<String>,
     /// Log format on standard error: `text` for people, `json` for log collectors. The level
     /// comes from `RUST_LOG` (default `info`).
     #[arg(long, env = "MMR_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
@@ -150,6 +154,11 @@ impl GlobalOpts {
     pub fn database_url(&self) -> String {
         self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("mmr.sqlite3").display()))
     }
+
+    /// Where archived reports are stored: `MMR_ARCHIVE_URL`, else `archive/` in the data directory.
+    pub fn archive_url(&self) -> String {
+        self.archive_url.clone().unwrap_or_else(|| self.data_dir.join("archive").display().to_string())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -186,6 +195,10 @@ pub enum Command {
     /// Render a report (and its action plan) to an archival PDF; needs no database unless
     /// `--city` asks for a city's details from it.
     Render(RenderOpts),
+    /// Re-hash every archived file and report missing or changed ones (non-zero exit, audit
+    /// event, and an e-mail to MMR_SECRETARIAT_EMAIL); first completes interrupted archivings.
+    /// The server runs it on MMR_FIXITY_CRON.
+    Fixity,
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
@@ -199,12 +212,16 @@ pub struct ServeOpts {
     #[arg(long, env = "MMR_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
     /// The largest request body accepted, in bytes; larger ones get 413.
-    #[arg(long, env = "MMR_MAX_BODY_BYTES", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u32).range(1024..))]
+    #[arg(long, env = "MMR_MAX_BODY_BYTES", default_value_t = 32 * 1024 * 1024, value_parser = clap::value_parser!(u32).range(1024..))]
     pub max_body_bytes: u32,
     /// When to sync cycles and send reminders: a cron expression in UTC (5 fields, or 6 with
     /// seconds). Empty turns the schedule off.
     #[arg(long, env = "MMR_REMINDER_CRON", default_value = "0 6 * * *")]
     pub reminder_cron: String,
+    /// When to re-hash the archive (fixity check): a cron expression in UTC. Default: Sundays
+    /// at 03:00. Empty turns it off.
+    #[arg(long, env = "MMR_FIXITY_CRON", default_value = "0 3 * * 0")]
+    pub fixity_cron: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,6 +4,9 @@
 use crate::db::DbError;
 use crate::domain::Invalid;
 use crate::domain::auth::Denied;
+use crate::render::{Finding, RenderError};
+use crate::storage::StorageError;
+use crate::storage::bundle::BundleError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -20,6 +23,21 @@ pub enum Error {
     Conflict(String),
     #[error("permission denied")]
     Denied(Denied),
+    /// The report check found errors that block this step (422, with every finding).
+    #[error("{summary}")]
+    CheckFailed { summary: String, findings: Vec<Finding> },
+    /// An input is over a size limit (413); the message names the limit.
+    #[error("{0}")]
+    TooLarge(String),
+    /// The renderer refused the input (422) or failed (500).
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    /// The archive store failed or found a stored file damaged.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// A stored source bundle could not be written or read back.
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
     #[error(transparent)]
     Db(DbError),
 }

@@ -1,21 +1,22 @@
 //! The `mmr` command: the server and the operator's tools.
 
+use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
-use std::path::Path;
-
-use chrono::Datelike;
 use mmr::config::{CitiesCommand, Cli, Command, CyclesCommand, ReminderOpts, RenderOpts, ServeOpts, TokenCommand};
 use mmr::db::Db;
 use mmr::domain::auth::Role;
 use mmr::domain::cycles::CycleRules;
 use mmr::error::Error;
 use mmr::http::AppState;
-use mmr::mail::{self, Transport};
-use mmr::render::{self, DocumentMeta, Limits, PageSize, PdfDate, RenderRequest, Template};
-use mmr::workflow::render::CityCover;
+use mmr::mail::{self, Envelope, Transport};
+use mmr::render::{self, DocumentMeta, Limits, PageSize, RenderRequest, Template};
+use mmr::storage::{self, BlobStore};
+use mmr::workflow::reminders::ReminderConfig;
+use mmr::workflow::render::{CityCover, Reporting};
 use mmr::workflow::{self, Actor, tokens::TokenSpec};
 use mmr::{scheduler, startup, telemetry};
 
@@ -77,7 +78,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let rules = cli.global.calendar.rules();
             let s = db.run_blocking(|conn| workflow::cycles::sync(conn, &Actor::cli(), &rules, now()))?;
             tracing::info!(cycles.created = s.created, cities = s.cities, "reporting cycles synced");
-            serve(db, opts, rules, cli.global.reminders.clone(), &cli.global.data_dir)
+            let store = storage::open_store(&cli.global.archive_url())?;
+            serve(db, opts, rules, store, cli.global.reminders.clone(), &cli.global.data_dir)
         }
         Command::Migrate => startup::migrate(&connect()?),
         Command::Cities { command: CitiesCommand::Import { file, if_empty } } => {
@@ -159,6 +161,41 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}: {} pages, {} bytes", opts.output.display(), summary.page_count, summary.bytes);
             Ok(())
         }
+        Command::Fixity => {
+            let config = cli.global.reminders.config().map_err(Error::from)?;
+            let transport = transport(&cli.global.reminders, &cli.global.data_dir)?;
+            let store = storage::open_store(&cli.global.archive_url())?;
+            let db = connect()?;
+            startup::migrate(&db)?;
+            let (kit, rules) = (Reporting::default(), cli.global.calendar.rules());
+            let resumed = workflow::archive::resume(&db, store.as_ref(), &kit, &rules, now())?;
+            if !resumed.is_empty() {
+                println!("completed {} interrupted archiving(s)", resumed.len());
+            }
+            let envelope = fixity_envelope(&config);
+            let r = workflow::archive::fixity(&db, store.as_ref(), Some((transport.as_ref(), &envelope)), now())?;
+            for p in &r.problems {
+                println!(
+                    "archive {} {}: {} ({})",
+                    p.archive_id,
+                    p.file,
+                    workflow::archive::fixity_label(&p.state),
+                    p.sha256
+                );
+            }
+            println!(
+                "fixity: {} files of {} archived reports checked in {}, {} problem(s)",
+                r.files,
+                r.documents,
+                store.describe(),
+                r.problems.len()
+            );
+            if r.problems.is_empty() {
+                Ok(())
+            } else {
+                anyhow::bail!("{} archived file(s) are missing or changed", r.problems.len())
+            }
+        }
         Command::Token { command } => token(&connect()?, command),
     }
 }
@@ -191,20 +228,55 @@ fn token(db: &Db, command: TokenCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn serve(db: Db, opts: ServeOpts, rules: CycleRules, reminders: ReminderOpts, data_dir: &Path) -> anyhow::Result<()> {
+fn serve(
+    db: Db,
+    opts: ServeOpts,
+    rules: CycleRules,
+    store: Arc<dyn BlobStore>,
+    reminders: ReminderOpts,
+    data_dir: &Path,
+) -> anyhow::Result<()> {
     let config = reminders.config().map_err(Error::from)?;
-    let transport = transport(&reminders, data_dir)?;
+    let transport: Arc<dyn Transport> = transport(&reminders, data_dir)?.into();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
-        let job = scheduler::ReminderJob { db: db.clone(), transport: transport.into(), config, rules };
-        let _schedule = scheduler::start(&opts.reminder_cron, job).await?;
+        let state = AppState::new(db.clone(), opts.max_body_bytes as usize, rules, store.clone());
+        let fixity = scheduler::FixityJob {
+            db: db.clone(),
+            store,
+            reporting: state.reporting.clone(),
+            rules,
+            transport: transport.clone(),
+            envelope: fixity_envelope(&config),
+        };
+        let reminder = scheduler::ReminderJob { db: db.clone(), transport, config, rules };
+        // Acceptances whose archiving a crash interrupted are completed in the background.
+        let resume = (state.db.clone(), state.store.clone(), state.reporting.clone());
+        tokio::task::spawn_blocking(move || {
+            match workflow::archive::resume(&resume.0, resume.1.as_ref(), &resume.2, &rules, now()) {
+                Ok(done) if !done.is_empty() => tracing::info!(count = done.len(), "completed interrupted archivings"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "completing interrupted archivings failed"),
+            }
+        });
+        let _schedule = scheduler::start(&opts.reminder_cron, reminder, &opts.fixity_cron, fixity).await?;
         let listener = tokio::net::TcpListener::bind(opts.bind)
             .await
             .with_context(|| format!("MMR_BIND / --bind: cannot listen on {}", opts.bind))?;
         let addr = listener.local_addr()?;
-        tracing::info!(%addr, db.backend = db.backend().as_str(), "listening on http://{addr}");
-        startup::serve(listener, AppState::new(db, opts.max_body_bytes as usize, rules)).await
+        tracing::info!(%addr, db.backend = db.backend().as_str(), archive = %state.store.describe(), "listening on http://{addr}");
+        startup::serve(listener, state).await
     })
+}
+
+/// How a fixity alert is addressed: to the Secretariat, with a unique message id.
+fn fixity_envelope(config: &ReminderConfig) -> Envelope {
+    Envelope {
+        from: config.from.clone(),
+        to: vec![config.secretariat_email.clone()],
+        cc: Vec::new(),
+        message_id: format!("fixity.{}.{:08x}@mmr.invalid", now().format("%Y%m%dT%H%M%S"), rand::random::<u32>()),
+    }
 }
 
 /// SMTP when `MMR_SMTP_URL` is set, otherwise .eml files in `<data dir>/outbox`.
@@ -284,7 +356,7 @@ fn render_files(opts: &RenderOpts, city: Option<CityCover>) -> anyhow::Result<Re
         meta.language = c.language;
     }
     meta.cycle = opts.cycle.clone().unwrap_or_default();
-    meta.creation_date = pdf_date(date);
+    meta.creation_date = workflow::render::pdf_date(date);
     let limits = Limits::default();
     let request = RenderRequest {
         report_markdown: &report,
@@ -303,8 +375,4 @@ fn render_files(opts: &RenderOpts, city: Option<CityCover>) -> anyhow::Result<Re
         bytes: rendered.pdf.len(),
         warnings: rendered.warnings.iter().map(ToString::to_string).collect(),
     })
-}
-
-fn pdf_date(d: chrono::NaiveDate) -> PdfDate {
-    PdfDate::ymd(d.year().clamp(0, 9999) as u16, d.month() as u8, d.day() as u8)
 }

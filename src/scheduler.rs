@@ -1,5 +1,6 @@
 //! Cron strings to workflow functions; nothing else. `MMR_REMINDER_CRON` runs the daily job
-//! (cycle sync, then the reminder sweep) on the blocking pool.
+//! (cycle sync, then the reminder sweep) and `MMR_FIXITY_CRON` the archive's fixity check, each on
+//! the blocking pool.
 
 use std::sync::Arc;
 
@@ -8,8 +9,10 @@ use tokio_cron_scheduler::{Job, JobScheduler};
 
 use crate::db::Db;
 use crate::domain::cycles::CycleRules;
-use crate::mail::Transport;
+use crate::mail::{Envelope, Transport};
+use crate::storage::BlobStore;
 use crate::workflow::reminders::{self, ReminderConfig};
+use crate::workflow::render::Reporting;
 
 /// What the reminder job needs.
 pub struct ReminderJob {
@@ -19,50 +22,113 @@ pub struct ReminderJob {
     pub rules: CycleRules,
 }
 
+/// What the fixity job needs; failures are mailed with `envelope`.
+pub struct FixityJob {
+    pub db: Db,
+    pub store: Arc<dyn BlobStore>,
+    pub reporting: Reporting,
+    pub rules: CycleRules,
+    pub transport: Arc<dyn Transport>,
+    pub envelope: Envelope,
+}
+
+impl ReminderJob {
+    fn run(&self, owner: &str) {
+        let now = chrono::Utc::now().naive_utc();
+        match reminders::daily(&self.db, self.transport.as_ref(), &self.config, &self.rules, now, owner, false) {
+            Ok((created, r)) => tracing::info!(
+                cycles.created = created,
+                planned = r.planned,
+                sent = r.sent,
+                failed = r.failed,
+                skipped = r.skipped,
+                "reminder sweep done"
+            ),
+            Err(e) => tracing::error!(error = %e, "reminder sweep failed"),
+        }
+    }
+}
+
+impl FixityJob {
+    /// Completes interrupted archivings, then re-hashes the archive.
+    pub fn run(&self) {
+        let now = chrono::Utc::now().naive_utc();
+        use crate::workflow::archive;
+        if let Err(e) = archive::resume(&self.db, self.store.as_ref(), &self.reporting, &self.rules, now) {
+            tracing::error!(error = %e, "completing interrupted archivings failed");
+        }
+        match archive::fixity(&self.db, self.store.as_ref(), Some((self.transport.as_ref(), &self.envelope)), now) {
+            Ok(r) if r.problems.is_empty() => {
+                tracing::info!(documents = r.documents, files = r.files, "fixity check done")
+            }
+            Ok(r) => tracing::error!(documents = r.documents, problems = r.problems.len(), "fixity check found damage"),
+            Err(e) => tracing::error!(error = %e, "fixity check failed"),
+        }
+    }
+}
+
 /// Accepts the usual five cron fields (minute first) or six with seconds.
 fn with_seconds(cron: &str) -> String {
     if cron.split_whitespace().count() == 5 { format!("0 {cron}") } else { cron.to_owned() }
 }
 
-/// Starts the schedule; `None` when `cron` is empty (the schedule is off). A bad expression is
-/// an error naming the setting.
-pub async fn start(cron: &str, job: ReminderJob) -> anyhow::Result<Option<JobScheduler>> {
+/// A job running `work` on the blocking pool on `cron`; `None` when the cron is empty.
+fn job(
+    setting: &str,
+    cron: &str,
+    name: &'static str,
+    work: Arc<dyn Fn() + Send + Sync>,
+) -> anyhow::Result<Option<Job>> {
     let cron = cron.trim();
     if cron.is_empty() {
-        tracing::info!("MMR_REMINDER_CRON is empty: reminders are not scheduled");
+        tracing::info!("{setting} is empty: the {name} job is not scheduled");
         return Ok(None);
     }
-    let job = Arc::new(job);
-    let owner = reminders::owner_id();
     let scheduled = Job::new_async(with_seconds(cron).as_str(), move |_, _| {
-        let (job, owner) = (job.clone(), owner.clone());
+        let work = work.clone();
         Box::pin(async move {
-            let span = tracing::info_span!("reminder_job");
+            let span = tracing::info_span!("job", job.name = name);
             let result = tokio::task::spawn_blocking(move || {
                 let _entered = span.enter();
-                let now = chrono::Utc::now().naive_utc();
-                reminders::daily(&job.db, job.transport.as_ref(), &job.config, &job.rules, now, &owner, false)
+                work();
             })
             .await;
-            match result {
-                Ok(Ok((created, r))) => tracing::info!(
-                    cycles.created = created,
-                    planned = r.planned,
-                    sent = r.sent,
-                    failed = r.failed,
-                    skipped = r.skipped,
-                    "reminder sweep done"
-                ),
-                Ok(Err(e)) => tracing::error!(error = %e, "reminder sweep failed"),
-                Err(e) => tracing::error!(error = %e, "reminder sweep panicked"),
+            if let Err(e) = result {
+                tracing::error!(error = %e, job.name = name, "scheduled job panicked");
             }
         })
     })
-    .with_context(|| format!("MMR_REMINDER_CRON: `{cron}` is not a cron expression"))?;
+    .with_context(|| format!("{setting}: `{cron}` is not a cron expression"))?;
+    tracing::info!(cron, job.name = name, "scheduled");
+    Ok(Some(scheduled))
+}
+
+/// Starts the schedule; `None` when both crons are empty. A bad expression is an error naming
+/// the setting.
+pub async fn start(
+    reminder_cron: &str,
+    reminder: ReminderJob,
+    fixity_cron: &str,
+    fixity: FixityJob,
+) -> anyhow::Result<Option<JobScheduler>> {
+    let owner = reminders::owner_id();
+    let reminder = Arc::new(reminder);
+    let fixity = Arc::new(fixity);
+    let jobs: Vec<Job> = [
+        job("MMR_REMINDER_CRON", reminder_cron, "reminders", Arc::new(move || reminder.run(&owner)))?,
+        job("MMR_FIXITY_CRON", fixity_cron, "fixity", Arc::new(move || fixity.run()))?,
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if jobs.is_empty() {
+        return Ok(None);
+    }
     let scheduler = JobScheduler::new().await.context("starting the scheduler")?;
-    scheduler.add(scheduled).await.context("scheduling the reminder job")?;
+    for j in jobs {
+        scheduler.add(j).await.context("scheduling a job")?;
+    }
     scheduler.start().await.context("starting the scheduler")?;
-    tracing::info!(cron, "reminders scheduled");
     Ok(Some(scheduler))
 }
 

@@ -7,12 +7,14 @@
 //! explicit and local. [`Db::run`] moves the work onto the blocking pool, inside the caller's
 //! tracing span, so no query ever blocks an async thread.
 
+pub mod archive;
 pub mod audit;
 pub mod cities;
 pub mod contacts;
 pub mod cycles;
 pub mod reminders;
 mod schema;
+pub mod submissions;
 pub mod tokens;
 
 use std::convert::Infallible;

@@ -9,6 +9,7 @@ pub mod countries;
 pub mod cycles;
 pub mod fields;
 pub mod reminders;
+pub mod submissions;
 
 use std::fmt;
 

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::cities::path_slug;
 use super::extract::{ApiJson, ApiQuery, Auth};
-use super::{ApiError, AppState, ListView, PageQuery};
+use super::{ApiError, AppState, ListView, PageQuery, rfc3339};
 use crate::db::Conn;
 use crate::db::cycles::{CycleSelection, Extension};
 use crate::domain::auth::{Action, CityRef, Denied, Principal, Scope, authorize};
@@ -69,10 +69,6 @@ struct CycleView {
     late: bool,
     versions: usize,
     last_submitted_at: Option<String>,
-}
-
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// The last minute of the deadline, as local time with its offset.

@@ -7,12 +7,15 @@ use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::db::DbError;
 use crate::domain::Invalid;
 use crate::domain::auth::Denied;
 use crate::error::Error;
+use crate::render::{Finding, RenderError};
+use crate::storage::StorageError;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -38,6 +41,11 @@ impl ApiError {
 
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// Blocking work that panicked or was cancelled.
+    pub fn interrupted(cause: &dyn std::error::Error) -> Self {
+        Self::internal(cause)
     }
 
     fn internal(cause: &dyn std::error::Error) -> Self {
@@ -92,7 +100,62 @@ impl From<Error> for ApiError {
             Error::NotFound { .. } => Self::not_found(e.to_string()),
             Error::Conflict(message) => Self::new(StatusCode::CONFLICT, "conflict", message),
             Error::Denied(d) => d.into(),
+            Error::CheckFailed { summary, findings } => {
+                let findings: Vec<FindingView> = findings.iter().map(FindingView::from).collect();
+                Self {
+                    extra: Some(json!({ "findings": findings })),
+                    ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "check_failed", summary)
+                }
+            }
+            Error::TooLarge(message) => Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message),
+            Error::Render(e) => match e {
+                RenderError::InputTooLarge { .. }
+                | RenderError::NestingTooDeep { .. }
+                | RenderError::TableTooLarge { .. }
+                | RenderError::ImageTooLarge { .. }
+                | RenderError::BadImage { .. }
+                | RenderError::TooManyPages { .. } => {
+                    Self::new(StatusCode::UNPROCESSABLE_ENTITY, "unrenderable", e.to_string())
+                }
+                other => Self::internal(&other),
+            },
+            Error::Storage(e @ (StorageError::Missing { .. } | StorageError::Corrupt { .. })) => {
+                tracing::error!(error = %e, "an archived file is missing or damaged");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "archive_damaged",
+                    "the archived file is missing or does not match its SHA-256, so it is not served",
+                )
+            }
+            Error::Storage(e) => Self::internal(&e),
+            Error::Bundle(e) => Self::internal(&e),
             Error::Db(db) => db.into(),
+        }
+    }
+}
+
+/// One finding of the template check, as clients see it.
+#[derive(Debug, Serialize)]
+pub struct FindingView {
+    severity: &'static str,
+    code: &'static str,
+    message: String,
+    source: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attachment: Option<String>,
+}
+
+impl From<&Finding> for FindingView {
+    fn from(f: &Finding) -> Self {
+        Self {
+            severity: f.severity.as_str(),
+            code: f.code,
+            message: f.message.clone(),
+            source: f.source.as_str(),
+            line: f.line,
+            attachment: f.attachment.clone(),
         }
     }
 }

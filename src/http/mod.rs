@@ -4,6 +4,7 @@
 //! bodies into domain values, call [`crate::workflow`] on the blocking pool, and answer with the
 //! JSON views defined beside them.
 
+mod archive;
 mod audit;
 mod cities;
 mod contacts;
@@ -13,7 +14,9 @@ mod extract;
 mod fields;
 mod health;
 mod reminders;
+mod submissions;
 mod tokens;
+mod upload;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,6 +35,8 @@ pub use error::ApiError;
 use crate::db::Db;
 use crate::domain::Page;
 use crate::domain::cycles::CycleRules;
+use crate::storage::BlobStore;
+use crate::workflow::render::Reporting;
 
 /// The response header carrying each request's id (also accepted from a proxy in front).
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -48,11 +53,22 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// The reporting calendar.
     pub rules: CycleRules,
+    /// The report template and input limits.
+    pub reporting: Reporting,
+    /// Where archived PDFs and source bundles are kept.
+    pub store: Arc<dyn BlobStore>,
 }
 
 impl AppState {
-    pub fn new(db: Db, max_body_bytes: usize, rules: CycleRules) -> Self {
-        Self { db, clock: Arc::new(|| chrono::Utc::now().naive_utc()), max_body_bytes, rules }
+    pub fn new(db: Db, max_body_bytes: usize, rules: CycleRules, store: Arc<dyn BlobStore>) -> Self {
+        Self {
+            db,
+            clock: Arc::new(|| chrono::Utc::now().naive_utc()),
+            max_body_bytes,
+            rules,
+            reporting: Reporting::default(),
+            store,
+        }
     }
 
     pub fn now(&self) -> NaiveDateTime {
@@ -68,6 +84,8 @@ pub fn router(state: AppState) -> Router {
         .merge(contacts::router())
         .merge(cycles::router())
         .merge(reminders::router())
+        .merge(submissions::router())
+        .merge(archive::router())
         .merge(audit::router())
         .merge(tokens::router());
     Router::new()
@@ -114,6 +132,23 @@ impl MakeRequestId for RandomRequestId {
         let id = format!("{:016x}", rand::random::<u64>());
         axum::http::HeaderValue::from_str(&id).ok().map(RequestId::new)
     }
+}
+
+/// Runs blocking work (rendering, reading or writing the archive) on the blocking pool, inside
+/// the request's span.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> crate::error::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    let span = tracing::Span::current();
+    match tokio::task::spawn_blocking(move || span.in_scope(f)).await {
+        Ok(result) => result.map_err(ApiError::from),
+        Err(e) => Err(ApiError::interrupted(&e)),
+    }
+}
+
+/// A UTC instant as RFC 3339 with seconds, e.g. `2027-11-30T22:59:00Z`.
+fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// A page of a list: `{"items": [...], "total": N, "page": P, "per_page": K}`.

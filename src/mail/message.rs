@@ -87,6 +87,12 @@ pub fn compose(context: &ReminderContext, envelope: &Envelope) -> Result<Outgoin
     build(envelope, text.subject, text.body)
 }
 
+/// A service notice to the Secretariat (such as a failed fixity check): plain text the caller
+/// wrote, with the same headers as a reminder.
+pub fn compose_notice(envelope: &Envelope, subject: &str, body: &str) -> Result<OutgoingMessage, MailError> {
+    build(envelope, subject.to_owned(), body.to_owned())
+}
+
 /// Builds the lettre message from already rendered text.
 fn build(envelope: &Envelope, subject: String, body: String) -> Result<OutgoingMessage, MailError> {
     let message_id = message_id(&envelope.message_id)?;

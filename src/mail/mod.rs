@@ -22,7 +22,7 @@ mod wording;
 pub use eml::EmlDirTransport;
 pub use error::MailError;
 pub use memory::{MemoryTransport, SimulatedFailure};
-pub use message::{Envelope, OutgoingMessage, compose};
+pub use message::{Envelope, OutgoingMessage, compose, compose_notice};
 pub use reminder::{Language, ReminderContext, ReminderKind};
 pub use smtp::{SmtpOptions, SmtpTransport};
 pub use transport::{Transport, transport_from_config};

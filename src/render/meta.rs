@@ -180,14 +180,21 @@ pub fn load_attachments_dir(dir: &Path) -> Result<Vec<Attachment>, RenderError> 
 /// SHA-256 over the source bundle (both Markdown texts and the attachments), hex
 /// encoded; its first 16 digits go on the cover.
 pub(crate) fn source_digest(request: &RenderRequest<'_>) -> String {
+    bundle_digest(request.report_markdown, request.action_plan_markdown, request.attachments)
+}
+
+/// The digest that identifies a report's sources: each input length-prefixed, attachments in
+/// the order given (callers sort them by name). A submitted version is known by it, and its
+/// first 16 digits are printed on the PDF's cover, so a reader can tie a PDF to its version.
+pub fn bundle_digest(report_markdown: &str, action_plan_markdown: Option<&str>, attachments: &[Attachment]) -> String {
     let mut h = Sha256::new();
     let mut field = |bytes: &[u8]| {
         h.update((bytes.len() as u64).to_le_bytes());
         h.update(bytes);
     };
-    field(request.report_markdown.as_bytes());
-    field(request.action_plan_markdown.unwrap_or("").as_bytes());
-    for a in request.attachments {
+    field(report_markdown.as_bytes());
+    field(action_plan_markdown.unwrap_or("").as_bytes());
+    for a in attachments {
         field(a.name.as_bytes());
         field(&a.bytes);
     }

@@ -37,7 +37,7 @@ use std::time::{Duration, Instant};
 pub use check::{CheckRequest, Finding, SectionText, Severity, Source, check, sections};
 pub use error::{RenderError, Warning, WarningCode};
 pub use limits::Limits;
-pub use meta::{Attachment, DocumentMeta, PdfDate, Status, load_attachments_dir};
+pub use meta::{Attachment, DocumentMeta, PdfDate, Status, bundle_digest, load_attachments_dir};
 pub use template::{PageSize, Part, Section, Template};
 
 /// Name and version of this renderer, written into the PDF's producer field.

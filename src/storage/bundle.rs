@@ -100,6 +100,8 @@ pub struct ManifestSubmission {
     pub submitted_at: String,
     /// Submitted after the due date.
     pub late: bool,
+    /// The digest the version is known by and that was accepted (printed on the PDF's cover).
+    pub bundle_sha256: String,
 }
 
 /// Cover and PDF metadata the archived PDF was rendered with.
@@ -109,6 +111,9 @@ pub struct ManifestDocument {
     pub title: String,
     /// BCP 47 language tag.
     pub language: String,
+    /// The country and creative field as printed on the cover (English names).
+    pub country: String,
+    pub creative_field: String,
     pub cycle_label: String,
     pub version_label: String,
     pub keywords: Vec<String>,
@@ -467,6 +472,7 @@ mod tests {
                 version: 2,
                 submitted_at: "2026-11-20T10:15:00Z".to_owned(),
                 late: false,
+                bundle_sha256: "ab".repeat(32),
             },
             accepted_at: "2026-12-03T09:00:00Z".to_owned(),
             renderer: "mmr 0.1.0".to_owned(),
@@ -474,6 +480,8 @@ mod tests {
             document: ManifestDocument {
                 title: "Membership Monitoring Report — Granada".to_owned(),
                 language: "en".to_owned(),
+                country: "Spain".to_owned(),
+                creative_field: "Literature".to_owned(),
                 cycle_label: "2022–2025".to_owned(),
                 version_label: "v2".to_owned(),
                 keywords: vec!["UNESCO Creative Cities Network".to_owned(), "literature".to_owned()],

@@ -29,6 +29,11 @@ pub fn get(conn: &mut Conn<'_>, slug: &str) -> Result<City> {
     db::cities::find_by_slug(conn, slug)?.ok_or_else(|| Error::not_found("city", slug))
 }
 
+/// A city by its id (from a token's scope).
+pub fn by_id(conn: &mut Conn<'_>, id: i64) -> Result<City> {
+    Ok(db::cities::find_by_id(conn, id)?)
+}
+
 pub fn list(conn: &mut Conn<'_>, filter: &CityFilter, page: PageRequest) -> Result<Page<City>> {
     Ok(db::cities::list(conn, filter, page)?)
 }

@@ -2,12 +2,15 @@
 //! database connection and the current time (never the clock), opens its own transaction, checks
 //! what the database cannot, and records an audit event with the change it makes.
 
+pub mod archive;
 pub mod cities;
 pub mod contacts;
 pub mod cycles;
 pub mod import;
 pub mod reminders;
 pub mod render;
+pub mod review;
+pub mod submissions;
 pub mod tokens;
 
 use chrono::NaiveDateTime;

@@ -1,0 +1,578 @@
+//! Drafts, submissions and their review: a city's draft (JSON or multipart, with the template
+//! check's findings), previews, submitting a version, reading versions and their PDFs, comments,
+//! the Secretariat's decision, and the diff between versions.
+//!
+//! Permissions follow DESIGN.md §3: the city writes its own drafts and versions (the Secretariat
+//! may act on its behalf); the city, its field's coordinator and the Secretariat read them; the
+//! coordinator and the Secretariat comment and the city replies; only the Secretariat decides.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+
+use super::error::FindingView;
+use super::extract::{ApiJson, Auth};
+use super::upload::ReportUpload;
+use super::{ApiError, AppState, blocking, rfc3339};
+use crate::db::submissions::{Comment, DecisionRow, StoredAttachment, Submission};
+use crate::domain::auth::{Action, CityRef, Principal, Scope, authorize};
+use crate::domain::cities::CityTimeZone;
+use crate::domain::cycles::local_date;
+use crate::domain::submissions::DecisionInput;
+use crate::domain::{Invalid, parse_date};
+use crate::render::Finding;
+use crate::workflow::cycles::CycleOverview;
+use crate::workflow::review::{NewCommentInput, SectionDiff, Version, VersionDiff, VersionInCycle};
+use crate::workflow::submissions::DraftOverview;
+use crate::workflow::{self, Actor};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/cycles/{id}/draft", get(show_draft).put(save_draft))
+        .route("/cycles/{id}/draft/pdf", get(draft_pdf))
+        .route("/cycles/{id}/submissions", get(list_versions).post(submit))
+        .route("/preview", post(preview))
+        .route("/submissions/{id}", get(show_version))
+        .route("/submissions/{id}/pdf", get(version_pdf))
+        .route("/submissions/{id}/attachments/{name}", get(version_attachment))
+        .route("/submissions/{id}/comments", get(list_comments).post(add_comment))
+        .route("/submissions/{id}/decision", post(decide))
+        .route("/submissions/{id}/diff", get(diff))
+}
+
+fn city_ref(c: &CycleOverview) -> CityRef<'_> {
+    CityRef { id: c.record.city.id, field: &c.record.city.field }
+}
+
+#[derive(Serialize)]
+struct AttachmentView {
+    name: String,
+    content_type: String,
+    size_bytes: i64,
+    sha256: String,
+}
+
+impl From<StoredAttachment> for AttachmentView {
+    fn from(a: StoredAttachment) -> Self {
+        Self { name: a.name, content_type: a.content_type, size_bytes: a.size_bytes, sha256: a.sha256 }
+    }
+}
+
+/// The template check's verdict.
+#[derive(Serialize)]
+struct CheckView {
+    /// No errors: the report can be submitted.
+    ok: bool,
+    errors: usize,
+    warnings: usize,
+    findings: Vec<FindingView>,
+}
+
+impl From<&[Finding]> for CheckView {
+    fn from(findings: &[Finding]) -> Self {
+        let errors = findings.iter().filter(|f| f.is_error()).count();
+        Self {
+            ok: errors == 0,
+            errors,
+            warnings: findings.len() - errors,
+            findings: findings.iter().map(FindingView::from).collect(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct DraftView {
+    cycle_id: i64,
+    report_markdown: String,
+    action_plan_markdown: String,
+    updated_by: String,
+    updated_at: String,
+    attachments: Vec<AttachmentView>,
+    check: CheckView,
+}
+
+impl DraftView {
+    fn new(cycle_id: i64, d: DraftOverview) -> Self {
+        Self {
+            cycle_id,
+            check: CheckView::from(d.findings.as_slice()),
+            report_markdown: d.draft.report_markdown,
+            action_plan_markdown: d.draft.action_plan_markdown,
+            updated_by: d.draft.updated_by,
+            updated_at: rfc3339(d.draft.updated_at.and_utc()),
+            attachments: d.attachments.into_iter().map(AttachmentView::from).collect(),
+        }
+    }
+}
+
+/// Loads a cycle and checks that the caller may read (or, with `write`, write) its city's work.
+fn cycle_for(
+    conn: &mut crate::db::Conn<'_>,
+    state: &AppState,
+    principal: &Principal,
+    id: i64,
+    write: bool,
+    now: NaiveDateTime,
+) -> crate::error::Result<CycleOverview> {
+    let cycle = workflow::cycles::get(conn, &state.rules, now.and_utc(), id)?;
+    let city = city_ref(&cycle);
+    authorize(Some(principal), if write { Action::WriteReport(city) } else { Action::ReadCityWork(city) })?;
+    Ok(cycle)
+}
+
+/// The cycle's draft with the check's findings.
+async fn show_draft(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+) -> Result<Json<DraftView>, ApiError> {
+    let principal = auth.signed_in()?.clone();
+    let now = state.now();
+    let st = state.clone();
+    let draft = state
+        .db
+        .run(move |conn| {
+            cycle_for(conn, &st, &principal, id, false, now)?;
+            workflow::submissions::draft(conn, &st.reporting, id)
+        })
+        .await?;
+    Ok(Json(DraftView::new(id, draft)))
+}
+
+/// Saves the draft (creating or overwriting it); answers with the check's findings.
+async fn save_draft(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    ReportUpload(upload): ReportUpload,
+) -> Result<Json<DraftView>, ApiError> {
+    let principal = auth.signed_in()?.clone();
+    let upload = upload.ok_or_else(|| Invalid::new("body", "a draft needs a report (JSON or multipart)"))?;
+    let (actor, now) = (auth.actor()?, state.now());
+    let st = state.clone();
+    let draft = state
+        .db
+        .run(move |conn| {
+            let cycle = cycle_for(conn, &st, &principal, id, true, now)?;
+            workflow::submissions::save_draft(conn, &actor, &st.reporting, &cycle, &upload, now)
+        })
+        .await?;
+    Ok(Json(DraftView::new(id, draft)))
+}
+
+fn pdf_response(pdf: Vec<u8>, file_name: &str) -> Response {
+    let disposition = HeaderValue::from_str(&format!("inline; filename=\"{file_name}\""))
+        .unwrap_or_else(|_| HeaderValue::from_static("inline"));
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/pdf")),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        pdf,
+    )
+        .into_response()
+}
+
+/// The city's local date, for draft covers.
+fn city_today(c: &CycleOverview, now: NaiveDateTime) -> chrono::NaiveDate {
+    let tz = CityTimeZone::parse(&c.record.city.time_zone).map_or(chrono_tz::UTC, CityTimeZone::tz);
+    local_date(now.and_utc(), tz)
+}
+
+/// The draft rendered as the archive would render it, marked draft; nothing is stored.
+async fn draft_pdf(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Result<Response, ApiError> {
+    let principal = auth.signed_in()?.clone();
+    let now = state.now();
+    let st = state.clone();
+    let (pdf, slug) = state
+        .db
+        .run(move |conn| {
+            let cycle = cycle_for(conn, &st, &principal, id, false, now)?;
+            let pdf = workflow::submissions::draft_pdf(conn, &st.reporting, &cycle, city_today(&cycle, now))?;
+            Ok::<_, ApiError>((pdf, cycle.record.city.slug.clone()))
+        })
+        .await?;
+    Ok(pdf_response(pdf, &format!("{slug}-draft.pdf")))
+}
+
+/// Any signed-in user: Markdown in, the PDF the archive would make out, marked draft.
+async fn preview(
+    State(state): State<AppState>,
+    auth: Auth,
+    ReportUpload(upload): ReportUpload,
+) -> Result<Response, ApiError> {
+    let principal = auth.signed_in()?.clone();
+    let upload = upload.ok_or_else(|| Invalid::new("body", "a preview needs a report (JSON or multipart)"))?;
+    let today = state.now().date();
+    let st = state.clone();
+    let pdf = state
+        .db
+        .run(move |conn| {
+            let cover = match principal.scope {
+                Scope::City { city_id } => {
+                    let city = workflow::cities::by_id(conn, city_id)?;
+                    Some(workflow::render::city_cover(conn, &city.slug)?)
+                }
+                _ => None,
+            };
+            workflow::submissions::preview(&st.reporting, &upload, cover.as_ref(), today)
+        })
+        .await?;
+    Ok(pdf_response(pdf, "preview.pdf"))
+}
+
+#[derive(Serialize)]
+struct DecisionView {
+    decision: String,
+    comments: Option<String>,
+    revision_due: Option<String>,
+    accepted_sha256: Option<String>,
+    decided_by: String,
+    decided_at: String,
+}
+
+impl From<DecisionRow> for DecisionView {
+    fn from(d: DecisionRow) -> Self {
+        Self {
+            decision: d.decision,
+            comments: d.comments,
+            revision_due: d.revision_due.map(|d| d.to_string()),
+            accepted_sha256: d.accepted_sha256,
+            decided_by: d.decided_by,
+            decided_at: rfc3339(d.decided_at.and_utc()),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct VersionView {
+    id: i64,
+    cycle_id: i64,
+    version: i32,
+    bundle_sha256: String,
+    submitted_by: String,
+    submitted_at: String,
+    late: bool,
+    attachments: Vec<AttachmentView>,
+    comments: usize,
+    decision: Option<DecisionView>,
+    /// The archive entry, once accepted and archived.
+    archive_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    report_markdown: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    action_plan_markdown: Option<String>,
+}
+
+impl VersionView {
+    fn new(v: Version, with_text: bool) -> Self {
+        let Submission {
+            id,
+            cycle_id,
+            version,
+            report_markdown,
+            action_plan_markdown,
+            bundle_sha256,
+            submitted_by,
+            submitted_at,
+            late,
+        } = v.submission;
+        Self {
+            id,
+            cycle_id,
+            version,
+            bundle_sha256,
+            submitted_by,
+            submitted_at: rfc3339(submitted_at.and_utc()),
+            late,
+            attachments: v.attachments.into_iter().map(AttachmentView::from).collect(),
+            comments: v.comments,
+            decision: v.decision.map(DecisionView::from),
+            archive_id: v.archive.map(|a| a.id),
+            report_markdown: with_text.then_some(report_markdown),
+            action_plan_markdown: with_text.then_some(action_plan_markdown),
+        }
+    }
+}
+
+/// A cycle's versions, oldest first (without their text).
+async fn list_versions(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<VersionView>>, ApiError> {
+    let principal = auth.signed_in()?.clone();
+    let now = state.now();
+    let st = state.clone();
+    let versions = state
+        .db
+        .run(move |conn| {
+            cycle_for(conn, &st, &principal, id, false, now)?;
+            workflow::review::versions(conn, id)
+        })
+        .await?;
+    Ok(Json(versions.into_iter().map(|v| VersionView::new(v, false)).collect()))
+}
+
+#[derive(Serialize)]
+struct SubmittedView {
+    #[serde(flatten)]
+    version: VersionView,
+    check: CheckView,
+}
+
+/// Submits the draft, or the report in the body, as a new version: 201, or 200 with the same
+/// version when that exact bundle is already awaiting review.
+async fn submit(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    ReportUpload(upload): ReportUpload,
+) -> Result<Response, ApiError> {
+    let principal = auth.signed_in()?.clone();
+    let (actor, now) = (auth.actor()?, state.now());
+    let st = state.clone();
+    let (submitted, version) = state
+        .db
+        .run(move |conn| {
+            cycle_for(conn, &st, &principal, id, true, now)?;
+            let submitted =
+                workflow::submissions::submit(conn, &actor, &st.rules, &st.reporting, id, upload.as_ref(), now)?;
+            let version = workflow::review::get(conn, &st.rules, now, submitted.submission.id)?.version;
+            Ok::<_, ApiError>((submitted, version))
+        })
+        .await?;
+    let status = if submitted.created { StatusCode::CREATED } else { StatusCode::OK };
+    let view = SubmittedView {
+        version: VersionView::new(version, false),
+        check: CheckView::from(submitted.findings.as_slice()),
+    };
+    let location = HeaderValue::from_str(&format!("/api/v1/submissions/{}", submitted.submission.id))
+        .unwrap_or_else(|_| HeaderValue::from_static("/api/v1"));
+    Ok((status, [(header::LOCATION, location)], Json(view)).into_response())
+}
+
+/// Loads a version and checks that the caller may read its city's work.
+async fn readable_version(state: &AppState, auth: &Auth, id: i64) -> Result<(VersionInCycle, Principal), ApiError> {
+    let principal = auth.signed_in()?.clone();
+    let (rules, now) = (state.rules, state.now());
+    let found = state.db.run(move |conn| workflow::review::get(conn, &rules, now, id)).await?;
+    authorize(Some(&principal), Action::ReadCityWork(city_ref(&found.cycle)))?;
+    Ok((found, principal))
+}
+
+/// One version with its Markdown.
+async fn show_version(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+) -> Result<Json<VersionView>, ApiError> {
+    let (found, _) = readable_version(&state, &auth, id).await?;
+    Ok(Json(VersionView::new(found.version, true)))
+}
+
+/// A version's PDF: the archived file once accepted, otherwise rendered marked submitted.
+async fn version_pdf(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Result<Response, ApiError> {
+    let (found, _) = readable_version(&state, &auth, id).await?;
+    let file_name = format!("{}-v{}.pdf", found.cycle.record.city.slug, found.version.submission.version);
+    let st = state.clone();
+    let pdf = state.db.run(move |conn| workflow::review::pdf(conn, &st.reporting, st.store.as_ref(), &found)).await?;
+    Ok(pdf_response(pdf, &file_name))
+}
+
+/// One attachment of a version (its image).
+async fn version_attachment(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((id, name)): Path<(i64, String)>,
+) -> Result<Response, ApiError> {
+    readable_version(&state, &auth, id).await?;
+    let file = state.db.run(move |conn| workflow::review::attachment(conn, id, &name)).await?;
+    let content_type =
+        HeaderValue::from_str(&file.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    Ok(([(header::CONTENT_TYPE, content_type)], file.data).into_response())
+}
+
+#[derive(Serialize)]
+struct CommentView {
+    id: i64,
+    submission_id: i64,
+    parent_id: Option<i64>,
+    author: String,
+    author_role: String,
+    section: Option<String>,
+    body_markdown: String,
+    created_at: String,
+}
+
+impl From<Comment> for CommentView {
+    fn from(c: Comment) -> Self {
+        Self {
+            id: c.id,
+            submission_id: c.submission_id,
+            parent_id: c.parent_id,
+            author: c.author,
+            author_role: c.author_role,
+            section: c.section,
+            body_markdown: c.body_markdown,
+            created_at: rfc3339(c.created_at.and_utc()),
+        }
+    }
+}
+
+/// The comments on a version, oldest first.
+async fn list_comments(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<CommentView>>, ApiError> {
+    readable_version(&state, &auth, id).await?;
+    let comments = state.db.run(move |conn| workflow::review::comments(conn, id)).await?;
+    Ok(Json(comments.into_iter().map(CommentView::from).collect()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommentBody {
+    body_markdown: String,
+    section: Option<String>,
+    parent_id: Option<i64>,
+}
+
+/// Comments on a version: its field's coordinator and the Secretariat; the city replies.
+async fn add_comment(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<CommentBody>,
+) -> Result<(StatusCode, Json<CommentView>), ApiError> {
+    let (found, principal) = readable_version(&state, &auth, id).await?;
+    authorize(Some(&principal), Action::Comment { city: city_ref(&found.cycle), is_reply: body.parent_id.is_some() })?;
+    let (actor, now, role) = (auth.actor()?, state.now(), principal.scope.role());
+    let st = state.clone();
+    let input = NewCommentInput { body_markdown: body.body_markdown, section: body.section, parent_id: body.parent_id };
+    let comment = state
+        .db
+        .run(move |conn| {
+            workflow::review::comment(conn, &actor, role, &st.reporting, &found.version.submission, &input, now)
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(comment.into())))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecisionBody {
+    decision: String,
+    comments: Option<String>,
+    revision_due: Option<String>,
+}
+
+#[derive(Serialize)]
+struct DecidedView {
+    #[serde(flatten)]
+    decision: DecisionView,
+    /// The archive entry made on acceptance (absent for a revision request, or when archiving
+    /// must be completed later; see `archive_error`).
+    archive_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    archive_error: Option<String>,
+}
+
+/// The Secretariat's decision on a version. An acceptance archives the version before answering.
+async fn decide(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    ApiJson(body): ApiJson<DecisionBody>,
+) -> Result<(StatusCode, Json<DecidedView>), ApiError> {
+    auth.require(Action::Decide)?;
+    let (found, _) = readable_version(&state, &auth, id).await?;
+    let revision_due = body.revision_due.as_deref().map(|d| parse_date("revision_due", d)).transpose()?;
+    let now = state.now();
+    let decision =
+        DecisionInput::parse(&body.decision, body.comments.as_deref(), revision_due, city_today(&found.cycle, now))?;
+    let actor = auth.actor()?;
+    let rules = state.rules;
+    let archive_actor = actor.clone();
+    let row = state.db.run(move |conn| workflow::review::decide(conn, &actor, &rules, id, &decision, now)).await?;
+    let (mut archive_id, mut archive_error) = (None, None);
+    if row.decision == "accept" {
+        match archive(&state, archive_actor, id, now).await {
+            Ok(doc) => archive_id = Some(doc),
+            Err(e) => {
+                tracing::error!(submission.id = id, error = ?e, "archiving an accepted version failed; it is completed at the next start or fixity run");
+                archive_error =
+                    Some("the acceptance is recorded; archiving it failed and will be completed automatically".into());
+            }
+        }
+    }
+    Ok((StatusCode::CREATED, Json(DecidedView { decision: row.into(), archive_id, archive_error })))
+}
+
+/// Archives an accepted version on the blocking pool (rendering and fsyncs stay off the async
+/// threads, inside the request's span).
+async fn archive(state: &AppState, actor: Actor, submission_id: i64, now: NaiveDateTime) -> Result<i64, ApiError> {
+    let st = state.clone();
+    blocking(move || {
+        workflow::archive::archive_accepted(
+            &st.db,
+            st.store.as_ref(),
+            &st.reporting,
+            &st.rules,
+            &actor,
+            submission_id,
+            now,
+        )
+        .map(|doc| doc.id)
+    })
+    .await
+}
+
+#[derive(Serialize)]
+struct SectionDiffView {
+    heading: Option<String>,
+    key: Option<String>,
+    change: &'static str,
+    hunks: Vec<String>,
+}
+
+impl From<SectionDiff> for SectionDiffView {
+    fn from(d: SectionDiff) -> Self {
+        Self { heading: d.heading, key: d.key, change: d.change.as_str(), hunks: d.hunks }
+    }
+}
+
+#[derive(Serialize)]
+struct DiffView {
+    from_version: i32,
+    to_version: i32,
+    report: Vec<SectionDiffView>,
+    action_plan: Vec<SectionDiffView>,
+}
+
+impl From<VersionDiff> for DiffView {
+    fn from(d: VersionDiff) -> Self {
+        Self {
+            from_version: d.from_version,
+            to_version: d.to_version,
+            report: d.report.into_iter().map(SectionDiffView::from).collect(),
+            action_plan: d.action_plan.into_iter().map(SectionDiffView::from).collect(),
+        }
+    }
+}
+
+/// What changed since the previous version, section by section.
+async fn diff(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Result<Json<DiffView>, ApiError> {
+    let (found, _) = readable_version(&state, &auth, id).await?;
+    let st = state.clone();
+    let diff = state
+        .db
+        .run(move |conn| workflow::review::diff_with_previous(conn, &st.reporting, &found.version.submission))
+        .await?;
+    Ok(Json(diff.into()))
+}

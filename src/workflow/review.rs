@@ -1,0 +1,343 @@
+//! The review of submitted versions: reading them, commenting (optionally anchored to a section
+//! heading), the Secretariat's decision, and a section-by-section diff between versions.
+//!
+//! A version is decided once, and only the latest version of a cycle can be decided. Accepting
+//! records the exact bundle digest accepted; the archive entry is made right after by
+//! [`super::archive`], outside the decision's transaction, so a crash between the two leaves an
+//! acceptance that [`super::archive::resume`] completes.
+
+use chrono::NaiveDateTime;
+use serde_json::json;
+use similar::{ChangeTag, TextDiff};
+
+use super::cycles::CycleOverview;
+use super::render::Reporting;
+use super::{Actor, audit};
+use crate::db::archive::ArchivedDocument;
+use crate::db::submissions::{Comment, DecisionRow, NewComment, Owner, StoredAttachment, Submission};
+use crate::db::{self, Conn};
+use crate::domain::Invalid;
+use crate::domain::auth::Role;
+use crate::domain::cycles::CycleRules;
+use crate::domain::submissions::{DecisionInput, markdown_text, section_anchor};
+use crate::error::{Error, Result};
+use crate::render;
+
+/// A version with what happened to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Version {
+    pub submission: Submission,
+    pub decision: Option<DecisionRow>,
+    pub archive: Option<ArchivedDocument>,
+    /// Listed without their bytes.
+    pub attachments: Vec<StoredAttachment>,
+    pub comments: usize,
+}
+
+/// A version and its cycle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionInCycle {
+    pub version: Version,
+    pub cycle: CycleOverview,
+}
+
+fn version(conn: &mut Conn<'_>, submission: Submission) -> Result<Version> {
+    let decision = db::submissions::decisions(conn, &[submission.id])?.pop();
+    let archive = db::archive::by_submission(conn, submission.id)?;
+    let attachments = db::submissions::attachments(conn, Owner::Submission(submission.id), false)?;
+    let comments = db::submissions::comments(conn, submission.id)?.len();
+    Ok(Version { submission, decision, archive, attachments, comments })
+}
+
+/// A cycle's versions, oldest first.
+pub fn versions(conn: &mut Conn<'_>, cycle_id: i64) -> Result<Vec<Version>> {
+    db::submissions::versions(conn, cycle_id)?.into_iter().map(|s| version(conn, s)).collect()
+}
+
+/// One version with its cycle (for the permission check, which depends on the cycle's city).
+pub fn get(conn: &mut Conn<'_>, rules: &CycleRules, now: NaiveDateTime, submission_id: i64) -> Result<VersionInCycle> {
+    let submission = db::submissions::submission(conn, submission_id)?
+        .ok_or_else(|| Error::not_found("submission", submission_id.to_string()))?;
+    let cycle = super::cycles::get(conn, rules, now.and_utc(), submission.cycle_id)?;
+    Ok(VersionInCycle { version: version(conn, submission)?, cycle })
+}
+
+/// One attachment of a version, with its bytes.
+pub fn attachment(conn: &mut Conn<'_>, submission_id: i64, name: &str) -> Result<StoredAttachment> {
+    db::submissions::attachment(conn, Owner::Submission(submission_id), name)?
+        .ok_or_else(|| Error::not_found("attachment", name.to_owned()))
+}
+
+/// The comments on a version, oldest first.
+pub fn comments(conn: &mut Conn<'_>, submission_id: i64) -> Result<Vec<Comment>> {
+    Ok(db::submissions::comments(conn, submission_id)?)
+}
+
+/// A comment to add.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCommentInput {
+    pub body_markdown: String,
+    pub section: Option<String>,
+    pub parent_id: Option<i64>,
+}
+
+/// Adds a comment to a version. A reply must answer a comment on the same version; an anchor
+/// must name a section heading of the version.
+pub fn comment(
+    conn: &mut Conn<'_>,
+    actor: &Actor,
+    role: Role,
+    kit: &Reporting,
+    submission: &Submission,
+    input: &NewCommentInput,
+    now: NaiveDateTime,
+) -> Result<Comment> {
+    let body = markdown_text("body_markdown", &input.body_markdown)?;
+    let section = input.section.as_deref().map(section_anchor).transpose()?;
+    if let Some(anchor) = &section {
+        let headings: Vec<String> = [&submission.report_markdown, &submission.action_plan_markdown]
+            .into_iter()
+            .flat_map(|text| render::sections(text, &kit.template))
+            .filter_map(|s| s.heading)
+            .collect();
+        if !headings.iter().any(|h| h.trim().eq_ignore_ascii_case(anchor)) {
+            return Err(Invalid::new(
+                "section",
+                format!("`{anchor}` is not a section heading of version {}", submission.version),
+            )
+            .into());
+        }
+    }
+    conn.transaction(|conn| {
+        if let Some(parent) = input.parent_id {
+            match db::submissions::comment(conn, parent)? {
+                Some(p) if p.submission_id == submission.id => {}
+                _ => {
+                    return Err(Invalid::new(
+                        "parent_id",
+                        format!("comment {parent} is not a comment on version {}", submission.version),
+                    )
+                    .into());
+                }
+            }
+        }
+        let id = db::submissions::insert_comment(
+            conn,
+            &NewComment {
+                submission_id: submission.id,
+                parent_id: input.parent_id,
+                author: &actor.name,
+                author_role: role.as_str(),
+                section: section.as_deref(),
+                body_markdown: &body,
+                created_at: now,
+            },
+        )?;
+        let details = json!({ "submission": submission.id, "parent": input.parent_id, "section": section });
+        audit(conn, actor, now, "comment.create", ("comment", &id.to_string()), details)?;
+        db::submissions::comment(conn, id)?.ok_or_else(|| db::DbError::NotFound.into())
+    })
+}
+
+/// Records the Secretariat's decision on a version: the latest one of its cycle, decided once.
+/// A revision request reopens the cycle against the revision deadline (its reminder stages apply
+/// from the next sweep); an acceptance records the version's bundle digest and closes the cycle.
+pub fn decide(
+    conn: &mut Conn<'_>,
+    actor: &Actor,
+    rules: &CycleRules,
+    submission_id: i64,
+    decision: &DecisionInput,
+    now: NaiveDateTime,
+) -> Result<DecisionRow> {
+    conn.transaction(|conn| {
+        let found = get(conn, rules, now, submission_id)?;
+        let submission = &found.version.submission;
+        if let Some(existing) = &found.version.decision {
+            return Err(Error::Conflict(format!(
+                "version {} was already decided ({}) on {}",
+                submission.version, existing.decision, existing.decided_at
+            )));
+        }
+        if found.cycle.record.submissions.last().is_some_and(|latest| latest.id != submission.id) {
+            return Err(Error::Conflict(format!(
+                "version {} is not the latest version of its cycle; decide on the latest",
+                submission.version
+            )));
+        }
+        let (comments, revision_due, accepted_sha256) = match decision {
+            DecisionInput::Accept => (None, None, Some(submission.bundle_sha256.clone())),
+            DecisionInput::RequestRevision { comments, revision_due } => {
+                (Some(comments.clone()), Some(*revision_due), None)
+            }
+        };
+        let row = DecisionRow {
+            submission_id,
+            decision: decision.as_str().to_owned(),
+            comments,
+            revision_due,
+            accepted_sha256,
+            decided_by: actor.name.clone(),
+            decided_at: now,
+        };
+        db::submissions::insert_decision(conn, &row).map_err(|e| match e {
+            db::DbError::Conflict(_) => Error::Conflict(format!(
+                "version {} was decided by someone else at the same moment",
+                submission.version
+            )),
+            other => other.into(),
+        })?;
+        let cycle_id = submission.cycle_id;
+        let cancelled = db::reminders::cancel_pending(conn, cycle_id, "revision", now)?;
+        let details = json!({
+            "cycle": cycle_id,
+            "version": submission.version,
+            "decision": row.decision,
+            "revision_due": row.revision_due.map(|d| d.to_string()),
+            "accepted_sha256": row.accepted_sha256,
+            "reminders_cancelled": cancelled,
+        });
+        audit(conn, actor, now, "submission.decide", ("submission", &submission_id.to_string()), details)?;
+        Ok(row)
+    })
+}
+
+/// How one section changed between two versions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SectionDiff {
+    /// The section's heading (None for text before the first heading).
+    pub heading: Option<String>,
+    /// The template's key for it, when it is a template section.
+    pub key: Option<String>,
+    pub change: SectionChange,
+    /// Changed lines with context, in unified-diff form (`+`, `-`, ` ` prefixes), grouped in hunks.
+    pub hunks: Vec<String>,
+}
+
+/// What happened to a section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SectionChange {
+    Added,
+    Removed,
+    Changed,
+    Unchanged,
+}
+
+impl SectionChange {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Added => "added",
+            Self::Removed => "removed",
+            Self::Changed => "changed",
+            Self::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// The differences between a version and the one before it, per part and section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionDiff {
+    pub from_version: i32,
+    pub to_version: i32,
+    pub report: Vec<SectionDiff>,
+    pub action_plan: Vec<SectionDiff>,
+}
+
+/// Diffs `submission` against the previous version of its cycle; 404 for a first version.
+pub fn diff_with_previous(conn: &mut Conn<'_>, kit: &Reporting, submission: &Submission) -> Result<VersionDiff> {
+    let previous = db::submissions::versions(conn, submission.cycle_id)?
+        .into_iter()
+        .rfind(|v| v.version < submission.version)
+        .ok_or_else(|| Error::not_found("previous version of submission", submission.id.to_string()))?;
+    Ok(VersionDiff {
+        from_version: previous.version,
+        to_version: submission.version,
+        report: diff_sections(&previous.report_markdown, &submission.report_markdown, kit),
+        action_plan: diff_sections(&previous.action_plan_markdown, &submission.action_plan_markdown, kit),
+    })
+}
+
+/// Pairs sections by template key, else by heading text, else by position among the unmatched,
+/// and diffs each pair line by line.
+fn diff_sections(old: &str, new: &str, kit: &Reporting) -> Vec<SectionDiff> {
+    let old_sections = render::sections(old, &kit.template);
+    let new_sections = render::sections(new, &kit.template);
+    let identity = |s: &render::SectionText| s.key.clone().or_else(|| s.heading.as_ref().map(|h| h.to_lowercase()));
+    let mut used = vec![false; old_sections.len()];
+    let mut out = Vec::new();
+    for section in &new_sections {
+        let id = identity(section);
+        let matched = old_sections.iter().enumerate().position(|(i, o)| !used[i] && identity(o) == id);
+        match matched {
+            Some(i) => {
+                used[i] = true;
+                let hunks = hunks(&old_sections[i].text, &section.text);
+                let change = if hunks.is_empty() { SectionChange::Unchanged } else { SectionChange::Changed };
+                out.push(SectionDiff { heading: section.heading.clone(), key: section.key.clone(), change, hunks });
+            }
+            None => out.push(SectionDiff {
+                heading: section.heading.clone(),
+                key: section.key.clone(),
+                change: SectionChange::Added,
+                hunks: hunks("", &section.text),
+            }),
+        }
+    }
+    for (section, _) in old_sections.iter().zip(&used).filter(|(_, used)| !**used) {
+        out.push(SectionDiff {
+            heading: section.heading.clone(),
+            key: section.key.clone(),
+            change: SectionChange::Removed,
+            hunks: hunks(&section.text, ""),
+        });
+    }
+    out
+}
+
+fn hunks(old: &str, new: &str) -> Vec<String> {
+    let diff = TextDiff::from_lines(old, new);
+    diff.grouped_ops(2)
+        .iter()
+        .map(|group| {
+            let mut hunk = String::new();
+            for op in group {
+                for change in diff.iter_changes(op) {
+                    let sign = match change.tag() {
+                        ChangeTag::Delete => '-',
+                        ChangeTag::Insert => '+',
+                        ChangeTag::Equal => ' ',
+                    };
+                    hunk.push(sign);
+                    hunk.push_str(change.value().trim_end_matches(['\n', '\r']));
+                    hunk.push('\n');
+                }
+            }
+            hunk
+        })
+        .collect()
+}
+
+/// A version's PDF: the archived file once accepted and archived, otherwise rendered marked
+/// submitted (nothing is stored).
+pub fn pdf(
+    conn: &mut Conn<'_>,
+    kit: &Reporting,
+    store: &dyn crate::storage::BlobStore,
+    found: &VersionInCycle,
+) -> Result<Vec<u8>> {
+    if let Some(archived) = &found.version.archive {
+        return Ok(store.get(&archived.pdf_sha256)?);
+    }
+    let submission = &found.version.submission;
+    let cover = super::render::city_cover(conn, &found.cycle.record.city.slug)?;
+    let submitted_on = submission.submitted_at.date();
+    let meta = super::render::cycle_meta(
+        &found.cycle.record,
+        &cover,
+        Some((submission.version, submitted_on)),
+        render::Status::Submitted,
+        submitted_on,
+    );
+    let sources = super::submissions::version_sources(conn, submission)?;
+    Ok(kit.render(&sources, &meta)?.pdf)
+}
