@@ -19,6 +19,7 @@ use mmr::domain::cities::{CityInput, NewCity};
 use mmr::domain::cycles::CycleRules;
 use mmr::http::{AppState, router};
 use mmr::mail::Transport;
+use mmr::storage;
 use mmr::workflow::reminders::{ReminderConfig, SweepReport};
 use mmr::workflow::{self, Actor, tokens::TokenSpec};
 use serde_json::Value;
@@ -35,7 +36,7 @@ pub fn now() -> NaiveDateTime {
     NaiveDate::from_ymd_opt(2026, 11, 24).unwrap().and_hms_opt(9, 30, 0).unwrap()
 }
 
-pub const MAX_BODY: usize = 64 * 1024;
+pub const MAX_BODY: usize = 2 * 1024 * 1024;
 
 /// Drops the test's PostgreSQL database when the test ends.
 struct PgDatabase {
@@ -63,6 +64,10 @@ pub struct TestApp {
     router: Router,
     /// A Secretariat token.
     pub admin: String,
+    /// The archive's directory (a local blob store).
+    pub archive_dir: tempfile::TempDir,
+    /// The state the router runs on (store, template, rules).
+    pub state: AppState,
     _guard: Guard,
 }
 
@@ -72,9 +77,15 @@ pub struct Reply {
     pub headers: HeaderMap,
     pub body: Value,
     pub text: String,
+    pub bytes: Vec<u8>,
 }
 
 impl Reply {
+    /// The body's bytes (for PDFs and ZIPs).
+    pub fn text_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
     /// The error code of a JSON error body.
     pub fn code(&self) -> &str {
         self.body["error"]["code"].as_str().unwrap_or("<none>")
@@ -103,9 +114,19 @@ impl TestApp {
         };
         let db = Db::connect(&url).unwrap();
         db.migrate().unwrap();
-        let mut state = AppState::new(db.clone(), MAX_BODY, CycleRules::default());
+        let archive_dir = tempfile::tempdir().unwrap();
+        let store = storage::open_store(&archive_dir.path().display().to_string()).unwrap();
+        let mut state = AppState::new(db.clone(), MAX_BODY, CycleRules::default(), store);
         state.clock = Arc::new(now);
-        let mut app = Self { db, backend, router: router(state), admin: String::new(), _guard: guard };
+        let mut app = Self {
+            db,
+            backend,
+            router: router(state.clone()),
+            admin: String::new(),
+            archive_dir,
+            state,
+            _guard: guard,
+        };
         app.admin = app.token(Role::Secretariat, None, None);
         Some(app)
     }
@@ -118,12 +139,17 @@ impl TestApp {
 
     /// Registers a city directly through the workflow.
     pub fn city(&self, slug: &str, name: &str, country: &str, field: &str) {
+        self.city_designated(slug, name, country, field, NaiveDate::from_ymd_opt(2015, 12, 11).unwrap());
+    }
+
+    /// Registers a city designated on `designated`.
+    pub fn city_designated(&self, slug: &str, name: &str, country: &str, field: &str, designated: NaiveDate) {
         let input = CityInput {
             slug: Some(slug),
             name,
             country,
             field,
-            designation_date: NaiveDate::from_ymd_opt(2015, 12, 11),
+            designation_date: Some(designated),
             ..CityInput::default()
         };
         let city = NewCity::parse(&input, now().date()).unwrap();
@@ -156,7 +182,7 @@ impl TestApp {
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Reply { status, headers, body, text }
+        Reply { status, headers, body, text, bytes: bytes.to_vec() }
     }
 
     /// Calls the API with an optional bearer token and JSON body.
@@ -191,6 +217,44 @@ impl TestApp {
         }
         self.send(req.body(Body::from(body)).unwrap()).await
     }
+}
+
+/// The text of a PDF, by poppler's pdftotext (`make test` installs poppler-utils).
+pub fn pdftotext(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("doc.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext is missing: install the Debian package poppler-utils");
+    assert!(out.status.success(), "pdftotext failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// One part of a multipart body: part name, file name, content type, bytes.
+pub type Part<'a> = (&'a str, Option<&'a str>, Option<&'a str>, &'a [u8]);
+
+/// A `multipart/form-data` body and its content type.
+pub fn multipart(parts: &[Part<'_>]) -> (String, Vec<u8>) {
+    let boundary = "mmr-test-boundary-7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    for (name, file, content_type, bytes) in parts {
+        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"").as_bytes());
+        if let Some(file) = file {
+            body.extend_from_slice(format!("; filename=\"{file}\"").as_bytes());
+        }
+        body.extend_from_slice(b"\r\n");
+        if let Some(ct) = content_type {
+            body.extend_from_slice(format!("Content-Type: {ct}\r\n").as_bytes());
+        }
+        body.extend_from_slice(b"\r\n");
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
 /// The sweep's configuration in tests.

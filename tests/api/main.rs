@@ -2,11 +2,15 @@
 
 mod helpers;
 
+mod archive;
 mod audit;
 mod cities;
 mod contacts;
 mod cycles;
 mod health;
+mod permissions;
 mod reminders;
+mod submissions;
 mod tokens;
+mod uploads;
 mod walk;

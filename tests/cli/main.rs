@@ -1,6 +1,8 @@
 //! The `mmr` binary as an operator runs it: import, tokens, configuration errors, and a real
 //! server process that answers and shuts down gracefully on SIGTERM.
 
+mod archive;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;

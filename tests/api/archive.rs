@@ -1,0 +1,140 @@
+//! The archive after acceptance: completing an interrupted archiving, publication dates, and the
+//! fixity check finding a changed or missing file (recorded, audited, mailed to the Secretariat).
+
+use axum::http::{Method, StatusCode};
+use mmr::domain::submissions::DecisionInput;
+use mmr::mail::{Envelope, MemoryTransport};
+use mmr::workflow::{self, Actor};
+use serde_json::json;
+
+use crate::helpers::{TestApp, now};
+use crate::submissions::{b64, full_plan, full_report, open_cycle, png};
+
+/// Submits a complete report for Östersund and returns the version's id.
+async fn submitted(app: &TestApp) -> i64 {
+    let (cycle, city) = open_cycle(app).await;
+    let body = json!({ "report_markdown": full_report(""), "action_plan_markdown": full_plan(),
+        "attachments": [{ "name": "map.png", "content_base64": b64(&png(6, 6)) }] });
+    let r = app.call(Method::POST, &format!("/api/v1/cycles/{cycle}/submissions"), Some(&city), Some(body)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    r.body["id"].as_i64().unwrap()
+}
+
+/// The path of a stored object in the local store.
+fn object_path(app: &TestApp, sha: &str) -> std::path::PathBuf {
+    app.archive_dir.path().join("objects").join(&sha[..2]).join(&sha[2..4]).join(sha)
+}
+
+async fn an_interrupted_archiving_is_completed(app: TestApp) {
+    let id = submitted(&app).await;
+    // The acceptance is recorded but the process stops before archiving (as after a crash).
+    let rules = app.state.rules;
+    app.db
+        .run_blocking(|conn| workflow::review::decide(conn, &Actor::cli(), &rules, id, &DecisionInput::Accept, now()))
+        .unwrap();
+    let v = app.get(&format!("/api/v1/submissions/{id}"), Some(&app.admin)).await;
+    assert!(v.body["archive_id"].is_null(), "{}", v.text);
+    let s = &app.state;
+    let done = workflow::archive::resume(&s.db, s.store.as_ref(), &s.reporting, &rules, now()).unwrap();
+    assert_eq!(done.len(), 1);
+    // Running it again finds nothing left to do; the entry verifies.
+    assert!(workflow::archive::resume(&s.db, s.store.as_ref(), &s.reporting, &rules, now()).unwrap().is_empty());
+    let v = app.get(&format!("/api/v1/archive/{}/verify", done[0].id), None).await;
+    assert_eq!(v.body["matches"], true, "{}", v.text);
+}
+
+async fn publication_dates_decide_what_the_public_sees(app: TestApp) {
+    let id = submitted(&app).await;
+    let r = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/submissions/{id}/decision"),
+            Some(&app.admin),
+            Some(json!({ "decision": "accept" })),
+        )
+        .await;
+    let archive = r.body["archive_id"].as_i64().unwrap();
+    let path = format!("/api/v1/archive/{archive}");
+    // Withdrawn from the public (null), then published from a date in the past.
+    let r = app.call(Method::PATCH, &path, Some(&app.admin), Some(json!({ "published_on": null }))).await;
+    assert_eq!((r.status, r.body["published"].as_bool()), (StatusCode::OK, Some(false)), "{}", r.text);
+    assert_eq!(app.get(&path, None).await.status, StatusCode::NOT_FOUND);
+    let r = app.call(Method::PATCH, &path, Some(&app.admin), Some(json!({ "published_on": "2026-11-01" }))).await;
+    assert_eq!(r.body["published_at"], "2026-11-01T00:00:00Z", "{}", r.text);
+    assert_eq!(app.get(&path, None).await.status, StatusCode::OK);
+    // Bad input is named.
+    let r = app.call(Method::PATCH, &path, Some(&app.admin), Some(json!({ "published_on": "soon" }))).await;
+    assert_eq!((r.status, r.body["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("published_on")));
+    let r = app.call(Method::PATCH, &path, Some(&app.admin), Some(json!({}))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = app
+        .call(Method::PATCH, "/api/v1/archive/999999", Some(&app.admin), Some(json!({ "published_on": null })))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+async fn fixity_finds_changed_and_missing_files(app: TestApp) {
+    let id = submitted(&app).await;
+    let r = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/submissions/{id}/decision"),
+            Some(&app.admin),
+            Some(json!({ "decision": "accept" })),
+        )
+        .await;
+    let archive = r.body["archive_id"].as_i64().unwrap();
+    let entry = app.get(&format!("/api/v1/archive/{archive}"), None).await;
+    let (pdf, bundle) = (
+        entry.body["pdf"]["sha256"].as_str().unwrap().to_owned(),
+        entry.body["source_bundle"]["sha256"].as_str().unwrap().to_owned(),
+    );
+    let transport = MemoryTransport::new();
+    let envelope = Envelope {
+        from: "UCCN <mmr@uccn.test>".into(),
+        to: vec!["secretariat@uccn.test".into()],
+        cc: vec![],
+        message_id: "fixity.test@uccn.test".into(),
+    };
+    let s = &app.state;
+    let clean = workflow::archive::fixity(&s.db, s.store.as_ref(), Some((&transport, &envelope)), now()).unwrap();
+    assert_eq!((clean.documents, clean.files, clean.problems.len()), (1, 2, 0));
+    assert!(transport.messages().is_empty());
+
+    // Flip a byte of the PDF and remove the bundle.
+    let pdf_path = object_path(&app, &pdf);
+    let mut bytes = std::fs::read(&pdf_path).unwrap();
+    bytes[100] ^= 0x20;
+    let mut perms = std::fs::metadata(&pdf_path).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&pdf_path, perms).unwrap();
+    std::fs::write(&pdf_path, &bytes).unwrap();
+    std::fs::remove_file(object_path(&app, &bundle)).unwrap();
+
+    let report = workflow::archive::fixity(&s.db, s.store.as_ref(), Some((&transport, &envelope)), now()).unwrap();
+    let found: Vec<(&str, &str)> =
+        report.problems.iter().map(|p| (p.file, workflow::archive::fixity_label(&p.state))).collect();
+    assert_eq!(found, [("pdf", "changed"), ("bundle", "missing")]);
+    let mail = transport.messages();
+    assert_eq!(mail.len(), 1);
+    assert_eq!(mail[0].to(), ["secretariat@uccn.test"]);
+    assert!(mail[0].subject().contains("2 damaged or missing"), "{}", mail[0].subject());
+    assert!(mail[0].body().contains(&pdf) && mail[0].body().contains(&bundle), "{}", mail[0].body());
+    // The entry says so, the audit log has both runs, and downloads refuse damaged bytes.
+    let entry = app.get(&format!("/api/v1/archive/{archive}"), None).await;
+    assert_eq!(entry.body["last_fixity_ok"], false);
+    let audit = app.get("/api/v1/audit?action=archive.fixity", Some(&app.admin)).await;
+    assert_eq!(audit.body["total"], 2, "{}", audit.text);
+    let v = app.get(&format!("/api/v1/archive/{archive}/verify"), None).await;
+    assert_eq!((v.body["stored_pdf"].as_str(), v.body["stored_bundle"].as_str()), (Some("changed"), Some("missing")));
+    assert_eq!(v.body["matches"], false);
+    let r = app.get(&format!("/api/v1/archive/{archive}/pdf"), None).await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "damaged bytes are never served: {}", r.text);
+}
+
+crate::both_backends!(
+    an_interrupted_archiving_is_completed,
+    publication_dates_decide_what_the_public_sees,
+    fixity_finds_changed_and_missing_files
+);

@@ -1,0 +1,201 @@
+//! Crash safety of the archive: a real server process is killed with SIGKILL at several moments
+//! while it archives an accepted report. After each kill no stored file is partial under its final
+//! name, no database row points at a missing file, and a restart completes the acceptance with a
+//! PDF that verifies. `mmr fixity` then finds every file intact.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::{mmr, run, start_server};
+
+/// One HTTP/1.1 request with a JSON body; returns the status and the parsed JSON body.
+fn http(addr: &str, method: &str, path: &str, token: &str, body: Option<&Value>) -> (u16, Value) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+    let payload = body.map(Value::to_string).unwrap_or_default();
+    let content_type = if body.is_some() { "Content-Type: application/json\r\n" } else { "" };
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {token}\r\n{content_type}Content-Length: {}\r\nConnection: close\r\n\r\n{payload}",
+        payload.len()
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+/// A long report (every template section, many paragraphs) so that rendering takes a while.
+fn long_report(city: &str) -> Value {
+    let filler = "The city's programme brought producers, schools and restaurants together. ".repeat(12);
+    let mut report = format!("# Executive Summary\n\n{city} reports.\n\n");
+    for section in [
+        "General Information",
+        "Contribution to the Network's Global Management",
+        "Major Initiatives Implemented at the Local Level",
+        "Major Initiatives Implemented through Inter-City Cooperation",
+    ] {
+        report.push_str(&format!("# {section}\n\n"));
+        for i in 0..60 {
+            report.push_str(&format!("Paragraph {i}. {filler}\n\n"));
+        }
+    }
+    let plan = "# Proposed Action Plan for the Forthcoming Four-Year Period\n\n## Local Initiatives\n\nGardens.\n\n\
+                ## International and Inter-City Initiatives\n\nExchanges.\n\n## Budget\n\n100000 EUR.\n\n\
+                ## Communication and Awareness Plan\n\nA festival.\n";
+    json!({ "report_markdown": report, "action_plan_markdown": plan })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Every file under its final name in the store holds exactly the bytes its name says.
+fn assert_no_partial_objects(archive: &Path) {
+    let objects = archive.join("objects");
+    let mut stack = vec![objects];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                assert_eq!(hex(&std::fs::read(&path).unwrap()), name, "partial or foreign file {}", path.display());
+            }
+        }
+    }
+}
+
+/// What the database holds for a submission right after a kill: `(decided, archived)`.
+fn state_after_kill(dir: &Path, submission: i64) -> (bool, bool) {
+    let script = format!(
+        "import sqlite3; c = sqlite3.connect('{}'); \
+         print(c.execute('select count(*) from review_decisions where submission_id = {submission}').fetchone()[0], \
+               c.execute('select count(*) from archived_documents where submission_id = {submission}').fetchone()[0])",
+        dir.join("mmr.sqlite3").display()
+    );
+    let out = Command::new("python3").args(["-c", &script]).output().expect("python3 (make test installs it)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let counts: Vec<&str> = text.split_whitespace().collect();
+    assert_eq!(counts.len(), 2, "{text} {}", String::from_utf8_lossy(&out.stderr));
+    (counts[0] == "1", counts[1] == "1")
+}
+
+fn kill9(child: &mut std::process::Child) {
+    let status = Command::new("kill").args(["-KILL", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let _ = child.wait();
+}
+
+#[test]
+fn killing_the_server_while_it_archives_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let delays_ms = [0u64, 40, 150, 400, 1200];
+    // One city per kill, designated in 2010: their 2022–2026 cycle takes submissions today and
+    // later (open, then overdue).
+    let mut csv = String::from("name,country,iso3166_alpha2,creative_field,designation_year,verified,slug\n");
+    for i in 0..delays_ms.len() {
+        csv.push_str(&format!("Crashville {i},Sweden,SE,gastronomy,2010,yes,crashville-{i}\n"));
+    }
+    let file = dir.path().join("cities.csv");
+    std::fs::write(&file, csv).unwrap();
+    let (ok, _, err) = run(mmr(dir.path()).args(["cities", "import"]).arg(&file));
+    assert!(ok, "{err}");
+    let token = |args: &[&str]| {
+        let (ok, out, err) = run(mmr(dir.path()).args(["token", "create"]).args(args));
+        assert!(ok, "{err}");
+        out.trim().to_owned()
+    };
+    let admin = token(&["--role", "secretariat", "--name", "desk"]);
+    let archive = dir.path().join("archive");
+    let mut moments = Vec::new();
+
+    for (i, delay) in delays_ms.iter().enumerate() {
+        let slug = format!("crashville-{i}");
+        let city = token(&["--role", "city", "--city", &slug, "--name", &slug]);
+        let (mut server, addr) = start_server(dir.path(), &[("MMR_REMINDER_CRON", ""), ("MMR_FIXITY_CRON", "")]);
+        let (status, cycles) = http(&addr, "GET", &format!("/api/v1/cities/{slug}/cycles"), &city, None);
+        assert_eq!(status, 200, "{cycles}");
+        let cycle = cycles
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["status"] == "open" || c["status"] == "overdue")
+            .expect("a cycle that takes submissions")["id"]
+            .as_i64()
+            .unwrap();
+        let (status, version) =
+            http(&addr, "POST", &format!("/api/v1/cycles/{cycle}/submissions"), &city, Some(&long_report(&slug)));
+        assert_eq!(status, 201, "{version}");
+        let submission = version["id"].as_i64().unwrap();
+
+        // Accept, and kill the server `delay` ms into the request.
+        let (a, t) = (addr.clone(), admin.clone());
+        let accept = std::thread::spawn(move || {
+            http(
+                &a,
+                "POST",
+                &format!("/api/v1/submissions/{submission}/decision"),
+                &t,
+                Some(&json!({ "decision": "accept" })),
+            )
+        });
+        std::thread::sleep(Duration::from_millis(*delay));
+        kill9(&mut server);
+        let _ = accept.join();
+        assert_no_partial_objects(&archive);
+        let moment = match state_after_kill(dir.path(), submission) {
+            (false, _) => "before the decision",
+            (true, false) => "while archiving",
+            (true, true) => "after archiving",
+        };
+        moments.push(format!("{delay} ms: {moment}"));
+
+        // After a restart the acceptance is completed (if it was recorded) or can be made again.
+        let (mut server, addr) = start_server(dir.path(), &[("MMR_REMINDER_CRON", ""), ("MMR_FIXITY_CRON", "")]);
+        let (_, v) = http(&addr, "GET", &format!("/api/v1/submissions/{submission}"), &admin, None);
+        if v["decision"].is_null() {
+            let (status, body) = http(
+                &addr,
+                "POST",
+                &format!("/api/v1/submissions/{submission}/decision"),
+                &admin,
+                Some(&json!({ "decision": "accept" })),
+            );
+            assert_eq!(status, 201, "{body}");
+        }
+        let started = Instant::now();
+        let archive_id = loop {
+            let (_, v) = http(&addr, "GET", &format!("/api/v1/submissions/{submission}"), &admin, None);
+            if let Some(id) = v["archive_id"].as_i64() {
+                break id;
+            }
+            assert!(started.elapsed() < Duration::from_secs(120), "the acceptance was not completed: {v}");
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        let (status, verified) = http(&addr, "GET", &format!("/api/v1/archive/{archive_id}/verify"), &admin, None);
+        assert_eq!((status, verified["matches"].as_bool()), (200, Some(true)), "kill after {delay} ms: {verified}");
+        kill9(&mut server);
+        assert_no_partial_objects(&archive);
+    }
+
+    // At least one kill landed between the recorded acceptance and its archive entry.
+    assert!(moments.iter().any(|m| m.ends_with("while archiving")), "{moments:?}");
+    eprintln!("kills: {moments:?}");
+
+    // Every row points at intact files.
+    let (ok, out, err) = run(mmr(dir.path()).arg("fixity"));
+    assert!(ok, "{out}{err}");
+    assert!(out.contains(&format!("{} files of {} archived reports", 2 * delays_ms.len(), delays_ms.len())), "{out}");
+}
