@@ -95,12 +95,17 @@ pub fn comment(
     let body = markdown_text("body_markdown", &input.body_markdown)?;
     let section = input.section.as_deref().map(section_anchor).transpose()?;
     if let Some(anchor) = &section {
-        let headings: Vec<String> = [&submission.report_markdown, &submission.action_plan_markdown]
+        // A template section matches however its heading is typed (language, numbering, accents,
+        // quotes); any other heading matches by its text, ignoring case.
+        let anchor_key = render::sections(&format!("# {anchor}\n"), &kit.template).pop().and_then(|s| s.key);
+        let found = [&submission.report_markdown, &submission.action_plan_markdown]
             .into_iter()
             .flat_map(|text| render::sections(text, &kit.template))
-            .filter_map(|s| s.heading)
-            .collect();
-        if !headings.iter().any(|h| h.trim().eq_ignore_ascii_case(anchor)) {
+            .any(|s| {
+                (anchor_key.is_some() && s.key == anchor_key)
+                    || s.heading.is_some_and(|h| h.trim().to_lowercase() == anchor.to_lowercase())
+            });
+        if !found {
             return Err(Invalid::new(
                 "section",
                 format!("`{anchor}` is not a section heading of version {}", submission.version),

@@ -123,7 +123,9 @@ async fn full_walk(app: TestApp) {
             Method::POST,
             &format!("/api/v1/submissions/{v1}/comments"),
             Some(&coordinator),
-            Some(json!({ "body_markdown": "Please give figures for the **school gardens**.", "section": "Budget" })),
+            Some(
+                json!({ "body_markdown": "Please give figures for the **school gardens**.", "section": "6.3 budget" }),
+            ),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
