@@ -20,6 +20,15 @@ async fn submitted(app: &TestApp) -> i64 {
     r.body["id"].as_i64().unwrap()
 }
 
+/// Submits and accepts a report; returns its archive entry's id.
+async fn archived(app: &TestApp) -> i64 {
+    let id = submitted(app).await;
+    let accept = json!({ "decision": "accept" });
+    let r = app.call(Method::POST, &format!("/api/v1/submissions/{id}/decision"), Some(&app.admin), Some(accept)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    r.body["archive_id"].as_i64().unwrap()
+}
+
 /// The path of a stored object in the local store.
 fn object_path(app: &TestApp, sha: &str) -> std::path::PathBuf {
     app.archive_dir.path().join("objects").join(&sha[..2]).join(&sha[2..4]).join(sha)
@@ -44,16 +53,7 @@ async fn an_interrupted_archiving_is_completed(app: TestApp) {
 }
 
 async fn publication_dates_decide_what_the_public_sees(app: TestApp) {
-    let id = submitted(&app).await;
-    let r = app
-        .call(
-            Method::POST,
-            &format!("/api/v1/submissions/{id}/decision"),
-            Some(&app.admin),
-            Some(json!({ "decision": "accept" })),
-        )
-        .await;
-    let archive = r.body["archive_id"].as_i64().unwrap();
+    let archive = archived(&app).await;
     let path = format!("/api/v1/archive/{archive}");
     // Withdrawn from the public (null), then published from a date in the past.
     let r = app.call(Method::PATCH, &path, Some(&app.admin), Some(json!({ "published_on": null }))).await;
@@ -74,16 +74,7 @@ async fn publication_dates_decide_what_the_public_sees(app: TestApp) {
 }
 
 async fn fixity_finds_changed_and_missing_files(app: TestApp) {
-    let id = submitted(&app).await;
-    let r = app
-        .call(
-            Method::POST,
-            &format!("/api/v1/submissions/{id}/decision"),
-            Some(&app.admin),
-            Some(json!({ "decision": "accept" })),
-        )
-        .await;
-    let archive = r.body["archive_id"].as_i64().unwrap();
+    let archive = archived(&app).await;
     let entry = app.get(&format!("/api/v1/archive/{archive}"), None).await;
     let (pdf, bundle) = (
         entry.body["pdf"]["sha256"].as_str().unwrap().to_owned(),
