@@ -1,7 +1,7 @@
 //! Criterion benchmark of the archival renderer on reports from
 //! `shared/bench/gen_report.py` (20, 100 and 500 pages), plus a printed split of
 //! the time by stage (parse, layout, PDF objects, subsetting, compression and
-//! serialisation) averaged over repeated runs.
+//! serialisation) averaged over repeated runs, and the template check on the same reports.
 //!
 //! Run: `cargo bench --bench render` (needs python3 and ../shared beside the repo).
 
@@ -11,7 +11,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
-use mmr::render::{DocumentMeta, Limits, PdfDate, RenderRequest, Status, Template, Timings, render, render_timed};
+use mmr::render::{
+    CheckRequest, DocumentMeta, Limits, PdfDate, RenderRequest, Status, Template, Timings, check, render, render_timed,
+};
 
 fn report(pages: u32) -> String {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/gen_report.py");
@@ -63,6 +65,29 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
+/// The template check (`mmr::render::check`) that runs on every draft save and submit.
+fn bench_check(c: &mut Criterion) {
+    let template = Template::builtin();
+    let limits = Limits::default();
+    let mut group = c.benchmark_group("check");
+    for pages in [100u32, 500] {
+        let md = report(pages);
+        let request = CheckRequest {
+            report_markdown: md.as_bytes(),
+            action_plan_markdown: None,
+            attachments: &[],
+            template: &template,
+            limits: &limits,
+        };
+        group.sample_size(20);
+        group.throughput(Throughput::Bytes(md.len() as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(pages), &request, |b, r| {
+            b.iter(|| black_box(check(black_box(r))))
+        });
+    }
+    group.finish();
+}
+
 /// Average stage times over `runs` renderings, printed as a table.
 fn split() {
     let template = Template::builtin();
@@ -107,7 +132,7 @@ fn split() {
     }
 }
 
-criterion_group!(benches, bench);
+criterion_group!(benches, bench, bench_check);
 
 fn main() {
     split();
