@@ -241,9 +241,14 @@ fn respond(conn: &mut Conn<'_>, repo: &Repository, raw: &[u8]) -> crate::error::
     );
     element(&mut out, "responseDate", &rfc3339(repo.now.and_utc()));
     let request = check(raw);
-    // The request element echoes the arguments only when they were well-formed.
+    let body = match &request {
+        Ok(req) => verb(conn, repo, req)?,
+        Err(e) => Err(oai_error(e.code, e.message.clone())),
+    };
+    // The request element echoes the arguments unless they were refused as such.
     out.push_str("<request");
-    if let Ok(req) = &request {
+    let refused = body.as_ref().is_err_and(|e| e.code == "badVerb" || e.code == "badArgument");
+    if let (Ok(req), false) = (&request, refused) {
         out.push_str(&format!(" verb=\"{}\"", req.verb.name()));
         for (k, v) in &req.args {
             out.push_str(&format!(" {k}=\"{}\"", escape(v)));
@@ -252,10 +257,6 @@ fn respond(conn: &mut Conn<'_>, repo: &Repository, raw: &[u8]) -> crate::error::
     out.push('>');
     out.push_str(&escape(&repo.base_url));
     out.push_str("</request>");
-    let body = match request {
-        Ok(req) => verb(conn, repo, &req)?,
-        Err(e) => Err(e),
-    };
     match body {
         Ok(xml) => out.push_str(&xml),
         Err(e) => out.push_str(&format!("<error code=\"{}\">{}</error>", e.code, escape(&e.message))),

@@ -47,7 +47,8 @@ async fn drafted(app: &TestApp, slug: &str, name: &str, country: &str, field: &s
     let cycles = app.get(&format!("/api/v1/cities/{slug}/cycles"), Some(&city)).await;
     let open = cycles.body.as_array().unwrap().iter().find(|c| c["status"] == "open").expect("an open cycle");
     let cycle = open["id"].as_i64().unwrap();
-    let draft = json!({ "report_markdown": "# Executive Summary\n\nA draft & <secret>.\n", "action_plan_markdown": "" });
+    let draft =
+        json!({ "report_markdown": "# Executive Summary\n\nA draft & <secret>.\n", "action_plan_markdown": "" });
     let r = app.call(Method::PUT, &format!("/api/v1/cycles/{cycle}/draft"), Some(&city), Some(draft)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     cycle
@@ -254,8 +255,10 @@ async fn every_verb_sets_and_dates(app: TestApp) {
             .body(Body::from(body))
             .unwrap()
     };
-    let resp =
-        r.clone().oneshot(post("verb=ListIdentifiers&metadataPrefix=oai_dc", "application/x-www-form-urlencoded")).await;
+    let resp = r
+        .clone()
+        .oneshot(post("verb=ListIdentifiers&metadataPrefix=oai_dc", "application/x-www-form-urlencoded"))
+        .await;
     let bytes = resp.unwrap().into_body().collect().await.unwrap().to_bytes();
     assert_eq!(ids(std::str::from_utf8(&bytes).unwrap()), a.published);
     let resp = r.clone().oneshot(post("{\"verb\":\"Identify\"}", "application/json")).await.unwrap();
@@ -383,7 +386,10 @@ async fn the_atom_feed(app: TestApp) {
     newest_first.reverse();
     assert_eq!(ids, newest_first, "{feed}");
     let published: Vec<&str> = entries.iter().map(|e| all(e, "<published>", "</published>")[0]).collect();
-    assert_eq!(published, ["2026-11-24T09:30:00Z", "2026-11-20T00:00:00Z", "2026-11-10T00:00:00Z", "2026-11-01T00:00:00Z"]);
+    assert_eq!(
+        published,
+        ["2026-11-24T09:30:00Z", "2026-11-20T00:00:00Z", "2026-11-10T00:00:00Z", "2026-11-01T00:00:00Z"]
+    );
     for (entry, id) in entries.iter().zip(&ids) {
         for part in [
             "<title>Membership Monitoring Report — ".to_owned(),
@@ -392,7 +398,9 @@ async fn the_atom_feed(app: TestApp) {
             "<summary>".to_owned(),
             "type=\"application/pdf\" length=\"".to_owned(),
             format!("href=\"http://127.0.0.1:8080/api/v1/archive/{id}/pdf\"/>"),
-            format!("<link rel=\"alternate\" type=\"application/json\" href=\"http://127.0.0.1:8080/api/v1/archive/{id}\"/>"),
+            format!(
+                "<link rel=\"alternate\" type=\"application/json\" href=\"http://127.0.0.1:8080/api/v1/archive/{id}\"/>"
+            ),
         ] {
             assert!(entry.contains(&part), "{part} in {entry}");
         }
