@@ -56,6 +56,8 @@ test-deps:
 	$(call need,command -v openssl,openssl)
 	@python3 -c 'import aiosmtpd' 2>/dev/null || { echo "make: installing aiosmtpd (the SMTP server the mail tests run)"; \
 	  python3 -m pip install -q aiosmtpd || { echo "make: missing aiosmtpd: run 'python3 -m pip install aiosmtpd'"; exit 1; }; }
+	@python3 -c 'import sickle' 2>/dev/null || { echo "make: installing Sickle (the OAI-PMH harvester the harvest tests run)"; \
+	  python3 -m pip install -q sickle || { echo "make: missing Sickle: run 'python3 -m pip install sickle'"; exit 1; }; }
 
 lint: build-deps
 	cargo fmt --all -- --check

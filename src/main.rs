@@ -240,7 +240,8 @@ fn serve(
     let transport: Arc<dyn Transport> = transport(&reminders, data_dir)?.into();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
-        let state = AppState::new(db.clone(), opts.max_body_bytes as usize, rules, store.clone());
+        let mut state = AppState::new(db.clone(), opts.max_body_bytes as usize, rules, store.clone());
+        state.public_url = reminders.public_url.trim_end_matches('/').to_owned();
         let fixity = scheduler::FixityJob {
             db: db.clone(),
             store,

@@ -9,6 +9,7 @@
 
 pub mod archive;
 pub mod audit;
+pub mod catalog;
 pub mod cities;
 pub mod contacts;
 pub mod cycles;

@@ -11,8 +11,10 @@ mod contacts;
 mod cycles;
 mod error;
 mod extract;
+mod feeds;
 mod fields;
 mod health;
+mod oai;
 mod reminders;
 mod submissions;
 mod tokens;
@@ -57,6 +59,10 @@ pub struct AppState {
     pub reporting: Reporting,
     /// Where archived PDFs and source bundles are kept.
     pub store: Arc<dyn BlobStore>,
+    /// The public base URL (no trailing slash), for absolute links in OAI-PMH and feeds.
+    pub public_url: String,
+    /// How many records one OAI-PMH list response carries.
+    pub oai_page_size: usize,
 }
 
 impl AppState {
@@ -68,6 +74,8 @@ impl AppState {
             rules,
             reporting: Reporting::default(),
             store,
+            public_url: "http://127.0.0.1:8080".to_owned(),
+            oai_page_size: crate::workflow::catalog::PAGE_SIZE,
         }
     }
 
@@ -90,6 +98,8 @@ pub fn router(state: AppState) -> Router {
         .merge(tokens::router());
     Router::new()
         .merge(health::router())
+        .merge(oai::router())
+        .merge(feeds::router())
         .nest("/api/v1", api)
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {

@@ -3,6 +3,7 @@
 //! what the database cannot, and records an audit event with the change it makes.
 
 pub mod archive;
+pub mod catalog;
 pub mod cities;
 pub mod contacts;
 pub mod cycles;

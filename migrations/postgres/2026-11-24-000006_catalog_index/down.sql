@@ -1,0 +1,1 @@
+DROP INDEX archived_documents_published;

@@ -1,0 +1,234 @@
+//! The public catalogue: published archive entries joined with their version, reporting cycle,
+//! city and creative field, for harvesting (OAI-PMH) and feeds.
+//!
+//! Every query here filters on `published_at <= horizon`, so nothing unpublished can leave
+//! through it. Lists are ordered by `(published_at, id)` and paged by keyset (the last pair seen),
+//! never by OFFSET, on the `archived_documents (published_at, id)` index; a deep page costs what
+//! the first one does. The joins are written as SQL text (with each backend's placeholders)
+//! because the schema does not let these tables meet in one diesel query.
+
+use std::fmt::Write as _;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Integer, Text, Timestamp};
+
+use super::{Conn, DbError, with_conn};
+
+/// A published entry with what its metadata needs.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct CatalogRow {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    /// When the entry became public: the OAI datestamp.
+    #[diesel(sql_type = Timestamp)]
+    pub published_at: NaiveDateTime,
+    #[diesel(sql_type = BigInt)]
+    pub pdf_bytes: i64,
+    #[diesel(sql_type = Text)]
+    pub city_slug: String,
+    #[diesel(sql_type = Text)]
+    pub city_name: String,
+    /// ISO 3166-1 alpha-2.
+    #[diesel(sql_type = Text)]
+    pub country: String,
+    #[diesel(sql_type = Text)]
+    pub field_slug: String,
+    #[diesel(sql_type = Text)]
+    pub field_name: String,
+    /// The city's reporting language (`en` or `fr`).
+    #[diesel(sql_type = Text)]
+    pub language: String,
+    #[diesel(sql_type = Integer)]
+    pub cycle_number: i32,
+    #[diesel(sql_type = Integer)]
+    pub period_start_year: i32,
+    #[diesel(sql_type = Integer)]
+    pub period_end_year: i32,
+    #[diesel(sql_type = Integer)]
+    pub version: i32,
+}
+
+/// Narrows a list to the entries of one creative field or one country.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Within {
+    Field(String),
+    Country(String),
+}
+
+/// Which published entries a list covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    /// Only entries published at or before this instant (the time the list was first asked for).
+    pub horizon: NaiveDateTime,
+    /// Published at or after.
+    pub from: Option<NaiveDateTime>,
+    /// Published strictly before.
+    pub before: Option<NaiveDateTime>,
+    pub within: Option<Within>,
+}
+
+/// A creative field (or, with the code as its name, a country) among published entries.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct Group {
+    #[diesel(sql_type = Text)]
+    pub code: String,
+    #[diesel(sql_type = Text)]
+    pub name: String,
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct Instant {
+    #[diesel(sql_type = Timestamp)]
+    at: NaiveDateTime,
+}
+
+enum Arg {
+    Time(NaiveDateTime),
+    Text(String),
+    Id(i64),
+}
+
+/// SQL text with its bound values, numbered for PostgreSQL (`$1`) or positional for SQLite (`?`).
+struct Sql {
+    text: String,
+    args: Vec<Arg>,
+    postgres: bool,
+}
+
+impl Sql {
+    fn new(conn: &Conn<'_>, text: &str) -> Self {
+        Self { text: text.to_owned(), args: Vec::new(), postgres: matches!(conn, Conn::Postgres(_)) }
+    }
+
+    fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    fn arg(&mut self, arg: Arg) -> &mut Self {
+        self.args.push(arg);
+        if self.postgres {
+            let _ = write!(self.text, "${}", self.args.len());
+        } else {
+            self.text.push('?');
+        }
+        self
+    }
+}
+
+/// Loads the rows of `$sql` (a [`Sql`]) as `$row` on the concrete connection `$c`.
+macro_rules! load {
+    ($c:ident, $sql:expr, $row:ty) => {{
+        let mut query = diesel::sql_query($sql.text.as_str()).into_boxed();
+        for arg in &$sql.args {
+            query = match arg {
+                Arg::Time(t) => query.bind::<Timestamp, _>(*t),
+                Arg::Text(s) => query.bind::<Text, _>(s.clone()),
+                Arg::Id(i) => query.bind::<BigInt, _>(*i),
+            };
+        }
+        query.load::<$row>($c)
+    }};
+}
+
+const COLUMNS: &str = "SELECT d.id AS id, d.published_at AS published_at, d.pdf_bytes AS pdf_bytes, \
+     c.slug AS city_slug, c.name AS city_name, c.country AS country, c.field AS field_slug, \
+     f.name AS field_name, c.language AS language, y.number AS cycle_number, \
+     y.period_start_year AS period_start_year, y.period_end_year AS period_end_year, s.version AS version";
+
+const FROM: &str = " FROM archived_documents d \
+     JOIN submissions s ON s.id = d.submission_id \
+     JOIN reporting_cycles y ON y.id = s.cycle_id \
+     JOIN cities c ON c.id = y.city_id \
+     JOIN creative_fields f ON f.slug = c.field \
+     WHERE d.published_at IS NOT NULL AND d.published_at <= ";
+
+fn selected(conn: &Conn<'_>, head: &str, sel: &Selection) -> Sql {
+    let mut sql = Sql::new(conn, head);
+    sql.push(FROM).arg(Arg::Time(sel.horizon));
+    if let Some(from) = sel.from {
+        sql.push(" AND d.published_at >= ").arg(Arg::Time(from));
+    }
+    if let Some(before) = sel.before {
+        sql.push(" AND d.published_at < ").arg(Arg::Time(before));
+    }
+    match &sel.within {
+        Some(Within::Field(slug)) => sql.push(" AND c.field = ").arg(Arg::Text(slug.clone())),
+        Some(Within::Country(code)) => sql.push(" AND c.country = ").arg(Arg::Text(code.clone())),
+        None => &mut sql,
+    };
+    sql
+}
+
+/// Up to `limit` entries of `sel` after the keyset position `after` (`(published_at, id)`),
+/// oldest first.
+pub fn page(
+    conn: &mut Conn<'_>,
+    sel: &Selection,
+    after: Option<(NaiveDateTime, i64)>,
+    limit: i64,
+) -> Result<Vec<CatalogRow>, DbError> {
+    let mut sql = selected(conn, COLUMNS, sel);
+    if let Some((at, id)) = after {
+        sql.push(" AND (d.published_at > ").arg(Arg::Time(at));
+        sql.push(" OR (d.published_at = ").arg(Arg::Time(at)).push(" AND d.id > ").arg(Arg::Id(id)).push("))");
+    }
+    sql.push(&format!(" ORDER BY d.published_at, d.id LIMIT {}", limit.max(0)));
+    with_conn!(conn, |c| Ok(load!(c, sql, CatalogRow)?))
+}
+
+/// How many entries `sel` covers.
+pub fn count(conn: &mut Conn<'_>, sel: &Selection) -> Result<i64, DbError> {
+    let sql = selected(conn, "SELECT COUNT(*) AS n", sel);
+    let rows = with_conn!(conn, |c| load!(c, sql, Count))?;
+    Ok(rows.first().map_or(0, |r| r.n))
+}
+
+/// One entry, if it is published by `now`.
+pub fn get(conn: &mut Conn<'_>, id: i64, now: NaiveDateTime) -> Result<Option<CatalogRow>, DbError> {
+    let sel = Selection { horizon: now, from: None, before: None, within: None };
+    let mut sql = selected(conn, COLUMNS, &sel);
+    sql.push(" AND d.id = ").arg(Arg::Id(id));
+    let rows = with_conn!(conn, |c| load!(c, sql, CatalogRow))?;
+    Ok(rows.into_iter().next())
+}
+
+/// The `limit` most recently published entries, newest first.
+pub fn newest(conn: &mut Conn<'_>, now: NaiveDateTime, limit: i64) -> Result<Vec<CatalogRow>, DbError> {
+    let sel = Selection { horizon: now, from: None, before: None, within: None };
+    let mut sql = selected(conn, COLUMNS, &sel);
+    sql.push(&format!(" ORDER BY d.published_at DESC, d.id DESC LIMIT {}", limit.max(0)));
+    with_conn!(conn, |c| Ok(load!(c, sql, CatalogRow)?))
+}
+
+/// The earliest publication time among published entries.
+pub fn earliest(conn: &mut Conn<'_>, now: NaiveDateTime) -> Result<Option<NaiveDateTime>, DbError> {
+    let mut sql = Sql::new(conn, "SELECT d.published_at AS at FROM archived_documents d WHERE d.published_at <= ");
+    sql.arg(Arg::Time(now)).push(" ORDER BY d.published_at LIMIT 1");
+    let rows = with_conn!(conn, |c| load!(c, sql, Instant))?;
+    Ok(rows.into_iter().next().map(|r| r.at))
+}
+
+/// The creative fields (slug, name) that hold published entries, by slug.
+pub fn fields(conn: &mut Conn<'_>, now: NaiveDateTime) -> Result<Vec<Group>, DbError> {
+    let sel = Selection { horizon: now, from: None, before: None, within: None };
+    let mut sql = selected(conn, "SELECT DISTINCT f.slug AS code, f.name AS name", &sel);
+    sql.push(" ORDER BY f.slug");
+    with_conn!(conn, |c| Ok(load!(c, sql, Group)?))
+}
+
+/// The ISO codes of the countries that hold published entries, in order.
+pub fn countries(conn: &mut Conn<'_>, now: NaiveDateTime) -> Result<Vec<String>, DbError> {
+    let sel = Selection { horizon: now, from: None, before: None, within: None };
+    let mut sql = selected(conn, "SELECT DISTINCT c.country AS code, c.country AS name", &sel);
+    sql.push(" ORDER BY c.country");
+    let rows = with_conn!(conn, |c| load!(c, sql, Group))?;
+    Ok(rows.into_iter().map(|g| g.code).collect())
+}
