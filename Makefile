@@ -56,6 +56,8 @@ test-deps:
 	$(call need,command -v openssl,openssl)
 	@python3 -c 'import aiosmtpd' 2>/dev/null || { echo "make: installing aiosmtpd (the SMTP server the mail tests run)"; \
 	  python3 -m pip install -q aiosmtpd || { echo "make: missing aiosmtpd: run 'python3 -m pip install aiosmtpd'"; exit 1; }; }
+	@python3 -c 'import moto.server, flask, flask_cors' 2>/dev/null || { echo "make: installing moto[server] (the S3 server the storage tests run)"; \
+	  python3 -m pip install -q 'moto[server]' || { echo "make: missing moto's server: run \"python3 -m pip install 'moto[server]'\""; exit 1; }; }
 
 lint: build-deps
 	cargo fmt --all -- --check

@@ -182,9 +182,13 @@ impl S3Store {
         }
         let prefix = parsed.path().trim_matches('/');
         let prefix = ObjectPath::parse(prefix).map_err(|_| {
-            config("MMR_ARCHIVE_URL", "the prefix after the bucket has an empty, `.` or `..` segment or a bad character")
+            config(
+                "MMR_ARCHIVE_URL",
+                "the prefix after the bucket has an empty, `.` or `..` segment or a bad character",
+            )
         })?;
-        let location = if prefix.as_ref().is_empty() { format!("s3://{bucket}") } else { format!("s3://{bucket}/{prefix}") };
+        let location =
+            if prefix.as_ref().is_empty() { format!("s3://{bucket}") } else { format!("s3://{bucket}/{prefix}") };
 
         let access_key = settings
             .access_key_id
@@ -228,7 +232,8 @@ impl S3Store {
         // TLS uses rustls with ring; the process-wide provider may already be installed (by an
         // earlier store or another client), which is just as good.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let s3 = builder.build().map_err(|e| config("AWS_ENDPOINT_URL", &format!("cannot set up the S3 client: {e}")))?;
+        let s3 =
+            builder.build().map_err(|e| config("AWS_ENDPOINT_URL", &format!("cannot set up the S3 client: {e}")))?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("mmr-s3")
@@ -296,8 +301,11 @@ impl S3Store {
     fn hash_existing(&self, key: &ObjectPath) -> Result<Option<String>, StorageError> {
         let Some(len) = self.size(key)? else { return Ok(None) };
         let location = self.url_of(key);
-        let (actual, _) = sha256_of_reader(self.reader(key.clone(), len))
-            .map_err(|e| StorageError::Remote { op: "read", location, source: Box::new(e) })?;
+        let (actual, _) = sha256_of_reader(self.reader(key.clone(), len)).map_err(|e| StorageError::Remote {
+            op: "read",
+            location,
+            source: Box::new(e),
+        })?;
         Ok(Some(actual))
     }
 }
