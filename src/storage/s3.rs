@@ -14,10 +14,13 @@
 //!
 //! Requests are path-style (`endpoint/bucket/key`), which every S3-compatible server accepts.
 //!
-//! Write-once: a put is a conditional `PutObject` (`If-None-Match: *`). When the name is taken the
-//! store reads the object back and hashes it: the same content is success, anything else is
-//! [`StorageError::Corrupt`]; an object is never overwritten or deleted. S3 has no partial objects,
-//! so [`BlobStore::clean_interrupted`] has nothing to clean.
+//! Write-once: a put looks for the object first, then stores it with a conditional `PutObject`
+//! (`If-None-Match: *`, honoured by AWS S3 since 2024, MinIO, R2 and moto; a server that ignores it
+//! leaves only concurrent first writers unprotected). When the name is taken the store reads the
+//! object back and hashes it: the same content is success, anything else is
+//! [`StorageError::Corrupt`]; an object is never overwritten or deleted. A put is one request of
+//! the whole object (S3 takes up to 5 GiB so), and S3 has no partial objects, so
+//! [`BlobStore::clean_interrupted`] has nothing to clean.
 //!
 //! The [`BlobStore`] trait is blocking and the S3 client is async: each store owns a small tokio
 //! runtime and blocks on it. Call the store from a plain thread or a blocking one
@@ -315,14 +318,26 @@ impl BlobStore for S3Store {
         let sha256 = sha256_hex(bytes);
         let key = self.key(&sha256)?;
         let stored = StoredBlob { sha256: sha256.clone(), bytes: bytes.len() as u64 };
+        let settle = |existing: String| {
+            if existing == sha256 {
+                Ok(stored.clone())
+            } else {
+                Err(StorageError::Corrupt { sha256: sha256.clone(), actual: existing })
+            }
+        };
+        // Look first: a repeated put then uploads nothing, and a server that ignored the
+        // precondition below could still only lose a race, never overwrite a settled object.
+        if let Some(existing) = self.hash_existing(&key)? {
+            return settle(existing);
+        }
         let options = PutOptions { mode: PutMode::Create, ..PutOptions::default() };
         let payload = PutPayload::from(Bytes::copy_from_slice(bytes));
         match self.client.block_on(self.client.s3.put_opts(&key, payload, options)) {
             Ok(_) => Ok(stored),
+            // Another writer got there in between.
             Err(object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. }) => {
                 match self.hash_existing(&key)? {
-                    Some(actual) if actual == sha256 => Ok(stored),
-                    Some(actual) => Err(StorageError::Corrupt { sha256, actual }),
+                    Some(existing) => settle(existing),
                     // Refused as existing, then gone: something deletes archive objects.
                     None => Err(StorageError::Missing { sha256 }),
                 }

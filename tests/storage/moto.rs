@@ -5,7 +5,6 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, mpsc};
 use std::thread;
 use std::time::Duration;
@@ -92,6 +91,11 @@ impl Moto {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// The port it listens on, on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     /// Settings for this server with the test credentials (moto accepts any).
     pub fn settings(&self) -> S3Settings {
         settings_for(&self.endpoint())
@@ -137,11 +141,11 @@ pub fn settings_for(endpoint: &str) -> S3Settings {
     }
 }
 
-/// A TCP proxy in front of the server that counts what passes: bytes sent back to the client and
-/// the requests' text.
+/// A TCP proxy in front of the server that records what passes both ways, to count requests,
+/// responses and bytes.
 pub struct CountingProxy {
     port: u16,
-    downstream: Arc<AtomicU64>,
+    downstream: Arc<Mutex<Vec<u8>>>,
     upstream: Arc<Mutex<Vec<u8>>>,
 }
 
@@ -150,7 +154,7 @@ impl CountingProxy {
     pub fn start(target: u16) -> CountingProxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
         let port = listener.local_addr().expect("proxy address").port();
-        let downstream = Arc::new(AtomicU64::new(0));
+        let downstream = Arc::new(Mutex::new(Vec::new()));
         let upstream = Arc::new(Mutex::new(Vec::new()));
         let (down, up) = (Arc::clone(&downstream), Arc::clone(&upstream));
         thread::spawn(move || {
@@ -160,11 +164,7 @@ impl CountingProxy {
                 let (client_read, server_write) =
                     (client.try_clone().expect("clone"), server.try_clone().expect("clone"));
                 thread::spawn(move || pump(client_read, server_write, |chunk| up.lock().expect("lock").extend(chunk)));
-                thread::spawn(move || {
-                    pump(server, client, |chunk| {
-                        down.fetch_add(chunk.len() as u64, Ordering::SeqCst);
-                    })
-                });
+                thread::spawn(move || pump(server, client, |chunk| down.lock().expect("lock").extend(chunk)));
             }
         });
         CountingProxy { port, downstream, upstream }
@@ -177,15 +177,23 @@ impl CountingProxy {
 
     /// Bytes the server has sent through the proxy so far (heads and bodies).
     pub fn bytes_down(&self) -> u64 {
-        self.downstream.load(Ordering::SeqCst)
+        self.downstream.lock().expect("lock").len() as u64
+    }
+
+    /// How many responses with this status have come back so far.
+    pub fn responses(&self, status: u16) -> usize {
+        count(&self.downstream.lock().expect("lock"), &format!("HTTP/1.1 {status} "))
     }
 
     /// How many requests with this method have gone through so far.
     pub fn requests(&self, method: &str) -> usize {
-        let sent = self.upstream.lock().expect("lock");
-        let needle = format!("{method} /");
-        sent.windows(needle.len()).filter(|w| *w == needle.as_bytes()).count()
+        count(&self.upstream.lock().expect("lock"), &format!("{method} /"))
     }
+}
+
+/// Occurrences of `needle` in `haystack`.
+fn count(haystack: &[u8], needle: &str) -> usize {
+    haystack.windows(needle.len()).filter(|w| *w == needle.as_bytes()).count()
 }
 
 /// Copy `from` to `to`, showing each chunk to `seen`, until either side closes.

@@ -76,8 +76,9 @@ fn missing_objects_are_missing_for_every_read() {
 }
 
 #[test]
-fn threads_putting_the_same_bytes_all_succeed_with_one_object() {
-    let store = Arc::new(moto().store("race"));
+fn threads_putting_the_same_bytes_all_succeed_with_one_write() {
+    let proxy = CountingProxy::start(moto().port());
+    let store = Arc::new(S3Store::open(&format!("s3://{BUCKET}/race"), settings_for(&proxy.endpoint())).expect("open"));
     let threads = 8;
     for round in 0..5u32 {
         let bytes: Arc<Vec<u8>> = Arc::new((0..50_000u32).map(|i| (i.wrapping_mul(round + 7) % 251) as u8).collect());
@@ -99,6 +100,10 @@ fn threads_putting_the_same_bytes_all_succeed_with_one_object() {
     let (status, listing) = moto().request("GET", &format!("/{BUCKET}?list-type=2&prefix=race/"), b"");
     assert_eq!(status, 200);
     assert_eq!(String::from_utf8_lossy(&listing).matches("<Key>").count(), 5, "one object per distinct content");
+    // Every upload but the first of each content was refused by its precondition: one write each.
+    let (puts, refused) = (proxy.requests("PUT"), proxy.responses(412));
+    assert_eq!(puts - refused, 5, "{puts} uploads, {refused} refused as existing");
+    eprintln!("race: {puts} uploads, {refused} refused as existing");
 }
 
 #[test]
@@ -106,7 +111,7 @@ fn open_fetches_only_the_ranges_read() {
     let server = moto();
     let bytes: Vec<u8> = (0..3_000_000u32).map(|i| (i % 253) as u8).collect();
     let stored = server.store("ranges").put(&bytes).expect("put");
-    let proxy = CountingProxy::start(server.endpoint().rsplit(':').next().and_then(|p| p.parse().ok()).expect("port"));
+    let proxy = CountingProxy::start(server.port());
     let store = S3Store::open(&format!("s3://{BUCKET}/ranges"), settings_for(&proxy.endpoint())).expect("open store");
 
     let mut reader = store.open(&stored.sha256).expect("open");
@@ -142,6 +147,7 @@ fn open_fetches_only_the_ranges_read() {
     assert!(requests <= 8, "{requests} range requests for 3 MB");
     let fetched = proxy.bytes_down() - before.1;
     assert!(fetched < bytes.len() as u64 + 64 * 1024, "{fetched} bytes fetched for {}", bytes.len());
+    eprintln!("ranges: 200 bytes read with {partial} bytes fetched; 3 MB read in {requests} requests, {fetched} bytes");
     // verify streams the same way rather than holding the object.
     assert_eq!(store.verify(&stored.sha256).expect("verify"), Fixity::Intact);
 }
