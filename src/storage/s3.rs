@@ -220,6 +220,12 @@ impl S3Store {
                     .ok()
                     .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
                     .ok_or_else(|| config("AWS_ENDPOINT_URL", "not an http:// or https:// URL"))?;
+                if !endpoint_url.username().is_empty() || endpoint_url.password().is_some() {
+                    return Err(config(
+                        "AWS_ENDPOINT_URL",
+                        "credentials do not belong in the endpoint URL: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+                    ));
+                }
                 if endpoint_url.scheme() == "http" && !settings.allow_http {
                     return Err(config(
                         "AWS_ENDPOINT_URL",
@@ -521,8 +527,12 @@ mod tests {
 
     #[test]
     fn describe_and_debug_show_no_credentials() {
+        let with_password = S3Settings { endpoint: Some("https://user:pw@s3.example.org/".into()), ..settings() };
+        let (setting, problem) = config_error("s3://archive", with_password);
+        assert_eq!(setting, "AWS_ENDPOINT_URL");
+        assert!(!problem.contains("pw"), "{problem}");
         let settings = S3Settings {
-            endpoint: Some("https://user:pw@s3.example.org:8443/".into()),
+            endpoint: Some("https://s3.example.org:8443/".into()),
             session_token: Some("tokensecret".into()),
             ..settings()
         };
@@ -531,7 +541,7 @@ mod tests {
         assert_eq!(store.location(), "s3://archive/mmr/reports");
         assert_eq!(store.describe(), "S3 bucket s3://archive/mmr/reports at s3.example.org:8443");
         for text in [debug, store.describe(), format!("{store:?}")] {
-            for secret in ["topsecret", "AKIAKEY", "tokensecret", "pw@"] {
+            for secret in ["topsecret", "AKIAKEY", "tokensecret"] {
                 assert!(!text.contains(secret), "{secret} in {text}");
             }
         }
