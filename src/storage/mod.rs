@@ -6,9 +6,11 @@
 //! ([`BlobStore::verify`], used by the fixity job) and storing the same bytes twice is a no-op.
 //!
 //! [`BlobStore`] is the interface the workflow depends on; [`LocalStore`] keeps objects in a local
-//! directory, and an object-storage implementation can sit behind the same trait ([`BlobReader`]
-//! is a seekable reader with a known length so that downloads can be served in ranges).
-//! [`open_store`] picks the implementation from a path or URL.
+//! directory and [`S3Store`] in an S3-compatible bucket ([`BlobReader`] is a seekable reader with
+//! a known length so that downloads can be served in ranges). [`open_store`] picks the
+//! implementation from a path or URL (`MMR_ARCHIVE_URL`): a directory path or `file://` URL, or
+//! `s3://bucket/prefix` with the endpoint and credentials in the standard `AWS_*` variables (see
+//! [`S3Store`]'s module for the list).
 //!
 //! Durability follows DESIGN.md §6: an object is complete under its final name once
 //! [`BlobStore::put`] returns, the caller writes the database row that points to it afterwards, a
@@ -18,6 +20,7 @@
 
 pub mod bundle;
 mod local;
+mod s3;
 
 use std::fmt;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -27,6 +30,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 pub use local::LocalStore;
+pub use s3::{S3Settings, S3Store};
 
 /// A content-addressed, write-once store of archived files.
 ///
@@ -117,8 +121,26 @@ pub enum StorageError {
         path: PathBuf,
         source: io::Error,
     },
+    /// A request to a remote store (S3) failed: the server refused it, could not be reached, or
+    /// the connection broke while reading.
+    #[error("cannot {op} {location}: {source}")]
+    Remote {
+        /// What was being done, e.g. `store`, `read`.
+        op: &'static str,
+        /// The object concerned, `s3://bucket/key` (or the store's location).
+        location: String,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The store's configuration is unusable: a malformed location or a missing or bad setting.
+    #[error("archive store setting {setting}: {problem}")]
+    Config {
+        /// The setting (environment variable) to fix, e.g. `MMR_ARCHIVE_URL`, `AWS_ACCESS_KEY_ID`.
+        setting: &'static str,
+        /// What is wrong with it; never its value when that could be a secret.
+        problem: String,
+    },
     /// The store location names a kind of store this build does not have.
-    #[error("unsupported archive store location {url:?}: use a directory path or a file:// URL")]
+    #[error("unsupported archive store location {url:?}: use a directory path, a file:// URL or an s3:// URL")]
     Unsupported {
         /// The location as given, with any user name, password and query removed.
         url: String,
@@ -215,7 +237,9 @@ pub(crate) fn check_digest(digest: &str) -> Result<(), StorageError> {
 }
 
 /// Open the store named by `url_or_path`: a directory path or a `file://` URL gives a
-/// [`LocalStore`] (created if needed); any other scheme is [`StorageError::Unsupported`].
+/// [`LocalStore`] (created if needed), `s3://bucket/prefix` an [`S3Store`] configured from the
+/// environment ([`S3Settings::from_env`]; no request is made yet); any other scheme is
+/// [`StorageError::Unsupported`].
 pub fn open_store(url_or_path: &str) -> Result<Arc<dyn BlobStore>, StorageError> {
     let unsupported = || StorageError::Unsupported { url: redact(url_or_path) };
     if url_or_path.trim().is_empty() {
@@ -223,6 +247,9 @@ pub fn open_store(url_or_path: &str) -> Result<Arc<dyn BlobStore>, StorageError>
     }
     if !url_or_path.contains("://") {
         return Ok(Arc::new(LocalStore::open(url_or_path)?));
+    }
+    if url_or_path.starts_with("s3://") {
+        return Ok(Arc::new(S3Store::open(url_or_path, S3Settings::from_env()?)?));
     }
     let url = url::Url::parse(url_or_path).map_err(|_| unsupported())?;
     if url.scheme() != "file" {
@@ -290,7 +317,7 @@ mod tests {
         assert_eq!(by_url.get(&stored.sha256).expect("get"), b"hello");
         assert!(dir.path().join("b/objects").is_dir());
 
-        for location in ["s3://bucket/archive", "https://example.org/archive", "", "   ", "file://server/share"] {
+        for location in ["gs://bucket/archive", "https://example.org/archive", "", "   ", "file://server/share"] {
             let err = open_store(location).expect_err(location);
             assert!(matches!(err, StorageError::Unsupported { .. }), "{location:?}: {err}");
             assert!(err.to_string().contains("file://"), "the message names what is supported: {err}");
@@ -299,9 +326,13 @@ mod tests {
 
     #[test]
     fn unsupported_locations_are_reported_without_credentials() {
-        let err = open_store("s3://AKIAKEY:topsecret@bucket/archive?token=alsosecret").expect_err("s3 is not built in");
+        let err = open_store("gs://AKIAKEY:topsecret@bucket/archive?token=alsosecret").expect_err("gs is not built in");
         let message = err.to_string();
-        assert!(message.contains("s3://") && message.contains("bucket"), "{message}");
+        assert!(message.contains("gs://") && message.contains("bucket"), "{message}");
+        assert!(!message.contains("topsecret") && !message.contains("alsosecret") && !message.contains("AKIAKEY"));
+        let err = open_store("s3://AKIAKEY:topsecret@bucket/archive?token=alsosecret").expect_err("credentials in URL");
+        let message = err.to_string();
+        assert!(message.contains("MMR_ARCHIVE_URL") && message.contains("AWS_ACCESS_KEY_ID"), "{message}");
         assert!(!message.contains("topsecret") && !message.contains("alsosecret") && !message.contains("AKIAKEY"));
         let err = open_store("weird scheme://user:pw@host").expect_err("not a URL");
         assert!(!err.to_string().contains("pw@"), "{err}");
