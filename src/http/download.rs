@@ -505,6 +505,7 @@ async fn feed(mut source: Source, segments: Vec<Segment>, tx: mpsc::Sender<io::R
                 Err(e) => {
                     let e = io::Error::other(format!("reading the archive was interrupted: {e}"));
                     tracing::error!(error = %e, "an archived file could not be served whole");
+                    // The client may already be gone; there is nothing else to tell.
                     let _ = tx.send(Err(e)).await;
                     return;
                 }
