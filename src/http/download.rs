@@ -338,7 +338,7 @@ fn content_range(r: ByteRange, len: u64) -> String {
 }
 
 /// An HTTP date (IMF-fixdate), e.g. `Tue, 24 Nov 2026 09:30:00 GMT`.
-pub fn http_date(t: DateTime<Utc>) -> String {
+fn http_date(t: DateTime<Utc>) -> String {
     t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 
@@ -358,7 +358,7 @@ fn content_disposition(name: &str) -> Result<HeaderValue, ApiError> {
 }
 
 /// `name` transliterated to lowercase ASCII, every other character a dash, runs of dashes merged.
-pub fn ascii_file_name(name: &str) -> String {
+fn ascii_file_name(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for c in deunicode::deunicode(name).to_lowercase().chars() {
         let c = if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' { c } else { '-' };
