@@ -6,12 +6,13 @@
 //! through a status code.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, Method};
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
+use super::download::{self, StoredFile};
 use super::extract::{ApiJson, Auth};
 use super::{ApiError, AppState, blocking, double_option, rfc3339};
 use crate::domain::auth::{Action, CityRef, authorize};
@@ -24,6 +25,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/archive/{id}", get(show).patch(publish))
         .route("/archive/{id}/pdf", get(pdf))
+        .route("/archive/{id}/source.zip", get(source))
         .route("/archive/{id}/source", get(source))
         .route("/archive/{id}/verify", get(verify))
 }
@@ -96,7 +98,7 @@ impl EntryView {
             source_bundle: FileView {
                 sha256: d.bundle_sha256,
                 bytes: d.bundle_bytes,
-                url: format!("/api/v1/archive/{id}/source"),
+                url: format!("/api/v1/archive/{id}/source.zip"),
             },
             renderer_version: d.renderer_version,
             template_version: d.template_version,
@@ -115,47 +117,89 @@ async fn show(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>) ->
     Ok(Json(EntryView::new(entry, state.now())))
 }
 
-/// The file name a download is saved under, e.g. `ostersund-gastronomy-mmr-2019.pdf`.
+/// Which of an entry's two files a download is for.
+#[derive(Debug, Clone, Copy)]
+enum ArchiveFile {
+    Pdf,
+    SourceBundle,
+}
+
+/// The file as [`download::serve`] needs it. Refused as damaged when the last fixity check found
+/// the entry's files changed or missing.
+fn stored_file(entry: &Entry, which: ArchiveFile, now: chrono::NaiveDateTime) -> Result<StoredFile, ApiError> {
+    let d = &entry.document;
+    let (sha256, bytes, content_type, extension) = match which {
+        ArchiveFile::Pdf => (&d.pdf_sha256, d.pdf_bytes, "application/pdf", "pdf"),
+        ArchiveFile::SourceBundle => (&d.bundle_sha256, d.bundle_bytes, "application/zip", "source.zip"),
+    };
+    if d.last_fixity_ok == Some(false) {
+        return Err(download::damaged(sha256, "the last fixity check found this entry's files damaged or missing"));
+    }
+    let bytes = u64::try_from(bytes).map_err(|_| download::damaged(sha256, "the recorded size is negative"))?;
+    Ok(StoredFile {
+        sha256: sha256.clone(),
+        bytes,
+        content_type,
+        modified: d.archived_at,
+        public: entry.is_published(now),
+        file_name: file_name(entry, extension),
+    })
+}
+
+/// The name a download is saved under, in Unicode: the city's name in lowercase with dashes for
+/// spaces, the creative field, `mmr` and the last year of the period, e.g.
+/// `östersund-gastronomy-mmr-2026.pdf` (sent with the ASCII form `ostersund-...`).
 fn file_name(e: &Entry, extension: &str) -> String {
     let c = &e.cycle.record;
-    format!("{}-{}-mmr-{}.{extension}", c.city.slug, c.city.field.replace('_', "-"), c.period_end_year)
+    let mut city = String::with_capacity(c.city.name.len());
+    for ch in c.city.name.to_lowercase().chars() {
+        let ch = if ch.is_alphanumeric() { ch } else { '-' };
+        if !(ch == '-' && (city.is_empty() || city.ends_with('-'))) {
+            city.push(ch);
+        }
+    }
+    let city = match city.trim_end_matches('-') {
+        "" => c.city.slug.as_str(),
+        name => name,
+    };
+    format!("{city}-{}-mmr-{}.{extension}", c.city.field.replace('_', "-"), c.period_end_year)
 }
 
-/// Reads a stored file (hash-checked) off the async threads.
-async fn stored(state: &AppState, sha256: String) -> Result<Vec<u8>, ApiError> {
-    let store = state.store.clone();
-    blocking(move || Ok(store.get(&sha256)?)).await
-}
-
-fn download(bytes: Vec<u8>, content_type: &'static str, name: &str, sha256: &str) -> Response {
-    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
-        .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
-    let etag = HeaderValue::from_str(&format!("\"{sha256}\"")).unwrap_or_else(|_| HeaderValue::from_static("\"\""));
-    (
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-            (header::CONTENT_DISPOSITION, disposition),
-            (header::ETAG, etag),
-        ],
-        bytes,
-    )
-        .into_response()
-}
-
-/// The archived PDF.
-async fn pdf(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Result<Response, ApiError> {
+/// Serves one of an entry's files to a caller who may see the entry.
+async fn send_file(
+    state: AppState,
+    auth: Auth,
+    id: i64,
+    which: ArchiveFile,
+    method: Method,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let entry = visible(&state, &auth, id).await?;
-    let sha = entry.document.pdf_sha256.clone();
-    let bytes = stored(&state, sha.clone()).await?;
-    Ok(download(bytes, "application/pdf", &file_name(&entry, "pdf"), &sha))
+    let file = stored_file(&entry, which, state.now())?;
+    download::serve(state.store.clone(), &method, &headers, file).await
 }
 
-/// The source bundle: a ZIP of the Markdown, the attachments and a manifest of hashes.
-async fn source(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Result<Response, ApiError> {
-    let entry = visible(&state, &auth, id).await?;
-    let sha = entry.document.bundle_sha256.clone();
-    let bytes = stored(&state, sha.clone()).await?;
-    Ok(download(bytes, "application/zip", &file_name(&entry, "source.zip"), &sha))
+/// The archived PDF, streamed, with conditional requests and byte ranges (see [`download`]).
+async fn pdf(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    method: Method,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    send_file(state, auth, id, ArchiveFile::Pdf, method, headers).await
+}
+
+/// The source bundle: a ZIP of the Markdown, the attachments and a manifest of hashes; served like
+/// the PDF, at `source.zip` and at the older `source`.
+async fn source(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i64>,
+    method: Method,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    send_file(state, auth, id, ArchiveFile::SourceBundle, method, headers).await
 }
 
 #[derive(Serialize)]

@@ -9,6 +9,7 @@ mod audit;
 mod cities;
 mod contacts;
 mod cycles;
+mod download;
 mod error;
 mod extract;
 mod feeds;

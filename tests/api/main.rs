@@ -7,6 +7,7 @@ mod audit;
 mod cities;
 mod contacts;
 mod cycles;
+mod downloads;
 mod harvest;
 mod health;
 mod permissions;

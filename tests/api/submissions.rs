@@ -219,7 +219,10 @@ async fn full_walk(app: TestApp) {
     let pdf = app.get(&format!("/api/v1/archive/{archive}/pdf"), None).await;
     assert_eq!(pdf.status, StatusCode::OK);
     assert_eq!(sha256(pdf.text_bytes()), entry.body["pdf"]["sha256"].as_str().unwrap());
-    assert_eq!(pdf.headers["content-disposition"], "attachment; filename=\"ostersund-gastronomy-mmr-2026.pdf\"");
+    assert_eq!(
+        pdf.headers["content-disposition"],
+        "attachment; filename=\"ostersund-gastronomy-mmr-2026.pdf\"; filename*=UTF-8''%C3%B6stersund-gastronomy-mmr-2026.pdf"
+    );
     let zip = app.get(&format!("/api/v1/archive/{archive}/source"), None).await;
     assert_eq!(sha256(zip.text_bytes()), entry.body["source_bundle"]["sha256"].as_str().unwrap());
     let v = app.get(&format!("/api/v1/archive/{archive}/verify"), None).await;

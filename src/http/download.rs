@@ -1,0 +1,731 @@
+//! Serving an archived file: conditional requests, byte ranges, and a body streamed from the
+//! archive store in chunks, so a download never holds the whole file in memory.
+//!
+//! What a request gets, in the order RFC 9110 §13.2.2 evaluates it:
+//! - `If-None-Match` (`*`, or a list of entity tags, weak comparison) that matches the file's
+//!   strong ETag `"<sha256>"` → 304 with the validators and no body; `If-Modified-Since` counts only
+//!   without `If-None-Match`. An unparseable value is ignored.
+//! - `Range` (GET only; HEAD and other methods ignore it): `bytes=a-b`, `a-` and `-n`, one or
+//!   several. One satisfiable range → 206 with `Content-Range`; several → 206
+//!   `multipart/byteranges`; none satisfiable → 416 with `Content-Range: bytes */<len>`. A malformed
+//!   header, another unit, or an `If-Range` that is not this file's ETag (strong comparison) or
+//!   Last-Modified date → the whole file (200), as the RFC allows. More than [`MAX_RANGES`] ranges
+//!   or ranges that overlap are also answered with the whole file: that bounds the work one request
+//!   can ask for (no re-reading the same bytes many times) and is always a correct answer.
+//! - HEAD gets the same headers as GET, with the real `Content-Length`, and no body.
+//!
+//! Streaming: each chunk ([`CHUNK`] bytes) is read on the blocking pool and handed to the response
+//! through a small channel, so a download holds at most a few chunks in memory, and a slow client
+//! holds no thread while it is waiting (only the task that feeds the channel). When the client goes
+//! away, the channel closes and reading stops.
+//!
+//! Integrity, a trade-off: hashing the whole file before answering would mean reading it twice (or
+//! holding it), so the file is not hashed up front. Before answering, the stored size must equal the
+//! recorded size and the entry's last fixity check must not have found it damaged (else the
+//! `archive_damaged` 500). Content is covered by the fixity job, and, for a whole-file response, by
+//! hashing while streaming: the last chunk is sent only if the bytes hash to the file's name, so a
+//! client never receives a complete response with changed content (the connection is cut instead
+//! and the problem logged). Range responses cannot be checked this way; a client can compare the
+//! ETag, which is the SHA-256 of the whole file.
+
+use std::io::{self, Read, Seek, SeekFrom};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
+use tracing::Instrument;
+
+use super::{ApiError, blocking};
+use crate::storage::{BlobReader, BlobStore};
+
+/// How many bytes are read from the store at a time.
+pub const CHUNK: usize = 64 * 1024;
+
+/// The most ranges one request may ask for; more are answered with the whole file.
+pub const MAX_RANGES: usize = 16;
+
+/// Chunks read ahead of the client: the channel between the reader and the response.
+const READ_AHEAD: usize = 2;
+
+/// An archived file to serve, as its archive entry records it.
+#[derive(Debug, Clone)]
+pub struct StoredFile {
+    /// SHA-256 of the file: its name in the store and its ETag.
+    pub sha256: String,
+    /// The size recorded when it was archived.
+    pub bytes: u64,
+    /// `Content-Type` of the file, and of each part of a multipart answer.
+    pub content_type: &'static str,
+    /// When it was archived (UTC): `Last-Modified`.
+    pub modified: NaiveDateTime,
+    /// Published entries may be kept by shared caches; the others only by the client.
+    pub public: bool,
+    /// The name a browser saves it under, in Unicode (an ASCII form is derived).
+    pub file_name: String,
+}
+
+/// The answer for an archive file that is missing, the wrong size or found changed: logged, and a
+/// 500 that serves nothing.
+pub fn damaged(sha256: &str, problem: &str) -> ApiError {
+    tracing::error!(archive.sha256 = %sha256, problem, "an archived file is missing or damaged");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "archive_damaged",
+        "the archived file is missing or does not match its SHA-256, so it is not served",
+    )
+}
+
+/// Answers `method` with `headers` for `file`, reading it from `store` only when a body (or, for
+/// HEAD, the check of its size) is needed.
+pub async fn serve(
+    store: Arc<dyn BlobStore>,
+    method: &Method,
+    headers: &HeaderMap,
+    file: StoredFile,
+) -> Result<Response, ApiError> {
+    let etag = format!("\"{}\"", file.sha256);
+    let modified = file.modified.and_utc();
+    let mut validators = HeaderMap::new();
+    validators.insert(header::ETAG, value(&etag)?);
+    validators.insert(header::LAST_MODIFIED, value(&http_date(modified))?);
+    validators.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(if file.public { "public, max-age=86400, immutable" } else { "private, no-cache" }),
+    );
+    validators.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+
+    let plan = plan(method, headers, &etag, modified, file.bytes);
+    if let Plan::NotModified = plan {
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        response.headers_mut().extend(validators);
+        return Ok(response);
+    }
+    if let Plan::Unsatisfiable = plan {
+        let message = format!("the Range header asks only for bytes beyond the file's {} bytes", file.bytes);
+        let mut response =
+            ApiError::new(StatusCode::RANGE_NOT_SATISFIABLE, "range_not_satisfiable", message).into_response();
+        response.headers_mut().extend(validators);
+        response.headers_mut().insert(header::CONTENT_RANGE, value(&format!("bytes */{}", file.bytes))?);
+        return Ok(response);
+    }
+
+    let reader = open(store, &file).await?;
+    let (status, content_type, segments, check) = match plan {
+        Plan::Single(r) => {
+            validators.insert(header::CONTENT_RANGE, value(&content_range(r, file.bytes))?);
+            (StatusCode::PARTIAL_CONTENT, value(file.content_type)?, vec![Segment::File(r)], None)
+        }
+        Plan::Multi(ranges) => {
+            let boundary = format!("mmr-{:032x}", rand::random::<u128>());
+            let segments = multipart(&ranges, &boundary, file.content_type, file.bytes);
+            (StatusCode::PARTIAL_CONTENT, value(&format!("multipart/byteranges; boundary={boundary}"))?, segments, None)
+        }
+        _ => {
+            let whole = ByteRange { start: 0, end: file.bytes.saturating_sub(1) };
+            let segments = if file.bytes == 0 { Vec::new() } else { vec![Segment::File(whole)] };
+            (StatusCode::OK, value(file.content_type)?, segments, Some(file.sha256.clone()))
+        }
+    };
+    let length: u64 = segments.iter().map(Segment::len).sum();
+    let body = if method == Method::HEAD { Body::empty() } else { stream(reader, segments, check) };
+    let mut response = (status, body).into_response();
+    let h = response.headers_mut();
+    h.extend(validators);
+    h.insert(header::CONTENT_TYPE, content_type);
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    h.insert(header::CONTENT_DISPOSITION, content_disposition(&file.file_name)?);
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    Ok(response)
+}
+
+/// Opens the stored file on the blocking pool and checks its size against the record.
+async fn open(store: Arc<dyn BlobStore>, file: &StoredFile) -> Result<BlobReader, ApiError> {
+    let sha = file.sha256.clone();
+    let reader = blocking(move || Ok(store.open(&sha)?)).await?;
+    if reader.len() != file.bytes {
+        let problem = format!("the stored file has {} bytes, the archive recorded {}", reader.len(), file.bytes);
+        return Err(damaged(&file.sha256, &problem));
+    }
+    Ok(reader)
+}
+
+fn value(text: &str) -> Result<HeaderValue, ApiError> {
+    HeaderValue::from_str(text).map_err(|e| ApiError::interrupted(&e))
+}
+
+/// An inclusive byte range within the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ByteRange {
+    start: u64,
+    end: u64,
+}
+
+impl ByteRange {
+    fn len(self) -> u64 {
+        self.end - self.start + 1
+    }
+}
+
+/// What a request is answered with, before any byte is read.
+#[derive(Debug, PartialEq, Eq)]
+enum Plan {
+    NotModified,
+    Whole,
+    Single(ByteRange),
+    Multi(Vec<ByteRange>),
+    Unsatisfiable,
+}
+
+/// Decides the answer from the request's conditional and range headers (module doc).
+fn plan(method: &Method, headers: &HeaderMap, etag: &str, modified: DateTime<Utc>, len: u64) -> Plan {
+    if method != Method::GET && method != Method::HEAD {
+        return Plan::Whole;
+    }
+    if let Some(tags) = joined(headers, &header::IF_NONE_MATCH) {
+        if tag_list_matches(&tags, etag, false) {
+            return Plan::NotModified;
+        }
+    } else if let Some(since) = headers.get(header::IF_MODIFIED_SINCE).and_then(|v| v.to_str().ok())
+        && let Some(since) = parse_http_date(since)
+        && modified.timestamp() <= since.timestamp()
+    {
+        return Plan::NotModified;
+    }
+    if method != Method::GET {
+        return Plan::Whole;
+    }
+    let mut ranges = headers.get_all(header::RANGE).iter();
+    let (Some(range), None) = (ranges.next(), ranges.next()) else {
+        return Plan::Whole;
+    };
+    if let Some(condition) = headers.get(header::IF_RANGE) {
+        let condition = condition.to_str().unwrap_or("").trim();
+        let holds = if condition.starts_with('"') || condition.starts_with("W/") {
+            tag_list_matches(condition, etag, true)
+        } else {
+            parse_http_date(condition).is_some_and(|d| d.timestamp() == modified.timestamp())
+        };
+        if !holds {
+            return Plan::Whole;
+        }
+    }
+    let Some(specs) = range.to_str().ok().and_then(parse_range) else {
+        return Plan::Whole;
+    };
+    if specs.len() > MAX_RANGES {
+        return Plan::Whole;
+    }
+    let ranges: Vec<ByteRange> = specs.into_iter().filter_map(|s| s.resolve(len)).collect();
+    let mut sorted = ranges.clone();
+    sorted.sort_by_key(|r| r.start);
+    if sorted.windows(2).any(|w| w[1].start <= w[0].end) {
+        return Plan::Whole;
+    }
+    match ranges.len() {
+        0 => Plan::Unsatisfiable,
+        1 => Plan::Single(ranges[0]),
+        _ => Plan::Multi(ranges),
+    }
+}
+
+/// All values of a list header, joined with commas; `None` when it is absent or not text.
+fn joined(headers: &HeaderMap, name: &header::HeaderName) -> Option<String> {
+    let values: Option<Vec<&str>> = headers.get_all(name).iter().map(|v| v.to_str().ok()).collect();
+    values.filter(|v| !v.is_empty()).map(|v| v.join(","))
+}
+
+/// Whether an `If-None-Match`-style list (or `*`) names `etag` (a quoted strong tag). Weak
+/// comparison ignores a `W/` prefix; strong comparison never matches a weak tag. A malformed
+/// list matches only through the tags read before the fault.
+fn tag_list_matches(list: &str, etag: &str, strong: bool) -> bool {
+    if list.trim() == "*" {
+        return true;
+    }
+    let mut rest = list;
+    loop {
+        rest = rest.trim_start_matches([' ', '\t', ',']);
+        if rest.is_empty() {
+            return false;
+        }
+        let weak = rest.starts_with("W/");
+        if weak {
+            rest = &rest[2..];
+        }
+        let Some(after_quote) = rest.strip_prefix('"') else {
+            return false;
+        };
+        let Some(end) = after_quote.find('"') else {
+            return false;
+        };
+        let tag = &rest[..end + 2];
+        if tag == etag && !(strong && weak) {
+            return true;
+        }
+        rest = &after_quote[end + 1..];
+    }
+}
+
+/// One range of a `Range: bytes=...` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RangeSpec {
+    /// `a-b`
+    FromTo(u64, u64),
+    /// `a-`
+    From(u64),
+    /// `-n`: the last n bytes.
+    Suffix(u64),
+}
+
+impl RangeSpec {
+    /// The bytes this asks for in a file of `len` bytes, or `None` when it is not satisfiable.
+    fn resolve(self, len: u64) -> Option<ByteRange> {
+        let last = len.checked_sub(1)?;
+        match self {
+            RangeSpec::FromTo(a, b) if a <= last => Some(ByteRange { start: a, end: b.min(last) }),
+            RangeSpec::From(a) if a <= last => Some(ByteRange { start: a, end: last }),
+            RangeSpec::Suffix(n) if n > 0 => Some(ByteRange { start: len.saturating_sub(n), end: last }),
+            _ => None,
+        }
+    }
+}
+
+/// Parses `bytes=...`; `None` for another unit or any malformed part (the header is then ignored).
+/// Numbers too large for 64 bits are read as the largest one: valid syntax, just beyond any file.
+fn parse_range(header: &str) -> Option<Vec<RangeSpec>> {
+    let (unit, set) = header.trim().split_once('=')?;
+    if !unit.trim().eq_ignore_ascii_case("bytes") {
+        return None;
+    }
+    let number = |s: &str| -> Option<u64> {
+        let s = s.trim();
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Some(s.parse().unwrap_or(u64::MAX))
+    };
+    let mut specs = Vec::new();
+    for part in set.split(',') {
+        let part = part.trim();
+        if part.is_empty() {
+            continue;
+        }
+        let (first, last) = part.split_once('-')?;
+        let spec = match (first.trim().is_empty(), last.trim().is_empty()) {
+            (true, false) => RangeSpec::Suffix(number(last)?),
+            (false, true) => RangeSpec::From(number(first)?),
+            (false, false) => {
+                let (a, b) = (number(first)?, number(last)?);
+                if b < a {
+                    return None;
+                }
+                RangeSpec::FromTo(a, b)
+            }
+            (true, true) => return None,
+        };
+        specs.push(spec);
+    }
+    if specs.is_empty() { None } else { Some(specs) }
+}
+
+fn content_range(r: ByteRange, len: u64) -> String {
+    format!("bytes {}-{}/{len}", r.start, r.end)
+}
+
+/// An HTTP date (IMF-fixdate), e.g. `Tue, 24 Nov 2026 09:30:00 GMT`.
+fn http_date(t: DateTime<Utc>) -> String {
+    t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+/// Reads the three HTTP-date forms RFC 9110 §5.6.7 requires recipients to accept.
+fn parse_http_date(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    ["%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT", "%a %b %e %H:%M:%S %Y"]
+        .iter()
+        .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+        .map(|t| t.and_utc())
+}
+
+/// `attachment` with an ASCII `filename` (transliterated, `[a-z0-9.-]` only) and the Unicode name
+/// as `filename*` (RFC 6266, percent-encoded UTF-8 per RFC 8187).
+fn content_disposition(name: &str) -> Result<HeaderValue, ApiError> {
+    value(&format!("attachment; filename=\"{}\"; filename*=UTF-8''{}", ascii_file_name(name), percent_encode(name)))
+}
+
+/// `name` transliterated to lowercase ASCII, every other character a dash, runs of dashes merged.
+fn ascii_file_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in deunicode::deunicode(name).to_lowercase().chars() {
+        let c = if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' { c } else { '-' };
+        if !(c == '-' && (out.is_empty() || out.ends_with('-'))) {
+            out.push(c);
+        }
+    }
+    out.trim_end_matches('-').to_owned()
+}
+
+/// Percent-encodes all but RFC 8187's `attr-char`s.
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 3);
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A piece of the response body: literal bytes (multipart headers) or a range of the file.
+#[derive(Debug)]
+enum Segment {
+    Literal(Bytes),
+    File(ByteRange),
+}
+
+impl Segment {
+    fn len(&self) -> u64 {
+        match self {
+            Segment::Literal(b) => b.len() as u64,
+            Segment::File(r) => r.len(),
+        }
+    }
+}
+
+/// The segments of a `multipart/byteranges` body (RFC 9110 §14.6).
+fn multipart(ranges: &[ByteRange], boundary: &str, content_type: &str, len: u64) -> Vec<Segment> {
+    let mut segments = Vec::with_capacity(ranges.len() * 2 + 1);
+    for (i, r) in ranges.iter().enumerate() {
+        let head = format!(
+            "{}--{boundary}\r\nContent-Type: {content_type}\r\nContent-Range: {}\r\n\r\n",
+            if i == 0 { "" } else { "\r\n" },
+            content_range(*r, len)
+        );
+        segments.push(Segment::Literal(Bytes::from(head)));
+        segments.push(Segment::File(*r));
+    }
+    segments.push(Segment::Literal(Bytes::from(format!("\r\n--{boundary}--\r\n"))));
+    segments
+}
+
+/// The response body: a task reads the segments chunk by chunk (each read on the blocking pool)
+/// into a small channel the body drains. With `check`, the file is hashed as it goes and its last
+/// chunk is sent only if the whole hashes to `check`.
+fn stream(reader: BlobReader, segments: Vec<Segment>, check: Option<String>) -> Body {
+    let (tx, rx) = mpsc::channel(READ_AHEAD);
+    let source = Source { reader, position: 0, hasher: check.map(|sha| (Sha256::new(), sha)) };
+    tokio::spawn(feed(source, segments, tx).instrument(tracing::Span::current()));
+    Body::from_stream(Chunks(rx))
+}
+
+/// The reading side of a download.
+struct Source {
+    reader: BlobReader,
+    /// Where the reader is, to seek only when a range starts elsewhere.
+    position: u64,
+    /// The running hash and the digest it must reach, for a whole-file response.
+    hasher: Option<(Sha256, String)>,
+}
+
+impl Source {
+    /// Reads `want` bytes at `at`; at the end of the file, checks the hash.
+    fn read_at(&mut self, at: u64, want: usize) -> io::Result<Bytes> {
+        if self.position != at {
+            self.reader.seek(SeekFrom::Start(at))?;
+            self.position = at;
+        }
+        let mut buf = vec![0u8; want];
+        let mut filled = 0;
+        while filled < want {
+            match self.reader.read(&mut buf[filled..]) {
+                Ok(0) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!("the stored file ended at byte {}", at + filled as u64),
+                    ));
+                }
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.position += want as u64;
+        if let Some((hasher, _)) = &mut self.hasher {
+            hasher.update(&buf);
+            if self.position == self.reader.len() {
+                self.finish_check()?;
+            }
+        }
+        Ok(Bytes::from(buf))
+    }
+
+    fn finish_check(&mut self) -> io::Result<()> {
+        if let Some((hasher, expected)) = self.hasher.take() {
+            let actual: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+            if actual != expected {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("the stored file {expected} now hashes to {actual}; the download was cut"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Sends the segments into `tx` until done, the client leaves (the channel closes) or reading
+/// fails (the error is sent, which cuts the response, and logged).
+async fn feed(mut source: Source, segments: Vec<Segment>, tx: mpsc::Sender<io::Result<Bytes>>) {
+    for segment in segments {
+        let range = match segment {
+            Segment::Literal(bytes) => {
+                if tx.send(Ok(bytes)).await.is_err() {
+                    return;
+                }
+                continue;
+            }
+            Segment::File(range) => range,
+        };
+        let mut at = range.start;
+        while at <= range.end {
+            let want = usize::try_from((range.end - at + 1).min(CHUNK as u64)).unwrap_or(CHUNK);
+            let read = tokio::task::spawn_blocking(move || {
+                let chunk = source.read_at(at, want);
+                (source, chunk)
+            })
+            .await;
+            let (back, chunk) = match read {
+                Ok(done) => done,
+                Err(e) => {
+                    let e = io::Error::other(format!("reading the archive was interrupted: {e}"));
+                    tracing::error!(error = %e, "an archived file could not be served whole");
+                    // The client may already be gone; there is nothing else to tell.
+                    let _ = tx.send(Err(e)).await;
+                    return;
+                }
+            };
+            source = back;
+            let failed = chunk.is_err();
+            if let Err(e) = &chunk {
+                tracing::error!(error = %e, "an archived file could not be served whole");
+            }
+            if tx.send(chunk).await.is_err() || failed {
+                return;
+            }
+            at += want as u64;
+        }
+    }
+}
+
+/// The receiving end of the channel, as the `Stream` a streamed body is made from.
+struct Chunks(mpsc::Receiver<io::Result<Bytes>>);
+
+impl futures_core::Stream for Chunks {
+    type Item = io::Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.0.poll_recv(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+    use http_body_util::BodyExt;
+
+    use super::*;
+
+    const ETAG: &str = "\"0123\"";
+
+    fn modified() -> DateTime<Utc> {
+        NaiveDate::from_ymd_opt(2026, 11, 24).and_then(|d| d.and_hms_opt(9, 30, 0)).map(|t| t.and_utc()).unwrap()
+    }
+
+    fn plan_for(method: Method, pairs: &[(header::HeaderName, &str)]) -> Plan {
+        let mut headers = HeaderMap::new();
+        for (name, v) in pairs {
+            headers.append(name.clone(), HeaderValue::from_str(v).unwrap());
+        }
+        plan(&method, &headers, ETAG, modified(), 1000)
+    }
+
+    fn r(start: u64, end: u64) -> ByteRange {
+        ByteRange { start, end }
+    }
+
+    #[test]
+    fn if_none_match_uses_weak_comparison_over_lists_and_star() {
+        for matching in ["\"0123\"", "W/\"0123\"", "\"x\", \"0123\"", "\"a,b\" ,W/\"0123\"", "*", " * "] {
+            assert_eq!(plan_for(Method::GET, &[(header::IF_NONE_MATCH, matching)]), Plan::NotModified, "{matching}");
+            assert_eq!(plan_for(Method::HEAD, &[(header::IF_NONE_MATCH, matching)]), Plan::NotModified);
+        }
+        for other in ["\"0124\"", "\"0123", "0123", "\"\"", "", "\"x\" junk \"0123\""] {
+            assert_eq!(plan_for(Method::GET, &[(header::IF_NONE_MATCH, other)]), Plan::Whole, "{other}");
+        }
+        // Two header lines form one list.
+        let two = [(header::IF_NONE_MATCH, "\"a\""), (header::IF_NONE_MATCH, "\"0123\"")];
+        assert_eq!(plan_for(Method::GET, &two), Plan::NotModified);
+    }
+
+    #[test]
+    fn if_modified_since_counts_only_without_if_none_match() {
+        let same = http_date(modified());
+        assert_eq!(same, "Tue, 24 Nov 2026 09:30:00 GMT");
+        assert_eq!(plan_for(Method::GET, &[(header::IF_MODIFIED_SINCE, &same)]), Plan::NotModified);
+        for obsolete in ["Tuesday, 24-Nov-26 09:30:00 GMT", "Tue Nov 24 09:30:00 2026", "Wed, 25 Nov 2026 00:00:00 GMT"]
+        {
+            assert_eq!(
+                plan_for(Method::GET, &[(header::IF_MODIFIED_SINCE, obsolete)]),
+                Plan::NotModified,
+                "{obsolete}"
+            );
+        }
+        for earlier_or_bad in ["Tue, 24 Nov 2026 09:29:59 GMT", "yesterday", ""] {
+            assert_eq!(plan_for(Method::GET, &[(header::IF_MODIFIED_SINCE, earlier_or_bad)]), Plan::Whole);
+        }
+        let both = [(header::IF_NONE_MATCH, "\"other\""), (header::IF_MODIFIED_SINCE, same.as_str())];
+        assert_eq!(plan_for(Method::GET, &both), Plan::Whole, "If-None-Match decides when present");
+    }
+
+    #[test]
+    fn ranges_in_the_three_forms_and_several() {
+        let range = |v: &str| plan_for(Method::GET, &[(header::RANGE, v)]);
+        assert_eq!(range("bytes=0-99"), Plan::Single(r(0, 99)));
+        assert_eq!(range("bytes=990-5000"), Plan::Single(r(990, 999)));
+        assert_eq!(range("bytes=900-"), Plan::Single(r(900, 999)));
+        assert_eq!(range("bytes=-10"), Plan::Single(r(990, 999)));
+        assert_eq!(range("bytes=-5000"), Plan::Single(r(0, 999)));
+        assert_eq!(range("BYTES = 5-5"), Plan::Single(r(5, 5)));
+        assert_eq!(range("bytes=500-599, 0-9"), Plan::Multi(vec![r(500, 599), r(0, 9)]));
+        // Unsatisfiable parts are dropped while another is satisfiable.
+        assert_eq!(range("bytes=0-9,2000-"), Plan::Single(r(0, 9)));
+        assert_eq!(range("bytes=1000-"), Plan::Unsatisfiable);
+        assert_eq!(range("bytes=-0"), Plan::Unsatisfiable);
+        assert_eq!(range("bytes=99999999999999999999999-"), Plan::Unsatisfiable);
+        assert_eq!(range("bytes=0-99999999999999999999999"), Plan::Single(r(0, 999)));
+    }
+
+    #[test]
+    fn malformed_overlapping_and_too_many_ranges_get_the_whole_file() {
+        let range = |v: &str| plan_for(Method::GET, &[(header::RANGE, v)]);
+        for bad in
+            ["bytes=", "bytes=5", "bytes=9-1", "bytes=a-b", "bytes=-", "bytes=1-2-3", "items=0-1", "0-1", "bytes=--1"]
+        {
+            assert_eq!(range(bad), Plan::Whole, "{bad}");
+        }
+        assert_eq!(range("bytes=0-99,50-150"), Plan::Whole, "overlapping");
+        assert_eq!(range("bytes=0-99,-950"), Plan::Whole, "overlapping suffix");
+        let many: Vec<String> = (0..=MAX_RANGES as u64).map(|i| format!("{}-{}", i * 10, i * 10 + 1)).collect();
+        assert_eq!(range(&format!("bytes={}", many.join(","))), Plan::Whole);
+        let enough = &many[..MAX_RANGES];
+        assert!(matches!(range(&format!("bytes={}", enough.join(","))), Plan::Multi(v) if v.len() == MAX_RANGES));
+        // Two Range lines, HEAD and other methods: the Range header is ignored.
+        let two = [(header::RANGE, "bytes=0-1"), (header::RANGE, "bytes=2-3")];
+        assert_eq!(plan_for(Method::GET, &two), Plan::Whole);
+        assert_eq!(plan_for(Method::HEAD, &[(header::RANGE, "bytes=0-1")]), Plan::Whole);
+    }
+
+    #[test]
+    fn if_range_needs_the_strong_etag_or_the_exact_date() {
+        let with =
+            |condition: &str| plan_for(Method::GET, &[(header::RANGE, "bytes=0-9"), (header::IF_RANGE, condition)]);
+        assert_eq!(with(ETAG), Plan::Single(r(0, 9)));
+        assert_eq!(with(&http_date(modified())), Plan::Single(r(0, 9)));
+        for stale in ["\"other\"", "W/\"0123\"", "Tue, 24 Nov 2026 09:30:01 GMT", "garbage"] {
+            assert_eq!(with(stale), Plan::Whole, "{stale}");
+        }
+    }
+
+    #[test]
+    fn file_names_have_an_ascii_form_and_a_percent_encoded_utf8_form() {
+        assert_eq!(ascii_file_name("östersund-gastronomy-mmr-2026.pdf"), "ostersund-gastronomy-mmr-2026.pdf");
+        assert_eq!(
+            ascii_file_name("são-joão-del-rei-gastronomy-mmr-2026.pdf"),
+            "sao-joao-del-rei-gastronomy-mmr-2026.pdf"
+        );
+        assert_eq!(ascii_file_name("a \"quoted\"\\name;x=y\r\n.pdf"), "a-quoted-name-x-y-.pdf");
+        assert_eq!(percent_encode("ö a\"%.pdf"), "%C3%B6%20a%22%25.pdf");
+        let v = content_disposition("östersund-music-mmr-2026.pdf").unwrap();
+        assert_eq!(
+            v.to_str().unwrap(),
+            "attachment; filename=\"ostersund-music-mmr-2026.pdf\"; filename*=UTF-8''%C3%B6stersund-music-mmr-2026.pdf"
+        );
+    }
+
+    async fn frames(body: Body) -> (Vec<usize>, Vec<u8>, Option<String>) {
+        let (mut sizes, mut all, mut body) = (Vec::new(), Vec::new(), body);
+        while let Some(frame) = body.frame().await {
+            match frame {
+                Ok(frame) => {
+                    if let Ok(data) = frame.into_data() {
+                        sizes.push(data.len());
+                        all.extend_from_slice(&data);
+                    }
+                }
+                Err(e) => return (sizes, all, Some(e.to_string())),
+            }
+        }
+        (sizes, all, None)
+    }
+
+    fn sha(bytes: &[u8]) -> String {
+        Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[tokio::test]
+    async fn a_large_file_streams_in_chunks_and_is_checked_at_the_end() {
+        let data: Vec<u8> = (0..(CHUNK * 3 + 100)).map(|i| (i % 251) as u8).collect();
+        let reader = BlobReader::new(io::Cursor::new(data.clone()), data.len() as u64);
+        let whole = Segment::File(r(0, data.len() as u64 - 1));
+        let (sizes, bytes, error) = frames(stream(reader, vec![whole], Some(sha(&data)))).await;
+        assert_eq!(sizes, [CHUNK, CHUNK, CHUNK, 100], "read and sent a chunk at a time");
+        assert_eq!((bytes == data, error), (true, None));
+
+        // Changed content of the same size: everything but the last chunk, then an error.
+        let mut changed = data.clone();
+        changed[5] ^= 1;
+        let reader = BlobReader::new(io::Cursor::new(changed), data.len() as u64);
+        let whole = Segment::File(r(0, data.len() as u64 - 1));
+        let (sizes, _, error) = frames(stream(reader, vec![whole], Some(sha(&data)))).await;
+        assert_eq!(sizes, [CHUNK, CHUNK, CHUNK]);
+        assert!(error.is_some_and(|e| e.contains("now hashes to")));
+
+        // A file shorter than its recorded length ends in an error, not a short success.
+        let reader = BlobReader::new(io::Cursor::new(data[..10].to_vec()), data.len() as u64);
+        let (_, bytes, error) = frames(stream(reader, vec![Segment::File(r(0, 99))], None)).await;
+        assert_eq!(bytes.len(), 0);
+        assert!(error.is_some_and(|e| e.contains("ended at byte 10")));
+    }
+
+    #[tokio::test]
+    async fn ranges_and_multipart_segments_carry_the_right_bytes() {
+        let data: Vec<u8> = (0..(CHUNK * 2)).map(|i| (i % 241) as u8).collect();
+        let len = data.len() as u64;
+        let ranges = [r(CHUNK as u64 - 3, CHUNK as u64 + 2), r(0, 1)];
+        let segments = multipart(&ranges, "B", "application/pdf", len);
+        let expected_len: u64 = segments.iter().map(Segment::len).sum();
+        let reader = BlobReader::new(io::Cursor::new(data.clone()), len);
+        let (_, bytes, error) = frames(stream(reader, segments, None)).await;
+        assert_eq!(error, None);
+        assert_eq!(bytes.len() as u64, expected_len);
+        let mut expected = format!(
+            "--B\r\nContent-Type: application/pdf\r\nContent-Range: bytes {}-{}/{len}\r\n\r\n",
+            CHUNK - 3,
+            CHUNK + 2
+        )
+        .into_bytes();
+        expected.extend_from_slice(&data[CHUNK - 3..=CHUNK + 2]);
+        expected.extend_from_slice(
+            format!("\r\n--B\r\nContent-Type: application/pdf\r\nContent-Range: bytes 0-1/{len}\r\n\r\n").as_bytes(),
+        );
+        expected.extend_from_slice(&data[..2]);
+        expected.extend_from_slice(b"\r\n--B--\r\n");
+        assert_eq!(bytes, expected);
+    }
+}
