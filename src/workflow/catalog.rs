@@ -421,3 +421,25 @@ pub fn other_versions(conn: &mut Conn<'_>, now: NaiveDateTime, record: &Record) 
 pub fn index(conn: &mut Conn<'_>, archive_id: i64) -> Result<()> {
     Ok(catalog::index(conn, archive_id)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_words_are_plain_words() {
+        assert_eq!(query_words("Accordion \"parade\" OR (fête*)").unwrap(), ["accordion", "parade", "or", "fête"]);
+        assert_eq!(query_words("   ").unwrap(), Vec::<String>::new());
+        assert_eq!(query_words("!!!").unwrap_err().field, "q");
+        assert_eq!(query_words(&"a".repeat(QUERY_MAX_CHARS + 1)).unwrap_err().field, "q");
+        assert_eq!(query_words(&vec!["w"; QUERY_MAX_WORDS + 1].join(" ")).unwrap_err().field, "q");
+        assert_eq!(query_words(&vec!["w"; QUERY_MAX_WORDS].join(" ")).unwrap().len(), QUERY_MAX_WORDS);
+    }
+
+    #[test]
+    fn tex_escapes_what_tex_reads() {
+        assert_eq!(tex("Saint-Étienne"), "Saint-Étienne");
+        assert_eq!(tex("A & B {x} 50% $1 #2 a_b"), "A \\& B \\{x\\} 50\\% \\$1 \\#2 a\\_b");
+        assert_eq!(tex("~^\\"), "\\textasciitilde{}\\textasciicircum{}\\textbackslash{}");
+    }
+}
