@@ -1,17 +1,23 @@
 //! The public catalogue: published archive entries joined with their version, reporting cycle,
-//! city and creative field, for harvesting (OAI-PMH) and feeds.
+//! city and creative field, for harvesting (OAI-PMH), feeds, search and exports.
 //!
 //! Every query here filters on `published_at <= horizon`, so nothing unpublished can leave
-//! through it. Lists are ordered by `(published_at, id)` and paged by keyset (the last pair seen),
-//! never by OFFSET, on the `archived_documents (published_at, id)` index; a deep page costs what
-//! the first one does. The joins are written as SQL text (with each backend's placeholders)
-//! because the schema does not let these tables meet in one diesel query.
+//! through it. Harvesting lists are ordered by `(published_at, id)` and paged by keyset (the last
+//! pair seen), never by OFFSET, on the `archived_documents (published_at, id)` index; a deep page
+//! costs what the first one does. The joins are written as SQL text (with each backend's
+//! placeholders) because the schema does not let these tables meet in one diesel query.
+//!
+//! Full-text search is the one place the two stores differ: SQLite matches against the FTS5
+//! table `archive_search` and ranks by bm25, PostgreSQL against the `tsvector` column of its
+//! `archive_search` table (configuration `mmr_search`: `simple` behind `unaccent`) and ranks by
+//! `ts_rank`. Both ignore case and accents and do no stemming, so a query finds the same entries
+//! on either. [`index`] fills the index for a new entry; the migration backfilled older ones.
 
 use std::fmt::Write as _;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer, Text, Timestamp};
+use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text, Timestamp};
 
 use super::{Conn, DbError, with_conn};
 
@@ -47,6 +53,27 @@ pub struct CatalogRow {
     pub period_end_year: i32,
     #[diesel(sql_type = Integer)]
     pub version: i32,
+    #[diesel(sql_type = BigInt)]
+    pub submission_id: i64,
+    /// The digest of the accepted sources.
+    #[diesel(sql_type = Text)]
+    pub source_sha256: String,
+    #[diesel(sql_type = Text)]
+    pub pdf_sha256: String,
+    #[diesel(sql_type = Text)]
+    pub bundle_sha256: String,
+    #[diesel(sql_type = BigInt)]
+    pub bundle_bytes: i64,
+    #[diesel(sql_type = Text)]
+    pub renderer_version: String,
+    #[diesel(sql_type = Text)]
+    pub template_version: String,
+    #[diesel(sql_type = Timestamp)]
+    pub archived_at: NaiveDateTime,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    pub last_fixity_at: Option<NaiveDateTime>,
+    #[diesel(sql_type = Nullable<Bool>)]
+    pub last_fixity_ok: Option<bool>,
 }
 
 /// Narrows a list to the entries of one creative field or one country.
@@ -93,6 +120,7 @@ enum Arg {
     Time(NaiveDateTime),
     Text(String),
     Id(i64),
+    Int(i32),
 }
 
 /// SQL text with its bound values, numbered for PostgreSQL (`$1`) or positional for SQLite (`?`).
@@ -132,6 +160,7 @@ macro_rules! load {
                 Arg::Time(t) => query.bind::<Timestamp, _>(*t),
                 Arg::Text(s) => query.bind::<Text, _>(s.clone()),
                 Arg::Id(i) => query.bind::<BigInt, _>(*i),
+                Arg::Int(i) => query.bind::<Integer, _>(*i),
             };
         }
         query.load::<$row>($c)
@@ -141,18 +170,23 @@ macro_rules! load {
 const COLUMNS: &str = "SELECT d.id AS id, d.published_at AS published_at, d.pdf_bytes AS pdf_bytes, \
      c.slug AS city_slug, c.name AS city_name, c.country AS country, c.field AS field_slug, \
      f.name AS field_name, c.language AS language, y.number AS cycle_number, \
-     y.period_start_year AS period_start_year, y.period_end_year AS period_end_year, s.version AS version";
+     y.period_start_year AS period_start_year, y.period_end_year AS period_end_year, s.version AS version, \
+     s.id AS submission_id, s.bundle_sha256 AS source_sha256, d.pdf_sha256 AS pdf_sha256, \
+     d.bundle_sha256 AS bundle_sha256, d.bundle_bytes AS bundle_bytes, d.renderer_version AS renderer_version, \
+     d.template_version AS template_version, d.archived_at AS archived_at, d.last_fixity_at AS last_fixity_at, \
+     d.last_fixity_ok AS last_fixity_ok";
 
 const FROM: &str = " FROM archived_documents d \
      JOIN submissions s ON s.id = d.submission_id \
      JOIN reporting_cycles y ON y.id = s.cycle_id \
      JOIN cities c ON c.id = y.city_id \
-     JOIN creative_fields f ON f.slug = c.field \
-     WHERE d.published_at IS NOT NULL AND d.published_at <= ";
+     JOIN creative_fields f ON f.slug = c.field";
+
+const PUBLISHED: &str = " WHERE d.published_at IS NOT NULL AND d.published_at <= ";
 
 fn selected(conn: &Conn<'_>, head: &str, sel: &Selection) -> Sql {
     let mut sql = Sql::new(conn, head);
-    sql.push(FROM).arg(Arg::Time(sel.horizon));
+    sql.push(FROM).push(PUBLISHED).arg(Arg::Time(sel.horizon));
     if let Some(from) = sel.from {
         sql.push(" AND d.published_at >= ").arg(Arg::Time(from));
     }
@@ -231,4 +265,147 @@ pub fn countries(conn: &mut Conn<'_>, now: NaiveDateTime) -> Result<Vec<String>,
     sql.push(" ORDER BY c.country");
     let rows = with_conn!(conn, |c| load!(c, sql, Group))?;
     Ok(rows.into_iter().map(|g| g.code).collect())
+}
+
+/// What a search or an export selects among published entries; every given criterion must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub city: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    pub country: Option<String>,
+    pub field: Option<String>,
+    /// The last year of the reporting period.
+    pub year: Option<i32>,
+    /// `en` or `fr`.
+    pub language: Option<String>,
+    /// Words that must all occur in the report or the action plan: plain words (letters and
+    /// digits), never query syntax. Empty: no text condition.
+    pub words: Vec<String>,
+}
+
+/// How many entries of a search share a value: a creative field, a country or a year.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct FacetRow {
+    #[diesel(sql_type = Text)]
+    pub code: String,
+    #[diesel(sql_type = Text)]
+    pub name: String,
+    #[diesel(sql_type = BigInt)]
+    pub n: i64,
+}
+
+/// Which facet [`facet`] counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Facet {
+    Field,
+    Country,
+    Year,
+}
+
+/// The published entries of `filter`, with the text condition joined in when there are words.
+fn searched(conn: &Conn<'_>, head: &str, now: NaiveDateTime, filter: &Filter) -> Sql {
+    let mut sql = Sql::new(conn, head);
+    sql.push(FROM);
+    let words = filter.words.join(" ");
+    if !filter.words.is_empty() {
+        sql.push(if sql.postgres {
+            " JOIN archive_search t ON t.archive_id = d.id"
+        } else {
+            " JOIN archive_search ON archive_search.rowid = d.id"
+        });
+    }
+    sql.push(PUBLISHED).arg(Arg::Time(now));
+    for (column, value) in [("c.slug", &filter.city), ("c.country", &filter.country), ("c.field", &filter.field)] {
+        if let Some(value) = value {
+            sql.push(" AND ").push(column).push(" = ").arg(Arg::Text(value.clone()));
+        }
+    }
+    if let Some(language) = &filter.language {
+        sql.push(" AND c.language = ").arg(Arg::Text(language.clone()));
+    }
+    if let Some(year) = filter.year {
+        sql.push(" AND y.period_end_year = ").arg(Arg::Int(year));
+    }
+    if !filter.words.is_empty() {
+        if sql.postgres {
+            sql.push(" AND t.document @@ plainto_tsquery('mmr_search', ").arg(Arg::Text(words)).push(")");
+        } else {
+            // Each word quoted: an FTS5 string, so nothing in it is read as query syntax.
+            let phrase: Vec<String> = filter.words.iter().map(|w| format!("\"{}\"", w.replace('"', ""))).collect();
+            sql.push(" AND archive_search MATCH ").arg(Arg::Text(phrase.join(" ")));
+        }
+    }
+    sql
+}
+
+/// Up to `limit` entries of `filter` after skipping `offset`: best match first when there are
+/// words (bm25 on SQLite, `ts_rank` on PostgreSQL), otherwise newest first; ties newest first.
+pub fn search(
+    conn: &mut Conn<'_>,
+    now: NaiveDateTime,
+    filter: &Filter,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<CatalogRow>, DbError> {
+    let mut sql = searched(conn, COLUMNS, now, filter);
+    sql.push(" ORDER BY ");
+    if !filter.words.is_empty() {
+        if sql.postgres {
+            sql.push("ts_rank(t.document, plainto_tsquery('mmr_search', ")
+                .arg(Arg::Text(filter.words.join(" ")))
+                .push(")) DESC, ");
+        } else {
+            sql.push("bm25(archive_search), ");
+        }
+    }
+    sql.push(&format!("d.published_at DESC, d.id DESC LIMIT {} OFFSET {}", limit.max(0), offset.max(0)));
+    with_conn!(conn, |c| Ok(load!(c, sql, CatalogRow)?))
+}
+
+/// How many entries `filter` selects.
+pub fn search_count(conn: &mut Conn<'_>, now: NaiveDateTime, filter: &Filter) -> Result<i64, DbError> {
+    let sql = searched(conn, "SELECT COUNT(*) AS n", now, filter);
+    let rows = with_conn!(conn, |c| load!(c, sql, Count))?;
+    Ok(rows.first().map_or(0, |r| r.n))
+}
+
+/// The entries of `filter` counted per value of `facet`, most first, then by code.
+pub fn facet(conn: &mut Conn<'_>, now: NaiveDateTime, filter: &Filter, facet: Facet) -> Result<Vec<FacetRow>, DbError> {
+    let (code, name) = match facet {
+        Facet::Field => ("f.slug", "f.name"),
+        Facet::Country => ("c.country", "c.country"),
+        Facet::Year => ("CAST(y.period_end_year AS TEXT)", "CAST(y.period_end_year AS TEXT)"),
+    };
+    let mut sql = searched(conn, &format!("SELECT {code} AS code, {name} AS name, COUNT(*) AS n"), now, filter);
+    sql.push(&format!(" GROUP BY {code}, {name} ORDER BY n DESC, code"));
+    with_conn!(conn, |c| Ok(load!(c, sql, FacetRow)?))
+}
+
+/// The published entries of one city and cycle, by version.
+pub fn versions(
+    conn: &mut Conn<'_>,
+    now: NaiveDateTime,
+    city_slug: &str,
+    cycle_number: i32,
+) -> Result<Vec<CatalogRow>, DbError> {
+    let filter = Filter { city: Some(city_slug.to_owned()), ..Filter::default() };
+    let mut sql = searched(conn, COLUMNS, now, &filter);
+    sql.push(" AND y.number = ").arg(Arg::Int(cycle_number)).push(" ORDER BY s.version, d.id");
+    with_conn!(conn, |c| Ok(load!(c, sql, CatalogRow)?))
+}
+
+/// Adds an archive entry's report and action-plan text to the full-text index. Call it in the
+/// transaction that inserts the entry, so the two never disagree.
+pub fn index(conn: &mut Conn<'_>, archive_id: i64) -> Result<(), DbError> {
+    const SQLITE: &str = "INSERT INTO archive_search (rowid, report, action_plan) \
+         SELECT d.id, s.report_markdown, s.action_plan_markdown \
+         FROM archived_documents d JOIN submissions s ON s.id = d.submission_id WHERE d.id = ?";
+    const POSTGRES: &str = "INSERT INTO archive_search (archive_id, document) \
+         SELECT d.id, to_tsvector('mmr_search', s.report_markdown) || to_tsvector('mmr_search', s.action_plan_markdown) \
+         FROM archived_documents d JOIN submissions s ON s.id = d.submission_id WHERE d.id = $1";
+    let inserted = match conn {
+        Conn::Sqlite(c) => diesel::sql_query(SQLITE).bind::<BigInt, _>(archive_id).execute(&mut **c)?,
+        Conn::Postgres(c) => diesel::sql_query(POSTGRES).bind::<BigInt, _>(archive_id).execute(&mut **c)?,
+    };
+    if inserted == 1 { Ok(()) } else { Err(DbError::NotFound) }
 }

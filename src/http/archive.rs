@@ -1,28 +1,40 @@
-//! The archive of accepted reports: an entry's metadata, its PDF and source bundle, verification
-//! by re-rendering, and the publication date.
+//! The archive of accepted reports: search over the published entries with facets, bulk
+//! metadata exports, an entry's metadata (Dublin Core terms, persistent identifier, citations),
+//! its PDF and source bundle, verification by re-rendering, and the publication date.
 //!
 //! A published entry (publication date reached) is public. Before that only those who may read
 //! the city's work see it; to everyone else it does not exist (404), so nothing unpublished leaks
-//! through a status code.
+//! through a status code. Search and exports go through the public catalogue
+//! ([`workflow::catalog`]), which only ever holds published entries, whoever asks.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method};
-use axum::response::Response;
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::download::{self, StoredFile};
-use super::extract::{ApiJson, Auth};
-use super::{ApiError, AppState, blocking, double_option, rfc3339};
+use super::extract::{ApiJson, ApiQuery, Auth};
+use super::{ApiError, AppState, ListView, PageQuery, blocking, double_option, rfc3339};
+use crate::db::catalog::Filter;
 use crate::domain::auth::{Action, CityRef, authorize};
-use crate::domain::parse_date;
+use crate::domain::cities::{CitySlug, CountryCode, FIRST_DESIGNATION_YEAR, Language};
+use crate::domain::fields::FieldSlug;
+use crate::domain::{Invalid, parse_date};
 use crate::error::Error;
 use crate::workflow::archive::{Entry, Verification, fixity_label};
+use crate::workflow::catalog::{EXPORT_LIMIT, FacetCount, Record, query_words};
 use crate::workflow::{self};
 
 pub fn router() -> Router<AppState> {
+    // The exports' static paths win over `{id}` whatever the order (static segments match first).
     Router::new()
+        .route("/archive", get(list))
+        .route("/archive/export.csv", get(export_csv))
+        .route("/archive/export.json", get(export_json))
         .route("/archive/{id}", get(show).patch(publish))
         .route("/archive/{id}/pdf", get(pdf))
         .route("/archive/{id}/source.zip", get(source))
@@ -78,13 +90,86 @@ struct EntryView {
     published: bool,
     last_fixity_at: Option<String>,
     last_fixity_ok: Option<bool>,
+    /// The persistent identifier, `mmr:archive/<id>`.
+    persistent_id: String,
+    /// A DOI once one is minted; none yet.
+    doi: Option<String>,
+    /// This entry's public address.
+    url: String,
+    /// Dublin Core terms; `null` until published.
+    dublin_core: Option<DublinCoreView>,
+    /// Other published versions of the same city and cycle.
+    versions: Vec<VersionLink>,
+    /// How to cite it; `null` until published.
+    citation: Option<CitationView>,
+}
+
+#[derive(Serialize)]
+struct DublinCoreView {
+    title: String,
+    creator: String,
+    subject: String,
+    description: String,
+    publisher: &'static str,
+    date: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    format: &'static str,
+    identifier: Vec<String>,
+    language: String,
+    coverage: Vec<String>,
+    rights: String,
+}
+
+impl DublinCoreView {
+    fn new(r: &Record, url: &str) -> Self {
+        Self {
+            title: r.title(),
+            creator: r.city_name.clone(),
+            subject: r.field_name.clone(),
+            description: r.description(),
+            publisher: "UNESCO Creative Cities Network",
+            date: r.published_at.date().to_string(),
+            kind: "Text",
+            format: "application/pdf",
+            identifier: vec![r.persistent_id(), url.to_owned(), format!("{url}/pdf")],
+            language: r.language.clone(),
+            coverage: vec![r.country_name.clone(), r.period()],
+            rights: r.rights(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct CitationView {
+    text: String,
+    bibtex: String,
+    csl_json: Value,
+}
+
+#[derive(Serialize)]
+struct VersionLink {
+    id: i64,
+    persistent_id: String,
+    version: i32,
+    published_at: String,
+    url: String,
+}
+
+/// What the public catalogue says of a published entry: itself and its other versions.
+type Described = (Record, Vec<Record>);
+
+/// The absolute public address of entry `id`.
+fn entry_url(state: &AppState, id: i64) -> String {
+    format!("{}/api/v1/archive/{id}", state.public_url)
 }
 
 impl EntryView {
-    fn new(e: Entry, now: chrono::NaiveDateTime) -> Self {
+    fn new(e: Entry, now: NaiveDateTime, state: &AppState, described: Option<Described>) -> Self {
         let published = e.is_published(now);
         let (d, city) = (e.document, e.cycle.record.city);
         let id = d.id;
+        let url = entry_url(state, id);
         Self {
             id,
             submission_id: d.submission_id,
@@ -107,14 +192,59 @@ impl EntryView {
             published,
             last_fixity_at: d.last_fixity_at.map(|t| rfc3339(t.and_utc())),
             last_fixity_ok: d.last_fixity_ok,
+            persistent_id: workflow::catalog::persistent_id(id),
+            doi: None,
+            url: url.clone(),
+            dublin_core: described.as_ref().map(|(r, _)| DublinCoreView::new(r, &url)),
+            versions: described
+                .as_ref()
+                .map(|(_, others)| {
+                    others
+                        .iter()
+                        .map(|o| VersionLink {
+                            id: o.id,
+                            persistent_id: o.persistent_id(),
+                            version: o.version,
+                            published_at: rfc3339(o.published_at.and_utc()),
+                            url: entry_url(state, o.id),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            citation: described.as_ref().map(|(r, _)| CitationView {
+                text: r.citation_text(&url),
+                bibtex: r.bibtex(&url),
+                csl_json: r.csl_json(&url),
+            }),
         }
     }
 }
 
-/// An entry's metadata.
+/// The view of an entry the caller may see: with its catalogue description once published.
+async fn entry_view(state: &AppState, entry: Entry) -> Result<EntryView, ApiError> {
+    let (id, now) = (entry.document.id, state.now());
+    let described = if entry.is_published(now) {
+        state
+            .db
+            .run(move |conn| {
+                let Some(record) = workflow::catalog::record(conn, id, now)? else {
+                    return Ok::<_, Error>(None);
+                };
+                let others = workflow::catalog::other_versions(conn, now, &record)?;
+                Ok(Some((record, others)))
+            })
+            .await?
+    } else {
+        None
+    };
+    Ok(EntryView::new(entry, now, state, described))
+}
+
+/// An entry's metadata: hashes, sizes, versions, fixity, and once published its Dublin Core
+/// terms, other versions of the same city and cycle, and citations.
 async fn show(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Result<Json<EntryView>, ApiError> {
     let entry = visible(&state, &auth, id).await?;
-    Ok(Json(EntryView::new(entry, state.now())))
+    Ok(Json(entry_view(&state, entry).await?))
 }
 
 /// Which of an entry's two files a download is for.
@@ -266,5 +396,297 @@ async fn publish(
             workflow::archive::get(conn, &rules, now, id)
         })
         .await?;
-    Ok(Json(EntryView::new(entry, now)))
+    Ok(Json(entry_view(&state, entry).await?))
+}
+
+/// The filters of `GET /archive` and the exports. An empty value is no filter.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SearchQuery {
+    /// A city slug.
+    city: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    country: Option<String>,
+    /// A creative field slug.
+    field: Option<String>,
+    /// The last year of the reporting period.
+    year: Option<String>,
+    /// `en` or `fr`.
+    language: Option<String>,
+    /// Words that must all occur in the report or the action plan.
+    q: Option<String>,
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+impl SearchQuery {
+    /// The filter, each value checked; a bad one is a 422 naming its parameter.
+    fn filter(&self) -> Result<Filter, Invalid> {
+        let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+        let city = given(&self.city)
+            .map(|c| CitySlug::parse(&c).map_err(|e| Invalid::new("city", e.message)))
+            .transpose()?
+            .map(|c| c.as_str().to_owned());
+        let country = given(&self.country).map(|c| CountryCode::parse(&c)).transpose()?.map(|c| c.as_str().to_owned());
+        let field = given(&self.field).map(|f| FieldSlug::parse(&f)).transpose()?.map(|f| f.as_str().to_owned());
+        let year = given(&self.year).map(|y| parse_year(&y)).transpose()?;
+        let language = given(&self.language).map(|l| Language::parse(&l)).transpose()?.map(|l| l.as_str().to_owned());
+        let words = self.q.as_deref().map(query_words).transpose()?.unwrap_or_default();
+        Ok(Filter { city, country, field, year, language, words })
+    }
+}
+
+/// A period end year: from the first designations' first deadline on, four digits.
+fn parse_year(raw: &str) -> Result<i32, Invalid> {
+    raw.parse::<i32>().ok().filter(|y| (FIRST_DESIGNATION_YEAR..=9999).contains(y)).ok_or_else(|| {
+        let shown: String = raw.chars().take(40).collect();
+        Invalid::new(
+            "year",
+            format!("`{shown}` is not a year between {FIRST_DESIGNATION_YEAR} and 9999 (the period's last year)"),
+        )
+    })
+}
+
+#[derive(Serialize)]
+struct CatalogCityView {
+    slug: String,
+    name: String,
+    country: String,
+    country_name: String,
+    field: String,
+    field_name: String,
+}
+
+/// A published entry in search results and JSON exports: its metadata, hashes and addresses.
+#[derive(Serialize)]
+struct SummaryView {
+    id: i64,
+    persistent_id: String,
+    doi: Option<String>,
+    url: String,
+    title: String,
+    city: CatalogCityView,
+    language: String,
+    cycle_number: i32,
+    period_start_year: i32,
+    period_end_year: i32,
+    version: i32,
+    published_at: String,
+    archived_at: String,
+    pdf: FileView,
+    source_bundle: FileView,
+    source_sha256: String,
+    renderer_version: String,
+    template_version: String,
+    last_fixity_at: Option<String>,
+    last_fixity_ok: Option<bool>,
+}
+
+impl SummaryView {
+    fn new(r: Record, state: &AppState) -> Self {
+        let url = entry_url(state, r.id);
+        Self {
+            id: r.id,
+            persistent_id: r.persistent_id(),
+            doi: None,
+            title: r.title(),
+            language: r.language,
+            cycle_number: r.cycle_number,
+            period_start_year: r.period_start_year,
+            period_end_year: r.period_end_year,
+            version: r.version,
+            published_at: rfc3339(r.published_at.and_utc()),
+            archived_at: rfc3339(r.archived_at.and_utc()),
+            pdf: FileView { sha256: r.pdf_sha256, bytes: r.pdf_bytes, url: format!("{url}/pdf") },
+            source_bundle: FileView {
+                sha256: r.bundle_sha256,
+                bytes: r.bundle_bytes,
+                url: format!("{url}/source.zip"),
+            },
+            source_sha256: r.source_sha256,
+            renderer_version: r.renderer_version,
+            template_version: r.template_version,
+            last_fixity_at: r.last_fixity_at.map(|t| rfc3339(t.and_utc())),
+            last_fixity_ok: r.last_fixity_ok,
+            city: CatalogCityView {
+                slug: r.city_slug,
+                name: r.city_name,
+                country: r.country_code,
+                country_name: r.country_name,
+                field: r.field_slug,
+                field_name: r.field_name,
+            },
+            url,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct FacetView {
+    code: String,
+    name: String,
+    count: i64,
+}
+
+impl From<FacetCount> for FacetView {
+    fn from(f: FacetCount) -> Self {
+        Self { code: f.code, name: f.name, count: f.count }
+    }
+}
+
+#[derive(Serialize)]
+struct FacetsView {
+    field: Vec<FacetView>,
+    country: Vec<FacetView>,
+    year: Vec<FacetView>,
+}
+
+/// A page of search results with the facets of the whole search.
+#[derive(Serialize)]
+struct SearchView {
+    #[serde(flatten)]
+    list: ListView<SummaryView>,
+    facets: FacetsView,
+}
+
+/// Searches the published archive; public. Filters `city`, `country`, `field`, `year` (period
+/// end), `language` and `q` (words, all required, in the report or action plan; best match
+/// first, otherwise newest first), paged, with counts per field, country and year.
+async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(query): ApiQuery<SearchQuery>,
+) -> Result<Json<SearchView>, ApiError> {
+    auth.require(Action::ReadArchive)?;
+    let page = PageQuery { page: query.page, per_page: query.per_page }.parse()?;
+    let filter = query.filter()?;
+    let now = state.now();
+    let found = state.db.run(move |conn| workflow::catalog::search(conn, now, &filter, page)).await?;
+    let facets = FacetsView {
+        field: found.facets.fields.into_iter().map(FacetView::from).collect(),
+        country: found.facets.countries.into_iter().map(FacetView::from).collect(),
+        year: found.facets.years.into_iter().map(FacetView::from).collect(),
+    };
+    Ok(Json(SearchView { list: ListView::from_page(found.page, |r| SummaryView::new(r, &state)), facets }))
+}
+
+/// The entries an export covers: the search's filters, no pages, at most [`EXPORT_LIMIT`].
+async fn exported(state: &AppState, auth: &Auth, query: &SearchQuery) -> Result<Vec<Record>, ApiError> {
+    auth.require(Action::ReadArchive)?;
+    if query.page.is_some() || query.per_page.is_some() {
+        let param = if query.page.is_some() { "page" } else { "per_page" };
+        return Err(
+            Invalid::new(param, format!("exports are not paged: they hold up to {EXPORT_LIMIT} entries")).into()
+        );
+    }
+    let filter = query.filter()?;
+    let now = state.now();
+    Ok(state.db.run(move |conn| workflow::catalog::export(conn, now, &filter, EXPORT_LIMIT)).await?)
+}
+
+/// The metadata of every published entry the filters select, as JSON:
+/// `{"items": [...], "total": N}`; public.
+async fn export_json(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(query): ApiQuery<SearchQuery>,
+) -> Result<Response, ApiError> {
+    let records = exported(&state, &auth, &query).await?;
+    let items: Vec<SummaryView> = records.into_iter().map(|r| SummaryView::new(r, &state)).collect();
+    let total = items.len();
+    let mut response = Json(serde_json::json!({ "items": items, "total": total })).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("inline; filename=\"mmr-archive.json\""));
+    Ok(response)
+}
+
+/// The columns of the CSV export, in order.
+const CSV_COLUMNS: [&str; 29] = [
+    "id",
+    "persistent_id",
+    "doi",
+    "url",
+    "title",
+    "city",
+    "city_name",
+    "country",
+    "country_name",
+    "field",
+    "field_name",
+    "language",
+    "cycle_number",
+    "period_start_year",
+    "period_end_year",
+    "version",
+    "published_at",
+    "archived_at",
+    "pdf_url",
+    "pdf_sha256",
+    "pdf_bytes",
+    "source_bundle_url",
+    "source_bundle_sha256",
+    "source_bundle_bytes",
+    "source_sha256",
+    "renderer_version",
+    "template_version",
+    "last_fixity_at",
+    "last_fixity_ok",
+];
+
+/// The metadata of every published entry the filters select, as CSV (UTF-8, a header row, one
+/// row per entry, empty cells for absent values); public.
+async fn export_csv(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(query): ApiQuery<SearchQuery>,
+) -> Result<Response, ApiError> {
+    let records = exported(&state, &auth, &query).await?;
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let failed = |e: csv::Error| ApiError::interrupted(&e);
+    out.write_record(CSV_COLUMNS).map_err(failed)?;
+    for r in records {
+        let v = SummaryView::new(r, &state);
+        let row: [String; 29] = [
+            v.id.to_string(),
+            v.persistent_id,
+            String::new(),
+            v.url,
+            v.title,
+            v.city.slug,
+            v.city.name,
+            v.city.country,
+            v.city.country_name,
+            v.city.field,
+            v.city.field_name,
+            v.language,
+            v.cycle_number.to_string(),
+            v.period_start_year.to_string(),
+            v.period_end_year.to_string(),
+            v.version.to_string(),
+            v.published_at,
+            v.archived_at,
+            v.pdf.url,
+            v.pdf.sha256,
+            v.pdf.bytes.to_string(),
+            v.source_bundle.url,
+            v.source_bundle.sha256,
+            v.source_bundle.bytes.to_string(),
+            v.source_sha256,
+            v.renderer_version,
+            v.template_version,
+            v.last_fixity_at.unwrap_or_default(),
+            v.last_fixity_ok.map(|ok| ok.to_string()).unwrap_or_default(),
+        ];
+        out.write_record(&row).map_err(failed)?;
+    }
+    let body = out.into_inner().map_err(|e| ApiError::interrupted(e.error()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")),
+            (header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"mmr-archive.csv\"")),
+        ],
+        body,
+    )
+        .into_response())
 }

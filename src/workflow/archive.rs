@@ -179,6 +179,7 @@ pub fn archive_accepted(
                     published_at: Some(loaded.accepted_at),
                 },
             )?;
+            super::catalog::index(conn, entry.id)?;
             let details = json!({
                 "submission": submission_id,
                 "pdf_sha256": entry.pdf_sha256,

@@ -1,12 +1,17 @@
-//! The public catalogue of published reports, as harvesters and feed readers see it: each entry
-//! with its city, country and creative field names resolved, its descriptive metadata, and the
-//! sets it belongs to (`field:<slug>`, `country:<ISO>`). Nothing unpublished is ever returned.
+//! The public catalogue of published reports, as harvesters, feed readers, searchers and
+//! citing researchers see it: each entry with its city, country and creative field names
+//! resolved, its descriptive metadata and citations, and the sets it belongs to
+//! (`field:<slug>`, `country:<ISO>`). Search filters, ranks by full text and counts facets;
+//! exports take the same filters without pages, up to a bound. Nothing unpublished is ever
+//! returned.
 
-use chrono::NaiveDateTime;
+use chrono::{Datelike, NaiveDateTime};
+use serde_json::{Value, json};
 
-use crate::db::Conn;
-use crate::db::catalog::{self, CatalogRow, Selection, Within};
-use crate::error::Result;
+use crate::db::catalog::{self, CatalogRow, Facet, FacetRow, Filter, Selection, Within};
+use crate::db::{self, Conn};
+use crate::domain::{Invalid, Page, PageRequest};
+use crate::error::{Error, Result};
 
 /// How many records or headers one OAI-PMH list response carries by default.
 pub const PAGE_SIZE: usize = 100;
@@ -35,6 +40,17 @@ pub struct Record {
     pub period_start_year: i32,
     pub period_end_year: i32,
     pub version: i32,
+    pub submission_id: i64,
+    /// The digest of the accepted sources.
+    pub source_sha256: String,
+    pub pdf_sha256: String,
+    pub bundle_sha256: String,
+    pub bundle_bytes: i64,
+    pub renderer_version: String,
+    pub template_version: String,
+    pub archived_at: NaiveDateTime,
+    pub last_fixity_at: Option<NaiveDateTime>,
+    pub last_fixity_ok: Option<bool>,
 }
 
 impl From<CatalogRow> for Record {
@@ -56,6 +72,16 @@ impl From<CatalogRow> for Record {
             period_start_year: r.period_start_year,
             period_end_year: r.period_end_year,
             version: r.version,
+            submission_id: r.submission_id,
+            source_sha256: r.source_sha256,
+            pdf_sha256: r.pdf_sha256,
+            bundle_sha256: r.bundle_sha256,
+            bundle_bytes: r.bundle_bytes,
+            renderer_version: r.renderer_version,
+            template_version: r.template_version,
+            archived_at: r.archived_at,
+            last_fixity_at: r.last_fixity_at,
+            last_fixity_ok: r.last_fixity_ok,
         }
     }
 }
@@ -92,6 +118,72 @@ impl Record {
              cite the city and the reporting period.",
             self.city_name
         )
+    }
+
+    /// The persistent identifier, in the local scheme: `mmr:archive/<id>`. It names the entry
+    /// whatever the server's address; a DOI, once minted, sits beside it.
+    pub fn persistent_id(&self) -> String {
+        persistent_id(self.id)
+    }
+
+    /// The publication year, by which the report is cited.
+    fn year(&self) -> i32 {
+        self.published_at.year()
+    }
+
+    /// A reference in plain text, e.g. `Östersund (2026). Membership Monitoring Report —
+    /// Östersund, 2022–2026 (version 1) [Report]. UNESCO Creative Cities Network, Gastronomy.
+    /// mmr:archive/7. <url>`; `url` is the entry's public address.
+    pub fn citation_text(&self, url: &str) -> String {
+        format!(
+            "{} ({}). {} (version {}) [Report]. UNESCO Creative Cities Network, {}. {}. {url}",
+            self.city_name,
+            self.year(),
+            self.title(),
+            self.version,
+            self.field_name,
+            self.persistent_id(),
+        )
+    }
+
+    /// A BibTeX `@techreport` entry keyed `mmr-archive-<id>`, the city as a corporate author
+    /// (double braces keep it whole), every value escaped for (La)TeX.
+    pub fn bibtex(&self, url: &str) -> String {
+        let fields = [
+            ("author", format!("{{{}}}", tex(&self.city_name))),
+            ("title", tex(&self.title())),
+            ("institution", "UNESCO Creative Cities Network".to_owned()),
+            ("type", "Membership Monitoring Report".to_owned()),
+            ("year", self.year().to_string()),
+            ("month", self.published_at.month().to_string()),
+            ("version", self.version.to_string()),
+            ("language", language_name(&self.language).to_owned()),
+            ("keywords", tex(&format!("{}, {}", self.field_name, self.country_name))),
+            ("url", url.replace(['{', '}'], "")),
+            ("note", tex(&format!("{}; PDF SHA-256 {}", self.persistent_id(), self.pdf_sha256))),
+        ];
+        let body: Vec<String> = fields.iter().map(|(k, v)| format!("  {k} = {{{v}}}")).collect();
+        format!("@techreport{{mmr-archive-{},\n{}\n}}\n", self.id, body.join(",\n"))
+    }
+
+    /// A CSL-JSON item (`type` `report`), as citation managers import it.
+    pub fn csl_json(&self, url: &str) -> Value {
+        let d = self.published_at.date();
+        json!({
+            "id": format!("mmr-archive-{}", self.id),
+            "type": "report",
+            "title": self.title(),
+            "author": [{ "literal": self.city_name }],
+            "issued": { "date-parts": [[d.year(), d.month(), d.day()]] },
+            "publisher": "UNESCO Creative Cities Network",
+            "genre": "Membership Monitoring Report",
+            "version": self.version.to_string(),
+            "language": self.language,
+            "keyword": format!("{}, {}", self.field_name, self.country_name),
+            "abstract": self.description(),
+            "URL": url,
+            "note": self.persistent_id(),
+        })
     }
 
     /// The sets it belongs to: its field's and its country's.
@@ -170,4 +262,184 @@ pub fn newest(conn: &mut Conn<'_>, now: NaiveDateTime, limit: usize) -> Result<V
 /// The earliest publication time among published entries.
 pub fn earliest(conn: &mut Conn<'_>, now: NaiveDateTime) -> Result<Option<NaiveDateTime>> {
     Ok(catalog::earliest(conn, now)?)
+}
+
+/// The persistent identifier of archive entry `id`: `mmr:archive/<id>`.
+pub fn persistent_id(id: i64) -> String {
+    format!("mmr:archive/{id}")
+}
+
+/// The language's English name, as BibTeX's `language` field takes it.
+fn language_name(code: &str) -> &str {
+    match code {
+        "en" => "english",
+        "fr" => "french",
+        other => other,
+    }
+}
+
+/// Escapes the characters (La)TeX gives a meaning to; other Unicode passes as is (biber reads
+/// UTF-8).
+fn tex(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '\\' => out.push_str("\\textbackslash{}"),
+            '{' | '}' | '&' | '%' | '$' | '#' | '_' => {
+                out.push('\\');
+                out.push(ch);
+            }
+            '~' => out.push_str("\\textasciitilde{}"),
+            '^' => out.push_str("\\textasciicircum{}"),
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
+/// The longest text query, in characters.
+pub const QUERY_MAX_CHARS: usize = 200;
+
+/// The most words a text query may hold.
+pub const QUERY_MAX_WORDS: usize = 16;
+
+/// The most entries one export holds; a larger selection is refused, naming this bound.
+pub const EXPORT_LIMIT: usize = 10_000;
+
+/// Splits a text query into the words every match must contain: runs of letters and digits,
+/// lower-cased; anything else separates words, so no query syntax reaches the database.
+pub fn query_words(q: &str) -> std::result::Result<Vec<String>, Invalid> {
+    if q.chars().count() > QUERY_MAX_CHARS {
+        return Err(Invalid::new("q", format!("must be at most {QUERY_MAX_CHARS} characters")));
+    }
+    let words: Vec<String> =
+        q.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect();
+    if words.is_empty() && !q.trim().is_empty() {
+        return Err(Invalid::new("q", "must contain at least one word (letters or digits)"));
+    }
+    if words.len() > QUERY_MAX_WORDS {
+        return Err(Invalid::new("q", format!("must hold at most {QUERY_MAX_WORDS} words")));
+    }
+    Ok(words)
+}
+
+/// Checks that the filter's city and creative field exist, so a typo is an error naming the
+/// parameter rather than an empty result.
+pub fn check_filter(conn: &mut Conn<'_>, filter: &Filter) -> Result<()> {
+    if let Some(slug) = &filter.city
+        && db::cities::find_by_slug(conn, slug)?.is_none()
+    {
+        return Err(Invalid::new("city", format!("`{slug}` is not a member city (see GET /api/v1/cities)")).into());
+    }
+    if let Some(field) = &filter.field {
+        let field = crate::domain::fields::FieldSlug::parse(field)?;
+        super::cities::check_field(conn, &field)?;
+    }
+    Ok(())
+}
+
+/// One value of a facet and how many entries of the search have it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FacetCount {
+    pub code: String,
+    /// The field's or country's name; the year itself for years.
+    pub name: String,
+    pub count: i64,
+}
+
+/// The facets of a search: its entries counted per creative field, country and period end year.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facets {
+    pub fields: Vec<FacetCount>,
+    pub countries: Vec<FacetCount>,
+    pub years: Vec<FacetCount>,
+}
+
+/// A page of search results with the facets of the whole search.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub page: Page<Record>,
+    pub facets: Facets,
+}
+
+fn facet_counts(rows: Vec<FacetRow>, facet: Facet) -> Vec<FacetCount> {
+    rows.into_iter()
+        .map(|r| {
+            let name = match facet {
+                Facet::Country => {
+                    crate::domain::countries::country(&r.code).map_or_else(|| r.code.clone(), |c| c.name.to_owned())
+                }
+                Facet::Field | Facet::Year => r.name,
+            };
+            FacetCount { code: r.code, name, count: r.n }
+        })
+        .collect()
+}
+
+/// Published entries matching `filter` (checked with [`check_filter`] first): a page, best match
+/// first with words, newest first without, and the facet counts of the whole selection.
+pub fn search(conn: &mut Conn<'_>, now: NaiveDateTime, filter: &Filter, page: PageRequest) -> Result<Found> {
+    check_filter(conn, filter)?;
+    let rows = catalog::search(conn, now, filter, page.offset(), page.per_page())?;
+    let total = catalog::search_count(conn, now, filter)?;
+    let mut facets = Facets::default();
+    for (facet, into) in
+        [(Facet::Field, &mut facets.fields), (Facet::Country, &mut facets.countries), (Facet::Year, &mut facets.years)]
+    {
+        *into = facet_counts(catalog::facet(conn, now, filter, facet)?, facet);
+    }
+    Ok(Found { page: page.wrap(rows.into_iter().map(Record::from).collect(), total), facets })
+}
+
+/// Every published entry matching `filter`, in search order, for an export. More than `limit`
+/// is refused as too large, naming the bound and how many were selected.
+pub fn export(conn: &mut Conn<'_>, now: NaiveDateTime, filter: &Filter, limit: usize) -> Result<Vec<Record>> {
+    check_filter(conn, filter)?;
+    let cap = i64::try_from(limit).unwrap_or(i64::MAX - 1);
+    let rows = catalog::search(conn, now, filter, 0, cap + 1)?;
+    if rows.len() > limit {
+        let selected = catalog::search_count(conn, now, filter)?;
+        return Err(Error::TooLarge(format!(
+            "the selection holds {selected} entries and an export holds at most {limit}; \
+             narrow it with city, country, field, year, language or q"
+        )));
+    }
+    Ok(rows.into_iter().map(Record::from).collect())
+}
+
+/// The other published versions of `record`'s city and cycle, by version.
+pub fn other_versions(conn: &mut Conn<'_>, now: NaiveDateTime, record: &Record) -> Result<Vec<Record>> {
+    Ok(catalog::versions(conn, now, &record.city_slug, record.cycle_number)?
+        .into_iter()
+        .filter(|r| r.id != record.id)
+        .map(Record::from)
+        .collect())
+}
+
+/// Adds a new archive entry's text to the full-text index; part of the entry's insert
+/// transaction.
+pub fn index(conn: &mut Conn<'_>, archive_id: i64) -> Result<()> {
+    Ok(catalog::index(conn, archive_id)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_words_are_plain_words() {
+        assert_eq!(query_words("Accordion \"parade\" OR (fête*)").unwrap(), ["accordion", "parade", "or", "fête"]);
+        assert_eq!(query_words("   ").unwrap(), Vec::<String>::new());
+        assert_eq!(query_words("!!!").unwrap_err().field, "q");
+        assert_eq!(query_words(&"a".repeat(QUERY_MAX_CHARS + 1)).unwrap_err().field, "q");
+        assert_eq!(query_words(&vec!["w"; QUERY_MAX_WORDS + 1].join(" ")).unwrap_err().field, "q");
+        assert_eq!(query_words(&vec!["w"; QUERY_MAX_WORDS].join(" ")).unwrap().len(), QUERY_MAX_WORDS);
+    }
+
+    #[test]
+    fn tex_escapes_what_tex_reads() {
+        assert_eq!(tex("Saint-Étienne"), "Saint-Étienne");
+        assert_eq!(tex("A & B {x} 50% $1 #2 a_b"), "A \\& B \\{x\\} 50\\% \\$1 \\#2 a\\_b");
+        assert_eq!(tex("~^\\"), "\\textasciitilde{}\\textasciicircum{}\\textbackslash{}");
+    }
 }

@@ -12,6 +12,7 @@ mod harvest;
 mod health;
 mod permissions;
 mod reminders;
+mod search;
 mod submissions;
 mod tokens;
 mod uploads;
