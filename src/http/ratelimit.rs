@@ -43,11 +43,14 @@ const SWEEP_EVERY: TimeDelta = TimeDelta::minutes(1);
 /// How many requests one client address may make: `burst` at once, then `per_minute`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
+    /// The sustained rate, in requests a minute.
     pub per_minute: NonZeroU32,
+    /// How many requests may come at once after a quiet spell.
     pub burst: NonZeroU32,
 }
 
 impl RateLimit {
+    /// `burst` requests at once, then `per_minute` a minute.
     pub fn new(per_minute: NonZeroU32, burst: NonZeroU32) -> Self {
         Self { per_minute, burst }
     }
@@ -79,6 +82,7 @@ struct Buckets {
 }
 
 impl RateLimiter {
+    /// A limiter tracking up to [`MAX_ADDRESSES`] addresses.
     pub fn new(limit: RateLimit) -> Self {
         Self::with_capacity(limit, MAX_ADDRESSES)
     }
