@@ -82,7 +82,7 @@ struct Buckets {
 }
 
 impl RateLimiter {
-    /// A limiter tracking up to [`MAX_ADDRESSES`] addresses.
+    /// A limiter tracking up to 100,000 addresses at once.
     pub fn new(limit: RateLimit) -> Self {
         Self::with_capacity(limit, MAX_ADDRESSES)
     }
