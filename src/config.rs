@@ -3,12 +3,14 @@
 //! program at start with a message naming the setting.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::domain::cycles::CycleRules;
 use crate::domain::reminders::{ReminderSchedule, ScheduleDays, parse_days};
+use crate::http::RateLimit;
 use crate::workflow::reminders::ReminderConfig;
 
 #[derive(Debug, Parser)]
@@ -222,6 +224,22 @@ pub struct ServeOpts {
     /// at 03:00. Empty turns it off.
     #[arg(long, env = "MMR_FIXITY_CRON", default_value = "0 3 * * 0")]
     pub fixity_cron: String,
+    /// Requests a minute each client address may make without a valid token (the TCP peer's
+    /// address; `X-Forwarded-For` is not trusted; IPv6 addresses count by their /64 network).
+    /// Beyond it the answer is 429 with `Retry-After`. Requests with a valid token and the health
+    /// probes are never limited. 0 turns limiting off.
+    #[arg(long, env = "MMR_RATE_LIMIT", default_value_t = 120, value_parser = clap::value_parser!(u32).range(0..=60_000))]
+    pub rate_limit: u32,
+    /// Requests an address may make at once, before the per-minute rate applies.
+    #[arg(long, env = "MMR_RATE_LIMIT_BURST", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub rate_limit_burst: u32,
+}
+
+impl ServeOpts {
+    /// The rate limit for anonymous requests, or `None` when `MMR_RATE_LIMIT` is 0.
+    pub fn rate_limit(&self) -> Option<RateLimit> {
+        Some(RateLimit::new(NonZeroU32::new(self.rate_limit)?, NonZeroU32::new(self.rate_limit_burst)?))
+    }
 }
 
 #[derive(Debug, Subcommand)]

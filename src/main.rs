@@ -11,7 +11,7 @@ use mmr::db::Db;
 use mmr::domain::auth::Role;
 use mmr::domain::cycles::CycleRules;
 use mmr::error::Error;
-use mmr::http::AppState;
+use mmr::http::{AppState, RateLimiter};
 use mmr::mail::{self, Envelope, Transport};
 use mmr::render::{self, DocumentMeta, Limits, PageSize, RenderRequest, Template};
 use mmr::storage::{self, BlobStore};
@@ -242,6 +242,7 @@ fn serve(
     runtime.block_on(async {
         let mut state = AppState::new(db.clone(), opts.max_body_bytes as usize, rules, store.clone());
         state.public_url = reminders.public_url.trim_end_matches('/').to_owned();
+        state.rate_limiter = opts.rate_limit().map(|limit| Arc::new(RateLimiter::new(limit)));
         let fixity = scheduler::FixityJob {
             db: db.clone(),
             store,

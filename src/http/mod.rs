@@ -1,6 +1,6 @@
 //! The HTTP API: the only module that imports axum. Each resource module owns its routes and
-//! handlers; [`router`] merges them under `/api/v1` and wraps them in the request-id, tracing and
-//! body-limit layers. Handlers check permissions first (through [`extract::Auth`]), turn request
+//! handlers; [`router`] merges them under `/api/v1` and wraps them in the request-id, tracing,
+//! body-limit and rate-limit layers. Handlers check permissions first (through [`extract::Auth`]), turn request
 //! bodies into domain values, call [`crate::workflow`] on the blocking pool, and answer with the
 //! JSON views defined beside them.
 
@@ -16,6 +16,7 @@ mod feeds;
 mod fields;
 mod health;
 mod oai;
+mod ratelimit;
 mod reminders;
 mod submissions;
 mod tokens;
@@ -34,6 +35,7 @@ use tower_http::trace::TraceLayer;
 use tracing::Span;
 
 pub use error::ApiError;
+pub use ratelimit::{RateLimit, RateLimiter};
 
 use crate::db::Db;
 use crate::domain::Page;
@@ -64,6 +66,9 @@ pub struct AppState {
     pub public_url: String,
     /// How many records one OAI-PMH list response carries.
     pub oai_page_size: usize,
+    /// The limit on requests without a valid token per client address; `None` (the default
+    /// here; `mmr serve` sets `MMR_RATE_LIMIT`) turns it off.
+    pub rate_limiter: Option<Arc<RateLimiter>>,
 }
 
 impl AppState {
@@ -77,6 +82,7 @@ impl AppState {
             store,
             public_url: "http://127.0.0.1:8080".to_owned(),
             oai_page_size: crate::workflow::catalog::PAGE_SIZE,
+            rate_limiter: None,
         }
     }
 
@@ -110,6 +116,7 @@ pub fn router(state: AppState) -> Router {
                 "this route does not take that method",
             )
         })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), ratelimit::limit))
         .layer(DefaultBodyLimit::max(state.max_body_bytes))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod abuse;
 mod archive;
 mod audit;
 mod cities;
