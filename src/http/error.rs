@@ -1,6 +1,7 @@
 //! HTTP outcomes. Every failure leaves as `{"error": {"code", "message", ...}}` with its status:
 //! 400 malformed request, 401 no or bad token, 403 not allowed, 404 unknown resource, 409
-//! conflict, 413 too large, 415 wrong content type, 422 invalid content, 503 store unavailable.
+//! conflict, 413 too large, 415 wrong content type, 422 invalid content, 429 rate limited (see
+//! [`super::ratelimit`]), 503 store unavailable.
 //! A 500 logs its whole cause and tells the client only that something failed on our side.
 
 use axum::Json;

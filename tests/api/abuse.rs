@@ -173,6 +173,14 @@ fn public_paths(h: &Holdings) -> Vec<String> {
     for tail in ["", "/pdf", "/source.zip", "/source", "/verify"] {
         paths.push(format!("/api/v1/archive/{}{tail}", h.published));
     }
+    // The search and the exports, asked for every private word: nothing, never an error.
+    for list in ["/api/v1/archive", "/api/v1/archive/export.csv", "/api/v1/archive/export.json"] {
+        paths.push(list.to_owned());
+        for word in [DRAFT_WORD, PENDING_WORD, WITHDRAWN_WORD] {
+            paths.push(format!("{list}?q={word}"));
+        }
+        paths.push(format!("{list}?field=gastronomy&country=SE"));
+    }
     for verb in [
         "Identify",
         "ListMetadataFormats",
