@@ -3,10 +3,12 @@
 mod helpers;
 
 mod audit;
+mod board;
 mod cities;
 mod contacts;
 mod cycles;
 mod health;
+mod progress;
 mod reminders;
 mod tokens;
 mod walk;
