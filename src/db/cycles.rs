@@ -4,10 +4,11 @@
 //!
 //! The cycle row carries what the board and the reminder sweep select by (migration
 //! `cycle_board`): the due date in force (`due_in_force`, generated from the scheduled date and
-//! the latest extension's `extended_due`), the city's slug, and the submission facts a status is
-//! derived from (`first_submitted_at`, `latest_decision`, `revision_due`), which
-//! [`refresh_progress`] recomputes. Status itself is derived in `domain::cycles`: the queries here
-//! select by its inputs, never by a stored status.
+//! the latest extension's `extended_due`), the city's slug and field (which the database keeps
+//! equal to the city's), and the submission facts a status is derived from
+//! (`first_submitted_at`, `latest_decision`, `revision_due`), which [`refresh_progress`]
+//! recomputes. Status itself is derived in `domain::cycles`: the queries here select by its
+//! inputs, never by a stored status.
 
 use std::collections::HashMap;
 

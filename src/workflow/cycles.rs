@@ -221,7 +221,8 @@ impl<'a> BoardQuery<'a> {
 
     /// Which cycles without a submission `keep` accepts, as a [`DueWindow`]; `None` if none.
     fn due_window(&self, keep: &impl Fn(&CycleState) -> bool) -> Option<DueWindow> {
-        /// What a stretch of due dates keeps: every cycle, none, or those in some zones.
+        /// What a stretch of the due-date line keeps: every cycle, none, or those of the cities
+        /// in some zones (on a zone-dependent date).
         enum Verdict {
             All,
             None,
@@ -249,17 +250,17 @@ impl<'a> BoardQuery<'a> {
                     }
                 })
                 .collect();
+        // From the first stretch that keeps anything to the last; what lies between and keeps
+        // nothing is skipped, and zone-dependent dates keep their zones. Only the first and the
+        // last stretch of the line are unbounded, so everything between has both ends.
         let first = pieces.iter().position(|p| !matches!(p.2, Verdict::None))?;
         let last = pieces.iter().rposition(|p| !matches!(p.2, Verdict::None))?;
         let mut window = DueWindow { from: pieces[first].0, to: pieces[last].1, ..DueWindow::default() };
         for (from, to, verdict) in pieces.into_iter().take(last + 1).skip(first) {
-            match (verdict, from, to) {
-                (Verdict::All, ..) => {}
-                (Verdict::None, Some(from), Some(to)) => window.skip.push((from, to)),
-                // Only the first and the last stretch are unbounded, and they are kept.
-                (Verdict::None, ..) => {}
-                (Verdict::Zones(zones), Some(date), _) => window.zoned.push((date, zones)),
-                (Verdict::Zones(_), None, _) => {}
+            match (from, to, verdict) {
+                (Some(from), Some(to), Verdict::None) => window.skip.push((from, to)),
+                (Some(date), _, Verdict::Zones(zones)) => window.zoned.push((date, zones)),
+                _ => {}
             }
         }
         Some(window)

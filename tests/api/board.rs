@@ -212,4 +212,27 @@ async fn the_board_answers_as_a_full_derivation_would(app: TestApp) {
     assert!(seen.contains(&(CycleStatus::Overdue, false)) && seen.contains(&(CycleStatus::Overdue, true)));
 }
 
-both_backends!(the_board_answers_as_a_full_derivation_would);
+async fn extreme_day_counts_and_pages_are_answered(app: TestApp) {
+    app.seed_demo();
+    app.sync_cycles();
+    for (query, total, items) in [
+        ("min_days_overdue=9223372036854775807", 0, 0),
+        ("min_days_overdue=-9223372036854775808&per_page=200", 116, 116),
+        ("min_days_overdue=0&sort=days_overdue&per_page=200", 116, 116),
+        ("status=overdue&min_days_overdue=1&sort=days_overdue", 0, 0),
+        ("due_from=9999-12-31", 0, 0),
+        ("due_to=0001-01-01&sort=-due_date", 0, 0),
+        ("page=1000000&per_page=200", 116, 0),
+        ("page=1000000&per_page=200&sort=days_overdue", 116, 0),
+    ] {
+        let r = app.get(&format!("/api/v1/cycles?{query}"), Some(&app.admin)).await;
+        assert_eq!(r.status, axum::http::StatusCode::OK, "{query}: {}", r.text);
+        assert_eq!(
+            (r.body["total"].as_i64(), r.body["items"].as_array().map(Vec::len)),
+            (Some(total), Some(items)),
+            "{query}"
+        );
+    }
+}
+
+both_backends!(the_board_answers_as_a_full_derivation_would, extreme_day_counts_and_pages_are_answered);
