@@ -216,8 +216,11 @@ pub fn sweep(
     let (send, skip) = db.run_blocking(|conn| select_due(conn, cfg, now))?;
     report.skipped +=
         db.run_blocking(|conn| Ok::<_, Error>(db::reminders::skip(conn, &skip, "superseded by a later stage", now)?))?;
-    // Planning cancelled every pending row of a cycle it did not plan for, so these are all the
-    // cycles a due row can belong to.
+    if send.is_empty() {
+        return Ok(report);
+    }
+    // Planning read the state of every cycle with a pending row, so these are all the cycles a
+    // due row can belong to.
     let cycles: HashMap<i64, CycleOverview> = planned.into_iter().map(|c| (c.record.id, c)).collect();
     let suppressed = db.run_blocking(|conn| Ok::<_, Error>(db::reminders::suppressions(conn, None)?))?;
     let coordinators = db.run_blocking(|conn| Ok::<_, Error>(db::cities::coordinator_emails(conn)?))?;
