@@ -183,6 +183,8 @@ impl<'a> BoardQuery<'a> {
         sel: &'a CycleSelection,
         filter: &'a BoardFilter,
     ) -> Result<Self> {
+        // Every zone-dependent date is looked up: a date without a zone is a date without a
+        // cycle, which lets the window take it in whole.
         let dates = zone_dependent_due_dates(rules, now, filter.min_days_overdue);
         let mut zones: HashMap<NaiveDate, Vec<String>> = HashMap::new();
         for (date, zone) in db::cycles::zones_due_on(conn, &dates)? {
@@ -296,14 +298,8 @@ impl<'a> BoardQuery<'a> {
         let wanted = self.filter.state();
         let overdue = self.select(|s| wanted.matches(s) && s.status == CycleStatus::Overdue);
         let rest = self.select(|s| wanted.matches(s) && s.status != CycleStatus::Overdue);
-        let by_days = |rows: &mut Vec<CycleOverview>| {
-            rows.sort_by(|a, b| {
-                let key = |c: &CycleOverview| {
-                    (Reverse(c.state.days_overdue), c.record.city.slug.clone(), c.record.scheduled_due, c.record.number)
-                };
-                key(a).cmp(&key(b))
-            })
-        };
+        let by_days =
+            |rows: &mut Vec<CycleOverview>| rows.sort_by(|a, b| days_overdue_order(a).cmp(&days_overdue_order(b)));
         let Some(page) = page else {
             let mut rows = self.overviews(db::cycles::find(conn, &overdue, CycleOrder::DueDate, None, 0)?);
             by_days(&mut rows);
@@ -350,6 +346,11 @@ impl<'a> BoardQuery<'a> {
             })
             .collect()
     }
+}
+
+/// The board's order by days overdue: most first, then city, scheduled date and number.
+fn days_overdue_order(c: &CycleOverview) -> (Reverse<i64>, &str, NaiveDate, i32) {
+    (Reverse(c.state.days_overdue), c.record.city.slug.as_str(), c.record.scheduled_due, c.record.number)
 }
 
 /// On-time reporting over the cycles whose deadline has passed.
