@@ -157,7 +157,7 @@ impl CycleFilter {
 
     /// Whether the filter keeps this cycle: what the SQL conditions say, for the few rows that
     /// are cheaper to judge here (the cycles of withdrawn cities, which a count takes away).
-    fn keeps(&self, row: &CycleFacts) -> bool {
+    fn keeps(&self, row: &FilterColumns) -> bool {
         let sel = &self.selection;
         let selected = sel.cycle_id.is_none_or(|id| id == row.id)
             && sel.city_id.is_none_or(|id| id == row.city_id)
@@ -170,6 +170,7 @@ impl CycleFilter {
                 (Some(_), None) => self.submitted.undecided,
                 (Some(_), Some("accept")) => self.submitted.accepted,
                 (Some(_), Some("request_revision")) => self.submitted.revision_requested,
+                // The database allows no other decision.
                 (Some(_), Some(_)) => false,
                 (None, _) => self.unsubmitted.as_ref().is_some_and(|w| w.keeps(row.due_in_force, &row.time_zone)),
             }
@@ -188,7 +189,7 @@ impl DueWindow {
 
 /// The columns of a cycle and its city that a [`CycleFilter`] looks at.
 #[derive(Debug, Queryable)]
-struct CycleFacts {
+struct FilterColumns {
     id: i64,
     city_id: i64,
     field: String,
@@ -508,7 +509,7 @@ pub fn count(conn: &mut Conn<'_>, filter: &CycleFilter) -> Result<i64, DbError> 
 }
 
 /// The cycles of withdrawn cities, with what a [`CycleFilter`] looks at.
-fn withdrawn_cycles(conn: &mut Conn<'_>) -> Result<Vec<CycleFacts>, DbError> {
+fn withdrawn_cycles(conn: &mut Conn<'_>) -> Result<Vec<FilterColumns>, DbError> {
     let cities: Vec<i64> = with_conn!(conn, |c| {
         // A literal, so the partial index of withdrawn cities applies.
         cities::table.filter(sql::<Bool>("cities.status = 'withdrawn'")).select(cities::id).load(c)
@@ -530,7 +531,7 @@ fn withdrawn_cycles(conn: &mut Conn<'_>) -> Result<Vec<CycleFacts>, DbError> {
                         reporting_cycles::first_submitted_at,
                         reporting_cycles::latest_decision,
                     ))
-                    .load::<CycleFacts>(c)?,
+                    .load::<FilterColumns>(c)?,
             );
             Ok::<_, DbError>(())
         })?;
