@@ -5,11 +5,18 @@
 //! accepted it.
 
 use chrono::{NaiveDate, NaiveDateTime};
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text};
 
+use super::cycles::plan_each_time;
 use super::schema::{cities, reminder_suppressions, reminders, reporting_cycles};
-use super::{Conn, DbError, with_conn};
+use super::{Backend, Conn, DbError, with_conn};
 use crate::domain::{Page, PageRequest};
+
+/// Rows per statement where a list of ids is bound: under SQLite's and PostgreSQL's parameter
+/// limits.
+const CHUNK: usize = 5_000;
 
 /// A row to plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,6 +107,7 @@ pub fn due(
     with_conn!(conn, |c| {
         Ok(reminders::table
             .inner_join(reporting_cycles::table.inner_join(cities::table))
+            .filter(plan_each_time())
             .filter(reminders::send_on.le(through))
             .filter(
                 reminders::state.eq("planned").or(reminders::state
@@ -116,8 +124,7 @@ pub fn due(
 /// Marks rows skipped (superseded or suppressed) unless another process holds them.
 pub fn skip(conn: &mut Conn<'_>, ids: &[i64], reason: &str, now: NaiveDateTime) -> Result<usize, DbError> {
     let mut skipped = 0;
-    // Bounded chunks keep every statement under the databases' parameter limits.
-    for chunk in ids.chunks(5_000) {
+    for chunk in ids.chunks(CHUNK) {
         skipped += with_conn!(conn, |c| {
             diesel::update(
                 reminders::table
@@ -132,22 +139,104 @@ pub fn skip(conn: &mut Conn<'_>, ids: &[i64], reason: &str, now: NaiveDateTime) 
     Ok(skipped)
 }
 
-/// The keys (cycle, stage, recipient) of the rows not cancelled that are due on or after
-/// `since`: what planning must not insert again.
-pub fn keys_since(conn: &mut Conn<'_>, since: NaiveDate) -> Result<Vec<(i64, String, String)>, DbError> {
+/// Which cycles the sweep plans for one kind of deadline (the due date in force, or the revision
+/// deadline).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlanRange<'a> {
+    /// Cycles whose deadline is in this range (inclusive) have stages under way or coming within
+    /// the planning horizon: they are always planned.
+    pub live: (NaiveDate, NaiveDate),
+    /// A cycle whose deadline is older is planned only while the ledger has no row for this, the
+    /// last stage, against its deadline: once that is planned, so is every stage before it.
+    pub last_stage: &'a str,
+}
+
+/// The cycles whose reminders the sweep plans: those without a submission by their due date in
+/// force (`deadline`), and those asked for a revision by their revision deadline (`revision`).
+pub fn cycles_to_plan(
+    conn: &mut Conn<'_>,
+    deadline: Option<PlanRange<'_>>,
+    revision: Option<PlanRange<'_>>,
+) -> Result<Vec<i64>, DbError> {
+    // The ledger key of the last stage against a cycle's deadline, `stage@YYYY-MM-DD`. SQLite
+    // keeps dates as that text already; PostgreSQL formats them.
+    let key_date = |column: &str| match conn.backend() {
+        Backend::Sqlite => format!("reporting_cycles.{column}"),
+        Backend::Postgres => format!("to_char(reporting_cycles.{column}, 'YYYY-MM-DD')"),
+    };
+    let (due_key, revision_key) = (key_date("due_in_force"), key_date("revision_due"));
+    let unplanned = |last_stage: &str, key: &str| {
+        sql::<Bool>(
+            "NOT EXISTS (SELECT 1 FROM reminders WHERE reminders.cycle_id = reporting_cycles.id AND reminders.stage = ",
+        )
+        .bind::<Text, _>(format!("{last_stage}@"))
+        .sql(&format!(" || {key})"))
+    };
+    let mut ids: Vec<i64> = Vec::new();
     with_conn!(conn, |c| {
-        Ok(reminders::table
-            .filter(reminders::state.ne("cancelled"))
-            .filter(reminders::send_on.ge(since))
-            .select((reminders::cycle_id, reminders::stage, reminders::recipient))
-            .load(c)?)
-    })
+        if let Some(range) = deadline {
+            let unsubmitted = reporting_cycles::table.filter(reporting_cycles::first_submitted_at.is_null());
+            ids.extend(
+                unsubmitted
+                    .filter(reporting_cycles::due_in_force.between(range.live.0, range.live.1))
+                    .filter(plan_each_time())
+                    .select(reporting_cycles::id)
+                    .load::<i64>(c)?,
+            );
+            ids.extend(
+                unsubmitted
+                    .filter(reporting_cycles::due_in_force.lt(range.live.0))
+                    .filter(unplanned(range.last_stage, &due_key))
+                    .select(reporting_cycles::id)
+                    .load::<i64>(c)?,
+            );
+        }
+        if let Some(range) = revision {
+            let revising = reporting_cycles::table.filter(reporting_cycles::latest_decision.eq("request_revision"));
+            ids.extend(
+                revising
+                    .filter(reporting_cycles::revision_due.between(range.live.0, range.live.1))
+                    .filter(plan_each_time())
+                    .select(reporting_cycles::id)
+                    .load::<i64>(c)?,
+            );
+            ids.extend(
+                revising
+                    .filter(reporting_cycles::revision_due.lt(range.live.0))
+                    .filter(unplanned(range.last_stage, &revision_key))
+                    .select(reporting_cycles::id)
+                    .load::<i64>(c)?,
+            );
+        }
+        Ok::<_, DbError>(())
+    })?;
+    Ok(ids)
+}
+
+/// The keys (cycle, stage, recipient) of these cycles' rows, whatever their state: what planning
+/// must not insert again.
+pub fn keys_of(conn: &mut Conn<'_>, cycle_ids: &[i64]) -> Result<Vec<(i64, String, String)>, DbError> {
+    let mut keys = Vec::new();
+    for chunk in cycle_ids.chunks(CHUNK) {
+        with_conn!(conn, |c| {
+            keys.extend(
+                reminders::table
+                    .filter(reminders::cycle_id.eq_any(chunk))
+                    .filter(plan_each_time())
+                    .select((reminders::cycle_id, reminders::stage, reminders::recipient))
+                    .load::<(i64, String, String)>(c)?,
+            );
+            Ok::<_, DbError>(())
+        })?;
+    }
+    Ok(keys)
 }
 
 /// Every pending (`planned` or `failed`) row: id, cycle, kind and stage.
 pub fn pending(conn: &mut Conn<'_>) -> Result<Vec<(i64, i64, String, String)>, DbError> {
     with_conn!(conn, |c| {
         Ok(reminders::table
+            .filter(plan_each_time())
             .filter(reminders::state.eq_any(["planned", "failed"]))
             .select((reminders::id, reminders::cycle_id, reminders::kind, reminders::stage))
             .load(c)?)
@@ -157,7 +246,7 @@ pub fn pending(conn: &mut Conn<'_>) -> Result<Vec<(i64, i64, String, String)>, D
 /// Cancels rows by id; returns how many were still pending.
 pub fn cancel_ids(conn: &mut Conn<'_>, ids: &[i64], now: NaiveDateTime) -> Result<usize, DbError> {
     let mut cancelled = 0;
-    for chunk in ids.chunks(5_000) {
+    for chunk in ids.chunks(CHUNK) {
         cancelled += with_conn!(conn, |c| {
             diesel::update(
                 reminders::table

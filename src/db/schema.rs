@@ -98,6 +98,14 @@ diesel::table! {
         due_date -> Date,
         due_date_overridden -> Bool,
         created_at -> Timestamp,
+        extended_due -> Nullable<Date>,
+        /// Generated: `COALESCE(extended_due, due_date)`; never written.
+        due_in_force -> Date,
+        city_slug -> Text,
+        city_field -> Text,
+        first_submitted_at -> Nullable<Timestamp>,
+        latest_decision -> Nullable<Text>,
+        revision_due -> Nullable<Date>,
     }
 }
 

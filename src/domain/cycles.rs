@@ -6,8 +6,13 @@
 //! report is due on the configured day (default 30 November) of Y + 4n at 23:59 in the city's time
 //! zone. The submission window opens a configured number of days before (default 180). Cycle 1
 //! starts at designation; cycle n starts the day after cycle n-1's regular due date.
+//!
+//! For selecting in the database, [`split_due_dates`] cuts the line of due dates at a moment into
+//! stretches where a filter on the state of cycles without a submission gives the same answer in
+//! every time zone, and the few dates where the zone decides; the caller settles those dates per
+//! zone with [`CycleFacts::state`], so the status is still derived here and nowhere else.
 
-use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use super::Invalid;
@@ -186,6 +191,11 @@ pub struct CycleState {
 }
 
 impl CycleFacts {
+    /// The facts of a cycle nothing has been submitted for.
+    pub fn unsubmitted(due_date: NaiveDate, time_zone: Tz) -> Self {
+        Self { due_date, time_zone, first_submitted_at: None, latest_decision: None, submitted: false }
+    }
+
     pub fn state(&self, rules: &CycleRules, now: DateTime<Utc>) -> CycleState {
         let deadline = deadline(self.due_date, self.time_zone);
         let today = local_date(now, self.time_zone);
@@ -208,6 +218,90 @@ impl CycleFacts {
             window_opens,
         }
     }
+}
+
+/// What the board asks of a cycle's derived state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StateFilter {
+    pub status: Option<CycleStatus>,
+    /// At least this many days overdue (a cycle that is not overdue counts 0).
+    pub min_days_overdue: Option<i64>,
+}
+
+impl StateFilter {
+    pub fn matches(&self, state: &CycleState) -> bool {
+        self.status.is_none_or(|s| state.status == s) && self.min_days_overdue.is_none_or(|n| state.days_overdue >= n)
+    }
+}
+
+/// A stretch of the line of due dates, as a filter on the state of cycles without a submission
+/// sees it at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DueSpan {
+    /// Due dates from `from` to `to` (inclusive; `None` is unbounded) that the filter keeps, or
+    /// drops, whatever the city's time zone.
+    Settled { from: Option<NaiveDate>, to: Option<NaiveDate>, keep: bool },
+    /// A due date on which the answer depends on the time zone.
+    Zoned(NaiveDate),
+}
+
+/// The due dates on which the state of a cycle without a submission depends on its time zone at
+/// `now`, oldest first.
+///
+/// A city's local date is within a day of the UTC date (offsets stay within ±24 h, DST gaps
+/// included), so with `n` the UTC date: the deadline of a report due on or before `n - 2` has
+/// passed everywhere and one due on or after `n + 1` nowhere; the window of a report due on or
+/// before `n - 1 + window_days` is open everywhere and one due on or after `n + 2 + window_days`
+/// nowhere; and a report due on or before `n - 1 - m` is at least `m` days overdue everywhere, one
+/// due on or after `n + 2 - m` nowhere. Only the dates between those bounds are listed.
+pub fn zone_dependent_due_dates(
+    rules: &CycleRules,
+    now: DateTime<Utc>,
+    min_days_overdue: Option<i64>,
+) -> Vec<NaiveDate> {
+    let n = now.date_naive();
+    let shift = |days: i64| TimeDelta::try_days(days).and_then(|d| n.checked_add_signed(d));
+    let window = i64::from(rules.window_days);
+    let mut dates = vec![shift(-1), Some(n), shift(window), shift(window + 1)];
+    if let Some(m) = min_days_overdue.filter(|m| *m >= 2) {
+        dates.extend([shift(-m), shift(1 - m)]);
+    }
+    let mut dates: Vec<NaiveDate> = dates.into_iter().flatten().collect();
+    dates.sort_unstable();
+    dates.dedup();
+    dates
+}
+
+/// Cuts the line of due dates at `now` into what `keep` says of cycles without a submission:
+/// stretches where the answer is the same in every time zone, and the
+/// [zone-dependent dates](zone_dependent_due_dates), in order.
+///
+/// `keep` may look at the status and at whether `days_overdue` reaches `min_days_overdue`: those
+/// are the thresholds the cut knows about. Between two zone-dependent dates each of them is
+/// settled, so one date, in UTC, answers for the whole stretch.
+pub fn split_due_dates(
+    rules: &CycleRules,
+    now: DateTime<Utc>,
+    min_days_overdue: Option<i64>,
+    keep: impl Fn(&CycleState) -> bool,
+) -> Vec<DueSpan> {
+    let kept = |due: NaiveDate| keep(&CycleFacts::unsubmitted(due, chrono_tz::UTC).state(rules, now));
+    let mut spans = Vec::new();
+    // The first date of the stretch not yet emitted; `None` before the first zone-dependent date.
+    let mut from: Option<NaiveDate> = None;
+    for date in zone_dependent_due_dates(rules, now, min_days_overdue) {
+        if let Some(to) = date.pred_opt().filter(|to| from.is_none_or(|f| f <= *to)) {
+            spans.push(DueSpan::Settled { from, to: Some(to), keep: kept(to) });
+        }
+        spans.push(DueSpan::Zoned(date));
+        match date.succ_opt() {
+            Some(next) => from = Some(next),
+            None => return spans,
+        }
+    }
+    let rest = from.unwrap_or(now.date_naive());
+    spans.push(DueSpan::Settled { from, to: None, keep: kept(rest) });
+    spans
 }
 
 #[cfg(test)]
@@ -320,6 +414,117 @@ mod tests {
         assert_eq!(f.state(&rules, now).status, CycleStatus::RevisionRequested);
         f.latest_decision = Some(Decision::Accepted);
         assert_eq!(f.state(&rules, now).status, CycleStatus::Accepted);
+    }
+
+    /// Zones at the edges of the offset range, with half- and quarter-hour offsets, and with DST
+    /// changes at midnight, plus a sample of the rest.
+    fn zones() -> Vec<Tz> {
+        let mut zones: Vec<Tz> = [
+            "UTC",
+            "Pacific/Kiritimati",
+            "Etc/GMT-14",
+            "Etc/GMT+12",
+            "Pacific/Pago_Pago",
+            "Pacific/Apia",
+            "Pacific/Chatham",
+            "America/Santiago",
+            "America/Havana",
+            "America/Asuncion",
+            "Asia/Tehran",
+            "Asia/Kathmandu",
+            "Australia/Lord_Howe",
+            "America/St_Johns",
+            "Europe/Stockholm",
+            "America/Scoresbysund",
+            "Antarctica/Troll",
+            "Asia/Tokyo",
+        ]
+        .iter()
+        .map(|z| z.parse().unwrap())
+        .collect();
+        zones.extend(chrono_tz::TZ_VARIANTS.iter().step_by(25));
+        zones
+    }
+
+    /// Checks `split_due_dates` against the state itself, cycle by cycle, for every zone and every
+    /// due date near a threshold: each settled stretch answers as every zone would.
+    fn check_split(rules: &CycleRules, now: DateTime<Utc>, filters: &[StateFilter], zones: &[Tz]) {
+        let n = now.date_naive();
+        let window = i64::from(rules.window_days);
+        let mut dates: Vec<NaiveDate> =
+            (-75..=6).chain(window - 4..=window + 5).map(|d| n + TimeDelta::days(d)).collect();
+        dates.sort_unstable();
+        dates.dedup();
+        let states: Vec<Vec<CycleState>> = dates
+            .iter()
+            .map(|d| zones.iter().map(|z| CycleFacts::unsubmitted(*d, *z).state(rules, now)).collect())
+            .collect();
+        for filter in filters {
+            let spans = split_due_dates(rules, now, filter.min_days_overdue, |s| filter.matches(s));
+            for (d, states) in dates.iter().zip(&states) {
+                let covering: Vec<&DueSpan> = spans
+                    .iter()
+                    .filter(|s| match s {
+                        DueSpan::Settled { from, to, .. } => from.is_none_or(|f| f <= *d) && to.is_none_or(|t| *d <= t),
+                        DueSpan::Zoned(z) => z == d,
+                    })
+                    .collect();
+                assert_eq!(covering.len(), 1, "{d} at {now} is covered once: {spans:?}");
+                if let DueSpan::Settled { keep, .. } = covering[0] {
+                    for (zone, state) in zones.iter().zip(states) {
+                        assert_eq!(filter.matches(state), *keep, "{filter:?} due {d} in {zone} at {now}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_due_date_split_agrees_with_the_state_in_every_zone() {
+        let zones = zones();
+        let mut filters = vec![StateFilter::default()];
+        for status in CycleStatus::ALL.map(Some).into_iter().chain([None]) {
+            for min_days_overdue in [None, Some(-3), Some(0), Some(1), Some(2), Some(5), Some(60)] {
+                filters.push(StateFilter { status, min_days_overdue });
+            }
+        }
+        for window_days in [180, 2, 1, 0] {
+            let rules = CycleRules { window_days, ..CycleRules::default() };
+            for (y, m, d, h, min) in [
+                (2026, 11, 24, 6, 0),
+                (2026, 12, 1, 0, 0),
+                (2026, 12, 1, 9, 59),
+                (2026, 12, 1, 10, 0),
+                (2026, 12, 2, 11, 0),
+                (2026, 12, 1, 23, 59),
+                (2024, 9, 8, 3, 59),
+                (2024, 9, 8, 4, 0),
+            ] {
+                let now = Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap();
+                check_split(&rules, now, &filters, &zones);
+            }
+        }
+    }
+
+    #[test]
+    fn the_split_of_the_overdue_list_is_one_open_range_and_two_zoned_days() {
+        let rules = CycleRules::default();
+        let now = Utc.with_ymd_and_hms(2026, 11, 24, 6, 0, 0).unwrap();
+        let overdue = StateFilter { status: Some(CycleStatus::Overdue), min_days_overdue: None };
+        let spans = split_due_dates(&rules, now, None, |s| overdue.matches(s));
+        assert_eq!(
+            spans[..3],
+            [
+                DueSpan::Settled { from: None, to: Some(date(2026, 11, 22)), keep: true },
+                DueSpan::Zoned(date(2026, 11, 23)),
+                DueSpan::Zoned(date(2026, 11, 24)),
+            ]
+        );
+        assert!(spans[3..].iter().all(|s| !matches!(s, DueSpan::Settled { keep: true, .. })), "{spans:?}");
+        // Days overdue beyond what any date can be: nothing is kept, and nothing panics.
+        let far = StateFilter { status: None, min_days_overdue: Some(i64::MAX) };
+        let spans = split_due_dates(&rules, now, far.min_days_overdue, |s| far.matches(s));
+        assert!(spans.iter().all(|s| !matches!(s, DueSpan::Settled { keep: true, .. })), "{spans:?}");
     }
 
     #[test]

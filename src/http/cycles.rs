@@ -21,7 +21,7 @@ use crate::domain::auth::{Action, CityRef, Denied, Principal, Scope, authorize};
 use crate::domain::cities::{CityTimeZone, CountryCode};
 use crate::domain::cycles::{CycleRules, CycleStatus};
 use crate::domain::fields::FieldSlug;
-use crate::domain::{Invalid, parse_date};
+use crate::domain::{Invalid, Page, parse_date};
 use crate::workflow::cycles::{BoardFilter, BoardSort, CycleOverview, Dashboard};
 use crate::workflow::{self, Actor};
 
@@ -180,16 +180,23 @@ async fn board(
             if let Some(field) = &field {
                 workflow::cities::check_field(conn, field)?;
             }
-            workflow::cycles::board(conn, &rules, now, &sel, &filter)
+            Ok::<_, ApiError>(if csv {
+                BoardRows::All(workflow::cycles::board_all(conn, &rules, now, &sel, &filter)?)
+            } else {
+                BoardRows::Page(workflow::cycles::board(conn, &rules, now, &sel, &filter, page)?)
+            })
         })
         .await?;
-    if csv {
-        return csv_response(&rows);
+    match rows {
+        BoardRows::Page(page) => Ok(Json(ListView::from_page(page, |c| CycleView::from(&c))).into_response()),
+        BoardRows::All(all) => csv_response(&all),
     }
-    let total = rows.len() as i64;
-    let items: Vec<CycleView> =
-        rows.iter().skip(page.offset() as usize).take(page.per_page() as usize).map(CycleView::from).collect();
-    Ok(Json(ListView { items, total, page: page.page(), per_page: page.per_page() }).into_response())
+}
+
+/// What the board answers: one page (JSON) or the whole filtered list (CSV).
+enum BoardRows {
+    Page(Page<CycleOverview>),
+    All(Vec<CycleOverview>),
 }
 
 fn csv_response(rows: &[CycleOverview]) -> Result<Response, ApiError> {

@@ -1,18 +1,29 @@
 //! Reporting cycles: creating them as time passes (`mmr cycles sync`), deriving their status for
 //! the Secretariat's board and dashboard, and moving deadlines (catch-up dates and extensions,
 //! each kept and audited).
+//!
+//! The board asks the database only for what it shows. A filter on derived state (status, days
+//! overdue) becomes a selection by the status's inputs on the cycle row: the decision on the
+//! latest version for cycles with a submission, and the due date in force for the others, with
+//! the few due dates where the city's time zone decides settled zone by zone through
+//! `domain::cycles`. Count, order and page are then SQL; the rows of the page get their state
+//! from `domain::cycles` like every other cycle.
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeDelta, Utc};
 use serde_json::json;
 
 use super::{Actor, audit};
-use crate::db::cycles::{CycleRecord, CycleSelection, Extension};
+use crate::db::cycles::{CycleFilter, CycleOrder, CycleRecord, CycleSelection, DueWindow, Extension, SubmittedCycles};
 use crate::db::{self, Conn};
 use crate::domain::cities::CityTimeZone;
-use crate::domain::cycles::{CycleFacts, CycleRules, CycleState, CycleStatus, Decision};
-use crate::domain::{Invalid, clean_text};
+use crate::domain::cycles::{
+    CycleFacts, CycleRules, CycleState, CycleStatus, Decision, DueSpan, StateFilter, split_due_dates,
+    zone_dependent_due_dates,
+};
+use crate::domain::{Invalid, Page, PageRequest, clean_text};
 use crate::error::{Error, Result};
 
 /// A cycle with its derived state.
@@ -34,8 +45,9 @@ pub fn sync(conn: &mut Conn<'_>, actor: &Actor, rules: &CycleRules, now: NaiveDa
     conn.transaction(|conn| {
         let cities = db::cycles::cities_for_sync(conn)?;
         let mut created = 0;
-        for (city_id, designated) in &cities {
-            created += db::cycles::insert_missing(conn, *city_id, &rules.cycles_started(*designated, now.date()), now)?;
+        for city in &cities {
+            let plans = rules.cycles_started(city.designation_date, now.date());
+            created += db::cycles::insert_missing(conn, city, &plans, now)?;
         }
         if created > 0 {
             audit(conn, actor, now, "cycles.sync", ("cycles", "*"), json!({ "created": created }))?;
@@ -44,19 +56,20 @@ pub fn sync(conn: &mut Conn<'_>, actor: &Actor, rules: &CycleRules, now: NaiveDa
     })
 }
 
-/// The facts a record's status is derived from.
+/// A city's time zone as stored; one that no longer parses counts as UTC.
+fn zone(name: &str) -> chrono_tz::Tz {
+    CityTimeZone::parse(name).map_or(chrono_tz::UTC, CityTimeZone::tz)
+}
+
+/// The facts a record's status is derived from: its due date in force, its city's time zone, and
+/// the submission facts kept on the cycle row.
 pub fn facts(record: &CycleRecord) -> CycleFacts {
-    let latest_decision =
-        record.submissions.last().and_then(|s| s.decision.as_ref()).map(|(kind, due)| match (kind.as_str(), due) {
-            ("request_revision", Some(due)) => Decision::RevisionRequested { revision_due: *due },
-            _ => Decision::Accepted,
-        });
     CycleFacts {
         due_date: record.due_date(),
-        time_zone: CityTimeZone::parse(&record.city.time_zone).map_or(chrono_tz::UTC, CityTimeZone::tz),
-        first_submitted_at: record.submissions.first().map(|s| s.submitted_at.and_utc()),
-        latest_decision,
-        submitted: !record.submissions.is_empty(),
+        time_zone: zone(&record.city.time_zone),
+        first_submitted_at: record.first_submitted_at.map(|t| t.and_utc()),
+        latest_decision: record.latest_decision,
+        submitted: record.first_submitted_at.is_some(),
     }
 }
 
@@ -120,36 +133,224 @@ pub struct BoardFilter {
     pub sort: BoardSort,
 }
 
-/// The Secretariat's board: the selected cycles filtered on their derived state and sorted.
+impl BoardFilter {
+    fn state(&self) -> StateFilter {
+        StateFilter { status: self.status, min_days_overdue: self.min_days_overdue }
+    }
+}
+
+/// The Secretariat's board, one page of it: the selected cycles filtered on their derived state,
+/// sorted, with how many there are in all.
 pub fn board(
     conn: &mut Conn<'_>,
     rules: &CycleRules,
     now: DateTime<Utc>,
     sel: &CycleSelection,
     filter: &BoardFilter,
+    page: PageRequest,
+) -> Result<Page<CycleOverview>> {
+    let q = BoardQuery::new(conn, rules, now, sel, filter)?;
+    let (total, rows) = q.rows(conn, Some(page))?;
+    Ok(page.wrap(rows, total))
+}
+
+/// The whole board (for CSV): every selected cycle the filter keeps, sorted.
+pub fn board_all(
+    conn: &mut Conn<'_>,
+    rules: &CycleRules,
+    now: DateTime<Utc>,
+    sel: &CycleSelection,
+    filter: &BoardFilter,
 ) -> Result<Vec<CycleOverview>> {
-    let mut rows: Vec<CycleOverview> = overview(conn, rules, now, sel)?
-        .into_iter()
-        .filter(|c| filter.status.is_none_or(|s| c.state.status == s))
-        .filter(|c| filter.due_from.is_none_or(|d| c.record.due_date() >= d))
-        .filter(|c| filter.due_to.is_none_or(|d| c.record.due_date() <= d))
-        .filter(|c| filter.min_days_overdue.is_none_or(|n| c.state.days_overdue >= n))
-        .collect();
-    match filter.sort {
-        BoardSort::DueDate => rows.sort_by(|a, b| {
-            (a.record.due_date(), &a.record.city.slug).cmp(&(b.record.due_date(), &b.record.city.slug))
-        }),
-        BoardSort::DueDateDesc => rows.sort_by(|a, b| {
-            (b.record.due_date(), &a.record.city.slug).cmp(&(a.record.due_date(), &b.record.city.slug))
-        }),
-        BoardSort::DaysOverdue => rows.sort_by(|a, b| {
-            (b.state.days_overdue, &a.record.city.slug).cmp(&(a.state.days_overdue, &b.record.city.slug))
-        }),
-        BoardSort::City => {
-            rows.sort_by(|a, b| (&a.record.city.slug, a.record.number).cmp(&(&b.record.city.slug, b.record.number)))
+    Ok(BoardQuery::new(conn, rules, now, sel, filter)?.rows(conn, None)?.1)
+}
+
+/// A board request turned into selections of cycle rows.
+struct BoardQuery<'a> {
+    rules: &'a CycleRules,
+    now: DateTime<Utc>,
+    filter: &'a BoardFilter,
+    sel: &'a CycleSelection,
+    /// The time zones of the cities with a cycle due on each zone-dependent date.
+    zones: HashMap<NaiveDate, Vec<String>>,
+}
+
+impl<'a> BoardQuery<'a> {
+    fn new(
+        conn: &mut Conn<'_>,
+        rules: &'a CycleRules,
+        now: DateTime<Utc>,
+        sel: &'a CycleSelection,
+        filter: &'a BoardFilter,
+    ) -> Result<Self> {
+        // Every zone-dependent date is looked up: a date without a zone is a date without a
+        // cycle, which lets the window take it in whole.
+        let dates = zone_dependent_due_dates(rules, now, filter.min_days_overdue);
+        let mut zones: HashMap<NaiveDate, Vec<String>> = HashMap::new();
+        for (date, zone) in db::cycles::zones_due_on(conn, &dates)? {
+            zones.entry(date).or_default().push(zone);
+        }
+        Ok(Self { rules, now, filter, sel, zones })
+    }
+
+    /// The cycles whose state `keep` accepts, within the board's selection and due window.
+    fn select(&self, keep: impl Fn(&CycleState) -> bool) -> CycleFilter {
+        // A submitted cycle's status and days overdue follow from the decision on its latest
+        // version alone, so one state per decision answers for all of them.
+        let submitted = |decision| {
+            let facts = CycleFacts {
+                due_date: self.now.date_naive(),
+                time_zone: chrono_tz::UTC,
+                first_submitted_at: Some(self.now),
+                latest_decision: decision,
+                submitted: true,
+            };
+            keep(&facts.state(self.rules, self.now))
+        };
+        let revision = Decision::RevisionRequested { revision_due: self.now.date_naive() };
+        CycleFilter {
+            selection: self.sel.clone(),
+            due_from: self.filter.due_from,
+            due_to: self.filter.due_to,
+            submitted: SubmittedCycles {
+                undecided: submitted(None),
+                accepted: submitted(Some(Decision::Accepted)),
+                revision_requested: submitted(Some(revision)),
+            },
+            unsubmitted: self.due_window(&keep),
         }
     }
-    Ok(rows)
+
+    /// Which cycles without a submission `keep` accepts, as a [`DueWindow`]; `None` if none.
+    fn due_window(&self, keep: &impl Fn(&CycleState) -> bool) -> Option<DueWindow> {
+        /// What a stretch of the due-date line keeps: every cycle, none, or those of the cities
+        /// in some zones (on a zone-dependent date).
+        enum Verdict {
+            All,
+            None,
+            Zones(Vec<String>),
+        }
+        let pieces: Vec<(Option<NaiveDate>, Option<NaiveDate>, Verdict)> =
+            split_due_dates(self.rules, self.now, self.filter.min_days_overdue, keep)
+                .into_iter()
+                .map(|span| match span {
+                    DueSpan::Settled { from, to, keep } => (from, to, if keep { Verdict::All } else { Verdict::None }),
+                    DueSpan::Zoned(date) => {
+                        let present = self.zones.get(&date).map(Vec::as_slice).unwrap_or_default();
+                        let kept: Vec<String> = present
+                            .iter()
+                            .filter(|z| keep(&CycleFacts::unsubmitted(date, zone(z)).state(self.rules, self.now)))
+                            .cloned()
+                            .collect();
+                        let verdict = match kept.len() {
+                            // No cycle is due that day, or every one is kept.
+                            n if n == present.len() => Verdict::All,
+                            0 => Verdict::None,
+                            _ => Verdict::Zones(kept),
+                        };
+                        (Some(date), Some(date), verdict)
+                    }
+                })
+                .collect();
+        // From the first stretch that keeps anything to the last; what lies between and keeps
+        // nothing is skipped, and zone-dependent dates keep their zones. Only the first and the
+        // last stretch of the line are unbounded, so everything between has both ends.
+        let first = pieces.iter().position(|p| !matches!(p.2, Verdict::None))?;
+        let last = pieces.iter().rposition(|p| !matches!(p.2, Verdict::None))?;
+        let mut window = DueWindow { from: pieces[first].0, to: pieces[last].1, ..DueWindow::default() };
+        for (from, to, verdict) in pieces.into_iter().take(last + 1).skip(first) {
+            match (from, to, verdict) {
+                (Some(from), Some(to), Verdict::None) => window.skip.push((from, to)),
+                (Some(date), _, Verdict::Zones(zones)) => window.zoned.push((date, zones)),
+                _ => {}
+            }
+        }
+        Some(window)
+    }
+
+    /// The rows of `page` (all of them when `None`), with how many the filter keeps (0 when not
+    /// counted, for all rows).
+    fn rows(&self, conn: &mut Conn<'_>, page: Option<PageRequest>) -> Result<(i64, Vec<CycleOverview>)> {
+        let wanted = self.filter.state();
+        let order = match self.filter.sort {
+            BoardSort::DueDate => CycleOrder::DueDate,
+            BoardSort::DueDateDesc => CycleOrder::DueDateDesc,
+            BoardSort::City => CycleOrder::City,
+            BoardSort::DaysOverdue => return self.by_days_overdue(conn, page),
+        };
+        let selected = self.select(|s| wanted.matches(s));
+        let (total, records) = match page {
+            Some(p) => (
+                db::cycles::count(conn, &selected)?,
+                db::cycles::find(conn, &selected, order, Some(p.per_page()), p.offset())?,
+            ),
+            None => (0, db::cycles::find(conn, &selected, order, None, 0)?),
+        };
+        Ok((total, self.overviews(records)))
+    }
+
+    /// Most days overdue first. Days overdue count in each city's local calendar, so they are
+    /// not an order of the due date; but a cycle due on `d` is between `n - 1 - d` and `n + 1 - d`
+    /// days overdue (`n` the UTC date), so every cycle of the first `k` by days overdue is due at
+    /// most two days after the `k`-th by due date. Those are loaded and sorted here; the cycles
+    /// that are not overdue (0 days) follow by city, from SQL.
+    fn by_days_overdue(&self, conn: &mut Conn<'_>, page: Option<PageRequest>) -> Result<(i64, Vec<CycleOverview>)> {
+        let wanted = self.filter.state();
+        let overdue = self.select(|s| wanted.matches(s) && s.status == CycleStatus::Overdue);
+        let rest = self.select(|s| wanted.matches(s) && s.status != CycleStatus::Overdue);
+        let by_days =
+            |rows: &mut Vec<CycleOverview>| rows.sort_by(|a, b| days_overdue_order(a).cmp(&days_overdue_order(b)));
+        let Some(page) = page else {
+            let mut rows = self.overviews(db::cycles::find(conn, &overdue, CycleOrder::DueDate, None, 0)?);
+            by_days(&mut rows);
+            rows.extend(self.overviews(db::cycles::find(conn, &rest, CycleOrder::CityThenScheduled, None, 0)?));
+            return Ok((0, rows));
+        };
+        let (offset, end) = (page.offset(), page.offset() + page.per_page());
+        let overdue_total = db::cycles::count(conn, &overdue)?;
+        let total = overdue_total + db::cycles::count(conn, &rest)?;
+        let mut rows = Vec::new();
+        if offset < overdue_total {
+            let k = end.min(overdue_total);
+            let mut window = overdue.clone();
+            if let Some(kth) = db::cycles::nth_due_date(conn, &overdue, k - 1)? {
+                let bound = kth.checked_add_signed(TimeDelta::days(2)).unwrap_or(kth);
+                window.due_to = Some(window.due_to.map_or(bound, |d| d.min(bound)));
+            }
+            let mut candidates = self.overviews(db::cycles::find(conn, &window, CycleOrder::DueDate, None, 0)?);
+            by_days(&mut candidates);
+            rows.extend(candidates.into_iter().take(k as usize).skip(offset as usize));
+        }
+        if end > overdue_total {
+            let skip = (offset - overdue_total).max(0);
+            let take = end - offset.max(overdue_total);
+            rows.extend(self.overviews(db::cycles::find(
+                conn,
+                &rest,
+                CycleOrder::CityThenScheduled,
+                Some(take),
+                skip,
+            )?));
+        }
+        Ok((total, rows))
+    }
+
+    fn overviews(&self, records: Vec<CycleRecord>) -> Vec<CycleOverview> {
+        let wanted = self.filter.state();
+        records
+            .into_iter()
+            .map(|record| {
+                let state = facts(&record).state(self.rules, self.now);
+                debug_assert!(wanted.matches(&state), "cycle {} selected as {wanted:?} but is {state:?}", record.id);
+                CycleOverview { record, state }
+            })
+            .collect()
+    }
+}
+
+/// The board's order by days overdue: most first, then city, scheduled date and number.
+fn days_overdue_order(c: &CycleOverview) -> (Reverse<i64>, &str, NaiveDate, i32) {
+    (Reverse(c.state.days_overdue), c.record.city.slug.as_str(), c.record.scheduled_due, c.record.number)
 }
 
 /// On-time reporting over the cycles whose deadline has passed.

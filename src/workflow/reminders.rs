@@ -2,7 +2,12 @@
 //!
 //! Planning is idempotent: each stage of each cycle gets one row per recipient, keyed by the
 //! deadline it counts from, so running it again adds nothing and a moved deadline plans fresh
-//! rows while the stale ones are cancelled. Sending takes, per cycle, only the latest due stage
+//! rows while the stale ones are cancelled. It looks only at the cycles that can need it: those
+//! with stages under way or within the planning horizon (a range of due dates or revision
+//! deadlines), older ones whose last stage was never planned (a first sweep, a deadline moved
+//! into the past), and those with pending rows (which may have to be cancelled). A cycle whose
+//! stages are all past and planned is not read again, so a contact added to it later is not sent
+//! its old stages. Sending takes, per cycle, only the latest due stage
 //! (earlier ones still pending are skipped: no burst of stale mail after an outage), claims each
 //! row with one conditional UPDATE (so two processes never both send it), and marks it sent only
 //! after the transport accepted it; a failure is recorded and retried with backoff.
@@ -12,13 +17,13 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeDelta, Utc};
 use serde_json::json;
 
-use super::cycles::{CycleOverview, overview};
+use super::cycles::{CycleOverview, facts};
 use super::{Actor, audit};
-use crate::db::cycles::{CycleRecord, CycleSelection};
-use crate::db::reminders::{NewReminder, Reminder};
+use crate::db::cycles::CycleRecord;
+use crate::db::reminders::{NewReminder, PlanRange, Reminder};
 use crate::db::{self, Conn, Db};
 use crate::domain::cities::{CityPatch, CityStatus, CityTimeZone};
-use crate::domain::cycles::{CycleRules, CycleStatus, local_date};
+use crate::domain::cycles::{CycleRules, CycleStatus, Decision, local_date};
 use crate::domain::reminders::{ReminderSchedule, Stage, StageKind, latest_only};
 use crate::error::{Error, Result};
 use crate::mail::{self, Envelope, Language, ReminderContext, ReminderKind, Transport};
@@ -73,15 +78,30 @@ fn applicable<'a>(c: &CycleOverview, schedule: &'a ReminderSchedule) -> Option<(
 }
 
 fn revision_due(record: &CycleRecord) -> Option<NaiveDate> {
-    record.submissions.last().and_then(|s| s.decision.as_ref()).and_then(|(_, due)| *due)
+    match record.latest_decision {
+        Some(Decision::RevisionRequested { revision_due }) => Some(revision_due),
+        _ => None,
+    }
 }
 
 /// How far ahead the ledger is planned: the preview of upcoming reminders covers these days.
 pub const PLAN_AHEAD_DAYS: i64 = 30;
 
-/// Plans the ledger for every cycle and cancels what no longer applies. Idempotent: only rows
-/// missing from the ledger are inserted, and only for stages due within [`PLAN_AHEAD_DAYS`].
-/// Returns the report and the cycles' states it planned from, for the sending that follows.
+/// The deadlines whose stages the sweep plans on `today`, for a schedule's stages: deadlines with
+/// a stage from two days ago (a margin for time zones) to the horizon are live; older ones are
+/// planned until their last stage is.
+fn plan_range(stages: &[Stage], today: NaiveDate, horizon: NaiveDate) -> Option<PlanRange<'_>> {
+    let first = stages.iter().map(|s| s.offset_days).min()?;
+    let last = stages.iter().max_by_key(|s| s.offset_days)?;
+    let from = today.checked_sub_signed(TimeDelta::days(last.offset_days + 2)).unwrap_or(NaiveDate::MIN);
+    let to = horizon.checked_sub_signed(TimeDelta::days(first)).unwrap_or(NaiveDate::MAX);
+    Some(PlanRange { live: (from, to), last_stage: &last.name })
+}
+
+/// Plans the ledger and cancels what no longer applies. Idempotent: only rows missing from the
+/// ledger are inserted, and only for stages due within [`PLAN_AHEAD_DAYS`]. Returns the report
+/// and the states of the cycles it planned from (every cycle a pending row belongs to among
+/// them), for the sending that follows.
 pub fn plan(
     conn: &mut Conn<'_>,
     cfg: &ReminderConfig,
@@ -89,7 +109,23 @@ pub fn plan(
     now: NaiveDateTime,
 ) -> Result<(SweepReport, Vec<CycleOverview>)> {
     let mut report = SweepReport::default();
-    let cycles = overview(conn, rules, now.and_utc(), &CycleSelection::default())?;
+    let horizon = now.date() + TimeDelta::days(PLAN_AHEAD_DAYS);
+    let pending = db::reminders::pending(conn)?;
+    let mut ids = db::reminders::cycles_to_plan(
+        conn,
+        plan_range(&cfg.schedule.deadline, now.date(), horizon),
+        plan_range(&cfg.schedule.revision, now.date(), horizon),
+    )?;
+    ids.extend(pending.iter().map(|(_, cycle, ..)| *cycle));
+    ids.sort_unstable();
+    ids.dedup();
+    let cycles: Vec<CycleOverview> = db::cycles::load_ids(conn, &ids)?
+        .into_iter()
+        .map(|record| {
+            let state = facts(&record).state(rules, now.and_utc());
+            CycleOverview { record, state }
+        })
+        .collect();
     let mut emails: HashMap<i64, Vec<String>> = HashMap::new();
     for (city, email, _) in db::contacts::all_recipients(conn)? {
         emails.entry(city).or_default().push(email);
@@ -98,7 +134,7 @@ pub fn plan(
         cycles.iter().filter_map(|c| applicable(c, &cfg.schedule).map(|a| (c.record.id, a))).collect();
     // Pending rows whose cycle no longer calls for them (submitted, withdrawn, or a deadline
     // that moved) are cancelled.
-    let stale: Vec<i64> = db::reminders::pending(conn)?
+    let stale: Vec<i64> = pending
         .into_iter()
         .filter(|(_, cycle, kind, stage)| match wanted.get(cycle) {
             Some((deadline, _, k)) => k != kind || !stage.ends_with(&format!("@{deadline}")),
@@ -107,12 +143,8 @@ pub fn plan(
         .map(|(id, ..)| id)
         .collect();
     report.cancelled = db::reminders::cancel_ids(conn, &stale, now)?;
-    let horizon = now.date() + TimeDelta::days(PLAN_AHEAD_DAYS);
-    let earliest = wanted.values().flat_map(|(d, stages, _)| stages.iter().map(|s| s.send_on(*d))).min();
-    let existing: HashSet<(i64, String, String)> = match earliest {
-        Some(since) => db::reminders::keys_since(conn, since)?.into_iter().collect(),
-        None => HashSet::new(),
-    };
+    let wanted_ids: Vec<i64> = wanted.keys().copied().collect();
+    let existing: HashSet<(i64, String, String)> = db::reminders::keys_of(conn, &wanted_ids)?.into_iter().collect();
     let mut rows = Vec::new();
     for c in &cycles {
         let Some((deadline, stages, kind)) = wanted.get(&c.record.id) else { continue };
@@ -184,8 +216,11 @@ pub fn sweep(
     let (send, skip) = db.run_blocking(|conn| select_due(conn, cfg, now))?;
     report.skipped +=
         db.run_blocking(|conn| Ok::<_, Error>(db::reminders::skip(conn, &skip, "superseded by a later stage", now)?))?;
-    // Planning cancelled every pending row of a cycle it did not plan for, so these are all the
-    // cycles a due row can belong to.
+    if send.is_empty() {
+        return Ok(report);
+    }
+    // Planning read the state of every cycle with a pending row, so these are all the cycles a
+    // due row can belong to.
     let cycles: HashMap<i64, CycleOverview> = planned.into_iter().map(|c| (c.record.id, c)).collect();
     let suppressed = db.run_blocking(|conn| Ok::<_, Error>(db::reminders::suppressions(conn, None)?))?;
     let coordinators = db.run_blocking(|conn| Ok::<_, Error>(db::cities::coordinator_emails(conn)?))?;

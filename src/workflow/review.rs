@@ -193,6 +193,7 @@ pub fn decide(
             other => other.into(),
         })?;
         let cycle_id = submission.cycle_id;
+        db::cycles::refresh_progress(conn, cycle_id)?;
         let cancelled = db::reminders::cancel_pending(conn, cycle_id, "revision", now)?;
         let details = json!({
             "cycle": cycle_id,

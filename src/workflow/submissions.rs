@@ -316,6 +316,7 @@ pub fn submit(
             db::DbError::Conflict(_) => Error::Conflict(format!("version {version} was submitted at the same moment")),
             other => other.into(),
         })?;
+        db::cycles::refresh_progress(conn, cycle_id)?;
         let mut cancelled = db::reminders::cancel_pending(conn, cycle_id, "deadline", now)?;
         cancelled += db::reminders::cancel_pending(conn, cycle_id, "revision", now)?;
         let details = json!({

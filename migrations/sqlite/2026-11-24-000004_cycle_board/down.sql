@@ -1,0 +1,17 @@
+DROP INDEX cities_withdrawn;
+DROP INDEX reporting_cycles_revision_due;
+DROP INDEX reporting_cycles_submitted_by_decision;
+DROP INDEX reporting_cycles_unsubmitted_by_field;
+DROP INDEX reporting_cycles_unsubmitted_by_due;
+DROP INDEX reporting_cycles_by_city;
+DROP INDEX reporting_cycles_by_due;
+DROP TRIGGER cities_to_reporting_cycles;
+DROP TRIGGER reporting_cycles_city_update;
+DROP TRIGGER reporting_cycles_city_insert;
+ALTER TABLE reporting_cycles DROP COLUMN revision_due;
+ALTER TABLE reporting_cycles DROP COLUMN latest_decision;
+ALTER TABLE reporting_cycles DROP COLUMN first_submitted_at;
+ALTER TABLE reporting_cycles DROP COLUMN city_field;
+ALTER TABLE reporting_cycles DROP COLUMN city_slug;
+ALTER TABLE reporting_cycles DROP COLUMN due_in_force;
+ALTER TABLE reporting_cycles DROP COLUMN extended_due;
