@@ -184,7 +184,7 @@ impl<'a> BoardQuery<'a> {
         filter: &'a BoardFilter,
     ) -> Result<Self> {
         // Every zone-dependent date is looked up: a date without a zone is a date without a
-        // cycle, which lets the window take it in whole.
+        // cycle, which the window can leave out.
         let dates = zone_dependent_due_dates(rules, now, filter.min_days_overdue);
         let mut zones: HashMap<NaiveDate, Vec<String>> = HashMap::new();
         for (date, zone) in db::cycles::zones_due_on(conn, &dates)? {
@@ -223,12 +223,13 @@ impl<'a> BoardQuery<'a> {
 
     /// Which cycles without a submission `keep` accepts, as a [`DueWindow`]; `None` if none.
     fn due_window(&self, keep: &impl Fn(&CycleState) -> bool) -> Option<DueWindow> {
-        /// What a stretch of the due-date line keeps: every cycle, none, or those of the cities
-        /// in some zones (on a zone-dependent date).
+        /// What a stretch of the due-date line keeps: every cycle, none, those of the cities in
+        /// some zones (on a zone-dependent date), or nothing to keep (no cycle is due that day).
         enum Verdict {
             All,
             None,
             Zones(Vec<String>),
+            Empty,
         }
         let pieces: Vec<(Option<NaiveDate>, Option<NaiveDate>, Verdict)> =
             split_due_dates(self.rules, self.now, self.filter.min_days_overdue, keep)
@@ -243,7 +244,7 @@ impl<'a> BoardQuery<'a> {
                             .cloned()
                             .collect();
                         let verdict = match kept.len() {
-                            // No cycle is due that day, or every one is kept.
+                            _ if present.is_empty() => Verdict::Empty,
                             n if n == present.len() => Verdict::All,
                             0 => Verdict::None,
                             _ => Verdict::Zones(kept),
@@ -252,11 +253,14 @@ impl<'a> BoardQuery<'a> {
                     }
                 })
                 .collect();
-        // From the first stretch that keeps anything to the last; what lies between and keeps
-        // nothing is skipped, and zone-dependent dates keep their zones. Only the first and the
-        // last stretch of the line are unbounded, so everything between has both ends.
-        let first = pieces.iter().position(|p| !matches!(p.2, Verdict::None))?;
-        let last = pieces.iter().rposition(|p| !matches!(p.2, Verdict::None))?;
+        // From the first stretch that keeps something to the last; what lies between and keeps
+        // nothing is skipped, and zone-dependent dates keep their zones. A date no cycle is due
+        // on neither widens the window nor needs a condition. Only the first and the last stretch
+        // of the line are unbounded, so everything between has both ends.
+        let keeps =
+            |p: &(Option<NaiveDate>, Option<NaiveDate>, Verdict)| matches!(p.2, Verdict::All | Verdict::Zones(_));
+        let first = pieces.iter().position(keeps)?;
+        let last = pieces.iter().rposition(keeps)?;
         let mut window = DueWindow { from: pieces[first].0, to: pieces[last].1, ..DueWindow::default() };
         for (from, to, verdict) in pieces.into_iter().take(last + 1).skip(first) {
             match (from, to, verdict) {
