@@ -15,28 +15,14 @@ use serde_json::json;
 use tower::ServiceExt;
 
 use crate::helpers::TestApp;
-use crate::submissions::{b64, full_plan, full_report, png};
+use crate::submissions::submit_and_accept;
 
 /// Registers a city with an open cycle, submits a complete report and accepts it; returns the
 /// archive id.
 async fn archived(app: &TestApp, slug: &str, name: &str, country: &str, field: &str) -> i64 {
     let cycle = drafted(app, slug, name, country, field).await;
     let city = app.token(Role::City, None, Some(slug));
-    let body = json!({ "report_markdown": full_report(""), "action_plan_markdown": full_plan(),
-        "attachments": [{ "name": "map.png", "content_base64": b64(&png(6, 6)) }] });
-    let r = app.call(Method::POST, &format!("/api/v1/cycles/{cycle}/submissions"), Some(&city), Some(body)).await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    let submission = r.body["id"].as_i64().unwrap();
-    let r = app
-        .call(
-            Method::POST,
-            &format!("/api/v1/submissions/{submission}/decision"),
-            Some(&app.admin),
-            Some(json!({ "decision": "accept" })),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    r.body["archive_id"].as_i64().unwrap()
+    submit_and_accept(app, cycle, &city, "").await
 }
 
 /// Registers a city and saves a draft in its open cycle; returns the cycle id.

@@ -12,7 +12,7 @@ use mmr::error::Error;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, now};
-use crate::submissions::{b64, full_plan, full_report, png};
+use crate::submissions::submit_and_accept;
 
 /// Registers a city (designated 2010, so its 2022–2026 cycle is open), saves a draft holding
 /// `draft_words` and returns the cycle id and a city token.
@@ -35,17 +35,7 @@ async fn city_with_draft(app: &TestApp, slug: &str, name: &str, country: &str, f
 async fn archived(app: &TestApp, slug: &str, name: &str, country: &str, field: &str, extra: &str) -> i64 {
     let cycle = city_with_draft(app, slug, name, country, field, "An early draft.").await;
     let city = app.token(Role::City, None, Some(slug));
-    let body = json!({ "report_markdown": full_report(extra), "action_plan_markdown": full_plan(),
-        "attachments": [{ "name": "map.png", "content_base64": b64(&png(6, 6)) }] });
-    let r = app.call(Method::POST, &format!("/api/v1/cycles/{cycle}/submissions"), Some(&city), Some(body)).await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    let submission = r.body["id"].as_i64().unwrap();
-    let decision = json!({ "decision": "accept" });
-    let r = app
-        .call(Method::POST, &format!("/api/v1/submissions/{submission}/decision"), Some(&app.admin), Some(decision))
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    r.body["archive_id"].as_i64().unwrap()
+    submit_and_accept(app, cycle, &city, extra).await
 }
 
 async fn publish(app: &TestApp, id: i64, on: Option<&str>) {
@@ -99,17 +89,7 @@ async fn archived_registered(app: &TestApp, slug: &str, extra: &str) -> i64 {
     let cycles = app.get(&format!("/api/v1/cities/{slug}/cycles"), Some(&city)).await;
     let open = cycles.body.as_array().unwrap().iter().find(|c| c["status"] == "open").expect("an open cycle");
     let cycle = open["id"].as_i64().unwrap();
-    let body = json!({ "report_markdown": full_report(extra), "action_plan_markdown": full_plan(),
-        "attachments": [{ "name": "map.png", "content_base64": b64(&png(6, 6)) }] });
-    let r = app.call(Method::POST, &format!("/api/v1/cycles/{cycle}/submissions"), Some(&city), Some(body)).await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    let submission = r.body["id"].as_i64().unwrap();
-    let decision = json!({ "decision": "accept" });
-    let r = app
-        .call(Method::POST, &format!("/api/v1/submissions/{submission}/decision"), Some(&app.admin), Some(decision))
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    r.body["archive_id"].as_i64().unwrap()
+    submit_and_accept(app, cycle, &city, extra).await
 }
 
 /// The ids of a search's items, in order, after checking the answer is a public 200.

@@ -56,6 +56,22 @@ pub async fn open_cycle(app: &TestApp) -> (i64, String) {
     (open["id"].as_i64().unwrap(), city)
 }
 
+/// Submits a complete report (with `extra` in its summary) for `cycle` as `city`, accepts it, and
+/// returns the archive entry's id.
+pub async fn submit_and_accept(app: &TestApp, cycle: i64, city: &str, extra: &str) -> i64 {
+    let body = json!({ "report_markdown": full_report(extra), "action_plan_markdown": full_plan(),
+        "attachments": [{ "name": "map.png", "content_base64": b64(&png(6, 6)) }] });
+    let r = app.call(Method::POST, &format!("/api/v1/cycles/{cycle}/submissions"), Some(city), Some(body)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let submission = r.body["id"].as_i64().unwrap();
+    let decision = json!({ "decision": "accept" });
+    let r = app
+        .call(Method::POST, &format!("/api/v1/submissions/{submission}/decision"), Some(&app.admin), Some(decision))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    r.body["archive_id"].as_i64().unwrap()
+}
+
 pub fn sha256(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
