@@ -203,6 +203,19 @@ impl CustomizeConnection<SqliteConnection, r2d2::Error> for SqlitePragmas {
     }
 }
 
+/// Per-connection PostgreSQL settings: plan every prepared statement for its actual parameters.
+/// diesel caches prepared statements, and after five runs PostgreSQL may switch one to a generic
+/// plan; for `= ANY($1)` over a large id array that plan scanned the whole reminder ledger (63 s
+/// per sweep at 100,000 cities, see BENCHMARKS.md).
+#[derive(Debug)]
+struct PostgresSettings;
+
+impl CustomizeConnection<PgConnection, r2d2::Error> for PostgresSettings {
+    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SET plan_cache_mode = force_custom_plan").map_err(r2d2::Error::QueryError)
+    }
+}
+
 /// The connection pool, cheap to clone.
 #[derive(Clone)]
 pub struct Db {
@@ -235,6 +248,7 @@ impl Db {
                 let pool = r2d2::Pool::builder()
                     .max_size(10)
                     .connection_timeout(timeout)
+                    .connection_customizer(Box::new(PostgresSettings))
                     .build(ConnectionManager::<PgConnection>::new(url))
                     .map_err(|e| DbError::Unavailable(e.to_string()))?;
                 Pool::Postgres(pool)
