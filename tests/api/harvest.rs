@@ -8,14 +8,13 @@ use std::process::{Command, Stdio};
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use chrono::NaiveDate;
 use http_body_util::BodyExt;
 use mmr::domain::auth::Role;
 use serde_json::json;
 use tower::ServiceExt;
 
 use crate::helpers::TestApp;
-use crate::submissions::submit_and_accept;
+use crate::submissions::{city_with_draft, submit_and_accept};
 
 /// Registers a city with an open cycle, submits a complete report and accepts it; returns the
 /// archive id.
@@ -27,17 +26,7 @@ async fn archived(app: &TestApp, slug: &str, name: &str, country: &str, field: &
 
 /// Registers a city and saves a draft in its open cycle; returns the cycle id.
 async fn drafted(app: &TestApp, slug: &str, name: &str, country: &str, field: &str) -> i64 {
-    app.city_designated(slug, name, country, field, NaiveDate::from_ymd_opt(2010, 12, 1).unwrap());
-    app.sync_cycles();
-    let city = app.token(Role::City, None, Some(slug));
-    let cycles = app.get(&format!("/api/v1/cities/{slug}/cycles"), Some(&city)).await;
-    let open = cycles.body.as_array().unwrap().iter().find(|c| c["status"] == "open").expect("an open cycle");
-    let cycle = open["id"].as_i64().unwrap();
-    let draft =
-        json!({ "report_markdown": "# Executive Summary\n\nA draft & <secret>.\n", "action_plan_markdown": "" });
-    let r = app.call(Method::PUT, &format!("/api/v1/cycles/{cycle}/draft"), Some(&city), Some(draft)).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    cycle
+    city_with_draft(app, slug, name, country, field, "A draft & <secret>.").await
 }
 
 async fn publish(app: &TestApp, id: i64, on: Option<&str>) {

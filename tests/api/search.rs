@@ -12,23 +12,7 @@ use mmr::error::Error;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, now};
-use crate::submissions::submit_and_accept;
-
-/// Registers a city (designated 2010, so its 2022–2026 cycle is open), saves a draft holding
-/// `draft_words` and returns the cycle id and a city token.
-async fn city_with_draft(app: &TestApp, slug: &str, name: &str, country: &str, field: &str, draft_words: &str) -> i64 {
-    app.city_designated(slug, name, country, field, NaiveDate::from_ymd_opt(2010, 12, 1).unwrap());
-    app.sync_cycles();
-    let city = app.token(Role::City, None, Some(slug));
-    let cycles = app.get(&format!("/api/v1/cities/{slug}/cycles"), Some(&city)).await;
-    let open = cycles.body.as_array().unwrap().iter().find(|c| c["status"] == "open").expect("an open cycle");
-    let cycle = open["id"].as_i64().unwrap();
-    let draft =
-        json!({ "report_markdown": format!("# Executive Summary\n\n{draft_words}\n"), "action_plan_markdown": "" });
-    let r = app.call(Method::PUT, &format!("/api/v1/cycles/{cycle}/draft"), Some(&city), Some(draft)).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    cycle
-}
+use crate::submissions::{city_with_draft, submit_and_accept};
 
 /// Registers a city, submits a complete report with `extra` in its summary and accepts it;
 /// returns the archive id.

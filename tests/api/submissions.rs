@@ -56,6 +56,29 @@ pub async fn open_cycle(app: &TestApp) -> (i64, String) {
     (open["id"].as_i64().unwrap(), city)
 }
 
+/// Registers a city (designated 2010, so its 2022–2026 cycle is open), saves a draft holding
+/// `draft_words` and returns the cycle id.
+pub async fn city_with_draft(
+    app: &TestApp,
+    slug: &str,
+    name: &str,
+    country: &str,
+    field: &str,
+    draft_words: &str,
+) -> i64 {
+    app.city_designated(slug, name, country, field, NaiveDate::from_ymd_opt(2010, 12, 1).unwrap());
+    app.sync_cycles();
+    let city = app.token(Role::City, None, Some(slug));
+    let cycles = app.get(&format!("/api/v1/cities/{slug}/cycles"), Some(&city)).await;
+    let open = cycles.body.as_array().unwrap().iter().find(|c| c["status"] == "open").expect("an open cycle");
+    let cycle = open["id"].as_i64().unwrap();
+    let draft =
+        json!({ "report_markdown": format!("# Executive Summary\n\n{draft_words}\n"), "action_plan_markdown": "" });
+    let r = app.call(Method::PUT, &format!("/api/v1/cycles/{cycle}/draft"), Some(&city), Some(draft)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    cycle
+}
+
 /// Submits a complete report (with `extra` in its summary) for `cycle` as `city`, accepts it, and
 /// returns the archive entry's id.
 pub async fn submit_and_accept(app: &TestApp, cycle: i64, city: &str, extra: &str) -> i64 {
