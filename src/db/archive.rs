@@ -24,6 +24,9 @@ pub struct ArchivedDocument {
     pub published_at: Option<NaiveDateTime>,
     pub last_fixity_at: Option<NaiveDateTime>,
     pub last_fixity_ok: Option<bool>,
+    /// When it became public in its current form: the later of `published_at` and the moment
+    /// that date was set (the OAI-PMH datestamp). `None` while unpublished.
+    pub public_since: Option<NaiveDateTime>,
 }
 
 /// An entry to insert.
@@ -38,6 +41,7 @@ pub struct NewArchivedDocument<'a> {
     pub template_version: &'a str,
     pub archived_at: NaiveDateTime,
     pub published_at: Option<NaiveDateTime>,
+    pub public_since: Option<NaiveDateTime>,
 }
 
 /// Inserts the entry of a version unless it exists (a completed retry); returns the entry.
@@ -54,6 +58,7 @@ pub fn insert(conn: &mut Conn<'_>, new: &NewArchivedDocument<'_>) -> Result<Arch
                 archived_documents::template_version.eq(new.template_version),
                 archived_documents::archived_at.eq(new.archived_at),
                 archived_documents::published_at.eq(new.published_at),
+                archived_documents::public_since.eq(new.public_since),
             ))
             .on_conflict(archived_documents::submission_id)
             .do_nothing()
@@ -88,9 +93,17 @@ pub fn all(conn: &mut Conn<'_>) -> Result<Vec<ArchivedDocument>, DbError> {
         .load(c)?))
 }
 
-pub fn set_published(conn: &mut Conn<'_>, id: i64, at: Option<NaiveDateTime>) -> Result<(), DbError> {
+/// Sets the publication date and the instant the entry is public since (both `None` to withdraw).
+pub fn set_published(
+    conn: &mut Conn<'_>,
+    id: i64,
+    at: Option<NaiveDateTime>,
+    since: Option<NaiveDateTime>,
+) -> Result<(), DbError> {
     with_conn!(conn, |c| {
-        diesel::update(archived_documents::table.find(id)).set(archived_documents::published_at.eq(at)).execute(c)
+        diesel::update(archived_documents::table.find(id))
+            .set((archived_documents::published_at.eq(at), archived_documents::public_since.eq(since)))
+            .execute(c)
     })?;
     Ok(())
 }

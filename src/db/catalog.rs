@@ -1,10 +1,13 @@
 //! The public catalogue: published archive entries joined with their version, reporting cycle,
 //! city and creative field, for harvesting (OAI-PMH), feeds, search and exports.
 //!
-//! Every query here filters on `published_at <= horizon`, so nothing unpublished can leave
-//! through it. Harvesting lists are ordered by `(published_at, id)` and paged by keyset (the last
-//! pair seen), never by OFFSET, on the `archived_documents (published_at, id)` index; a deep page
-//! costs what the first one does. The joins are written as SQL text (with each backend's
+//! Every query here filters on a publication instant at or before a horizon, so nothing
+//! unpublished can leave through it. Searches and exports go by `published_at <= now`. Harvesting
+//! lists and the feed go by `public_since` (when the entry became public in its current form,
+//! never before `published_at`): they are selected and ordered by `(public_since, id)` and paged
+//! by keyset (the last pair seen), never by OFFSET, on the `archived_documents (public_since, id)`
+//! index; a deep page costs what the first one does. An entry whose publication date was set in
+//! the past therefore shows up in an incremental harvest instead of below its watermark. The joins are written as SQL text (with each backend's
 //! placeholders) because the schema does not let these tables meet in one diesel query.
 //!
 //! Full-text search is the one place the two stores differ: SQLite matches against the FTS5
@@ -26,9 +29,12 @@ use super::{Conn, DbError, with_conn};
 pub struct CatalogRow {
     #[diesel(sql_type = BigInt)]
     pub id: i64,
-    /// When the entry became public: the OAI datestamp.
+    /// The publication date in force (what a citation gives).
     #[diesel(sql_type = Timestamp)]
     pub published_at: NaiveDateTime,
+    /// When the entry became public in its current form: the OAI datestamp.
+    #[diesel(sql_type = Timestamp)]
+    pub public_since: NaiveDateTime,
     #[diesel(sql_type = BigInt)]
     pub pdf_bytes: i64,
     #[diesel(sql_type = Text)]
@@ -167,7 +173,8 @@ macro_rules! load {
     }};
 }
 
-const COLUMNS: &str = "SELECT d.id AS id, d.published_at AS published_at, d.pdf_bytes AS pdf_bytes, \
+const COLUMNS: &str = "SELECT d.id AS id, d.published_at AS published_at, d.public_since AS public_since, \
+     d.pdf_bytes AS pdf_bytes, \
      c.slug AS city_slug, c.name AS city_name, c.country AS country, c.field AS field_slug, \
      f.name AS field_name, c.language AS language, y.number AS cycle_number, \
      y.period_start_year AS period_start_year, y.period_end_year AS period_end_year, s.version AS version, \
@@ -184,14 +191,15 @@ const FROM: &str = " FROM archived_documents d \
 
 const PUBLISHED: &str = " WHERE d.published_at IS NOT NULL AND d.published_at <= ";
 
+/// The entries public since `sel.horizon` or earlier, within its bounds on `public_since`.
 fn selected(conn: &Conn<'_>, head: &str, sel: &Selection) -> Sql {
     let mut sql = Sql::new(conn, head);
-    sql.push(FROM).push(PUBLISHED).arg(Arg::Time(sel.horizon));
+    sql.push(FROM).push(" WHERE d.public_since IS NOT NULL AND d.public_since <= ").arg(Arg::Time(sel.horizon));
     if let Some(from) = sel.from {
-        sql.push(" AND d.published_at >= ").arg(Arg::Time(from));
+        sql.push(" AND d.public_since >= ").arg(Arg::Time(from));
     }
     if let Some(before) = sel.before {
-        sql.push(" AND d.published_at < ").arg(Arg::Time(before));
+        sql.push(" AND d.public_since < ").arg(Arg::Time(before));
     }
     match &sel.within {
         Some(Within::Field(slug)) => sql.push(" AND c.field = ").arg(Arg::Text(slug.clone())),
@@ -201,7 +209,7 @@ fn selected(conn: &Conn<'_>, head: &str, sel: &Selection) -> Sql {
     sql
 }
 
-/// Up to `limit` entries of `sel` after the keyset position `after` (`(published_at, id)`),
+/// Up to `limit` entries of `sel` after the keyset position `after` (`(public_since, id)`),
 /// oldest first.
 pub fn page(
     conn: &mut Conn<'_>,
@@ -211,10 +219,10 @@ pub fn page(
 ) -> Result<Vec<CatalogRow>, DbError> {
     let mut sql = selected(conn, COLUMNS, sel);
     if let Some((at, id)) = after {
-        sql.push(" AND (d.published_at > ").arg(Arg::Time(at));
-        sql.push(" OR (d.published_at = ").arg(Arg::Time(at)).push(" AND d.id > ").arg(Arg::Id(id)).push("))");
+        sql.push(" AND (d.public_since > ").arg(Arg::Time(at));
+        sql.push(" OR (d.public_since = ").arg(Arg::Time(at)).push(" AND d.id > ").arg(Arg::Id(id)).push("))");
     }
-    sql.push(&format!(" ORDER BY d.published_at, d.id LIMIT {}", limit.max(0)));
+    sql.push(&format!(" ORDER BY d.public_since, d.id LIMIT {}", limit.max(0)));
     with_conn!(conn, |c| Ok(load!(c, sql, CatalogRow)?))
 }
 
@@ -234,18 +242,18 @@ pub fn get(conn: &mut Conn<'_>, id: i64, now: NaiveDateTime) -> Result<Option<Ca
     Ok(rows.into_iter().next())
 }
 
-/// The `limit` most recently published entries, newest first.
+/// The `limit` entries most recently made public, newest first.
 pub fn newest(conn: &mut Conn<'_>, now: NaiveDateTime, limit: i64) -> Result<Vec<CatalogRow>, DbError> {
     let sel = Selection { horizon: now, from: None, before: None, within: None };
     let mut sql = selected(conn, COLUMNS, &sel);
-    sql.push(&format!(" ORDER BY d.published_at DESC, d.id DESC LIMIT {}", limit.max(0)));
+    sql.push(&format!(" ORDER BY d.public_since DESC, d.id DESC LIMIT {}", limit.max(0)));
     with_conn!(conn, |c| Ok(load!(c, sql, CatalogRow)?))
 }
 
-/// The earliest publication time among published entries.
+/// The earliest `public_since` among published entries (OAI's earliest datestamp).
 pub fn earliest(conn: &mut Conn<'_>, now: NaiveDateTime) -> Result<Option<NaiveDateTime>, DbError> {
-    let mut sql = Sql::new(conn, "SELECT d.published_at AS at FROM archived_documents d WHERE d.published_at <= ");
-    sql.arg(Arg::Time(now)).push(" ORDER BY d.published_at LIMIT 1");
+    let mut sql = Sql::new(conn, "SELECT d.public_since AS at FROM archived_documents d WHERE d.public_since <= ");
+    sql.arg(Arg::Time(now)).push(" ORDER BY d.public_since LIMIT 1");
     let rows = with_conn!(conn, |c| load!(c, sql, Instant))?;
     Ok(rows.into_iter().next().map(|r| r.at))
 }

@@ -198,6 +198,7 @@ diesel::table! {
         published_at -> Nullable<Timestamp>,
         last_fixity_at -> Nullable<Timestamp>,
         last_fixity_ok -> Nullable<Bool>,
+        public_since -> Nullable<Timestamp>,
     }
 }
 

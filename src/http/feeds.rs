@@ -1,5 +1,7 @@
-//! The Atom feed (RFC 4287) of newly published reports at `/feeds/archive.atom`: the newest
-//! [`FEED_SIZE`] published entries, newest first, each linking to its PDF and its metadata.
+//! The Atom feed (RFC 4287) of newly published reports at `/feeds/archive.atom`: the
+//! [`FEED_SIZE`] entries most recently made public, newest first, each linking to its PDF and its
+//! metadata. An entry's `published` is its publication date, its `updated` the moment it became
+//! public in its current form (a backdated publication still shows as new).
 //! Entry ids are `tag:` URIs (RFC 4151) on the public URL's host, so they never change.
 
 use axum::Router;
@@ -34,7 +36,7 @@ fn render(public_url: &str, now: chrono::NaiveDateTime, records: &[Record]) -> S
         url::Url::parse(base).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_else(|| "localhost".into());
     let self_url = format!("{base}/feeds/archive.atom");
     // Nothing published yet: the feed was last updated now, as far as a reader can tell.
-    let updated = records.first().map_or(now, |r| r.published_at);
+    let updated = records.first().map_or(now, |r| r.public_since);
     let mut out =
         String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">");
     element(&mut out, "id", &format!("tag:{host},2026:archive"));
@@ -45,12 +47,11 @@ fn render(public_url: &str, now: chrono::NaiveDateTime, records: &[Record]) -> S
     element(&mut out, "generator", "mmr");
     for r in records {
         let url = format!("{base}/api/v1/archive/{}", r.id);
-        let at = rfc3339(r.published_at.and_utc());
         out.push_str("<entry>");
         element(&mut out, "id", &format!("tag:{host},2026:archive/{}", r.id));
         element(&mut out, "title", &r.title());
-        element(&mut out, "updated", &at);
-        element(&mut out, "published", &at);
+        element(&mut out, "updated", &rfc3339(r.public_since.and_utc()));
+        element(&mut out, "published", &rfc3339(r.published_at.and_utc()));
         out.push_str("<author>");
         element(&mut out, "name", &r.city_name);
         out.push_str("</author>");

@@ -1,9 +1,11 @@
 //! OAI-PMH 2.0 at `/oai` (GET, or POST form-encoded): the published archive for metadata
 //! harvesters, as Dublin Core (`oai_dc`).
 //!
-//! - Identifiers are `oai:<host of the public URL>:archive/<id>`; the datestamp is the
-//!   publication time, with seconds granularity. Sets are `field`, `field:<slug>`, `country` and
-//!   `country:<ISO>`.
+//! - Identifiers are `oai:<host of the public URL>:archive/<id>`; the datestamp is the moment
+//!   the entry became public in its current form (`public_since`: its publication date, or the
+//!   moment that date was set when it was set in the past), with seconds granularity, so an
+//!   incremental harvest `from` its last visit sees every entry that appeared since. Sets are
+//!   `field`, `field:<slug>`, `country` and `country:<ISO>`.
 //! - `deletedRecord` is `no`: a withdrawn entry simply leaves the lists. Reporting it as deleted
 //!   would tell the public that an unpublished report exists, which the archive never does.
 //! - Lists are paged by keyset. A resumption token is the request's arguments, the time the list
@@ -494,7 +496,7 @@ fn list(conn: &mut Conn<'_>, repo: &Repository, req: &Request) -> crate::error::
                 f: sel.from,
                 b: sel.before,
                 s: set,
-                a: (last.published_at, last.id),
+                a: (last.public_since, last.id),
                 c: sent,
             };
             out.push_str(&format!(
@@ -519,7 +521,7 @@ fn no_match() -> OaiError {
 fn write_header(out: &mut String, repo: &Repository, r: &Record) {
     out.push_str("<header>");
     element(out, "identifier", &repo.identifier(r.id));
-    element(out, "datestamp", &rfc3339(r.published_at.and_utc()));
+    element(out, "datestamp", &rfc3339(r.public_since.and_utc()));
     for spec in r.set_specs() {
         element(out, "setSpec", &spec);
     }

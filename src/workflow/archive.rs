@@ -177,6 +177,7 @@ pub fn archive_accepted(
                     template_version: kit.template.version(),
                     archived_at: now,
                     published_at: Some(loaded.accepted_at),
+                    public_since: public_since(Some(loaded.accepted_at), now),
                 },
             )?;
             super::catalog::index(conn, entry.id)?;
@@ -232,6 +233,13 @@ pub fn get(conn: &mut Conn<'_>, rules: &CycleRules, now: NaiveDateTime, id: i64)
     Ok(Entry { document, submission, cycle })
 }
 
+/// When an entry published from `published_at` on, as written at `now`, is public since: the
+/// later of the two. A publication date set in the past (or an acceptance archived late) makes
+/// the entry appear now, so harvesters asking for what changed since their last visit see it.
+pub fn public_since(published_at: Option<NaiveDateTime>, now: NaiveDateTime) -> Option<NaiveDateTime> {
+    published_at.map(|at| at.max(now))
+}
+
 /// Sets (or, with `None`, withdraws) the publication date of an entry.
 pub fn publish(
     conn: &mut Conn<'_>,
@@ -243,7 +251,7 @@ pub fn publish(
     conn.transaction(|conn| {
         let before = db::archive::get(conn, id)?.ok_or_else(|| Error::not_found("archived report", id.to_string()))?;
         let at = published_on.map(|d| d.and_time(chrono::NaiveTime::MIN));
-        db::archive::set_published(conn, id, at)?;
+        db::archive::set_published(conn, id, at, public_since(at, now))?;
         let details = json!({
             "from": before.published_at.map(rfc3339),
             "to": at.map(rfc3339),

@@ -23,8 +23,10 @@ pub const FEED_SIZE: usize = 50;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     pub id: i64,
-    /// When it became public (the OAI datestamp and the feed's `published`).
+    /// The publication date in force: the feed's `published`, the year a citation gives.
     pub published_at: NaiveDateTime,
+    /// When it became public in its current form: the OAI datestamp, the feed's `updated`.
+    pub public_since: NaiveDateTime,
     pub pdf_bytes: i64,
     pub city_slug: String,
     pub city_name: String,
@@ -60,6 +62,7 @@ impl From<CatalogRow> for Record {
         Self {
             id: r.id,
             published_at: r.published_at,
+            public_since: r.public_since,
             pdf_bytes: r.pdf_bytes,
             city_slug: r.city_slug,
             city_name: r.city_name,
@@ -253,13 +256,13 @@ pub fn record(conn: &mut Conn<'_>, id: i64, now: NaiveDateTime) -> Result<Option
     Ok(catalog::get(conn, id, now)?.map(Record::from))
 }
 
-/// The `limit` most recently published entries, newest first.
+/// The `limit` entries most recently made public, newest first.
 pub fn newest(conn: &mut Conn<'_>, now: NaiveDateTime, limit: usize) -> Result<Vec<Record>> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     Ok(catalog::newest(conn, now, limit)?.into_iter().map(Record::from).collect())
 }
 
-/// The earliest publication time among published entries.
+/// The earliest datestamp (`public_since`) among published entries.
 pub fn earliest(conn: &mut Conn<'_>, now: NaiveDateTime) -> Result<Option<NaiveDateTime>> {
     Ok(catalog::earliest(conn, now)?)
 }

@@ -5,15 +5,17 @@
 
 use std::io::Write as _;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
 use http_body_util::BodyExt;
 use mmr::domain::auth::Role;
 use serde_json::json;
 use tower::ServiceExt;
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, now};
 use crate::submissions::{city_with_draft, submit_and_accept};
 
 /// Registers a city with an open cycle, submits a complete report and accepts it; returns the
@@ -29,11 +31,33 @@ async fn drafted(app: &TestApp, slug: &str, name: &str, country: &str, field: &s
     city_with_draft(app, slug, name, country, field, "A draft & <secret>.").await
 }
 
-async fn publish(app: &TestApp, id: i64, on: Option<&str>) {
-    let r = app
-        .call(Method::PATCH, &format!("/api/v1/archive/{id}"), Some(&app.admin), Some(json!({ "published_on": on })))
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+/// A router over the app's state whose clock reads `at`.
+fn router_at(app: &TestApp, at: NaiveDateTime) -> axum::Router {
+    let mut state = app.state.clone();
+    state.clock = Arc::new(move || at);
+    mmr::http::router(state)
+}
+
+/// Sets the publication date of entry `id` to `on` (withdraws it with `None`), as the
+/// Secretariat does at `at`.
+async fn publish_at(app: &TestApp, id: i64, on: Option<&str>, at: NaiveDateTime) {
+    let request = Request::builder()
+        .method(Method::PATCH)
+        .uri(format!("/api/v1/archive/{id}"))
+        .header(header::AUTHORIZATION, format!("Bearer {}", app.admin))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(json!({ "published_on": on }).to_string()))
+        .unwrap();
+    let response = router_at(app, at).oneshot(request).await.unwrap();
+    let status = response.status();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+}
+
+/// Publishes entry `id` from the start of day `on`, set on that day (so it is public since then).
+async fn publish_on_the_day(app: &TestApp, id: i64, on: &str) {
+    let day = NaiveDate::parse_from_str(on, "%Y-%m-%d").unwrap().and_time(NaiveTime::MIN);
+    publish_at(app, id, Some(on), day).await;
 }
 
 /// The test archive: four published entries (by publication time: Östersund, Bologna, Seville,
@@ -51,12 +75,12 @@ async fn archive(app: &TestApp) -> Archive {
     let ghent = archived(app, "ghent", "Ghent", "BE", "music").await;
     let tartu = archived(app, "tartu", "Tartu", "EE", "literature").await;
     drafted(app, "porto", "Porto", "PT", "media_arts").await;
-    publish(app, ostersund, Some("2026-11-01")).await;
-    publish(app, bologna, Some("2026-11-10")).await;
-    publish(app, seville, Some("2026-11-20")).await;
+    publish_on_the_day(app, ostersund, "2026-11-01").await;
+    publish_on_the_day(app, bologna, "2026-11-10").await;
+    publish_on_the_day(app, seville, "2026-11-20").await;
     // Kraków keeps its acceptance time (the pinned now) as publication time.
-    publish(app, ghent, None).await;
-    publish(app, tartu, Some("2027-01-01")).await;
+    publish_at(app, ghent, None, now()).await;
+    publish_at(app, tartu, Some("2027-01-01"), now()).await;
     Archive { published: vec![ostersund, bologna, seville, krakow], hidden: vec![ghent, tartu] }
 }
 
@@ -419,7 +443,54 @@ async fn sickle_harvests_everything(app: TestApp) {
     assert_eq!(lines[6], "creator Östersund");
 }
 
+/// A publication date set in the past (Ghent's, an hour after a harvester's last visit) does not
+/// hide the entry below the harvester's watermark: its datestamp is the moment it became public,
+/// while its Dublin Core date and the feed's `published` keep the publication date. A list begun
+/// before stays as it was.
+async fn a_backdated_publication_reaches_incremental_harvesters(app: TestApp) {
+    let a = archive(&app).await;
+    let ghent = a.hidden[0];
+    // The harvester's visit at the pinned now: a first page of two, and the time it left.
+    let x = oai(&router(&app, 2), "verb=ListIdentifiers&metadataPrefix=oai_dc").await;
+    let token = all(&x, "cursor=\"0\">", "</resumptionToken>")[0].to_owned();
+
+    let later = now() + TimeDelta::hours(1);
+    publish_at(&app, ghent, Some("2026-10-15"), later).await;
+    let r = router_at(&app, later + TimeDelta::minutes(5));
+
+    let x = oai(&r, "verb=ListIdentifiers&metadataPrefix=oai_dc&from=2026-11-24T09:30:01Z").await;
+    assert_eq!(ids(&x), [ghent], "{x}");
+    assert!(x.contains("<datestamp>2026-11-24T10:30:00Z</datestamp>"), "{x}");
+    let x = oai(&r, "verb=ListIdentifiers&metadataPrefix=oai_dc&until=2026-11-24T09:30:00Z").await;
+    assert_eq!(ids(&x), a.published, "{x}");
+    let x = oai(&r, &format!("verb=GetRecord&metadataPrefix=oai_dc&identifier={}", identifier(ghent))).await;
+    assert!(x.contains("<dc:date>2026-10-15</dc:date>") && x.contains("<datestamp>2026-11-24T10:30:00Z"), "{x}");
+    let x = oai(&r, "verb=Identify").await;
+    assert!(x.contains("<earliestDatestamp>2026-11-01T00:00:00Z</earliestDatestamp>"), "{x}");
+
+    // The list begun before Ghent appeared goes on without it.
+    let x = oai(&r, &format!("verb=ListIdentifiers&resumptionToken={token}")).await;
+    assert_eq!(ids(&x), a.published[2..], "{x}");
+
+    // The feed puts it first: published on its date, updated when it appeared.
+    let (_, _, feed) = fetch(&r, "/feeds/archive.atom").await;
+    let first = all(&feed, "<entry>", "</entry>")[0];
+    assert!(first.contains(&format!("archive/{ghent}</id>")), "{first}");
+    assert!(first.contains("<published>2026-10-15T00:00:00Z</published>"), "{first}");
+    assert!(first.contains("<updated>2026-11-24T10:30:00Z</updated>"), "{first}");
+    assert!(feed.contains("<updated>2026-11-24T10:30:00Z</updated><link rel=\"self\""), "{feed}");
+
+    // Moving an already public entry's date is a change harvesters see too.
+    publish_at(&app, a.published[0], Some("2026-10-01"), later + TimeDelta::minutes(10)).await;
+    let x = oai(&r, "verb=ListIdentifiers&metadataPrefix=oai_dc&from=2026-11-24T10:35:00Z").await;
+    assert_eq!(error_code(&x), Some("noRecordsMatch"), "the router's clock is before the change: {x}");
+    let r = router_at(&app, later + TimeDelta::minutes(15));
+    let x = oai(&r, "verb=ListIdentifiers&metadataPrefix=oai_dc&from=2026-11-24T10:35:00Z").await;
+    assert_eq!(ids(&x), [a.published[0]], "{x}");
+}
+
 crate::both_backends!(
+    a_backdated_publication_reaches_incremental_harvesters,
     every_verb_sets_and_dates,
     resumption_pages_and_every_error,
     an_empty_repository,

@@ -1,0 +1,3 @@
+DROP INDEX archived_documents_public_since;
+ALTER TABLE archived_documents DROP CONSTRAINT archived_documents_public_since_check;
+ALTER TABLE archived_documents DROP COLUMN public_since;

@@ -1,0 +1,2 @@
+DROP INDEX archived_documents_public_since;
+ALTER TABLE archived_documents DROP COLUMN public_since;
