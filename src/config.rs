@@ -13,6 +13,9 @@ use crate::domain::reminders::{ReminderSchedule, ScheduleDays, parse_days};
 use crate::http::RateLimit;
 use crate::workflow::reminders::ReminderConfig;
 
+/// The Secretariat's address when `MMR_SECRETARIAT_EMAIL` is not set.
+pub const DEFAULT_SECRETARIAT_EMAIL: &str = "secretariat@mmr.localhost";
+
 #[derive(Debug, Parser)]
 #[command(name = "mmr", version, about = "Membership Monitoring Reports for the UNESCO Creative Cities Network")]
 pub struct Cli {
@@ -94,8 +97,9 @@ pub struct ReminderOpts {
     /// The public base URL of this service, for links in messages.
     #[arg(long, env = "MMR_PUBLIC_URL", default_value = "http://127.0.0.1:8080", global = true)]
     pub public_url: String,
-    /// Where escalations go (a city silent after the formal reminders).
-    #[arg(long, env = "MMR_SECRETARIAT_EMAIL", default_value = "secretariat@mmr.localhost", global = true)]
+    /// Where escalations go (a city silent after the formal reminders); also the OAI-PMH
+    /// repository's `adminEmail`.
+    #[arg(long, env = "MMR_SECRETARIAT_EMAIL", default_value = DEFAULT_SECRETARIAT_EMAIL, global = true)]
     pub secretariat_email: String,
     /// Days before the deadline on which reminders go to the city.
     #[arg(long, env = "MMR_REMINDER_DAYS_BEFORE", default_value = "180,90,30,7", value_parser = days("MMR_REMINDER_DAYS_BEFORE"), global = true)]

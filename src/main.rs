@@ -242,6 +242,7 @@ fn serve(
     runtime.block_on(async {
         let mut state = AppState::new(db.clone(), opts.max_body_bytes as usize, rules, store.clone());
         state.public_url = reminders.public_url.trim_end_matches('/').to_owned();
+        state.secretariat_email = reminders.secretariat_email.clone();
         state.rate_limiter = opts.rate_limit().map(|limit| Arc::new(RateLimiter::new(limit)));
         let fixity = scheduler::FixityJob {
             db: db.clone(),

@@ -64,6 +64,8 @@ pub struct AppState {
     pub store: Arc<dyn BlobStore>,
     /// The public base URL (no trailing slash), for absolute links in OAI-PMH and feeds.
     pub public_url: String,
+    /// The Secretariat's address (`MMR_SECRETARIAT_EMAIL`): OAI-PMH's `adminEmail`.
+    pub secretariat_email: String,
     /// How many records one OAI-PMH list response carries.
     pub oai_page_size: usize,
     /// The limit on requests without a valid token per client address; `None` (the default
@@ -81,6 +83,7 @@ impl AppState {
             reporting: Reporting::default(),
             store,
             public_url: "http://127.0.0.1:8080".to_owned(),
+            secretariat_email: crate::config::DEFAULT_SECRETARIAT_EMAIL.to_owned(),
             oai_page_size: crate::workflow::catalog::PAGE_SIZE,
             rate_limiter: None,
         }

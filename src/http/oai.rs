@@ -36,9 +36,6 @@ use crate::db::Conn;
 use crate::db::catalog::Selection;
 use crate::workflow::catalog::{self, Record};
 
-/// The Secretariat's address given as `adminEmail`.
-pub const ADMIN_EMAIL: &str = "secretariat@mmr.localhost";
-
 const REPOSITORY_NAME: &str = "UNESCO Creative Cities Network — Membership Monitoring Reports";
 
 pub fn router() -> Router<AppState> {
@@ -65,7 +62,7 @@ async fn by_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
 }
 
 async fn answer(state: &AppState, raw: Vec<u8>) -> Result<Response, ApiError> {
-    let repo = Repository::new(&state.public_url, state.now(), state.oai_page_size);
+    let repo = Repository::new(state);
     let xml = state.db.run(move |conn| respond(conn, &repo, &raw)).await?;
     Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("text/xml; charset=utf-8"))], xml).into_response())
 }
@@ -102,6 +99,7 @@ fn element(out: &mut String, name: &str, text: &str) {
 /// What a response needs to know about this repository.
 struct Repository {
     base_url: String,
+    admin_email: String,
     public_url: String,
     repo_id: String,
     now: NaiveDateTime,
@@ -109,13 +107,20 @@ struct Repository {
 }
 
 impl Repository {
-    fn new(public_url: &str, now: NaiveDateTime, page_size: usize) -> Self {
-        let public_url = public_url.trim_end_matches('/').to_owned();
+    fn new(state: &AppState) -> Self {
+        let public_url = state.public_url.trim_end_matches('/').to_owned();
         let repo_id = url::Url::parse(&public_url)
             .ok()
             .and_then(|u| u.host_str().map(str::to_owned))
             .unwrap_or_else(|| "localhost".to_owned());
-        Self { base_url: format!("{public_url}/oai"), public_url, repo_id, now, page_size: page_size.max(1) }
+        Self {
+            base_url: format!("{public_url}/oai"),
+            admin_email: state.secretariat_email.clone(),
+            public_url,
+            repo_id,
+            now: state.now(),
+            page_size: state.oai_page_size.max(1),
+        }
     }
 
     fn identifier(&self, id: i64) -> String {
@@ -285,7 +290,7 @@ fn identify(conn: &mut Conn<'_>, repo: &Repository) -> crate::error::Result<Answ
     element(&mut out, "repositoryName", REPOSITORY_NAME);
     element(&mut out, "baseURL", &repo.base_url);
     element(&mut out, "protocolVersion", "2.0");
-    element(&mut out, "adminEmail", ADMIN_EMAIL);
+    element(&mut out, "adminEmail", &repo.admin_email);
     element(&mut out, "earliestDatestamp", &rfc3339(earliest.and_utc()));
     element(&mut out, "deletedRecord", "no");
     element(&mut out, "granularity", "YYYY-MM-DDThh:mm:ssZ");

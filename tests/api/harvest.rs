@@ -88,6 +88,7 @@ async fn archive(app: &TestApp) -> Archive {
 fn router(app: &TestApp, page_size: usize) -> axum::Router {
     let mut state = app.state.clone();
     state.oai_page_size = page_size;
+    state.secretariat_email = "creativecities@unesco.example".to_owned();
     mmr::http::router(state)
 }
 
@@ -150,7 +151,7 @@ async fn every_verb_sets_and_dates(app: TestApp) {
     for part in [
         "<baseURL>http://127.0.0.1:8080/oai</baseURL>",
         "<protocolVersion>2.0</protocolVersion>",
-        "<adminEmail>",
+        "<adminEmail>creativecities@unesco.example</adminEmail>",
         "<earliestDatestamp>2026-11-01T00:00:00Z</earliestDatestamp>",
         "<deletedRecord>no</deletedRecord>",
         "<granularity>YYYY-MM-DDThh:mm:ssZ</granularity>",
