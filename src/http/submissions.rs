@@ -26,7 +26,7 @@ use crate::domain::submissions::DecisionInput;
 use crate::domain::{Invalid, parse_date};
 use crate::render::Finding;
 use crate::workflow::cycles::CycleOverview;
-use crate::workflow::review::{NewCommentInput, SectionDiff, Version, VersionDiff, VersionInCycle};
+use crate::workflow::review::{NewCommentInput, SectionDiff, Version, VersionDiff, VersionInCycle, VersionPdf};
 use crate::workflow::submissions::DraftOverview;
 use crate::workflow::{self, Actor};
 
@@ -188,14 +188,15 @@ async fn draft_pdf(State(state): State<AppState>, auth: Auth, Path(id): Path<i64
     let principal = auth.signed_in()?.clone();
     let now = state.now();
     let st = state.clone();
-    let (pdf, slug) = state
+    let (rendering, slug) = state
         .db
         .run(move |conn| {
             let cycle = cycle_for(conn, &st, &principal, id, false, now)?;
-            let pdf = workflow::submissions::draft_pdf(conn, &st.reporting, &cycle, city_today(&cycle, now))?;
-            Ok::<_, ApiError>((pdf, cycle.record.city.slug.clone()))
+            let rendering = workflow::submissions::draft_rendering(conn, &cycle, city_today(&cycle, now))?;
+            Ok::<_, ApiError>((rendering, cycle.record.city.slug.clone()))
         })
         .await?;
+    let pdf = blocking(move || rendering.pdf(&state.reporting)).await?;
     Ok(pdf_response(pdf, &format!("{slug}-draft.pdf")))
 }
 
@@ -208,20 +209,20 @@ async fn preview(
     let principal = auth.signed_in()?.clone();
     let upload = upload.ok_or_else(|| Invalid::new("body", "a preview needs a report (JSON or multipart)"))?;
     let today = state.now().date();
-    let st = state.clone();
-    let pdf = state
-        .db
-        .run(move |conn| {
-            let cover = match principal.scope {
-                Scope::City { city_id } => {
+    let cover = match principal.scope {
+        Scope::City { city_id } => Some(
+            state
+                .db
+                .run(move |conn| {
                     let city = workflow::cities::by_id(conn, city_id)?;
-                    Some(workflow::render::city_cover(conn, &city.slug)?)
-                }
-                _ => None,
-            };
-            workflow::submissions::preview(&st.reporting, &upload, cover.as_ref(), today)
-        })
-        .await?;
+                    workflow::render::city_cover(conn, &city.slug)
+                })
+                .await?,
+        ),
+        _ => None,
+    };
+    let pdf =
+        blocking(move || workflow::submissions::preview(&state.reporting, &upload, cover.as_ref(), today)).await?;
     Ok(pdf_response(pdf, "preview.pdf"))
 }
 
@@ -379,8 +380,12 @@ async fn show_version(
 async fn version_pdf(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Result<Response, ApiError> {
     let (found, _) = readable_version(&state, &auth, id).await?;
     let file_name = format!("{}-v{}.pdf", found.cycle.record.city.slug, found.version.submission.version);
-    let st = state.clone();
-    let pdf = state.db.run(move |conn| workflow::review::pdf(conn, &st.reporting, st.store.as_ref(), &found)).await?;
+    let source = state.db.run(move |conn| workflow::review::pdf(conn, &found)).await?;
+    let pdf = blocking(move || match source {
+        VersionPdf::Archived { sha256 } => Ok(state.store.get(&sha256)?),
+        VersionPdf::Render(rendering) => rendering.pdf(&state.reporting),
+    })
+    .await?;
     Ok(pdf_response(pdf, &file_name))
 }
 

@@ -54,6 +54,21 @@ impl Reporting {
     }
 }
 
+/// A rendering whose inputs are loaded: rendering it (blocking, up to seconds for a long report)
+/// needs no database connection, so callers load it inside a connection and render outside.
+#[derive(Debug, Clone)]
+pub struct Rendering {
+    pub sources: Sources,
+    pub meta: DocumentMeta,
+}
+
+impl Rendering {
+    /// The PDF.
+    pub fn pdf(&self, kit: &Reporting) -> Result<Vec<u8>> {
+        Ok(kit.render(&self.sources, &self.meta)?.pdf)
+    }
+}
+
 /// What the cover says about a city.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CityCover {

@@ -11,7 +11,7 @@ use serde_json::json;
 use similar::{ChangeTag, TextDiff};
 
 use super::cycles::CycleOverview;
-use super::render::Reporting;
+use super::render::{Rendering, Reporting};
 use super::{Actor, audit};
 use crate::db::archive::ArchivedDocument;
 use crate::db::submissions::{Comment, DecisionRow, NewComment, Owner, StoredAttachment, Submission};
@@ -323,16 +323,19 @@ fn hunks(old: &str, new: &str) -> Vec<String> {
         .collect()
 }
 
-/// A version's PDF: the archived file once accepted and archived, otherwise rendered marked
-/// submitted (nothing is stored).
-pub fn pdf(
-    conn: &mut Conn<'_>,
-    kit: &Reporting,
-    store: &dyn crate::storage::BlobStore,
-    found: &VersionInCycle,
-) -> Result<Vec<u8>> {
+/// Where a version's PDF comes from.
+#[derive(Debug, Clone)]
+pub enum VersionPdf {
+    /// The archived file, by its SHA-256, once the version is accepted and archived.
+    Archived { sha256: String },
+    /// Otherwise a rendering marked submitted (nothing is stored).
+    Render(Box<Rendering>),
+}
+
+/// Where a version's PDF comes from: the archive, or a rendering loaded here.
+pub fn pdf(conn: &mut Conn<'_>, found: &VersionInCycle) -> Result<VersionPdf> {
     if let Some(archived) = &found.version.archive {
-        return Ok(store.get(&archived.pdf_sha256)?);
+        return Ok(VersionPdf::Archived { sha256: archived.pdf_sha256.clone() });
     }
     let submission = &found.version.submission;
     let cover = super::render::city_cover(conn, &found.cycle.record.city.slug)?;
@@ -345,5 +348,5 @@ pub fn pdf(
         submitted_on,
     );
     let sources = super::submissions::version_sources(conn, submission)?;
-    Ok(kit.render(&sources, &meta)?.pdf)
+    Ok(VersionPdf::Render(Box::new(Rendering { sources, meta })))
 }

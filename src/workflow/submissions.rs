@@ -13,7 +13,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::json;
 
 use super::cycles::CycleOverview;
-use super::render::{CityCover, Reporting, Sources, city_cover, cycle_meta};
+use super::render::{CityCover, Rendering, Reporting, Sources, city_cover, cycle_meta};
 use super::{Actor, audit};
 use crate::db::submissions::{Draft, NewAttachment, NewSubmission, Owner, StoredAttachment, Submission};
 use crate::db::{self, Conn};
@@ -214,8 +214,8 @@ pub fn save_draft(
     Ok(DraftOverview { draft, attachments: listing(&sources.attachments), findings })
 }
 
-/// Renders a cycle's draft as the archive would, marked draft; nothing is stored.
-pub fn draft_pdf(conn: &mut Conn<'_>, kit: &Reporting, cycle: &CycleOverview, today: NaiveDate) -> Result<Vec<u8>> {
+/// What rendering a cycle's draft as the archive would, marked draft, needs; nothing is stored.
+pub fn draft_rendering(conn: &mut Conn<'_>, cycle: &CycleOverview, today: NaiveDate) -> Result<Rendering> {
     let cycle_id = cycle.record.id;
     let draft = db::submissions::draft(conn, cycle_id)?
         .ok_or_else(|| Error::not_found("draft of cycle", cycle_id.to_string()))?;
@@ -226,7 +226,7 @@ pub fn draft_pdf(conn: &mut Conn<'_>, kit: &Reporting, cycle: &CycleOverview, to
     };
     let cover = city_cover(conn, &cycle.record.city.slug)?;
     let meta = cycle_meta(&cycle.record, &cover, None, Status::Draft, today);
-    Ok(kit.render(&sources, &meta)?.pdf)
+    Ok(Rendering { sources, meta })
 }
 
 /// Renders an upload that belongs to no cycle (`POST /preview`), marked draft, with the caller's
