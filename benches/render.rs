@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 use mmr::render::{
-    CheckRequest, DocumentMeta, Limits, PdfDate, RenderRequest, Status, Template, Timings, check, render, render_timed,
+    Attachment, CheckRequest, DocumentMeta, Limits, PdfDate, RenderRequest, Status, Template, Timings, check, render,
+    render_timed,
 };
 
 fn report(pages: u32) -> String {
@@ -65,7 +66,31 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-/// The template check (`mmr::render::check`) that runs on every draft save and submit.
+/// A 3000×2000 RGB PNG (6 megapixels) of smooth gradients with some grain, about what a
+/// camera photograph converted to PNG compresses to.
+fn photo_png() -> Vec<u8> {
+    let (w, h) = (3000u32, 2000u32);
+    let mut pixels = Vec::with_capacity((w * h * 3) as usize);
+    let mut grain = 0x2545_f491_u32;
+    for y in 0..h {
+        for x in 0..w {
+            grain ^= grain << 13;
+            grain ^= grain >> 17;
+            grain ^= grain << 5;
+            let g = (grain & 7) as u8;
+            pixels.extend_from_slice(&[(x / 12) as u8 ^ g, (y / 8) as u8 ^ g, ((x + y) / 20) as u8 ^ g]);
+        }
+    }
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, w, h);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.write_header().and_then(|mut wr| wr.write_image_data(&pixels)).expect("encodes");
+    out
+}
+
+/// The template check (`mmr::render::check`) that runs on every draft save and submit, on long
+/// reports and on a short one carrying a 6-megapixel photograph.
 fn bench_check(c: &mut Criterion) {
     let template = Template::builtin();
     let limits = Limits::default();
@@ -85,6 +110,21 @@ fn bench_check(c: &mut Criterion) {
             b.iter(|| black_box(check(black_box(r))))
         });
     }
+    let md = format!("{}\n\n![The festival](photo.png)\n", report(20));
+    let attachments = [Attachment { name: "photo.png".into(), bytes: photo_png() }];
+    let request = CheckRequest {
+        report_markdown: md.as_bytes(),
+        action_plan_markdown: None,
+        attachments: &attachments,
+        template: &template,
+        limits: &limits,
+    };
+    assert!(check(&request).iter().all(|f| f.attachment.is_none()), "the photo is a valid image");
+    group.sample_size(10);
+    group.throughput(Throughput::Bytes((md.len() + attachments[0].bytes.len()) as u64));
+    group.bench_with_input(BenchmarkId::from_parameter("20-pages-6mp-png"), &request, |b, r| {
+        b.iter(|| black_box(check(black_box(r))))
+    });
     group.finish();
 }
 

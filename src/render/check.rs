@@ -45,7 +45,6 @@ use std::fmt;
 
 use super::images::{self, ColourSpace, Encoded, Image, Images};
 use super::markdown::{self, Scan};
-use super::tree::{Block, Document, Inline};
 use super::{Attachment, Limits, Part, RenderError, Section, Template};
 
 /// What one check reads: the submission as uploaded, and the rules it is held to.
@@ -541,18 +540,17 @@ fn check_attachments(req: &CheckRequest<'_>, texts: &[&Text<'_>], all_read: bool
     }
 }
 
-/// Decode one attachment with the renderer's image preparation, which checks
-/// `max_image_bytes` first and reads the image header, checking
-/// `max_image_pixels`, before it allocates for the pixels. `Ok(false)` when no
-/// image reference can name the attachment (its name has a directory part).
+/// Checks one attachment as the renderer's image preparation would (`max_image_bytes` first,
+/// then the header and `max_image_pixels` before any pixel is allocated, then the data), without
+/// re-encoding it. `Ok(false)` when no image reference can name the attachment (references are
+/// looked up by their trimmed file name, so a name with a directory part or edge spaces is never
+/// found).
 fn validate(att: &Attachment, limits: &Limits) -> Result<bool, RenderError> {
-    let doc = Document {
-        blocks: vec![Block::Paragraph(vec![Inline::Image { src: att.name.clone(), alt: String::new() }])],
-        ..Document::default()
-    };
-    let mut warnings = Vec::new();
-    let prepared = images::prepare(&doc, None, std::slice::from_ref(att), limits, &mut warnings)?;
-    Ok(!prepared.list.is_empty())
+    if images::normalise(&att.name) != att.name {
+        return Ok(false);
+    }
+    images::validate(att, limits)?;
+    Ok(true)
 }
 
 /// Template sections with their titles folded for matching.

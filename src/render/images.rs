@@ -83,12 +83,36 @@ pub(crate) fn prepare(
 
 /// Image references may carry a `./` or `attachments/` prefix; only the file name
 /// is ever looked up.
-fn normalise(src: &str) -> &str {
+pub(crate) fn normalise(src: &str) -> &str {
     let s = src.trim();
     s.rsplit('/').next().unwrap_or(s)
 }
 
-fn decode(att: &Attachment, limits: &Limits) -> Result<Image, RenderError> {
+/// Checks that `att` is an image [`prepare`] would accept, as cheaply as that can be known: the
+/// same size, signature and pixel limits, a JPEG's frame header, and a PNG's data decoded row by
+/// row and dropped (a damaged stream fails here as it would in the renderer), without keeping the
+/// pixels or compressing them again. For the template check.
+pub(crate) fn validate(att: &Attachment, limits: &Limits) -> Result<(), RenderError> {
+    match format(att, limits)? {
+        Format::Png => {
+            let bad = |e: png::DecodingError| RenderError::BadImage { name: att.name.clone(), reason: e.to_string() };
+            let mut reader = png_reader(att, limits)?;
+            png_layout(att, reader.output_color_type().0)?;
+            while reader.next_row().map_err(bad)?.is_some() {}
+            Ok(())
+        }
+        Format::Jpeg => jpeg_frame(att, limits).map(drop),
+    }
+}
+
+/// The two formats an attachment can have.
+enum Format {
+    Png,
+    Jpeg,
+}
+
+/// The attachment's format, once its size is within `max_image_bytes`.
+fn format(att: &Attachment, limits: &Limits) -> Result<Format, RenderError> {
     if att.bytes.len() > limits.max_image_bytes {
         return Err(RenderError::ImageTooLarge {
             name: att.name.clone(),
@@ -100,11 +124,21 @@ fn decode(att: &Attachment, limits: &Limits) -> Result<Image, RenderError> {
         });
     }
     if att.bytes.starts_with(&[0x89, b'P', b'N', b'G']) {
-        decode_png(att, limits)
+        Ok(Format::Png)
     } else if att.bytes.starts_with(&[0xFF, 0xD8]) {
-        decode_jpeg(att, limits)
+        Ok(Format::Jpeg)
     } else {
         Err(RenderError::BadImage { name: att.name.clone(), reason: "neither a PNG nor a JPEG signature".to_string() })
+    }
+}
+
+fn decode(att: &Attachment, limits: &Limits) -> Result<Image, RenderError> {
+    match format(att, limits)? {
+        Format::Png => decode_png(att, limits),
+        Format::Jpeg => {
+            let (width, height, colour) = jpeg_frame(att, limits)?;
+            Ok(Image { width, height, colour, encoded: Encoded::Jpeg(att.bytes.clone()) })
+        }
     }
 }
 
@@ -125,24 +159,24 @@ fn check_pixels(name: &str, width: u32, height: u32, limits: &Limits) -> Result<
     Ok(())
 }
 
-fn decode_png(att: &Attachment, limits: &Limits) -> Result<Image, RenderError> {
+/// A PNG reader past the header, its pixel count checked, set to give 8-bit samples without a
+/// palette.
+fn png_reader<'a>(att: &'a Attachment, limits: &Limits) -> Result<png::Reader<Cursor<&'a [u8]>>, RenderError> {
     let bad = |e: png::DecodingError| RenderError::BadImage { name: att.name.clone(), reason: e.to_string() };
     // The decoder's own allocation cap follows the pixel limit (4 bytes a pixel
     // plus slack), so a lying header cannot make it allocate more.
     let cap = (limits.max_image_pixels.saturating_mul(8) as usize).max(1 << 20);
     let mut decoder = png::Decoder::new_with_limits(Cursor::new(&att.bytes[..]), png::Limits { bytes: cap });
     decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
-    let mut reader = decoder.read_info().map_err(bad)?;
+    let reader = decoder.read_info().map_err(bad)?;
     let (width, height) = reader.info().size();
     check_pixels(&att.name, width, height, limits)?;
-    let size = reader.output_buffer_size().ok_or_else(|| RenderError::BadImage {
-        name: att.name.clone(),
-        reason: "image dimensions overflow".to_string(),
-    })?;
-    let mut buf = vec![0; size];
-    let frame = reader.next_frame(&mut buf).map_err(bad)?;
-    buf.truncate(frame.buffer_size());
-    let (colour, channels, has_alpha) = match frame.color_type {
+    Ok(reader)
+}
+
+/// The colour space, samples per pixel and whether the last one is alpha, of decoded PNG rows.
+fn png_layout(att: &Attachment, colour: png::ColorType) -> Result<(ColourSpace, usize, bool), RenderError> {
+    Ok(match colour {
         png::ColorType::Grayscale => (ColourSpace::Gray, 1, false),
         png::ColorType::GrayscaleAlpha => (ColourSpace::Gray, 2, true),
         png::ColorType::Rgb => (ColourSpace::Rgb, 3, false),
@@ -153,7 +187,21 @@ fn decode_png(att: &Attachment, limits: &Limits) -> Result<Image, RenderError> {
                 reason: "palette image was not expanded".to_string(),
             });
         }
-    };
+    })
+}
+
+fn decode_png(att: &Attachment, limits: &Limits) -> Result<Image, RenderError> {
+    let bad = |e: png::DecodingError| RenderError::BadImage { name: att.name.clone(), reason: e.to_string() };
+    let mut reader = png_reader(att, limits)?;
+    let (width, height) = reader.info().size();
+    let size = reader.output_buffer_size().ok_or_else(|| RenderError::BadImage {
+        name: att.name.clone(),
+        reason: "image dimensions overflow".to_string(),
+    })?;
+    let mut buf = vec![0; size];
+    let frame = reader.next_frame(&mut buf).map_err(bad)?;
+    buf.truncate(frame.buffer_size());
+    let (colour, channels, has_alpha) = png_layout(att, frame.color_type)?;
     let pixels = width as usize * height as usize;
     let (data, alpha) = if has_alpha {
         let colour_channels = channels - 1;
@@ -179,9 +227,9 @@ fn zlib(bytes: &[u8]) -> Vec<u8> {
     enc.finish().unwrap_or_default()
 }
 
-/// Read width, height and components from the first SOF marker; the data itself
-/// is embedded unchanged.
-fn decode_jpeg(att: &Attachment, limits: &Limits) -> Result<Image, RenderError> {
+/// Read width, height and components from the first SOF marker, checking the pixel limit; the
+/// data itself is embedded unchanged.
+fn jpeg_frame(att: &Attachment, limits: &Limits) -> Result<(u32, u32, ColourSpace), RenderError> {
     let bad = |reason: &str| RenderError::BadImage { name: att.name.clone(), reason: reason.to_string() };
     let b = &att.bytes;
     let mut i = 2;
@@ -226,7 +274,7 @@ fn decode_jpeg(att: &Attachment, limits: &Limits) -> Result<Image, RenderError> 
                 _ => return Err(bad("unsupported number of colour components")),
             };
             check_pixels(&att.name, width, height, limits)?;
-            return Ok(Image { width, height, colour, encoded: Encoded::Jpeg(b.clone()) });
+            return Ok((width, height, colour));
         }
         i += 2 + len;
     }

@@ -408,6 +408,61 @@ fn every_attachment_must_be_used_readable_and_within_the_limits() {
     assert_eq!(codes(&findings), ["invalid_utf8"]);
 }
 
+/// The check reads image data as far as the renderer does without re-encoding it: damage past the
+/// header is found, and what the renderer embeds (16-bit, alpha, palette) passes.
+#[test]
+fn damaged_image_data_is_refused_by_the_check_as_by_the_renderer() {
+    let idat = |bytes: &[u8]| bytes.windows(4).position(|w| w == b"IDAT").expect("an IDAT chunk") + 4;
+    let mut flipped = png(30, 30);
+    let at = idat(&flipped) + 4;
+    flipped[at] ^= 0x55;
+    let mut cut = png(64, 64);
+    cut.truncate(idat(&cut) + 6);
+    let encoded = |colour: png::ColorType, depth: png::BitDepth, samples: usize| {
+        let mut out = Vec::new();
+        let mut enc = png::Encoder::new(Cursor::new(&mut out), 9, 7);
+        enc.set_color(colour);
+        enc.set_depth(depth);
+        if colour == png::ColorType::Indexed {
+            enc.set_palette(vec![0, 0, 0, 255, 255, 255]);
+        }
+        let mut w = enc.write_header().expect("png header");
+        w.write_image_data(&vec![1u8; 9 * 7 * samples]).expect("png data");
+        w.finish().expect("png end");
+        out
+    };
+    let good = [
+        ("rgba16.png", encoded(png::ColorType::Rgba, png::BitDepth::Sixteen, 8)),
+        ("palette.png", encoded(png::ColorType::Indexed, png::BitDepth::Eight, 1)),
+        ("gray-alpha.png", encoded(png::ColorType::GrayscaleAlpha, png::BitDepth::Eight, 2)),
+    ];
+    let bad = [("short.png", png_header_only(50, 50)), ("flipped.png", flipped), ("cut.png", cut)];
+    let limits = Limits::default();
+    for (name, bytes) in good.iter().chain(&bad) {
+        let atts = [attachment(name, bytes.clone())];
+        let md = format!("![x]({name})\n");
+        let findings: Vec<Finding> =
+            run_with(format!("{REPORT}\n{md}").as_bytes(), Some(PLAN.as_bytes()), &atts, &limits)
+                .into_iter()
+                .filter(|f| f.attachment.is_some())
+                .collect();
+        match try_render(&md, None, &atts, &limits) {
+            Ok(_) => assert!(findings.is_empty(), "{name}: {findings:#?}"),
+            Err(refused) => {
+                assert_eq!(codes(&findings), ["bad_attachment"], "{name}: {findings:#?}");
+                assert_eq!(findings[0].message, refused.to_string(), "{name}");
+            }
+        }
+    }
+    for (name, bytes, renders) in good.iter().map(|(n, b)| (n, b, true)).chain(bad.iter().map(|(n, b)| (n, b, false))) {
+        assert!(
+            try_render(&format!("![x]({name})\n"), None, &[attachment(name, bytes.clone())], &limits).is_ok()
+                == renders,
+            "{name}"
+        );
+    }
+}
+
 #[test]
 fn raw_html_and_inert_links_are_warnings_with_lines() {
     let extra = "\
