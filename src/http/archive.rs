@@ -16,6 +16,7 @@ use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::bulk;
 use super::download::{self, StoredFile};
 use super::extract::{ApiJson, ApiQuery, Auth};
 use super::{ApiError, AppState, ListView, PageQuery, blocking, double_option, rfc3339};
@@ -35,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/archive", get(list))
         .route("/archive/export.csv", get(export_csv))
         .route("/archive/export.json", get(export_json))
+        .route("/archive/bulk.zip", get(bulk_zip))
         .route("/archive/{id}", get(show).patch(publish))
         .route("/archive/{id}/pdf", get(pdf))
         .route("/archive/{id}/source.zip", get(source))
@@ -276,23 +278,28 @@ fn stored_file(entry: &Entry, which: ArchiveFile, now: chrono::NaiveDateTime) ->
     })
 }
 
+/// The name a download of entry `e` is saved under (see [`download_name`]).
+fn file_name(e: &Entry, extension: &str) -> String {
+    let c = &e.cycle.record;
+    download_name(&c.city.name, &c.city.slug, &c.city.field, c.period_end_year, extension)
+}
+
 /// The name a download is saved under, in Unicode: the city's name in lowercase with dashes for
 /// spaces, the creative field, `mmr` and the last year of the period, e.g.
 /// `östersund-gastronomy-mmr-2026.pdf` (sent with the ASCII form `ostersund-...`).
-fn file_name(e: &Entry, extension: &str) -> String {
-    let c = &e.cycle.record;
-    let mut city = String::with_capacity(c.city.name.len());
-    for ch in c.city.name.to_lowercase().chars() {
+fn download_name(city_name: &str, city_slug: &str, field: &str, end_year: i32, extension: &str) -> String {
+    let mut city = String::with_capacity(city_name.len());
+    for ch in city_name.to_lowercase().chars() {
         let ch = if ch.is_alphanumeric() { ch } else { '-' };
         if !(ch == '-' && (city.is_empty() || city.ends_with('-'))) {
             city.push(ch);
         }
     }
     let city = match city.trim_end_matches('-') {
-        "" => c.city.slug.as_str(),
+        "" => city_slug,
         name => name,
     };
-    format!("{city}-{}-mmr-{}.{extension}", c.city.field.replace('_', "-"), c.period_end_year)
+    format!("{city}-{}-mmr-{end_year}.{extension}", field.replace('_', "-"))
 }
 
 /// Serves one of an entry's files to a caller who may see the entry.
@@ -570,16 +577,20 @@ async fn list(
     Ok(Json(SearchView { list: ListView::from_page(found.page, |r| SummaryView::new(r, &state)), facets }))
 }
 
-/// The entries an export covers: the search's filters, no pages, at most [`EXPORT_LIMIT`].
-async fn exported(state: &AppState, auth: &Auth, query: &SearchQuery) -> Result<Vec<Record>, ApiError> {
+/// The filter of an export or a bulk download, which are not paged: `page` and `per_page` are
+/// refused, naming `bound`, how much one holds.
+fn unpaged(auth: &Auth, query: &SearchQuery, bound: &str) -> Result<Filter, ApiError> {
     auth.require(Action::ReadArchive)?;
     if query.page.is_some() || query.per_page.is_some() {
         let param = if query.page.is_some() { "page" } else { "per_page" };
-        return Err(
-            Invalid::new(param, format!("exports are not paged: they hold up to {EXPORT_LIMIT} entries")).into()
-        );
+        return Err(Invalid::new(param, format!("this list is not paged: it holds {bound}")).into());
     }
-    let filter = query.filter()?;
+    Ok(query.filter()?)
+}
+
+/// The entries an export covers: the search's filters, no pages, at most [`EXPORT_LIMIT`].
+async fn exported(state: &AppState, auth: &Auth, query: &SearchQuery) -> Result<Vec<Record>, ApiError> {
+    let filter = unpaged(auth, query, &format!("up to {EXPORT_LIMIT} entries"))?;
     let now = state.now();
     Ok(state.db.run(move |conn| workflow::catalog::export(conn, now, &filter, EXPORT_LIMIT)).await?)
 }
@@ -689,4 +700,127 @@ async fn export_csv(
         body,
     )
         .into_response())
+}
+
+/// A report in a bulk download's manifest: its file in the ZIP and its metadata.
+#[derive(Serialize)]
+struct BulkItem {
+    /// Its path in the ZIP.
+    file: String,
+    #[serde(flatten)]
+    entry: SummaryView,
+}
+
+/// A selected report left out of a bulk download.
+#[derive(Serialize)]
+struct LeftOut {
+    id: i64,
+    persistent_id: String,
+    url: String,
+    reason: &'static str,
+}
+
+/// `manifest.json` of a bulk download.
+#[derive(Serialize)]
+struct BulkManifest {
+    /// `mmr-bulk/1`.
+    format: &'static str,
+    generated_at: String,
+    /// The request, with the public address.
+    request: String,
+    /// How many PDFs the ZIP holds, and their bytes.
+    count: usize,
+    pdf_bytes: u64,
+    items: Vec<BulkItem>,
+    /// Selected reports whose files the last fixity check found damaged; they are not included.
+    unavailable: Vec<LeftOut>,
+}
+
+/// The published reports the filters select, as one ZIP: their PDFs under `pdf/`, with
+/// `manifest.json` (metadata of each, as in `export.json`, and its file), `SHA256SUMS` (checked
+/// with `sha256sum -c SHA256SUMS`) and `citations.bib` first. Within the state's
+/// [`BulkLimits`](workflow::catalog::BulkLimits) (413 beyond, naming the bound); streamed in
+/// bounded memory (see [`bulk`]); public.
+async fn bulk_zip(
+    State(state): State<AppState>,
+    auth: Auth,
+    uri: axum::http::Uri,
+    ApiQuery(query): ApiQuery<SearchQuery>,
+) -> Result<Response, ApiError> {
+    let limits = state.bulk_limits;
+    let filter = unpaged(&auth, &query, &format!("up to {} reports", limits.reports))?;
+    let now = state.now();
+    let records = state.db.run(move |conn| workflow::catalog::bulk(conn, now, &filter, limits)).await?;
+
+    let (damaged, records): (Vec<Record>, Vec<Record>) =
+        records.into_iter().partition(|r| r.last_fixity_ok == Some(false));
+    let mut names = std::collections::BTreeSet::new();
+    let mut pdfs = Vec::with_capacity(records.len());
+    let mut items = Vec::with_capacity(records.len());
+    let (mut sums, mut citations, mut pdf_bytes) = (String::new(), String::new(), 0);
+    for r in records {
+        let name = bulk_member_name(&r, &mut names);
+        sums.push_str(&format!("{}  {name}\n", r.pdf_sha256));
+        citations.push_str(&r.bibtex(&entry_url(&state, r.id)));
+        citations.push('\n');
+        let sha256 = r.pdf_sha256.clone();
+        let bytes =
+            u64::try_from(r.pdf_bytes).map_err(|_| download::damaged(&sha256, "the recorded size is negative"))?;
+        pdf_bytes += bytes;
+        pdfs.push(bulk::Part {
+            name: name.clone(),
+            modified: r.archived_at,
+            content: bulk::Content::Stored { sha256, bytes },
+        });
+        items.push(BulkItem { file: name, entry: SummaryView::new(r, &state) });
+    }
+    let manifest = BulkManifest {
+        format: "mmr-bulk/1",
+        generated_at: rfc3339(now.and_utc()),
+        request: format!(
+            "{}/api/v1/archive/bulk.zip{}",
+            state.public_url,
+            uri.query().map(|q| format!("?{q}")).unwrap_or_default()
+        ),
+        count: items.len(),
+        pdf_bytes,
+        items,
+        unavailable: damaged
+            .into_iter()
+            .map(|r| LeftOut {
+                id: r.id,
+                persistent_id: r.persistent_id(),
+                url: entry_url(&state, r.id),
+                reason: "the last fixity check found its files damaged or missing",
+            })
+            .collect(),
+    };
+    let mut json = serde_json::to_vec_pretty(&manifest).map_err(|e| ApiError::interrupted(&e))?;
+    json.push(b'\n');
+    let inline = |name: &str, bytes: Vec<u8>| bulk::Part {
+        name: name.to_owned(),
+        modified: now,
+        content: bulk::Content::Inline(bytes.into()),
+    };
+    let mut parts = vec![
+        inline("manifest.json", json),
+        inline("SHA256SUMS", sums.into_bytes()),
+        inline("citations.bib", citations.into_bytes()),
+    ];
+    parts.extend(pdfs);
+    bulk::respond(state.store.clone(), parts, &format!("mmr-archive-{}.zip", now.date()))
+}
+
+/// A report's path in a bulk download, ASCII: `pdf/` and the name its single download is saved
+/// under, with `-v<version>` after a first version and `-<id>` when that name is already `taken`.
+fn bulk_member_name(r: &Record, taken: &mut std::collections::BTreeSet<String>) -> String {
+    let base = download_name(&r.city_name, &r.city_slug, &r.field_slug, r.period_end_year, "pdf");
+    let stem = download::ascii_file_name(base.trim_end_matches(".pdf"));
+    let stem = if r.version > 1 { format!("{stem}-v{}", r.version) } else { stem };
+    let mut name = format!("pdf/{stem}.pdf");
+    if taken.contains(&name) {
+        name = format!("pdf/{stem}-{}.pdf", r.id);
+    }
+    taken.insert(name.clone());
+    name
 }

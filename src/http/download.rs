@@ -353,12 +353,12 @@ fn parse_http_date(text: &str) -> Option<DateTime<Utc>> {
 
 /// `attachment` with an ASCII `filename` (transliterated, `[a-z0-9.-]` only) and the Unicode name
 /// as `filename*` (RFC 6266, percent-encoded UTF-8 per RFC 8187).
-fn content_disposition(name: &str) -> Result<HeaderValue, ApiError> {
+pub(super) fn content_disposition(name: &str) -> Result<HeaderValue, ApiError> {
     value(&format!("attachment; filename=\"{}\"; filename*=UTF-8''{}", ascii_file_name(name), percent_encode(name)))
 }
 
 /// `name` transliterated to lowercase ASCII, every other character a dash, runs of dashes merged.
-fn ascii_file_name(name: &str) -> String {
+pub(super) fn ascii_file_name(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for c in deunicode::deunicode(name).to_lowercase().chars() {
         let c = if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' { c } else { '-' };
@@ -421,7 +421,7 @@ fn stream(reader: BlobReader, segments: Vec<Segment>, check: Option<String>) -> 
     let (tx, rx) = mpsc::channel(READ_AHEAD);
     let source = Source { reader, position: 0, hasher: check.map(|sha| (Sha256::new(), sha)) };
     tokio::spawn(feed(source, segments, tx).instrument(tracing::Span::current()));
-    Body::from_stream(Chunks(rx))
+    Body::from_stream(Chunks::new(rx))
 }
 
 /// The reading side of a download.
@@ -524,7 +524,13 @@ async fn feed(mut source: Source, segments: Vec<Segment>, tx: mpsc::Sender<io::R
 }
 
 /// The receiving end of the channel, as the `Stream` a streamed body is made from.
-struct Chunks(mpsc::Receiver<io::Result<Bytes>>);
+pub(super) struct Chunks(mpsc::Receiver<io::Result<Bytes>>);
+
+impl Chunks {
+    pub(super) fn new(rx: mpsc::Receiver<io::Result<Bytes>>) -> Self {
+        Chunks(rx)
+    }
+}
 
 impl futures_core::Stream for Chunks {
     type Item = io::Result<Bytes>;

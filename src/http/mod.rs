@@ -6,6 +6,7 @@
 
 mod archive;
 mod audit;
+mod bulk;
 mod cities;
 mod contacts;
 mod cycles;
@@ -41,6 +42,7 @@ use crate::db::Db;
 use crate::domain::Page;
 use crate::domain::cycles::CycleRules;
 use crate::storage::BlobStore;
+use crate::workflow::catalog::BulkLimits;
 use crate::workflow::render::Reporting;
 
 /// The response header carrying each request's id (also accepted from a proxy in front).
@@ -68,6 +70,8 @@ pub struct AppState {
     pub secretariat_email: String,
     /// How many records one OAI-PMH list response carries.
     pub oai_page_size: usize,
+    /// The bounds on one bulk download.
+    pub bulk_limits: BulkLimits,
     /// The limit on requests without a valid token per client address; `None` (the default
     /// here; `mmr serve` sets `MMR_RATE_LIMIT`) turns it off.
     pub rate_limiter: Option<Arc<RateLimiter>>,
@@ -85,6 +89,7 @@ impl AppState {
             public_url: "http://127.0.0.1:8080".to_owned(),
             secretariat_email: crate::config::DEFAULT_SECRETARIAT_EMAIL.to_owned(),
             oai_page_size: crate::workflow::catalog::PAGE_SIZE,
+            bulk_limits: BulkLimits::default(),
             rate_limiter: None,
         }
     }

@@ -216,7 +216,7 @@ pub(crate) fn sha256_of_reader(mut reader: impl Read) -> io::Result<(String, u64
     Ok((hex(&hasher.finalize()), total))
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for &b in bytes {

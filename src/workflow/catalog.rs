@@ -309,6 +309,24 @@ pub const QUERY_MAX_WORDS: usize = 16;
 /// The most entries one export holds; a larger selection is refused, naming this bound.
 pub const EXPORT_LIMIT: usize = 10_000;
 
+/// The bounds on one bulk download (`bulk.zip`); a larger selection is refused, naming the bound
+/// it passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BulkLimits {
+    /// The most reports.
+    pub reports: usize,
+    /// The most PDF bytes.
+    pub bytes: u64,
+}
+
+impl Default for BulkLimits {
+    /// 1,000 reports and 2 GiB: the ZIP then needs no ZIP64 records, and one download stays a
+    /// reasonable thing to restart.
+    fn default() -> Self {
+        Self { reports: 1_000, bytes: 2 << 30 }
+    }
+}
+
 /// Splits a text query into the words every match must contain: runs of letters and digits,
 /// lower-cased; anything else separates words, so no query syntax reaches the database.
 pub fn query_words(q: &str) -> std::result::Result<Vec<String>, Invalid> {
@@ -397,13 +415,35 @@ pub fn search(conn: &mut Conn<'_>, now: NaiveDateTime, filter: &Filter, page: Pa
 /// Every published entry matching `filter`, in search order, for an export. More than `limit`
 /// is refused as too large, naming the bound and how many were selected.
 pub fn export(conn: &mut Conn<'_>, now: NaiveDateTime, filter: &Filter, limit: usize) -> Result<Vec<Record>> {
+    bounded(conn, now, filter, limit, "an export")
+}
+
+/// Every published entry matching `filter`, in search order, for a bulk download within
+/// `limits`, else refused as too large, naming the bound that was passed.
+pub fn bulk(conn: &mut Conn<'_>, now: NaiveDateTime, filter: &Filter, limits: BulkLimits) -> Result<Vec<Record>> {
+    let records = bounded(conn, now, filter, limits.reports, "a bulk download")?;
+    let bytes: u64 = records.iter().map(|r| u64::try_from(r.pdf_bytes).unwrap_or(0)).sum();
+    if bytes > limits.bytes {
+        return Err(Error::TooLarge(format!(
+            "the selection's {} PDFs hold {bytes} bytes and a bulk download holds at most {} bytes; \
+             narrow it with city, country, field, year, language or q",
+            records.len(),
+            limits.bytes
+        )));
+    }
+    Ok(records)
+}
+
+/// Every published entry matching `filter`, in search order; more than `limit` is refused as too
+/// large for `what` (e.g. "an export"), naming the bound and how many were selected.
+fn bounded(conn: &mut Conn<'_>, now: NaiveDateTime, filter: &Filter, limit: usize, what: &str) -> Result<Vec<Record>> {
     check_filter(conn, filter)?;
     let cap = i64::try_from(limit).unwrap_or(i64::MAX - 1);
     let rows = catalog::search(conn, now, filter, 0, cap + 1)?;
     if rows.len() > limit {
         let selected = catalog::search_count(conn, now, filter)?;
         return Err(Error::TooLarge(format!(
-            "the selection holds {selected} entries and an export holds at most {limit}; \
+            "the selection holds {selected} entries and {what} holds at most {limit}; \
              narrow it with city, country, field, year, language or q"
         )));
     }

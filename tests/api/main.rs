@@ -6,6 +6,7 @@ mod abuse;
 mod archive;
 mod audit;
 mod board;
+mod bulk;
 mod cities;
 mod contacts;
 mod cycles;
