@@ -34,6 +34,7 @@ use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, 
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
+pub use download::VerifiedFiles;
 pub use error::ApiError;
 pub use ratelimit::{RateLimit, RateLimiter};
 
@@ -69,6 +70,8 @@ pub struct AppState {
     /// The limit on requests without a valid token per client address; `None` (the default
     /// here; `mmr serve` sets `MMR_RATE_LIMIT`) turns it off.
     pub rate_limiter: Option<Arc<RateLimiter>>,
+    /// The archived files a whole-file download need not hash again (see `download`'s module doc).
+    pub verified: Arc<VerifiedFiles>,
 }
 
 impl AppState {
@@ -83,6 +86,7 @@ impl AppState {
             public_url: "http://127.0.0.1:8080".to_owned(),
             oai_page_size: crate::workflow::catalog::PAGE_SIZE,
             rate_limiter: None,
+            verified: Arc::default(),
         }
     }
 
