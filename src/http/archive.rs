@@ -313,7 +313,7 @@ async fn send_file(
 ) -> Result<Response, ApiError> {
     let entry = visible(&state, &auth, id).await?;
     let file = stored_file(&entry, which, state.now())?;
-    download::serve(state.store.clone(), &method, &headers, file).await
+    download::serve(state.store.clone(), &state.verified, &method, &headers, file).await
 }
 
 /// The archived PDF, streamed, with conditional requests and byte ranges (see [`download`]).

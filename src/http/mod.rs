@@ -35,6 +35,7 @@ use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, 
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
+pub use download::VerifiedFiles;
 pub use error::ApiError;
 pub use ratelimit::{RateLimit, RateLimiter};
 
@@ -75,6 +76,8 @@ pub struct AppState {
     /// The limit on requests without a valid token per client address; `None` (the default
     /// here; `mmr serve` sets `MMR_RATE_LIMIT`) turns it off.
     pub rate_limiter: Option<Arc<RateLimiter>>,
+    /// The archived files a whole-file download need not hash again (see `download`'s module doc).
+    pub verified: Arc<VerifiedFiles>,
 }
 
 impl AppState {
@@ -91,6 +94,7 @@ impl AppState {
             oai_page_size: crate::workflow::catalog::PAGE_SIZE,
             bulk_limits: BulkLimits::default(),
             rate_limiter: None,
+            verified: Arc::default(),
         }
     }
 

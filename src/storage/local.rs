@@ -18,7 +18,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::{BlobReader, BlobStore, Fixity, StorageError, StoredBlob, check_digest, sha256_hex, sha256_of_reader};
+use super::{
+    BlobReader, BlobStore, FileVersion, Fixity, StorageError, StoredBlob, check_digest, sha256_hex, sha256_of_reader,
+};
 
 /// A temporary file younger than this may belong to a put still in progress (in this process or
 /// another one sharing the directory), so [`BlobStore::clean_interrupted`] leaves it alone.
@@ -186,8 +188,8 @@ impl BlobStore for LocalStore {
             }
             Err(e) => return Err(io_err("open", &path)(e)),
         };
-        let len = file.metadata().map_err(io_err("stat", &path))?.len();
-        Ok(BlobReader::new(file, len))
+        let meta = file.metadata().map_err(io_err("stat", &path))?;
+        Ok(BlobReader::new(file, meta.len()).with_version(FileVersion::of(&meta)))
     }
 
     fn verify(&self, sha256: &str) -> Result<Fixity, StorageError> {

@@ -147,10 +147,50 @@ pub enum StorageError {
     },
 }
 
-/// A stored object opened for reading: `Read + Seek + Send`, with its length known up front.
+/// A stored object opened for reading: `Read + Seek + Send`, with its length known up front, and,
+/// for a local file, its [`FileVersion`].
 pub struct BlobReader {
     inner: Box<dyn ReadSeek>,
     len: u64,
+    version: Option<FileVersion>,
+}
+
+/// One version of a file on a local file system: its device, inode, size, and modification and
+/// status-change times (nanoseconds since the epoch). Writing to the file, truncating it, changing
+/// its permissions or replacing it by another file under the same name all give another version;
+/// the status-change time cannot be set back from user space. Changes that bypass the file system
+/// (a damaged disk, writes to the block device) keep the version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileVersion {
+    device: u64,
+    inode: u64,
+    len: u64,
+    modified_ns: i128,
+    changed_ns: i128,
+}
+
+impl FileVersion {
+    /// The version `meta` describes.
+    pub fn of(meta: &std::fs::Metadata) -> FileVersion {
+        use std::os::unix::fs::MetadataExt;
+        let ns = |secs: i64, nanos: i64| i128::from(secs) * 1_000_000_000 + i128::from(nanos);
+        FileVersion {
+            device: meta.dev(),
+            inode: meta.ino(),
+            len: meta.size(),
+            modified_ns: ns(meta.mtime(), meta.mtime_nsec()),
+            changed_ns: ns(meta.ctime(), meta.ctime_nsec()),
+        }
+    }
+
+    /// Whether the file last changed (content or status) before `instant`.
+    pub fn changed_before(&self, instant: std::time::SystemTime) -> bool {
+        let since_epoch = match instant.duration_since(std::time::UNIX_EPOCH) {
+            Ok(d) => d.as_nanos() as i128,
+            Err(e) => -(e.duration().as_nanos() as i128),
+        };
+        self.changed_ns.max(self.modified_ns) < since_epoch
+    }
 }
 
 /// Object-safe union of the traits a [`BlobReader`] needs from its source.
@@ -161,7 +201,17 @@ impl<T: Read + Seek + Send> ReadSeek for T {}
 impl BlobReader {
     /// Wrap a source of `len` bytes.
     pub fn new(inner: impl Read + Seek + Send + 'static, len: u64) -> BlobReader {
-        BlobReader { inner: Box::new(inner), len }
+        BlobReader { inner: Box::new(inner), len, version: None }
+    }
+
+    /// The same reader, marked as reading `version` of a local file.
+    pub fn with_version(self, version: FileVersion) -> BlobReader {
+        BlobReader { version: Some(version), ..self }
+    }
+
+    /// The version of the local file being read; `None` for other sources (S3, memory).
+    pub fn version(&self) -> Option<FileVersion> {
+        self.version
     }
 
     /// Size of the object in bytes.
