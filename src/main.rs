@@ -15,6 +15,7 @@ use mmr::http::{AppState, RateLimiter};
 use mmr::mail::{self, Envelope, Transport};
 use mmr::render::{self, DocumentMeta, Limits, PageSize, RenderRequest, Template};
 use mmr::storage::{self, BlobStore};
+use mmr::workflow::catalog_cache::CatalogCache;
 use mmr::workflow::reminders::ReminderConfig;
 use mmr::workflow::render::{CityCover, Reporting};
 use mmr::workflow::{self, Actor, tokens::TokenSpec};
@@ -243,6 +244,7 @@ fn serve(
         let mut state = AppState::new(db.clone(), opts.max_body_bytes as usize, rules, store.clone());
         state.public_url = reminders.public_url.trim_end_matches('/').to_owned();
         state.rate_limiter = opts.rate_limit().map(|limit| Arc::new(RateLimiter::new(limit)));
+        state.search_cache = Arc::new(CatalogCache::new(opts.search_cache as usize));
         let fixity = scheduler::FixityJob {
             db: db.clone(),
             store,

@@ -38,9 +38,11 @@ pub use error::ApiError;
 pub use ratelimit::{RateLimit, RateLimiter};
 
 use crate::db::Db;
-use crate::domain::Page;
+use crate::db::catalog::Filter;
 use crate::domain::cycles::CycleRules;
+use crate::domain::{Page, PageRequest};
 use crate::storage::BlobStore;
+use crate::workflow::catalog_cache::{self, CatalogCache};
 use crate::workflow::render::Reporting;
 
 /// The response header carrying each request's id (also accepted from a proxy in front).
@@ -69,6 +71,9 @@ pub struct AppState {
     /// The limit on requests without a valid token per client address; `None` (the default
     /// here; `mmr serve` sets `MMR_RATE_LIMIT`) turns it off.
     pub rate_limiter: Option<Arc<RateLimiter>>,
+    /// The archive search's answers (JSON bodies) by filter and page, exact (see
+    /// [`CatalogCache`]); `mmr serve` sizes it with `MMR_SEARCH_CACHE`.
+    pub search_cache: Arc<CatalogCache<(Filter, PageRequest), bytes::Bytes>>,
 }
 
 impl AppState {
@@ -83,6 +88,7 @@ impl AppState {
             public_url: "http://127.0.0.1:8080".to_owned(),
             oai_page_size: crate::workflow::catalog::PAGE_SIZE,
             rate_limiter: None,
+            search_cache: Arc::new(CatalogCache::new(catalog_cache::DEFAULT_CAPACITY)),
         }
     }
 
