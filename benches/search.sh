@@ -6,7 +6,8 @@
 # `cargo bench --bench archive_search`, which also writes the query mix and the expected totals
 # of a few queries. For each store: starts the release server (rate limit off: MMR_RATE_LIMIT=0;
 # schedules off), checks those totals through the API, then for the cache off (MMR_SEARCH_CACHE=0)
-# and on (the default size) runs a warm-up and a measured wrk run (-c50, DURATION, default 30s)
+# and on (CACHE answers, default 10,000) runs a warm-up and a measured wrk run (-c50, DURATION,
+# default 30s)
 # cycling through the mix (benches/search.lua), and prints p50/p90/p99, requests per second and,
 # with the cache, its hits and misses during the measured run.
 #
@@ -24,7 +25,8 @@ REPORTS=${MMR_BENCH_REPORTS:-10000}
 DURATION=${DURATION:-30s}
 WARMUP=${WARMUP:-5s}
 STORES=${STORES:-sqlite postgres}
-PORT=${PORT:-18080}
+PORT=${PORT:-28517}
+CACHE=${CACHE:-10000} # answers kept in the cached runs (the server's default is 1,000)
 PG_ADMIN=${MMR_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
 OUT=$PWD/target/bench-search
@@ -53,7 +55,24 @@ stop_server() {
 }
 trap stop_server EXIT
 
-cargo build --release --locked --bin mmr
+# A copy of this checkout's server, rebuilt when a source is newer than the copy. A target
+# directory shared with another checkout of this crate holds its artifacts under the same names,
+# and cargo's freshness check (file times) can take the other checkout's newer build for this
+# one's: touching the crate roots forces a rebuild, and the copy is checked to have the search
+# cache option.
+if [ ! -x "$OUT/mmr" ] || [ -n "$(find src migrations Cargo.lock -newer "$OUT/mmr" -print -quit)" ]; then
+    for attempt in 1 2 3; do
+        touch src/lib.rs src/main.rs
+        if cargo build --release --locked --bin mmr; then
+            cp "$CARGO_TARGET_DIR/release/mmr" "$OUT/mmr"
+            "$OUT/mmr" serve --help | grep -q MMR_SEARCH_CACHE && break
+        fi
+        if [ "$attempt" = 3 ]; then
+            echo "could not build this checkout's mmr in $CARGO_TARGET_DIR" >&2
+            exit 1
+        fi
+    done
+fi
 
 # The database URL of a store, its database created when missing (PostgreSQL).
 database_url() {
@@ -73,10 +92,16 @@ start_server() { # store url cache
     MMR_DATABASE_URL=$2 MMR_DATA_DIR="$OUT/data-$1" MMR_ARCHIVE_URL="$OUT/archive-$1" \
         MMR_RATE_LIMIT=0 MMR_SEARCH_CACHE=$3 MMR_REMINDER_CRON= MMR_FIXITY_CRON= \
         MMR_BIND=127.0.0.1:$PORT RUST_LOG=warn \
-        "$CARGO_TARGET_DIR/release/mmr" serve >"$OUT/server-$1.log" 2>&1 &
+        "$OUT/mmr" serve >"$OUT/server-$1.log" 2>&1 &
     server_pid=$!
     for _ in $(seq 100); do
-        curl -fsS "$BASE/readyz" >/dev/null 2>&1 && return 0
+        if ! kill -0 "$server_pid" 2>/dev/null; then
+            break
+        fi
+        # Ready, and this server (another process could hold the port).
+        if [ "$(curl -fsS "$BASE/readyz" 2>/dev/null | jq .search_cache.capacity)" = "$3" ]; then
+            return 0
+        fi
         sleep 0.2
     done
     echo "the server did not become ready; see $OUT/server-$1.log" >&2
@@ -94,7 +119,7 @@ for store in $STORES; do
     if [ "$store" = postgres ]; then
         psql "$url" -qc "VACUUM ANALYZE" # what autovacuum does after the bulk load
     fi
-    for cache in 0 1000; do
+    for cache in 0 "$CACHE"; do
         start_server "$store" "$url" "$cache"
         while IFS=$'\t' read -r query expected; do
             got=$(curl -fsS "$BASE$query" | jq .total)
@@ -105,14 +130,22 @@ for store in $STORES; do
         done <"$OUT/checks.tsv"
         echo "$store: totals of $(wc -l <"$OUT/checks.tsv") queries match direct counts"
         wrk -t2 -c50 -d"$WARMUP" -s benches/search.lua "$BASE" -- "$OUT/queries.txt" >/dev/null
-        read -r hits misses < <(cache_counts)
-        echo "$store, cache $cache, load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ):"
-        wrk -t2 -c50 -d"$DURATION" --latency -s benches/search.lua "$BASE" -- "$OUT/queries.txt" | grep -E 'RESULT|Non-2xx|Socket errors'
-        read -r hits2 misses2 < <(cache_counts)
-        if [ "$cache" != 0 ]; then
-            h=$((hits2 - hits)) m=$((misses2 - misses))
-            echo "  cache during the run: $h hits, $m misses, hit ratio $((100 * h / (h + m > 0 ? h + m : 1)))%"
-        fi
+        # Without the cache one measured run; with it two in a row (from the warm-up's cache, then
+        # with what the first run added).
+        runs=1
+        [ "$cache" != 0 ] && runs=2
+        for run in $(seq "$runs"); do
+            read -r hits misses < <(cache_counts)
+            echo "$store, cache $cache, run $run, load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ):"
+            wrk -t2 -c50 -d"$DURATION" --timeout 10s -s benches/search.lua "$BASE" -- "$OUT/queries.txt" |
+                grep -E 'RESULT|Non-2xx|Socket errors'
+            read -r hits2 misses2 < <(cache_counts)
+            if [ "$cache" != 0 ]; then
+                h=$((hits2 - hits)) m=$((misses2 - misses))
+                echo "  cache during the run: $h hits, $m misses, hit ratio $((100 * h / (h + m > 0 ? h + m : 1)))%;" \
+                    "server RSS $(($(ps -o rss= -p "$server_pid") / 1024)) MiB"
+            fi
+        done
         stop_server
     done
 done
