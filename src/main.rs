@@ -245,6 +245,7 @@ fn serve(
         state.public_url = reminders.public_url.trim_end_matches('/').to_owned();
         state.rate_limiter = opts.rate_limit().map(|limit| Arc::new(RateLimiter::new(limit)));
         state.search_cache = Arc::new(CatalogCache::new(opts.search_cache as usize));
+        state.facet_cache = Arc::new(CatalogCache::new(opts.search_cache as usize));
         let fixity = scheduler::FixityJob {
             db: db.clone(),
             store,

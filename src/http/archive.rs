@@ -27,7 +27,7 @@ use crate::domain::fields::FieldSlug;
 use crate::domain::{Invalid, parse_date};
 use crate::error::Error;
 use crate::workflow::archive::{Entry, Verification, fixity_label};
-use crate::workflow::catalog::{EXPORT_LIMIT, FacetCount, Record, query_words};
+use crate::workflow::catalog::{EXPORT_LIMIT, FacetCount, Facets, Record, query_words};
 use crate::workflow::{self};
 
 pub fn router() -> Router<AppState> {
@@ -554,7 +554,8 @@ struct SearchView {
 /// end), `language` and `q` (words, all required, in the report or action plan; best match
 /// first, otherwise newest first), paged, with counts per field, country and year. The JSON
 /// body comes from the state's exact cache when the same search was answered since the
-/// catalogue last changed.
+/// catalogue last changed, and the facets (with the total) from the facet cache when another
+/// page of the same filter was.
 async fn list(
     State(state): State<AppState>,
     auth: Auth,
@@ -569,7 +570,11 @@ async fn list(
         .db
         .run(move |conn| {
             st.search_cache.get_or_compute(conn, now, (filter.clone(), page), |conn| {
-                let found = workflow::catalog::search(conn, now, &filter, page).map_err(ApiError::from)?;
+                workflow::catalog::check_filter(conn, &filter)?;
+                let facets = st.facet_cache.get_or_compute(conn, now, filter.clone(), |conn| {
+                    workflow::catalog::facets(conn, now, &filter).map_err(ApiError::from)
+                })?;
+                let found = workflow::catalog::found(conn, now, &filter, page, Facets::clone(&facets))?;
                 let facets = FacetsView {
                     field: found.facets.fields.into_iter().map(FacetView::from).collect(),
                     country: found.facets.countries.into_iter().map(FacetView::from).collect(),

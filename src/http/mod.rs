@@ -42,6 +42,7 @@ use crate::db::catalog::Filter;
 use crate::domain::cycles::CycleRules;
 use crate::domain::{Page, PageRequest};
 use crate::storage::BlobStore;
+use crate::workflow::catalog::Facets;
 use crate::workflow::catalog_cache::{self, CatalogCache};
 use crate::workflow::render::Reporting;
 
@@ -74,6 +75,9 @@ pub struct AppState {
     /// The archive search's answers (JSON bodies) by filter and page, exact (see
     /// [`CatalogCache`]); `mmr serve` sizes it with `MMR_SEARCH_CACHE`.
     pub search_cache: Arc<CatalogCache<(Filter, PageRequest), bytes::Bytes>>,
+    /// The facet counts (and total) of a search by filter alone, shared by its pages and page
+    /// sizes; exact like `search_cache` and sized with it.
+    pub facet_cache: Arc<CatalogCache<Filter, Facets>>,
 }
 
 impl AppState {
@@ -89,6 +93,7 @@ impl AppState {
             oai_page_size: crate::workflow::catalog::PAGE_SIZE,
             rate_limiter: None,
             search_cache: Arc::new(CatalogCache::new(catalog_cache::DEFAULT_CAPACITY)),
+            facet_cache: Arc::new(CatalogCache::new(catalog_cache::DEFAULT_CAPACITY)),
         }
     }
 

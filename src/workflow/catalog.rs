@@ -363,11 +363,16 @@ pub struct Found {
 }
 
 /// Published entries matching `filter` (checked with [`check_filter`] first): a page, best match
-/// first with words, newest first without, and the facet counts of the whole selection (whose
-/// field counts give the total).
+/// first with words, newest first without, and the facet counts of the whole selection.
 pub fn search(conn: &mut Conn<'_>, now: NaiveDateTime, filter: &Filter, page: PageRequest) -> Result<Found> {
     check_filter(conn, filter)?;
-    let rows = catalog::search(conn, now, filter, page.offset(), page.per_page())?;
+    let facets = facets(conn, now, filter)?;
+    found(conn, now, filter, page, facets)
+}
+
+/// The facet counts of the entries `filter` selects (not checked: see [`check_filter`]), in one
+/// statement. Every entry has one field, so the field counts add up to the total.
+pub fn facets(conn: &mut Conn<'_>, now: NaiveDateTime, filter: &Filter) -> Result<Facets> {
     let mut facets = Facets::default();
     for (facet, row) in catalog::facets(conn, now, filter)? {
         let into = match facet {
@@ -377,6 +382,19 @@ pub fn search(conn: &mut Conn<'_>, now: NaiveDateTime, filter: &Filter, page: Pa
         };
         into.push(facet_count(row, facet));
     }
+    Ok(facets)
+}
+
+/// A page of `filter`'s entries with `facets`, the facets of the same filter at the same moment
+/// (the total is theirs), so a caller may take them from a cache.
+pub fn found(
+    conn: &mut Conn<'_>,
+    now: NaiveDateTime,
+    filter: &Filter,
+    page: PageRequest,
+    facets: Facets,
+) -> Result<Found> {
+    let rows = catalog::search(conn, now, filter, page.offset(), page.per_page())?;
     let total = facets.fields.iter().map(|f| f.count).sum();
     Ok(Found { page: page.wrap(rows.into_iter().map(Record::from).collect(), total), facets })
 }

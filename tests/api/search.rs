@@ -457,6 +457,7 @@ impl Process {
         let read = clock.clone();
         state.clock = Arc::new(move || DateTime::from_timestamp(read.load(Ordering::SeqCst), 0).unwrap().naive_utc());
         state.search_cache = Arc::new(CatalogCache::new(capacity));
+        state.facet_cache = Arc::new(CatalogCache::new(capacity));
         Self { state, clock }
     }
 
@@ -485,8 +486,15 @@ fn total(body: &str) -> i64 {
 }
 
 /// Searches that a cache must answer as the database does.
-const CACHED_QUERIES: [&str; 6] =
-    ["", "q=accordion", "field=music&per_page=1&page=2", "country=se", "q=accordion+parade", "field=literature"];
+const CACHED_QUERIES: [&str; 7] = [
+    "",
+    "q=accordion",
+    "field=music&per_page=1&page=2",
+    "field=music&per_page=1",
+    "country=se",
+    "q=accordion+parade",
+    "field=literature",
+];
 
 /// Asserts that `process` (cached) answers every query of [`CACHED_QUERIES`] exactly as
 /// `uncached` does at the same moment; returns the totals.
@@ -506,9 +514,10 @@ fn no_hidden_unless_public(text: &str) {
     assert!(!text.contains("zeppelinword") && !text.contains("Ghent"), "{text}");
 }
 
-/// Two server processes, each with its own cache, on one database, while entries are withdrawn,
+/// Two server processes, each with its own caches, on one database, while entries are withdrawn,
 /// republished, a city renamed, and the clock passes a future publication date: every answer is
-/// the one the database gives at that moment, and the repeated ones come from the cache.
+/// the one the database gives at that moment, and the repeated ones come from the cache (two
+/// pages of one filter share their facets).
 async fn cached_answers_stay_exact(app: TestApp) {
     let a = archive(&app).await;
     let (one, two) = (Process::new(&app, 100), Process::new(&app, 2));
@@ -517,9 +526,9 @@ async fn cached_answers_stay_exact(app: TestApp) {
         p.set_clock("2026-11-24 09:30:00");
     }
     let before = same_answers(&one, &uncached).await;
-    assert_eq!(before, [4, 2, 2, 1, 1, 1]);
+    assert_eq!(before, [4, 2, 2, 2, 1, 1, 1]);
     assert_eq!(same_answers(&one, &uncached).await, before);
-    assert_eq!(one.hits_and_misses(), (6, 6), "the second round comes from the cache");
+    assert_eq!(one.hits_and_misses(), (7, 7), "the second round comes from the cache");
     // The second process keeps two answers at most: evicting keeps it exact.
     assert_eq!(same_answers(&two, &uncached).await, before);
     assert_eq!(same_answers(&two, &uncached).await, before);
@@ -527,8 +536,8 @@ async fn cached_answers_stay_exact(app: TestApp) {
 
     // Withdrawn through the API (a third process): both caches see the new revision.
     publish(&app, a.bologna, None).await;
-    assert_eq!(same_answers(&one, &uncached).await, [3, 1, 1, 1, 1, 1]);
-    assert_eq!(same_answers(&two, &uncached).await, [3, 1, 1, 1, 1, 1]);
+    assert_eq!(same_answers(&one, &uncached).await, [3, 1, 1, 1, 1, 1, 1]);
+    assert_eq!(same_answers(&two, &uncached).await, [3, 1, 1, 1, 1, 1, 1]);
     publish(&app, a.bologna, Some("2026-11-10")).await;
     assert_eq!(same_answers(&one, &uncached).await, before);
 
@@ -541,14 +550,14 @@ async fn cached_answers_stay_exact(app: TestApp) {
 
     // A publication date in the future: cached answers hold until that instant, not after.
     publish(&app, a.seville, Some("2026-12-01")).await;
-    let waiting = [3, 1, 1, 1, 0, 1];
+    let waiting = [3, 1, 1, 1, 1, 0, 1];
     assert_eq!(same_answers(&one, &uncached).await, waiting);
     for p in [&one, &uncached] {
         p.set_clock("2026-11-30 23:59:59");
     }
     let (hits, _) = one.hits_and_misses();
     assert_eq!(same_answers(&one, &uncached).await, waiting);
-    assert_eq!(one.hits_and_misses().0, hits + 6, "still valid a second before the publication");
+    assert_eq!(one.hits_and_misses().0, hits + 7, "still valid a second before the publication");
     for p in [&one, &uncached] {
         p.set_clock("2026-12-01 00:00:00");
     }
@@ -557,7 +566,7 @@ async fn cached_answers_stay_exact(app: TestApp) {
     for p in [&one, &uncached] {
         p.set_clock("2027-01-01 00:00:00");
     }
-    assert_eq!(same_answers(&one, &uncached).await, [5, 3, 2, 1, 1, 2]);
+    assert_eq!(same_answers(&one, &uncached).await, [5, 3, 2, 2, 1, 1, 2]);
     // A clock behind an answer's moment does not reuse it (Seville is not public yet then).
     for p in [&one, &uncached] {
         p.set_clock("2026-11-24 09:30:00");
