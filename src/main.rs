@@ -15,6 +15,7 @@ use mmr::http::{AppState, RateLimiter};
 use mmr::mail::{self, Envelope, Transport};
 use mmr::render::{self, DocumentMeta, Limits, PageSize, RenderRequest, Template};
 use mmr::storage::{self, BlobStore};
+use mmr::workflow::catalog_cache::CatalogCache;
 use mmr::workflow::reminders::ReminderConfig;
 use mmr::workflow::render::{CityCover, Reporting};
 use mmr::workflow::{self, Actor, tokens::TokenSpec};
@@ -244,6 +245,8 @@ fn serve(
         state.public_url = reminders.public_url.trim_end_matches('/').to_owned();
         state.secretariat_email = reminders.secretariat_email.clone();
         state.rate_limiter = opts.rate_limit().map(|limit| Arc::new(RateLimiter::new(limit)));
+        state.search_cache = Arc::new(CatalogCache::new(opts.search_cache as usize));
+        state.facet_cache = Arc::new(CatalogCache::new(opts.search_cache as usize));
         let fixity = scheduler::FixityJob {
             db: db.clone(),
             store,

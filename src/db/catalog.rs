@@ -15,6 +15,10 @@
 //! `archive_search` table (configuration `mmr_search`: `simple` behind `unaccent`) and ranks by
 //! `ts_rank`. Both ignore case and accents and do no stemming, so a query finds the same entries
 //! on either. [`index`] fills the index for a new entry; the migration backfilled older ones.
+//!
+//! [`revision`] and [`next_publication`] tell when an answer derived from the catalogue may be
+//! reused: triggers bump the revision in every transaction that changes what the catalogue holds
+//! or shows, and an entry with a future publication date becomes public at that instant.
 
 use std::fmt::Write as _;
 
@@ -276,7 +280,7 @@ pub fn countries(conn: &mut Conn<'_>, now: NaiveDateTime) -> Result<Vec<String>,
 }
 
 /// What a search or an export selects among published entries; every given criterion must hold.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Filter {
     pub city: Option<String>,
     /// ISO 3166-1 alpha-2.
@@ -292,22 +296,31 @@ pub struct Filter {
 }
 
 /// How many entries of a search share a value: a creative field, a country or a year.
-#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FacetRow {
-    #[diesel(sql_type = Text)]
     pub code: String,
-    #[diesel(sql_type = Text)]
     pub name: String,
-    #[diesel(sql_type = BigInt)]
     pub n: i64,
 }
 
-/// Which facet [`facet`] counts.
+/// Which facet a [`FacetRow`] counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Facet {
     Field,
     Country,
     Year,
+}
+
+#[derive(QueryableByName)]
+struct FacetCount {
+    #[diesel(sql_type = Text)]
+    facet: String,
+    #[diesel(sql_type = Text)]
+    code: String,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
 }
 
 /// The published entries of `filter`, with the text condition joined in when there are words.
@@ -377,16 +390,32 @@ pub fn search_count(conn: &mut Conn<'_>, now: NaiveDateTime, filter: &Filter) ->
     Ok(rows.first().map_or(0, |r| r.n))
 }
 
-/// The entries of `filter` counted per value of `facet`, most first, then by code.
-pub fn facet(conn: &mut Conn<'_>, now: NaiveDateTime, filter: &Filter, facet: Facet) -> Result<Vec<FacetRow>, DbError> {
-    let (code, name) = match facet {
-        Facet::Field => ("f.slug", "f.name"),
-        Facet::Country => ("c.country", "c.country"),
-        Facet::Year => ("CAST(y.period_end_year AS TEXT)", "CAST(y.period_end_year AS TEXT)"),
-    };
-    let mut sql = searched(conn, &format!("SELECT {code} AS code, {name} AS name, COUNT(*) AS n"), now, filter);
-    sql.push(&format!(" GROUP BY {code}, {name} ORDER BY n DESC, code"));
-    with_conn!(conn, |c| Ok(load!(c, sql, FacetRow)?))
+/// The entries of `filter` counted per creative field, per country and per period end year, in
+/// one statement that selects them once (a materialised common table expression grouped three
+/// ways); each facet's rows most first, then by code. Every entry has one field, so the field
+/// counts add up to the search's total.
+pub fn facets(conn: &mut Conn<'_>, now: NaiveDateTime, filter: &Filter) -> Result<Vec<(Facet, FacetRow)>, DbError> {
+    let head = "WITH e AS MATERIALIZED (SELECT f.slug AS field, f.name AS field_name, c.country AS country, \
+         CAST(y.period_end_year AS TEXT) AS year";
+    let mut sql = searched(conn, head, now, filter);
+    sql.push(
+        ") SELECT 'field' AS facet, field AS code, MIN(field_name) AS name, COUNT(*) AS n FROM e GROUP BY field \
+         UNION ALL SELECT 'country', country, country, COUNT(*) FROM e GROUP BY country \
+         UNION ALL SELECT 'year', year, year, COUNT(*) FROM e GROUP BY year \
+         ORDER BY facet, n DESC, code",
+    );
+    let rows = with_conn!(conn, |c| load!(c, sql, FacetCount))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let facet = match r.facet.as_str() {
+                "field" => Facet::Field,
+                "country" => Facet::Country,
+                _ => Facet::Year,
+            };
+            (facet, FacetRow { code: r.code, name: r.name, n: r.n })
+        })
+        .collect())
 }
 
 /// The published entries of one city and cycle, by version.
@@ -416,4 +445,21 @@ pub fn index(conn: &mut Conn<'_>, archive_id: i64) -> Result<(), DbError> {
         Conn::Postgres(c) => diesel::sql_query(POSTGRES).bind::<BigInt, _>(archive_id).execute(&mut **c)?,
     };
     if inserted == 1 { Ok(()) } else { Err(DbError::NotFound) }
+}
+
+/// The catalogue's revision: it changes in the transaction of every write that can change an
+/// answer of this module (see the `catalog_revision` migration).
+pub fn revision(conn: &mut Conn<'_>) -> Result<i64, DbError> {
+    let sql = Sql::new(conn, "SELECT revision AS n FROM catalog_revision WHERE id = 1");
+    let rows = with_conn!(conn, |c| load!(c, sql, Count))?;
+    rows.first().map(|r| r.n).ok_or(DbError::NotFound)
+}
+
+/// The first instant after `now` at which an entry becomes public (a publication date in the
+/// future), if any: until then, the published entries are those of `now`.
+pub fn next_publication(conn: &mut Conn<'_>, now: NaiveDateTime) -> Result<Option<NaiveDateTime>, DbError> {
+    let mut sql = Sql::new(conn, "SELECT d.published_at AS at FROM archived_documents d WHERE d.published_at > ");
+    sql.arg(Arg::Time(now)).push(" ORDER BY d.published_at LIMIT 1");
+    let rows = with_conn!(conn, |c| load!(c, sql, Instant))?;
+    Ok(rows.into_iter().next().map(|r| r.at))
 }

@@ -67,7 +67,7 @@ pub struct Page<T> {
 }
 
 /// A validated page request: `page` from 1, `per_page` from 1 to [`PageRequest::MAX_PER_PAGE`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PageRequest {
     page: i64,
     per_page: i64,

@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use bytes::Bytes;
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -27,7 +28,7 @@ use crate::domain::fields::FieldSlug;
 use crate::domain::{Invalid, parse_date};
 use crate::error::Error;
 use crate::workflow::archive::{Entry, Verification, fixity_label};
-use crate::workflow::catalog::{EXPORT_LIMIT, FacetCount, Record, query_words};
+use crate::workflow::catalog::{EXPORT_LIMIT, FacetCount, Facets, Record, query_words};
 use crate::workflow::{self};
 
 pub fn router() -> Router<AppState> {
@@ -558,23 +559,40 @@ struct SearchView {
 
 /// Searches the published archive; public. Filters `city`, `country`, `field`, `year` (period
 /// end), `language` and `q` (words, all required, in the report or action plan; best match
-/// first, otherwise newest first), paged, with counts per field, country and year.
+/// first, otherwise newest first), paged, with counts per field, country and year. The JSON
+/// body comes from the state's exact cache when the same search was answered since the
+/// catalogue last changed, and the facets (with the total) from the facet cache when another
+/// page of the same filter was.
 async fn list(
     State(state): State<AppState>,
     auth: Auth,
     ApiQuery(query): ApiQuery<SearchQuery>,
-) -> Result<Json<SearchView>, ApiError> {
+) -> Result<Response, ApiError> {
     auth.require(Action::ReadArchive)?;
     let page = PageQuery { page: query.page, per_page: query.per_page }.parse()?;
     let filter = query.filter()?;
     let now = state.now();
-    let found = state.db.run(move |conn| workflow::catalog::search(conn, now, &filter, page)).await?;
-    let facets = FacetsView {
-        field: found.facets.fields.into_iter().map(FacetView::from).collect(),
-        country: found.facets.countries.into_iter().map(FacetView::from).collect(),
-        year: found.facets.years.into_iter().map(FacetView::from).collect(),
-    };
-    Ok(Json(SearchView { list: ListView::from_page(found.page, |r| SummaryView::new(r, &state)), facets }))
+    let st = state.clone();
+    let body = state
+        .db
+        .run(move |conn| {
+            st.search_cache.get_or_compute(conn, now, (filter.clone(), page), |conn| {
+                workflow::catalog::check_filter(conn, &filter)?;
+                let facets = st.facet_cache.get_or_compute(conn, now, filter.clone(), |conn| {
+                    workflow::catalog::facets(conn, now, &filter).map_err(ApiError::from)
+                })?;
+                let found = workflow::catalog::found(conn, now, &filter, page, Facets::clone(&facets))?;
+                let facets = FacetsView {
+                    field: found.facets.fields.into_iter().map(FacetView::from).collect(),
+                    country: found.facets.countries.into_iter().map(FacetView::from).collect(),
+                    year: found.facets.years.into_iter().map(FacetView::from).collect(),
+                };
+                let view = SearchView { list: ListView::from_page(found.page, |r| SummaryView::new(r, &st)), facets };
+                serde_json::to_vec(&view).map(Bytes::from).map_err(|e| ApiError::interrupted(&e))
+            })
+        })
+        .await?;
+    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], Bytes::clone(&body)).into_response())
 }
 
 /// The filter of an export or a bulk download, which are not paged: `page` and `per_page` are

@@ -1,4 +1,4 @@
-//! Liveness and readiness probes.
+//! Liveness and readiness probes; readiness also reports the archive search cache's counters.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -17,12 +17,15 @@ async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// The database answers; 503 otherwise.
+/// The database answers; 503 otherwise. Also says how the archive search cache has done.
 async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let backend = state.db.backend().as_str();
     let db = state.db.clone();
+    let cache = state.search_cache.stats();
+    let cache =
+        json!({ "capacity": cache.capacity, "entries": cache.entries, "hits": cache.hits, "misses": cache.misses });
     match tokio::task::spawn_blocking(move || db.ping()).await {
-        Ok(Ok(())) => Ok(Json(json!({ "status": "ready", "database": backend }))),
+        Ok(Ok(())) => Ok(Json(json!({ "status": "ready", "database": backend, "search_cache": cache }))),
         _ => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database does not answer")),
     }
 }

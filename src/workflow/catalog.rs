@@ -383,33 +383,51 @@ pub struct Found {
     pub facets: Facets,
 }
 
-fn facet_counts(rows: Vec<FacetRow>, facet: Facet) -> Vec<FacetCount> {
-    rows.into_iter()
-        .map(|r| {
-            let name = match facet {
-                Facet::Country => {
-                    crate::domain::countries::country(&r.code).map_or_else(|| r.code.clone(), |c| c.name.to_owned())
-                }
-                Facet::Field | Facet::Year => r.name,
-            };
-            FacetCount { code: r.code, name, count: r.n }
-        })
-        .collect()
-}
-
 /// Published entries matching `filter` (checked with [`check_filter`] first): a page, best match
 /// first with words, newest first without, and the facet counts of the whole selection.
 pub fn search(conn: &mut Conn<'_>, now: NaiveDateTime, filter: &Filter, page: PageRequest) -> Result<Found> {
     check_filter(conn, filter)?;
-    let rows = catalog::search(conn, now, filter, page.offset(), page.per_page())?;
-    let total = catalog::search_count(conn, now, filter)?;
+    let facets = facets(conn, now, filter)?;
+    found(conn, now, filter, page, facets)
+}
+
+/// The facet counts of the entries `filter` selects (not checked: see [`check_filter`]), in one
+/// statement. Every entry has one field, so the field counts add up to the total.
+pub fn facets(conn: &mut Conn<'_>, now: NaiveDateTime, filter: &Filter) -> Result<Facets> {
     let mut facets = Facets::default();
-    for (facet, into) in
-        [(Facet::Field, &mut facets.fields), (Facet::Country, &mut facets.countries), (Facet::Year, &mut facets.years)]
-    {
-        *into = facet_counts(catalog::facet(conn, now, filter, facet)?, facet);
+    for (facet, row) in catalog::facets(conn, now, filter)? {
+        let into = match facet {
+            Facet::Field => &mut facets.fields,
+            Facet::Country => &mut facets.countries,
+            Facet::Year => &mut facets.years,
+        };
+        into.push(facet_count(row, facet));
     }
+    Ok(facets)
+}
+
+/// A page of `filter`'s entries with `facets`, the facets of the same filter at the same moment
+/// (the total is theirs), so a caller may take them from a cache.
+pub fn found(
+    conn: &mut Conn<'_>,
+    now: NaiveDateTime,
+    filter: &Filter,
+    page: PageRequest,
+    facets: Facets,
+) -> Result<Found> {
+    let rows = catalog::search(conn, now, filter, page.offset(), page.per_page())?;
+    let total = facets.fields.iter().map(|f| f.count).sum();
     Ok(Found { page: page.wrap(rows.into_iter().map(Record::from).collect(), total), facets })
+}
+
+fn facet_count(row: FacetRow, facet: Facet) -> FacetCount {
+    let name = match facet {
+        Facet::Country => {
+            crate::domain::countries::country(&row.code).map_or_else(|| row.code.clone(), |c| c.name.to_owned())
+        }
+        Facet::Field | Facet::Year => row.name,
+    };
+    FacetCount { code: row.code, name, count: row.n }
 }
 
 /// Every published entry matching `filter`, in search order, for an export. More than `limit`

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Archive search under load: 50 concurrent clients over loopback against `mmr serve`, on SQLite
+# and then on PostgreSQL, without and with the search cache.
+#
+# Seeds (or reuses) an archive of MMR_BENCH_REPORTS (default 10,000) reports with
+# `cargo bench --bench archive_search`, which also writes the query mix and the expected totals
+# of a few queries. For each store: starts the release server (rate limit off: MMR_RATE_LIMIT=0;
+# schedules off), checks those totals through the API, then for the cache off (MMR_SEARCH_CACHE=0)
+# and on (CACHE answers, default 10,000) runs a warm-up and a measured wrk run (-c50, DURATION,
+# default 30s)
+# cycling through the mix (benches/search.lua), and prints p50/p90/p99, requests per second and,
+# with the cache, its hits and misses during the measured run.
+#
+#     benches/search.sh
+#     CARGO_TARGET_DIR=/work/target-release DURATION=30s benches/search.sh
+#
+# PostgreSQL: MMR_BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres) names a
+# server and a database to connect to for creating the benchmark's database
+# (mmr_bench_search_<N>, kept between runs like the SQLite file). STORES=sqlite or
+# STORES=postgres runs one store only.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+REPORTS=${MMR_BENCH_REPORTS:-10000}
+DURATION=${DURATION:-30s}
+WARMUP=${WARMUP:-5s}
+STORES=${STORES:-sqlite postgres}
+PORT=${PORT:-28517}
+CACHE=${CACHE:-10000} # answers kept in the cached runs (the server's default is 1,000)
+PG_ADMIN=${MMR_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
+OUT=$PWD/target/bench-search
+BASE=http://127.0.0.1:$PORT
+mkdir -p "$OUT"
+
+if ! command -v wrk >/dev/null; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update && apt-get install -y wrk
+    else
+        echo "wrk is missing: install the Debian package wrk (apt-get install wrk)" >&2
+        exit 1
+    fi
+fi
+for tool in curl jq; do
+    command -v "$tool" >/dev/null || { echo "$tool is missing (apt-get install $tool)" >&2; exit 1; }
+done
+
+server_pid=
+stop_server() {
+    if [ -n "$server_pid" ]; then
+        kill "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+        server_pid=
+    fi
+}
+trap stop_server EXIT
+
+# A copy of this checkout's server, rebuilt when a source is newer than the copy. A target
+# directory shared with another checkout of this crate holds its artifacts under the same names,
+# and cargo's freshness check (file times) can take the other checkout's newer build for this
+# one's: touching the crate roots forces a rebuild, and the copy is checked to have the search
+# cache option.
+if [ ! -x "$OUT/mmr" ] || [ -n "$(find src migrations Cargo.lock -newer "$OUT/mmr" -print -quit)" ]; then
+    for attempt in 1 2 3; do
+        touch src/lib.rs src/main.rs
+        if cargo build --release --locked --bin mmr; then
+            cp "$CARGO_TARGET_DIR/release/mmr" "$OUT/mmr"
+            "$OUT/mmr" serve --help | grep -q MMR_SEARCH_CACHE && break
+        fi
+        if [ "$attempt" = 3 ]; then
+            echo "could not build this checkout's mmr in $CARGO_TARGET_DIR" >&2
+            exit 1
+        fi
+    done
+fi
+
+# The database URL of a store, its database created when missing (PostgreSQL).
+database_url() {
+    case $1 in
+        sqlite) echo "sqlite://$OUT/archive-$REPORTS.sqlite3" ;;
+        postgres)
+            local name=mmr_bench_search_$REPORTS
+            if ! psql "$PG_ADMIN" -tAc "SELECT 1 FROM pg_database WHERE datname = '$name'" | grep -q 1; then
+                psql "$PG_ADMIN" -qc "CREATE DATABASE $name" >&2
+            fi
+            echo "${PG_ADMIN%/*}/$name"
+            ;;
+    esac
+}
+
+start_server() { # store url cache
+    MMR_DATABASE_URL=$2 MMR_DATA_DIR="$OUT/data-$1" MMR_ARCHIVE_URL="$OUT/archive-$1" \
+        MMR_RATE_LIMIT=0 MMR_SEARCH_CACHE=$3 MMR_REMINDER_CRON= MMR_FIXITY_CRON= \
+        MMR_BIND=127.0.0.1:$PORT RUST_LOG=warn \
+        "$OUT/mmr" serve >"$OUT/server-$1.log" 2>&1 &
+    server_pid=$!
+    for _ in $(seq 100); do
+        if ! kill -0 "$server_pid" 2>/dev/null; then
+            break
+        fi
+        # Ready, and this server (another process could hold the port).
+        if [ "$(curl -fsS "$BASE/readyz" 2>/dev/null | jq .search_cache.capacity)" = "$3" ]; then
+            return 0
+        fi
+        sleep 0.2
+    done
+    echo "the server did not become ready; see $OUT/server-$1.log" >&2
+    exit 1
+}
+
+cache_counts() {
+    curl -fsS "$BASE/readyz" | jq -r '.search_cache | "\(.hits) \(.misses)"'
+}
+
+for store in $STORES; do
+    url=$(database_url "$store")
+    MMR_BENCH_DATABASE_URL=$url MMR_BENCH_REPORTS=$REPORTS MMR_BENCH_OUT=$OUT \
+        cargo bench --locked --bench archive_search
+    if [ "$store" = postgres ]; then
+        psql "$url" -qc "VACUUM ANALYZE" # what autovacuum does after the bulk load
+    fi
+    for cache in 0 "$CACHE"; do
+        start_server "$store" "$url" "$cache"
+        while IFS=$'\t' read -r query expected; do
+            got=$(curl -fsS "$BASE$query" | jq .total)
+            if [ "$got" != "$expected" ]; then
+                echo "$store: $query answered total $got, counted $expected" >&2
+                exit 1
+            fi
+        done <"$OUT/checks.tsv"
+        echo "$store: totals of $(wc -l <"$OUT/checks.tsv") queries match direct counts"
+        wrk -t2 -c50 -d"$WARMUP" -s benches/search.lua "$BASE" -- "$OUT/queries.txt" >/dev/null
+        # Without the cache one measured run; with it two in a row (from the warm-up's cache, then
+        # with what the first run added).
+        runs=1
+        [ "$cache" != 0 ] && runs=2
+        for run in $(seq "$runs"); do
+            read -r hits misses < <(cache_counts)
+            echo "$store, cache $cache, run $run, load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ):"
+            wrk -t2 -c50 -d"$DURATION" --timeout 10s -s benches/search.lua "$BASE" -- "$OUT/queries.txt" |
+                grep -E 'RESULT|Non-2xx|Socket errors'
+            read -r hits2 misses2 < <(cache_counts)
+            if [ "$cache" != 0 ]; then
+                h=$((hits2 - hits)) m=$((misses2 - misses))
+                echo "  cache during the run: $h hits, $m misses, hit ratio $((100 * h / (h + m > 0 ? h + m : 1)))%;" \
+                    "server RSS $(($(ps -o rss= -p "$server_pid") / 1024)) MiB"
+            fi
+        done
+        stop_server
+    done
+done

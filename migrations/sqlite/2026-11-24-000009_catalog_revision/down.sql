@@ -1,0 +1,10 @@
+DROP TRIGGER creative_fields_delete_revision;
+DROP TRIGGER creative_fields_update_revision;
+DROP TRIGGER submissions_update_revision;
+DROP TRIGGER reporting_cycles_update_revision;
+DROP TRIGGER cities_delete_revision;
+DROP TRIGGER cities_update_revision;
+DROP TRIGGER archived_documents_delete_revision;
+DROP TRIGGER archived_documents_update_revision;
+DROP TRIGGER archived_documents_insert_revision;
+DROP TABLE catalog_revision;
