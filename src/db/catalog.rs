@@ -27,6 +27,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text, Timestamp};
 
 use super::{Conn, DbError, with_conn};
+use crate::domain::regions::Region;
 
 /// A published entry with what its metadata needs.
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
@@ -285,6 +286,8 @@ pub struct Filter {
     pub city: Option<String>,
     /// ISO 3166-1 alpha-2.
     pub country: Option<String>,
+    /// UNESCO's region of the city's country.
+    pub region: Option<Region>,
     pub field: Option<String>,
     /// The last year of the reporting period.
     pub year: Option<i32>,
@@ -343,6 +346,13 @@ fn searched(conn: &Conn<'_>, head: &str, now: NaiveDateTime, filter: &Filter) ->
     }
     if let Some(language) = &filter.language {
         sql.push(" AND c.language = ").arg(Arg::Text(language.clone()));
+    }
+    if let Some(region) = filter.region {
+        sql.push(" AND c.country IN (");
+        for (i, code) in region.countries().iter().enumerate() {
+            sql.push(if i == 0 { "" } else { ", " }).arg(Arg::Text((*code).to_owned()));
+        }
+        sql.push(")");
     }
     if let Some(year) = filter.year {
         sql.push(" AND y.period_end_year = ").arg(Arg::Int(year));

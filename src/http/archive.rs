@@ -25,6 +25,7 @@ use crate::db::catalog::Filter;
 use crate::domain::auth::{Action, CityRef, authorize};
 use crate::domain::cities::{CitySlug, CountryCode, FIRST_DESIGNATION_YEAR, Language};
 use crate::domain::fields::FieldSlug;
+use crate::domain::regions::Region;
 use crate::domain::{Invalid, parse_date};
 use crate::error::Error;
 use crate::workflow::archive::{Entry, Verification, fixity_label};
@@ -415,6 +416,8 @@ struct SearchQuery {
     city: Option<String>,
     /// ISO 3166-1 alpha-2.
     country: Option<String>,
+    /// A UNESCO region slug (`europe_north_america`, ...).
+    region: Option<String>,
     /// A creative field slug.
     field: Option<String>,
     /// The last year of the reporting period.
@@ -436,11 +439,12 @@ impl SearchQuery {
             .transpose()?
             .map(|c| c.as_str().to_owned());
         let country = given(&self.country).map(|c| CountryCode::parse(&c)).transpose()?.map(|c| c.as_str().to_owned());
+        let region = given(&self.region).map(|r| Region::parse(&r)).transpose()?;
         let field = given(&self.field).map(|f| FieldSlug::parse(&f)).transpose()?.map(|f| f.as_str().to_owned());
         let year = given(&self.year).map(|y| parse_year(&y)).transpose()?;
         let language = given(&self.language).map(|l| Language::parse(&l)).transpose()?.map(|l| l.as_str().to_owned());
         let words = self.q.as_deref().map(query_words).transpose()?.unwrap_or_default();
-        Ok(Filter { city, country, field, year, language, words })
+        Ok(Filter { city, country, region, field, year, language, words })
     }
 }
 
@@ -461,6 +465,9 @@ struct CatalogCityView {
     name: String,
     country: String,
     country_name: String,
+    /// UNESCO's region (slug), when the country has one.
+    region: Option<&'static str>,
+    region_name: Option<&'static str>,
     field: String,
     field_name: String,
 }
@@ -521,6 +528,8 @@ impl SummaryView {
                 name: r.city_name,
                 country: r.country_code,
                 country_name: r.country_name,
+                region: r.region.map(Region::slug),
+                region_name: r.region.map(Region::name),
                 field: r.field_slug,
                 field_name: r.field_name,
             },
@@ -546,6 +555,7 @@ impl From<FacetCount> for FacetView {
 struct FacetsView {
     field: Vec<FacetView>,
     country: Vec<FacetView>,
+    region: Vec<FacetView>,
     year: Vec<FacetView>,
 }
 
@@ -585,6 +595,7 @@ async fn list(
                 let facets = FacetsView {
                     field: found.facets.fields.into_iter().map(FacetView::from).collect(),
                     country: found.facets.countries.into_iter().map(FacetView::from).collect(),
+                    region: found.facets.regions.into_iter().map(FacetView::from).collect(),
                     year: found.facets.years.into_iter().map(FacetView::from).collect(),
                 };
                 let view = SearchView { list: ListView::from_page(found.page, |r| SummaryView::new(r, &st)), facets };
@@ -631,7 +642,7 @@ async fn export_json(
 }
 
 /// The columns of the CSV export, in order.
-const CSV_COLUMNS: [&str; 29] = [
+const CSV_COLUMNS: [&str; 30] = [
     "id",
     "persistent_id",
     "doi",
@@ -641,6 +652,7 @@ const CSV_COLUMNS: [&str; 29] = [
     "city_name",
     "country",
     "country_name",
+    "region",
     "field",
     "field_name",
     "language",
@@ -676,7 +688,7 @@ async fn export_csv(
     out.write_record(CSV_COLUMNS).map_err(failed)?;
     for r in records {
         let v = SummaryView::new(r, &state);
-        let row: [String; 29] = [
+        let row: [String; 30] = [
             v.id.to_string(),
             v.persistent_id,
             String::new(),
@@ -686,6 +698,7 @@ async fn export_csv(
             v.city.name,
             v.city.country,
             v.city.country_name,
+            v.city.region.unwrap_or_default().to_owned(),
             v.city.field,
             v.city.field_name,
             v.language,

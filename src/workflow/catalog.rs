@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use crate::db::catalog::{self, CatalogRow, Facet, FacetRow, Filter, Selection, Within};
 use crate::db::{self, Conn};
+use crate::domain::regions::Region;
 use crate::domain::{Invalid, Page, PageRequest};
 use crate::error::{Error, Result};
 
@@ -34,6 +35,8 @@ pub struct Record {
     pub country_code: String,
     /// The country's short English name (the code when it is unknown).
     pub country_name: String,
+    /// UNESCO's region of the country, when it has one.
+    pub region: Option<Region>,
     pub field_slug: String,
     pub field_name: String,
     /// `en` or `fr`.
@@ -66,6 +69,7 @@ impl From<CatalogRow> for Record {
             pdf_bytes: r.pdf_bytes,
             city_slug: r.city_slug,
             city_name: r.city_name,
+            region: crate::domain::regions::of(&r.country),
             country_code: r.country,
             country_name,
             field_slug: r.field_slug,
@@ -368,11 +372,14 @@ pub struct FacetCount {
     pub count: i64,
 }
 
-/// The facets of a search: its entries counted per creative field, country and period end year.
+/// The facets of a search: its entries counted per creative field, country, UNESCO region and
+/// period end year.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Facets {
     pub fields: Vec<FacetCount>,
     pub countries: Vec<FacetCount>,
+    /// Summed from the countries' counts; countries without a region are not counted.
+    pub regions: Vec<FacetCount>,
     pub years: Vec<FacetCount>,
 }
 
@@ -403,6 +410,20 @@ pub fn facets(conn: &mut Conn<'_>, now: NaiveDateTime, filter: &Filter) -> Resul
         };
         into.push(facet_count(row, facet));
     }
+    let mut regions: Vec<FacetCount> = Vec::new();
+    for country in &facets.countries {
+        let Some(region) = crate::domain::regions::of(&country.code) else { continue };
+        match regions.iter_mut().find(|r| r.code == region.slug()) {
+            Some(r) => r.count += country.count,
+            None => regions.push(FacetCount {
+                code: region.slug().into(),
+                name: region.name().into(),
+                count: country.count,
+            }),
+        }
+    }
+    regions.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.code.cmp(&b.code)));
+    facets.regions = regions;
     Ok(facets)
 }
 

@@ -141,6 +141,17 @@ async fn a_researcher_downloads_verifies_and_cites_the_music_reports_of_2019(app
     );
     assert!(!bib.contains(&format!("mmr-archive-{},", a.ghent)), "the withdrawn report is nowhere");
 
+    // The search's other filters select the same way: a region.
+    let r = app.get("/api/v1/archive/bulk.zip?region=latin_america_caribbean", None).await;
+    let dir = unzip(&r.bytes);
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("out/manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["items"][0]["id"].as_i64(), Some(a.bogota));
+    assert_eq!(
+        (manifest["count"].as_i64(), manifest["items"][0]["city"]["region"].as_str()),
+        (Some(1), Some("latin_america_caribbean"))
+    );
+
     // A selection of nothing is an empty archive with its manifest.
     let r = app.get("/api/v1/archive/bulk.zip?field=music&year=2031", None).await;
     assert_eq!(r.status, StatusCode::OK);

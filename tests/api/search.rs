@@ -142,6 +142,12 @@ async fn filters_ranking_facets_and_pages(app: TestApp) {
     assert_eq!(facet(&r.body, "field"), pairs(&[("music", 2), ("gastronomy", 1), ("literature", 1)]));
     assert_eq!(facet(&r.body, "country"), pairs(&[("ES", 1), ("FR", 1), ("IT", 1), ("SE", 1)]));
     assert_eq!(facet(&r.body, "year"), pairs(&[("2026", 4)]));
+    assert_eq!(facet(&r.body, "region"), pairs(&[("europe_north_america", 4)]));
+    assert_eq!(r.body["facets"]["region"][0]["name"], "Europe and North America");
+    assert_eq!(
+        (item["city"]["region"].as_str(), item["city"]["region_name"].as_str()),
+        (Some("europe_north_america"), Some("Europe and North America"))
+    );
     assert_eq!(r.body["facets"]["field"][0]["name"], "Music");
     assert_eq!(r.body["facets"]["country"][3]["name"], "Sweden");
 
@@ -153,6 +159,9 @@ async fn filters_ranking_facets_and_pages(app: TestApp) {
     assert_eq!(ids(&app, "language=en&field=music&country=IT").await, [a.bologna]);
     assert_eq!(ids(&app, "year=2026").await, all_newest_first);
     assert_eq!(ids(&app, "year=2030").await, Vec::<i64>::new());
+    assert_eq!(ids(&app, "region=europe_north_america").await, all_newest_first);
+    assert_eq!(ids(&app, "region=europe-north-america&field=music").await, [a.seville, a.bologna]);
+    assert_eq!(ids(&app, "region=asia_pacific").await, Vec::<i64>::new());
     assert_eq!(ids(&app, "city=&country=&q=").await, all_newest_first, "empty values filter nothing");
     let r = app.get("/api/v1/archive?field=music", None).await;
     assert_eq!(facet(&r.body, "country"), pairs(&[("ES", 1), ("IT", 1)]));
@@ -216,6 +225,7 @@ async fn bad_parameters(app: TestApp) {
         ("year=1999", "year"),
         ("year=20260", "year"),
         ("language=de", "language"),
+        ("region=europe", "region"),
         (&format!("q={long}") as &str, "q"),
         ("q=%21%21%21", "q"),
         (&format!("q={many}") as &str, "q"),
@@ -235,7 +245,7 @@ async fn bad_parameters(app: TestApp) {
     let r = app.get(&format!("/api/v1/archive?q={}", "a".repeat(200)), None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     // Unknown parameters and malformed numbers are malformed requests.
-    for query in ["region=europe", "page=two"] {
+    for query in ["continent=europe", "page=two"] {
         let r = app.get(&format!("/api/v1/archive?{query}"), None).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{query}: {}", r.text);
     }
@@ -396,6 +406,7 @@ async fn exports(app: TestApp) {
     let ostersund = &rows[3];
     assert_eq!(ostersund["city_name"], "Östersund");
     assert_eq!(ostersund["country_name"], "Sweden");
+    assert_eq!(ostersund["region"], "europe_north_america");
     assert_eq!(ostersund["doi"], "");
     assert_eq!(ostersund["title"], "Membership Monitoring Report — Östersund, 2022–2026");
     let shown = app.get(&format!("/api/v1/archive/{}", a.ostersund), None).await;
