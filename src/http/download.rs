@@ -44,7 +44,7 @@
 //! hashed on every whole-file response.
 
 use std::collections::HashMap;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Seek, SeekFrom};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -534,20 +534,12 @@ impl Source {
             self.reader.seek(SeekFrom::Start(at))?;
             self.position = at;
         }
-        let mut buf = vec![0u8; want];
-        let mut filled = 0;
-        while filled < want {
-            match self.reader.read(&mut buf[filled..]) {
-                Ok(0) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        format!("the stored file ended at byte {}", at + filled as u64),
-                    ));
-                }
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
+        let buf = self.reader.read_chunk(want)?;
+        if buf.len() < want {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("the stored file ended at byte {}", at + buf.len() as u64),
+            ));
         }
         self.position += want as u64;
         if let Some(check) = &mut self.check {
