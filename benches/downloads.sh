@@ -50,11 +50,12 @@ NGINX=$(command -v nginx)
 
 cd "$ROOT"
 cargo build --release --locked --bin mmr
-MMR_BIN=$(cd "$CARGO_TARGET_DIR" && pwd)/release/mmr
-
 WORK=$(mktemp -d)
 # nginx's workers may run as another user: they must reach the store through this directory.
 chmod 755 "$WORK"
+# A copy, so that another build in a shared target directory cannot swap the binary under the run.
+MMR_BIN=$WORK/mmr
+cp "$CARGO_TARGET_DIR/release/mmr" "$MMR_BIN"
 MMR_PID=
 cleanup() {
     [ -n "$MMR_PID" ] && kill "$MMR_PID" 2>/dev/null && wait "$MMR_PID" 2>/dev/null

@@ -209,6 +209,15 @@ impl BlobReader {
         BlobReader { version: Some(version), ..self }
     }
 
+    /// Reads the next `want` bytes (fewer only at the end of the object) into a new buffer. Unlike
+    /// `read_exact` into a zeroed buffer, the buffer is not zeroed first when the source (a file)
+    /// can read into uninitialised memory, which for large chunks saves as much time as the copy.
+    pub fn read_chunk(&mut self, want: usize) -> io::Result<Vec<u8>> {
+        let mut buf = Vec::with_capacity(want);
+        (&mut self.inner).take(want as u64).read_to_end(&mut buf)?;
+        Ok(buf)
+    }
+
     /// The version of the local file being read; `None` for other sources (S3, memory).
     pub fn version(&self) -> Option<FileVersion> {
         self.version
@@ -397,5 +406,9 @@ mod tests {
         let mut rest = String::new();
         reader.read_to_string(&mut rest).expect("read");
         assert_eq!(rest, "456789");
+        reader.seek(SeekFrom::Start(2)).expect("seek");
+        assert_eq!(reader.read_chunk(3).expect("chunk"), b"234");
+        assert_eq!(reader.read_chunk(10).expect("chunk"), b"56789", "short at the end");
+        assert_eq!(reader.read_chunk(10).expect("chunk"), b"");
     }
 }
