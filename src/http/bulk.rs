@@ -5,10 +5,11 @@
 //! `Content-Length` and every member's local header carries its CRC-32: no data descriptors, which
 //! some streaming unzippers cannot read after a stored member.
 //!
-//! Memory stays bounded whatever the selection: a stored member is read twice, a chunk
-//! ([`CHUNK`]) at a time on the blocking pool. The first pass computes its CRC-32 and SHA-256 and
+//! Memory stays bounded whatever the selection: a stored member is read twice, a block
+//! at a time on the blocking pool. The first pass computes its CRC-32 and SHA-256 and
 //! checks them against its name and recorded size before its header is sent, so a damaged file
-//! is never sent as if it were whole; the second pass streams it through a small channel,
+//! is never sent as if it were whole; the second pass streams it ([`CHUNK`] bytes at a time)
+//! through a small channel,
 //! checking the CRC-32 again. What the server holds per download is a chunk or two and one
 //! directory record per member. A slow client holds no thread, only the task feeding the
 //! channel; when it goes away, the channel closes and reading stops. A file found missing or
@@ -166,17 +167,10 @@ fn checked(store: &dyn BlobStore, sha256: &str, bytes: u64) -> io::Result<(BlobR
         ));
     }
     let (mut sha, mut crc) = (Sha256::new(), crc32fast::Hasher::new());
-    let mut buf = vec![0u8; CHUNK];
-    loop {
-        let n = match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        sha.update(&buf[..n]);
-        crc.update(&buf[..n]);
-    }
+    crate::storage::read_blocks(&mut reader, |block| {
+        sha.update(block);
+        crc.update(block);
+    })?;
     let actual = crate::storage::hex(&sha.finalize());
     if actual != sha256 {
         return Err(io::Error::new(

@@ -258,8 +258,15 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// SHA-256 and length of everything `reader` yields, read in blocks rather than all at once.
-pub(crate) fn sha256_of_reader(mut reader: impl Read) -> io::Result<(String, u64)> {
+pub(crate) fn sha256_of_reader(reader: impl Read) -> io::Result<(String, u64)> {
     let mut hasher = Sha256::new();
+    let total = read_blocks(reader, |block| hasher.update(block))?;
+    Ok((hex(&hasher.finalize()), total))
+}
+
+/// Hands everything `reader` yields to `each`, one block (64 KiB at most) at a time, and returns
+/// how many bytes there were.
+pub(crate) fn read_blocks(mut reader: impl Read, mut each: impl FnMut(&[u8])) -> io::Result<u64> {
     let mut buf = vec![0u8; 64 * 1024];
     let mut total = 0u64;
     loop {
@@ -269,10 +276,10 @@ pub(crate) fn sha256_of_reader(mut reader: impl Read) -> io::Result<(String, u64
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
-        hasher.update(&buf[..n]);
+        each(&buf[..n]);
         total += n as u64;
     }
-    Ok((hex(&hasher.finalize()), total))
+    Ok(total)
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
