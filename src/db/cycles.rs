@@ -14,7 +14,6 @@ use std::collections::HashMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::dsl::sql;
-use diesel::expression::SqlLiteral;
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
 
@@ -25,16 +24,6 @@ use crate::domain::cycles::{CyclePlan, Decision};
 /// Rows per statement where a list of ids is bound: under SQLite's and PostgreSQL's parameter
 /// limits.
 const CHUNK: usize = 5_000;
-
-/// Always true, as literal SQL, so that diesel does not cache the statement and PostgreSQL plans
-/// it for its actual parameters each time. A cached statement gets a generic plan after five
-/// runs on a connection, one blind to its parameters: for an array of ids (`= ANY($1)`) that plan
-/// scanned the whole ledger and searched the array row by row, a minute per sweep at 100,000
-/// cities where the index takes a tenth of a second; for the board's date ranges it may read
-/// every cycle.
-pub(super) fn plan_each_time() -> SqlLiteral<Bool> {
-    sql("TRUE")
-}
 
 /// A cycle with its city and everything its status needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -285,7 +274,7 @@ macro_rules! part_condition {
 macro_rules! cycle_conditions {
     ($query:expr, $filter:expr) => {{
         let f: &CycleFilter = $filter;
-        let mut q = $query.filter(plan_each_time());
+        let mut q = $query;
         if let Some(id) = f.selection.cycle_id {
             q = q.filter(reporting_cycles::id.eq(id));
         }
@@ -445,7 +434,6 @@ pub fn load_ids(conn: &mut Conn<'_>, ids: &[i64]) -> Result<Vec<CycleRecord>, Db
                 reporting_cycles::table
                     .inner_join(cities::table)
                     .filter(reporting_cycles::id.eq_any(chunk))
-                    .filter(plan_each_time())
                     .filter(cities::status.ne("withdrawn"))
                     .select(cycle_columns!())
                     .load::<CycleRow>(c)?,
@@ -533,7 +521,6 @@ fn withdrawn_cycles(conn: &mut Conn<'_>) -> Result<Vec<FilterColumns>, DbError> 
                 reporting_cycles::table
                     .inner_join(cities::table)
                     .filter(reporting_cycles::city_id.eq_any(chunk))
-                    .filter(plan_each_time())
                     .select((
                         reporting_cycles::id,
                         reporting_cycles::city_id,
@@ -578,7 +565,6 @@ pub fn zones_due_on(conn: &mut Conn<'_>, dates: &[NaiveDate]) -> Result<Vec<(Nai
             .inner_join(cities::table)
             .filter(reporting_cycles::first_submitted_at.is_null())
             .filter(reporting_cycles::due_in_force.eq_any(dates))
-            .filter(plan_each_time())
             .select((reporting_cycles::due_in_force, cities::time_zone))
             .distinct()
             .load(c)?)
@@ -594,7 +580,6 @@ fn with_submissions(conn: &mut Conn<'_>, rows: Vec<CycleRow>) -> Result<Vec<Cycl
         with_conn!(conn, |c| {
             let chunk_subs: Vec<(i64, i64, i32, NaiveDateTime, bool)> = submissions::table
                 .filter(submissions::cycle_id.eq_any(chunk))
-                .filter(plan_each_time())
                 .order((submissions::cycle_id, submissions::version))
                 .select((
                     submissions::cycle_id,
@@ -609,7 +594,6 @@ fn with_submissions(conn: &mut Conn<'_>, rows: Vec<CycleRow>) -> Result<Vec<Cycl
                 decisions.extend(
                     review_decisions::table
                         .filter(review_decisions::submission_id.eq_any(sub_chunk))
-                        .filter(plan_each_time())
                         .select((
                             review_decisions::submission_id,
                             review_decisions::decision,

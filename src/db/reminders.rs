@@ -9,7 +9,6 @@ use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 
-use super::cycles::plan_each_time;
 use super::schema::{cities, reminder_suppressions, reminders, reporting_cycles};
 use super::{Backend, Conn, DbError, with_conn};
 use crate::domain::{Page, PageRequest};
@@ -107,7 +106,6 @@ pub fn due(
     with_conn!(conn, |c| {
         Ok(reminders::table
             .inner_join(reporting_cycles::table.inner_join(cities::table))
-            .filter(plan_each_time())
             .filter(reminders::send_on.le(through))
             .filter(
                 reminders::state.eq("planned").or(reminders::state
@@ -179,7 +177,6 @@ pub fn cycles_to_plan(
             ids.extend(
                 unsubmitted
                     .filter(reporting_cycles::due_in_force.between(range.live.0, range.live.1))
-                    .filter(plan_each_time())
                     .select(reporting_cycles::id)
                     .load::<i64>(c)?,
             );
@@ -196,7 +193,6 @@ pub fn cycles_to_plan(
             ids.extend(
                 revising
                     .filter(reporting_cycles::revision_due.between(range.live.0, range.live.1))
-                    .filter(plan_each_time())
                     .select(reporting_cycles::id)
                     .load::<i64>(c)?,
             );
@@ -222,7 +218,6 @@ pub fn keys_of(conn: &mut Conn<'_>, cycle_ids: &[i64]) -> Result<Vec<(i64, Strin
             keys.extend(
                 reminders::table
                     .filter(reminders::cycle_id.eq_any(chunk))
-                    .filter(plan_each_time())
                     .select((reminders::cycle_id, reminders::stage, reminders::recipient))
                     .load::<(i64, String, String)>(c)?,
             );
@@ -236,7 +231,6 @@ pub fn keys_of(conn: &mut Conn<'_>, cycle_ids: &[i64]) -> Result<Vec<(i64, Strin
 pub fn pending(conn: &mut Conn<'_>) -> Result<Vec<(i64, i64, String, String)>, DbError> {
     with_conn!(conn, |c| {
         Ok(reminders::table
-            .filter(plan_each_time())
             .filter(reminders::state.eq_any(["planned", "failed"]))
             .select((reminders::id, reminders::cycle_id, reminders::kind, reminders::stage))
             .load(c)?)
