@@ -390,14 +390,6 @@ pub struct Found {
     pub facets: Facets,
 }
 
-/// Published entries matching `filter` (checked with [`check_filter`] first): a page, best match
-/// first with words, newest first without, and the facet counts of the whole selection.
-pub fn search(conn: &mut Conn<'_>, now: NaiveDateTime, filter: &Filter, page: PageRequest) -> Result<Found> {
-    check_filter(conn, filter)?;
-    let facets = facets(conn, now, filter)?;
-    found(conn, now, filter, page, facets)
-}
-
 /// The facet counts of the entries `filter` selects (not checked: see [`check_filter`]), in one
 /// statement. Every entry has one field, so the field counts add up to the total.
 pub fn facets(conn: &mut Conn<'_>, now: NaiveDateTime, filter: &Filter) -> Result<Facets> {
