@@ -10,7 +10,7 @@
 //! revision request and a second version). Rendering every PDF would take hours, so only the first
 //! accepted version is archived by `workflow::archive::archive_accepted` (its time is printed);
 //! the others get their archive row from `db::archive::insert` with a stored placeholder PDF and
-//! bundle, indexed by the real `workflow::catalog::index` in the same transaction. One entry in a
+//! bundle (search reads the texts from the database, never the files). One entry in a
 //! hundred is then withdrawn and one in two hundred given a publication date next month, through
 //! `workflow::archive::publish`.
 //!
@@ -416,7 +416,7 @@ fn seed(db: &Db, store: &dyn BlobStore, words: &Words, n: usize) {
             let entry = workflow::archive::archive_accepted(db, store, &kit, &RULES, &actor, submission.id, decided_at)
                 .unwrap();
             println!(
-                "archive_accepted (render the PDF, write PDF and bundle, index): {:.0} ms for a {}-byte report",
+                "archive_accepted (render the PDF, write PDF and bundle): {:.0} ms for a {}-byte report",
                 start.elapsed().as_secs_f64() * 1000.0,
                 upload.report_markdown.len()
             );
@@ -442,7 +442,6 @@ fn seed(db: &Db, store: &dyn BlobStore, words: &Words, n: usize) {
                             public_since: Some(decided_at),
                         },
                     )?;
-                    workflow::catalog::index(conn, entry.id)?;
                     Ok::<_, mmr::error::Error>(entry)
                 })
             })

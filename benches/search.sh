@@ -1,15 +1,14 @@
 #!/usr/bin/env bash
 # Archive search under load: 50 concurrent clients over loopback against `mmr serve`, on SQLite
-# and then on PostgreSQL, without and with the search cache.
+# and then on PostgreSQL.
 #
 # Seeds (or reuses) an archive of MMR_BENCH_REPORTS (default 10,000) reports with
 # `cargo bench --bench archive_search`, which also writes the query mix and the expected totals
 # of a few queries. For each store: starts the release server (rate limit off: MMR_RATE_LIMIT=0;
-# schedules off), checks those totals through the API, then for the cache off (MMR_SEARCH_CACHE=0)
-# and on (CACHE answers, default 10,000) runs a warm-up and a measured wrk run (-c50, DURATION,
-# default 30s)
-# cycling through the mix (benches/search.lua), and prints p50/p90/p99, requests per second and,
-# with the cache, its hits and misses during the measured run.
+# schedules off), waits for its search index (and prints how long building it took and the
+# server's RSS then), checks those totals through the API, then runs a warm-up and RUNS measured
+# wrk runs (-c50, DURATION, default 30s) cycling through the mix (benches/search.lua), and prints
+# p50/p90/p99, requests per second and the server's RSS.
 #
 #     benches/search.sh
 #     CARGO_TARGET_DIR=/work/target-release DURATION=30s benches/search.sh
@@ -26,7 +25,7 @@ DURATION=${DURATION:-30s}
 WARMUP=${WARMUP:-5s}
 STORES=${STORES:-sqlite postgres}
 PORT=${PORT:-28517}
-CACHE=${CACHE:-10000} # answers kept in the cached runs (the server's default is 1,000)
+RUNS=${RUNS:-2}
 PG_ADMIN=${MMR_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
 OUT=$PWD/target/bench-search
@@ -58,14 +57,14 @@ trap stop_server EXIT
 # A copy of this checkout's server, rebuilt when a source is newer than the copy. A target
 # directory shared with another checkout of this crate holds its artifacts under the same names,
 # and cargo's freshness check (file times) can take the other checkout's newer build for this
-# one's: touching the crate roots forces a rebuild, and the copy is checked to have the search
-# cache option.
+# one's: touching the crate roots forces a rebuild, and the copy is checked to be this version
+# (it reports its search index in /readyz).
 if [ ! -x "$OUT/mmr" ] || [ -n "$(find src migrations Cargo.lock -newer "$OUT/mmr" -print -quit)" ]; then
     for attempt in 1 2 3; do
         touch src/lib.rs src/main.rs
         if cargo build --release --locked --bin mmr; then
             cp "$CARGO_TARGET_DIR/release/mmr" "$OUT/mmr"
-            "$OUT/mmr" serve --help | grep -q MMR_SEARCH_CACHE && break
+            grep -q search_index "$OUT/mmr" && break
         fi
         if [ "$attempt" = 3 ]; then
             echo "could not build this checkout's mmr in $CARGO_TARGET_DIR" >&2
@@ -88,28 +87,26 @@ database_url() {
     esac
 }
 
-start_server() { # store url cache
+start_server() { # store url
     MMR_DATABASE_URL=$2 MMR_DATA_DIR="$OUT/data-$1" MMR_ARCHIVE_URL="$OUT/archive-$1" \
-        MMR_RATE_LIMIT=0 MMR_SEARCH_CACHE=$3 MMR_REMINDER_CRON= MMR_FIXITY_CRON= \
+        MMR_RATE_LIMIT=0 MMR_REMINDER_CRON= MMR_FIXITY_CRON= \
         MMR_BIND=127.0.0.1:$PORT RUST_LOG=warn \
         "$OUT/mmr" serve >"$OUT/server-$1.log" 2>&1 &
     server_pid=$!
-    for _ in $(seq 100); do
+    local started=$(date +%s%3N)
+    for _ in $(seq 1500); do
         if ! kill -0 "$server_pid" 2>/dev/null; then
             break
         fi
-        # Ready, and this server (another process could hold the port).
-        if [ "$(curl -fsS "$BASE/readyz" 2>/dev/null | jq .search_cache.capacity)" = "$3" ]; then
+        # Ready with its index built, and this server (another process could hold the port).
+        if [ "$(curl -fsS "$BASE/readyz" 2>/dev/null | jq '.search_index.entries > 0')" = true ]; then
+            echo "$1: index of $(curl -fsS "$BASE/readyz" | jq -c .search_index) built $(($(date +%s%3N) - started)) ms after the start; server RSS $(($(ps -o rss= -p "$server_pid") / 1024)) MiB"
             return 0
         fi
         sleep 0.2
     done
     echo "the server did not become ready; see $OUT/server-$1.log" >&2
     exit 1
-}
-
-cache_counts() {
-    curl -fsS "$BASE/readyz" | jq -r '.search_cache | "\(.hits) \(.misses)"'
 }
 
 for store in $STORES; do
@@ -119,33 +116,21 @@ for store in $STORES; do
     if [ "$store" = postgres ]; then
         psql "$url" -qc "VACUUM ANALYZE" # what autovacuum does after the bulk load
     fi
-    for cache in 0 "$CACHE"; do
-        start_server "$store" "$url" "$cache"
-        while IFS=$'\t' read -r query expected; do
-            got=$(curl -fsS "$BASE$query" | jq .total)
-            if [ "$got" != "$expected" ]; then
-                echo "$store: $query answered total $got, counted $expected" >&2
-                exit 1
-            fi
-        done <"$OUT/checks.tsv"
-        echo "$store: totals of $(wc -l <"$OUT/checks.tsv") queries match direct counts"
-        wrk -t2 -c50 -d"$WARMUP" -s benches/search.lua "$BASE" -- "$OUT/queries.txt" >/dev/null
-        # Without the cache one measured run; with it two in a row (from the warm-up's cache, then
-        # with what the first run added).
-        runs=1
-        [ "$cache" != 0 ] && runs=2
-        for run in $(seq "$runs"); do
-            read -r hits misses < <(cache_counts)
-            echo "$store, cache $cache, run $run, load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ):"
-            wrk -t2 -c50 -d"$DURATION" --timeout 10s -s benches/search.lua "$BASE" -- "$OUT/queries.txt" |
-                grep -E 'RESULT|Non-2xx|Socket errors'
-            read -r hits2 misses2 < <(cache_counts)
-            if [ "$cache" != 0 ]; then
-                h=$((hits2 - hits)) m=$((misses2 - misses))
-                echo "  cache during the run: $h hits, $m misses, hit ratio $((100 * h / (h + m > 0 ? h + m : 1)))%;" \
-                    "server RSS $(($(ps -o rss= -p "$server_pid") / 1024)) MiB"
-            fi
-        done
-        stop_server
+    start_server "$store" "$url"
+    while IFS=$'\t' read -r query expected; do
+        got=$(curl -fsS "$BASE$query" | jq .total)
+        if [ "$got" != "$expected" ]; then
+            echo "$store: $query answered total $got, counted $expected" >&2
+            exit 1
+        fi
+    done <"$OUT/checks.tsv"
+    echo "$store: totals of $(wc -l <"$OUT/checks.tsv") queries match direct counts"
+    wrk -t2 -c50 -d"$WARMUP" -s benches/search.lua "$BASE" -- "$OUT/queries.txt" >/dev/null
+    for run in $(seq "$RUNS"); do
+        echo "$store, run $run, load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ):"
+        wrk -t2 -c50 -d"$DURATION" --timeout 10s -s benches/search.lua "$BASE" -- "$OUT/queries.txt" |
+            grep -E 'RESULT|Non-2xx|Socket errors'
+        echo "  server RSS $(($(ps -o rss= -p "$server_pid") / 1024)) MiB"
     done
+    stop_server
 done

@@ -237,10 +237,6 @@ pub struct ServeOpts {
     /// Requests an address may make at once, before the per-minute rate applies.
     #[arg(long, env = "MMR_RATE_LIMIT_BURST", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub rate_limit_burst: u32,
-    /// How many archive search answers to keep for reuse (exact: an answer is reused only while
-    /// the catalogue is unchanged and no entry has become public since). 0 turns it off.
-    #[arg(long, env = "MMR_SEARCH_CACHE", default_value_t = 1_000, value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
-    pub search_cache: u32,
 }
 
 impl ServeOpts {

@@ -15,7 +15,6 @@ use mmr::http::{AppState, RateLimiter};
 use mmr::mail::{self, Envelope, Transport};
 use mmr::render::{self, DocumentMeta, Limits, PageSize, RenderRequest, Template};
 use mmr::storage::{self, BlobStore};
-use mmr::workflow::catalog_cache::CatalogCache;
 use mmr::workflow::reminders::ReminderConfig;
 use mmr::workflow::render::{CityCover, Reporting};
 use mmr::workflow::{self, Actor, tokens::TokenSpec};
@@ -245,8 +244,6 @@ fn serve(
         state.public_url = reminders.public_url.trim_end_matches('/').to_owned();
         state.secretariat_email = reminders.secretariat_email.clone();
         state.rate_limiter = opts.rate_limit().map(|limit| Arc::new(RateLimiter::new(limit)));
-        state.search_cache = Arc::new(CatalogCache::new(opts.search_cache as usize));
-        state.facet_cache = Arc::new(CatalogCache::new(opts.search_cache as usize));
         let fixity = scheduler::FixityJob {
             db: db.clone(),
             store,
@@ -263,6 +260,23 @@ fn serve(
                 Ok(done) if !done.is_empty() => tracing::info!(count = done.len(), "completed interrupted archivings"),
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "completing interrupted archivings failed"),
+            }
+        });
+        // The archive search's index is built before the first search has to wait for it.
+        let (index_db, catalog) = (state.db.clone(), state.catalog.clone());
+        tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
+            match index_db.run_blocking(|conn| catalog.sync(conn)) {
+                Ok(_) => {
+                    let stats = catalog.stats();
+                    tracing::info!(
+                        entries = stats.entries,
+                        terms = stats.terms,
+                        ms = started.elapsed().as_millis() as u64,
+                        "archive search index built"
+                    );
+                }
+                Err(e) => tracing::error!(error = %e, "building the archive search index failed"),
             }
         });
         let _schedule = scheduler::start(&opts.reminder_cron, reminder, &opts.fixity_cron, fixity).await?;

@@ -10,15 +10,11 @@
 //! the past therefore shows up in an incremental harvest instead of below its watermark. The joins are written as SQL text (with each backend's
 //! placeholders) because the schema does not let these tables meet in one diesel query.
 //!
-//! Full-text search is the one place the two stores differ: SQLite matches against the FTS5
-//! table `archive_search` and ranks by bm25, PostgreSQL against the `tsvector` column of its
-//! `archive_search` table (configuration `mmr_search`: `simple` behind `unaccent`) and ranks by
-//! `ts_rank`. Both ignore case and accents and do no stemming, so a query finds the same entries
-//! on either. [`index`] fills the index for a new entry; the migration backfilled older ones.
+//! [`dated`] and [`texts`] feed the archive search's in-memory index
+//! (`workflow::catalog_index`), which filters, matches and ranks without the database.
 //!
-//! [`revision`] and [`next_publication`] tell when an answer derived from the catalogue may be
-//! reused: triggers bump the revision in every transaction that changes what the catalogue holds
-//! or shows, and an entry with a future publication date becomes public at that instant.
+//! [`revision`] tells when what was derived from the catalogue is still current: triggers bump it
+//! in every transaction that changes what the catalogue holds or shows.
 
 use std::fmt::Write as _;
 
@@ -27,7 +23,6 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text, Timestamp};
 
 use super::{Conn, DbError, with_conn};
-use crate::domain::regions::Region;
 
 /// A published entry with what its metadata needs.
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
@@ -280,154 +275,6 @@ pub fn countries(conn: &mut Conn<'_>, now: NaiveDateTime) -> Result<Vec<String>,
     Ok(rows.into_iter().map(|g| g.code).collect())
 }
 
-/// What a search or an export selects among published entries; every given criterion must hold.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct Filter {
-    pub city: Option<String>,
-    /// ISO 3166-1 alpha-2.
-    pub country: Option<String>,
-    /// UNESCO's region of the city's country.
-    pub region: Option<Region>,
-    pub field: Option<String>,
-    /// The last year of the reporting period.
-    pub year: Option<i32>,
-    /// `en` or `fr`.
-    pub language: Option<String>,
-    /// Words that must all occur in the report or the action plan: plain words (letters and
-    /// digits), never query syntax. Empty: no text condition.
-    pub words: Vec<String>,
-}
-
-/// How many entries of a search share a value: a creative field, a country or a year.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FacetRow {
-    pub code: String,
-    pub name: String,
-    pub n: i64,
-}
-
-/// Which facet a [`FacetRow`] counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Facet {
-    Field,
-    Country,
-    Year,
-}
-
-#[derive(QueryableByName)]
-struct FacetCount {
-    #[diesel(sql_type = Text)]
-    facet: String,
-    #[diesel(sql_type = Text)]
-    code: String,
-    #[diesel(sql_type = Text)]
-    name: String,
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-/// The published entries of `filter`, with the text condition joined in when there are words.
-fn searched(conn: &Conn<'_>, head: &str, now: NaiveDateTime, filter: &Filter) -> Sql {
-    let mut sql = Sql::new(conn, head);
-    sql.push(FROM);
-    let words = filter.words.join(" ");
-    if !filter.words.is_empty() {
-        sql.push(if sql.postgres {
-            " JOIN archive_search t ON t.archive_id = d.id"
-        } else {
-            " JOIN archive_search ON archive_search.rowid = d.id"
-        });
-    }
-    sql.push(PUBLISHED).arg(Arg::Time(now));
-    for (column, value) in [("c.slug", &filter.city), ("c.country", &filter.country), ("c.field", &filter.field)] {
-        if let Some(value) = value {
-            sql.push(" AND ").push(column).push(" = ").arg(Arg::Text(value.clone()));
-        }
-    }
-    if let Some(language) = &filter.language {
-        sql.push(" AND c.language = ").arg(Arg::Text(language.clone()));
-    }
-    if let Some(region) = filter.region {
-        sql.push(" AND c.country IN (");
-        for (i, code) in region.countries().iter().enumerate() {
-            sql.push(if i == 0 { "" } else { ", " }).arg(Arg::Text((*code).to_owned()));
-        }
-        sql.push(")");
-    }
-    if let Some(year) = filter.year {
-        sql.push(" AND y.period_end_year = ").arg(Arg::Int(year));
-    }
-    if !filter.words.is_empty() {
-        if sql.postgres {
-            sql.push(" AND t.document @@ plainto_tsquery('mmr_search', ").arg(Arg::Text(words)).push(")");
-        } else {
-            // Each word quoted: an FTS5 string, so nothing in it is read as query syntax.
-            let phrase: Vec<String> = filter.words.iter().map(|w| format!("\"{}\"", w.replace('"', ""))).collect();
-            sql.push(" AND archive_search MATCH ").arg(Arg::Text(phrase.join(" ")));
-        }
-    }
-    sql
-}
-
-/// Up to `limit` entries of `filter` after skipping `offset`: best match first when there are
-/// words (bm25 on SQLite, `ts_rank` on PostgreSQL), otherwise newest first; ties newest first.
-pub fn search(
-    conn: &mut Conn<'_>,
-    now: NaiveDateTime,
-    filter: &Filter,
-    offset: i64,
-    limit: i64,
-) -> Result<Vec<CatalogRow>, DbError> {
-    let mut sql = searched(conn, COLUMNS, now, filter);
-    sql.push(" ORDER BY ");
-    if !filter.words.is_empty() {
-        if sql.postgres {
-            sql.push("ts_rank(t.document, plainto_tsquery('mmr_search', ")
-                .arg(Arg::Text(filter.words.join(" ")))
-                .push(")) DESC, ");
-        } else {
-            sql.push("bm25(archive_search), ");
-        }
-    }
-    sql.push(&format!("d.published_at DESC, d.id DESC LIMIT {} OFFSET {}", limit.max(0), offset.max(0)));
-    with_conn!(conn, |c| Ok(load!(c, sql, CatalogRow)?))
-}
-
-/// How many entries `filter` selects.
-pub fn search_count(conn: &mut Conn<'_>, now: NaiveDateTime, filter: &Filter) -> Result<i64, DbError> {
-    let sql = searched(conn, "SELECT COUNT(*) AS n", now, filter);
-    let rows = with_conn!(conn, |c| load!(c, sql, Count))?;
-    Ok(rows.first().map_or(0, |r| r.n))
-}
-
-/// The entries of `filter` counted per creative field, per country and per period end year, in
-/// one statement that selects them once (a materialised common table expression grouped three
-/// ways); each facet's rows most first, then by code. Every entry has one field, so the field
-/// counts add up to the search's total.
-pub fn facets(conn: &mut Conn<'_>, now: NaiveDateTime, filter: &Filter) -> Result<Vec<(Facet, FacetRow)>, DbError> {
-    let head = "WITH e AS MATERIALIZED (SELECT f.slug AS field, f.name AS field_name, c.country AS country, \
-         CAST(y.period_end_year AS TEXT) AS year";
-    let mut sql = searched(conn, head, now, filter);
-    sql.push(
-        ") SELECT 'field' AS facet, field AS code, MIN(field_name) AS name, COUNT(*) AS n FROM e GROUP BY field \
-         UNION ALL SELECT 'country', country, country, COUNT(*) FROM e GROUP BY country \
-         UNION ALL SELECT 'year', year, year, COUNT(*) FROM e GROUP BY year \
-         ORDER BY facet, n DESC, code",
-    );
-    let rows = with_conn!(conn, |c| load!(c, sql, FacetCount))?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let facet = match r.facet.as_str() {
-                "field" => Facet::Field,
-                "country" => Facet::Country,
-                _ => Facet::Year,
-            };
-            (facet, FacetRow { code: r.code, name: r.name, n: r.n })
-        })
-        .collect())
-}
-
 /// The published entries of one city and cycle, by version.
 pub fn versions(
     conn: &mut Conn<'_>,
@@ -435,26 +282,51 @@ pub fn versions(
     city_slug: &str,
     cycle_number: i32,
 ) -> Result<Vec<CatalogRow>, DbError> {
-    let filter = Filter { city: Some(city_slug.to_owned()), ..Filter::default() };
-    let mut sql = searched(conn, COLUMNS, now, &filter);
+    let mut sql = Sql::new(conn, COLUMNS);
+    sql.push(FROM).push(PUBLISHED).arg(Arg::Time(now));
+    sql.push(" AND c.slug = ").arg(Arg::Text(city_slug.to_owned()));
     sql.push(" AND y.number = ").arg(Arg::Int(cycle_number)).push(" ORDER BY s.version, d.id");
     with_conn!(conn, |c| Ok(load!(c, sql, CatalogRow)?))
 }
 
-/// Adds an archive entry's report and action-plan text to the full-text index. Call it in the
-/// transaction that inserts the entry, so the two never disagree.
-pub fn index(conn: &mut Conn<'_>, archive_id: i64) -> Result<(), DbError> {
-    const SQLITE: &str = "INSERT INTO archive_search (rowid, report, action_plan) \
-         SELECT d.id, s.report_markdown, s.action_plan_markdown \
-         FROM archived_documents d JOIN submissions s ON s.id = d.submission_id WHERE d.id = ?";
-    const POSTGRES: &str = "INSERT INTO archive_search (archive_id, document) \
-         SELECT d.id, to_tsvector('mmr_search', s.report_markdown) || to_tsvector('mmr_search', s.action_plan_markdown) \
-         FROM archived_documents d JOIN submissions s ON s.id = d.submission_id WHERE d.id = $1";
-    let inserted = match conn {
-        Conn::Sqlite(c) => diesel::sql_query(SQLITE).bind::<BigInt, _>(archive_id).execute(&mut **c)?,
-        Conn::Postgres(c) => diesel::sql_query(POSTGRES).bind::<BigInt, _>(archive_id).execute(&mut **c)?,
-    };
-    if inserted == 1 { Ok(()) } else { Err(DbError::NotFound) }
+/// Every entry with a publication date, public by now or scheduled: what the search index
+/// holds. Withdrawn entries (no date) are not among them.
+pub fn dated(conn: &mut Conn<'_>) -> Result<Vec<CatalogRow>, DbError> {
+    let mut sql = Sql::new(conn, COLUMNS);
+    sql.push(FROM).push(" WHERE d.published_at IS NOT NULL");
+    with_conn!(conn, |c| Ok(load!(c, sql, CatalogRow)?))
+}
+
+/// The accepted report and action plan of an archive entry.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct EntryText {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    /// The digest of the sources the texts belong to.
+    #[diesel(sql_type = Text)]
+    pub source_sha256: String,
+    #[diesel(sql_type = Text)]
+    pub report: String,
+    #[diesel(sql_type = Text)]
+    pub action_plan: String,
+}
+
+/// The texts of the archive entries `ids` (those that exist), in no particular order.
+pub fn texts(conn: &mut Conn<'_>, ids: &[i64]) -> Result<Vec<EntryText>, DbError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::new(
+        conn,
+        "SELECT d.id AS id, s.bundle_sha256 AS source_sha256, s.report_markdown AS report, \
+         s.action_plan_markdown AS action_plan \
+         FROM archived_documents d JOIN submissions s ON s.id = d.submission_id WHERE d.id IN (",
+    );
+    for (i, id) in ids.iter().enumerate() {
+        sql.push(if i == 0 { "" } else { ", " }).arg(Arg::Id(*id));
+    }
+    sql.push(")");
+    with_conn!(conn, |c| Ok(load!(c, sql, EntryText)?))
 }
 
 /// The catalogue's revision: it changes in the transaction of every write that can change an
@@ -463,13 +335,4 @@ pub fn revision(conn: &mut Conn<'_>) -> Result<i64, DbError> {
     let sql = Sql::new(conn, "SELECT revision AS n FROM catalog_revision WHERE id = 1");
     let rows = with_conn!(conn, |c| load!(c, sql, Count))?;
     rows.first().map(|r| r.n).ok_or(DbError::NotFound)
-}
-
-/// The first instant after `now` at which an entry becomes public (a publication date in the
-/// future), if any: until then, the published entries are those of `now`.
-pub fn next_publication(conn: &mut Conn<'_>, now: NaiveDateTime) -> Result<Option<NaiveDateTime>, DbError> {
-    let mut sql = Sql::new(conn, "SELECT d.published_at AS at FROM archived_documents d WHERE d.published_at > ");
-    sql.arg(Arg::Time(now)).push(" ORDER BY d.published_at LIMIT 1");
-    let rows = with_conn!(conn, |c| load!(c, sql, Instant))?;
-    Ok(rows.into_iter().next().map(|r| r.at))
 }

@@ -7,12 +7,14 @@
 //! through a status code. Search and exports go through the public catalogue
 //! ([`workflow::catalog`]), which only ever holds published entries, whoever asks.
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use bytes::Bytes;
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -21,15 +23,14 @@ use super::bulk;
 use super::download::{self, StoredFile};
 use super::extract::{ApiJson, ApiQuery, Auth};
 use super::{ApiError, AppState, ListView, PageQuery, blocking, double_option, rfc3339};
-use crate::db::catalog::Filter;
 use crate::domain::auth::{Action, CityRef, authorize};
 use crate::domain::cities::{CitySlug, CountryCode, FIRST_DESIGNATION_YEAR, Language};
 use crate::domain::fields::FieldSlug;
 use crate::domain::regions::Region;
-use crate::domain::{Invalid, parse_date};
+use crate::domain::{Invalid, Page, parse_date};
 use crate::error::Error;
 use crate::workflow::archive::{Entry, Verification, fixity_label};
-use crate::workflow::catalog::{EXPORT_LIMIT, FacetCount, Facets, Record, query_words};
+use crate::workflow::catalog::{EXPORT_LIMIT, FacetCount, Filter, Record, query_words};
 use crate::workflow::{self};
 
 pub fn router() -> Router<AppState> {
@@ -68,8 +69,8 @@ struct CityView {
 }
 
 #[derive(Serialize)]
-struct FileView {
-    sha256: String,
+struct FileView<'a> {
+    sha256: Cow<'a, str>,
     bytes: i64,
     url: String,
 }
@@ -85,8 +86,8 @@ struct EntryView {
     version: i32,
     /// The digest of the accepted sources (printed on the PDF's cover).
     source_sha256: String,
-    pdf: FileView,
-    source_bundle: FileView,
+    pdf: FileView<'static>,
+    source_bundle: FileView<'static>,
     renderer_version: String,
     template_version: String,
     archived_at: String,
@@ -183,9 +184,9 @@ impl EntryView {
             period_end_year: e.cycle.record.period_end_year,
             version: e.submission.version,
             source_sha256: e.submission.bundle_sha256,
-            pdf: FileView { sha256: d.pdf_sha256, bytes: d.pdf_bytes, url: format!("/api/v1/archive/{id}/pdf") },
+            pdf: FileView { sha256: d.pdf_sha256.into(), bytes: d.pdf_bytes, url: format!("/api/v1/archive/{id}/pdf") },
             source_bundle: FileView {
-                sha256: d.bundle_sha256,
+                sha256: d.bundle_sha256.into(),
                 bytes: d.bundle_bytes,
                 url: format!("/api/v1/archive/{id}/source.zip"),
             },
@@ -460,78 +461,78 @@ fn parse_year(raw: &str) -> Result<i32, Invalid> {
 }
 
 #[derive(Serialize)]
-struct CatalogCityView {
-    slug: String,
-    name: String,
-    country: String,
-    country_name: String,
+struct CatalogCityView<'a> {
+    slug: &'a str,
+    name: &'a str,
+    country: &'a str,
+    country_name: &'a str,
     /// UNESCO's region (slug), when the country has one.
     region: Option<&'static str>,
     region_name: Option<&'static str>,
-    field: String,
-    field_name: String,
+    field: &'a str,
+    field_name: &'a str,
 }
 
 /// A published entry in search results and JSON exports: its metadata, hashes and addresses.
 #[derive(Serialize)]
-struct SummaryView {
+struct SummaryView<'a> {
     id: i64,
     persistent_id: String,
     doi: Option<String>,
     url: String,
     title: String,
-    city: CatalogCityView,
-    language: String,
+    city: CatalogCityView<'a>,
+    language: &'a str,
     cycle_number: i32,
     period_start_year: i32,
     period_end_year: i32,
     version: i32,
     published_at: String,
     archived_at: String,
-    pdf: FileView,
-    source_bundle: FileView,
-    source_sha256: String,
-    renderer_version: String,
-    template_version: String,
+    pdf: FileView<'a>,
+    source_bundle: FileView<'a>,
+    source_sha256: &'a str,
+    renderer_version: &'a str,
+    template_version: &'a str,
     last_fixity_at: Option<String>,
     last_fixity_ok: Option<bool>,
 }
 
-impl SummaryView {
-    fn new(r: Record, state: &AppState) -> Self {
+impl<'a> SummaryView<'a> {
+    fn new(r: &'a Record, state: &AppState) -> Self {
         let url = entry_url(state, r.id);
         Self {
             id: r.id,
             persistent_id: r.persistent_id(),
             doi: None,
             title: r.title(),
-            language: r.language,
+            language: &r.language,
             cycle_number: r.cycle_number,
             period_start_year: r.period_start_year,
             period_end_year: r.period_end_year,
             version: r.version,
             published_at: rfc3339(r.published_at.and_utc()),
             archived_at: rfc3339(r.archived_at.and_utc()),
-            pdf: FileView { sha256: r.pdf_sha256, bytes: r.pdf_bytes, url: format!("{url}/pdf") },
+            pdf: FileView { sha256: Cow::Borrowed(&r.pdf_sha256), bytes: r.pdf_bytes, url: format!("{url}/pdf") },
             source_bundle: FileView {
-                sha256: r.bundle_sha256,
+                sha256: Cow::Borrowed(&r.bundle_sha256),
                 bytes: r.bundle_bytes,
                 url: format!("{url}/source.zip"),
             },
-            source_sha256: r.source_sha256,
-            renderer_version: r.renderer_version,
-            template_version: r.template_version,
+            source_sha256: &r.source_sha256,
+            renderer_version: &r.renderer_version,
+            template_version: &r.template_version,
             last_fixity_at: r.last_fixity_at.map(|t| rfc3339(t.and_utc())),
             last_fixity_ok: r.last_fixity_ok,
             city: CatalogCityView {
-                slug: r.city_slug,
-                name: r.city_name,
-                country: r.country_code,
-                country_name: r.country_name,
+                slug: &r.city_slug,
+                name: &r.city_name,
+                country: &r.country_code,
+                country_name: &r.country_name,
                 region: r.region.map(Region::slug),
                 region_name: r.region.map(Region::name),
-                field: r.field_slug,
-                field_name: r.field_name,
+                field: &r.field_slug,
+                field_name: &r.field_name,
             },
             url,
         }
@@ -561,18 +562,17 @@ struct FacetsView {
 
 /// A page of search results with the facets of the whole search.
 #[derive(Serialize)]
-struct SearchView {
+struct SearchView<'a> {
     #[serde(flatten)]
-    list: ListView<SummaryView>,
+    list: ListView<SummaryView<'a>>,
     facets: FacetsView,
 }
 
-/// Searches the published archive; public. Filters `city`, `country`, `field`, `year` (period
-/// end), `language` and `q` (words, all required, in the report or action plan; best match
-/// first, otherwise newest first), paged, with counts per field, country and year. The JSON
-/// body comes from the state's exact cache when the same search was answered since the
-/// catalogue last changed, and the facets (with the total) from the facet cache when another
-/// page of the same filter was.
+/// Searches the published archive; public. Filters `city`, `country`, `region`, `field`, `year`
+/// (period end), `language` and `q` (words, all required, in the report or action plan; best
+/// match first, otherwise newest first), paged, with counts per field, country, region and year
+/// over the whole search. Answered from the in-memory index, brought up to the catalogue's
+/// revision first ([`CatalogIndex`](crate::workflow::catalog_index::CatalogIndex)).
 async fn list(
     State(state): State<AppState>,
     auth: Auth,
@@ -582,28 +582,25 @@ async fn list(
     let page = PageQuery { page: query.page, per_page: query.per_page }.parse()?;
     let filter = query.filter()?;
     let now = state.now();
-    let st = state.clone();
-    let body = state
-        .db
-        .run(move |conn| {
-            st.search_cache.get_or_compute(conn, now, (filter.clone(), page), |conn| {
-                workflow::catalog::check_filter(conn, &filter)?;
-                let facets = st.facet_cache.get_or_compute(conn, now, filter.clone(), |conn| {
-                    workflow::catalog::facets(conn, now, &filter).map_err(ApiError::from)
-                })?;
-                let found = workflow::catalog::found(conn, now, &filter, page, Facets::clone(&facets))?;
-                let facets = FacetsView {
-                    field: found.facets.fields.into_iter().map(FacetView::from).collect(),
-                    country: found.facets.countries.into_iter().map(FacetView::from).collect(),
-                    region: found.facets.regions.into_iter().map(FacetView::from).collect(),
-                    year: found.facets.years.into_iter().map(FacetView::from).collect(),
-                };
-                let view = SearchView { list: ListView::from_page(found.page, |r| SummaryView::new(r, &st)), facets };
-                serde_json::to_vec(&view).map(Bytes::from).map_err(|e| ApiError::interrupted(&e))
-            })
-        })
-        .await?;
-    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], Bytes::clone(&body)).into_response())
+    let (index, checked) = (state.catalog.clone(), filter.clone());
+    let catalog = state.db.run(move |conn| workflow::catalog::searchable(&index, conn, &checked)).await?;
+    // The search and the JSON are memory work of well under a millisecond, done here like any
+    // response's serialisation: a hop to the blocking pool would cost more than it saves.
+    let found = workflow::catalog::search(&state.catalog, &catalog, now, &filter, page);
+    let facets = FacetsView {
+        field: found.facets.fields.into_iter().map(FacetView::from).collect(),
+        country: found.facets.countries.into_iter().map(FacetView::from).collect(),
+        region: found.facets.regions.into_iter().map(FacetView::from).collect(),
+        year: found.facets.years.into_iter().map(FacetView::from).collect(),
+    };
+    let Page { items, total, page, per_page } = &found.page;
+    let items = items.iter().map(|r| SummaryView::new(r, &state)).collect();
+    let list = ListView { items, total: *total, page: *page, per_page: *per_page };
+    let view = SearchView { list, facets };
+    // Sized for a whole page at once: growing a large buffer step by step costs more.
+    let mut body = Vec::with_capacity(16 * 1024 + view.list.items.len() * 1536);
+    serde_json::to_writer(&mut body, &view).map_err(|e| ApiError::interrupted(&e))?;
+    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response())
 }
 
 /// The filter of an export or a bulk download, which are not paged: `page` and `per_page` are
@@ -618,10 +615,11 @@ fn unpaged(auth: &Auth, query: &SearchQuery, bound: &str) -> Result<Filter, ApiE
 }
 
 /// The entries an export covers: the search's filters, no pages, at most [`EXPORT_LIMIT`].
-async fn exported(state: &AppState, auth: &Auth, query: &SearchQuery) -> Result<Vec<Record>, ApiError> {
+async fn exported(state: &AppState, auth: &Auth, query: &SearchQuery) -> Result<Vec<Arc<Record>>, ApiError> {
     let filter = unpaged(auth, query, &format!("up to {EXPORT_LIMIT} entries"))?;
     let now = state.now();
-    Ok(state.db.run(move |conn| workflow::catalog::export(conn, now, &filter, EXPORT_LIMIT)).await?)
+    let index = state.catalog.clone();
+    Ok(state.db.run(move |conn| workflow::catalog::export(&index, conn, now, &filter, EXPORT_LIMIT)).await?)
 }
 
 /// The metadata of every published entry the filters select, as JSON:
@@ -632,7 +630,7 @@ async fn export_json(
     ApiQuery(query): ApiQuery<SearchQuery>,
 ) -> Result<Response, ApiError> {
     let records = exported(&state, &auth, &query).await?;
-    let items: Vec<SummaryView> = records.into_iter().map(|r| SummaryView::new(r, &state)).collect();
+    let items: Vec<SummaryView> = records.iter().map(|r| SummaryView::new(r, &state)).collect();
     let total = items.len();
     let mut response = Json(serde_json::json!({ "items": items, "total": total })).into_response();
     response
@@ -686,7 +684,7 @@ async fn export_csv(
     let mut out = csv::Writer::from_writer(Vec::new());
     let failed = |e: csv::Error| ApiError::interrupted(&e);
     out.write_record(CSV_COLUMNS).map_err(failed)?;
-    for r in records {
+    for r in &records {
         let v = SummaryView::new(r, &state);
         let row: [String; 30] = [
             v.id.to_string(),
@@ -694,14 +692,14 @@ async fn export_csv(
             String::new(),
             v.url,
             v.title,
-            v.city.slug,
-            v.city.name,
-            v.city.country,
-            v.city.country_name,
+            v.city.slug.to_owned(),
+            v.city.name.to_owned(),
+            v.city.country.to_owned(),
+            v.city.country_name.to_owned(),
             v.city.region.unwrap_or_default().to_owned(),
-            v.city.field,
-            v.city.field_name,
-            v.language,
+            v.city.field.to_owned(),
+            v.city.field_name.to_owned(),
+            v.language.to_owned(),
             v.cycle_number.to_string(),
             v.period_start_year.to_string(),
             v.period_end_year.to_string(),
@@ -709,14 +707,14 @@ async fn export_csv(
             v.published_at,
             v.archived_at,
             v.pdf.url,
-            v.pdf.sha256,
+            v.pdf.sha256.into_owned(),
             v.pdf.bytes.to_string(),
             v.source_bundle.url,
-            v.source_bundle.sha256,
+            v.source_bundle.sha256.into_owned(),
             v.source_bundle.bytes.to_string(),
-            v.source_sha256,
-            v.renderer_version,
-            v.template_version,
+            v.source_sha256.to_owned(),
+            v.renderer_version.to_owned(),
+            v.template_version.to_owned(),
             v.last_fixity_at.unwrap_or_default(),
             v.last_fixity_ok.map(|ok| ok.to_string()).unwrap_or_default(),
         ];
@@ -735,11 +733,11 @@ async fn export_csv(
 
 /// A report in a bulk download's manifest: its file in the ZIP and its metadata.
 #[derive(Serialize)]
-struct BulkItem {
+struct BulkItem<'a> {
     /// Its path in the ZIP.
     file: String,
     #[serde(flatten)]
-    entry: SummaryView,
+    entry: SummaryView<'a>,
 }
 
 /// A selected report left out of a bulk download.
@@ -753,7 +751,7 @@ struct LeftOut {
 
 /// `manifest.json` of a bulk download.
 #[derive(Serialize)]
-struct BulkManifest {
+struct BulkManifest<'a> {
     /// `mmr-bulk/1`.
     format: &'static str,
     generated_at: String,
@@ -762,7 +760,7 @@ struct BulkManifest {
     /// How many PDFs the ZIP holds, and their bytes.
     count: usize,
     pdf_bytes: u64,
-    items: Vec<BulkItem>,
+    items: Vec<BulkItem<'a>>,
     /// Selected reports whose files the last fixity check found damaged; they are not included.
     unavailable: Vec<LeftOut>,
 }
@@ -781,16 +779,17 @@ async fn bulk_zip(
     let limits = state.bulk_limits;
     let filter = unpaged(&auth, &query, &format!("up to {} reports", limits.reports))?;
     let now = state.now();
-    let records = state.db.run(move |conn| workflow::catalog::bulk(conn, now, &filter, limits)).await?;
+    let index = state.catalog.clone();
+    let records = state.db.run(move |conn| workflow::catalog::bulk(&index, conn, now, &filter, limits)).await?;
 
-    let (damaged, records): (Vec<Record>, Vec<Record>) =
+    let (damaged, records): (Vec<Arc<Record>>, Vec<Arc<Record>>) =
         records.into_iter().partition(|r| r.last_fixity_ok == Some(false));
     let mut names = std::collections::BTreeSet::new();
     let mut pdfs = Vec::with_capacity(records.len());
     let mut items = Vec::with_capacity(records.len());
     let (mut sums, mut citations, mut pdf_bytes) = (String::new(), String::new(), 0);
-    for r in records {
-        let name = bulk_member_name(&r, &mut names);
+    for r in &records {
+        let name = bulk_member_name(r, &mut names);
         sums.push_str(&format!("{}  {name}\n", r.pdf_sha256));
         citations.push_str(&r.bibtex(&entry_url(&state, r.id)));
         citations.push('\n');

@@ -1,4 +1,5 @@
-//! Liveness and readiness probes; readiness also reports the archive search cache's counters.
+//! Liveness and readiness probes; readiness also reports the archive search index's size and
+//! the catalogue revision it reflects.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -17,15 +18,13 @@ async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// The database answers; 503 otherwise. Also says how the archive search cache has done.
+/// The database answers; 503 otherwise. Also says what the archive search index holds.
 async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let backend = state.db.backend().as_str();
     let db = state.db.clone();
-    let cache = state.search_cache.stats();
-    let cache =
-        json!({ "capacity": cache.capacity, "entries": cache.entries, "hits": cache.hits, "misses": cache.misses });
+    let index = state.catalog.stats();
     match tokio::task::spawn_blocking(move || db.ping()).await {
-        Ok(Ok(())) => Ok(Json(json!({ "status": "ready", "database": backend, "search_cache": cache }))),
+        Ok(Ok(())) => Ok(Json(json!({ "status": "ready", "database": backend, "search_index": index }))),
         _ => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database does not answer")),
     }
 }

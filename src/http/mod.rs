@@ -40,13 +40,11 @@ pub use error::ApiError;
 pub use ratelimit::{RateLimit, RateLimiter};
 
 use crate::db::Db;
-use crate::db::catalog::Filter;
+use crate::domain::Page;
 use crate::domain::cycles::CycleRules;
-use crate::domain::{Page, PageRequest};
 use crate::storage::BlobStore;
 use crate::workflow::catalog::BulkLimits;
-use crate::workflow::catalog::Facets;
-use crate::workflow::catalog_cache::{self, CatalogCache};
+use crate::workflow::catalog_index::CatalogIndex;
 use crate::workflow::render::Reporting;
 
 /// The response header carrying each request's id (also accepted from a proxy in front).
@@ -81,12 +79,8 @@ pub struct AppState {
     pub rate_limiter: Option<Arc<RateLimiter>>,
     /// The archived files a whole-file download need not hash again (see `download`'s module doc).
     pub verified: Arc<VerifiedFiles>,
-    /// The archive search's answers (JSON bodies) by filter and page, exact (see
-    /// [`CatalogCache`]); `mmr serve` sizes it with `MMR_SEARCH_CACHE`.
-    pub search_cache: Arc<CatalogCache<(Filter, PageRequest), bytes::Bytes>>,
-    /// The facet counts (and total) of a search by filter alone, shared by its pages and page
-    /// sizes; exact like `search_cache` and sized with it.
-    pub facet_cache: Arc<CatalogCache<Filter, Facets>>,
+    /// The archive search's index of the published catalogue (see [`CatalogIndex`]).
+    pub catalog: Arc<CatalogIndex>,
 }
 
 impl AppState {
@@ -104,8 +98,7 @@ impl AppState {
             bulk_limits: BulkLimits::default(),
             rate_limiter: None,
             verified: Arc::default(),
-            search_cache: Arc::new(CatalogCache::new(catalog_cache::DEFAULT_CAPACITY)),
-            facet_cache: Arc::new(CatalogCache::new(catalog_cache::DEFAULT_CAPACITY)),
+            catalog: Arc::default(),
         }
     }
 

@@ -180,7 +180,6 @@ pub fn archive_accepted(
                     public_since: public_since(Some(loaded.accepted_at), now),
                 },
             )?;
-            super::catalog::index(conn, entry.id)?;
             let details = json!({
                 "submission": submission_id,
                 "pdf_sha256": entry.pdf_sha256,

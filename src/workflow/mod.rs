@@ -4,7 +4,7 @@
 
 pub mod archive;
 pub mod catalog;
-pub mod catalog_cache;
+pub mod catalog_index;
 pub mod cities;
 pub mod contacts;
 pub mod cycles;

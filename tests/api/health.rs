@@ -15,6 +15,7 @@ async fn probes_answer(app: TestApp) {
         crate::helpers::Backend::Postgres => "postgres",
     };
     assert_eq!(r.body["database"], expected);
+    assert_eq!(r.body["search_index"]["entries"], 0, "{}", r.text);
 }
 
 async fn unknown_routes_and_methods_speak_json(app: TestApp) {

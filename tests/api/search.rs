@@ -2,9 +2,9 @@
 //! full-text ranking, facets, pages, bad parameters), `GET /api/v1/archive/{id}` (Dublin Core,
 //! persistent identifier, citations) and the CSV and JSON exports, over an archive that also
 //! holds a withdrawn entry, one published only next year and a draft, each with a word of its
-//! own that no public answer may ever contain. The search cache is checked against uncached
-//! answers from two processes on one database, through withdrawals, renames and publication
-//! dates reached.
+//! own that no public answer may ever contain. The search index of two long-running processes
+//! on one database is checked against an index built anew for every request, through
+//! withdrawals, renames and publication dates reached.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -13,11 +13,10 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 use http_body_util::BodyExt;
-use mmr::db::catalog::Filter;
 use mmr::domain::auth::Role;
 use mmr::error::Error;
 use mmr::http::AppState;
-use mmr::workflow::catalog_cache::CatalogCache;
+use mmr::workflow::catalog::Filter;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -443,33 +442,38 @@ async fn exports(app: TestApp) {
 
     // The bound: a selection larger than the limit is refused, naming it and the count.
     let filter = Filter::default();
-    let refused = app.db.run_blocking(|conn| mmr::workflow::catalog::export(conn, now(), &filter, 3));
+    let refused =
+        app.db.run_blocking(|conn| mmr::workflow::catalog::export(&app.state.catalog, conn, now(), &filter, 3));
     match refused {
         Err(Error::TooLarge(message)) => {
             assert!(message.contains("at most 3") && message.contains("holds 4"), "{message}")
         }
         other => panic!("expected TooLarge, got {other:?}"),
     }
-    let fits = app.db.run_blocking(|conn| mmr::workflow::catalog::export(conn, now(), &filter, 4)).unwrap();
+    let fits = app
+        .db
+        .run_blocking(|conn| mmr::workflow::catalog::export(&app.state.catalog, conn, now(), &filter, 4))
+        .unwrap();
     assert_eq!(fits.len(), 4);
 }
 
-/// A server process on the test's database: its own search cache of `capacity` answers and a
-/// clock the test moves (seconds since the epoch).
+/// A server process on the test's database: its own search index and a clock the test moves
+/// (seconds since the epoch). A `fresh` process builds its index anew for every request: the
+/// reference a long-running index must agree with.
 struct Process {
     state: AppState,
     clock: Arc<AtomicI64>,
+    fresh: bool,
 }
 
 impl Process {
-    fn new(app: &TestApp, capacity: usize) -> Self {
+    fn new(app: &TestApp, fresh: bool) -> Self {
         let clock = Arc::new(AtomicI64::new(now().and_utc().timestamp()));
         let mut state = app.state.clone();
         let read = clock.clone();
         state.clock = Arc::new(move || DateTime::from_timestamp(read.load(Ordering::SeqCst), 0).unwrap().naive_utc());
-        state.search_cache = Arc::new(CatalogCache::new(capacity));
-        state.facet_cache = Arc::new(CatalogCache::new(capacity));
-        Self { state, clock }
+        state.catalog = Arc::default();
+        Self { state, clock, fresh }
     }
 
     fn set_clock(&self, at: &str) {
@@ -479,16 +483,21 @@ impl Process {
 
     /// The body of a public search.
     async fn search(&self, query: &str) -> String {
+        let mut state = self.state.clone();
+        if self.fresh {
+            state.catalog = Arc::default();
+        }
         let request = Request::get(format!("/api/v1/archive?{query}")).body(Body::empty()).unwrap();
-        let response = mmr::http::router(self.state.clone()).oneshot(request).await.unwrap();
+        let response = mmr::http::router(state).oneshot(request).await.unwrap();
         assert_eq!(response.status(), StatusCode::OK, "{query}");
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         String::from_utf8(bytes.to_vec()).unwrap()
     }
 
-    fn hits_and_misses(&self) -> (u64, u64) {
-        let stats = self.state.search_cache.stats();
-        (stats.hits, stats.misses)
+    /// The catalogue revision its index reflects and how many texts it holds.
+    fn index(&self) -> (i64, usize) {
+        let stats = self.state.catalog.stats();
+        (stats.revision, stats.documents)
     }
 }
 
@@ -496,8 +505,8 @@ fn total(body: &str) -> i64 {
     serde_json::from_str::<Value>(body).unwrap()["total"].as_i64().unwrap()
 }
 
-/// Searches that a cache must answer as the database does.
-const CACHED_QUERIES: [&str; 7] = [
+/// Searches a long-running index must answer as a fresh one does.
+const QUERIES: [&str; 7] = [
     "",
     "q=accordion",
     "field=music&per_page=1&page=2",
@@ -507,15 +516,15 @@ const CACHED_QUERIES: [&str; 7] = [
     "field=literature",
 ];
 
-/// Asserts that `process` (cached) answers every query of [`CACHED_QUERIES`] exactly as
-/// `uncached` does at the same moment; returns the totals.
-async fn same_answers(process: &Process, uncached: &Process) -> Vec<i64> {
+/// Asserts that `process` answers every query of [`QUERIES`] exactly as `fresh` does at the
+/// same moment; returns the totals.
+async fn same_answers(process: &Process, fresh: &Process) -> Vec<i64> {
     let mut totals = Vec::new();
-    for query in CACHED_QUERIES {
-        let cached = process.search(query).await;
-        assert_eq!(cached, uncached.search(query).await, "`{query}` from the cache");
-        no_hidden_unless_public(&cached);
-        totals.push(total(&cached));
+    for query in QUERIES {
+        let answer = process.search(query).await;
+        assert_eq!(answer, fresh.search(query).await, "`{query}` from the long-running index");
+        no_hidden_unless_public(&answer);
+        totals.push(total(&answer));
     }
     totals
 }
@@ -525,66 +534,65 @@ fn no_hidden_unless_public(text: &str) {
     assert!(!text.contains("zeppelinword") && !text.contains("Ghent"), "{text}");
 }
 
-/// Two server processes, each with its own caches, on one database, while entries are withdrawn,
+/// Two server processes, each with its own index, on one database, while entries are withdrawn,
 /// republished, a city renamed, and the clock passes a future publication date: every answer is
-/// the one the database gives at that moment, and the repeated ones come from the cache (two
-/// pages of one filter share their facets).
-async fn cached_answers_stay_exact(app: TestApp) {
+/// the one an index built at that moment gives, and the texts are indexed once.
+async fn index_answers_stay_exact(app: TestApp) {
     let a = archive(&app).await;
-    let (one, two) = (Process::new(&app, 100), Process::new(&app, 2));
-    let uncached = Process::new(&app, 0);
-    for p in [&one, &two, &uncached] {
+    let (one, two) = (Process::new(&app, false), Process::new(&app, false));
+    let fresh = Process::new(&app, true);
+    for p in [&one, &two, &fresh] {
         p.set_clock("2026-11-24 09:30:00");
     }
-    let before = same_answers(&one, &uncached).await;
+    let before = same_answers(&one, &fresh).await;
     assert_eq!(before, [4, 2, 2, 2, 1, 1, 1]);
-    assert_eq!(same_answers(&one, &uncached).await, before);
-    assert_eq!(one.hits_and_misses(), (7, 7), "the second round comes from the cache");
-    // The second process keeps two answers at most: evicting keeps it exact.
-    assert_eq!(same_answers(&two, &uncached).await, before);
-    assert_eq!(same_answers(&two, &uncached).await, before);
-    assert!(two.state.search_cache.stats().entries <= 2);
+    assert_eq!(same_answers(&two, &fresh).await, before);
+    // Four public entries and Tartu's, scheduled; withdrawn Ghent's text is not indexed.
+    let (revision, documents) = one.index();
+    assert_eq!(documents, 5);
+    assert_eq!(two.index(), (revision, 5));
 
-    // Withdrawn through the API (a third process): both caches see the new revision.
+    // Withdrawn through the API (a third process): both indexes see the new revision.
     publish(&app, a.bologna, None).await;
-    assert_eq!(same_answers(&one, &uncached).await, [3, 1, 1, 1, 1, 1, 1]);
-    assert_eq!(same_answers(&two, &uncached).await, [3, 1, 1, 1, 1, 1, 1]);
+    assert_eq!(same_answers(&one, &fresh).await, [3, 1, 1, 1, 1, 1, 1]);
+    assert_eq!(same_answers(&two, &fresh).await, [3, 1, 1, 1, 1, 1, 1]);
     publish(&app, a.bologna, Some("2026-11-10")).await;
-    assert_eq!(same_answers(&one, &uncached).await, before);
+    assert_eq!(same_answers(&one, &fresh).await, before);
+    let (later, documents) = one.index();
+    assert!(later > revision);
+    assert_eq!(documents, 5, "a republished entry's text is not indexed again");
 
     // A city renamed: answers show the new name.
     let r =
         app.call(Method::PATCH, "/api/v1/cities/seville", Some(&app.admin), Some(json!({ "name": "Sevilla" }))).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert!(one.search("q=parade").await.contains("Sevilla"));
-    assert_eq!(same_answers(&one, &uncached).await, before);
+    assert_eq!(same_answers(&one, &fresh).await, before);
 
-    // A publication date in the future: cached answers hold until that instant, not after.
+    // A publication date in the future: public from that instant, with no write.
     publish(&app, a.seville, Some("2026-12-01")).await;
     let waiting = [3, 1, 1, 1, 1, 0, 1];
-    assert_eq!(same_answers(&one, &uncached).await, waiting);
-    for p in [&one, &uncached] {
+    assert_eq!(same_answers(&one, &fresh).await, waiting);
+    for p in [&one, &fresh] {
         p.set_clock("2026-11-30 23:59:59");
     }
-    let (hits, _) = one.hits_and_misses();
-    assert_eq!(same_answers(&one, &uncached).await, waiting);
-    assert_eq!(one.hits_and_misses().0, hits + 7, "still valid a second before the publication");
-    for p in [&one, &uncached] {
+    let unchanged = one.index();
+    assert_eq!(same_answers(&one, &fresh).await, waiting);
+    for p in [&one, &fresh] {
         p.set_clock("2026-12-01 00:00:00");
     }
-    assert_eq!(same_answers(&one, &uncached).await, before, "public at its publication instant");
-    // Tartu (2027-01-01) joins the same way, with no write at all.
-    for p in [&one, &uncached] {
+    assert_eq!(same_answers(&one, &fresh).await, before, "public at its publication instant");
+    // Tartu (2027-01-01) joins the same way.
+    for p in [&one, &fresh] {
         p.set_clock("2027-01-01 00:00:00");
     }
-    assert_eq!(same_answers(&one, &uncached).await, [5, 3, 2, 2, 1, 1, 2]);
-    // A clock behind an answer's moment does not reuse it (Seville is not public yet then).
-    for p in [&one, &uncached] {
+    assert_eq!(same_answers(&one, &fresh).await, [5, 3, 2, 2, 1, 1, 2]);
+    assert_eq!(one.index(), unchanged, "the clock alone changes nothing in the index");
+    // A clock set back: Seville is not public then.
+    for p in [&one, &fresh] {
         p.set_clock("2026-11-24 09:30:00");
     }
-    assert_eq!(same_answers(&one, &uncached).await, waiting);
-    let (hits, misses) = one.hits_and_misses();
-    assert!(hits > 0 && misses > 0);
+    assert_eq!(same_answers(&one, &fresh).await, waiting);
 }
 
 crate::both_backends!(
@@ -592,5 +600,5 @@ crate::both_backends!(
     bad_parameters,
     metadata_and_citations,
     exports,
-    cached_answers_stay_exact
+    index_answers_stay_exact
 );

@@ -1,0 +1,4 @@
+-- The archive search now runs on an in-memory index of the dated catalogue entries, built from
+-- the accepted texts on `submissions` (`workflow::catalog_index`): the FTS5 table answered the
+-- same searches 100 to 1,000 times slower and is no longer read or written.
+DROP TABLE archive_search;
