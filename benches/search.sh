@@ -88,6 +88,10 @@ database_url() {
 }
 
 start_server() { # store url
+    if curl -fsS "$BASE/healthz" >/dev/null 2>&1; then
+        echo "another server answers on port $PORT: stop it, or set PORT" >&2
+        exit 1
+    fi
     MMR_DATABASE_URL=$2 MMR_DATA_DIR="$OUT/data-$1" MMR_ARCHIVE_URL="$OUT/archive-$1" \
         MMR_RATE_LIMIT=0 MMR_REMINDER_CRON= MMR_FIXITY_CRON= \
         MMR_BIND=127.0.0.1:$PORT RUST_LOG=warn \
@@ -98,7 +102,7 @@ start_server() { # store url
         if ! kill -0 "$server_pid" 2>/dev/null; then
             break
         fi
-        # Ready with its index built, and this server (another process could hold the port).
+        # Ready with its index built.
         if [ "$(curl -fsS "$BASE/readyz" 2>/dev/null | jq '.search_index.entries > 0')" = true ]; then
             echo "$1: index of $(curl -fsS "$BASE/readyz" | jq -c .search_index) built $(($(date +%s%3N) - started)) ms after the start; server RSS $(($(ps -o rss= -p "$server_pid") / 1024)) MiB"
             return 0
