@@ -1,4 +1,5 @@
-//! Liveness and readiness probes; readiness also reports the archive search cache's counters.
+//! Liveness and readiness probes; readiness also reports the archive search cache's counters and
+//! what the zero-copy downloads have sent.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -17,15 +18,20 @@ async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// The database answers; 503 otherwise. Also says how the archive search cache has done.
+/// The database answers; 503 otherwise. Also says how the archive search cache has done and how
+/// many responses and bytes were sent with `sendfile` (`zero_copy`).
 async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let backend = state.db.backend().as_str();
     let db = state.db.clone();
     let cache = state.search_cache.stats();
     let cache =
         json!({ "capacity": cache.capacity, "entries": cache.entries, "hits": cache.hits, "misses": cache.misses });
+    let z = &state.zero_copy;
+    let zero_copy = json!({ "responses": z.responses(), "sendfile_calls": z.calls(), "bytes": z.bytes() });
     match tokio::task::spawn_blocking(move || db.ping()).await {
-        Ok(Ok(())) => Ok(Json(json!({ "status": "ready", "database": backend, "search_cache": cache }))),
+        Ok(Ok(())) => {
+            Ok(Json(json!({ "status": "ready", "database": backend, "search_cache": cache, "zero_copy": zero_copy })))
+        }
         _ => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database does not answer")),
     }
 }

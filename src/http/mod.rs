@@ -22,6 +22,7 @@ mod reminders;
 mod submissions;
 mod tokens;
 mod upload;
+mod zerocopy;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,6 +39,7 @@ use tracing::Span;
 pub use download::VerifiedFiles;
 pub use error::ApiError;
 pub use ratelimit::{RateLimit, RateLimiter};
+pub use zerocopy::{Conn, Listener, Peer, ZeroCopyStats, serve};
 
 use crate::db::Db;
 use crate::db::catalog::Filter;
@@ -81,6 +83,8 @@ pub struct AppState {
     pub rate_limiter: Option<Arc<RateLimiter>>,
     /// The archived files a whole-file download need not hash again (see `download`'s module doc).
     pub verified: Arc<VerifiedFiles>,
+    /// What the zero-copy downloads have sent (see `zerocopy`'s module doc), for `/readyz`.
+    pub zero_copy: Arc<ZeroCopyStats>,
     /// The archive search's answers (JSON bodies) by filter and page, exact (see
     /// [`CatalogCache`]); `mmr serve` sizes it with `MMR_SEARCH_CACHE`.
     pub search_cache: Arc<CatalogCache<(Filter, PageRequest), bytes::Bytes>>,
@@ -104,6 +108,7 @@ impl AppState {
             bulk_limits: BulkLimits::default(),
             rate_limiter: None,
             verified: Arc::default(),
+            zero_copy: Arc::default(),
             search_cache: Arc::new(CatalogCache::new(catalog_cache::DEFAULT_CAPACITY)),
             facet_cache: Arc::new(CatalogCache::new(catalog_cache::DEFAULT_CAPACITY)),
         }
