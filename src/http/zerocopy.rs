@@ -20,9 +20,9 @@
 //!   (`TcpStream::try_io`), so the task sleeps until the socket is writable again.
 //!
 //! Fail-safe by construction: the body really is the file's bytes. If a frame ever reached a
-//! socket write without being recognised (another hyper write strategy, a future hyper, a layer
-//! that copies bodies), the kernel or that layer would copy the right bytes from the mapping: a
-//! slower download, never a wrong one.
+//! socket write without being recognised (another hyper write strategy, a future hyper, HTTP/2,
+//! which is not enabled, or a layer that copies bodies), the kernel or that code would copy the
+//! right bytes from the mapping: a slower download, never a wrong one.
 //!
 //! Memory safety: on the fast path user space never reads the mapped bytes. The pointers go to the
 //! kernel only, and `sendfile` reads the file through the page cache, not through the mapping. That
@@ -153,15 +153,22 @@ impl From<SocketAddr> for Peer {
     }
 }
 
+impl Peer {
+    /// The peer of `conn`, whose files it can send where `sendfile` is used (Linux).
+    fn of(addr: SocketAddr, conn: &Conn) -> Peer {
+        Peer { addr, files: cfg!(target_os = "linux").then(|| conn.files.clone()) }
+    }
+}
+
 impl Connected<IncomingStream<'_, Listener>> for Peer {
     fn connect_info(stream: IncomingStream<'_, Listener>) -> Self {
-        Peer { addr: *stream.remote_addr(), files: Some(stream.io().files.clone()) }
+        Peer::of(*stream.remote_addr(), stream.io())
     }
 }
 
 impl<F: FnMut(&mut Conn) + Send + 'static> Connected<IncomingStream<'_, TapIo<Listener, F>>> for Peer {
     fn connect_info(stream: IncomingStream<'_, TapIo<Listener, F>>) -> Self {
-        Peer { addr: *stream.remote_addr(), files: Some(stream.io().files.clone()) }
+        Peer::of(*stream.remote_addr(), stream.io())
     }
 }
 
@@ -341,7 +348,7 @@ fn sendfile(socket: RawFd, file: &File, offset: u64, len: usize) -> io::Result<u
     }
 }
 
-/// Elsewhere nothing is registered: [`Listener`] is Linux-only in effect.
+/// Elsewhere requests get no registry ([`Peer::of`]), so nothing is ever sent this way.
 #[cfg(not(target_os = "linux"))]
 fn sendfile(_: RawFd, _: &File, _: u64, _: usize) -> io::Result<usize> {
     Err(io::Error::new(io::ErrorKind::Unsupported, "sendfile is used on Linux only"))
