@@ -1,19 +1,16 @@
 //! Starting the server: migrate, bind, serve until SIGINT or SIGTERM, then finish the requests in
 //! flight.
 
-use std::net::SocketAddr;
-
 use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::db::Db;
 use crate::http::{self, AppState};
 
-/// Serves the API on `listener` until a shutdown signal. Each request carries its TCP peer's
-/// address (`ConnectInfo`), which the rate limit counts by.
+/// Serves the API on `listener` until a shutdown signal ([`http::serve`]: each request knows its
+/// TCP peer, and downloads can be sent with `sendfile`).
 pub async fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<()> {
-    let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("serving HTTP")
+    http::serve(listener, state, shutdown_signal()).await.context("serving HTTP")
 }
 
 /// Applies pending migrations, logging what was applied.

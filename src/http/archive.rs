@@ -22,6 +22,7 @@ use serde_json::Value;
 use super::bulk;
 use super::download::{self, StoredFile};
 use super::extract::{ApiJson, ApiQuery, Auth};
+use super::zerocopy::ZeroCopy;
 use super::{ApiError, AppState, ListView, PageQuery, blocking, double_option, rfc3339};
 use crate::domain::auth::{Action, CityRef, authorize};
 use crate::domain::cities::{CitySlug, CountryCode, FIRST_DESIGNATION_YEAR, Language};
@@ -311,23 +312,26 @@ async fn send_file(
     auth: Auth,
     id: i64,
     which: ArchiveFile,
+    ZeroCopy(sender): ZeroCopy,
     method: Method,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let entry = visible(&state, &auth, id).await?;
     let file = stored_file(&entry, which, state.now())?;
-    download::serve(state.store.clone(), &state.verified, &method, &headers, file).await
+    download::serve(state.store.clone(), &state.verified, sender, &method, &headers, file).await
 }
 
-/// The archived PDF, streamed, with conditional requests and byte ranges (see [`download`]).
+/// The archived PDF, streamed or sent with `sendfile`, with conditional requests and byte ranges
+/// (see [`download`]).
 async fn pdf(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<i64>,
+    zero_copy: ZeroCopy,
     method: Method,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    send_file(state, auth, id, ArchiveFile::Pdf, method, headers).await
+    send_file(state, auth, id, ArchiveFile::Pdf, zero_copy, method, headers).await
 }
 
 /// The source bundle: a ZIP of the Markdown, the attachments and a manifest of hashes; served like
@@ -336,10 +340,11 @@ async fn source(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<i64>,
+    zero_copy: ZeroCopy,
     method: Method,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    send_file(state, auth, id, ArchiveFile::SourceBundle, method, headers).await
+    send_file(state, auth, id, ArchiveFile::SourceBundle, zero_copy, method, headers).await
 }
 
 #[derive(Serialize)]

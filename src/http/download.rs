@@ -1,5 +1,6 @@
 //! Serving an archived file: conditional requests, byte ranges, and a body streamed from the
-//! archive store in chunks, so a download never holds the whole file in memory.
+//! archive store in chunks, so a download never holds the whole file in memory, or, for a file
+//! already verified, sent by the kernel with `sendfile` ("Zero copy" below).
 //!
 //! What a request gets, in the order RFC 9110 §13.2.2 evaluates it:
 //! - `If-None-Match` (`*`, or a list of entity tags, weak comparison) that matches the file's
@@ -43,6 +44,22 @@
 //! [`SETTLED_AFTER`] before its hash started is not remembered, so a change within the same tick
 //! of the file system's clock cannot keep a remembered version. Files without a version (S3) are
 //! hashed on every whole-file response.
+//!
+//! Zero copy: a GET answered with the whole file (200) or one range (206), of a local file that is
+//! trusted as above at the version just opened, on a connection served by [`super::serve`], is not
+//! read at all. The file is mapped read-only on the blocking pool (in the same trip as opening it)
+//! and the body is one frame that views the mapping, registered with the connection, which sends
+//! it with `sendfile(2)` from the page cache ([`super::zerocopy`]'s module doc explains how and why
+//! it is fail-safe). Trust is what makes this safe and cheap: the file hashed to its name (no
+//! hashing is owed), and it was read whole moments ago, so it is almost surely in the page cache
+//! and `sendfile`, which runs on the async threads, will not wait for the disk. Before each
+//! `sendfile` the connection compares the file's [`FileVersion`] with the trusted one, so a file
+//! changed meanwhile is cut before the rest of it is sent (bytes already queued in the kernel
+//! still refer to the page cache, so a write racing with them can show; the streaming path has the
+//! same window for trusted files, between its reads). Everything else keeps the streaming path:
+//! the first whole-file download of a file (it hashes while streaming and makes the file
+//! trusted), S3, multipart ranges, HEAD, 304 and 416, and requests that do not come through a
+//! connection of [`super::serve`] (the router called in-process, as most tests do).
 
 use std::collections::HashMap;
 use std::io::{self, Seek, SeekFrom};
@@ -59,6 +76,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
+use super::zerocopy::{MappedFile, Registry};
 use super::{ApiError, blocking};
 use crate::storage::{BlobReader, BlobStore, FileVersion};
 
@@ -162,6 +180,7 @@ pub fn damaged(sha256: &str, problem: &str) -> ApiError {
 pub async fn serve(
     store: Arc<dyn BlobStore>,
     verified: &Arc<VerifiedFiles>,
+    zero_copy: Option<Arc<Registry>>,
     method: &Method,
     headers: &HeaderMap,
     file: StoredFile,
@@ -192,27 +211,46 @@ pub async fn serve(
         return Ok(response);
     }
 
-    let reader = open(store, &file).await?;
-    let (status, content_type, segments, check) = match plan {
+    let whole = ByteRange { start: 0, end: file.bytes.saturating_sub(1) };
+    // The zero-copy path (module doc): a GET of the whole file or of one range, on a connection
+    // that can send files.
+    let fast = match (&plan, zero_copy) {
+        (Plan::Whole, Some(sender)) if method == Method::GET && file.bytes > 0 => Some((sender, whole)),
+        (Plan::Single(r), Some(sender)) if method == Method::GET => Some((sender, *r)),
+        _ => None,
+    }
+    .map(|(sender, range)| ZeroCopyRequest { sender, range, verified: verified.clone() });
+    let opened = open(store, &file, fast).await?;
+    let (status, content_type, segments, whole_file) = match plan {
         Plan::Single(r) => {
             validators.insert(header::CONTENT_RANGE, value(&content_range(r, file.bytes))?);
-            (StatusCode::PARTIAL_CONTENT, value(file.content_type)?, vec![Segment::File(r)], None)
+            (StatusCode::PARTIAL_CONTENT, value(file.content_type)?, vec![Segment::File(r)], false)
         }
         Plan::Multi(ranges) => {
             let boundary = format!("mmr-{:032x}", rand::random::<u128>());
             let segments = multipart(&ranges, &boundary, file.content_type, file.bytes);
-            (StatusCode::PARTIAL_CONTENT, value(&format!("multipart/byteranges; boundary={boundary}"))?, segments, None)
+            (
+                StatusCode::PARTIAL_CONTENT,
+                value(&format!("multipart/byteranges; boundary={boundary}"))?,
+                segments,
+                false,
+            )
         }
         _ => {
-            let whole = ByteRange { start: 0, end: file.bytes.saturating_sub(1) };
             let segments = if file.bytes == 0 { Vec::new() } else { vec![Segment::File(whole)] };
-            let check = (!verified.trusted(&file.sha256, reader.version()))
-                .then(|| Check::new(file.sha256.clone(), verified.clone()));
-            (StatusCode::OK, value(file.content_type)?, segments, check)
+            (StatusCode::OK, value(file.content_type)?, segments, true)
         }
     };
     let length: u64 = segments.iter().map(Segment::len).sum();
-    let body = if method == Method::HEAD { Body::empty() } else { stream(reader, segments, check) };
+    let body = match opened {
+        _ if method == Method::HEAD => Body::empty(),
+        Opened::Mapped(frame) => Body::from(frame),
+        Opened::Reader(reader) => {
+            let check = (whole_file && !verified.trusted(&file.sha256, reader.version()))
+                .then(|| Check::new(file.sha256.clone(), verified.clone()));
+            stream(reader, segments, check)
+        }
+    };
     let mut response = (status, body).into_response();
     let h = response.headers_mut();
     h.extend(validators);
@@ -223,15 +261,52 @@ pub async fn serve(
     Ok(response)
 }
 
-/// Opens the stored file on the blocking pool and checks its size against the record.
-async fn open(store: Arc<dyn BlobStore>, file: &StoredFile) -> Result<BlobReader, ApiError> {
-    let sha = file.sha256.clone();
-    let reader = blocking(move || Ok(store.open(&sha)?)).await?;
-    if reader.len() != file.bytes {
+/// What a download may send without copying, if the file turns out to be trusted.
+struct ZeroCopyRequest {
+    /// The request's connection.
+    sender: Arc<Registry>,
+    /// The bytes to send.
+    range: ByteRange,
+    verified: Arc<VerifiedFiles>,
+}
+
+/// The stored file, opened.
+enum Opened {
+    /// To be read chunk by chunk.
+    Reader(BlobReader),
+    /// The whole body: a view of the mapped file, registered with the connection (the zero-copy
+    /// path).
+    Mapped(Bytes),
+}
+
+/// Opens the stored file on the blocking pool and checks its size against the record. With
+/// `zero_copy`, a local file trusted at the version just opened is mapped and its body frame made,
+/// in the same trip to the blocking pool.
+async fn open(
+    store: Arc<dyn BlobStore>,
+    file: &StoredFile,
+    zero_copy: Option<ZeroCopyRequest>,
+) -> Result<Opened, ApiError> {
+    let (sha, recorded) = (file.sha256.clone(), file.bytes);
+    let opened = blocking(move || {
+        let reader = store.open(&sha)?;
+        let Some(fast) = zero_copy.filter(|_| reader.len() == recorded) else { return Ok(Opened::Reader(reader)) };
+        if !fast.verified.trusted(&sha, reader.version()) {
+            return Ok(Opened::Reader(reader));
+        }
+        Ok(match MappedFile::map(reader, &sha) {
+            Ok(mapped) => Opened::Mapped(fast.sender.body(mapped, fast.range.start, fast.range.len())),
+            Err(reader) => Opened::Reader(reader),
+        })
+    })
+    .await?;
+    if let Opened::Reader(reader) = &opened
+        && reader.len() != file.bytes
+    {
         let problem = format!("the stored file has {} bytes, the archive recorded {}", reader.len(), file.bytes);
         return Err(damaged(&file.sha256, &problem));
     }
-    Ok(reader)
+    Ok(opened)
 }
 
 fn value(text: &str) -> Result<HeaderValue, ApiError> {
@@ -842,7 +917,8 @@ mod tests {
     }
 
     async fn get_whole(store: &Arc<dyn BlobStore>, verified: &Arc<VerifiedFiles>, file: &StoredFile) -> Option<String> {
-        let response = serve(store.clone(), verified, &Method::GET, &HeaderMap::new(), file.clone()).await.unwrap();
+        let response =
+            serve(store.clone(), verified, None, &Method::GET, &HeaderMap::new(), file.clone()).await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         frames(response.into_body()).await.2
     }

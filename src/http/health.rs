@@ -1,5 +1,5 @@
 //! Liveness and readiness probes; readiness also reports the archive search index's size and
-//! the catalogue revision it reflects.
+//! the catalogue revision it reflects, and what the zero-copy downloads have sent.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -18,13 +18,18 @@ async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// The database answers; 503 otherwise. Also says what the archive search index holds.
+/// The database answers; 503 otherwise. Also says what the archive search index holds and how
+/// many responses and bytes were sent with `sendfile` (`zero_copy`).
 async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let backend = state.db.backend().as_str();
     let db = state.db.clone();
     let index = state.catalog.stats();
+    let z = &state.zero_copy;
+    let zero_copy = json!({ "responses": z.responses(), "sendfile_calls": z.calls(), "bytes": z.bytes() });
     match tokio::task::spawn_blocking(move || db.ping()).await {
-        Ok(Ok(())) => Ok(Json(json!({ "status": "ready", "database": backend, "search_index": index }))),
+        Ok(Ok(())) => {
+            Ok(Json(json!({ "status": "ready", "database": backend, "search_index": index, "zero_copy": zero_copy })))
+        }
         _ => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database does not answer")),
     }
 }

@@ -22,6 +22,7 @@ mod reminders;
 mod submissions;
 mod tokens;
 mod upload;
+mod zerocopy;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,6 +39,7 @@ use tracing::Span;
 pub use download::VerifiedFiles;
 pub use error::ApiError;
 pub use ratelimit::{RateLimit, RateLimiter};
+pub use zerocopy::{Conn, Listener, Peer, ZeroCopyStats, serve};
 
 use crate::db::Db;
 use crate::domain::Page;
@@ -81,6 +83,8 @@ pub struct AppState {
     pub verified: Arc<VerifiedFiles>,
     /// The archive search's index of the published catalogue (see [`CatalogIndex`]).
     pub catalog: Arc<CatalogIndex>,
+    /// What the zero-copy downloads have sent (see `zerocopy`'s module doc), for `/readyz`.
+    pub zero_copy: Arc<ZeroCopyStats>,
 }
 
 impl AppState {
@@ -99,6 +103,7 @@ impl AppState {
             rate_limiter: None,
             verified: Arc::default(),
             catalog: Arc::default(),
+            zero_copy: Arc::default(),
         }
     }
 

@@ -1,7 +1,7 @@
 //! Rate limiting of requests without a valid token, per client address, so that one client
 //! cannot crowd out the public's reads of the registry and the archive.
 //!
-//! - The client is the TCP peer's address (`ConnectInfo`, set by `startup::serve`).
+//! - The client is the TCP peer's address (`ConnectInfo<Peer>`, set by `http::serve`).
 //!   `X-Forwarded-For` is not trusted: behind a reverse proxy every client shares the proxy's
 //!   address, so the proxy should do its own limiting. IPv6 addresses count by their /64 network
 //!   (one host usually holds a whole /64); requests with no known address (the router called
@@ -21,7 +21,7 @@
 //!   allowance left is forgotten too (they start again with a full bucket).
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
 use std::sync::{Mutex, PoisonError};
 
@@ -32,6 +32,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDateTime, TimeDelta};
 
 use super::extract::Auth;
+use super::zerocopy::Peer;
 use super::{ApiError, AppState};
 
 /// The most client addresses tracked at once (about 64 bytes each).
@@ -168,7 +169,7 @@ pub(super) async fn limit(State(state): State<AppState>, request: Request, next:
     {
         return next.run(Request::from_parts(parts, body)).await;
     }
-    let client = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
+    let client = parts.extensions.get::<ConnectInfo<Peer>>().map(|ConnectInfo(peer)| peer.addr.ip());
     match limiter.check(client, state.now()) {
         Ok(()) => next.run(Request::from_parts(parts, body)).await,
         Err(wait) => refused(limiter.limit(), wait),

@@ -189,7 +189,7 @@ impl BlobStore for LocalStore {
             Err(e) => return Err(io_err("open", &path)(e)),
         };
         let meta = file.metadata().map_err(io_err("stat", &path))?;
-        Ok(BlobReader::new(file, meta.len()).with_version(FileVersion::of(&meta)))
+        Ok(BlobReader::local(file, meta.len(), FileVersion::of(&meta)))
     }
 
     fn verify(&self, sha256: &str) -> Result<Fixity, StorageError> {

@@ -23,6 +23,7 @@ mod local;
 mod s3;
 
 use std::fmt;
+use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -148,11 +149,19 @@ pub enum StorageError {
 }
 
 /// A stored object opened for reading: `Read + Seek + Send`, with its length known up front, and,
-/// for a local file, its [`FileVersion`].
+/// for a local file, the open file itself ([`BlobReader::file`]) and its [`FileVersion`].
 pub struct BlobReader {
-    inner: Box<dyn ReadSeek>,
+    inner: Inner,
     len: u64,
     version: Option<FileVersion>,
+}
+
+/// What a [`BlobReader`] reads from.
+enum Inner {
+    /// A local file, which a caller may also use directly (to map it, or to `sendfile` it).
+    File(File),
+    /// Anything else: an S3 object, memory in tests.
+    Other(Box<dyn ReadSeek>),
 }
 
 /// One version of a file on a local file system: its device, inode, size, and modification and
@@ -201,12 +210,12 @@ impl<T: Read + Seek + Send> ReadSeek for T {}
 impl BlobReader {
     /// Wrap a source of `len` bytes.
     pub fn new(inner: impl Read + Seek + Send + 'static, len: u64) -> BlobReader {
-        BlobReader { inner: Box::new(inner), len, version: None }
+        BlobReader { inner: Inner::Other(Box::new(inner)), len, version: None }
     }
 
-    /// The same reader, marked as reading `version` of a local file.
-    pub fn with_version(self, version: FileVersion) -> BlobReader {
-        BlobReader { version: Some(version), ..self }
+    /// Reads `file`, a local file of `len` bytes at `version`.
+    pub fn local(file: File, len: u64, version: FileVersion) -> BlobReader {
+        BlobReader { inner: Inner::File(file), len, version: Some(version) }
     }
 
     /// Reads the next `want` bytes (fewer only at the end of the object) into a new buffer. Unlike
@@ -214,8 +223,28 @@ impl BlobReader {
     /// can read into uninitialised memory, which for large chunks saves as much time as the copy.
     pub fn read_chunk(&mut self, want: usize) -> io::Result<Vec<u8>> {
         let mut buf = Vec::with_capacity(want);
-        (&mut self.inner).take(want as u64).read_to_end(&mut buf)?;
+        // Each arm on the concrete reader, so that a file's read into uninitialised memory is used.
+        match &mut self.inner {
+            Inner::File(file) => file.take(want as u64).read_to_end(&mut buf)?,
+            Inner::Other(other) => other.take(want as u64).read_to_end(&mut buf)?,
+        };
         Ok(buf)
+    }
+
+    /// The local file being read, at the position reads have reached; `None` for other sources.
+    pub fn file(&self) -> Option<&File> {
+        match &self.inner {
+            Inner::File(file) => Some(file),
+            Inner::Other(_) => None,
+        }
+    }
+
+    /// The local file being read, or the reader back when it reads something else.
+    pub fn into_file(self) -> Result<File, BlobReader> {
+        match self.inner {
+            Inner::File(file) => Ok(file),
+            Inner::Other(_) => Err(self),
+        }
     }
 
     /// The version of the local file being read; `None` for other sources (S3, memory).
@@ -236,13 +265,19 @@ impl BlobReader {
 
 impl Read for BlobReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.read(buf)
+        match &mut self.inner {
+            Inner::File(file) => file.read(buf),
+            Inner::Other(other) => other.read(buf),
+        }
     }
 }
 
 impl Seek for BlobReader {
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        self.inner.seek(pos)
+        match &mut self.inner {
+            Inner::File(file) => file.seek(pos),
+            Inner::Other(other) => other.seek(pos),
+        }
     }
 }
 

@@ -15,7 +15,7 @@ use axum::extract::ConnectInfo;
 use axum::http::{Method, Request, StatusCode, header};
 use chrono::{NaiveDate, TimeDelta};
 use http_body_util::BodyExt;
-use mmr::http::{RateLimit, RateLimiter, router};
+use mmr::http::{AppState, Peer, RateLimit, RateLimiter, router};
 use mmr::mail::MemoryTransport;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -304,13 +304,18 @@ async fn no_public_endpoint_reaches_private_work(app: TestApp) {
     }
 }
 
-/// A router with a limit of 5 a minute (burst 5) whose clock tests move by `offset` seconds.
-fn limited(app: &TestApp, offset: Arc<AtomicI64>) -> Router {
+/// A state with a limit of 5 a minute (burst 5) whose clock tests move by `offset` seconds.
+fn limited_state(app: &TestApp, offset: Arc<AtomicI64>) -> AppState {
     let mut state = app.state.clone();
     state.clock = Arc::new(move || now() + TimeDelta::seconds(offset.load(Ordering::SeqCst)));
     let five = std::num::NonZeroU32::new(5).unwrap();
     state.rate_limiter = Some(Arc::new(RateLimiter::new(RateLimit::new(five, five))));
-    router(state)
+    state
+}
+
+/// The router on [`limited_state`].
+fn limited(app: &TestApp, offset: Arc<AtomicI64>) -> Router {
+    router(limited_state(app, offset))
 }
 
 /// GET `path` through `router` from `from` (no address: as the router called in-process).
@@ -326,7 +331,7 @@ async fn get_from(
     }
     let mut req = req.body(Body::empty()).unwrap();
     if let Some(ip) = from {
-        req.extensions_mut().insert(ConnectInfo(SocketAddr::from((ip, 40_000))));
+        req.extensions_mut().insert(ConnectInfo(Peer::from(SocketAddr::from((ip, 40_000)))));
     }
     let response = router.clone().oneshot(req).await.unwrap();
     let status = response.status();
@@ -368,7 +373,7 @@ async fn anonymous_requests_are_limited_per_address(app: TestApp) {
     }
     assert_eq!(get_from(&r, "/api/v1/fields", A, Some("mmr_made-up")).await.0, StatusCode::TOO_MANY_REQUESTS);
     let mut malformed = Request::builder().uri("/oai?verb=Identify").header(header::AUTHORIZATION, "Basic eDp5");
-    malformed = malformed.extension(ConnectInfo(SocketAddr::from(([192, 0, 2, 1], 1))));
+    malformed = malformed.extension(ConnectInfo(Peer::from(SocketAddr::from(([192, 0, 2, 1], 1)))));
     let reply = r.clone().oneshot(malformed.body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(reply.status(), StatusCode::TOO_MANY_REQUESTS);
     // Signed-in requests use up nothing of their address's allowance.
@@ -415,11 +420,10 @@ async fn tcp_get(server: SocketAddr, from: [u8; 4], path: &str) -> u16 {
 
 /// Served as `startup::serve` serves it, the limit counts by the TCP peer's address.
 async fn the_server_counts_by_peer_address(app: TestApp) {
-    let r = limited(&app, Arc::new(AtomicI64::new(0)));
+    let state = limited_state(&app, Arc::new(AtomicI64::new(0)));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let server =
-        tokio::spawn(axum::serve(listener, r.into_make_service_with_connect_info::<SocketAddr>()).into_future());
+    let server = tokio::spawn(mmr::http::serve(listener, state, std::future::pending()));
     for _ in 0..5 {
         assert_eq!(tcp_get(addr, [127, 0, 0, 1], "/api/v1/fields").await, 200);
     }

@@ -1,13 +1,20 @@
 //! Downloading archived files: the whole file against its ETag, conditional requests, HEAD, single
-//! and multipart ranges, file names, visibility of unpublished entries, damaged files, and the
-//! body arriving in chunks.
+//! and multipart ranges, file names, visibility of unpublished entries, damaged files, the body
+//! arriving in chunks, and, over real TCP connections, trusted files sent with `sendfile`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use axum::serve::ListenerExt;
 use chrono::{DateTime, NaiveDate};
 use http_body_util::BodyExt;
 use mmr::domain::auth::Role;
+use mmr::http::{AppState, Conn, Listener, Peer, VerifiedFiles, router};
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tower::ServiceExt;
 
 use crate::helpers::{Reply, TestApp};
@@ -378,6 +385,355 @@ async fn the_body_streams_in_chunks(app: TestApp) {
     assert_eq!(sha256(&all), entry["pdf"]["sha256"].as_str().unwrap());
 }
 
+/// The API served over real TCP on a port of its own, as `mmr serve` serves it (`http::serve`),
+/// with a fresh zero-copy counter and a `VerifiedFiles` that remembers a match at once (the
+/// archive's files are only moments old here); stopped when dropped.
+struct Server {
+    addr: SocketAddr,
+    state: AppState,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    async fn start(app: &TestApp) -> Server {
+        Server::start_with(app, None).await
+    }
+
+    /// With `send_buffer`, each connection's socket send buffer is set to that many bytes, so that
+    /// a large file fills it and is sent in several `sendfile` calls whatever the kernel's
+    /// defaults (it would otherwise take a few megabytes at once).
+    async fn start_with(app: &TestApp, send_buffer: Option<libc::c_int>) -> Server {
+        let mut state = app.state.clone();
+        state.verified = Arc::new(VerifiedFiles::new(Duration::from_secs(600), Duration::ZERO));
+        state.zero_copy = Arc::default();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = match send_buffer {
+            None => tokio::spawn(mmr::http::serve(listener, state.clone(), std::future::pending())),
+            Some(size) => {
+                let listener = Listener::new(listener, state.zero_copy.clone())
+                    .tap_io(move |conn: &mut Conn| set_send_buffer(conn.tcp(), size));
+                let service = router(state.clone()).into_make_service_with_connect_info::<Peer>();
+                tokio::spawn(async move { axum::serve(listener, service).await })
+            }
+        };
+        Server { addr, state, task }
+    }
+
+    /// (responses, sendfile calls, bytes) sent with `sendfile` so far.
+    fn zero_copy(&self) -> (u64, u64, u64) {
+        let z = &self.state.zero_copy;
+        (z.responses(), z.calls(), z.bytes())
+    }
+
+    /// [`Server::zero_copy`] once at least `bytes` have been sent, or after two seconds: the
+    /// server counts the bytes when `sendfile` returns, which can be after the client has read
+    /// them.
+    async fn zero_copy_at(&self, bytes: u64) -> (u64, u64, u64) {
+        for _ in 0..200 {
+            if self.zero_copy().2 >= bytes {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.zero_copy()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn set_send_buffer(stream: &tokio::net::TcpStream, size: libc::c_int) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a valid socket and a pointer to a c_int of the size given.
+    let done = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_SNDBUF,
+            (&size as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(done, 0, "setsockopt SO_SNDBUF: {}", std::io::Error::last_os_error());
+}
+
+/// One HTTP/1.1 answer read off the wire.
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    /// Header names in lowercase.
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    /// Whether the whole `Content-Length` arrived before the connection closed.
+    complete: bool,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> &str {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str()).unwrap_or_else(|| panic!("no {name}"))
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+}
+
+/// A keep-alive HTTP/1.1 client on one TCP connection, reading exactly what each answer's
+/// `Content-Length` announces.
+struct Client {
+    stream: tokio::net::TcpStream,
+    /// Bytes read past the previous answer.
+    buffer: Vec<u8>,
+}
+
+impl Client {
+    async fn connect(addr: SocketAddr) -> Client {
+        Client { stream: tokio::net::TcpStream::connect(addr).await.unwrap(), buffer: Vec::new() }
+    }
+
+    /// A client whose socket receives into a small buffer, so the server's sends fill up.
+    async fn connect_small(addr: SocketAddr) -> Client {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        Client { stream: socket.connect(addr).await.unwrap(), buffer: Vec::new() }
+    }
+
+    async fn send(&mut self, method: &str, path: &str, headers: &[(&str, &str)]) {
+        let mut request = format!("{method} {path} HTTP/1.1\r\nHost: test\r\n");
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str("\r\n");
+        self.stream.write_all(request.as_bytes()).await.unwrap();
+    }
+
+    /// Reads the status line and headers; the body is left to read.
+    async fn head(&mut self) -> (u16, Vec<(String, String)>) {
+        let end = loop {
+            if let Some(i) = self.buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i;
+            }
+            let mut chunk = [0u8; 8192];
+            let n = self.stream.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "the connection closed before an answer: {:?}", String::from_utf8_lossy(&self.buffer));
+            self.buffer.extend_from_slice(&chunk[..n]);
+        };
+        let head = String::from_utf8(self.buffer[..end].to_vec()).unwrap();
+        self.buffer.drain(..end + 4);
+        let mut lines = head.split("\r\n");
+        let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+        let headers = lines
+            .map(|l| l.split_once(':').unwrap())
+            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        (status, headers)
+    }
+
+    /// Reads up to `len` body bytes, in reads of at most `step` bytes, pausing `pause` between
+    /// them; fewer when the connection closes first.
+    async fn body(&mut self, len: usize, step: usize, pause: Duration) -> Vec<u8> {
+        let mut body: Vec<u8> = self.buffer.drain(..len.min(self.buffer.len())).collect();
+        let mut chunk = vec![0u8; step];
+        while body.len() < len {
+            let want = step.min(len - body.len());
+            match self.stream.read(&mut chunk[..want]).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => body.extend_from_slice(&chunk[..n]),
+            }
+            if !pause.is_zero() {
+                tokio::time::sleep(pause).await;
+            }
+        }
+        body
+    }
+
+    async fn request(&mut self, method: &str, path: &str, headers: &[(&str, &str)]) -> Answer {
+        self.send(method, path, headers).await;
+        let (status, headers) = self.head().await;
+        let length = headers.iter().find(|(n, _)| n == "content-length").map_or(0, |(_, v)| v.parse().unwrap());
+        let length = if method == "HEAD" { 0 } else { length };
+        let body = self.body(length, 64 * 1024, Duration::ZERO).await;
+        Answer { status, headers, complete: body.len() == length, body }
+    }
+
+    async fn get(&mut self, path: &str) -> Answer {
+        self.request("GET", path, &[]).await
+    }
+}
+
+/// An archived report whose PDF is over a megabyte (a large map of noise), with the PDF's bytes.
+async fn large(app: &TestApp) -> (Value, Vec<u8>) {
+    let entry = archived(app, "ostersund", "Östersund", "SE", noise_png(700)).await;
+    let pdf = app.get(&pdf_path(&entry), None).await.bytes;
+    assert!(pdf.len() > 1_000_000, "{} bytes", pdf.len());
+    (entry, pdf)
+}
+
+/// Over real TCP, on one keep-alive connection: the first whole download of a file hashes it
+/// while streaming; from the second on, it is sent with `sendfile`, whole or one range; a JSON
+/// request in between, HEAD, multipart ranges and 304s keep the streaming path and the connection.
+async fn trusted_files_are_sent_with_sendfile_over_keep_alive(app: TestApp) {
+    let (entry, pdf) = large(&app).await;
+    let sha = entry["pdf"]["sha256"].as_str().unwrap().to_owned();
+    let (path, len) = (pdf_path(&entry), pdf.len() as u64);
+    let server = Server::start(&app).await;
+    let mut c = Client::connect(server.addr).await;
+
+    let first = c.get(&path).await;
+    assert_eq!((first.status, first.complete, sha256(&first.body) == sha), (200, true, true));
+    assert_eq!(server.zero_copy(), (0, 0, 0), "the first download is read and hashed");
+
+    let ready = c.get("/readyz").await;
+    assert_eq!(ready.json()["zero_copy"], json!({ "responses": 0, "sendfile_calls": 0, "bytes": 0 }));
+
+    for round in 1..=3u64 {
+        let r = c.get(&path).await;
+        assert_eq!((r.status, r.complete), (200, true), "round {round}");
+        assert_eq!(r.body, pdf, "round {round}: the file's bytes");
+        assert_eq!(sha256(&r.body), sha);
+        assert_eq!(r.header("content-length"), len.to_string());
+        assert_eq!(r.header("etag"), format!("\"{sha}\""));
+        let (responses, calls, bytes) = server.zero_copy_at(round * len).await;
+        assert_eq!((responses, bytes), (round, round * len), "round {round}: all of it by sendfile");
+        assert!(calls >= round);
+        // A JSON answer between downloads, on the same connection.
+        let fields = c.get("/api/v1/fields").await;
+        assert_eq!((fields.status, fields.json().as_array().map(Vec::len).is_some()), (200, true));
+    }
+    let ready = c.get("/readyz").await.json();
+    assert_eq!(ready["zero_copy"]["bytes"], 3 * len);
+    assert_eq!(ready["zero_copy"]["responses"], 3);
+
+    // One range: sent from the mapping too, its own bytes only.
+    let before = server.zero_copy();
+    let range = format!("bytes=1000-{}", len - 2);
+    let r = c.request("GET", &path, &[("range", &range)]).await;
+    assert_eq!((r.status, r.complete), (206, true));
+    assert_eq!(r.header("content-range"), format!("bytes 1000-{}/{len}", len - 2));
+    assert_eq!(r.body, pdf[1000..pdf.len() - 1]);
+    let after = server.zero_copy_at(before.2 + len - 1001).await;
+    assert_eq!((after.0, after.2), (before.0 + 1, before.2 + len - 1001));
+    let r = c.request("GET", &path, &[("range", "bytes=-10")]).await;
+    assert_eq!((r.status, r.body.as_slice()), (206, &pdf[pdf.len() - 10..]));
+
+    // Not by sendfile: HEAD, several ranges, 304 and 416; the connection carries on.
+    let before = server.zero_copy_at(after.2 + 10).await;
+    assert_eq!((before.0, before.2), (after.0 + 1, after.2 + 10));
+    let r = c.request("HEAD", &path, &[]).await;
+    assert_eq!((r.status, r.header("content-length")), (200, len.to_string().as_str()));
+    let r = c.request("GET", &path, &[("range", "bytes=0-9,20-29")]).await;
+    assert_eq!(r.status, 206);
+    assert!(r.header("content-type").starts_with("multipart/byteranges"));
+    let r = c.request("GET", &path, &[("if-none-match", &format!("\"{sha}\""))]).await;
+    assert_eq!((r.status, r.body.len()), (304, 0));
+    let r = c.request("GET", &path, &[("range", &format!("bytes={len}-"))]).await;
+    assert_eq!(r.status, 416);
+    assert_eq!(server.zero_copy(), before);
+
+    // The source bundle goes the same way: hashed once, then sent.
+    let bundle = format!("/api/v1/archive/{}/source.zip", entry["id"]);
+    let zip = c.get(&bundle).await;
+    assert_eq!(sha256(&zip.body), entry["source_bundle"]["sha256"].as_str().unwrap());
+    assert_eq!(server.zero_copy(), before);
+    assert_eq!(c.get(&bundle).await.body, zip.body);
+    assert_eq!(server.zero_copy_at(before.2 + zip.body.len() as u64).await.2, before.2 + zip.body.len() as u64);
+
+    // The in-process router (no connection to send through) streams as before.
+    assert_eq!(app.get(&path, None).await.bytes, pdf);
+    assert_eq!(server.zero_copy().0, before.0 + 1);
+}
+
+/// A reader slower than the server: `sendfile` fills the socket, waits for room and goes on, in
+/// several calls, and the bytes arrive whole. A client that leaves in the middle of a body does
+/// not hurt the server: the next download, on a new connection, is whole and by `sendfile`.
+async fn slow_and_vanishing_clients_over_tcp(app: TestApp) {
+    let (entry, pdf) = large(&app).await;
+    let path = pdf_path(&entry);
+    let server = Server::start_with(&app, Some(16 * 1024)).await;
+    let mut c = Client::connect(server.addr).await;
+    assert_eq!(c.get(&path).await.body, pdf, "hashed, then trusted");
+
+    let mut slow = Client::connect_small(server.addr).await;
+    slow.send("GET", &path, &[]).await;
+    let (status, _) = slow.head().await;
+    assert_eq!(status, 200);
+    let body = slow.body(pdf.len(), 4096, Duration::from_micros(200)).await;
+    assert!(body == pdf, "a slow reader gets the file's bytes ({} of {})", body.len(), pdf.len());
+    let (responses, calls, bytes) = server.zero_copy_at(pdf.len() as u64).await;
+    assert_eq!((responses, bytes), (1, pdf.len() as u64));
+    assert!(calls > 1, "the socket filled up and the send went on later ({calls} call)");
+
+    // Leaves after the head and a few bytes, while the server is still sending.
+    for _ in 0..3 {
+        let mut leaving = Client::connect_small(server.addr).await;
+        leaving.send("GET", &path, &[]).await;
+        assert_eq!(leaving.head().await.0, 200);
+        assert_eq!(leaving.body(1000, 1000, Duration::ZERO).await.len(), 1000);
+        drop(leaving);
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let (responses, _, sent_before) = server.zero_copy();
+    assert_eq!(responses, 4);
+    assert!(sent_before < 4 * pdf.len() as u64, "the leaving clients were not sent everything");
+    let mut again = Client::connect(server.addr).await;
+    let r = again.get(&path).await;
+    assert_eq!((r.status, r.complete, r.body == pdf), (200, true, true));
+    let (responses, _, sent) = server.zero_copy_at(sent_before + pdf.len() as u64).await;
+    assert_eq!(responses, 5, "by sendfile");
+    assert!(sent >= sent_before + pdf.len() as u64);
+    // The first connection is still good too.
+    assert_eq!(c.get(&path).await.body, pdf);
+}
+
+/// A file changed on disk after it was trusted has another `FileVersion`: it is not sent with
+/// `sendfile` but read and hashed, and cut before its end. Restored, it is hashed once more and
+/// then sent again. A file changed while `sendfile` is sending it is cut before the rest is sent.
+async fn a_changed_file_is_not_sent_with_sendfile(app: TestApp) {
+    let (entry, pdf) = large(&app).await;
+    let sha = entry["pdf"]["sha256"].as_str().unwrap();
+    let path = pdf_path(&entry);
+    let server = Server::start_with(&app, Some(16 * 1024)).await;
+    let mut c = Client::connect(server.addr).await;
+    c.get(&path).await;
+    assert_eq!(c.get(&path).await.body, pdf);
+    assert_eq!(server.zero_copy().0, 1, "trusted");
+
+    // Same size, one bit changed.
+    let file = writable_object(&app, sha);
+    let mut changed = pdf.clone();
+    changed[pdf.len() / 2] ^= 0x01;
+    std::fs::write(&file, &changed).unwrap();
+    let r = Client::connect(server.addr).await.get(&path).await;
+    assert_eq!(r.status, 200);
+    assert!(!r.complete, "a changed file never arrives whole ({} of {} bytes)", r.body.len(), pdf.len());
+    assert_eq!(server.zero_copy().0, 1, "not by sendfile");
+
+    // Restored: another version again, hashed once, then trusted and sent.
+    std::fs::write(&file, &pdf).unwrap();
+    let mut c = Client::connect(server.addr).await;
+    assert_eq!(c.get(&path).await.body, pdf);
+    assert_eq!(server.zero_copy().0, 1);
+    assert_eq!(c.get(&path).await.body, pdf);
+    assert_eq!(server.zero_copy().0, 2);
+
+    // Changed while being sent to a slow reader: the rest is not sent.
+    let mut slow = Client::connect_small(server.addr).await;
+    slow.send("GET", &path, &[]).await;
+    assert_eq!(slow.head().await.0, 200);
+    let start = slow.body(4096, 4096, Duration::ZERO).await;
+    assert_eq!(start, pdf[..4096]);
+    assert_eq!(server.zero_copy().0, 3);
+    let mut perms = std::fs::metadata(&file).unwrap().permissions();
+    perms.set_readonly(true);
+    std::fs::set_permissions(&file, perms).unwrap();
+    let rest = slow.body(pdf.len() - 4096, 64 * 1024, Duration::ZERO).await;
+    assert!(4096 + rest.len() < pdf.len(), "cut after a change of the file's status");
+}
+
 crate::both_backends!(
     whole_files_match_their_etag_and_record,
     conditional_requests_answer_not_modified,
@@ -389,4 +745,7 @@ crate::both_backends!(
     unpublished_files_are_hidden_from_the_public,
     damaged_files_are_not_served,
     the_body_streams_in_chunks,
+    trusted_files_are_sent_with_sendfile_over_keep_alive,
+    slow_and_vanishing_clients_over_tcp,
+    a_changed_file_is_not_sent_with_sendfile,
 );
