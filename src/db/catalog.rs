@@ -331,8 +331,10 @@ pub fn texts(conn: &mut Conn<'_>, ids: &[i64]) -> Result<Vec<EntryText>, DbError
 
 /// The catalogue's revision: it changes in the transaction of every write that can change an
 /// answer of this module (see the `catalog_revision` migration).
+/// Read before every search and public download, so it goes through diesel's query builder,
+/// whose statements each connection prepares once.
 pub fn revision(conn: &mut Conn<'_>) -> Result<i64, DbError> {
-    let sql = Sql::new(conn, "SELECT revision AS n FROM catalog_revision WHERE id = 1");
-    let rows = with_conn!(conn, |c| load!(c, sql, Count))?;
-    rows.first().map(|r| r.n).ok_or(DbError::NotFound)
+    use super::schema::catalog_revision::dsl::{catalog_revision, id, revision};
+    let query = catalog_revision.filter(id.eq(1)).select(revision);
+    with_conn!(conn, |c| Ok(query.first::<i64>(c)?))
 }

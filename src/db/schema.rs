@@ -203,6 +203,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    catalog_revision (id) {
+        id -> Integer,
+        revision -> BigInt,
+    }
+}
+
+diesel::table! {
     reminders (id) {
         id -> BigInt,
         cycle_id -> BigInt,

@@ -264,28 +264,52 @@ enum ArchiveFile {
 /// the entry's files changed or missing.
 fn stored_file(entry: &Entry, which: ArchiveFile, now: chrono::NaiveDateTime) -> Result<StoredFile, ApiError> {
     let d = &entry.document;
-    let (sha256, bytes, content_type, extension) = match which {
-        ArchiveFile::Pdf => (&d.pdf_sha256, d.pdf_bytes, "application/pdf", "pdf"),
-        ArchiveFile::SourceBundle => (&d.bundle_sha256, d.bundle_bytes, "application/zip", "source.zip"),
+    let (sha256, bytes) = match which {
+        ArchiveFile::Pdf => (&d.pdf_sha256, d.pdf_bytes),
+        ArchiveFile::SourceBundle => (&d.bundle_sha256, d.bundle_bytes),
     };
-    if d.last_fixity_ok == Some(false) {
+    let c = &entry.cycle.record;
+    let name = |extension: &str| download_name(&c.city.name, &c.city.slug, &c.city.field, c.period_end_year, extension);
+    checked_file(which, sha256, bytes, d.last_fixity_ok, d.archived_at, entry.is_published(now), name)
+}
+
+/// The file of a published entry, from its catalogue record (see [`stored_file`]).
+fn published_file(r: &Record, which: ArchiveFile) -> Result<StoredFile, ApiError> {
+    let (sha256, bytes) = match which {
+        ArchiveFile::Pdf => (&r.pdf_sha256, r.pdf_bytes),
+        ArchiveFile::SourceBundle => (&r.bundle_sha256, r.bundle_bytes),
+    };
+    let name = |extension: &str| download_name(&r.city_name, &r.city_slug, &r.field_slug, r.period_end_year, extension);
+    checked_file(which, sha256, bytes, r.last_fixity_ok, r.archived_at, true, name)
+}
+
+/// The file `which` of an entry, named by `name` from its extension; refused as damaged when the
+/// last fixity check found the entry's files changed or missing, or the recorded size is negative.
+fn checked_file(
+    which: ArchiveFile,
+    sha256: &str,
+    bytes: i64,
+    last_fixity_ok: Option<bool>,
+    archived_at: NaiveDateTime,
+    public: bool,
+    name: impl FnOnce(&str) -> String,
+) -> Result<StoredFile, ApiError> {
+    let (content_type, extension) = match which {
+        ArchiveFile::Pdf => ("application/pdf", "pdf"),
+        ArchiveFile::SourceBundle => ("application/zip", "source.zip"),
+    };
+    if last_fixity_ok == Some(false) {
         return Err(download::damaged(sha256, "the last fixity check found this entry's files damaged or missing"));
     }
     let bytes = u64::try_from(bytes).map_err(|_| download::damaged(sha256, "the recorded size is negative"))?;
     Ok(StoredFile {
-        sha256: sha256.clone(),
+        sha256: sha256.to_owned(),
         bytes,
         content_type,
-        modified: d.archived_at,
-        public: entry.is_published(now),
-        file_name: file_name(entry, extension),
+        modified: archived_at,
+        public,
+        file_name: name(extension),
     })
-}
-
-/// The name a download of entry `e` is saved under (see [`download_name`]).
-fn file_name(e: &Entry, extension: &str) -> String {
-    let c = &e.cycle.record;
-    download_name(&c.city.name, &c.city.slug, &c.city.field, c.period_end_year, extension)
 }
 
 /// The name a download is saved under, in Unicode: the city's name in lowercase with dashes for
@@ -316,8 +340,15 @@ async fn send_file(
     method: Method,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let entry = visible(&state, &auth, id).await?;
-    let file = stored_file(&entry, which, state.now())?;
+    let now = state.now();
+    // A published entry's files are public: its catalogue record says all a download needs, at
+    // the cost of reading the catalogue revision. Others are for readers of the city's work.
+    let index = state.catalog.clone();
+    let published = state.db.run(move |conn| Ok::<_, ApiError>(index.sync(conn)?.public(id, now))).await?;
+    let file = match published {
+        Some(record) => published_file(&record, which)?,
+        None => stored_file(&visible(&state, &auth, id).await?, which, now)?,
+    };
     download::serve(state.store.clone(), &state.verified, sender, &method, &headers, file).await
 }
 

@@ -80,6 +80,8 @@ pub struct Catalog {
     /// The position in `entries` of each indexed text, by document number; [`NOT_LISTED`] for
     /// texts of entries not in this revision (withdrawn, or superseded sources).
     by_doc: Vec<u32>,
+    /// The position in `entries` of each entry, by archive id.
+    by_id: HashMap<i64, u32>,
     /// Each entry's creative field, country, period end year, city and language, to filter and
     /// count facets by.
     fields: Facet,
@@ -223,7 +225,14 @@ impl Catalog {
         let cities = Facet::new(&entries, |r| (r.city_slug.clone(), r.city_name.clone()));
         let languages = Facet::new(&entries, |r| (r.language.clone(), r.language.clone()));
         let regions = countries.values.iter().map(|(code, _)| crate::domain::regions::of(code)).collect();
-        Catalog { revision, entries, by_doc, fields, countries, years, cities, languages, regions }
+        let by_id = (0u32..).zip(&entries).map(|(at, r)| (r.id, at)).collect();
+        Catalog { revision, entries, by_doc, by_id, fields, countries, years, cities, languages, regions }
+    }
+
+    /// Entry `id`, if it is public at `now`.
+    pub fn public(&self, id: i64, now: NaiveDateTime) -> Option<Arc<Record>> {
+        let record = &self.entries[*self.by_id.get(&id)? as usize];
+        (record.published_at <= now).then(|| record.clone())
     }
 
     /// What `filter` admits at `now` (every criterion but the words), or `None` when nothing
