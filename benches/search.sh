@@ -58,13 +58,13 @@ trap stop_server EXIT
 # directory shared with another checkout of this crate holds its artifacts under the same names,
 # and cargo's freshness check (file times) can take the other checkout's newer build for this
 # one's: touching the crate roots forces a rebuild, and the copy is checked to be this version
-# (it reports its search index in /readyz).
+# (it embeds the migration that came with the search index).
 if [ ! -x "$OUT/mmr" ] || [ -n "$(find src migrations Cargo.lock -newer "$OUT/mmr" -print -quit)" ]; then
     for attempt in 1 2 3; do
         touch src/lib.rs src/main.rs
         if cargo build --release --locked --bin mmr; then
             cp "$CARGO_TARGET_DIR/release/mmr" "$OUT/mmr"
-            grep -q search_index "$OUT/mmr" && break
+            grep -q drop_archive_search "$OUT/mmr" && break
         fi
         if [ "$attempt" = 3 ]; then
             echo "could not build this checkout's mmr in $CARGO_TARGET_DIR" >&2
