@@ -31,7 +31,12 @@
 //! terms stay (it is simply not in the snapshot), as does the old text of an entry whose digest
 //! changed; both are rare and only weigh on memory, and a restart drops them.
 //!
-//! Memory, for the 10,000-report benchmark archive: see BENCHMARKS.md ("Archive search").
+//! Who reads it: the search, the exports and bulk downloads (`workflow::catalog`), and public
+//! downloads, which take a published entry's file facts from its record ([`Catalog::public`])
+//! instead of loading the entry. A reload runs inside the request that found the revision moved,
+//! on the blocking pool with its pooled connection; requests arriving meanwhile wait for it,
+//! each holding a connection too. `mmr serve` builds the index in the background at start, which
+//! takes seconds for 10,000 reports (BENCHMARKS.md, "Archive search", with the memory it uses).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -276,11 +281,6 @@ impl Catalog {
             })),
             years: self.years.named(&self.years.counts(positions)),
         }
-    }
-
-    /// The revision this snapshot reflects.
-    pub fn revision(&self) -> i64 {
-        self.revision
     }
 }
 
