@@ -329,8 +329,9 @@ pub fn texts(conn: &mut Conn<'_>, ids: &[i64]) -> Result<Vec<EntryText>, DbError
     with_conn!(conn, |c| Ok(load!(c, sql, EntryText)?))
 }
 
-/// The catalogue's revision: it changes in the transaction of every write that can change an
-/// answer of this module (see the `catalog_revision` migration).
+/// The catalogue's revision: it changes in the transaction of every write that can change what
+/// this module's queries return (see the `catalog_revision` migration).
+///
 /// Read before every search and public download, so it goes through diesel's query builder,
 /// whose statements each connection prepares once.
 pub fn revision(conn: &mut Conn<'_>) -> Result<i64, DbError> {
