@@ -107,9 +107,14 @@ pub struct ReminderOpts {
     /// Days after the deadline of the formal written reminders (copied to the field coordinator).
     #[arg(long, env = "MMR_FORMAL_REMINDER_DAYS", default_value = "14,45", value_parser = days("MMR_FORMAL_REMINDER_DAYS"), global = true)]
     pub formal_reminder_days: DayList,
-    /// Days after the deadline of the escalation to the Secretariat, which puts the city on notice.
+    /// Days after the deadline from which a city may be put on notice (reported to the
+    /// Secretariat in its daily digest), once every formal reminder was delivered to it.
     #[arg(long, env = "MMR_ESCALATION_DAYS", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=1460), global = true)]
     pub escalation_days: u32,
+    /// Days a city has to answer its last delivered formal reminder before it is put on notice
+    /// (also the least time between two formal reminders sent by catch-up).
+    #[arg(long, env = "MMR_NOTICE_GAP_DAYS", default_value_t = 14, value_parser = clap::value_parser!(u32).range(1..=365), global = true)]
+    pub notice_gap_days: u32,
     /// Days before a revision deadline on which reminders go to the city.
     #[arg(long, env = "MMR_REVISION_REMINDER_DAYS_BEFORE", default_value = "7", value_parser = days("MMR_REVISION_REMINDER_DAYS_BEFORE"), global = true)]
     pub revision_days_before: DayList,
@@ -138,6 +143,7 @@ impl ReminderOpts {
             escalation_after: self.escalation_days,
             revision_before: self.revision_days_before.0.clone(),
             revision_after: self.revision_days_after.0.clone(),
+            notice_gap: self.notice_gap_days,
         };
         let schedule = ReminderSchedule::new(&days).map_err(|e| crate::domain::Invalid {
             field: "MMR_ESCALATION_DAYS / MMR_FORMAL_REMINDER_DAYS",

@@ -53,17 +53,22 @@ pub struct CityFilter {
 /// Every creative field with the number of cities currently in it, oldest fields first.
 pub fn list_fields(conn: &mut Conn<'_>) -> Result<Vec<(CreativeField, i64)>, DbError> {
     with_conn!(conn, |c| {
-        let fields: Vec<(String, String, i32)> = creative_fields::table
-            .select((creative_fields::slug, creative_fields::name, creative_fields::since_year))
+        let fields: Vec<(String, String, Option<String>, i32)> = creative_fields::table
+            .select((
+                creative_fields::slug,
+                creative_fields::name,
+                creative_fields::name_fr,
+                creative_fields::since_year,
+            ))
             .order((creative_fields::since_year, creative_fields::slug))
             .load(c)?;
         let counts: Vec<(String, i64)> =
             cities::table.group_by(cities::field).select((cities::field, count_star())).load(c)?;
         Ok(fields
             .into_iter()
-            .map(|(slug, name, since_year)| {
+            .map(|(slug, name, name_fr, since_year)| {
                 let n = counts.iter().find(|(f, _)| *f == slug).map_or(0, |(_, n)| *n);
-                (CreativeField { slug, name, since_year }, n)
+                (CreativeField { slug, name, name_fr, since_year }, n)
             })
             .collect())
     })

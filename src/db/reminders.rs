@@ -9,7 +9,7 @@ use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 
-use super::schema::{cities, reminder_suppressions, reminders, reporting_cycles};
+use super::schema::{cities, reminder_digests, reminder_suppressions, reminders, reporting_cycles};
 use super::{Backend, Conn, DbError, with_conn};
 use crate::domain::{Page, PageRequest};
 
@@ -433,4 +433,219 @@ pub fn suppressions(conn: &mut Conn<'_>, city_id: Option<i64>) -> Result<Vec<Sup
             ))
             .load(c)?)
     })
+}
+
+/// A ledger row as the escalation rule reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct LedgerRow {
+    pub id: i64,
+    pub cycle_id: i64,
+    pub stage: String,
+    pub recipient: String,
+    pub state: String,
+    pub send_on: NaiveDate,
+    pub sent_at: Option<NaiveDateTime>,
+    pub next_attempt_at: Option<NaiveDateTime>,
+}
+
+impl LedgerRow {
+    /// Planned, or failed with another attempt to come.
+    pub fn is_pending(&self) -> bool {
+        self.state == "planned" || (self.state == "failed" && self.next_attempt_at.is_some())
+    }
+
+    /// Failed with no attempt left (refused for good, or out of attempts).
+    pub fn failed_for_good(&self) -> bool {
+        self.state == "failed" && self.next_attempt_at.is_none()
+    }
+}
+
+/// Every row of one kind (`deadline` or `revision`) of these cycles.
+pub fn ledger_of(conn: &mut Conn<'_>, cycle_ids: &[i64], kind: &str) -> Result<Vec<LedgerRow>, DbError> {
+    let mut rows = Vec::new();
+    for chunk in cycle_ids.chunks(CHUNK) {
+        with_conn!(conn, |c| {
+            rows.extend(
+                reminders::table
+                    .filter(reminders::cycle_id.eq_any(chunk))
+                    .filter(reminders::kind.eq(kind))
+                    .order((reminders::cycle_id, reminders::id))
+                    .select((
+                        reminders::id,
+                        reminders::cycle_id,
+                        reminders::stage,
+                        reminders::recipient,
+                        reminders::state,
+                        reminders::send_on,
+                        reminders::sent_at,
+                        reminders::next_attempt_at,
+                    ))
+                    .load::<LedgerRow>(c)?,
+            );
+            Ok::<_, DbError>(())
+        })?;
+    }
+    Ok(rows)
+}
+
+/// Records an escalation (a row that no mail carries: the digest reports it) as done; `false`
+/// if it is no longer pending, so of two processes exactly one puts the city on notice.
+pub fn mark_escalated(conn: &mut Conn<'_>, id: i64, now: NaiveDateTime) -> Result<bool, DbError> {
+    let n = with_conn!(conn, |c| {
+        diesel::update(
+            reminders::table
+                .filter(reminders::id.eq(id))
+                .filter(reminders::state.eq_any(["planned", "failed"]))
+                .filter(reminders::claimed_until.is_null().or(reminders::claimed_until.lt(now))),
+        )
+        .set((
+            reminders::state.eq("sent"),
+            reminders::sent_at.eq(now),
+            reminders::last_error.eq(None::<String>),
+            reminders::updated_at.eq(now),
+        ))
+        .execute(c)
+    })?;
+    Ok(n == 1)
+}
+
+/// Moves a planned row to another day (an escalation waiting for the formal reminders).
+pub fn reschedule(conn: &mut Conn<'_>, id: i64, send_on: NaiveDate, now: NaiveDateTime) -> Result<bool, DbError> {
+    let n = with_conn!(conn, |c| {
+        diesel::update(
+            reminders::table
+                .filter(reminders::id.eq(id))
+                .filter(reminders::state.eq("planned"))
+                .filter(reminders::send_on.ne(send_on)),
+        )
+        .set((reminders::send_on.eq(send_on), reminders::updated_at.eq(now)))
+        .execute(c)
+    })?;
+    Ok(n == 1)
+}
+
+/// Escalations recorded in `(after, through]`, and rows that failed for good then: what the
+/// Secretariat's digest reports.
+pub fn events_since(
+    conn: &mut Conn<'_>,
+    after: Option<NaiveDateTime>,
+    through: NaiveDateTime,
+) -> Result<(Vec<Reminder>, Vec<Reminder>), DbError> {
+    let after = after.unwrap_or(NaiveDateTime::MIN);
+    with_conn!(conn, |c| {
+        let rows = || reminders::table.inner_join(reporting_cycles::table.inner_join(cities::table));
+        let escalated = rows()
+            .filter(reminders::stage.like("escalation@%"))
+            .filter(reminders::state.eq("sent"))
+            .filter(reminders::sent_at.gt(after))
+            .filter(reminders::sent_at.le(through))
+            .order((cities::slug, reminders::id))
+            .select(Reminder::as_select())
+            .load(c)?;
+        let failed = rows()
+            .filter(reminders::state.eq("failed"))
+            .filter(reminders::next_attempt_at.is_null())
+            .filter(reminders::updated_at.gt(after))
+            .filter(reminders::updated_at.le(through))
+            .order((cities::slug, reminders::id))
+            .select(Reminder::as_select())
+            .load(c)?;
+        Ok((escalated, failed))
+    })
+}
+
+/// When the last digest that reached the mail server was sent.
+pub fn last_digest_sent(conn: &mut Conn<'_>) -> Result<Option<NaiveDateTime>, DbError> {
+    with_conn!(conn, |c| {
+        Ok(reminder_digests::table
+            .filter(reminder_digests::state.eq("sent"))
+            .select(diesel::dsl::max(reminder_digests::sent_at))
+            .first::<Option<NaiveDateTime>>(c)?)
+    })
+}
+
+/// Plans the digest of `day` (once) and claims it for `owner`; `false` if it was sent already,
+/// is out of attempts, waits for its next attempt, or another process holds it.
+pub fn claim_digest(
+    conn: &mut Conn<'_>,
+    day: NaiveDate,
+    owner: &str,
+    until: NaiveDateTime,
+    now: NaiveDateTime,
+    max_attempts: i32,
+) -> Result<bool, DbError> {
+    let n = with_conn!(conn, |c| {
+        diesel::insert_into(reminder_digests::table)
+            .values((
+                reminder_digests::day.eq(day),
+                reminder_digests::state.eq("planned"),
+                reminder_digests::created_at.eq(now),
+                reminder_digests::updated_at.eq(now),
+            ))
+            .on_conflict(reminder_digests::day)
+            .do_nothing()
+            .execute(c)?;
+        diesel::update(
+            reminder_digests::table
+                .filter(reminder_digests::day.eq(day))
+                .filter(
+                    reminder_digests::state.eq("planned").or(reminder_digests::state
+                        .eq("failed")
+                        .and(reminder_digests::next_attempt_at.le(now))
+                        .and(reminder_digests::attempts.lt(max_attempts))),
+                )
+                .filter(reminder_digests::claimed_until.is_null().or(reminder_digests::claimed_until.lt(now))),
+        )
+        .set((
+            reminder_digests::claimed_by.eq(owner),
+            reminder_digests::claimed_until.eq(until),
+            reminder_digests::updated_at.eq(now),
+        ))
+        .execute(c)
+    })?;
+    Ok(n == 1)
+}
+
+/// How many of each the digest reported.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DigestCounts {
+    pub on_notice: i32,
+    pub cannot_remind: i32,
+    pub failed: i32,
+}
+
+/// Records the digest of `day` sent (`Ok`) or failed (`Err` with the error and when to retry).
+pub fn finish_digest(
+    conn: &mut Conn<'_>,
+    day: NaiveDate,
+    owner: &str,
+    counts: DigestCounts,
+    outcome: Result<(), (&str, Option<NaiveDateTime>)>,
+    now: NaiveDateTime,
+) -> Result<(), DbError> {
+    let (state, sent_at, error, retry) = match outcome {
+        Ok(()) => ("sent", Some(now), None, None),
+        Err((error, retry)) => ("failed", None, Some(error), retry),
+    };
+    with_conn!(conn, |c| {
+        diesel::update(
+            reminder_digests::table
+                .filter(reminder_digests::day.eq(day))
+                .filter(reminder_digests::claimed_by.eq(owner)),
+        )
+        .set((
+            reminder_digests::state.eq(state),
+            reminder_digests::sent_at.eq(sent_at),
+            reminder_digests::attempts.eq(reminder_digests::attempts + 1),
+            reminder_digests::last_error.eq(error),
+            reminder_digests::next_attempt_at.eq(retry),
+            reminder_digests::claimed_until.eq(None::<NaiveDateTime>),
+            reminder_digests::on_notice.eq(counts.on_notice),
+            reminder_digests::cannot_remind.eq(counts.cannot_remind),
+            reminder_digests::failed.eq(counts.failed),
+            reminder_digests::updated_at.eq(now),
+        ))
+        .execute(c)
+    })?;
+    Ok(())
 }

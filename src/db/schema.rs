@@ -8,6 +8,26 @@ diesel::table! {
         name -> Text,
         since_year -> Integer,
         coordinator_email -> Nullable<Text>,
+        name_fr -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    reminder_digests (id) {
+        id -> BigInt,
+        day -> Date,
+        state -> Text,
+        attempts -> Integer,
+        last_error -> Nullable<Text>,
+        next_attempt_at -> Nullable<Timestamp>,
+        claimed_by -> Nullable<Text>,
+        claimed_until -> Nullable<Timestamp>,
+        sent_at -> Nullable<Timestamp>,
+        on_notice -> Integer,
+        cannot_remind -> Integer,
+        failed -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 

@@ -46,7 +46,19 @@ pub(crate) fn truncate(s: &str) -> String {
 pub struct CreativeField {
     pub slug: String,
     pub name: String,
+    /// The French name, for messages to French-speaking cities; `None` where none is recorded.
+    pub name_fr: Option<String>,
     pub since_year: i32,
+}
+
+impl CreativeField {
+    /// The name in a language (`en` or `fr`), falling back to the English one.
+    pub fn name_in(&self, language: &str) -> &str {
+        match (language, &self.name_fr) {
+            ("fr", Some(name)) => name,
+            _ => &self.name,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -5,8 +5,15 @@
 //! the Secretariat that puts the city on notice. Revision stages count from the revision
 //! deadline. A stage's ledger key carries the date it counts from, so moving a deadline plans
 //! fresh rows instead of colliding with cancelled ones.
+//!
+//! The escalation follows the Network's one documented rule (UCCN.md §4.7): a city may be asked
+//! to leave after **two written reminders**. So its day is only the earliest it may happen:
+//! [`escalation_step`] puts a city on notice only once the formal reminders were delivered to it,
+//! the last one at least a configurable number of days before. A city that received fewer
+//! (an outage, a contact added late) is sent the next one instead, as a catch-up stage, and the
+//! escalation waits; a city that cannot be reached is never put on notice by the sweep.
 
-use chrono::{Days, NaiveDate};
+use chrono::{Days, NaiveDate, TimeDelta};
 
 use super::Invalid;
 
@@ -47,6 +54,28 @@ impl StageKind {
     }
 }
 
+/// Where a day stands against a deadline: what a message sent that day may truthfully say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relation {
+    /// The deadline is this many days ahead (at least 1).
+    Before(i64),
+    /// The deadline is today.
+    Today,
+    /// The deadline passed this many days ago (at least 1).
+    After(i64),
+}
+
+impl Relation {
+    /// `today` against `deadline`, both local dates of the city.
+    pub fn of(deadline: NaiveDate, today: NaiveDate) -> Self {
+        match (deadline - today).num_days() {
+            0 => Self::Today,
+            n if n > 0 => Self::Before(n),
+            n => Self::After(-n),
+        }
+    }
+}
+
 /// One stage: a name, a day offset from its deadline (negative before), and what it says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stage {
@@ -74,6 +103,13 @@ impl Stage {
 pub struct ReminderSchedule {
     pub deadline: Vec<Stage>,
     pub revision: Vec<Stage>,
+    /// The formal reminders sent by catch-up, when the escalation day came before the city had
+    /// received them all: `formal_catchup_N`, N being the number the city receives it as. Their
+    /// day is decided by [`escalation_step`], not by an offset.
+    pub catch_up: Vec<Stage>,
+    /// Days a city has to answer its last formal reminder before it may be put on notice; also
+    /// the least time between two formal reminders sent by catch-up.
+    pub notice_gap_days: u32,
 }
 
 /// The numbers a schedule is built from.
@@ -89,6 +125,8 @@ pub struct ScheduleDays {
     pub revision_before: Vec<u32>,
     /// Days after a revision deadline (default 14).
     pub revision_after: Vec<u32>,
+    /// Days between the last delivered formal reminder and being put on notice (default 14).
+    pub notice_gap: u32,
 }
 
 impl Default for ScheduleDays {
@@ -99,6 +137,7 @@ impl Default for ScheduleDays {
             escalation_after: 60,
             revision_before: vec![7],
             revision_after: vec![14],
+            notice_gap: 14,
         }
     }
 }
@@ -130,6 +169,9 @@ impl ReminderSchedule {
         if formal.last().is_some_and(|&last| last >= d.escalation_after) {
             return Err(Invalid::new("escalation_after", "the escalation must come after the formal reminders"));
         }
+        if !(1..=365).contains(&d.notice_gap) {
+            return Err(Invalid::new("notice_gap", "the days before being put on notice must be from 1 to 365"));
+        }
         let before = |n: &u32, kind| Stage { name: format!("before_{n}"), offset_days: -i64::from(*n), kind };
         let mut deadline: Vec<Stage> = d.before.iter().map(|n| before(n, StageKind::Upcoming)).collect();
         deadline.push(Stage { name: "due".into(), offset_days: 0, kind: StageKind::DueToday });
@@ -158,22 +200,86 @@ impl ReminderSchedule {
             offset_days: i64::from(*n),
             kind: StageKind::RevisionOverdue,
         }));
+        let catch_up = (1..=formal.len())
+            .map(|n| Stage {
+                name: format!("formal_catchup_{n}"),
+                offset_days: i64::from(d.escalation_after),
+                kind: StageKind::Overdue { formal_number: n as u8 },
+            })
+            .collect();
         deadline.sort_by_key(|s| s.offset_days);
         revision.sort_by_key(|s| s.offset_days);
-        Ok(Self { deadline, revision })
+        Ok(Self { deadline, revision, catch_up, notice_gap_days: d.notice_gap })
     }
 
     /// Finds a stage by the name part of a ledger key.
     pub fn stage_of_key(&self, key: &str) -> Option<&Stage> {
         let name = key.split('@').next()?;
-        self.deadline.iter().chain(&self.revision).find(|s| s.name == name)
+        self.deadline.iter().chain(&self.revision).chain(&self.catch_up).find(|s| s.name == name)
+    }
+
+    /// How many formal written reminders a city receives before it may be put on notice.
+    pub fn formal_count(&self) -> usize {
+        self.catch_up.len()
     }
 }
 
 impl Default for ReminderSchedule {
     fn default() -> Self {
-        Self::new(&ScheduleDays::default()).unwrap_or(Self { deadline: Vec::new(), revision: Vec::new() })
+        Self::new(&ScheduleDays::default()).unwrap_or(Self {
+            deadline: Vec::new(),
+            revision: Vec::new(),
+            catch_up: Vec::new(),
+            notice_gap_days: 14,
+        })
     }
+}
+
+/// What the sweep does about a cycle whose escalation day has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EscalationStep {
+    /// Every formal reminder was delivered, the last long enough ago: put the city on notice.
+    Escalate,
+    /// Every formal reminder was delivered but the last too recently: wait until this day.
+    WaitUntil(NaiveDate),
+    /// Fewer were delivered: send the next one (the city receives it as `number`) on `on`, and
+    /// look again `notice_gap_days` after that.
+    SendFormal { number: u8, on: NaiveDate },
+    /// A formal reminder is already pending (planned or being retried): let it go first.
+    AwaitPending,
+    /// The city has no contact, or every message to it failed: it cannot be reminded, so it is
+    /// listed to the Secretariat and never put on notice by the sweep.
+    CannotRemind,
+}
+
+/// The escalation rule. `delivered` holds the day each formal reminder was delivered to the city
+/// (one per formal stage, whichever contact accepted it), `reachable` whether the city has a
+/// contact whose messages do not all fail, `pending_formal` whether a formal reminder to it is
+/// still planned or retrying.
+pub fn escalation_step(
+    schedule: &ReminderSchedule,
+    delivered: &[NaiveDate],
+    reachable: bool,
+    pending_formal: bool,
+    today: NaiveDate,
+) -> EscalationStep {
+    let gap = TimeDelta::days(i64::from(schedule.notice_gap_days));
+    let last = delivered.iter().max().copied();
+    let after_gap = |day: NaiveDate| day.checked_add_signed(gap).unwrap_or(NaiveDate::MAX);
+    if delivered.len() >= schedule.formal_count() {
+        return match last {
+            Some(day) if after_gap(day) > today => EscalationStep::WaitUntil(after_gap(day)),
+            _ => EscalationStep::Escalate,
+        };
+    }
+    if pending_formal {
+        return EscalationStep::AwaitPending;
+    }
+    if !reachable {
+        return EscalationStep::CannotRemind;
+    }
+    let on = last.map_or(today, |day| after_gap(day).max(today));
+    EscalationStep::SendFormal { number: delivered.len() as u8 + 1, on }
 }
 
 /// Of the rows due for one cycle (each `(send_on, id)`), which to send and which to skip: only
@@ -236,6 +342,56 @@ mod tests {
         }
         let late_escalation = ScheduleDays { escalation_after: 30, ..ScheduleDays::default() };
         assert!(ReminderSchedule::new(&late_escalation).is_err());
+    }
+
+    #[test]
+    fn relation_to_the_deadline() {
+        let due = date(2026, 11, 30);
+        assert_eq!(Relation::of(due, date(2026, 11, 23)), Relation::Before(7));
+        assert_eq!(Relation::of(due, due), Relation::Today);
+        assert_eq!(Relation::of(due, date(2026, 12, 7)), Relation::After(7));
+        assert_eq!(Relation::of(due, date(2027, 1, 14)), Relation::After(45));
+    }
+
+    #[test]
+    fn catch_up_stages_are_formal_reminders_numbered_by_receipt() {
+        let s = ReminderSchedule::default();
+        assert_eq!(s.formal_count(), 2);
+        let stage = s.stage_of_key("formal_catchup_2@2026-11-30").unwrap();
+        assert_eq!(stage.kind, StageKind::Overdue { formal_number: 2 });
+        assert!(stage.kind.copies_coordinator());
+        let bad_gap = ScheduleDays { notice_gap: 0, ..ScheduleDays::default() };
+        assert_eq!(ReminderSchedule::new(&bad_gap).unwrap_err().field, "notice_gap");
+    }
+
+    #[test]
+    fn a_city_is_put_on_notice_only_after_two_delivered_formal_reminders() {
+        let s = ReminderSchedule::default();
+        let today = date(2027, 1, 29);
+        // The ordinary course: 14 and 45 days after the deadline, 15 days before the escalation.
+        let both = [date(2026, 12, 14), date(2027, 1, 14)];
+        assert_eq!(escalation_step(&s, &both, true, false, today), EscalationStep::Escalate);
+        // The second came 10 days ago: 14 days after it.
+        let recent = [date(2026, 12, 14), date(2027, 1, 19)];
+        assert_eq!(escalation_step(&s, &recent, true, false, today), EscalationStep::WaitUntil(date(2027, 2, 2)));
+        // One delivered (a contact added late, an outage): the next, 14 days after it.
+        let one = [date(2027, 1, 20)];
+        assert_eq!(
+            escalation_step(&s, &one, true, false, today),
+            EscalationStep::SendFormal { number: 2, on: date(2027, 2, 3) }
+        );
+        let long_ago = [date(2026, 12, 14)];
+        assert_eq!(
+            escalation_step(&s, &long_ago, true, false, today),
+            EscalationStep::SendFormal { number: 2, on: today }
+        );
+        assert_eq!(escalation_step(&s, &[], true, false, today), EscalationStep::SendFormal { number: 1, on: today });
+        assert_eq!(escalation_step(&s, &one, true, true, today), EscalationStep::AwaitPending);
+        // Nobody to remind: never on notice, whatever the day.
+        assert_eq!(escalation_step(&s, &[], false, false, today), EscalationStep::CannotRemind);
+        assert_eq!(escalation_step(&s, &one, false, false, today), EscalationStep::CannotRemind);
+        // Delivered before the contact left: the rule is met.
+        assert_eq!(escalation_step(&s, &both, false, false, today), EscalationStep::Escalate);
     }
 
     #[test]

@@ -18,6 +18,8 @@ pub fn router() -> Router<AppState> {
 struct FieldView {
     slug: String,
     name: String,
+    /// The French name (UNESCO's), `null` where none is recorded.
+    name_fr: Option<String>,
     since_year: i32,
     /// Cities currently in the field.
     cities: i64,
@@ -30,7 +32,13 @@ async fn list(State(state): State<AppState>, auth: Auth) -> Result<Json<Vec<Fiel
     Ok(Json(
         fields
             .into_iter()
-            .map(|(f, cities)| FieldView { slug: f.slug, name: f.name, since_year: f.since_year, cities })
+            .map(|(f, cities)| FieldView {
+                slug: f.slug,
+                name: f.name,
+                name_fr: f.name_fr,
+                since_year: f.since_year,
+                cities,
+            })
             .collect(),
     ))
 }

@@ -25,7 +25,7 @@ pub enum MailError {
     /// The caller's message id cannot be used as a `Message-ID` header.
     #[error("invalid message id: {0}")]
     InvalidMessageId(&'static str),
-    /// The reminder context is inconsistent (negative day count, formal reminder 0, bad link).
+    /// The reminder context is inconsistent (a formal reminder numbered 0 or past its count, or sent before the deadline; no Secretariat address).
     #[error("invalid reminder: {0}")]
     InvalidReminder(String),
     /// An embedded template is malformed; the template tests make this unreachable in a release.

@@ -2,13 +2,14 @@
 //! the transports that deliver them (SMTP through lettre, `.eml` files in a directory, memory for
 //! tests).
 //!
-//! This module is a leaf: it imports nothing else from the crate, and it is the only place that
-//! imports lettre. Callers build a [`ReminderContext`] and an [`Envelope`] from domain data, call
+//! This module is an adapter: it imports nothing from the crate but `domain`, and it is the only
+//! place that imports lettre. Callers build a [`ReminderContext`] and an [`Envelope`] from domain data, call
 //! [`compose`], and hand the [`OutgoingMessage`] to a [`Transport`] on a blocking thread. A send that
 //! returns `Ok` means the SMTP server accepted the message (or the file was durably written), which
 //! is the moment a reminder may be marked sent; [`MailError::is_permanent`] tells a failed send that
 //! must not be retried from one worth retrying.
 
+mod digest;
 mod eml;
 mod error;
 mod memory;
@@ -19,6 +20,7 @@ mod templates;
 mod transport;
 mod wording;
 
+pub use digest::{Digest, DigestCity, FailedMessage};
 pub use eml::EmlDirTransport;
 pub use error::MailError;
 pub use memory::{MemoryTransport, SimulatedFailure};

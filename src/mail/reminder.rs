@@ -2,8 +2,10 @@
 //! its deadline, and the rendering of those facts into a subject line and a plain-text body
 //! through the embedded templates.
 
-use chrono::DateTime;
+use chrono::{DateTime, NaiveDate};
 use chrono_tz::Tz;
+
+use crate::domain::reminders::Relation;
 
 use crate::mail::MailError;
 use crate::mail::templates::{self, Template};
@@ -31,32 +33,29 @@ impl Language {
     }
 }
 
-/// The stage of the reminder ledger a message belongs to.
+/// What a reminder is about. Whether it says "due in 7 days", "due today" or "overdue by 7
+/// days" is not part of the kind: it follows from the deadline and the day it is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ReminderKind {
-    /// The report is due in `days` days (the submission window is open or about to open).
-    Upcoming,
-    /// The report is due today.
-    DueToday,
-    /// A formal written reminder after the deadline, numbered from 1. The second and later ones
-    /// say that UNESCO may invite a city that does not report to leave the Network.
-    Overdue {
-        /// 1 for the first formal reminder, 2 for the second, and so on.
-        formal_number: u8,
+    /// A reminder of the report's deadline: ahead of it, on the day, or after it when it goes
+    /// out late (a contact added late, an outage).
+    Deadline,
+    /// A formal written reminder after the deadline, copied to the field coordinator: `number`
+    /// of `of`, numbered by the formal reminders the city has actually received. From the second
+    /// on it says that UNESCO may invite a city that does not report to leave the Network.
+    Formal {
+        /// 1 for the first the city receives, 2 for the second, and so on.
+        number: u8,
+        /// How many the city receives before it may be put on notice.
+        of: u8,
     },
-    /// To the Secretariat: the city has been silent `days` days after its deadline and is now
-    /// marked on notice.
-    Escalation,
-    /// A revision requested by the Secretariat is due in `days` days.
-    RevisionUpcoming,
-    /// A requested revision is due today.
-    RevisionDue,
-    /// A requested revision is `days` days late.
-    RevisionOverdue,
+    /// A reminder of the deadline of a revision the Secretariat asked for.
+    Revision,
 }
 
-/// The facts a reminder states. Text values are plain text: line breaks and other control
-/// characters are replaced by spaces, and braces are never interpreted as placeholders.
+/// The facts a reminder states, as they are on the day it is sent. Text values are plain text:
+/// line breaks and other control characters are replaced by spaces, and braces are never
+/// interpreted as placeholders.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReminderContext {
     /// Language of the message (the city's language).
@@ -73,14 +72,15 @@ pub struct ReminderContext {
     pub period_start_year: i32,
     /// Last year of the period the report covers.
     pub period_end_year: i32,
-    /// The deadline in the city's time zone (report or revision deadline, by kind), formatted per
-    /// language by the module.
+    /// The deadline in force in the city's time zone (report or revision deadline, by kind).
     pub deadline: DateTime<Tz>,
-    /// Days left before the deadline (`Upcoming`, `RevisionUpcoming`) or days since it (`Overdue`,
-    /// `Escalation`, `RevisionOverdue`); ignored by the due-today kinds. Never negative.
-    pub days: i64,
-    /// Absolute `http(s)` URL of the page to act on, built by the caller from `MMR_PUBLIC_URL`.
-    pub link: String,
+    /// The deadline before an extension moved it, when one did.
+    pub extended_from: Option<NaiveDate>,
+    /// The day the message is sent, in the city's time zone: with `deadline` it decides what the
+    /// message says and the number of days it states.
+    pub today: NaiveDate,
+    /// The Secretariat's address, where the city can send the report or ask for more time.
+    pub secretariat_email: String,
     /// Name of the addressee, if known; otherwise a collective greeting is used.
     pub recipient_name: Option<String>,
 }
@@ -93,18 +93,33 @@ pub(crate) struct RenderedText {
 }
 
 impl ReminderContext {
-    /// Fills the template for this kind and language.
+    /// Where the sending day stands against the deadline.
+    pub fn relation(&self) -> Relation {
+        Relation::of(self.deadline.date_naive(), self.today)
+    }
+
+    /// Fills the template for this kind, this day and this language.
     pub(crate) fn render(&self) -> Result<RenderedText, MailError> {
         self.check()?;
         let language = self.language;
-        let template = Template::for_kind(self.kind);
-        let formal_number = match self.kind {
-            ReminderKind::Overdue { formal_number } => formal_number,
-            _ => 1,
+        let relation = self.relation();
+        let template = Template::choose(self.kind, relation).ok_or_else(|| {
+            MailError::InvalidReminder(format!(
+                "a formal reminder is sent only after the deadline ({} is {relation:?})",
+                self.today
+            ))
+        })?;
+        let (number, of) = match self.kind {
+            ReminderKind::Formal { number, of } => (number, of),
+            _ => (1, 1),
         };
-        let ordinal = wording::ordinal(formal_number, language);
+        let days = match relation {
+            Relation::Before(n) | Relation::After(n) => n,
+            Relation::Today => 0,
+        };
+        let ordinal = wording::ordinal(number, language);
         let city_name = plain(&self.city_name);
-        let values: [(&str, String); 12] = [
+        let values: [(&str, String); 15] = [
             ("greeting", wording::greeting(self.recipient_name.as_deref().map(plain).as_deref(), language)),
             ("de_city_name", wording::french_de(&city_name)),
             ("city_name", city_name),
@@ -113,8 +128,11 @@ impl ReminderContext {
             ("period", wording::period(self.period_start_year, self.period_end_year)),
             ("deadline", wording::deadline(&self.deadline, language)),
             ("deadline_date", wording::date(&self.deadline, language)),
-            ("days", wording::days(self.days, language)),
-            ("link", plain(&self.link)),
+            ("extension_note", self.extended_from.map(|d| wording::extended_from(d, language)).unwrap_or_default()),
+            ("days", wording::days(days, language)),
+            ("secretariat_email", plain(&self.secretariat_email)),
+            ("formal_number", number.to_string()),
+            ("formal_count", of.to_string()),
             ("formal_ordinal_title", wording::capitalized(&ordinal)),
             ("formal_ordinal", ordinal),
         ];
@@ -122,16 +140,17 @@ impl ReminderContext {
     }
 
     fn check(&self) -> Result<(), MailError> {
-        if self.days < 0 {
-            return Err(MailError::InvalidReminder(format!("days must not be negative (got {})", self.days)));
+        if let ReminderKind::Formal { number, of } = self.kind
+            && (number == 0 || number > of)
+        {
+            return Err(MailError::InvalidReminder(format!(
+                "formal reminders are numbered from 1 to their count (got {number} of {of})"
+            )));
         }
-        if let ReminderKind::Overdue { formal_number: 0 } = self.kind {
-            return Err(MailError::InvalidReminder("formal reminders are numbered from 1".to_owned()));
-        }
-        let link_ok = (self.link.starts_with("https://") || self.link.starts_with("http://"))
-            && !self.link.chars().any(|c| c.is_whitespace() || c.is_control());
-        if !link_ok {
-            return Err(MailError::InvalidReminder("link must be an absolute http(s) URL without spaces".to_owned()));
+        let address = self.secretariat_email.trim();
+        if address.is_empty() || !address.contains('@') || address.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(MailError::InvalidReminder("the Secretariat's address must be an e-mail address".to_owned()));
         }
         if self.city_name.trim().is_empty() {
             return Err(MailError::InvalidReminder("city name is empty".to_owned()));

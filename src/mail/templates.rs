@@ -7,12 +7,13 @@
 //! of every language against these rules, and that the directory holds no template the code does
 //! not embed.
 
+use crate::domain::reminders::Relation;
 use crate::mail::MailError;
 use crate::mail::reminder::{Language, ReminderKind, RenderedText};
 
 /// Every placeholder a template may use; `ReminderContext::render` supplies each of them.
 #[cfg(test)]
-pub(crate) const PLACEHOLDERS: [&str; 12] = [
+pub(crate) const PLACEHOLDERS: [&str; 15] = [
     "greeting",
     "city_name",
     "de_city_name",
@@ -21,20 +22,24 @@ pub(crate) const PLACEHOLDERS: [&str; 12] = [
     "period",
     "deadline",
     "deadline_date",
+    "extension_note",
     "days",
-    "link",
+    "secretariat_email",
+    "formal_number",
+    "formal_count",
     "formal_ordinal",
     "formal_ordinal_title",
 ];
 
-/// One template file stem, shared by all languages.
+/// One template file stem, shared by all languages: a kind of reminder and where the day it is
+/// sent stands against its deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Template {
     Upcoming,
     DueToday,
-    OverdueFirst,
-    OverdueFurther,
-    Escalation,
+    Overdue,
+    FormalFirst,
+    FormalFurther,
     RevisionUpcoming,
     RevisionDue,
     RevisionOverdue,
@@ -45,27 +50,31 @@ impl Template {
     pub(crate) const ALL: [Template; 8] = [
         Template::Upcoming,
         Template::DueToday,
-        Template::OverdueFirst,
-        Template::OverdueFurther,
-        Template::Escalation,
+        Template::Overdue,
+        Template::FormalFirst,
+        Template::FormalFurther,
         Template::RevisionUpcoming,
         Template::RevisionDue,
         Template::RevisionOverdue,
     ];
 
-    /// The template for a reminder kind: the first formal reminder has its own wording, the
-    /// second and later ones share the one that mentions leaving the Network.
-    pub(crate) fn for_kind(kind: ReminderKind) -> Template {
-        match kind {
-            ReminderKind::Upcoming => Template::Upcoming,
-            ReminderKind::DueToday => Template::DueToday,
-            ReminderKind::Overdue { formal_number } if formal_number <= 1 => Template::OverdueFirst,
-            ReminderKind::Overdue { .. } => Template::OverdueFurther,
-            ReminderKind::Escalation => Template::Escalation,
-            ReminderKind::RevisionUpcoming => Template::RevisionUpcoming,
-            ReminderKind::RevisionDue => Template::RevisionDue,
-            ReminderKind::RevisionOverdue => Template::RevisionOverdue,
-        }
+    /// The template for a kind of reminder sent on a day standing so against its deadline: a
+    /// deadline reminder sent late says the report is overdue, not due. The first formal reminder
+    /// has its own wording, the second and later ones share the one that mentions leaving the
+    /// Network. `None` for a formal reminder before the deadline has passed, which no city may be
+    /// sent.
+    pub(crate) fn choose(kind: ReminderKind, relation: Relation) -> Option<Template> {
+        Some(match (kind, relation) {
+            (ReminderKind::Deadline, Relation::Before(_)) => Template::Upcoming,
+            (ReminderKind::Deadline, Relation::Today) => Template::DueToday,
+            (ReminderKind::Deadline, Relation::After(_)) => Template::Overdue,
+            (ReminderKind::Formal { .. }, Relation::Before(_) | Relation::Today) => return None,
+            (ReminderKind::Formal { number, .. }, Relation::After(_)) if number <= 1 => Template::FormalFirst,
+            (ReminderKind::Formal { .. }, Relation::After(_)) => Template::FormalFurther,
+            (ReminderKind::Revision, Relation::Before(_)) => Template::RevisionUpcoming,
+            (ReminderKind::Revision, Relation::Today) => Template::RevisionDue,
+            (ReminderKind::Revision, Relation::After(_)) => Template::RevisionOverdue,
+        })
     }
 
     /// File stem in the template directory.
@@ -73,9 +82,9 @@ impl Template {
         match self {
             Template::Upcoming => "upcoming",
             Template::DueToday => "due_today",
-            Template::OverdueFirst => "overdue_first",
-            Template::OverdueFurther => "overdue_further",
-            Template::Escalation => "escalation",
+            Template::Overdue => "overdue",
+            Template::FormalFirst => "formal_first",
+            Template::FormalFurther => "formal_further",
             Template::RevisionUpcoming => "revision_upcoming",
             Template::RevisionDue => "revision_due",
             Template::RevisionOverdue => "revision_overdue",
@@ -93,17 +102,17 @@ impl Template {
         match (language, self) {
             (Language::En, Template::Upcoming) => file!("en", "upcoming"),
             (Language::En, Template::DueToday) => file!("en", "due_today"),
-            (Language::En, Template::OverdueFirst) => file!("en", "overdue_first"),
-            (Language::En, Template::OverdueFurther) => file!("en", "overdue_further"),
-            (Language::En, Template::Escalation) => file!("en", "escalation"),
+            (Language::En, Template::Overdue) => file!("en", "overdue"),
+            (Language::En, Template::FormalFirst) => file!("en", "formal_first"),
+            (Language::En, Template::FormalFurther) => file!("en", "formal_further"),
             (Language::En, Template::RevisionUpcoming) => file!("en", "revision_upcoming"),
             (Language::En, Template::RevisionDue) => file!("en", "revision_due"),
             (Language::En, Template::RevisionOverdue) => file!("en", "revision_overdue"),
             (Language::Fr, Template::Upcoming) => file!("fr", "upcoming"),
             (Language::Fr, Template::DueToday) => file!("fr", "due_today"),
-            (Language::Fr, Template::OverdueFirst) => file!("fr", "overdue_first"),
-            (Language::Fr, Template::OverdueFurther) => file!("fr", "overdue_further"),
-            (Language::Fr, Template::Escalation) => file!("fr", "escalation"),
+            (Language::Fr, Template::Overdue) => file!("fr", "overdue"),
+            (Language::Fr, Template::FormalFirst) => file!("fr", "formal_first"),
+            (Language::Fr, Template::FormalFurther) => file!("fr", "formal_further"),
             (Language::Fr, Template::RevisionUpcoming) => file!("fr", "revision_upcoming"),
             (Language::Fr, Template::RevisionDue) => file!("fr", "revision_due"),
             (Language::Fr, Template::RevisionOverdue) => file!("fr", "revision_overdue"),
@@ -216,7 +225,7 @@ mod tests {
                     language.code(),
                     template.stem()
                 );
-                for required in ["greeting", "deadline", "link"] {
+                for required in ["greeting", "deadline", "secretariat_email"] {
                     assert!(
                         placeholders(body).contains(required),
                         "{}/{} body lacks {{{required}}}",

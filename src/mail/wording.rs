@@ -4,7 +4,7 @@
 //! French output follows the usual typographic conventions: `1er` for the first day of a month,
 //! `23 h 59` for times, and a no-break space between a number and its unit.
 
-use chrono::{DateTime, Datelike, Timelike};
+use chrono::{DateTime, Datelike, NaiveDate, Timelike};
 use chrono_tz::Tz;
 
 use crate::mail::reminder::Language;
@@ -44,16 +44,21 @@ const MONTHS_FR: [&str; 12] = [
 
 /// The date alone: `30 November 2027`, `1er décembre 2027`.
 pub(crate) fn date(at: &DateTime<Tz>, language: Language) -> String {
+    day(at.date_naive(), language)
+}
+
+/// A calendar day: `30 November 2027`, `1er décembre 2027`.
+pub(crate) fn day(d: NaiveDate, language: Language) -> String {
     // month0() is always in 0..12.
-    let month = at.month0() as usize % 12;
+    let month = d.month0() as usize % 12;
     match language {
-        Language::En => format!("{} {} {}", at.day(), MONTHS_EN[month], at.year()),
+        Language::En => format!("{} {} {}", d.day(), MONTHS_EN[month], d.year()),
         Language::Fr => {
-            let day = match at.day() {
+            let day = match d.day() {
                 1 => "1er".to_owned(),
-                d => d.to_string(),
+                n => n.to_string(),
             };
-            format!("{day} {} {}", MONTHS_FR[month], at.year())
+            format!("{day} {} {}", MONTHS_FR[month], d.year())
         }
     }
 }
@@ -66,6 +71,15 @@ pub(crate) fn deadline(at: &DateTime<Tz>, language: Language) -> String {
     match language {
         Language::En => format!("{} at {hour:02}:{minute:02} ({zone})", date(at, language)),
         Language::Fr => format!("{} à {hour}{NBSP}h{NBSP}{minute:02} ({zone})", date(at, language)),
+    }
+}
+
+/// What an extension adds after the deadline it moved: ` (extended from 30 November 2026)`,
+/// ` (prolongé, initialement le 30 novembre 2026)`.
+pub(crate) fn extended_from(previous: NaiveDate, language: Language) -> String {
+    match language {
+        Language::En => format!(" (extended from {})", day(previous, language)),
+        Language::Fr => format!(" (prolongé, initialement le {})", day(previous, language)),
     }
 }
 
@@ -174,6 +188,13 @@ mod tests {
         assert_eq!(deadline(&t, Language::Fr), "1er décembre 2027 à 9\u{a0}h\u{a0}05 (America/Bogota)");
         let t = at(chrono_tz::Europe::Paris, 2027, 8, 15, 12, 0);
         assert_eq!(date(&t, Language::Fr), "15 août 2027");
+    }
+
+    #[test]
+    fn extensions_name_the_date_they_moved() {
+        let d = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        assert_eq!(extended_from(d, Language::En), " (extended from 1 December 2026)");
+        assert_eq!(extended_from(d, Language::Fr), " (prolongé, initialement le 1er décembre 2026)");
     }
 
     #[test]

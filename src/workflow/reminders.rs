@@ -11,6 +11,15 @@
 //! (earlier ones still pending are skipped: no burst of stale mail after an outage), claims each
 //! row with one conditional UPDATE (so two processes never both send it), and marks it sent only
 //! after the transport accepted it; a failure is recorded and retried with backoff.
+//!
+//! What a message says is decided when it is sent, from the deadline in force and the city's
+//! local date: a stage sent late says "overdue by N days", never "due today". Formal reminders
+//! are numbered by the formal reminders the city actually received. The escalation is no message
+//! of its own: on its day [`escalation_step`] decides, from what was delivered, whether the city
+//! is put on notice, sent the next formal reminder first (a catch-up stage, the escalation
+//! waiting for it), or listed as one that cannot be reminded. The Secretariat hears of all this
+//! in one digest a day ([`send_digest`]): the cities put on notice, those that cannot be
+//! reminded, and the messages that failed for good.
 
 use std::collections::{HashMap, HashSet};
 
@@ -20,13 +29,17 @@ use serde_json::json;
 use super::cycles::{CycleOverview, facts};
 use super::{Actor, audit};
 use crate::db::cycles::CycleRecord;
+use crate::db::reminders::LedgerRow;
 use crate::db::reminders::{NewReminder, PlanRange, Reminder};
 use crate::db::{self, Conn, Db};
 use crate::domain::cities::{CityPatch, CityStatus, CityTimeZone};
 use crate::domain::cycles::{CycleRules, CycleStatus, Decision, local_date};
-use crate::domain::reminders::{ReminderSchedule, Stage, StageKind, latest_only};
+use crate::domain::fields::CreativeField;
+use crate::domain::reminders::{EscalationStep, ReminderSchedule, Stage, StageKind, escalation_step, latest_only};
 use crate::error::{Error, Result};
-use crate::mail::{self, Envelope, Language, ReminderContext, ReminderKind, Transport};
+use crate::mail::{
+    self, Digest, DigestCity, Envelope, FailedMessage, Language, ReminderContext, ReminderKind, Transport,
+};
 
 /// Everything the sweep needs besides the database and the transport.
 #[derive(Debug, Clone)]
@@ -55,6 +68,11 @@ pub struct SweepReport {
     pub taken_elsewhere: usize,
     /// Cities with a due message to the city but no contact to send it to.
     pub cities_without_contacts: Vec<String>,
+    /// Cities put on notice by this sweep (slugs).
+    pub on_notice: Vec<String>,
+    /// Cities with an overdue report and no contact the system can reach: never put on notice by
+    /// the sweep, listed in the Secretariat's digest instead.
+    pub cannot_remind: Vec<DigestCity>,
     /// One line per message sent (or to send): `stage city -> recipient`.
     pub lines: Vec<String>,
 }
@@ -169,15 +187,151 @@ pub fn plan(
         }
     }
     report.planned = db::reminders::insert_planned(conn, &rows, now)?;
+    escalate(conn, cfg, &cycles, &emails, now, &mut report)?;
     Ok((report, cycles))
 }
 
+/// What the ledger says a city received for one deadline.
+struct Progress {
+    /// The local day each formal stage was first delivered (one entry per stage).
+    delivered: Vec<NaiveDate>,
+    /// A formal reminder is still planned or retrying.
+    pending_formal: bool,
+    /// The latest message tried for this deadline failed for good for every recipient.
+    last_failed: bool,
+}
+
+impl Progress {
+    /// From a cycle's rows against its deadline in force.
+    fn of(schedule: &ReminderSchedule, rows: &[&LedgerRow], tz: chrono_tz::Tz) -> Self {
+        let is_formal = |r: &LedgerRow| {
+            schedule.stage_of_key(&r.stage).is_some_and(|s| matches!(s.kind, StageKind::Overdue { .. }))
+        };
+        let mut first_sent: HashMap<&str, NaiveDate> = HashMap::new();
+        for r in rows.iter().filter(|r| is_formal(r)) {
+            if let Some(at) = r.sent_at {
+                let day = local_date(at.and_utc(), tz);
+                first_sent.entry(r.stage.as_str()).and_modify(|d| *d = (*d).min(day)).or_insert(day);
+            }
+        }
+        let mut delivered: Vec<NaiveDate> = first_sent.into_values().collect();
+        delivered.sort_unstable();
+        let to_city = |r: &&&LedgerRow| !r.stage.starts_with(ESCALATION_PREFIX);
+        let latest_tried = rows
+            .iter()
+            .filter(to_city)
+            .filter(|r| r.state == "sent" || r.state == "failed")
+            .max_by_key(|r| (r.send_on, r.id))
+            .map(|r| r.stage.as_str());
+        let last_failed = latest_tried.is_some_and(|stage| {
+            rows.iter().filter(|r| r.stage == stage).all(|r| r.failed_for_good() || r.state == "skipped")
+        });
+        Self { delivered, pending_formal: rows.iter().any(|r| is_formal(r) && r.is_pending()), last_failed }
+    }
+}
+
+/// The name part of an escalation row's stage key.
+const ESCALATION_PREFIX: &str = "escalation@";
+
+/// Applies the escalation rule to the overdue cycles planned from: puts on notice the cities
+/// that received every formal reminder, plans the next formal reminder (a catch-up stage) for
+/// those that received fewer and moves their escalation after it, and lists those that cannot
+/// be reminded.
+fn escalate(
+    conn: &mut Conn<'_>,
+    cfg: &ReminderConfig,
+    cycles: &[CycleOverview],
+    emails: &HashMap<i64, Vec<String>>,
+    now: NaiveDateTime,
+    report: &mut SweepReport,
+) -> Result<()> {
+    let overdue: Vec<&CycleOverview> = cycles.iter().filter(|c| c.state.status == CycleStatus::Overdue).collect();
+    if overdue.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = overdue.iter().map(|c| c.record.id).collect();
+    let ledger = db::reminders::ledger_of(conn, &ids, "deadline")?;
+    let fields = db::cities::list_fields(conn)?;
+    let gap = TimeDelta::days(i64::from(cfg.schedule.notice_gap_days));
+    let mut catch_up = Vec::new();
+    for c in overdue {
+        let deadline = c.record.due_date();
+        let suffix = format!("@{deadline}");
+        let rows: Vec<&LedgerRow> =
+            ledger.iter().filter(|r| r.cycle_id == c.record.id && r.stage.ends_with(&suffix)).collect();
+        let tz = CityTimeZone::parse(&c.record.city.time_zone).map_or(chrono_tz::UTC, CityTimeZone::tz);
+        let today = local_date(now.and_utc(), tz);
+        let progress = Progress::of(&cfg.schedule, &rows, tz);
+        let contacts = emails.get(&c.record.city.id).map(Vec::as_slice).unwrap_or_default();
+        let reachable = !contacts.is_empty() && !progress.last_failed;
+        if !reachable && progress.delivered.len() < cfg.schedule.formal_count() {
+            let note = if contacts.is_empty() {
+                "No contact is recorded.".to_owned()
+            } else {
+                "Every message of the last reminder failed for good.".to_owned()
+            };
+            report.cannot_remind.push(digest_city(&c.record, &fields, today, note));
+        }
+        let key = format!("{ESCALATION_PREFIX}{deadline}");
+        let Some(row) = rows.iter().find(|r| r.stage == key && r.is_pending()) else { continue };
+        if row.send_on > today {
+            continue;
+        }
+        match escalation_step(&cfg.schedule, &progress.delivered, reachable, progress.pending_formal, today) {
+            EscalationStep::Escalate => {
+                if db::reminders::mark_escalated(conn, row.id, now)? {
+                    put_on_notice(conn, &c.record, &progress.delivered, now)?;
+                    report.on_notice.push(c.record.city.slug.clone());
+                    report.lines.push(format!("on notice {key} {}", c.record.city.slug));
+                }
+            }
+            EscalationStep::WaitUntil(day) => {
+                db::reminders::reschedule(conn, row.id, day, now)?;
+            }
+            EscalationStep::SendFormal { number, on } => {
+                let stage = format!("formal_catchup_{number}{suffix}");
+                catch_up.extend(contacts.iter().map(|recipient| NewReminder {
+                    cycle_id: c.record.id,
+                    kind: "deadline",
+                    stage: stage.clone(),
+                    recipient: recipient.clone(),
+                    send_on: on,
+                }));
+                db::reminders::reschedule(conn, row.id, on.checked_add_signed(gap).unwrap_or(on), now)?;
+            }
+            EscalationStep::AwaitPending | EscalationStep::CannotRemind => {}
+        }
+    }
+    report.planned += db::reminders::insert_planned(conn, &catch_up, now)?;
+    Ok(())
+}
+
+/// A cycle as the digest lists it.
+fn digest_city(r: &CycleRecord, fields: &[(CreativeField, i64)], today: NaiveDate, note: String) -> DigestCity {
+    DigestCity {
+        slug: r.city.slug.clone(),
+        name: r.city.name.clone(),
+        field_name: field_name(fields, &r.city.field, "en"),
+        cycle_number: r.number as u32,
+        due: r.due_date(),
+        days_overdue: (today - r.due_date()).num_days(),
+        note,
+    }
+}
+
+/// A field's display name in a language, its slug if it is unknown.
+fn field_name(fields: &[(CreativeField, i64)], slug: &str, language: &str) -> String {
+    fields.iter().find(|(f, _)| f.slug == slug).map_or_else(|| slug.to_owned(), |(f, _)| f.name_in(language).to_owned())
+}
+
 /// The rows to send now (the latest due stage of each cycle and kind) and those it supersedes.
+/// Escalation rows are not messages: planning decides them ([`escalate`]).
 fn select_due(conn: &mut Conn<'_>, cfg: &ReminderConfig, now: NaiveDateTime) -> Result<(Vec<Reminder>, Vec<i64>)> {
     let utc = now.and_utc();
     let candidates = db::reminders::due(conn, now.date() + TimeDelta::days(1), now, cfg.max_attempts)?;
     let due: Vec<Reminder> = candidates
         .into_iter()
+        .filter(|r| !r.stage.starts_with(ESCALATION_PREFIX))
         .filter(|r| {
             let tz = CityTimeZone::parse(&r.city_time_zone).map_or(chrono_tz::UTC, CityTimeZone::tz);
             r.send_on <= local_date(utc, tz)
@@ -198,8 +352,9 @@ fn select_due(conn: &mut Conn<'_>, cfg: &ReminderConfig, now: NaiveDateTime) -> 
     Ok((send.into_iter().map(|i| due[i].clone()).collect(), skip))
 }
 
-/// Plans, then sends what is due through `transport`. `owner` names this process in claims. On
-/// a dry run nothing is written or sent; the report says what would be.
+/// Plans, then sends what is due through `transport`, then the Secretariat's digest when there
+/// is something to say. `owner` names this process in claims. On a dry run nothing is written or
+/// sent; the report says what would be.
 pub fn sweep(
     db: &Db,
     transport: &dyn Transport,
@@ -216,9 +371,25 @@ pub fn sweep(
     let (send, skip) = db.run_blocking(|conn| select_due(conn, cfg, now))?;
     report.skipped +=
         db.run_blocking(|conn| Ok::<_, Error>(db::reminders::skip(conn, &skip, "superseded by a later stage", now)?))?;
-    if send.is_empty() {
-        return Ok(report);
+    if !send.is_empty() {
+        send_due(db, transport, cfg, now, owner, send, planned, &mut report)?;
     }
+    send_digest(db, transport, cfg, now, owner, &mut report)?;
+    Ok(report)
+}
+
+/// Sends the selected rows, each claimed first and marked after the transport answered.
+#[allow(clippy::too_many_arguments)]
+fn send_due(
+    db: &Db,
+    transport: &dyn Transport,
+    cfg: &ReminderConfig,
+    now: NaiveDateTime,
+    owner: &str,
+    send: Vec<Reminder>,
+    planned: Vec<CycleOverview>,
+    report: &mut SweepReport,
+) -> Result<()> {
     // Planning read the state of every cycle with a pending row, so these are all the cycles a
     // due row can belong to.
     let cycles: HashMap<i64, CycleOverview> = planned.into_iter().map(|c| (c.record.id, c)).collect();
@@ -242,38 +413,64 @@ pub fn sweep(
             continue;
         }
         let until = now + TimeDelta::minutes(10);
+        let Some(stage) = cfg.schedule.stage_of_key(&row.stage) else {
+            let error = format!("stage `{}` is not in the schedule", row.stage);
+            if db.run_blocking(|conn| Ok::<_, Error>(db::reminders::claim(conn, row.id, owner, until, now)?))? {
+                db.run_blocking(|conn| {
+                    Ok::<_, Error>(db::reminders::mark_failed(conn, row.id, owner, &error, None, now)?)
+                })?;
+                report.failed += 1;
+            }
+            continue;
+        };
+        // A formal reminder is numbered by those the city received: read just before sending.
+        let kind = match stage.kind {
+            StageKind::Overdue { .. } => {
+                let rows = db.run_blocking(|conn| {
+                    Ok::<_, Error>(db::reminders::ledger_of(conn, &[row.cycle_id], "deadline")?)
+                })?;
+                let deadline = row.stage.split_once('@').map_or("", |(_, d)| d);
+                let others: Vec<&LedgerRow> = rows
+                    .iter()
+                    .filter(|r| r.stage != row.stage && r.stage.ends_with(&format!("@{deadline}")))
+                    .collect();
+                let received = Progress::of(&cfg.schedule, &others, tz).delivered.len();
+                let of = cfg.schedule.formal_count();
+                if received >= of {
+                    let reason = format!("the city has received all {of} formal reminders");
+                    report.skipped +=
+                        db.run_blocking(|conn| Ok::<_, Error>(db::reminders::skip(conn, &[row.id], &reason, now)?))?;
+                    continue;
+                }
+                ReminderKind::Formal { number: received as u8 + 1, of: of as u8 }
+            }
+            StageKind::RevisionUpcoming | StageKind::RevisionDue | StageKind::RevisionOverdue => ReminderKind::Revision,
+            StageKind::Upcoming | StageKind::DueToday | StageKind::Escalation => ReminderKind::Deadline,
+        };
         if !db.run_blocking(|conn| Ok::<_, Error>(db::reminders::claim(conn, row.id, owner, until, now)?))? {
             report.taken_elsewhere += 1;
             continue;
         }
-        let Some(stage) = cfg.schedule.stage_of_key(&row.stage) else {
-            let error = format!("stage `{}` is not in the schedule", row.stage);
-            db.run_blocking(|conn| {
-                Ok::<_, Error>(db::reminders::mark_failed(conn, row.id, owner, &error, None, now)?)
-            })?;
-            report.failed += 1;
-            continue;
-        };
-        let field_name = fields
-            .iter()
-            .find(|(f, _)| f.slug == cycle.record.city.field)
-            .map_or_else(|| cycle.record.city.field.clone(), |(f, _)| f.name.clone());
         let cc: Vec<String> = if stage.kind.copies_coordinator() {
             coordinators.iter().filter(|(f, _)| *f == cycle.record.city.field).map(|(_, e)| e.clone()).collect()
         } else {
             Vec::new()
         };
-        let recipient_name = names.get(&(row.city_id, row.recipient.clone())).cloned();
-        let context = context(cycle, stage, &row, tz, today, cfg, field_name, recipient_name)
+        let language = if cycle.record.city.language == "fr" { Language::Fr } else { Language::En };
+        let context = context(cycle, kind, &row, tz, today, cfg, language, &fields)
+            .map(|ctx| ReminderContext {
+                recipient_name: names.get(&(row.city_id, row.recipient.clone())).cloned(),
+                ..ctx
+            })
             .map_err(|message| Failure { message, permanent: false });
         let message = context.and_then(|ctx| {
             let envelope = Envelope {
                 from: cfg.from.clone(),
                 to: vec![row.recipient.clone()],
                 cc,
-                message_id: message_id(row.id, &cfg.public_url),
+                message_id: message_id(&format!("reminder-{}", row.id), &cfg.public_url),
             };
-            mail::compose(&ctx, &envelope).map_err(|e| Failure { message: e.to_string(), permanent: false })
+            mail::compose(&ctx, &envelope).map_err(|e| Failure { message: e.to_string(), permanent: true })
         });
         let result = message.and_then(|m| {
             transport.send(&m).map_err(|e| {
@@ -284,15 +481,7 @@ pub fn sweep(
         });
         match result {
             Ok(()) => {
-                db.run_blocking(|conn| {
-                    conn.transaction(|conn| {
-                        db::reminders::mark_sent(conn, row.id, owner, now)?;
-                        if stage.kind == StageKind::Escalation {
-                            put_on_notice(conn, &cycle.record, now)?;
-                        }
-                        Ok::<_, Error>(())
-                    })
-                })?;
+                db.run_blocking(|conn| Ok::<_, Error>(db::reminders::mark_sent(conn, row.id, owner, now)?))?;
                 report.sent += 1;
                 report.lines.push(format!("sent {} {} -> {}", row.stage, row.city_slug, row.recipient));
             }
@@ -306,7 +495,109 @@ pub fn sweep(
             }
         }
     }
-    Ok(report)
+    Ok(())
+}
+
+/// The digest of the day (UTC): what happened since the last digest that was sent, and the
+/// cities that cannot be reminded. Nothing is sent when there is nothing to say; at most one
+/// digest a day is sent, whichever process claims it.
+fn build_digest(
+    conn: &mut Conn<'_>,
+    cfg: &ReminderConfig,
+    now: NaiveDateTime,
+    cannot_remind: &[DigestCity],
+) -> Result<Digest> {
+    let since = db::reminders::last_digest_sent(conn)?;
+    let (escalated, failed) = db::reminders::events_since(conn, since, now)?;
+    let mut ids: Vec<i64> = escalated.iter().chain(&failed).map(|r| r.cycle_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let records: HashMap<i64, CycleRecord> = db::cycles::load_ids(conn, &ids)?.into_iter().map(|r| (r.id, r)).collect();
+    let fields = db::cities::list_fields(conn)?;
+    let ledger = db::reminders::ledger_of(conn, &ids, "deadline")?;
+    let mut on_notice = Vec::new();
+    for row in &escalated {
+        let Some(record) = records.get(&row.cycle_id) else { continue };
+        let tz = CityTimeZone::parse(&record.city.time_zone).map_or(chrono_tz::UTC, CityTimeZone::tz);
+        let suffix = row.stage.trim_start_matches(ESCALATION_PREFIX);
+        let rows: Vec<&LedgerRow> =
+            ledger.iter().filter(|r| r.cycle_id == row.cycle_id && r.stage.ends_with(&format!("@{suffix}"))).collect();
+        let delivered = Progress::of(&cfg.schedule, &rows, tz).delivered;
+        let dates: Vec<String> = delivered.iter().map(|d| d.to_string()).collect();
+        let note = format!("Formal reminders delivered on {}.", dates.join(" and "));
+        on_notice.push(digest_city(record, &fields, local_date(now.and_utc(), tz), note));
+    }
+    let failed = failed
+        .iter()
+        .map(|r| FailedMessage {
+            city_slug: r.city_slug.clone(),
+            city_name: records.get(&r.cycle_id).map_or_else(|| r.city_slug.clone(), |c| c.city.name.clone()),
+            stage: r.stage.clone(),
+            recipient: r.recipient.clone(),
+            error: r.last_error.clone().unwrap_or_default(),
+        })
+        .collect();
+    Ok(Digest {
+        day: now.date(),
+        public_url: cfg.public_url.trim_end_matches('/').to_owned(),
+        on_notice,
+        cannot_remind: cannot_remind.to_vec(),
+        failed,
+    })
+}
+
+/// Sends the day's digest to the Secretariat if there is something to say and no process has.
+fn send_digest(
+    db: &Db,
+    transport: &dyn Transport,
+    cfg: &ReminderConfig,
+    now: NaiveDateTime,
+    owner: &str,
+    report: &mut SweepReport,
+) -> Result<()> {
+    let digest = db.run_blocking(|conn| build_digest(conn, cfg, now, &report.cannot_remind))?;
+    if digest.is_empty() {
+        return Ok(());
+    }
+    let day = digest.day;
+    let until = now + TimeDelta::minutes(10);
+    if !db.run_blocking(|conn| {
+        Ok::<_, Error>(db::reminders::claim_digest(conn, day, owner, until, now, cfg.max_attempts)?)
+    })? {
+        return Ok(());
+    }
+    let counts = db::reminders::DigestCounts {
+        on_notice: digest.on_notice.len() as i32,
+        cannot_remind: digest.cannot_remind.len() as i32,
+        failed: digest.failed.len() as i32,
+    };
+    let (subject, body) = digest.render();
+    let envelope = Envelope {
+        from: cfg.from.clone(),
+        to: vec![cfg.secretariat_email.clone()],
+        cc: Vec::new(),
+        message_id: message_id(&format!("digest-{day}"), &cfg.public_url),
+    };
+    let sent = mail::compose_notice(&envelope, &subject, &body).and_then(|m| transport.send(&m));
+    // A digest is due once a day, so a retry waits only the first backoff step: the next sweep
+    // of the same day tries again, and the next day's digest reports the same events anyway.
+    let error = sent.err().map(|e| (e.to_string(), (!e.is_permanent()).then(|| now + backoff(0))));
+    if let Some((message, retry)) = &error {
+        tracing::warn!(digest.day = %day, retry = retry.is_some(), "digest not sent: {message}");
+    }
+    let outcome = match &error {
+        None => Ok(()),
+        Some((message, retry)) => Err((message.as_str(), *retry)),
+    };
+    let delivered = outcome.is_ok();
+    db.run_blocking(|conn| Ok::<_, Error>(db::reminders::finish_digest(conn, day, owner, counts, outcome, now)?))?;
+    if delivered {
+        report.sent += 1;
+        report.lines.push(format!("sent digest {day} -> {}", cfg.secretariat_email));
+    } else {
+        report.failed += 1;
+    }
+    Ok(())
 }
 
 fn dry_run_report(
@@ -318,7 +609,10 @@ fn dry_run_report(
     let (mut report, _) = plan(conn, cfg, rules, now)?;
     let (send, skip) = select_due(conn, cfg, now)?;
     report.skipped = skip.len();
-    report.lines = send.iter().map(|r| format!("would send {} {} -> {}", r.stage, r.city_slug, r.recipient)).collect();
+    report.lines.extend(send.iter().map(|r| format!("would send {} {} -> {}", r.stage, r.city_slug, r.recipient)));
+    if !build_digest(conn, cfg, now, &report.cannot_remind)?.is_empty() {
+        report.lines.push(format!("would send digest {} -> {}", now.date(), cfg.secretariat_email));
+    }
     Ok(report)
 }
 
@@ -333,72 +627,70 @@ fn backoff(attempts: i32) -> TimeDelta {
     TimeDelta::minutes(5 * 2_i64.pow(attempts.clamp(0, 8) as u32)).min(TimeDelta::hours(12))
 }
 
-/// A message id that names the ledger row, so a duplicate delivery is recognisable.
-fn message_id(id: i64, public_url: &str) -> String {
+/// A message id that names what it carries (`reminder-42`, `digest-2027-02-05`), so a
+/// duplicate delivery is recognisable.
+fn message_id(local: &str, public_url: &str) -> String {
     let host = public_url
         .split("://")
         .nth(1)
         .and_then(|rest| rest.split(['/', ':']).next())
         .filter(|h| !h.is_empty())
         .unwrap_or("mmr.invalid");
-    format!("mmr-reminder-{id}@{host}")
+    format!("mmr-{local}@{host}")
 }
 
+/// The facts of a message to the city, as they are on `today` (its local date).
 #[allow(clippy::too_many_arguments)]
 fn context(
     cycle: &CycleOverview,
-    stage: &Stage,
+    kind: ReminderKind,
     row: &Reminder,
     tz: chrono_tz::Tz,
     today: NaiveDate,
     cfg: &ReminderConfig,
-    field_name: String,
-    recipient_name: Option<String>,
+    language: Language,
+    fields: &[(CreativeField, i64)],
 ) -> std::result::Result<ReminderContext, String> {
     let deadline_date =
         row.stage.split('@').nth(1).and_then(|d| d.parse::<NaiveDate>().ok()).ok_or("stage key without a date")?;
     let deadline: DateTime<Utc> = crate::domain::cycles::deadline(deadline_date, tz) - TimeDelta::minutes(1);
     let r = &cycle.record;
-    let kind = match stage.kind {
-        StageKind::Upcoming => ReminderKind::Upcoming,
-        StageKind::DueToday => ReminderKind::DueToday,
-        StageKind::Overdue { formal_number } => ReminderKind::Overdue { formal_number },
-        StageKind::Escalation => ReminderKind::Escalation,
-        StageKind::RevisionUpcoming => ReminderKind::RevisionUpcoming,
-        StageKind::RevisionDue => ReminderKind::RevisionDue,
-        StageKind::RevisionOverdue => ReminderKind::RevisionOverdue,
+    let extended_from = match kind {
+        ReminderKind::Revision => None,
+        _ => r.extended_due.filter(|d| *d == deadline_date).map(|_| r.scheduled_due),
     };
-    let to_city = !stage.kind.to_secretariat();
     Ok(ReminderContext {
-        language: if to_city && r.city.language == "fr" { Language::Fr } else { Language::En },
+        language,
         kind,
         city_name: r.city.name.clone(),
-        field_name,
+        field_name: field_name(fields, &r.city.field, language.code()),
         cycle_number: r.number as u32,
         period_start_year: r.period_start_year,
         period_end_year: r.period_end_year,
         deadline: deadline.with_timezone(&tz),
-        days: (deadline_date - today).num_days().abs(),
-        link: format!("{}/api/v1/cities/{}/cycles", cfg.public_url.trim_end_matches('/'), r.city.slug),
-        recipient_name: if to_city { recipient_name } else { None },
+        extended_from,
+        today,
+        secretariat_email: cfg.secretariat_email.clone(),
+        recipient_name: None,
     })
 }
 
-/// The escalation marks an active city on notice (audited).
-fn put_on_notice(conn: &mut Conn<'_>, record: &CycleRecord, now: NaiveDateTime) -> Result<()> {
+/// The escalation marks an active city on notice (audited with the formal reminders it received).
+fn put_on_notice(conn: &mut Conn<'_>, record: &CycleRecord, delivered: &[NaiveDate], now: NaiveDateTime) -> Result<()> {
     let city = db::cities::find_by_id(conn, record.city.id)?;
     if city.status != CityStatus::Active.as_str() {
         return Ok(());
     }
     let patch = CityPatch { status: Some(CityStatus::OnNotice), ..CityPatch::default() };
     db::cities::update(conn, &city, &patch, now.date(), now)?;
+    let delivered: Vec<String> = delivered.iter().map(|d| d.to_string()).collect();
     audit(
         conn,
         &Actor::system("reminder sweep"),
         now,
         "city.on_notice",
         ("city", &city.slug),
-        json!({ "cycle": record.number }),
+        json!({ "cycle": record.number, "formal_reminders_delivered": delivered }),
     )
 }
 

@@ -15,7 +15,7 @@ fn eml_files_are_whole_messages_named_after_the_id() {
     let target = dir.path().join("mail/outbox");
     let transport = EmlDirTransport::new(&target).expect("creates the directory");
     let msg =
-        compose(&context(Language::Fr, ReminderKind::Upcoming), &envelope("cycle-4/stage-180/contact-7")).expect("ok");
+        compose(&context(Language::Fr, ReminderKind::Deadline), &envelope("cycle-4/stage-180/contact-7")).expect("ok");
     transport.send(&msg).expect("written");
 
     let names: Vec<String> = std::fs::read_dir(&target)
@@ -33,7 +33,7 @@ fn eml_files_are_whole_messages_named_after_the_id() {
 #[test]
 fn config_without_smtp_url_writes_eml_files() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let msg = compose(&context(Language::En, ReminderKind::DueToday), &envelope("c")).expect("ok");
+    let msg = compose(&context(Language::En, ReminderKind::Deadline), &envelope("c")).expect("ok");
     for (n, url) in [None, Some(""), Some("  ")].into_iter().enumerate() {
         let out = dir.path().join(format!("out{n}"));
         let transport = transport_from_config(url, &out).expect("eml transport");
@@ -61,7 +61,7 @@ fn config_errors_name_the_setting() {
 fn memory_transport_records_and_fails_on_demand() {
     let memory = Arc::new(MemoryTransport::new());
     let transport: Box<dyn Transport> = Box::new(Arc::clone(&memory));
-    let msg = compose(&context(Language::En, ReminderKind::Upcoming), &envelope("m")).expect("ok");
+    let msg = compose(&context(Language::En, ReminderKind::Deadline), &envelope("m")).expect("ok");
 
     memory.fail_next(2, SimulatedFailure::Transient);
     memory.fail_next(1, SimulatedFailure::Permanent);

@@ -45,11 +45,11 @@ fn accepted_messages_arrive_with_their_headers_in_both_languages() {
     let server = SmtpServer::start();
     let smtp = transport(&server.url(), Duration::from_secs(10));
     let english = compose(
-        &context(Language::En, ReminderKind::Overdue { formal_number: 2 }),
+        &context(Language::En, ReminderKind::Formal { number: 2, of: 2 }),
         &envelope("cycle-4.stage-overdue-2.contact-7"),
     )
     .expect("ok");
-    let mut french_context = context(Language::Fr, ReminderKind::Upcoming);
+    let mut french_context = context(Language::Fr, ReminderKind::Deadline);
     french_context.city_name = "Saint-Étienne".to_owned();
     let french = compose(&french_context, &envelope("cycle-4.stage-180.contact-7")).expect("ok");
 
@@ -76,7 +76,7 @@ fn a_rejected_recipient_is_a_permanent_error() {
     let mut to_reject = envelope("r");
     to_reject.to = vec!["reject-me@ostersund.example".to_owned()];
     to_reject.cc.clear();
-    let msg = compose(&context(Language::En, ReminderKind::DueToday), &to_reject).expect("ok");
+    let msg = compose(&context(Language::En, ReminderKind::Deadline), &to_reject).expect("ok");
 
     let err = smtp.send(&msg).expect_err("rejected");
     assert!(matches!(err, MailError::Rejected(_)), "{err}");
@@ -91,7 +91,7 @@ fn a_deferred_recipient_is_a_transient_error() {
     let smtp = transport(&server.url(), Duration::from_secs(10));
     let mut to_defer = envelope("d");
     to_defer.to = vec!["defer@ostersund.example".to_owned()];
-    let msg = compose(&context(Language::Fr, ReminderKind::DueToday), &to_defer).expect("ok");
+    let msg = compose(&context(Language::Fr, ReminderKind::Deadline), &to_defer).expect("ok");
 
     let err = smtp.send(&msg).expect_err("deferred");
     assert!(matches!(err, MailError::Unavailable(_)), "{err}");
@@ -107,7 +107,7 @@ fn a_server_that_is_down_is_a_quick_transient_error() {
         listener.local_addr().expect("addr").port()
     };
     let smtp = transport(&format!("smtp://127.0.0.1:{port}"), Duration::from_secs(5));
-    let msg = compose(&context(Language::En, ReminderKind::Upcoming), &envelope("down")).expect("ok");
+    let msg = compose(&context(Language::En, ReminderKind::Deadline), &envelope("down")).expect("ok");
 
     let started = Instant::now();
     let err = smtp.send(&msg).expect_err("nobody listens");
@@ -128,7 +128,7 @@ fn a_silent_server_times_out_as_a_transient_error() {
         }
     });
     let smtp = transport(&format!("smtp://127.0.0.1:{port}"), Duration::from_secs(1));
-    let msg = compose(&context(Language::En, ReminderKind::Upcoming), &envelope("mute")).expect("ok");
+    let msg = compose(&context(Language::En, ReminderKind::Deadline), &envelope("mute")).expect("ok");
 
     let started = Instant::now();
     let err = smtp.send(&msg).expect_err("no greeting");
@@ -201,7 +201,7 @@ fn starttls_delivers_to_a_trusted_server_only() {
     let ca = certificates(dir.path());
     let server = SmtpServer::start_tls(&dir.path().join("server.pem"), &dir.path().join("server.key"));
     let url = format!("smtp://127.0.0.1:{}?tls=starttls", server.port());
-    let msg = compose(&context(Language::Fr, ReminderKind::RevisionDue), &envelope("tls")).expect("ok");
+    let msg = compose(&context(Language::Fr, ReminderKind::Revision), &envelope("tls")).expect("ok");
 
     let untrusted = transport(&url, Duration::from_secs(10));
     let err = untrusted.send(&msg).expect_err("unknown CA");
