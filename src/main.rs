@@ -122,8 +122,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let owner = workflow::reminders::owner_id();
             let (created, r) =
                 workflow::reminders::daily(&db, transport.as_ref(), &config, &rules, at, &owner, dry_run)?;
-            for line in &r.lines {
+            for line in r.lines.iter().chain(&r.digest) {
                 println!("{line}");
+            }
+            if !r.cannot_remind.is_empty() {
+                let n = r.cannot_remind.len();
+                eprintln!("warning: {n} cities with an overdue report cannot be reminded (listed in the digest)");
             }
             if !r.cities_without_contacts.is_empty() {
                 let n = r.cities_without_contacts.len();

@@ -531,25 +531,22 @@ pub fn events_since(
     after: Option<NaiveDateTime>,
     through: NaiveDateTime,
 ) -> Result<(Vec<Reminder>, Vec<Reminder>), DbError> {
-    let after = after.unwrap_or(NaiveDateTime::MIN);
     with_conn!(conn, |c| {
-        let rows = || reminders::table.inner_join(reporting_cycles::table.inner_join(cities::table));
-        let escalated = rows()
+        let rows = || reminders::table.inner_join(reporting_cycles::table.inner_join(cities::table)).into_boxed();
+        let mut escalated = rows()
             .filter(reminders::stage.like("escalation@%"))
             .filter(reminders::state.eq("sent"))
-            .filter(reminders::sent_at.gt(after))
-            .filter(reminders::sent_at.le(through))
-            .order((cities::slug, reminders::id))
-            .select(Reminder::as_select())
-            .load(c)?;
-        let failed = rows()
+            .filter(reminders::sent_at.le(through));
+        let mut failed = rows()
             .filter(reminders::state.eq("failed"))
             .filter(reminders::next_attempt_at.is_null())
-            .filter(reminders::updated_at.gt(after))
-            .filter(reminders::updated_at.le(through))
-            .order((cities::slug, reminders::id))
-            .select(Reminder::as_select())
-            .load(c)?;
+            .filter(reminders::updated_at.le(through));
+        if let Some(after) = after {
+            escalated = escalated.filter(reminders::sent_at.gt(after));
+            failed = failed.filter(reminders::updated_at.gt(after));
+        }
+        let escalated = escalated.order((cities::slug, reminders::id)).select(Reminder::as_select()).load(c)?;
+        let failed = failed.order((cities::slug, reminders::id)).select(Reminder::as_select()).load(c)?;
         Ok((escalated, failed))
     })
 }

@@ -73,6 +73,8 @@ pub struct SweepReport {
     /// Cities with an overdue report and no contact the system can reach: never put on notice by
     /// the sweep, listed in the Secretariat's digest instead.
     pub cannot_remind: Vec<DigestCity>,
+    /// The Secretariat's digest, when this sweep sent one (or, on a dry run, would): one line.
+    pub digest: Option<String>,
     /// One line per message sent (or to send): `stage city -> recipient`.
     pub lines: Vec<String>,
 }
@@ -282,7 +284,7 @@ fn escalate(
                 if db::reminders::mark_escalated(conn, row.id, now)? {
                     put_on_notice(conn, &c.record, &progress.delivered, now)?;
                     report.on_notice.push(c.record.city.slug.clone());
-                    report.lines.push(format!("on notice {key} {}", c.record.city.slug));
+                    report.lines.push(format!("escalated {key} {} (on notice)", c.record.city.slug));
                 }
             }
             EscalationStep::WaitUntil(day) => {
@@ -589,14 +591,11 @@ fn send_digest(
         None => Ok(()),
         Some((message, retry)) => Err((message.as_str(), *retry)),
     };
-    let delivered = outcome.is_ok();
+    report.digest = Some(match &outcome {
+        Ok(()) => format!("sent digest {day} -> {}: {subject}", cfg.secretariat_email),
+        Err((error, _)) => format!("digest {day} not sent: {error}"),
+    });
     db.run_blocking(|conn| Ok::<_, Error>(db::reminders::finish_digest(conn, day, owner, counts, outcome, now)?))?;
-    if delivered {
-        report.sent += 1;
-        report.lines.push(format!("sent digest {day} -> {}", cfg.secretariat_email));
-    } else {
-        report.failed += 1;
-    }
     Ok(())
 }
 
@@ -610,8 +609,10 @@ fn dry_run_report(
     let (send, skip) = select_due(conn, cfg, now)?;
     report.skipped = skip.len();
     report.lines.extend(send.iter().map(|r| format!("would send {} {} -> {}", r.stage, r.city_slug, r.recipient)));
-    if !build_digest(conn, cfg, now, &report.cannot_remind)?.is_empty() {
-        report.lines.push(format!("would send digest {} -> {}", now.date(), cfg.secretariat_email));
+    let digest = build_digest(conn, cfg, now, &report.cannot_remind)?;
+    if !digest.is_empty() {
+        report.digest =
+            Some(format!("would send digest {} -> {}: {}", digest.day, cfg.secretariat_email, digest.render().0));
     }
     Ok(report)
 }

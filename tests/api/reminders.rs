@@ -31,9 +31,13 @@ async fn the_sweep_sends_the_latest_due_stage_once(app: TestApp) {
     let sent = mail.messages();
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].to(), ["anna@ostersund.se"]);
-    assert!(sent[0].subject().contains("Östersund"), "{}", sent[0].subject());
-    assert!(sent[0].body().contains("30 November 2026 at 23:59 (Europe/Stockholm)"), "{}", sent[0].body());
-    assert!(sent[0].body().contains("https://mmr.uccn.test/api/v1/cities/ostersund/cycles"));
+    // Sent on 24 November (the stage's day was the 23rd): the message counts from the day it goes.
+    assert_eq!(sent[0].subject(), "Membership Monitoring Report of Östersund due in 6 days");
+    assert!(sent[0].body().contains("is due in 6 days, on 30 November 2026 at 23:59 (Europe/Stockholm)."));
+    assert!(sent[0].body().contains("(creative field: Gastronomy)"), "{}", sent[0].body());
+    // No link to an API URL that answers 401 in a browser: the Secretariat's address instead.
+    assert!(!sent[0].body().contains("http"), "{}", sent[0].body());
+    assert!(sent[0].body().contains("secretariat@uccn.test"), "{}", sent[0].body());
     // Running it again sends nothing twice.
     let again = app.sweep(&mail, now(), "a");
     assert_eq!((again.planned, again.sent, again.skipped), (0, 0, 0), "{again:?}");
@@ -76,27 +80,61 @@ async fn after_downtime_only_the_latest_stage_goes_out(app: TestApp) {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let mail = MemoryTransport::new();
-    // Nothing ran until 20 January 2027, 51 days after the deadline: only the second formal
-    // reminder is sent, copied to the coordinator.
+    // Nothing ran until 20 January 2027, 51 days after the deadline: only the latest stage
+    // (the second formal reminder) is sent, copied to the coordinator, and it is the first formal
+    // reminder Östersund receives, so it says so.
     let report = app.sweep(&mail, at(2027, 1, 20, 6, 0), "a");
     assert_eq!((report.sent, report.skipped), (1, 6), "{report:?}");
     let m = &mail.messages()[0];
     assert_eq!((m.to(), m.cc()), (&["anna@ostersund.se".to_owned()][..], &["coord@gastronomy.test".to_owned()][..]));
-    assert!(m.body().contains("51 days"), "{}", m.body());
-    // At 60 days the Secretariat is told of every city silent since 30 November (39 of the
-    // founding cities, contacts or not), and each is put on notice.
+    assert_eq!(m.subject(), "Formal reminder 1 of 2: Membership Monitoring Report of Östersund overdue by 51 days");
+    assert!(m.body().contains("This is the first formal written reminder."), "{}", m.body());
+    // The 38 other cities due that day have no contact: listed to the Secretariat in one digest.
+    let digest = &mail.messages()[1];
+    assert_eq!(digest.to(), ["secretariat@uccn.test"]);
+    assert_eq!(digest.subject(), "MMR daily digest, 20 January 2027: 38 cities cannot be reminded");
+    assert_eq!(mail.messages().len(), 2);
+    // On the escalation day (60 days) Östersund has received one formal reminder of two: it is
+    // not put on notice; the second is planned 14 days after the first, the escalation after it.
     let report = app.sweep(&mail, at(2027, 1, 29, 6, 0), "a");
-    assert_eq!(report.sent, 39, "{report:?}");
-    let escalations: Vec<_> = mail.messages().into_iter().skip(1).collect();
-    assert!(escalations.iter().all(|m| m.to() == ["secretariat@uccn.test"]));
-    assert!(escalations.iter().any(|m| m.body().contains("Östersund")));
+    assert_eq!((report.sent, report.on_notice.len(), report.cannot_remind.len()), (0, 0, 38), "{report:?}");
+    assert_eq!(app.get("/api/v1/cities?status=on_notice", None).await.body["total"], 0);
+    let planned = ledger(&app, "city=ostersund&state=planned").await;
+    let planned: Vec<(&str, &str)> =
+        planned.iter().map(|r| (r["stage"].as_str().unwrap(), r["send_on"].as_str().unwrap())).collect();
+    assert_eq!(planned, [("formal_catchup_2@2026-11-30", "2027-02-03"), ("escalation@2026-11-30", "2027-02-17")]);
+    let report = app.sweep(&mail, at(2027, 2, 3, 6, 0), "a");
+    assert_eq!(report.sent, 1, "{report:?}");
+    let m = mail.messages().into_iter().rev().find(|m| m.to() == ["anna@ostersund.se"]).unwrap();
+    assert_eq!(m.subject(), "Formal reminder 2 of 2: Membership Monitoring Report of Östersund overdue by 65 days");
+    assert!(m.body().contains("This is the second formal written reminder."), "{}", m.body());
+    assert_eq!(m.cc(), ["coord@gastronomy.test"]);
+    // 14 days after the second: on notice, told in that day's digest with the dates.
+    let before = mail.messages().len();
+    let report = app.sweep(&mail, at(2027, 2, 17, 6, 0), "a");
+    assert_eq!((report.sent, report.on_notice.clone()), (0, vec!["ostersund".to_owned()]), "{report:?}");
+    let digests: Vec<_> = mail.messages().into_iter().skip(before).collect();
+    assert_eq!(digests.len(), 1, "one message, the digest");
+    assert_eq!(
+        digests[0].subject(),
+        "MMR daily digest, 17 February 2027: 1 city put on notice, 38 cities cannot be reminded"
+    );
+    assert!(
+        digests[0].body().contains("- Östersund (Gastronomy), cycle 4: due 30 November 2026, overdue by 79 days. Formal reminders delivered on 2027-01-20 and 2027-02-03."),
+        "{}",
+        digests[0].body()
+    );
     assert_eq!(app.get("/api/v1/cities/ostersund", None).await.body["status"], "on_notice");
     let audit = app.get("/api/v1/audit?action=city.on_notice", Some(&app.admin)).await;
     assert_eq!(
         (audit.body["total"].as_i64(), audit.body["items"][0]["actor"].as_str()),
-        (Some(39), Some("reminder sweep"))
+        (Some(1), Some("reminder sweep"))
     );
-    assert_eq!(app.get("/api/v1/cities?status=on_notice", None).await.body["total"], 39);
+    assert_eq!(audit.body["items"][0]["details"]["formal_reminders_delivered"], json!(["2027-01-20", "2027-02-03"]));
+    // A rerun the same day sends nothing, not even a second digest.
+    let again = app.sweep(&mail, at(2027, 2, 17, 9, 0), "b");
+    assert_eq!((again.sent, again.digest.as_deref()), (0, None), "{again:?}");
+    assert_eq!(mail.messages().len(), before + 1);
 }
 
 async fn failures_are_retried_with_backoff_and_never_lost(app: TestApp) {
@@ -201,8 +239,10 @@ async fn two_sweeps_at_once_send_each_reminder_once(app: TestApp) {
     unique.sort();
     unique.dedup();
     assert_eq!(ids.len(), unique.len(), "a message went out twice: {ids:?}");
-    assert_eq!(a.sent + b.sent, ids.len());
-    assert_eq!(ledger(&app, "state=sent").await.len(), ids.len());
+    // The reminders, and one digest (31 cities that cannot be reminded) from one of the two.
+    assert_eq!(usize::from(a.digest.is_some()) + usize::from(b.digest.is_some()), 1, "{a:?} {b:?}");
+    assert_eq!(a.sent + b.sent + 1, ids.len());
+    assert_eq!(ledger(&app, "state=sent").await.len(), ids.len() - 1);
     assert!(ids.len() >= 2, "{a:?} {b:?}");
 }
 

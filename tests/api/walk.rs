@@ -149,9 +149,11 @@ async fn a_whole_cycle_day_by_day(app: TestApp) {
     let mut got: Vec<(NaiveDate, &str, &str)> = sent.iter().map(|(d, c, s)| (*d, c.as_str(), s.as_str())).collect();
     got.sort();
     assert_eq!(got, expected_messages());
-    // Escalations went to the Secretariat; Tokyo's messages are in French.
+    // Each escalation is told to the Secretariat in that day's digest; Tokyo's messages are in French.
     let messages = mail.messages();
-    assert_eq!(messages.iter().filter(|m| m.to() == ["secretariat@uccn.test"]).count(), 3);
+    let digests: Vec<_> = messages.iter().filter(|m| m.to() == ["secretariat@uccn.test"]).collect();
+    assert_eq!(digests.len(), 3);
+    assert!(digests.iter().all(|m| m.subject().ends_with(": 1 city put on notice")), "{:?}", digests[0].subject());
     let tokyo_due =
         messages.iter().find(|m| m.to() == ["tokyo@uccn.test"] && m.body().contains("15 janvier 2028")).unwrap();
     assert!(tokyo_due.subject().contains("tokyo"), "{}", tokyo_due.subject());
