@@ -2,6 +2,7 @@
 //! server process that answers and shuts down gracefully on SIGTERM.
 
 mod archive;
+mod reminders;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
