@@ -442,6 +442,8 @@ struct DashboardView {
     by_country: std::collections::BTreeMap<String, std::collections::BTreeMap<&'static str, usize>>,
     by_due_year: std::collections::BTreeMap<i32, std::collections::BTreeMap<&'static str, usize>>,
     on_time_by_field: std::collections::BTreeMap<String, OnTimeView>,
+    /// Overdue reports of cities that cannot be reminded (no contact, or every message failed).
+    cannot_be_reminded: usize,
 }
 
 impl DashboardView {
@@ -453,6 +455,7 @@ impl DashboardView {
             by_field: d.by_field,
             by_country: d.by_country,
             by_due_year: d.by_due_year,
+            cannot_be_reminded: d.cannot_be_reminded,
             on_time_by_field: d
                 .on_time_by_field
                 .into_iter()

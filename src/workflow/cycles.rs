@@ -373,6 +373,9 @@ pub struct Dashboard {
     pub by_country: BTreeMap<String, BTreeMap<&'static str, usize>>,
     pub by_due_year: BTreeMap<i32, BTreeMap<&'static str, usize>>,
     pub on_time_by_field: BTreeMap<String, OnTime>,
+    /// Overdue cycles of cities that cannot be reminded (no contact, or every message of the last
+    /// reminder failed for good): the sweep never puts them on notice.
+    pub cannot_be_reminded: usize,
 }
 
 pub fn dashboard(
@@ -382,7 +385,9 @@ pub fn dashboard(
     sel: &CycleSelection,
 ) -> Result<Dashboard> {
     let mut d = Dashboard::default();
-    for c in overview(conn, rules, now, sel)? {
+    let cycles = overview(conn, rules, now, sel)?;
+    d.cannot_be_reminded = super::reminders::count_unreachable(conn, &cycles)?;
+    for c in cycles {
         let status = c.state.status.as_str();
         d.total += 1;
         *d.by_status.entry(status).or_default() += 1;

@@ -199,8 +199,6 @@ struct Progress {
     delivered: Vec<NaiveDate>,
     /// A formal reminder is still planned or retrying.
     pending_formal: bool,
-    /// The latest message tried for this deadline failed for good for every recipient.
-    last_failed: bool,
 }
 
 impl Progress {
@@ -218,18 +216,51 @@ impl Progress {
         }
         let mut delivered: Vec<NaiveDate> = first_sent.into_values().collect();
         delivered.sort_unstable();
-        let to_city = |r: &&&LedgerRow| !r.stage.starts_with(ESCALATION_PREFIX);
-        let latest_tried = rows
-            .iter()
-            .filter(to_city)
-            .filter(|r| r.state == "sent" || r.state == "failed")
-            .max_by_key(|r| (r.send_on, r.id))
-            .map(|r| r.stage.as_str());
-        let last_failed = latest_tried.is_some_and(|stage| {
-            rows.iter().filter(|r| r.stage == stage).all(|r| r.failed_for_good() || r.state == "skipped")
-        });
-        Self { delivered, pending_formal: rows.iter().any(|r| is_formal(r) && r.is_pending()), last_failed }
+        Self { delivered, pending_formal: rows.iter().any(|r| is_formal(r) && r.is_pending()) }
     }
+}
+
+/// Why a city cannot be reminded of an overdue report, or `None` if it can: it has no contact,
+/// or the latest message tried for this deadline (`rows`, a cycle's rows against its deadline in
+/// force) failed for good for every recipient.
+fn unreachable(has_contact: bool, rows: &[&LedgerRow]) -> Option<&'static str> {
+    if !has_contact {
+        return Some("No contact is recorded.");
+    }
+    let latest_tried = rows
+        .iter()
+        .filter(|r| !r.stage.starts_with(ESCALATION_PREFIX))
+        .filter(|r| r.state == "sent" || r.state == "failed")
+        .max_by_key(|r| (r.send_on, r.id))?;
+    rows.iter()
+        .filter(|r| r.stage == latest_tried.stage)
+        .all(|r| r.failed_for_good() || r.state == "skipped")
+        .then_some("Every message of the last reminder failed for good.")
+}
+
+/// How many overdue cycles among `cycles` belong to cities that cannot be reminded (the
+/// dashboard's count; the daily digest lists them).
+pub fn count_unreachable(conn: &mut Conn<'_>, cycles: &[CycleOverview]) -> Result<usize> {
+    let overdue: Vec<&CycleOverview> = cycles.iter().filter(|c| c.state.status == CycleStatus::Overdue).collect();
+    if overdue.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<i64> = overdue.iter().map(|c| c.record.id).collect();
+    let ledger = db::reminders::ledger_of(conn, &ids, "deadline")?;
+    let with_contact: HashSet<i64> = db::contacts::all_recipients(conn)?.into_iter().map(|(city, ..)| city).collect();
+    Ok(overdue
+        .iter()
+        .filter(|c| {
+            let rows = rows_against(&ledger, c);
+            unreachable(with_contact.contains(&c.record.city.id), &rows).is_some()
+        })
+        .count())
+}
+
+/// A cycle's ledger rows against its deadline in force.
+fn rows_against<'a>(ledger: &'a [LedgerRow], c: &CycleOverview) -> Vec<&'a LedgerRow> {
+    let suffix = format!("@{}", c.record.due_date());
+    ledger.iter().filter(|r| r.cycle_id == c.record.id && r.stage.ends_with(&suffix)).collect()
 }
 
 /// The name part of an escalation row's stage key.
@@ -259,21 +290,18 @@ fn escalate(
     for c in overdue {
         let deadline = c.record.due_date();
         let suffix = format!("@{deadline}");
-        let rows: Vec<&LedgerRow> =
-            ledger.iter().filter(|r| r.cycle_id == c.record.id && r.stage.ends_with(&suffix)).collect();
+        let rows = rows_against(&ledger, c);
         let tz = CityTimeZone::parse(&c.record.city.time_zone).map_or(chrono_tz::UTC, CityTimeZone::tz);
         let today = local_date(now.and_utc(), tz);
         let progress = Progress::of(&cfg.schedule, &rows, tz);
         let contacts = emails.get(&c.record.city.id).map(Vec::as_slice).unwrap_or_default();
-        let reachable = !contacts.is_empty() && !progress.last_failed;
-        if !reachable && progress.delivered.len() < cfg.schedule.formal_count() {
-            let note = if contacts.is_empty() {
-                "No contact is recorded.".to_owned()
-            } else {
-                "Every message of the last reminder failed for good.".to_owned()
-            };
-            report.cannot_remind.push(digest_city(&c.record, &fields, today, note));
+        let why_not = unreachable(!contacts.is_empty(), &rows);
+        if let Some(note) = why_not
+            && progress.delivered.len() < cfg.schedule.formal_count()
+        {
+            report.cannot_remind.push(digest_city(&c.record, &fields, today, note.to_owned()));
         }
+        let reachable = why_not.is_none();
         let key = format!("{ESCALATION_PREFIX}{deadline}");
         let Some(row) = rows.iter().find(|r| r.stage == key && r.is_pending()) else { continue };
         if row.send_on > today {
