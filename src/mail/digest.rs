@@ -17,8 +17,32 @@ pub struct DigestCity {
     pub due: NaiveDate,
     /// Days past the deadline on the digest's day.
     pub days_overdue: i64,
-    /// One line of facts: the formal reminders delivered, or why the city cannot be reminded.
-    pub note: String,
+    /// What the Secretariat should know of the city's reminders.
+    pub note: DigestNote,
+}
+
+/// The facts of a city's reminders that the digest states.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DigestNote {
+    /// The days its formal reminders were delivered.
+    Delivered(Vec<NaiveDate>),
+    /// It has no contact.
+    NoContact,
+    /// Every message of the last reminder failed for good.
+    AllFailed,
+}
+
+impl DigestNote {
+    fn render(&self) -> String {
+        match self {
+            Self::Delivered(days) => {
+                let days: Vec<String> = days.iter().map(|d| super::wording::day(*d, super::Language::En)).collect();
+                format!("Formal reminders delivered on {}.", days.join(" and "))
+            }
+            Self::NoContact => "No contact is recorded.".to_owned(),
+            Self::AllFailed => "Every message of the last reminder failed for good.".to_owned(),
+        }
+    }
 }
 
 /// A message that will not be tried again.
@@ -59,7 +83,7 @@ impl Digest {
         ];
         let summary: Vec<&str> = counts.iter().filter_map(|c| c.as_deref()).collect();
         let subject = format!("MMR daily digest, {day}: {}", summary.join(", "));
-        let mut body = format!("Dear colleagues,\n\nThe reminder sweep of {day} has {}.\n", summary.join(", "));
+        let mut body = format!("Dear colleagues,\n\nReminder sweep of {day}: {}.\n", summary.join("; "));
         if !self.on_notice.is_empty() {
             body.push_str(&format!(
                 "\nPUT ON NOTICE ({}): each received every formal written reminder and has not reported. \
@@ -108,7 +132,7 @@ impl Digest {
                 c.name,
                 c.field_name,
                 c.cycle_number,
-                c.note,
+                c.note.render(),
                 self.link(&c.slug)
             ));
         }
@@ -132,7 +156,7 @@ fn count(n: usize, one: &str, many: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn city(slug: &str, note: &str) -> DigestCity {
+    fn city(slug: &str, note: DigestNote) -> DigestCity {
         DigestCity {
             slug: slug.to_owned(),
             name: slug.to_uppercase(),
@@ -140,24 +164,38 @@ mod tests {
             cycle_number: 4,
             due: NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
             days_overdue: 67,
-            note: note.to_owned(),
+            note,
         }
     }
 
     #[test]
     fn a_digest_counts_and_links_each_section() {
+        let day = |m, d| NaiveDate::from_ymd_opt(if m == 12 { 2026 } else { 2027 }, m, d).unwrap();
         let digest = Digest {
-            day: NaiveDate::from_ymd_opt(2027, 2, 5).unwrap(),
+            day: day(2, 5),
             public_url: "https://mmr.example.org".to_owned(),
-            on_notice: vec![city("ghent", "Formal reminders delivered on 14 December 2026 and 14 January 2027.")],
-            cannot_remind: vec![city("dakar", "No contact."), city("bilbao", "No contact.")],
+            on_notice: vec![city("ghent", DigestNote::Delivered(vec![day(12, 14), day(1, 14)]))],
+            cannot_remind: vec![city("dakar", DigestNote::NoContact), city("bilbao", DigestNote::AllFailed)],
             failed: Vec::new(),
         };
         let (subject, body) = digest.render();
         assert_eq!(subject, "MMR daily digest, 5 February 2027: 1 city put on notice, 2 cities cannot be reminded");
+        assert!(
+            body.contains("Reminder sweep of 5 February 2027: 1 city put on notice; 2 cities cannot be reminded.\n")
+        );
         assert!(body.contains("PUT ON NOTICE (1)") && body.contains("CANNOT BE REMINDED (2)"), "{body}");
         assert!(!body.contains("FAILED"), "{body}");
-        assert!(body.contains("- GHENT (Music), cycle 4: due 30 November 2026, overdue by 67 days."), "{body}");
+        assert!(
+            body.contains(
+                "- GHENT (Music), cycle 4: due 30 November 2026, overdue by 67 days. \
+                 Formal reminders delivered on 14 December 2026 and 14 January 2027."
+            ),
+            "{body}"
+        );
+        assert!(
+            body.contains("DAKAR (Music), cycle 4: due 30 November 2026, overdue by 67 days. No contact is recorded.")
+        );
+        assert!(body.contains("Every message of the last reminder failed for good."), "{body}");
         assert!(body.contains("https://mmr.example.org/api/v1/cities/dakar"), "{body}");
         assert!(!digest.is_empty());
         let empty = Digest { on_notice: Vec::new(), cannot_remind: Vec::new(), ..digest };

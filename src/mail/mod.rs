@@ -20,7 +20,7 @@ mod templates;
 mod transport;
 mod wording;
 
-pub use digest::{Digest, DigestCity, FailedMessage};
+pub use digest::{Digest, DigestCity, DigestNote, FailedMessage};
 pub use eml::EmlDirTransport;
 pub use error::MailError;
 pub use memory::{MemoryTransport, SimulatedFailure};

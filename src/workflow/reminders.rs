@@ -38,7 +38,7 @@ use crate::domain::fields::CreativeField;
 use crate::domain::reminders::{EscalationStep, ReminderSchedule, Stage, StageKind, escalation_step, latest_only};
 use crate::error::{Error, Result};
 use crate::mail::{
-    self, Digest, DigestCity, Envelope, FailedMessage, Language, ReminderContext, ReminderKind, Transport,
+    self, Digest, DigestCity, DigestNote, Envelope, FailedMessage, Language, ReminderContext, ReminderKind, Transport,
 };
 
 /// Everything the sweep needs besides the database and the transport.
@@ -223,9 +223,9 @@ impl Progress {
 /// Why a city cannot be reminded of an overdue report, or `None` if it can: it has no contact,
 /// or the latest message tried for this deadline (`rows`, a cycle's rows against its deadline in
 /// force) failed for good for every recipient.
-fn unreachable(has_contact: bool, rows: &[&LedgerRow]) -> Option<&'static str> {
+fn unreachable(has_contact: bool, rows: &[&LedgerRow]) -> Option<DigestNote> {
     if !has_contact {
-        return Some("No contact is recorded.");
+        return Some(DigestNote::NoContact);
     }
     let latest_tried = rows
         .iter()
@@ -235,7 +235,7 @@ fn unreachable(has_contact: bool, rows: &[&LedgerRow]) -> Option<&'static str> {
     rows.iter()
         .filter(|r| r.stage == latest_tried.stage)
         .all(|r| r.failed_for_good() || r.state == "skipped")
-        .then_some("Every message of the last reminder failed for good.")
+        .then_some(DigestNote::AllFailed)
 }
 
 /// How many overdue cycles among `cycles` belong to cities that cannot be reminded (the
@@ -296,12 +296,12 @@ fn escalate(
         let progress = Progress::of(&cfg.schedule, &rows, tz);
         let contacts = emails.get(&c.record.city.id).map(Vec::as_slice).unwrap_or_default();
         let why_not = unreachable(!contacts.is_empty(), &rows);
+        let reachable = why_not.is_none();
         if let Some(note) = why_not
             && progress.delivered.len() < cfg.schedule.formal_count()
         {
-            report.cannot_remind.push(digest_city(&c.record, &fields, today, note.to_owned()));
+            report.cannot_remind.push(digest_city(&c.record, &fields, today, note));
         }
-        let reachable = why_not.is_none();
         let key = format!("{ESCALATION_PREFIX}{deadline}");
         let Some(row) = rows.iter().find(|r| r.stage == key && r.is_pending()) else { continue };
         if row.send_on > today {
@@ -337,7 +337,7 @@ fn escalate(
 }
 
 /// A cycle as the digest lists it.
-fn digest_city(r: &CycleRecord, fields: &[(CreativeField, i64)], today: NaiveDate, note: String) -> DigestCity {
+fn digest_city(r: &CycleRecord, fields: &[(CreativeField, i64)], today: NaiveDate, note: DigestNote) -> DigestCity {
     DigestCity {
         slug: r.city.slug.clone(),
         name: r.city.name.clone(),
@@ -552,9 +552,7 @@ fn build_digest(
         let suffix = row.stage.trim_start_matches(ESCALATION_PREFIX);
         let rows: Vec<&LedgerRow> =
             ledger.iter().filter(|r| r.cycle_id == row.cycle_id && r.stage.ends_with(&format!("@{suffix}"))).collect();
-        let delivered = Progress::of(&cfg.schedule, &rows, tz).delivered;
-        let dates: Vec<String> = delivered.iter().map(|d| d.to_string()).collect();
-        let note = format!("Formal reminders delivered on {}.", dates.join(" and "));
+        let note = DigestNote::Delivered(Progress::of(&cfg.schedule, &rows, tz).delivered);
         on_notice.push(digest_city(record, &fields, local_date(now.and_utc(), tz), note));
     }
     let failed = failed

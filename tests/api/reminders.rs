@@ -129,7 +129,7 @@ async fn after_downtime_only_the_latest_stage_goes_out(app: TestApp) {
         "MMR daily digest, 17 February 2027: 1 city put on notice, 38 cities cannot be reminded"
     );
     assert!(
-        digests[0].body().contains("- Östersund (Gastronomy), cycle 4: due 30 November 2026, overdue by 79 days. Formal reminders delivered on 2027-01-20 and 2027-02-03."),
+        digests[0].body().contains("- Östersund (Gastronomy), cycle 4: due 30 November 2026, overdue by 79 days. Formal reminders delivered on 20 January 2027 and 3 February 2027."),
         "{}",
         digests[0].body()
     );
