@@ -238,23 +238,54 @@ fn unreachable(has_contact: bool, rows: &[&LedgerRow]) -> Option<DigestNote> {
         .then_some(DigestNote::AllFailed)
 }
 
-/// How many overdue cycles among `cycles` belong to cities that cannot be reminded (the
-/// dashboard's count; the daily digest lists them).
-pub fn count_unreachable(conn: &mut Conn<'_>, cycles: &[CycleOverview]) -> Result<usize> {
+/// The overdue cycles among `cycles` whose cities cannot be reminded, each with why and its
+/// ledger rows against the deadline in force.
+fn unreachable_overdue<'a>(
+    conn: &mut Conn<'_>,
+    cycles: &'a [CycleOverview],
+) -> Result<Vec<(&'a CycleOverview, DigestNote, Vec<LedgerRow>)>> {
     let overdue: Vec<&CycleOverview> = cycles.iter().filter(|c| c.state.status == CycleStatus::Overdue).collect();
     if overdue.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     let ids: Vec<i64> = overdue.iter().map(|c| c.record.id).collect();
     let ledger = db::reminders::ledger_of(conn, &ids, "deadline")?;
     let with_contact: HashSet<i64> = db::contacts::all_recipients(conn)?.into_iter().map(|(city, ..)| city).collect();
     Ok(overdue
-        .iter()
-        .filter(|c| {
+        .into_iter()
+        .filter_map(|c| {
             let rows = rows_against(&ledger, c);
-            unreachable(with_contact.contains(&c.record.city.id), &rows).is_some()
+            let note = unreachable(with_contact.contains(&c.record.city.id), &rows)?;
+            Some((c, note, rows.into_iter().cloned().collect()))
         })
-        .count())
+        .collect())
+}
+
+/// The cycles the digest lists as cannot be reminded: those of [`unreachable_overdue`] whose city
+/// has not received every formal reminder (the others are put on notice). Read after sending, so
+/// a message refused for good in this sweep counts.
+fn cannot_remind(
+    conn: &mut Conn<'_>,
+    cfg: &ReminderConfig,
+    cycles: &[CycleOverview],
+    now: NaiveDateTime,
+) -> Result<Vec<DigestCity>> {
+    let fields = db::cities::list_fields(conn)?;
+    let mut listed = Vec::new();
+    for (c, note, rows) in unreachable_overdue(conn, cycles)? {
+        let tz = CityTimeZone::parse(&c.record.city.time_zone).map_or(chrono_tz::UTC, CityTimeZone::tz);
+        let rows: Vec<&LedgerRow> = rows.iter().collect();
+        if Progress::of(&cfg.schedule, &rows, tz).delivered.len() < cfg.schedule.formal_count() {
+            listed.push(digest_city(&c.record, &fields, local_date(now.and_utc(), tz), note));
+        }
+    }
+    Ok(listed)
+}
+
+/// How many overdue cycles among `cycles` belong to cities that cannot be reminded: the
+/// dashboard's count.
+pub fn count_unreachable(conn: &mut Conn<'_>, cycles: &[CycleOverview]) -> Result<usize> {
+    Ok(unreachable_overdue(conn, cycles)?.len())
 }
 
 /// A cycle's ledger rows against its deadline in force.
@@ -284,7 +315,6 @@ fn escalate(
     }
     let ids: Vec<i64> = overdue.iter().map(|c| c.record.id).collect();
     let ledger = db::reminders::ledger_of(conn, &ids, "deadline")?;
-    let fields = db::cities::list_fields(conn)?;
     let gap = TimeDelta::days(i64::from(cfg.schedule.notice_gap_days));
     let mut catch_up = Vec::new();
     for c in overdue {
@@ -295,13 +325,7 @@ fn escalate(
         let today = local_date(now.and_utc(), tz);
         let progress = Progress::of(&cfg.schedule, &rows, tz);
         let contacts = emails.get(&c.record.city.id).map(Vec::as_slice).unwrap_or_default();
-        let why_not = unreachable(!contacts.is_empty(), &rows);
-        let reachable = why_not.is_none();
-        if let Some(note) = why_not
-            && progress.delivered.len() < cfg.schedule.formal_count()
-        {
-            report.cannot_remind.push(digest_city(&c.record, &fields, today, note));
-        }
+        let reachable = unreachable(!contacts.is_empty(), &rows).is_none();
         let key = format!("{ESCALATION_PREFIX}{deadline}");
         let Some(row) = rows.iter().find(|r| r.stage == key && r.is_pending()) else { continue };
         if row.send_on > today {
@@ -402,8 +426,9 @@ pub fn sweep(
     report.skipped +=
         db.run_blocking(|conn| Ok::<_, Error>(db::reminders::skip(conn, &skip, "superseded by a later stage", now)?))?;
     if !send.is_empty() {
-        send_due(db, transport, cfg, now, owner, send, planned, &mut report)?;
+        send_due(db, transport, cfg, now, owner, send, &planned, &mut report)?;
     }
+    report.cannot_remind = db.run_blocking(|conn| cannot_remind(conn, cfg, &planned, now))?;
     send_digest(db, transport, cfg, now, owner, &mut report)?;
     Ok(report)
 }
@@ -417,12 +442,12 @@ fn send_due(
     now: NaiveDateTime,
     owner: &str,
     send: Vec<Reminder>,
-    planned: Vec<CycleOverview>,
+    planned: &[CycleOverview],
     report: &mut SweepReport,
 ) -> Result<()> {
     // Planning read the state of every cycle with a pending row, so these are all the cycles a
     // due row can belong to.
-    let cycles: HashMap<i64, CycleOverview> = planned.into_iter().map(|c| (c.record.id, c)).collect();
+    let cycles: HashMap<i64, &CycleOverview> = planned.iter().map(|c| (c.record.id, c)).collect();
     let suppressed = db.run_blocking(|conn| Ok::<_, Error>(db::reminders::suppressions(conn, None)?))?;
     let coordinators = db.run_blocking(|conn| Ok::<_, Error>(db::cities::coordinator_emails(conn)?))?;
     let fields = db.run_blocking(super::cities::list_fields)?;
@@ -631,7 +656,8 @@ fn dry_run_report(
     rules: &CycleRules,
     now: NaiveDateTime,
 ) -> Result<SweepReport> {
-    let (mut report, _) = plan(conn, cfg, rules, now)?;
+    let (mut report, planned) = plan(conn, cfg, rules, now)?;
+    report.cannot_remind = cannot_remind(conn, cfg, &planned, now)?;
     let (send, skip) = select_due(conn, cfg, now)?;
     report.skipped = skip.len();
     report.lines.extend(send.iter().map(|r| format!("would send {} {} -> {}", r.stage, r.city_slug, r.recipient)));

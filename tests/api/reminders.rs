@@ -317,7 +317,51 @@ async fn a_dry_run_shows_who_gets_what_and_leaves_nothing(app: TestApp) {
     assert_eq!((real.sent, real.skipped, real.planned), (1, 3, report.planned));
 }
 
+async fn a_city_whose_messages_all_fail_is_never_put_on_notice(app: TestApp) {
+    setup(&app).await;
+    let mail = MemoryTransport::new();
+    // 15 December: the first formal reminder is refused for good by the mail server.
+    mail.fail_next(1, SimulatedFailure::Permanent);
+    let report = app.sweep(&mail, at(2026, 12, 15, 6, 0), "a");
+    assert_eq!((report.sent, report.failed), (0, 1), "{report:?}");
+    let digest = mail.messages().pop().expect("a digest");
+    assert_eq!(digest.subject(), "MMR daily digest, 15 December 2026: 39 cities cannot be reminded, 1 message failed");
+    assert!(digest.body().contains("- Östersund (Gastronomy), cycle 4: due 30 November 2026, overdue by 15 days. Every message of the last reminder failed for good."), "{}", digest.body());
+    assert!(digest.body().contains("MESSAGES FAILED FOR GOOD (1)"), "{}", digest.body());
+    assert!(
+        digest.body().contains("- Östersund (ostersund), formal_1@2026-11-30 to anna@ostersund.se: permanent:"),
+        "{}",
+        digest.body()
+    );
+    // The address keeps refusing: the second formal reminder fails too, and is reported.
+    mail.fail_next(1, SimulatedFailure::Permanent);
+    let report = app.sweep(&mail, at(2027, 1, 16, 6, 0), "a");
+    assert_eq!((report.sent, report.failed), (0, 1), "{report:?}");
+    let digest = mail.messages().pop().expect("a digest");
+    assert!(digest.subject().ends_with("1 message failed"), "{}", digest.subject());
+    assert!(digest.body().contains("formal_2@2026-11-30 to anna@ostersund.se"), "{}", digest.body());
+    // Past the escalation day nothing more is tried and nobody is put on notice; the city is
+    // listed every day, a failure only in the digest after it happened.
+    let report = app.sweep(&mail, at(2027, 1, 31, 6, 0), "a");
+    assert!(report.on_notice.is_empty() && report.sent == 0 && report.failed == 0, "{report:?}");
+    let report = app.sweep(&mail, at(2027, 3, 1, 6, 0), "a");
+    assert!(report.on_notice.is_empty() && report.cannot_remind.iter().any(|c| c.slug == "ostersund"), "{report:?}");
+    assert_eq!(app.get("/api/v1/cities/ostersund", None).await.body["status"], "active");
+    let last = mail.messages().pop().expect("a digest");
+    assert_eq!(last.subject(), "MMR daily digest, 1 March 2027: 39 cities cannot be reminded");
+    // A new, working contact: the next formal reminder goes to it, numbered as the first received.
+    let body = json!({ "name": "Nils Focal", "email": "nils@ostersund.se" });
+    let r = app.call(Method::POST, "/api/v1/cities/ostersund/contacts", Some(&app.admin), Some(body)).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let before = mail.messages().len();
+    app.sweep(&mail, at(2027, 3, 2, 6, 0), "a");
+    let new: Vec<_> = mail.messages().into_iter().skip(before).filter(|m| m.to() == ["nils@ostersund.se"]).collect();
+    assert_eq!(new.len(), 1, "{:?}", new.iter().map(|m| m.subject().to_owned()).collect::<Vec<_>>());
+    assert!(new[0].subject().starts_with("Formal reminder 1 of 2:"), "{}", new[0].subject());
+}
+
 both_backends!(
+    a_city_whose_messages_all_fail_is_never_put_on_notice,
     a_dry_run_shows_who_gets_what_and_leaves_nothing,
     the_sweep_sends_the_latest_due_stage_once,
     after_downtime_only_the_latest_stage_goes_out,
