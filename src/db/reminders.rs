@@ -435,20 +435,7 @@ pub fn suppressions(conn: &mut Conn<'_>, city_id: Option<i64>) -> Result<Vec<Sup
     })
 }
 
-/// A ledger row as the escalation rule reads it.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
-pub struct LedgerRow {
-    pub id: i64,
-    pub cycle_id: i64,
-    pub stage: String,
-    pub recipient: String,
-    pub state: String,
-    pub send_on: NaiveDate,
-    pub sent_at: Option<NaiveDateTime>,
-    pub next_attempt_at: Option<NaiveDateTime>,
-}
-
-impl LedgerRow {
+impl Reminder {
     /// Planned, or failed with another attempt to come.
     pub fn is_pending(&self) -> bool {
         self.state == "planned" || (self.state == "failed" && self.next_attempt_at.is_some())
@@ -461,26 +448,18 @@ impl LedgerRow {
 }
 
 /// Every row of one kind (`deadline` or `revision`) of these cycles.
-pub fn ledger_of(conn: &mut Conn<'_>, cycle_ids: &[i64], kind: &str) -> Result<Vec<LedgerRow>, DbError> {
+pub fn ledger_of(conn: &mut Conn<'_>, cycle_ids: &[i64], kind: &str) -> Result<Vec<Reminder>, DbError> {
     let mut rows = Vec::new();
     for chunk in cycle_ids.chunks(CHUNK) {
         with_conn!(conn, |c| {
             rows.extend(
                 reminders::table
+                    .inner_join(reporting_cycles::table.inner_join(cities::table))
                     .filter(reminders::cycle_id.eq_any(chunk))
                     .filter(reminders::kind.eq(kind))
                     .order((reminders::cycle_id, reminders::id))
-                    .select((
-                        reminders::id,
-                        reminders::cycle_id,
-                        reminders::stage,
-                        reminders::recipient,
-                        reminders::state,
-                        reminders::send_on,
-                        reminders::sent_at,
-                        reminders::next_attempt_at,
-                    ))
-                    .load::<LedgerRow>(c)?,
+                    .select(Reminder::as_select())
+                    .load(c)?,
             );
             Ok::<_, DbError>(())
         })?;

@@ -29,7 +29,6 @@ use serde_json::json;
 use super::cycles::{CycleOverview, facts};
 use super::{Actor, audit};
 use crate::db::cycles::CycleRecord;
-use crate::db::reminders::LedgerRow;
 use crate::db::reminders::{NewReminder, PlanRange, Reminder};
 use crate::db::{self, Conn, Db};
 use crate::domain::cities::{CityPatch, CityStatus, CityTimeZone};
@@ -203,10 +202,9 @@ struct Progress {
 
 impl Progress {
     /// From a cycle's rows against its deadline in force.
-    fn of(schedule: &ReminderSchedule, rows: &[&LedgerRow], tz: chrono_tz::Tz) -> Self {
-        let is_formal = |r: &LedgerRow| {
-            schedule.stage_of_key(&r.stage).is_some_and(|s| matches!(s.kind, StageKind::Overdue { .. }))
-        };
+    fn of(schedule: &ReminderSchedule, rows: &[&Reminder], tz: chrono_tz::Tz) -> Self {
+        let is_formal =
+            |r: &Reminder| schedule.stage_of_key(&r.stage).is_some_and(|s| matches!(s.kind, StageKind::Overdue { .. }));
         let mut first_sent: HashMap<&str, NaiveDate> = HashMap::new();
         for r in rows.iter().filter(|r| is_formal(r)) {
             if let Some(at) = r.sent_at {
@@ -223,7 +221,7 @@ impl Progress {
 /// Why a city cannot be reminded of an overdue report, or `None` if it can: it has no contact,
 /// or the latest message tried for this deadline (`rows`, a cycle's rows against its deadline in
 /// force) failed for good for every recipient.
-fn unreachable(has_contact: bool, rows: &[&LedgerRow]) -> Option<DigestNote> {
+fn unreachable(has_contact: bool, rows: &[&Reminder]) -> Option<DigestNote> {
     if !has_contact {
         return Some(DigestNote::NoContact);
     }
@@ -243,7 +241,7 @@ fn unreachable(has_contact: bool, rows: &[&LedgerRow]) -> Option<DigestNote> {
 fn unreachable_overdue<'a>(
     conn: &mut Conn<'_>,
     cycles: &'a [CycleOverview],
-) -> Result<Vec<(&'a CycleOverview, DigestNote, Vec<LedgerRow>)>> {
+) -> Result<Vec<(&'a CycleOverview, DigestNote, Vec<Reminder>)>> {
     let overdue: Vec<&CycleOverview> = cycles.iter().filter(|c| c.state.status == CycleStatus::Overdue).collect();
     if overdue.is_empty() {
         return Ok(Vec::new());
@@ -274,7 +272,7 @@ fn cannot_remind(
     let mut listed = Vec::new();
     for (c, note, rows) in unreachable_overdue(conn, cycles)? {
         let tz = CityTimeZone::parse(&c.record.city.time_zone).map_or(chrono_tz::UTC, CityTimeZone::tz);
-        let rows: Vec<&LedgerRow> = rows.iter().collect();
+        let rows: Vec<&Reminder> = rows.iter().collect();
         if Progress::of(&cfg.schedule, &rows, tz).delivered.len() < cfg.schedule.formal_count() {
             listed.push(digest_city(&c.record, &fields, local_date(now.and_utc(), tz), note));
         }
@@ -289,7 +287,7 @@ pub fn count_unreachable(conn: &mut Conn<'_>, cycles: &[CycleOverview]) -> Resul
 }
 
 /// A cycle's ledger rows against its deadline in force.
-fn rows_against<'a>(ledger: &'a [LedgerRow], c: &CycleOverview) -> Vec<&'a LedgerRow> {
+fn rows_against<'a>(ledger: &'a [Reminder], c: &CycleOverview) -> Vec<&'a Reminder> {
     let suffix = format!("@{}", c.record.due_date());
     ledger.iter().filter(|r| r.cycle_id == c.record.id && r.stage.ends_with(&suffix)).collect()
 }
@@ -485,7 +483,7 @@ fn send_due(
                     Ok::<_, Error>(db::reminders::ledger_of(conn, &[row.cycle_id], "deadline")?)
                 })?;
                 let deadline = row.stage.split_once('@').map_or("", |(_, d)| d);
-                let others: Vec<&LedgerRow> = rows
+                let others: Vec<&Reminder> = rows
                     .iter()
                     .filter(|r| r.stage != row.stage && r.stage.ends_with(&format!("@{deadline}")))
                     .collect();
@@ -575,7 +573,7 @@ fn build_digest(
         let Some(record) = records.get(&row.cycle_id) else { continue };
         let tz = CityTimeZone::parse(&record.city.time_zone).map_or(chrono_tz::UTC, CityTimeZone::tz);
         let suffix = row.stage.trim_start_matches(ESCALATION_PREFIX);
-        let rows: Vec<&LedgerRow> =
+        let rows: Vec<&Reminder> =
             ledger.iter().filter(|r| r.cycle_id == row.cycle_id && r.stage.ends_with(&format!("@{suffix}"))).collect();
         let note = DigestNote::Delivered(Progress::of(&cfg.schedule, &rows, tz).delivered);
         on_notice.push(digest_city(record, &fields, local_date(now.and_utc(), tz), note));

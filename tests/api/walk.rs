@@ -157,6 +157,8 @@ async fn a_whole_cycle_day_by_day(app: TestApp) {
     let tokyo_due =
         messages.iter().find(|m| m.to() == ["tokyo@uccn.test"] && m.body().contains("15 janvier 2028")).unwrap();
     assert!(tokyo_due.subject().contains("tokyo"), "{}", tokyo_due.subject());
+    // Its deadline moved: every message of the new date names the one it replaced.
+    assert!(tokyo_due.body().contains("(prolongé, initialement le 30 novembre 2027)"), "{}", tokyo_due.body());
     assert_eq!(messages.len(), expected_messages().len());
     assert!(got.iter().all(|(d, _, _)| d.year() >= 2027));
 }
