@@ -169,7 +169,8 @@ impl From<DbError> for ApiError {
                 Self::new(StatusCode::CONFLICT, "conflict", format!("this conflicts with an existing record ({what})"))
             }
             DbError::Unavailable(_) => {
-                tracing::warn!(error = %e, "database unavailable");
+                // The outage itself is logged once by `db` (its start and its end).
+                tracing::debug!(error = %e, "database unavailable");
                 Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "unavailable",

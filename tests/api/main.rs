@@ -13,6 +13,7 @@ mod cycles;
 mod downloads;
 mod harvest;
 mod health;
+mod outage;
 mod permissions;
 mod progress;
 mod reminders;
