@@ -273,3 +273,20 @@ where
 {
     serde::Deserialize::deserialize(d).map(Some)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_html_page_keeps_nosniff_and_sets_its_own_policy() {
+        let api = secure(Response::new(axum::body::Body::empty()));
+        assert_eq!(api.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(api.headers()[header::CONTENT_SECURITY_POLICY], API_CSP);
+        let mut page = Response::new(axum::body::Body::empty());
+        page.extensions_mut().insert(HtmlPage);
+        let page = secure(page);
+        assert_eq!(page.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert!(page.headers().get(header::CONTENT_SECURITY_POLICY).is_none());
+    }
+}
