@@ -54,6 +54,9 @@ pub const MAX_URI_BYTES: usize = 8 * 1024;
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 /// The most request headers accepted; more is 431.
 pub const MAX_HEADERS: usize = 100;
+/// hyper's own bound on the number of headers (its 431 has no body), above [`MAX_HEADERS`] so that
+/// [`head_limits`] answers first, in JSON.
+const HYPER_MAX_HEADERS: usize = 128;
 
 /// What bounds each connection (module doc); `mmr serve` takes them from `MMR_HEADER_TIMEOUT_SECS`,
 /// `MMR_IDLE_TIMEOUT_SECS`, `MMR_REQUEST_TIMEOUT_SECS` and `MMR_MAX_CONNECTIONS`.
@@ -139,9 +142,8 @@ async fn connection(
         }
     });
     let mut http = hyper::server::conn::http1::Builder::new();
-    // The timeouts are this module's (hyper's header timeout would also end idle keep-alives);
-    // hyper's header count limit sits above ours so that ours answers in JSON.
-    http.header_read_timeout(None).max_headers(MAX_HEADERS + 28).keep_alive(true);
+    // The timeouts are this module's (hyper's header timeout would also end idle keep-alives).
+    http.header_read_timeout(None).max_headers(HYPER_MAX_HEADERS).keep_alive(true);
     let serving = http.serve_connection(TokioIo::new(conn), service);
     tokio::pin!(serving);
     let mut draining = *stopping.borrow();

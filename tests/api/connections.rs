@@ -167,6 +167,11 @@ async fn large_heads_and_downloads_over_tcp(app: TestApp) {
     let (head, body) = response(&mut stream).await;
     assert!(head.starts_with("HTTP/1.1 414"), "{head}");
     assert!(String::from_utf8_lossy(&body).contains("\"code\":\"uri_too_long\""));
+    let headers: String = (0..110).map(|i| format!("X-H{i}: 1\r\n")).collect();
+    stream.write_all(format!("GET /healthz HTTP/1.1\r\nHost: x\r\n{headers}\r\n").as_bytes()).await.unwrap();
+    let (head, body) = response(&mut stream).await;
+    assert!(head.starts_with("HTTP/1.1 431"), "{head}");
+    assert!(String::from_utf8_lossy(&body).contains("\"code\":\"headers_too_large\""));
     // A PDF twice: the second is sent with sendfile once the first has verified the file; both
     // carry the headers.
     for round in 0..2 {
