@@ -8,6 +8,7 @@
 //! report parts are checked in `upload`, OAI-PMH arguments in `oai`, with the same rule.)
 
 use axum::body::Bytes;
+use axum::extract::path::ErrorKind;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, RawPathParams, Request};
 use axum::http::StatusCode;
@@ -140,23 +141,37 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        if let Ok(params) = RawPathParams::from_request_parts(parts, state).await {
-            // The values are percent-decoded already: what the handler would get.
-            for (name, value) in &params {
-                if let Some(c) = crate::domain::forbidden_control(value.as_bytes(), false) {
-                    return Err(ApiError::invalid_field(name.to_owned(), crate::domain::control_message(c)));
-                }
+        // The values are percent-decoded already: what the handler would get.
+        let params: Vec<(String, String)> = match RawPathParams::from_request_parts(parts, state).await {
+            Ok(raw) => raw.iter().map(|(name, value)| (name.to_owned(), value.to_owned())).collect(),
+            Err(_) => Vec::new(),
+        };
+        for (name, value) in &params {
+            if let Some(c) = crate::domain::forbidden_control(value.as_bytes(), false) {
+                return Err(ApiError::invalid_field(name.clone(), crate::domain::control_message(c)));
             }
         }
-        Path::<T>::from_request_parts(parts, state).await.map(|Path(v)| Self(v)).map_err(path_rejection)
+        Path::<T>::from_request_parts(parts, state).await.map(|Path(v)| Self(v)).map_err(|r| path_rejection(r, &params))
     }
 }
 
-fn path_rejection(r: PathRejection) -> ApiError {
-    match r {
-        PathRejection::FailedToDeserializePathParams(e) => {
-            ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text())
+/// 400 naming the path parameter that does not parse, e.g. "the path parameter `id` must be an
+/// i64, not `abc`".
+fn path_rejection(r: PathRejection, params: &[(String, String)]) -> ApiError {
+    if let PathRejection::FailedToDeserializePathParams(e) = &r {
+        let named = match e.kind() {
+            ErrorKind::ParseErrorAtKey { key, value, expected_type } => Some((key.as_str(), value, *expected_type)),
+            ErrorKind::ParseErrorAtIndex { index, value, expected_type } => {
+                params.get(*index).map(|(key, _)| (key.as_str(), value, *expected_type))
+            }
+            ErrorKind::ParseError { value, expected_type } => {
+                params.iter().find(|(_, v)| v == value).map(|(key, _)| (key.as_str(), value, *expected_type))
+            }
+            _ => None,
+        };
+        if let Some((key, value, expected)) = named {
+            return ApiError::bad_request(format!("the path parameter `{key}` must be an {expected}, not `{value}`"));
         }
-        other => ApiError::new(other.status(), "bad_request", other.body_text()),
     }
+    ApiError::new(r.status(), "bad_request", r.body_text())
 }

@@ -81,6 +81,10 @@ async fn every_error_is_json(app: TestApp) {
     };
     let r = app.get("/api/v1/archive/abc", None).await;
     json_error(&r, StatusCode::BAD_REQUEST, "bad_request", "a bad archive id");
+    assert_eq!(r.body["error"]["message"], "the path parameter `id` must be an i64, not `abc`");
+    let r = app.get("/api/v1/submissions/x/attachments/map.png", None).await;
+    json_error(&r, StatusCode::BAD_REQUEST, "bad_request", "a bad id beside a name");
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("`id`"), "{}", r.text);
     let r = app.get("/api/v1/cycles/1.5/draft", Some(&app.admin)).await;
     json_error(&r, StatusCode::BAD_REQUEST, "bad_request", "a bad cycle id");
     let r = app.call(Method::DELETE, "/api/v1/cities/lyon/contacts/x", Some(&app.admin), None).await;
