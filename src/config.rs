@@ -5,12 +5,13 @@
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::domain::cycles::CycleRules;
 use crate::domain::reminders::{ReminderSchedule, ScheduleDays, parse_days};
-use crate::http::RateLimit;
+use crate::http::{ConnectionLimits, RateLimit};
 use crate::workflow::reminders::ReminderConfig;
 
 /// The Secretariat's address when `MMR_SECRETARIAT_EMAIL` is not set.
@@ -243,9 +244,43 @@ pub struct ServeOpts {
     /// Requests an address may make at once, before the per-minute rate applies.
     #[arg(long, env = "MMR_RATE_LIMIT_BURST", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub rate_limit_burst: u32,
+    /// Seconds a client has to send a request's head (request line and headers) from its first
+    /// byte, and a new connection its first head; then the connection is closed.
+    #[arg(long, env = "MMR_HEADER_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout_secs: u64,
+    /// Seconds a keep-alive connection may wait for its next request, or a response may stall
+    /// (a client that stopped reading), before the connection is closed.
+    #[arg(long, env = "MMR_IDLE_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub idle_timeout_secs: u64,
+    /// Seconds from a request's head to its response's head (reading the body and handling it);
+    /// then 408. A download's streaming is not counted.
+    #[arg(long, env = "MMR_REQUEST_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub request_timeout_secs: u64,
+    /// Connections served at once; further ones wait to be accepted.
+    #[arg(long, env = "MMR_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
+    /// Milliseconds a request waits for a database connection before answering 503 (the store
+    /// is down or every connection is busy).
+    #[arg(long, env = "MMR_DATABASE_CHECKOUT_TIMEOUT_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(100..=60_000))]
+    pub database_checkout_timeout_ms: u64,
 }
 
 impl ServeOpts {
+    /// The connection timeouts and cap.
+    pub fn connection_limits(&self) -> ConnectionLimits {
+        ConnectionLimits {
+            header_timeout: Duration::from_secs(self.header_timeout_secs),
+            idle_timeout: Duration::from_secs(self.idle_timeout_secs),
+            request_timeout: Duration::from_secs(self.request_timeout_secs),
+            max_connections: self.max_connections as usize,
+        }
+    }
+
+    /// How long a request waits for a database connection.
+    pub fn database_checkout_timeout(&self) -> Duration {
+        Duration::from_millis(self.database_checkout_timeout_ms)
+    }
+
     /// The rate limit for anonymous requests, or `None` when `MMR_RATE_LIMIT` is 0.
     pub fn rate_limit(&self) -> Option<RateLimit> {
         Some(RateLimit::new(NonZeroU32::new(self.rate_limit)?, NonZeroU32::new(self.rate_limit_burst)?))

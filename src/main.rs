@@ -244,7 +244,9 @@ fn serve(
     let transport: Arc<dyn Transport> = transport(&reminders, data_dir)?.into();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
+        let db = db.with_checkout_timeout(opts.database_checkout_timeout());
         let mut state = AppState::new(db.clone(), opts.max_body_bytes as usize, rules, store.clone());
+        state.connection_limits = opts.connection_limits();
         state.public_url = reminders.public_url.trim_end_matches('/').to_owned();
         state.secretariat_email = reminders.secretariat_email.clone();
         state.rate_limiter = opts.rate_limit().map(|limit| Arc::new(RateLimiter::new(limit)));

@@ -42,21 +42,30 @@ pub fn insert(conn: &mut Conn<'_>, event: &NewAuditEvent<'_>) -> Result<(), DbEr
     Ok(())
 }
 
-/// Newest first, optionally only one action (such as `city.update`) or one subject.
-pub fn list(
-    conn: &mut Conn<'_>,
-    action: Option<&str>,
-    subject: Option<(&str, &str)>,
-    page: PageRequest,
-) -> Result<Page<AuditEvent>, DbError> {
+/// Which audit events to list: each filter that is set must match, independently of the others.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AuditFilter<'a> {
+    /// Only this action, such as `city.update`.
+    pub action: Option<&'a str>,
+    /// Only this kind of subject, such as `city`.
+    pub subject_type: Option<&'a str>,
+    /// Only this subject id (of any kind, unless `subject_type` is set too).
+    pub subject_id: Option<&'a str>,
+}
+
+/// Newest first, narrowed by `filter`.
+pub fn list(conn: &mut Conn<'_>, filter: AuditFilter<'_>, page: PageRequest) -> Result<Page<AuditEvent>, DbError> {
     let (total, items) = with_conn!(conn, |c| {
         let filtered = || {
             let mut q = audit_events::table.into_boxed();
-            if let Some(action) = action {
+            if let Some(action) = filter.action {
                 q = q.filter(audit_events::action.eq(action));
             }
-            if let Some((kind, id)) = subject {
-                q = q.filter(audit_events::subject_type.eq(kind)).filter(audit_events::subject_id.eq(id));
+            if let Some(kind) = filter.subject_type {
+                q = q.filter(audit_events::subject_type.eq(kind));
+            }
+            if let Some(id) = filter.subject_id {
+                q = q.filter(audit_events::subject_id.eq(id));
             }
             q
         };

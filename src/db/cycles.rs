@@ -634,6 +634,22 @@ fn with_submissions(conn: &mut Conn<'_>, rows: Vec<CycleRow>) -> Result<Vec<Cycl
         .collect())
 }
 
+/// Holds the cycle's row until the end of the transaction, so that writers of one cycle take
+/// turns and each reads what the previous one committed. On PostgreSQL, whose transactions read
+/// each statement's latest commits (READ COMMITTED), this is `SELECT ... FOR UPDATE`; on SQLite
+/// the transaction already holds the database's write lock (`BEGIN IMMEDIATE`).
+pub fn lock(conn: &mut Conn<'_>, cycle_id: i64) -> Result<(), DbError> {
+    match conn {
+        Conn::Postgres(c) => {
+            diesel::sql_query("SELECT id FROM reporting_cycles WHERE id = $1 FOR UPDATE")
+                .bind::<diesel::sql_types::BigInt, _>(cycle_id)
+                .execute(*c)?;
+        }
+        Conn::Sqlite(_) => {}
+    }
+    Ok(())
+}
+
 /// Recomputes the cycle row's denormalised submission facts from `submissions` and
 /// `review_decisions`: when the first version came in, and the decision on the latest version
 /// (with its revision deadline). Call it in the transaction that writes a submission or a

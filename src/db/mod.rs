@@ -6,6 +6,12 @@
 //! body once per backend, so each is type-checked against both and any SQL difference stays
 //! explicit and local. [`Db::run`] moves the work onto the blocking pool, inside the caller's
 //! tracing span, so no query ever blocks an async thread.
+//!
+//! An unreachable store fails fast (DESIGN.md §6): a checkout waits at most
+//! [`DEFAULT_CHECKOUT_TIMEOUT`] (configurable, [`Db::with_checkout_timeout`]) before
+//! [`DbError::Unavailable`], and [`Db::ping`] takes its own, shorter bound. An outage is logged
+//! once when it starts and once when the store answers again ([`Outage`]), not on every request;
+//! the pool keeps trying to reconnect in the background, so recovery needs nobody.
 
 pub mod archive;
 pub mod audit;
@@ -20,6 +26,8 @@ pub mod tokens;
 
 use std::convert::Infallible;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -216,14 +224,52 @@ impl CustomizeConnection<PgConnection, r2d2::Error> for PostgresSettings {
     }
 }
 
+/// How long a request waits for a pooled connection before the store counts as unavailable.
+pub const DEFAULT_CHECKOUT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Whether the store is in an outage, so that its start and its end are each logged once.
+#[derive(Debug, Default)]
+struct Outage {
+    down: AtomicBool,
+}
+
+impl Outage {
+    /// A checkout failed; `true` (and one log line) when this starts an outage.
+    fn failed(&self, backend: Backend, error: &str) -> bool {
+        let started = !self.down.swap(true, Ordering::Relaxed);
+        if started {
+            tracing::error!(
+                db.backend = backend.as_str(),
+                error,
+                "the database is unavailable; requests answer 503 until it is back"
+            );
+        }
+        started
+    }
+
+    /// A checkout succeeded; `true` (and one log line) when this ends an outage.
+    fn answered(&self, backend: Backend) -> bool {
+        let ended = self.down.load(Ordering::Relaxed) && self.down.swap(false, Ordering::Relaxed);
+        if ended {
+            tracing::warn!(db.backend = backend.as_str(), "the database is available again");
+        }
+        ended
+    }
+}
+
 /// The connection pool, cheap to clone.
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
+    /// How long a checkout waits for a connection ([`DEFAULT_CHECKOUT_TIMEOUT`]).
+    checkout_timeout: Duration,
+    outage: Arc<Outage>,
 }
 
 impl Db {
     /// Opens a pool for `url` and checks one connection. A SQLite file's directory is created.
+    /// Opening waits up to 10 s for the store (it may be starting too); later checkouts wait
+    /// [`DEFAULT_CHECKOUT_TIMEOUT`].
     pub fn connect(url: &str) -> Result<Self, DbError> {
         let timeout = Duration::from_secs(10);
         let pool = match Backend::from_url(url)? {
@@ -239,22 +285,31 @@ impl Db {
                 let pool = r2d2::Pool::builder()
                     .max_size(8)
                     .connection_timeout(timeout)
+                    .error_handler(Box::new(r2d2::NopErrorHandler))
                     .connection_customizer(Box::new(SqlitePragmas))
                     .build(ConnectionManager::<SqliteConnection>::new(path))
                     .map_err(|e| DbError::Unavailable(e.to_string()))?;
                 Pool::Sqlite(pool)
             }
             Backend::Postgres => {
+                // Failed connection attempts are not logged one by one: `Outage` logs the outage.
                 let pool = r2d2::Pool::builder()
                     .max_size(10)
                     .connection_timeout(timeout)
+                    .error_handler(Box::new(r2d2::NopErrorHandler))
                     .connection_customizer(Box::new(PostgresSettings))
                     .build(ConnectionManager::<PgConnection>::new(url))
                     .map_err(|e| DbError::Unavailable(e.to_string()))?;
                 Pool::Postgres(pool)
             }
         };
-        Ok(Self { pool })
+        Ok(Self { pool, checkout_timeout: DEFAULT_CHECKOUT_TIMEOUT, outage: Arc::default() })
+    }
+
+    /// The same pool, whose checkouts wait at most `timeout` for a connection.
+    pub fn with_checkout_timeout(mut self, timeout: Duration) -> Self {
+        self.checkout_timeout = timeout;
+        self
     }
 
     pub fn backend(&self) -> Backend {
@@ -269,10 +324,30 @@ impl Db {
     where
         E: From<DbError>,
     {
-        let unavailable = |e: r2d2::PoolError| E::from(DbError::Unavailable(e.to_string()));
+        self.run_within(self.checkout_timeout, f)
+    }
+
+    /// [`Self::run_blocking`], waiting at most `timeout` for a connection.
+    fn run_within<T, E>(&self, timeout: Duration, f: impl FnOnce(&mut Conn<'_>) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<DbError>,
+    {
+        let backend = self.backend();
+        let unavailable = |e: r2d2::PoolError| {
+            self.outage.failed(backend, &e.to_string());
+            E::from(DbError::Unavailable(e.to_string()))
+        };
         match &self.pool {
-            Pool::Sqlite(p) => f(&mut Conn::Sqlite(&mut *p.get().map_err(unavailable)?)),
-            Pool::Postgres(p) => f(&mut Conn::Postgres(&mut *p.get().map_err(unavailable)?)),
+            Pool::Sqlite(p) => {
+                let mut c = p.get_timeout(timeout).map_err(unavailable)?;
+                self.outage.answered(backend);
+                f(&mut Conn::Sqlite(&mut c))
+            }
+            Pool::Postgres(p) => {
+                let mut c = p.get_timeout(timeout).map_err(unavailable)?;
+                self.outage.answered(backend);
+                f(&mut Conn::Postgres(&mut c))
+            }
         }
     }
 
@@ -300,9 +375,10 @@ impl Db {
         })
     }
 
-    /// Checks the database answers a trivial query.
-    pub fn ping(&self) -> Result<(), DbError> {
-        self.run_blocking(|conn| {
+    /// Checks the database answers a trivial query, waiting at most `within` for a connection
+    /// (a readiness probe must answer quickly, whatever the store does).
+    pub fn ping(&self, within: Duration) -> Result<(), DbError> {
+        self.run_within(within, |conn| {
             with_conn!(conn, |c| diesel::sql_query("SELECT 1").execute(c).map(drop).map_err(DbError::from))
         })
     }
@@ -338,6 +414,17 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn an_outage_is_logged_when_it_starts_and_when_it_ends() {
+        let outage = Outage::default();
+        assert!(!outage.answered(Backend::Postgres), "no outage yet");
+        assert!(outage.failed(Backend::Postgres, "refused"));
+        assert!(!outage.failed(Backend::Postgres, "refused"), "the same outage");
+        assert!(outage.answered(Backend::Postgres));
+        assert!(!outage.answered(Backend::Postgres));
+        assert!(outage.failed(Backend::Postgres, "refused"), "a new outage");
     }
 
     #[test]

@@ -47,12 +47,11 @@ pub fn insert(conn: &mut Conn<'_>, new: &NewToken<'_>, now: NaiveDateTime) -> Re
     })
 }
 
-/// The unrevoked token with this hash, if any.
-pub fn find_active(conn: &mut Conn<'_>, hash: &str) -> Result<Option<TokenRow>, DbError> {
+/// The token with this hash, revoked or not, if any.
+pub fn find_by_hash(conn: &mut Conn<'_>, hash: &str) -> Result<Option<TokenRow>, DbError> {
     with_conn!(conn, |c| {
         Ok(api_tokens::table
             .filter(api_tokens::token_hash.eq(hash))
-            .filter(api_tokens::revoked_at.is_null())
             .select(TokenRow::as_select())
             .first(c)
             .optional()?)

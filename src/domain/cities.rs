@@ -56,13 +56,20 @@ impl fmt::Display for CitySlug {
     }
 }
 
-/// A city's name or one of its aliases: trimmed, 1 to 200 characters, no control characters.
+/// A city's name or one of its aliases: trimmed, 1 to 200 characters, no control characters and
+/// no bidirectional embedding, override or isolate controls (U+202A to U+202E, U+2066 to U+2069),
+/// which could make a name display as another (a "Trojan Source" spoof in lists and exports).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CityName(String);
 
 impl CityName {
     pub fn parse(field: &'static str, raw: &str) -> Result<Self, Invalid> {
-        clean_text(field, raw, 200).map(Self)
+        let name = clean_text(field, raw, 200)?;
+        if let Some(c) = name.chars().find(|c| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')) {
+            let message = format!("must not contain the bidirectional control character U+{:04X}", u32::from(c));
+            return Err(Invalid::new(field, message));
+        }
+        Ok(Self(name))
     }
 
     pub fn as_str(&self) -> &str {
@@ -377,6 +384,16 @@ mod tests {
         let text = search_text(["Kraków", "Cracow"]);
         assert!(text.contains(&fold("KRAKOW")));
         assert!(text.contains(&fold("cracow")));
+    }
+
+    #[test]
+    fn names_refuse_bidirectional_controls() {
+        for c in ['\u{202A}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2069}'] {
+            let e = CityName::parse("aliases", &format!("Lyon{c}noyL")).unwrap_err();
+            assert_eq!(e.field, "aliases");
+            assert!(e.message.contains(&format!("U+{:04X}", u32::from(c))), "{}", e.message);
+        }
+        assert!(CityName::parse("name", "\u{200F}Tel Aviv-Yafo").is_ok(), "a plain RTL mark is not an override");
     }
 
     #[test]

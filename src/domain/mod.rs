@@ -36,6 +36,25 @@ impl fmt::Display for Invalid {
 
 impl std::error::Error for Invalid {}
 
+/// The rule for control characters in text from outside (DESIGN.md §6: the two stores must
+/// answer the same, and PostgreSQL cannot store U+0000): no C0 control character (U+0000 to
+/// U+001F) anywhere, except TAB, LF and CR in multi-line text (`multiline`: Markdown, comments,
+/// JSON string values). Works on bytes, so it also applies to text that is not UTF-8 yet (a C0
+/// byte is that character in UTF-8). Returns the first offending character.
+pub fn forbidden_control(text: &[u8], multiline: bool) -> Option<char> {
+    text.iter().find(|&&b| b < 0x20 && !(multiline && matches!(b, b'\t' | b'\n' | b'\r'))).map(|&b| char::from(b))
+}
+
+/// What is said of a text refused by [`forbidden_control`].
+pub fn control_message(c: char) -> String {
+    format!("must not contain the control character U+{:04X}", u32::from(c))
+}
+
+/// [`forbidden_control`] as a validation of the input `field`.
+pub fn check_text(field: &'static str, text: &[u8], multiline: bool) -> Result<(), Invalid> {
+    forbidden_control(text, multiline).map_or(Ok(()), |c| Err(Invalid::new(field, control_message(c))))
+}
+
 /// Trims `raw` and checks it is non-empty, at most `max` characters and free of control characters.
 pub(crate) fn clean_text(field: &'static str, raw: &str, max: usize) -> Result<String, Invalid> {
     let text = raw.trim();
@@ -133,5 +152,16 @@ mod tests {
         assert!(clean_text("name", "   ", 10).is_err());
         assert!(clean_text("name", "a\u{7}b", 10).is_err());
         assert!(clean_text("name", "abcdef", 5).is_err());
+    }
+
+    #[test]
+    fn control_characters_rule() {
+        assert_eq!(forbidden_control(b"a\0b", true), Some('\0'));
+        assert_eq!(forbidden_control(b"line\r\n\tnext", true), None);
+        assert_eq!(forbidden_control(b"line\nnext", false), Some('\n'));
+        assert_eq!(forbidden_control("Kraków \u{7f}".as_bytes(), false), None, "only C0");
+        assert_eq!(forbidden_control(b"\x1b[31m", true), Some('\u{1b}'));
+        let e = check_text("q", b"\0", false).unwrap_err();
+        assert_eq!((e.field, e.message.as_str()), ("q", "must not contain the control character U+0000"));
     }
 }

@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -21,7 +21,8 @@ use serde_json::Value;
 
 use super::bulk;
 use super::download::{self, StoredFile};
-use super::extract::{ApiJson, ApiQuery, Auth};
+use super::extract::{ApiJson, ApiPath, ApiQuery, Auth};
+use super::spreadsheet::Sheet;
 use super::zerocopy::ZeroCopy;
 use super::{ApiError, AppState, ListView, PageQuery, blocking, double_option, rfc3339};
 use crate::domain::auth::{Action, CityRef, authorize};
@@ -248,7 +249,11 @@ async fn entry_view(state: &AppState, entry: Entry) -> Result<EntryView, ApiErro
 
 /// An entry's metadata: hashes, sizes, versions, fixity, and once published its Dublin Core
 /// terms, other versions of the same city and cycle, and citations.
-async fn show(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Result<Json<EntryView>, ApiError> {
+async fn show(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<EntryView>, ApiError> {
     let entry = visible(&state, &auth, id).await?;
     Ok(Json(entry_view(&state, entry).await?))
 }
@@ -357,7 +362,7 @@ async fn send_file(
 async fn pdf(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     zero_copy: ZeroCopy,
     method: Method,
     headers: HeaderMap,
@@ -370,7 +375,7 @@ async fn pdf(
 async fn source(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     zero_copy: ZeroCopy,
     method: Method,
     headers: HeaderMap,
@@ -396,7 +401,7 @@ struct VerificationView {
 async fn verify(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<VerificationView>, ApiError> {
     let entry = visible(&state, &auth, id).await?;
     let st = state.clone();
@@ -426,7 +431,7 @@ struct PublishBody {
 async fn publish(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<PublishBody>,
 ) -> Result<Json<EntryView>, ApiError> {
     auth.require(Action::Decide)?;
@@ -717,9 +722,7 @@ async fn export_csv(
     ApiQuery(query): ApiQuery<SearchQuery>,
 ) -> Result<Response, ApiError> {
     let records = exported(&state, &auth, &query).await?;
-    let mut out = csv::Writer::from_writer(Vec::new());
-    let failed = |e: csv::Error| ApiError::interrupted(&e);
-    out.write_record(CSV_COLUMNS).map_err(failed)?;
+    let mut out = Sheet::new(&CSV_COLUMNS)?;
     for r in &records {
         let v = SummaryView::new(r, &state);
         let row: [String; 30] = [
@@ -754,9 +757,9 @@ async fn export_csv(
             v.last_fixity_at.unwrap_or_default(),
             v.last_fixity_ok.map(|ok| ok.to_string()).unwrap_or_default(),
         ];
-        out.write_record(&row).map_err(failed)?;
+        out.row(&row)?;
     }
-    let body = out.into_inner().map_err(|e| ApiError::interrupted(e.error()))?;
+    let body = out.finish()?;
     Ok((
         [
             (header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")),

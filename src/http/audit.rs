@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::extract::{ApiQuery, Auth};
 use super::{ApiError, AppState, ListView, PageQuery};
-use crate::db::audit::AuditEvent;
+use crate::db::audit::{AuditEvent, AuditFilter};
 use crate::domain::auth::Action;
 use crate::workflow;
 
@@ -64,8 +64,12 @@ async fn list(
     let events = state
         .db
         .run(move |conn| {
-            let subject = q.subject_type.as_deref().zip(q.subject_id.as_deref());
-            workflow::audit_log(conn, q.action.as_deref(), subject, page)
+            let filter = AuditFilter {
+                action: q.action.as_deref(),
+                subject_type: q.subject_type.as_deref(),
+                subject_id: q.subject_id.as_deref(),
+            };
+            workflow::audit_log(conn, filter, page)
         })
         .await?;
     Ok(Json(ListView::from_page(events, AuditView::from)))

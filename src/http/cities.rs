@@ -1,13 +1,13 @@
 //! The city registry: anyone reads it; the Secretariat registers and edits cities.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use super::extract::{ApiJson, ApiQuery, Auth};
+use super::extract::{ApiJson, ApiPath, ApiQuery, Auth};
 use super::{ApiError, AppState, ListView, PageQuery};
 use crate::db::cities::CityFilter;
 use crate::domain::auth::Action;
@@ -129,7 +129,7 @@ async fn list(
 async fn show(
     State(state): State<AppState>,
     auth: Auth,
-    Path(slug): Path<String>,
+    ApiPath(slug): ApiPath<String>,
 ) -> Result<Json<CityDetailView>, ApiError> {
     auth.require(Action::ReadRegistry)?;
     let slug = path_slug(&slug)?;
@@ -223,7 +223,7 @@ impl CityPatchBody {
 async fn update(
     State(state): State<AppState>,
     auth: Auth,
-    Path(slug): Path<String>,
+    ApiPath(slug): ApiPath<String>,
     ApiJson(body): ApiJson<CityPatchBody>,
 ) -> Result<Json<CityDetailView>, ApiError> {
     auth.require(Action::EditRegistry)?;

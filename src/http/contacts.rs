@@ -1,14 +1,14 @@
 //! A city's focal points: the Secretariat writes them; the city itself and the Secretariat read
 //! them (e-mail addresses are personal data, so coordinators and the public do not).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, patch};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::cities::path_slug;
-use super::extract::{ApiJson, Auth};
+use super::extract::{ApiJson, ApiPath, Auth};
 use super::{ApiError, AppState, double_option};
 use crate::domain::auth::{Action, CityRef};
 use crate::domain::clean_text;
@@ -41,7 +41,7 @@ impl From<Contact> for ContactView {
 async fn list(
     State(state): State<AppState>,
     auth: Auth,
-    Path(slug): Path<String>,
+    ApiPath(slug): ApiPath<String>,
 ) -> Result<Json<Vec<ContactView>>, ApiError> {
     auth.signed_in()?;
     let slug = path_slug(&slug)?;
@@ -75,7 +75,7 @@ struct NewContactBody {
 async fn create(
     State(state): State<AppState>,
     auth: Auth,
-    Path(slug): Path<String>,
+    ApiPath(slug): ApiPath<String>,
     ApiJson(body): ApiJson<NewContactBody>,
 ) -> Result<(StatusCode, Json<ContactView>), ApiError> {
     auth.require(Action::EditRegistry)?;
@@ -125,7 +125,7 @@ impl ContactPatchBody {
 async fn update(
     State(state): State<AppState>,
     auth: Auth,
-    Path((slug, id)): Path<(String, i64)>,
+    ApiPath((slug, id)): ApiPath<(String, i64)>,
     ApiJson(body): ApiJson<ContactPatchBody>,
 ) -> Result<Json<ContactView>, ApiError> {
     auth.require(Action::EditRegistry)?;
@@ -146,7 +146,7 @@ async fn update(
 async fn delete(
     State(state): State<AppState>,
     auth: Auth,
-    Path((slug, id)): Path<(String, i64)>,
+    ApiPath((slug, id)): ApiPath<(String, i64)>,
 ) -> Result<StatusCode, ApiError> {
     auth.require(Action::EditRegistry)?;
     let slug = path_slug(&slug)?;

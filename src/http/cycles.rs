@@ -4,8 +4,8 @@
 //! Reading follows DESIGN.md §3: the Secretariat sees every cycle, a coordinator the cycles of
 //! their field, a city its own; asking for another field or city is a 403, not an empty list.
 
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -13,7 +13,8 @@ use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::cities::path_slug;
-use super::extract::{ApiJson, ApiQuery, Auth};
+use super::extract::{ApiJson, ApiPath, ApiQuery, Auth};
+use super::spreadsheet::Sheet;
 use super::{ApiError, AppState, ListView, PageQuery, rfc3339};
 use crate::db::Conn;
 use crate::db::cycles::{CycleSelection, Extension};
@@ -200,7 +201,6 @@ enum BoardRows {
 }
 
 fn csv_response(rows: &[CycleOverview]) -> Result<Response, ApiError> {
-    let mut w = csv::Writer::from_writer(Vec::new());
     let header = [
         "city",
         "name",
@@ -218,11 +218,10 @@ fn csv_response(rows: &[CycleOverview]) -> Result<Response, ApiError> {
         "versions",
         "extended",
     ];
-    let io = |e: csv::Error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string());
-    w.write_record(header).map_err(io)?;
+    let mut sheet = Sheet::new(&header)?;
     for c in rows {
         let v = CycleView::from(c);
-        w.write_record([
+        sheet.row([
             v.city.slug,
             v.city.name,
             v.city.country,
@@ -238,11 +237,9 @@ fn csv_response(rows: &[CycleOverview]) -> Result<Response, ApiError> {
             v.late.to_string(),
             v.versions.to_string(),
             v.extended.to_string(),
-        ])
-        .map_err(io)?;
+        ])?;
     }
-    let body =
-        w.into_inner().map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    let body = sheet.finish()?;
     Ok((
         [
             (header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")),
@@ -325,7 +322,7 @@ fn may_read(principal: Option<&Principal>, c: &CycleOverview) -> Result<(), ApiE
 async fn show(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<CycleDetailView>, ApiError> {
     let principal = auth.signed_in()?.clone();
     let (rules, now) = (state.rules, state.now().and_utc());
@@ -344,7 +341,7 @@ async fn show(
 async fn city_cycles(
     State(state): State<AppState>,
     auth: Auth,
-    Path(slug): Path<String>,
+    ApiPath(slug): ApiPath<String>,
 ) -> Result<Json<Vec<CycleDetailView>>, ApiError> {
     let principal = auth.signed_in()?.clone();
     let slug = path_slug(&slug)?;
@@ -377,7 +374,7 @@ struct ExtensionBody {
 async fn extend(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<ExtensionBody>,
 ) -> Result<Json<CycleDetailView>, ApiError> {
     let due = parse_date("due_date", &body.due_date)?;
@@ -397,7 +394,7 @@ struct DueDateBody {
 async fn set_due_date(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<DueDateBody>,
 ) -> Result<Json<CycleDetailView>, ApiError> {
     let due = parse_date("due_date", &body.due_date)?;
@@ -486,7 +483,7 @@ async fn dashboard(State(state): State<AppState>, auth: Auth) -> Result<Json<Das
 async fn city_calendar(
     State(state): State<AppState>,
     auth: Auth,
-    Path(slug): Path<String>,
+    ApiPath(slug): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let principal = auth.signed_in()?.clone();
     let slug = path_slug(&slug)?;

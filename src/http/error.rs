@@ -36,6 +36,16 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
     }
 
+    /// 422 `invalid` naming the input `field` (a query or path parameter, a JSON member).
+    pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let field = field.into();
+        let message = format!("{field}: {}", message.into());
+        Self {
+            extra: Some(json!({ "field": field })),
+            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
+        }
+    }
+
     pub fn unauthenticated(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
     }
@@ -169,7 +179,8 @@ impl From<DbError> for ApiError {
                 Self::new(StatusCode::CONFLICT, "conflict", format!("this conflicts with an existing record ({what})"))
             }
             DbError::Unavailable(_) => {
-                tracing::warn!(error = %e, "database unavailable");
+                // The outage itself is logged once by `db` (its start and its end).
+                tracing::debug!(error = %e, "database unavailable");
                 Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "unavailable",

@@ -18,6 +18,9 @@ async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
+/// How long `/readyz` waits for a database connection: a probe answers within a second.
+const READY_WITHIN: std::time::Duration = std::time::Duration::from_millis(700);
+
 /// The database answers; 503 otherwise. Also says what the archive search index holds and how
 /// many responses and bytes were sent with `sendfile` (`zero_copy`).
 async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
@@ -26,7 +29,7 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> 
     let index = state.catalog.stats();
     let z = &state.zero_copy;
     let zero_copy = json!({ "responses": z.responses(), "sendfile_calls": z.calls(), "bytes": z.bytes() });
-    match tokio::task::spawn_blocking(move || db.ping()).await {
+    match tokio::task::spawn_blocking(move || db.ping(READY_WITHIN)).await {
         Ok(Ok(())) => {
             Ok(Json(json!({ "status": "ready", "database": backend, "search_index": index, "zero_copy": zero_copy })))
         }

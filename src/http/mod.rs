@@ -1,11 +1,13 @@
 //! The HTTP API: the only module that imports axum. Each resource module owns its routes and
-//! handlers; [`router`] merges them under `/api/v1` and wraps them in the request-id, tracing,
-//! body-limit and rate-limit layers. Handlers check permissions first (through [`extract::Auth`]), turn request
+//! handlers; [`router`] merges them under `/api/v1` and wraps them in the security-header,
+//! request-id, tracing, head-size, body-limit, rate-limit and authentication layers; [`serve`]
+//! serves it over TCP with the connection timeouts and cap (`server`). Handlers check permissions first (through [`extract::Auth`]), turn request
 //! bodies into domain values, call [`crate::workflow`] on the blocking pool, and answer with the
 //! JSON views defined beside them.
 
 mod archive;
 mod audit;
+mod authn;
 mod bulk;
 mod cities;
 mod contacts;
@@ -19,6 +21,8 @@ mod health;
 mod oai;
 mod ratelimit;
 mod reminders;
+mod server;
+mod spreadsheet;
 mod submissions;
 mod tokens;
 mod upload;
@@ -29,17 +33,19 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Request, Response};
+use axum::http::{HeaderName, HeaderValue, Request, Response, header};
 use chrono::NaiveDateTime;
 use serde::Serialize;
 use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
+pub use authn::{AuthFailures, Reason as AuthFailure};
 pub use download::VerifiedFiles;
 pub use error::ApiError;
 pub use ratelimit::{RateLimit, RateLimiter};
-pub use zerocopy::{Conn, Listener, Peer, ZeroCopyStats, serve};
+pub use server::{ConnectionLimits, MAX_HEADER_BYTES, MAX_HEADERS, MAX_URI_BYTES, serve};
+pub use zerocopy::{Conn, Listener, Peer, ZeroCopyStats};
 
 use crate::db::Db;
 use crate::domain::Page;
@@ -85,6 +91,10 @@ pub struct AppState {
     pub catalog: Arc<CatalogIndex>,
     /// What the zero-copy downloads have sent (see `zerocopy`'s module doc), for `/readyz`.
     pub zero_copy: Arc<ZeroCopyStats>,
+    /// Failed authentications and refusals by reason (see `authn`), for the metrics.
+    pub auth_failures: Arc<AuthFailures>,
+    /// The timeouts and the cap on connections that [`serve`] applies.
+    pub connection_limits: ConnectionLimits,
 }
 
 impl AppState {
@@ -104,6 +114,8 @@ impl AppState {
             verified: Arc::default(),
             catalog: Arc::default(),
             zero_copy: Arc::default(),
+            auth_failures: Arc::default(),
+            connection_limits: ConnectionLimits::default(),
         }
     }
 
@@ -137,8 +149,10 @@ pub fn router(state: AppState) -> Router {
                 "this route does not take that method",
             )
         })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), authn::check))
         .layer(axum::middleware::from_fn_with_state(state.clone(), ratelimit::limit))
         .layer(DefaultBodyLimit::max(state.max_body_bytes))
+        .layer(axum::middleware::from_fn(server::head_limits))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(
             TraceLayer::new_for_http()
@@ -159,7 +173,35 @@ pub fn router(state: AppState) -> Router {
                 .on_failure(()),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, RandomRequestId))
+        .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
+}
+
+/// Marks a response as an HTML page (in its extensions), which [`security_headers`] then leaves
+/// without the API's `Content-Security-Policy`: a page sets the policy it needs. No route makes
+/// pages yet.
+#[derive(Debug, Clone, Copy)]
+pub struct HtmlPage;
+
+/// The policy of every response that is not an HTML page: nothing may be loaded, run or framed.
+const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+
+/// Adds to every response, errors and downloads included, `X-Content-Type-Options: nosniff` (a
+/// browser must not guess a type, e.g. run an "image" as script) and, unless it is an
+/// [`HtmlPage`], the API's `Content-Security-Policy`.
+async fn security_headers(response: Response<axum::body::Body>) -> Response<axum::body::Body> {
+    secure(response)
+}
+
+/// [`security_headers`] on one response (also for the few answered outside the router).
+fn secure(mut response: Response<axum::body::Body>) -> Response<axum::body::Body> {
+    let is_page = response.extensions().get::<HtmlPage>().is_some();
+    let headers = response.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if !is_page {
+        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(API_CSP));
+    }
+    response
 }
 
 /// Request ids: 16 random hex digits, unless a proxy in front already set one.
@@ -230,4 +272,21 @@ where
     T: serde::Deserialize<'de>,
 {
     serde::Deserialize::deserialize(d).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_html_page_keeps_nosniff_and_sets_its_own_policy() {
+        let api = secure(Response::new(axum::body::Body::empty()));
+        assert_eq!(api.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(api.headers()[header::CONTENT_SECURITY_POLICY], API_CSP);
+        let mut page = Response::new(axum::body::Body::empty());
+        page.extensions_mut().insert(HtmlPage);
+        let page = secure(page);
+        assert_eq!(page.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert!(page.headers().get(header::CONTENT_SECURITY_POLICY).is_none());
+    }
 }

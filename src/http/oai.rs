@@ -217,6 +217,16 @@ fn check(raw: &[u8]) -> Result<Request, OaiError> {
         [one] => Verb::parse(one).ok_or_else(|| oai_error("badVerb", format!("`{one}` is not an OAI-PMH verb")))?,
         _ => return Err(oai_error("badVerb", "the verb argument is repeated")),
     };
+    // The control-character rule of every text input (see `extract`), answered the OAI-PMH way.
+    for (key, value) in &pairs {
+        if crate::domain::forbidden_control(key.as_bytes(), false).is_some() {
+            return Err(oai_error("badArgument", "an argument name contains a control character"));
+        }
+        if let Some(c) = crate::domain::forbidden_control(value.as_bytes(), false) {
+            let message = format!("the argument `{key}` {}", crate::domain::control_message(c));
+            return Err(oai_error("badArgument", message));
+        }
+    }
     let (allowed, required) = verb.arguments();
     let mut args = BTreeMap::new();
     for (key, value) in pairs.into_iter().filter(|(k, _)| k != "verb") {

@@ -1,14 +1,14 @@
 //! The reminder ledger (Secretariat), a city's reminders (past and planned: the preview), holds
 //! on a city's reminders, and the field coordinators' addresses formal reminders are copied to.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, patch};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::cities::path_slug;
-use super::extract::{ApiJson, ApiQuery, Auth};
+use super::extract::{ApiJson, ApiPath, ApiQuery, Auth};
 use super::{ApiError, AppState, ListView, PageQuery};
 use crate::db::reminders::{Reminder, ReminderFilter, Suppression};
 use crate::domain::auth::{Action, CityRef, Principal, Scope, authorize};
@@ -131,7 +131,7 @@ async fn ledger(
 async fn city_reminders(
     State(state): State<AppState>,
     auth: Auth,
-    Path(slug): Path<String>,
+    ApiPath(slug): ApiPath<String>,
     ApiQuery(q): ApiQuery<LedgerQuery>,
 ) -> Result<Json<ListView<ReminderView>>, ApiError> {
     let principal: Principal = auth.signed_in()?.clone();
@@ -179,7 +179,7 @@ impl From<Suppression> for SuppressionView {
 async fn suppressions(
     State(state): State<AppState>,
     auth: Auth,
-    Path(slug): Path<String>,
+    ApiPath(slug): ApiPath<String>,
 ) -> Result<Json<Vec<SuppressionView>>, ApiError> {
     auth.require(Action::EditRegistry)?;
     let slug = path_slug(&slug)?;
@@ -200,7 +200,7 @@ struct SuppressBody {
 async fn suppress(
     State(state): State<AppState>,
     auth: Auth,
-    Path(slug): Path<String>,
+    ApiPath(slug): ApiPath<String>,
     ApiJson(body): ApiJson<SuppressBody>,
 ) -> Result<(StatusCode, Json<SuppressionView>), ApiError> {
     auth.require(Action::EditRegistry)?;
@@ -221,7 +221,7 @@ async fn suppress(
 async fn lift(
     State(state): State<AppState>,
     auth: Auth,
-    Path((slug, id)): Path<(String, i64)>,
+    ApiPath((slug, id)): ApiPath<(String, i64)>,
 ) -> Result<StatusCode, ApiError> {
     auth.require(Action::EditRegistry)?;
     let slug = path_slug(&slug)?;
@@ -247,7 +247,7 @@ struct FieldContactView {
 async fn update_field(
     State(state): State<AppState>,
     auth: Auth,
-    Path(slug): Path<String>,
+    ApiPath(slug): ApiPath<String>,
     ApiJson(body): ApiJson<FieldBody>,
 ) -> Result<Json<FieldContactView>, ApiError> {
     auth.require(Action::EditRegistry)?;

@@ -6,7 +6,7 @@
 //! may act on its behalf); the city, its field's coordinator and the Secretariat read them; the
 //! coordinator and the Secretariat comment and the city replies; only the Secretariat decides.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -15,7 +15,7 @@ use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
 use super::error::FindingView;
-use super::extract::{ApiJson, Auth};
+use super::extract::{ApiJson, ApiPath, Auth};
 use super::upload::ReportUpload;
 use super::{ApiError, AppState, blocking, rfc3339};
 use crate::db::submissions::{Comment, DecisionRow, StoredAttachment, Submission};
@@ -128,7 +128,7 @@ fn cycle_for(
 async fn show_draft(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<DraftView>, ApiError> {
     let principal = auth.signed_in()?.clone();
     let now = state.now();
@@ -147,7 +147,7 @@ async fn show_draft(
 async fn save_draft(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ReportUpload(upload): ReportUpload,
 ) -> Result<Json<DraftView>, ApiError> {
     let principal = auth.signed_in()?.clone();
@@ -184,7 +184,7 @@ fn city_today(c: &CycleOverview, now: NaiveDateTime) -> chrono::NaiveDate {
 }
 
 /// The draft rendered as the archive would render it, marked draft; nothing is stored.
-async fn draft_pdf(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Result<Response, ApiError> {
+async fn draft_pdf(State(state): State<AppState>, auth: Auth, ApiPath(id): ApiPath<i64>) -> Result<Response, ApiError> {
     let principal = auth.signed_in()?.clone();
     let now = state.now();
     let st = state.clone();
@@ -304,7 +304,7 @@ impl VersionView {
 async fn list_versions(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Vec<VersionView>>, ApiError> {
     let principal = auth.signed_in()?.clone();
     let now = state.now();
@@ -331,7 +331,7 @@ struct SubmittedView {
 async fn submit(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ReportUpload(upload): ReportUpload,
 ) -> Result<Response, ApiError> {
     let principal = auth.signed_in()?.clone();
@@ -370,14 +370,18 @@ async fn readable_version(state: &AppState, auth: &Auth, id: i64) -> Result<(Ver
 async fn show_version(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<VersionView>, ApiError> {
     let (found, _) = readable_version(&state, &auth, id).await?;
     Ok(Json(VersionView::new(found.version, true)))
 }
 
 /// A version's PDF: the archived file once accepted, otherwise rendered marked submitted.
-async fn version_pdf(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Result<Response, ApiError> {
+async fn version_pdf(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Response, ApiError> {
     let (found, _) = readable_version(&state, &auth, id).await?;
     let file_name = format!("{}-v{}.pdf", found.cycle.record.city.slug, found.version.submission.version);
     let source = state.db.run(move |conn| workflow::review::pdf(conn, &found)).await?;
@@ -393,7 +397,7 @@ async fn version_pdf(State(state): State<AppState>, auth: Auth, Path(id): Path<i
 async fn version_attachment(
     State(state): State<AppState>,
     auth: Auth,
-    Path((id, name)): Path<(i64, String)>,
+    ApiPath((id, name)): ApiPath<(i64, String)>,
 ) -> Result<Response, ApiError> {
     readable_version(&state, &auth, id).await?;
     let file = state.db.run(move |conn| workflow::review::attachment(conn, id, &name)).await?;
@@ -433,7 +437,7 @@ impl From<Comment> for CommentView {
 async fn list_comments(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Vec<CommentView>>, ApiError> {
     readable_version(&state, &auth, id).await?;
     let comments = state.db.run(move |conn| workflow::review::comments(conn, id)).await?;
@@ -452,7 +456,7 @@ struct CommentBody {
 async fn add_comment(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<CommentBody>,
 ) -> Result<(StatusCode, Json<CommentView>), ApiError> {
     let (found, principal) = readable_version(&state, &auth, id).await?;
@@ -492,7 +496,7 @@ struct DecidedView {
 async fn decide(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<DecisionBody>,
 ) -> Result<(StatusCode, Json<DecidedView>), ApiError> {
     auth.require(Action::Decide)?;
@@ -572,7 +576,11 @@ impl From<VersionDiff> for DiffView {
 }
 
 /// What changed since the previous version, section by section.
-async fn diff(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Result<Json<DiffView>, ApiError> {
+async fn diff(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<DiffView>, ApiError> {
     let (found, _) = readable_version(&state, &auth, id).await?;
     let st = state.clone();
     let diff = state

@@ -1,13 +1,13 @@
 //! API tokens over HTTP (Secretariat): issue a token to a city or coordinator, list tokens
 //! (never their secrets), revoke one. `mmr token create` does the same at the command line.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use super::extract::{ApiJson, Auth};
+use super::extract::{ApiJson, ApiPath, Auth};
 use super::{ApiError, AppState};
 use crate::db::tokens::TokenWithCity;
 use crate::domain::auth::{Action, Role};
@@ -86,7 +86,7 @@ async fn create(
 }
 
 /// Revokes a token at once (Secretariat).
-async fn revoke(State(state): State<AppState>, auth: Auth, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+async fn revoke(State(state): State<AppState>, auth: Auth, ApiPath(id): ApiPath<i64>) -> Result<StatusCode, ApiError> {
     auth.require(Action::Administer)?;
     let (actor, now) = (auth.actor()?, state.now());
     state.db.run(move |conn| workflow::tokens::revoke(conn, &actor, id, now)).await?;

@@ -4,7 +4,9 @@
 //! "no upload" (a submit then takes the saved draft).
 //!
 //! Multipart text stays raw bytes so the template check can report text that is not UTF-8 with
-//! its line. Every rejection names the part; the body limit answers 413.
+//! its line, but a control character other than TAB, LF and CR is refused here (422 naming the
+//! part), as in every text input (see `extract`). Every rejection names the part; the body limit
+//! answers 413.
 
 use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
 use axum::extract::{FromRequest, Multipart, Request};
@@ -137,7 +139,12 @@ async fn text_part(name: &str, field: Field<'_>) -> Result<Vec<u8>, ApiError> {
             return Err(unsupported(&format!("the part `{name}` is declared `{declared}`; expected text/markdown")));
         }
     }
-    Ok(field.bytes().await.map_err(part_error)?.to_vec())
+    let bytes = field.bytes().await.map_err(part_error)?.to_vec();
+    // The control-character rule of every text input (see `extract`): multi-line text.
+    match crate::domain::forbidden_control(&bytes, true) {
+        Some(c) => Err(ApiError::invalid_field(name, crate::domain::control_message(c))),
+        None => Ok(bytes),
+    }
 }
 
 fn rejection(r: MultipartRejection) -> ApiError {

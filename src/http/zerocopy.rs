@@ -3,8 +3,9 @@
 //! them out again.
 //!
 //! How, without a second HTTP stack beside hyper:
-//! - [`serve`] accepts connections through [`Listener`], whose connection type [`Conn`] is a
-//!   `TcpStream` plus a per-connection [`Registry`] of mapped files. `Conn` says it writes
+//! - [`super::serve`] accepts connections through [`Listener`], whose connection type [`Conn`] is
+//!   a `TcpStream` plus a per-connection [`Registry`] of mapped files (and the connection's
+//!   [`Activity`], which `server` times it by). `Conn` says it writes
 //!   vectored (`is_write_vectored`), so hyper 1.x queues the body's `Bytes` as they are and hands
 //!   them to `poll_write_vectored` by pointer (its `WriteStrategy::Queue`; with the other
 //!   strategy it would copy them into its own buffer first).
@@ -46,7 +47,6 @@
 //! trusted) are `download`'s.
 
 use std::fs::File;
-use std::future::Future;
 use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, RawFd};
@@ -64,21 +64,8 @@ use memmap2::{MmapOptions, MmapRaw};
 use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::AppState;
+use super::server::Activity;
 use crate::storage::{BlobReader, FileVersion};
-
-/// Serves the API on `listener` until `shutdown` completes, then finishes the requests in flight.
-/// Each request carries its [`Peer`] (`ConnectInfo`): the TCP peer's address, which the rate limit
-/// counts by, and the connection's registry, through which downloads are sent with `sendfile`.
-pub async fn serve(
-    listener: TcpListener,
-    state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> io::Result<()> {
-    let listener = Listener::new(listener, state.zero_copy.clone());
-    let app = super::router(state).into_make_service_with_connect_info::<Peer>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
-}
 
 /// How much the zero-copy path has done since the server started (reported by `/readyz`).
 #[derive(Debug, Default)]
@@ -114,8 +101,8 @@ pub struct Listener {
 }
 
 impl Listener {
-    /// Accepts on `inner`, counting what is sent with `sendfile` in `stats`. [`serve`] is the usual
-    /// way in; this is for serving it otherwise, e.g. with axum's `ListenerExt::tap_io`.
+    /// Accepts on `inner`, counting what is sent with `sendfile` in `stats`. [`super::serve`] is the
+    /// usual way in; this is for serving it otherwise, e.g. with axum's `ListenerExt::tap_io`.
     pub fn new(inner: TcpListener, stats: Arc<ZeroCopyStats>) -> Listener {
         Listener { inner, stats }
     }
@@ -129,7 +116,7 @@ impl axum::serve::Listener for Listener {
         // axum's own accept loop: logs and backs off on errors such as too many open files.
         let (stream, addr) = axum::serve::Listener::accept(&mut self.inner).await;
         let files = Arc::new(Registry { maps: Mutex::default(), stats: self.stats.clone() });
-        (Conn { stream, files }, addr)
+        (Conn { stream, files, activity: Arc::new(Activity::new()) }, addr)
     }
 
     fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -155,7 +142,7 @@ impl From<SocketAddr> for Peer {
 
 impl Peer {
     /// The peer of `conn`, whose files it can send where `sendfile` is used (Linux).
-    fn of(addr: SocketAddr, conn: &Conn) -> Peer {
+    pub(super) fn of(addr: SocketAddr, conn: &Conn) -> Peer {
         Peer { addr, files: cfg!(target_os = "linux").then(|| conn.files.clone()) }
     }
 }
@@ -360,9 +347,15 @@ fn sendfile(_: RawFd, _: &File, _: u64, _: usize) -> io::Result<usize> {
 pub struct Conn {
     stream: TcpStream,
     files: Arc<Registry>,
+    activity: Arc<Activity>,
 }
 
 impl Conn {
+    /// What has moved on this connection, for its timeouts.
+    pub(super) fn activity(&self) -> &Arc<Activity> {
+        &self.activity
+    }
+
     /// The TCP stream, e.g. to set socket options.
     pub fn tcp(&self) -> &TcpStream {
         &self.stream
@@ -389,7 +382,10 @@ impl Conn {
 
 impl AsyncRead for Conn {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_read(cx, buf)
+        let before = buf.filled().len();
+        let read = ready!(Pin::new(&mut self.stream).poll_read(cx, buf));
+        self.activity.read(buf.filled().len() - before);
+        Poll::Ready(read)
     }
 }
 
@@ -404,13 +400,18 @@ impl AsyncWrite for Conn {
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        if this.files.is_empty() {
-            return Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
+        let written = if this.files.is_empty() {
+            ready!(Pin::new(&mut this.stream).poll_write_vectored(cx, bufs))
+        } else {
+            match step(bufs, |ptr, len| this.files.find(ptr, len)) {
+                Step::Write(n) => ready!(Pin::new(&mut this.stream).poll_write_vectored(cx, &bufs[..n])),
+                Step::Send { file, offset, len } => ready!(this.poll_send(cx, &file, offset, len)),
+            }
+        };
+        if let Ok(n) = written {
+            this.activity.wrote(n);
         }
-        match step(bufs, |ptr, len| this.files.find(ptr, len)) {
-            Step::Write(n) => Pin::new(&mut this.stream).poll_write_vectored(cx, &bufs[..n]),
-            Step::Send { file, offset, len } => this.poll_send(cx, &file, offset, len),
-        }
+        Poll::Ready(written)
     }
 
     fn is_write_vectored(&self) -> bool {

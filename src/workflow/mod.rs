@@ -77,9 +77,8 @@ pub(crate) fn audit(
 /// The audit log, newest first.
 pub fn audit_log(
     conn: &mut Conn<'_>,
-    action: Option<&str>,
-    subject: Option<(&str, &str)>,
+    filter: db::audit::AuditFilter<'_>,
     page: crate::domain::PageRequest,
 ) -> Result<crate::domain::Page<db::audit::AuditEvent>> {
-    Ok(db::audit::list(conn, action, subject, page)?)
+    Ok(db::audit::list(conn, filter, page)?)
 }

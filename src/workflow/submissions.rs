@@ -286,7 +286,11 @@ pub fn submit(
     }
     let digest = sources.digest();
     let rows = to_rows(&sources.attachments);
-    conn.transaction(|conn| {
+    // The version number a concurrent submit took first, if one did (below).
+    let mut raced = None;
+    let outcome = conn.transaction(|conn| {
+        // Submits of one cycle take turns, so a retry sees the version it repeats (PostgreSQL).
+        db::cycles::lock(conn, cycle_id)?;
         let cycle = super::cycles::get(conn, rules, now.and_utc(), cycle_id)?;
         let versions = db::submissions::versions(conn, cycle_id)?;
         if let Some(latest) = versions.last()
@@ -313,7 +317,10 @@ pub fn submit(
             late: is_late(now.and_utc(), &cycle.state, revision_due, tz),
         };
         let id = db::submissions::insert_submission(conn, &new, &rows).map_err(|e| match e {
-            db::DbError::Conflict(_) => Error::Conflict(format!("version {version} was submitted at the same moment")),
+            db::DbError::Conflict(_) => {
+                raced = Some(version);
+                Error::Conflict(format!("version {version} was submitted at the same moment"))
+            }
             other => other.into(),
         })?;
         db::cycles::refresh_progress(conn, cycle_id)?;
@@ -330,5 +337,20 @@ pub fn submit(
         audit(conn, actor, now, "submission.create", ("submission", &id.to_string()), details)?;
         let submission = db::submissions::submission(conn, id)?.ok_or(db::DbError::NotFound)?;
         Ok(Submitted { submission, created: true, findings: findings.clone() })
-    })
+    });
+    // Another submit took this version number first (the cycle lock makes it rare, but a store
+    // may still refuse the insert): when it submitted the same bundle, this call is its retry
+    // and answers it, as when the version was already there.
+    match (outcome, raced) {
+        (Err(Error::Conflict(message)), Some(version)) => {
+            let versions = db::submissions::versions(conn, cycle_id)?;
+            match versions.into_iter().find(|v| v.version == version) {
+                Some(winner) if winner.bundle_sha256 == digest => {
+                    Ok(Submitted { submission: winner, created: false, findings })
+                }
+                _ => Err(Error::Conflict(message)),
+            }
+        }
+        (outcome, _) => outcome,
+    }
 }

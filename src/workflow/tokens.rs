@@ -90,21 +90,51 @@ pub fn create(conn: &mut Conn<'_>, actor: &Actor, spec: &TokenSpec, now: NaiveDa
 }
 
 /// The principal a bearer secret stands for, or `None` if it is unknown or revoked.
-pub fn authenticate(conn: &mut Conn<'_>, secret: &str, now: NaiveDateTime) -> Result<Option<Principal>> {
+/// What a presented bearer secret turned out to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Authentication {
+    Valid(Principal),
+    /// No token has this secret (or it is not a token at all).
+    Unknown,
+    /// The token was revoked.
+    Revoked {
+        token_id: i64,
+    },
+}
+
+/// Looks a bearer secret up; a valid token's last use is recorded.
+pub fn authenticate(conn: &mut Conn<'_>, secret: &str, now: NaiveDateTime) -> Result<Authentication> {
     if !secret.starts_with(PREFIX) || secret.len() > 200 {
-        return Ok(None);
+        return Ok(Authentication::Unknown);
     }
-    let Some(row) = db::tokens::find_active(conn, &hash(secret))? else {
-        return Ok(None);
+    let Some(row) = db::tokens::find_by_hash(conn, &hash(secret))? else {
+        return Ok(Authentication::Unknown);
     };
+    if row.revoked_at.is_some() {
+        return Ok(Authentication::Revoked { token_id: row.id });
+    }
     let scope = match (row.role.as_str(), row.field, row.city_id) {
         ("secretariat", _, _) => Scope::Secretariat,
         ("coordinator", Some(field), _) => Scope::Coordinator { field },
         ("city", _, Some(city_id)) => Scope::City { city_id },
-        _ => return Ok(None),
+        _ => return Ok(Authentication::Unknown),
     };
     db::tokens::touch(conn, row.id, now)?;
-    Ok(Some(Principal { token_id: row.id, name: row.name, scope }))
+    Ok(Authentication::Valid(Principal { token_id: row.id, name: row.name, scope }))
+}
+
+/// Records in the audit log that the token `token_id` was refused (`reason`: `revoked`,
+/// `forbidden`). The caller throttles it, so that a client repeating a refused request cannot
+/// flood the log.
+pub fn record_refusal(
+    conn: &mut Conn<'_>,
+    token_id: i64,
+    reason: &str,
+    request_id: Option<String>,
+    now: NaiveDateTime,
+) -> Result<()> {
+    let actor = Actor { name: format!("token:{token_id}"), token_id: Some(token_id), request_id };
+    audit(conn, &actor, now, "token.refused", ("token", &token_id.to_string()), json!({ "reason": reason }))
 }
 
 pub fn list(conn: &mut Conn<'_>) -> Result<Vec<TokenWithCity>> {

@@ -41,6 +41,28 @@ async fn every_change_is_audited_with_its_actor_and_request(app: TestApp) {
     assert_eq!(app.get("/api/v1/audit", Some(&app.admin)).await.body["total"], 4);
 }
 
+/// Each filter narrows the log on its own: `subject_id` without `subject_type` is not ignored.
+async fn each_audit_filter_applies_alone(app: TestApp) {
+    app.city("lyon", "Lyon", "FR", "media_arts");
+    app.city("braga", "Braga", "PT", "media_arts");
+    let r =
+        app.call(Method::PATCH, "/api/v1/cities/lyon", Some(&app.admin), Some(json!({ "field": "literature" }))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // token.create, city.create twice, city.update.
+    assert_eq!(app.get("/api/v1/audit", Some(&app.admin)).await.body["total"], 4);
+    let total = |query: &'static str| {
+        let app = &app;
+        async move { app.get(&format!("/api/v1/audit?{query}"), Some(&app.admin)).await.body["total"].clone() }
+    };
+    assert_eq!(total("subject_id=lyon").await, 2);
+    assert_eq!(total("subject_id=braga").await, 1);
+    assert_eq!(total("subject_id=nowhere").await, 0);
+    assert_eq!(total("subject_type=city").await, 3);
+    assert_eq!(total("subject_type=city&subject_id=lyon&action=city.update").await, 1);
+    let r = app.get("/api/v1/audit?subject_id=lyon", Some(&app.admin)).await;
+    assert!(r.body["items"].as_array().unwrap().iter().all(|e| e["subject_id"] == "lyon"), "{}", r.text);
+}
+
 async fn only_the_secretariat_reads_the_audit_log(app: TestApp) {
     app.city("lyon", "Lyon", "FR", "literature");
     let city = app.token(Role::City, None, Some("lyon"));
@@ -51,4 +73,8 @@ async fn only_the_secretariat_reads_the_audit_log(app: TestApp) {
     assert_eq!(app.get("/api/v1/audit?per_page=1000", Some(&app.admin)).await.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
-both_backends!(every_change_is_audited_with_its_actor_and_request, only_the_secretariat_reads_the_audit_log);
+both_backends!(
+    every_change_is_audited_with_its_actor_and_request,
+    each_audit_filter_applies_alone,
+    only_the_secretariat_reads_the_audit_log
+);

@@ -60,6 +60,8 @@ enum Guard {
 
 pub struct TestApp {
     pub db: Db,
+    /// The database's URL.
+    pub url: String,
     pub backend: Backend,
     router: Router,
     /// A Secretariat token.
@@ -120,6 +122,7 @@ impl TestApp {
         state.clock = Arc::new(now);
         let mut app = Self {
             db,
+            url,
             backend,
             router: router(state.clone()),
             admin: String::new(),
