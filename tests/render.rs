@@ -12,6 +12,8 @@ mod archival;
 mod check;
 #[path = "render/constructs.rs"]
 mod constructs;
+#[path = "render/golden.rs"]
+mod golden;
 #[path = "render/limits.rs"]
 mod limits;
 #[path = "render/props.rs"]

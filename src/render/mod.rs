@@ -40,8 +40,14 @@ pub use limits::Limits;
 pub use meta::{Attachment, DocumentMeta, PdfDate, Status, bundle_digest, load_attachments_dir};
 pub use template::{PageSize, Part, Section, Template};
 
-/// Name and version of this renderer, written into the PDF's producer field.
-pub const RENDERER: &str = concat!("mmr-render ", env!("CARGO_PKG_VERSION"));
+/// Name and version of this renderer, written into every PDF (producer, creator, XMP), every
+/// bundle's manifest and every archive entry. It is not the package version: it names the bytes.
+/// Any change that alters the bytes of any rendered PDF (layout, typography, the writer, fonts,
+/// the built-in template) must bump it, so that a report archived before is known to have been
+/// made by an earlier renderer instead of looking damaged; `tests/render/golden.rs` fails until it
+/// is bumped and its list regenerated. README's "Renderer versions" table says which release
+/// carries each.
+pub const RENDERER: &str = "mmr-render 2";
 
 /// Everything one rendering needs. Borrowed so a caller can render the same bundle
 /// twice without cloning it.

@@ -8,7 +8,7 @@ use mmr::render::{Attachment, WarningCode};
 
 use super::support::{pdftotext, render_md, tool, write_pdf};
 
-const ALL: &str = r#"# Heading one
+pub(crate) const ALL: &str = r#"# Heading one
 
 ## Heading two
 
@@ -60,7 +60,14 @@ A verylongwordwithoutanybreakopportunityatallthatmustbebrokensafelysomewhereinth
 ![A caption for the picture](picture.png)
 "#;
 
-fn png(width: u32, height: u32, alpha: bool) -> Vec<u8> {
+/// A syntactically valid JPEG header (SOI, SOF0 8x4 RGB, EOI); the renderer never decodes JPEG
+/// data, it passes it through.
+pub(crate) const JPEG: [u8; 23] = [
+    0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x11, 0x08, 0x00, 0x04, 0x00, 0x08, 0x03, 0x01, 0x22, 0x00, 0x02, 0x11, 0x01, 0x03,
+    0x11, 0x01, 0xFF, 0xD9,
+];
+
+pub(crate) fn png(width: u32, height: u32, alpha: bool) -> Vec<u8> {
     let mut out = Vec::new();
     {
         let mut enc = png::Encoder::new(Cursor::new(&mut out), width, height);
@@ -144,12 +151,7 @@ fn every_construct_is_rendered() {
 
 #[test]
 fn jpeg_is_embedded_unchanged() {
-    // A syntactically valid JPEG header (SOI, SOF0 8x4 RGB, EOI); the renderer
-    // never decodes JPEG data, it passes it through.
-    let jpeg: Vec<u8> = vec![
-        0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x11, 0x08, 0x00, 0x04, 0x00, 0x08, 0x03, 0x01, 0x22, 0x00, 0x02, 0x11, 0x01,
-        0x03, 0x11, 0x01, 0xFF, 0xD9,
-    ];
+    let jpeg = JPEG.to_vec();
     let r = render_md("![photo](./photo.jpg)\n", None, &[Attachment { name: "photo.jpg".into(), bytes: jpeg.clone() }]);
     let doc = Document::load_mem(&r.pdf).expect("lopdf reads the PDF");
     let found = doc

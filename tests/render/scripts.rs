@@ -9,7 +9,7 @@ use super::support::{meta, pdftotext, scratch, tool, write_pdf};
 
 /// A copy of the shipped template whose `fonts.extra_dir` points at the test
 /// fonts (Noto Sans Hebrew, Noto Naskh Arabic).
-fn template_with_extra_dir() -> Template {
+pub(crate) fn template_with_extra_dir() -> Template {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let shipped = root.join("report_templates/mmr");
     let dir = scratch("extra-fonts-template");
