@@ -114,8 +114,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Remind { as_of, dry_run } => {
             let config = cli.global.reminders.config().map_err(Error::from)?;
-            let transport = transport(&cli.global.reminders, &cli.global.data_dir)?;
             let db = connect()?;
+            let transport = transport(&cli.global.reminders, &cli.global.data_dir)?;
             startup::migrate(&db)?;
             let rules = cli.global.calendar.rules();
             let at = as_of.map_or_else(now, |d| d.and_time(chrono::NaiveTime::MIN));
@@ -163,9 +163,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Fixity => {
             let config = cli.global.reminders.config().map_err(Error::from)?;
+            // The database first: it creates a missing data directory private (0700).
+            let db = connect()?;
             let transport = transport(&cli.global.reminders, &cli.global.data_dir)?;
             let store = storage::open_store(&cli.global.archive_url())?;
-            let db = connect()?;
             startup::migrate(&db)?;
             let (kit, rules) = (Reporting::default(), cli.global.calendar.rules());
             let resumed = workflow::archive::resume(&db, store.as_ref(), &kit, &rules, now())?;
