@@ -367,11 +367,11 @@ async fn anonymous_requests_are_limited_per_address(app: TestApp) {
     }
     // Another address is not affected.
     assert_eq!(get_from(&r, "/api/v1/fields", B, None).await.0, StatusCode::OK);
-    // A valid token passes from the limited address; a made-up or malformed one does not.
-    for _ in 0..10 {
-        assert_eq!(get_from(&r, "/api/v1/fields", A, Some(&app.admin)).await.0, StatusCode::OK);
-    }
+    // A refused address is refused before its token is looked up: a made-up or malformed token
+    // does not get around the limit, and neither does a valid one (telling them apart would cost
+    // the lookup that the refusal saves).
     assert_eq!(get_from(&r, "/api/v1/fields", A, Some("mmr_made-up")).await.0, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(get_from(&r, "/api/v1/fields", A, Some(&app.admin)).await.0, StatusCode::TOO_MANY_REQUESTS);
     let mut malformed = Request::builder().uri("/oai?verb=Identify").header(header::AUTHORIZATION, "Basic eDp5");
     malformed = malformed.extension(ConnectInfo(Peer::from(SocketAddr::from(([192, 0, 2, 1], 1)))));
     let reply = r.clone().oneshot(malformed.body(Body::empty()).unwrap()).await.unwrap();
@@ -404,6 +404,47 @@ async fn anonymous_requests_are_limited_per_address(app: TestApp) {
     for _ in 0..20 {
         assert_eq!(app.get("/api/v1/fields", None).await.status, StatusCode::OK);
     }
+}
+
+/// A refused address's requests are answered 429 without looking their token up: with every
+/// database connection held elsewhere (a lookup would wait the pool's 10 s timeout), the refused
+/// address still gets its 429 at once, for a made-up token and a valid one alike.
+async fn a_refused_address_costs_no_token_lookup(app: TestApp) {
+    let r = limited(&app, Arc::new(AtomicI64::new(0)));
+    for i in 0..5 {
+        assert_eq!(get_from(&r, "/api/v1/fields", A, None).await.0, StatusCode::OK, "request {i}");
+    }
+    let pool_size = match app.backend {
+        crate::helpers::Backend::Sqlite => 8,
+        crate::helpers::Backend::Postgres => 10,
+    };
+    let (held_tx, held_rx) = std::sync::mpsc::channel();
+    let mut release = Vec::new();
+    for _ in 0..pool_size {
+        let (db, held_tx) = (app.db.clone(), held_tx.clone());
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        release.push(tx);
+        std::thread::spawn(move || {
+            db.run_blocking(|_| {
+                held_tx.send(()).unwrap();
+                let _ = rx.recv();
+                Ok::<_, mmr::db::DbError>(())
+            })
+        });
+    }
+    for _ in 0..pool_size {
+        held_rx.recv_timeout(std::time::Duration::from_secs(10)).expect("a pooled connection held");
+    }
+    let made_up = format!("mmr_{}", "0".repeat(64));
+    for token in [made_up.as_str(), app.admin.as_str()] {
+        let started = std::time::Instant::now();
+        let (status, body, _) = get_from(&r, "/api/v1/fields", A, Some(token)).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(3), "refused after {:?}", started.elapsed());
+    }
+    drop(release);
+    // Once the connections are back, another address's token is looked up as usual.
+    assert_eq!(get_from(&r, "/api/v1/fields", B, Some(&made_up)).await.0, StatusCode::UNAUTHORIZED);
 }
 
 /// One HTTP/1.1 GET over TCP from the local address `from`; returns the status code.
@@ -447,5 +488,6 @@ async fn the_server_counts_by_peer_address(app: TestApp) {
 crate::both_backends!(
     no_public_endpoint_reaches_private_work,
     anonymous_requests_are_limited_per_address,
+    a_refused_address_costs_no_token_lookup,
     the_server_counts_by_peer_address,
 );
