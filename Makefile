@@ -54,6 +54,7 @@ test-deps:
 	$(call need,command -v pdftotext && command -v pdfinfo && command -v pdffonts && command -v pdftoppm,poppler-utils)
 	$(call need,command -v qpdf,qpdf)
 	$(call need,command -v openssl,openssl)
+	$(call need,command -v nginx || test -x /usr/sbin/nginx,nginx-light)
 	@python3 -c 'import aiosmtpd' 2>/dev/null || { echo "make: installing aiosmtpd (the SMTP server the mail tests run)"; \
 	  python3 -m pip install -q aiosmtpd || { echo "make: missing aiosmtpd: run 'python3 -m pip install aiosmtpd'"; exit 1; }; }
 	@python3 -c 'import sickle' 2>/dev/null || { echo "make: installing Sickle (the OAI-PMH harvester the harvest tests run)"; \

@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::domain::cycles::CycleRules;
 use crate::domain::reminders::{ReminderSchedule, ScheduleDays, parse_days};
-use crate::http::RateLimit;
+use crate::http::{RateLimit, TrustedProxies};
 use crate::workflow::reminders::ReminderConfig;
 
 /// The Secretariat's address when `MMR_SECRETARIAT_EMAIL` is not set.
@@ -229,7 +229,8 @@ pub struct ServeOpts {
     #[arg(long, env = "MMR_FIXITY_CRON", default_value = "0 3 * * 0")]
     pub fixity_cron: String,
     /// Requests a minute each client address may make without a valid token (the TCP peer's
-    /// address; `X-Forwarded-For` is not trusted; IPv6 addresses count by their /64 network).
+    /// address, or the one a trusted proxy forwarded: see --trusted-proxies; IPv6 addresses count
+    /// by their /64 network).
     /// Beyond it the answer is 429 with `Retry-After`. Requests with a valid token and the health
     /// probes are never limited. 0 turns limiting off.
     #[arg(long, env = "MMR_RATE_LIMIT", default_value_t = 120, value_parser = clap::value_parser!(u32).range(0..=60_000))]
@@ -237,6 +238,17 @@ pub struct ServeOpts {
     /// Requests an address may make at once, before the per-minute rate applies.
     #[arg(long, env = "MMR_RATE_LIMIT_BURST", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub rate_limit_burst: u32,
+    /// The reverse proxies in front of the server, as comma-separated networks
+    /// (`10.0.0.0/8,2001:db8::/32`; a bare address is one host). From these peers the client's
+    /// address is the right-most address of `X-Forwarded-For` that is not itself a trusted proxy;
+    /// it is what the rate limit counts, the logs show and the audit log records. From any other
+    /// peer the header is ignored. Empty (the default): no proxy is trusted.
+    #[arg(long, env = "MMR_TRUSTED_PROXIES", default_value = "", value_parser = parse_trusted_proxies)]
+    pub trusted_proxies: TrustedProxies,
+}
+
+fn parse_trusted_proxies(raw: &str) -> Result<TrustedProxies, String> {
+    raw.parse()
 }
 
 impl ServeOpts {

@@ -245,6 +245,10 @@ fn serve(
         state.public_url = reminders.public_url.trim_end_matches('/').to_owned();
         state.secretariat_email = reminders.secretariat_email.clone();
         state.rate_limiter = opts.rate_limit().map(|limit| Arc::new(RateLimiter::new(limit)));
+        if !opts.trusted_proxies.is_empty() {
+            tracing::info!(proxies = %opts.trusted_proxies, "X-Forwarded-For is believed from these proxies");
+        }
+        state.trusted_proxies = Arc::new(opts.trusted_proxies.clone());
         let fixity = scheduler::FixityJob {
             db: db.clone(),
             store,

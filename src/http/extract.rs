@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, header};
 use serde::de::DeserializeOwned;
 
 use super::AppState;
+use super::client::ClientAddr;
 use super::error::ApiError;
 use crate::domain::auth::{Action, Denied, Principal, authorize};
 use crate::workflow::{self, Actor};
@@ -16,6 +17,8 @@ use crate::workflow::{self, Actor};
 pub struct Auth {
     pub principal: Option<Principal>,
     pub request_id: Option<String>,
+    /// The client's address (see `client`'s module doc), recorded with every change it makes.
+    pub client: ClientAddr,
 }
 
 impl Auth {
@@ -31,7 +34,8 @@ impl Auth {
 
     /// The audit actor for a change made by this (signed-in) caller.
     pub fn actor(&self) -> Result<Actor, ApiError> {
-        Ok(Actor::from_principal(self.signed_in()?, self.request_id.clone()))
+        let client = self.client.0.map(|ip| ip.to_string());
+        Ok(Actor::from_principal(self.signed_in()?, self.request_id.clone(), client))
     }
 }
 
@@ -40,15 +44,16 @@ impl FromRequestParts<AppState> for Auth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let request_id = parts.headers.get(super::REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let client = parts.extensions.get::<ClientAddr>().copied().unwrap_or_default();
         let Some(secret) = bearer(&parts.headers)? else {
-            return Ok(Self { principal: None, request_id });
+            return Ok(Self { principal: None, request_id, client });
         };
         let now = state.now();
         let principal = state.db.run(move |conn| workflow::tokens::authenticate(conn, &secret, now)).await?;
         match principal {
             Some(principal) => {
                 tracing::Span::current().record("token.id", principal.token_id);
-                Ok(Self { principal: Some(principal), request_id })
+                Ok(Self { principal: Some(principal), request_id, client })
             }
             None => Err(ApiError::unauthenticated("the bearer token is unknown or revoked")),
         }

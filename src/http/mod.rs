@@ -1,13 +1,14 @@
 //! The HTTP API: the only module that imports axum. Each resource module owns its routes and
 //! handlers; [`router`] merges them under `/api/v1` and wraps them in the request-id, tracing,
-//! body-limit and rate-limit layers. Handlers check permissions first (through [`extract::Auth`]), turn request
-//! bodies into domain values, call [`crate::workflow`] on the blocking pool, and answer with the
-//! JSON views defined beside them.
+//! body-limit, client-address and rate-limit layers. Handlers check permissions first (through
+//! [`extract::Auth`]), turn request bodies into domain values, call [`crate::workflow`] on the
+//! blocking pool, and answer with the JSON views defined beside them.
 
 mod archive;
 mod audit;
 mod bulk;
 mod cities;
+mod client;
 mod contacts;
 mod cycles;
 mod download;
@@ -36,6 +37,7 @@ use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, 
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
+pub use client::{Cidr, ClientAddr, TrustedProxies};
 pub use download::VerifiedFiles;
 pub use error::ApiError;
 pub use ratelimit::{RateLimit, RateLimiter};
@@ -79,6 +81,9 @@ pub struct AppState {
     /// The limit on requests without a valid token per client address; `None` (the default
     /// here; `mmr serve` sets `MMR_RATE_LIMIT`) turns it off.
     pub rate_limiter: Option<Arc<RateLimiter>>,
+    /// The reverse proxies whose `X-Forwarded-For` names the client (`MMR_TRUSTED_PROXIES`; see
+    /// `client`'s module doc); none by default.
+    pub trusted_proxies: Arc<TrustedProxies>,
     /// The archived files a whole-file download need not hash again (see `download`'s module doc).
     pub verified: Arc<VerifiedFiles>,
     /// The archive search's index of the published catalogue (see [`CatalogIndex`]).
@@ -101,6 +106,7 @@ impl AppState {
             oai_page_size: crate::workflow::catalog::PAGE_SIZE,
             bulk_limits: BulkLimits::default(),
             rate_limiter: None,
+            trusted_proxies: Arc::default(),
             verified: Arc::default(),
             catalog: Arc::default(),
             zero_copy: Arc::default(),
@@ -138,6 +144,7 @@ pub fn router(state: AppState) -> Router {
             )
         })
         .layer(axum::middleware::from_fn_with_state(state.clone(), ratelimit::limit))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), client::resolve))
         .layer(DefaultBodyLimit::max(state.max_body_bytes))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(
@@ -150,6 +157,7 @@ pub fn router(state: AppState) -> Router {
                         method = %req.method(),
                         path = %req.uri().path(),
                         token.id = tracing::field::Empty,
+                        client = tracing::field::Empty,
                     )
                 })
                 .on_request(())

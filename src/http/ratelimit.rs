@@ -1,11 +1,12 @@
 //! Rate limiting of requests without a valid token, per client address, so that one client
 //! cannot crowd out the public's reads of the registry and the archive.
 //!
-//! - The client is the TCP peer's address (`ConnectInfo<Peer>`, set by `http::serve`).
-//!   `X-Forwarded-For` is not trusted: behind a reverse proxy every client shares the proxy's
-//!   address, so the proxy should do its own limiting. IPv6 addresses count by their /64 network
-//!   (one host usually holds a whole /64); requests with no known address (the router called
-//!   in-process) share one allowance.
+//! - The client is the address [`super::client`] found: the TCP peer's, or, behind a reverse
+//!   proxy named in `MMR_TRUSTED_PROXIES`, the one it forwarded. `X-Forwarded-For` from any other
+//!   peer is not believed: behind an untrusted proxy every client shares the proxy's address, so
+//!   the proxy should do its own limiting. IPv6 addresses count by their /64 network (one host
+//!   usually holds a whole /64); requests with no known address (the router called in-process)
+//!   share one allowance.
 //! - Requests carrying a valid bearer token are not counted: the token is checked here, before
 //!   the handler checks it again. A malformed, unknown or revoked token counts as none, so a
 //!   made-up `Authorization` header does not get around the limit. An address already over its
@@ -28,14 +29,14 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
 use std::sync::{Mutex, PoisonError};
 
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDateTime, TimeDelta};
 
+use super::client::ClientAddr;
 use super::extract::Auth;
-use super::zerocopy::Peer;
 use super::{ApiError, AppState};
 
 /// The most client addresses tracked at once (about 64 bytes each).
@@ -189,7 +190,7 @@ pub(super) async fn limit(State(state): State<AppState>, request: Request, next:
         return next.run(request).await;
     }
     let (mut parts, body) = request.into_parts();
-    let client = parts.extensions.get::<ConnectInfo<Peer>>().map(|ConnectInfo(peer)| peer.addr.ip());
+    let ClientAddr(client) = parts.extensions.get::<ClientAddr>().copied().unwrap_or_default();
     // An address already refused is refused before its token is looked up, so that a flood of
     // made-up tokens costs the database nothing once the address is over its limit.
     if let Err(wait) = limiter.refusing(client, state.now()) {

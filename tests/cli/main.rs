@@ -2,6 +2,7 @@
 //! server process that answers and shuts down gracefully on SIGTERM.
 
 mod archive;
+mod proxy;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -113,6 +114,15 @@ fn bad_settings_fail_at_start_naming_the_setting() {
 
 /// Starts `mmr serve` on a free port, returns the child and its address.
 fn start_server(dir: &Path, extra_env: &[(&str, &str)]) -> (std::process::Child, String) {
+    let (child, addr, _) = start_logged_server(dir, extra_env);
+    (child, addr)
+}
+
+/// The lines a server has logged so far.
+type Log = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// [`start_server`], also keeping what the server logs.
+fn start_logged_server(dir: &Path, extra_env: &[(&str, &str)]) -> (std::process::Child, String, Log) {
     let mut child = mmr(dir)
         .args(["serve", "--bind", "127.0.0.1:0"])
         .env("RUST_LOG", "info")
@@ -128,8 +138,10 @@ fn start_server(dir: &Path, extra_env: &[(&str, &str)]) -> (std::process::Child,
         }
     };
     // Keep draining the log so the server never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    (child, addr)
+    let log = Log::default();
+    let kept = log.clone();
+    std::thread::spawn(move || lines.map_while(Result::ok).for_each(|line| kept.lock().unwrap().push(line)));
+    (child, addr, log)
 }
 
 fn http_get(addr: &str, path: &str) -> String {
