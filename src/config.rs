@@ -205,6 +205,18 @@ pub enum Command {
     /// event, and an e-mail to MMR_SECRETARIAT_EMAIL); first completes interrupted archivings.
     /// The server runs it on MMR_FIXITY_CRON.
     Fixity,
+    /// Copy the running installation (SQLite database and archive) into DIR, to restore on its own.
+    ///
+    /// DIR receives `mmr.sqlite3`, a consistent copy of the SQLite database taken while the server goes on writing; `archive/`,
+    /// the archived files it names (checked against their SHA-256), when the archive is a local
+    /// directory; and `manifest.json` (written last) listing every archived file with its SHA-256
+    /// and size. For an S3 archive the manifest lists the files without copying them. On
+    /// PostgreSQL use pg_dump instead. To restore, copy `mmr.sqlite3` and `archive/` into an empty
+    /// data directory.
+    Backup {
+        /// A new or empty directory to write the backup into.
+        dir: PathBuf,
+    },
     /// Manage API tokens.
     Token {
         #[command(subcommand)]

@@ -197,6 +197,25 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::bail!("{} archived file(s) are missing or changed", r.problems.len())
             }
         }
+        Command::Backup { dir } => {
+            let db = connect()?;
+            let archive_url = cli.global.archive_url();
+            let store = storage::open_store(&archive_url)?;
+            let r = workflow::backup::backup(&db, store.as_ref(), !storage::is_remote(&archive_url), &dir, now())?;
+            let rows: Vec<String> = r.rows.iter().map(|(table, n)| format!("{n} {table}")).collect();
+            println!("{}: database copied ({} bytes: {})", dir.display(), r.database_bytes, rows.join(", "));
+            if r.copied {
+                println!("{}: {} archived files copied from {}", dir.display(), r.files, r.archive);
+            } else {
+                println!(
+                    "{}: {} archived files listed in the manifest but NOT copied: they stay in {}; back the bucket up with its own tools",
+                    dir.display(),
+                    r.files,
+                    r.archive
+                );
+            }
+            Ok(())
+        }
         Command::Token { command } => token(&connect()?, command),
     }
 }

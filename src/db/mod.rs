@@ -9,6 +9,7 @@
 
 pub mod archive;
 pub mod audit;
+pub mod backup;
 pub mod catalog;
 pub mod cities;
 pub mod contacts;

@@ -3,6 +3,7 @@
 //! what the database cannot, and records an audit event with the change it makes.
 
 pub mod archive;
+pub mod backup;
 pub mod catalog;
 pub mod catalog_index;
 pub mod cities;

@@ -2,6 +2,7 @@
 //! server process that answers and shuts down gracefully on SIGTERM.
 
 mod archive;
+mod backup;
 mod proxy;
 
 use std::io::{BufRead, BufReader, Read, Write};
