@@ -4,5 +4,6 @@
 //! `open_store("s3://…")` wiring with its environment, and `mmr fixity` and `mmr backup` on an S3
 //! archive.
 
+mod cluster;
 mod moto;
 mod s3;

@@ -252,7 +252,7 @@ fn open_store_child() {
 
 /// `mmr` with a fresh data directory, the S3 archive of `moto` under `prefix`, and no other
 /// `AWS_*` or database settings from the environment.
-fn mmr(data_dir: &std::path::Path, prefix: &str) -> Command {
+pub(crate) fn mmr(data_dir: &std::path::Path, prefix: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_mmr"));
     for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("AWS_") || name.starts_with("MMR_")) {
         cmd.env_remove(name);
