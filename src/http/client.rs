@@ -19,9 +19,8 @@ use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::HeaderMap;
-use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::Response;
 
@@ -34,14 +33,6 @@ const X_FORWARDED_FOR: &str = "x-forwarded-for";
 /// The client's address as [`resolve`] found it; `None` when the request came with no peer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ClientAddr(pub Option<IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts.extensions.get::<ClientAddr>().copied().unwrap_or_default())
-    }
-}
 
 /// One network in CIDR notation, such as `10.0.0.0/8` or `2001:db8::/32`; a bare address is a
 /// network of one.

@@ -100,6 +100,8 @@ fn bad_settings_fail_at_start_naming_the_setting() {
     let dir = tempfile::tempdir().unwrap();
     let (ok, _, err) = run(mmr(dir.path()).arg("serve").env("MMR_BIND", "nowhere"));
     assert!(!ok && err.contains("MMR_BIND / --bind"), "{err}");
+    let (ok, _, err) = run(mmr(dir.path()).arg("serve").env("MMR_TRUSTED_PROXIES", "10.0.0.0/8,10.0.0.1/8"));
+    assert!(!ok && err.contains("MMR_TRUSTED_PROXIES / --trusted-proxies") && err.contains("host bits set"), "{err}");
     let (ok, _, err) = run(mmr(dir.path()).arg("migrate").env("MMR_LOG_FORMAT", "xml"));
     assert!(!ok && err.contains("MMR_LOG_FORMAT / --log-format"), "{err}");
     let (ok, _, err) = run(mmr(dir.path()).arg("migrate").env("MMR_DATABASE_URL", "mysql://localhost/mmr"));
@@ -107,7 +109,12 @@ fn bad_settings_fail_at_start_naming_the_setting() {
     let (ok, _, err) =
         run(mmr(dir.path()).arg("migrate").env("MMR_DATABASE_URL", "postgres://nobody:secret@127.0.0.1:1/none"));
     assert!(!ok && err.contains("MMR_DATABASE_URL") && !err.contains("secret"), "{err}");
-    for sub in [&["serve", "--help"][..], &["cities", "import", "--help"], &["token", "create", "--help"]] {
+    for sub in [
+        &["serve", "--help"][..],
+        &["cities", "import", "--help"],
+        &["token", "create", "--help"],
+        &["backup", "--help"],
+    ] {
         let (ok, out, _) = run(mmr(dir.path()).args(sub));
         assert!(ok && out.contains("Usage: mmr"), "{sub:?}");
     }
