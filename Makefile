@@ -9,12 +9,13 @@ PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
 MMR := ./target/release/mmr --data-dir $(DATA_DIR)
 
-# $(call need,COMMAND-OR-TEST,DEBIAN-PACKAGE): install the package when the check fails.
+# $(call need,COMMAND-OR-TEST,DEBIAN-PACKAGE): install the package when the check fails
+# (RUNLEVEL=1: a package with a service, such as nginx, is installed without starting it).
 define need
 	@if ! ( $(1) ) >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "make: installing $(2)"; \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2)) >/dev/null \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq $(2)) >/dev/null \
 	      || { echo "make: could not install $(2)"; exit 1; }; \
 	  else echo "make: missing $(2): install the Debian package $(2) (or its equivalent)"; exit 1; fi; \
 	fi

@@ -242,9 +242,9 @@ pub struct ServeOpts {
     pub fixity_cron: String,
     /// Requests a minute each client address may make without a valid token (the TCP peer's
     /// address, or the one a trusted proxy forwarded: see --trusted-proxies; IPv6 addresses count
-    /// by their /64 network).
-    /// Beyond it the answer is 429 with `Retry-After`. Requests with a valid token and the health
-    /// probes are never limited. 0 turns limiting off.
+    /// by their /64 network). Beyond it the answer is 429 with `Retry-After`. Requests with a
+    /// valid token are not counted, but an address already refused is refused before any token is
+    /// looked up; the health probes are never limited. 0 turns limiting off.
     #[arg(long, env = "MMR_RATE_LIMIT", default_value_t = 120, value_parser = clap::value_parser!(u32).range(0..=60_000))]
     pub rate_limit: u32,
     /// Requests an address may make at once, before the per-minute rate applies.
