@@ -9,12 +9,13 @@ PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
 MMR := ./target/release/mmr --data-dir $(DATA_DIR)
 
-# $(call need,COMMAND-OR-TEST,DEBIAN-PACKAGE): install the package when the check fails.
+# $(call need,COMMAND-OR-TEST,DEBIAN-PACKAGE): install the package when the check fails
+# (RUNLEVEL=1: a package with a service, such as nginx, is installed without starting it).
 define need
 	@if ! ( $(1) ) >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "make: installing $(2)"; \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2)) >/dev/null \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq $(2)) >/dev/null \
 	      || { echo "make: could not install $(2)"; exit 1; }; \
 	  else echo "make: missing $(2): install the Debian package $(2) (or its equivalent)"; exit 1; fi; \
 	fi
@@ -54,6 +55,7 @@ test-deps:
 	$(call need,command -v pdftotext && command -v pdfinfo && command -v pdffonts && command -v pdftoppm,poppler-utils)
 	$(call need,command -v qpdf,qpdf)
 	$(call need,command -v openssl,openssl)
+	$(call need,command -v nginx || test -x /usr/sbin/nginx,nginx-light)
 	@python3 -c 'import aiosmtpd' 2>/dev/null || { echo "make: installing aiosmtpd (the SMTP server the mail tests run)"; \
 	  python3 -m pip install -q aiosmtpd || { echo "make: missing aiosmtpd: run 'python3 -m pip install aiosmtpd'"; exit 1; }; }
 	@python3 -c 'import sickle' 2>/dev/null || { echo "make: installing Sickle (the OAI-PMH harvester the harvest tests run)"; \

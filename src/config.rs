@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::domain::cycles::CycleRules;
 use crate::domain::reminders::{ReminderSchedule, ScheduleDays, parse_days};
-use crate::http::{ConnectionLimits, RateLimit};
+use crate::http::{ConnectionLimits, RateLimit, TrustedProxies};
 use crate::workflow::reminders::ReminderConfig;
 
 /// The Secretariat's address when `MMR_SECRETARIAT_EMAIL` is not set.
@@ -212,6 +212,18 @@ pub enum Command {
     /// event, and an e-mail to MMR_SECRETARIAT_EMAIL); first completes interrupted archivings.
     /// The server runs it on MMR_FIXITY_CRON.
     Fixity,
+    /// Copy the running installation (SQLite database and archive) into DIR, to restore on its own.
+    ///
+    /// DIR receives `mmr.sqlite3`, a consistent copy of the SQLite database taken while the server goes on writing; `archive/`,
+    /// the archived files it names (checked against their SHA-256), when the archive is a local
+    /// directory; and `manifest.json` (written last) listing every archived file with its SHA-256
+    /// and size. For an S3 archive the manifest lists the files without copying them. On
+    /// PostgreSQL use pg_dump instead. To restore, copy `mmr.sqlite3` and `archive/` into an empty
+    /// data directory.
+    Backup {
+        /// A new or empty directory to write the backup into.
+        dir: PathBuf,
+    },
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
@@ -236,9 +248,10 @@ pub struct ServeOpts {
     #[arg(long, env = "MMR_FIXITY_CRON", default_value = "0 3 * * 0")]
     pub fixity_cron: String,
     /// Requests a minute each client address may make without a valid token (the TCP peer's
-    /// address; `X-Forwarded-For` is not trusted; IPv6 addresses count by their /64 network).
-    /// Beyond it the answer is 429 with `Retry-After`. Requests with a valid token and the health
-    /// probes are never limited. 0 turns limiting off.
+    /// address, or the one a trusted proxy forwarded: see --trusted-proxies; IPv6 addresses count
+    /// by their /64 network). Beyond it the answer is 429 with `Retry-After`. Requests with a
+    /// valid token are not counted, but an address already refused is refused before any token is
+    /// looked up; the health probes are never limited. 0 turns limiting off.
     #[arg(long, env = "MMR_RATE_LIMIT", default_value_t = 120, value_parser = clap::value_parser!(u32).range(0..=60_000))]
     pub rate_limit: u32,
     /// Requests an address may make at once, before the per-minute rate applies.
@@ -263,6 +276,17 @@ pub struct ServeOpts {
     /// is down or every connection is busy).
     #[arg(long, env = "MMR_DATABASE_CHECKOUT_TIMEOUT_MS", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(100..=60_000))]
     pub database_checkout_timeout_ms: u64,
+    /// The reverse proxies in front of the server, as comma-separated networks
+    /// (`10.0.0.0/8,2001:db8::/32`; a bare address is one host). From these peers the client's
+    /// address is the right-most address of `X-Forwarded-For` that is not itself a trusted proxy;
+    /// it is what the rate limit counts, the logs show and the audit log records. From any other
+    /// peer the header is ignored. Empty (the default): no proxy is trusted.
+    #[arg(long, env = "MMR_TRUSTED_PROXIES", default_value = "", value_parser = parse_trusted_proxies)]
+    pub trusted_proxies: TrustedProxies,
+}
+
+fn parse_trusted_proxies(raw: &str) -> Result<TrustedProxies, String> {
+    raw.parse()
 }
 
 impl ServeOpts {

@@ -114,8 +114,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Remind { as_of, dry_run } => {
             let config = cli.global.reminders.config().map_err(Error::from)?;
-            let transport = transport(&cli.global.reminders, &cli.global.data_dir)?;
             let db = connect()?;
+            let transport = transport(&cli.global.reminders, &cli.global.data_dir)?;
             startup::migrate(&db)?;
             let rules = cli.global.calendar.rules();
             let at = as_of.map_or_else(now, |d| d.and_time(chrono::NaiveTime::MIN));
@@ -167,9 +167,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Fixity => {
             let config = cli.global.reminders.config().map_err(Error::from)?;
+            // The database first: it creates a missing data directory private (0700).
+            let db = connect()?;
             let transport = transport(&cli.global.reminders, &cli.global.data_dir)?;
             let store = storage::open_store(&cli.global.archive_url())?;
-            let db = connect()?;
             startup::migrate(&db)?;
             let (kit, rules) = (Reporting::default(), cli.global.calendar.rules());
             let resumed = workflow::archive::resume(&db, store.as_ref(), &kit, &rules, now())?;
@@ -199,6 +200,25 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 anyhow::bail!("{} archived file(s) are missing or changed", r.problems.len())
             }
+        }
+        Command::Backup { dir } => {
+            let db = connect()?;
+            let archive_url = cli.global.archive_url();
+            let store = storage::open_store(&archive_url)?;
+            let r = workflow::backup::backup(&db, store.as_ref(), !storage::is_remote(&archive_url), &dir, now())?;
+            let rows: Vec<String> = r.rows.iter().map(|(table, n)| format!("{n} {table}")).collect();
+            println!("{}: database copied ({} bytes: {})", dir.display(), r.database_bytes, rows.join(", "));
+            if r.copied {
+                println!("{}: {} archived files copied from {}", dir.display(), r.files, r.archive);
+            } else {
+                println!(
+                    "{}: {} archived files listed in the manifest but NOT copied: they stay in {}; back the bucket up with its own tools",
+                    dir.display(),
+                    r.files,
+                    r.archive
+                );
+            }
+            Ok(())
         }
         Command::Token { command } => token(&connect()?, command),
     }
@@ -250,6 +270,10 @@ fn serve(
         state.public_url = reminders.public_url.trim_end_matches('/').to_owned();
         state.secretariat_email = reminders.secretariat_email.clone();
         state.rate_limiter = opts.rate_limit().map(|limit| Arc::new(RateLimiter::new(limit)));
+        if !opts.trusted_proxies.is_empty() {
+            tracing::info!(proxies = %opts.trusted_proxies, "X-Forwarded-For is believed from these proxies");
+        }
+        state.trusted_proxies = Arc::new(opts.trusted_proxies.clone());
         let fixity = scheduler::FixityJob {
             db: db.clone(),
             store,

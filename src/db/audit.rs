@@ -22,6 +22,8 @@ pub struct AuditEvent {
     /// A JSON object describing the change.
     pub details: String,
     pub request_id: Option<String>,
+    /// The address of the client whose request made the change (see `http::client`).
+    pub client_addr: Option<String>,
 }
 
 #[derive(Insertable)]
@@ -35,6 +37,7 @@ pub struct NewAuditEvent<'a> {
     pub subject_id: &'a str,
     pub details: &'a str,
     pub request_id: Option<&'a str>,
+    pub client_addr: Option<&'a str>,
 }
 
 pub fn insert(conn: &mut Conn<'_>, event: &NewAuditEvent<'_>) -> Result<(), DbError> {

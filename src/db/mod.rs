@@ -15,6 +15,7 @@
 
 pub mod archive;
 pub mod audit;
+pub mod backup;
 pub mod catalog;
 pub mod cities;
 pub mod contacts;
@@ -267,9 +268,9 @@ pub struct Db {
 }
 
 impl Db {
-    /// Opens a pool for `url` and checks one connection. A SQLite file's directory is created.
-    /// Opening waits up to 10 s for the store (it may be starting too); later checkouts wait
-    /// [`DEFAULT_CHECKOUT_TIMEOUT`].
+    /// Opens a pool for `url` and checks one connection. A SQLite file is made private first
+    /// (see [`prepare_sqlite_file`]). Opening waits up to 10 s for the store (it may be starting
+    /// too); later checkouts wait [`DEFAULT_CHECKOUT_TIMEOUT`].
     pub fn connect(url: &str) -> Result<Self, DbError> {
         let timeout = Duration::from_secs(10);
         let pool = match Backend::from_url(url)? {
@@ -278,10 +279,7 @@ impl Db {
                 if path.is_empty() {
                     return Err(DbError::Url("sqlite:// needs a file path".into()));
                 }
-                if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir)
-                        .map_err(|e| DbError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
-                }
+                prepare_sqlite_file(Path::new(path))?;
                 let pool = r2d2::Pool::builder()
                     .max_size(8)
                     .connection_timeout(timeout)
@@ -384,6 +382,53 @@ impl Db {
     }
 }
 
+/// Permission bits of a SQLite database file: it holds token hashes and contact addresses, so
+/// only its owner may read it (SQLite gives its `-wal` and `-shm` files the same bits).
+const SQLITE_FILE_MODE: u32 = 0o600;
+
+/// Permission bits of a directory created to hold a SQLite database (the data directory).
+const SQLITE_DIR_MODE: u32 = 0o700;
+
+/// Makes the SQLite file private before SQLite opens it: a missing directory is created 0700, a
+/// missing file 0600, and an existing file that others may read or write is tightened to 0600
+/// (with a warning, as the operator may not expect it). An existing directory is left as it is:
+/// it may hold other things.
+fn prepare_sqlite_file(path: &Path) -> Result<(), DbError> {
+    use std::fs::{DirBuilder, OpenOptions, Permissions};
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+
+    if path.to_str().is_some_and(|p| p == ":memory:" || p.starts_with("file:")) {
+        return Ok(());
+    }
+    let unavailable =
+        |what: &str, e: std::io::Error| DbError::Unavailable(format!("cannot {what} {}: {e}", path.display()));
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+        DirBuilder::new()
+            .recursive(true)
+            .mode(SQLITE_DIR_MODE)
+            .create(dir)
+            .map_err(|e| DbError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    match OpenOptions::new().write(true).create_new(true).mode(SQLITE_FILE_MODE).open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let mode =
+                std::fs::metadata(path).map_err(|e| unavailable("read the permissions of", e))?.permissions().mode();
+            if mode & 0o077 != 0 {
+                std::fs::set_permissions(path, Permissions::from_mode(SQLITE_FILE_MODE))
+                    .map_err(|e| unavailable("restrict the permissions of", e))?;
+                tracing::warn!(
+                    path = %path.display(),
+                    was = format!("{:04o}", mode & 0o7777),
+                    "the SQLite database was readable by others; its permissions are now 0600"
+                );
+            }
+            Ok(())
+        }
+        Err(e) => Err(unavailable("create", e)),
+    }
+}
+
 fn versions(applied: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> {
     applied.iter().map(ToString::to_string).collect()
 }
@@ -425,6 +470,35 @@ mod tests {
         assert!(outage.answered(Backend::Postgres));
         assert!(!outage.answered(Backend::Postgres));
         assert!(outage.failed(Backend::Postgres, "refused"), "a new outage");
+    }
+
+    #[test]
+    fn a_sqlite_database_is_private_to_its_owner() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data").join("mmr");
+        let file = data.join("mmr.sqlite3");
+        let db = Db::connect(&format!("sqlite://{}", file.display())).unwrap();
+        db.migrate().unwrap();
+        assert_eq!(mode(&data), 0o700, "a created data directory");
+        assert_eq!(mode(&tmp.path().join("data")), 0o700, "every directory created on the way");
+        assert_eq!(mode(&file), 0o600, "a created database file");
+        let wal = data.join("mmr.sqlite3-wal");
+        assert!(wal.exists(), "WAL mode keeps a -wal file");
+        assert_eq!(mode(&wal), 0o600, "SQLite gives the -wal file the database's bits");
+        drop(db);
+
+        // An existing file others can read is tightened; an existing directory is left alone.
+        let shared = tmp.path().join("shared");
+        std::fs::create_dir(&shared).unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let old = shared.join("old.sqlite3");
+        std::fs::copy(&file, &old).unwrap();
+        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
+        Db::connect(&format!("sqlite://{}", old.display())).unwrap().ping(Duration::from_secs(1)).unwrap();
+        assert_eq!(mode(&old), 0o600);
+        assert_eq!(mode(&shared), 0o755);
     }
 
     #[test]

@@ -105,6 +105,7 @@ diesel::table! {
         subject_id -> Text,
         details -> Text,
         request_id -> Nullable<Text>,
+        client_addr -> Nullable<Text>,
     }
 }
 

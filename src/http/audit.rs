@@ -25,6 +25,7 @@ struct AuditView {
     subject_id: String,
     details: serde_json::Value,
     request_id: Option<String>,
+    client_addr: Option<String>,
 }
 
 impl From<AuditEvent> for AuditView {
@@ -38,6 +39,7 @@ impl From<AuditEvent> for AuditView {
             subject_id: e.subject_id,
             details: serde_json::from_str(&e.details).unwrap_or(serde_json::Value::String(e.details)),
             request_id: e.request_id,
+            client_addr: e.client_addr,
         }
     }
 }

@@ -24,6 +24,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDateTime, TimeDelta};
 
+use super::client::ClientAddr;
 use super::{ApiError, AppState, REQUEST_ID};
 use crate::domain::auth::Principal;
 use crate::workflow;
@@ -169,6 +170,7 @@ pub(super) async fn check(State(state): State<AppState>, request: Request, next:
     let (mut parts, body) = request.into_parts();
     let request_id = parts.headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let path = parts.uri.path().to_owned();
+    let client = parts.extensions.get::<ClientAddr>().and_then(|c| c.0);
     let caller = principal(&mut parts, &state).await;
     let outcome = parts.extensions.get::<Outcome>().cloned();
     let (response, token_id) = match caller {
@@ -182,13 +184,20 @@ pub(super) async fn check(State(state): State<AppState>, request: Request, next:
         _ => None,
     };
     if let Some((reason, token_id)) = reason {
-        failed(&state, reason, token_id, request_id, &path).await;
+        failed(&state, reason, token_id, request_id, client, &path).await;
     }
     response
 }
 
 /// Logs, counts and (throttled) audits one failed authentication or refusal.
-async fn failed(state: &AppState, reason: Reason, token_id: Option<i64>, request_id: Option<String>, path: &str) {
+async fn failed(
+    state: &AppState,
+    reason: Reason,
+    token_id: Option<i64>,
+    request_id: Option<String>,
+    client: Option<std::net::IpAddr>,
+    path: &str,
+) {
     tracing::warn!(
         auth.reason = reason.as_str(),
         request.id = request_id.as_deref().unwrap_or("-"),
@@ -201,7 +210,10 @@ async fn failed(state: &AppState, reason: Reason, token_id: Option<i64>, request
     if let Some(token_id) = token_id.filter(|_| audit) {
         let recorded = state
             .db
-            .run(move |conn| workflow::tokens::record_refusal(conn, token_id, reason.as_str(), request_id, now))
+            .run(move |conn| {
+                let client = client.map(|ip| ip.to_string());
+                workflow::tokens::record_refusal(conn, token_id, reason.as_str(), request_id, client, now)
+            })
             .await;
         if let Err(e) = recorded {
             tracing::error!(error = %e, token.id = token_id, "recording a refused token in the audit log failed");

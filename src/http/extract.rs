@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::AppState;
+use super::client::ClientAddr;
 use super::error::ApiError;
 use crate::domain::auth::{Action, Denied, Principal, authorize};
 use crate::workflow::Actor;
@@ -27,6 +28,8 @@ use crate::workflow::Actor;
 pub struct Auth {
     pub principal: Option<Principal>,
     pub request_id: Option<String>,
+    /// The client's address (see `client`'s module doc), recorded with every change it makes.
+    pub client: ClientAddr,
 }
 
 impl Auth {
@@ -42,7 +45,8 @@ impl Auth {
 
     /// The audit actor for a change made by this (signed-in) caller.
     pub fn actor(&self) -> Result<Actor, ApiError> {
-        Ok(Actor::from_principal(self.signed_in()?, self.request_id.clone()))
+        let client = self.client.0.map(|ip| ip.to_string());
+        Ok(Actor::from_principal(self.signed_in()?, self.request_id.clone(), client))
     }
 }
 
@@ -51,8 +55,9 @@ impl FromRequestParts<AppState> for Auth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let request_id = parts.headers.get(super::REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let client = parts.extensions.get::<ClientAddr>().copied().unwrap_or_default();
         let principal = super::authn::principal(parts, state).await?;
-        Ok(Self { principal, request_id })
+        Ok(Self { principal, request_id, client })
     }
 }
 

@@ -1,15 +1,17 @@
 //! The HTTP API: the only module that imports axum. Each resource module owns its routes and
 //! handlers; [`router`] merges them under `/api/v1` and wraps them in the security-header,
-//! request-id, tracing, head-size, body-limit, rate-limit and authentication layers; [`serve`]
-//! serves it over TCP with the connection timeouts and cap (`server`). Handlers check permissions first (through [`extract::Auth`]), turn request
-//! bodies into domain values, call [`crate::workflow`] on the blocking pool, and answer with the
-//! JSON views defined beside them.
+//! request-id, tracing, head-size, body-limit, client-address, rate-limit and authentication
+//! layers; [`serve`] serves it over TCP with the connection timeouts and cap (`server`). Handlers
+//! check permissions first (through [`extract::Auth`]), turn request bodies into domain values,
+//! call [`crate::workflow`] on the blocking pool, and answer with the JSON views defined beside
+//! them.
 
 mod archive;
 mod audit;
 mod authn;
 mod bulk;
 mod cities;
+mod client;
 mod contacts;
 mod cycles;
 mod download;
@@ -41,6 +43,7 @@ use tower_http::trace::TraceLayer;
 use tracing::Span;
 
 pub use authn::{AuthFailures, Reason as AuthFailure};
+pub use client::{Cidr, ClientAddr, TrustedProxies};
 pub use download::VerifiedFiles;
 pub use error::ApiError;
 pub use ratelimit::{RateLimit, RateLimiter};
@@ -85,6 +88,9 @@ pub struct AppState {
     /// The limit on requests without a valid token per client address; `None` (the default
     /// here; `mmr serve` sets `MMR_RATE_LIMIT`) turns it off.
     pub rate_limiter: Option<Arc<RateLimiter>>,
+    /// The reverse proxies whose `X-Forwarded-For` names the client (`MMR_TRUSTED_PROXIES`; see
+    /// `client`'s module doc); none by default.
+    pub trusted_proxies: Arc<TrustedProxies>,
     /// The archived files a whole-file download need not hash again (see `download`'s module doc).
     pub verified: Arc<VerifiedFiles>,
     /// The archive search's index of the published catalogue (see [`CatalogIndex`]).
@@ -111,6 +117,7 @@ impl AppState {
             oai_page_size: crate::workflow::catalog::PAGE_SIZE,
             bulk_limits: BulkLimits::default(),
             rate_limiter: None,
+            trusted_proxies: Arc::default(),
             verified: Arc::default(),
             catalog: Arc::default(),
             zero_copy: Arc::default(),
@@ -151,6 +158,7 @@ pub fn router(state: AppState) -> Router {
         })
         .layer(axum::middleware::from_fn_with_state(state.clone(), authn::check))
         .layer(axum::middleware::from_fn_with_state(state.clone(), ratelimit::limit))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), client::resolve))
         .layer(DefaultBodyLimit::max(state.max_body_bytes))
         .layer(axum::middleware::from_fn(server::head_limits))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
@@ -164,6 +172,7 @@ pub fn router(state: AppState) -> Router {
                         method = %req.method(),
                         path = %req.uri().path(),
                         token.id = tracing::field::Empty,
+                        client = tracing::field::Empty,
                     )
                 })
                 .on_request(())

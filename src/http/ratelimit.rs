@@ -1,15 +1,19 @@
 //! Rate limiting of requests without a valid token, per client address, so that one client
 //! cannot crowd out the public's reads of the registry and the archive.
 //!
-//! - The client is the TCP peer's address (`ConnectInfo<Peer>`, set by `http::serve`).
-//!   `X-Forwarded-For` is not trusted: behind a reverse proxy every client shares the proxy's
-//!   address, so the proxy should do its own limiting. IPv6 addresses count by their /64 network
-//!   (one host usually holds a whole /64); requests with no known address (the router called
-//!   in-process) share one allowance.
-//! - Requests carrying a valid bearer token are never limited: the token is checked here, before
+//! - The client is the address [`super::client`] found: the TCP peer's, or, behind a reverse
+//!   proxy named in `MMR_TRUSTED_PROXIES`, the one it forwarded. `X-Forwarded-For` from any other
+//!   peer is not believed: behind an untrusted proxy every client shares the proxy's address, so
+//!   the proxy should do its own limiting. IPv6 addresses count by their /64 network (one host
+//!   usually holds a whole /64); requests with no known address (the router called in-process)
+//!   share one allowance.
+//! - Requests carrying a valid bearer token are not counted: the token is checked here, before
 //!   the handler checks it again. A malformed, unknown or revoked token counts as none, so a
-//!   made-up `Authorization` header does not get around the limit. `/healthz` and `/readyz` are
-//!   never limited, so probes keep working while an address is refused.
+//!   made-up `Authorization` header does not get around the limit. An address already over its
+//!   limit is refused before any token is looked up, valid or not ([`RateLimiter::refusing`]): a
+//!   refused request costs no database lookup, and a token holder sharing an abusive address
+//!   waits with it until the allowance refills. `/healthz` and `/readyz` are never limited, so
+//!   probes keep working while an address is refused.
 //! - The algorithm is GCRA (a token bucket kept as one instant per address, the "theoretical
 //!   arrival time"): an address may make `burst` requests at once, then one each
 //!   `60 s / per_minute`. Over the limit the answer is 429 `rate_limited` with `Retry-After`,
@@ -25,14 +29,14 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
 use std::sync::{Mutex, PoisonError};
 
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDateTime, TimeDelta};
 
+use super::client::ClientAddr;
 use super::extract::Auth;
-use super::zerocopy::Peer;
 use super::{ApiError, AppState};
 
 /// The most client addresses tracked at once (about 64 bytes each).
@@ -101,22 +105,44 @@ impl RateLimiter {
     /// otherwise how long until the next one would.
     pub fn check(&self, client: Option<IpAddr>, now: NaiveDateTime) -> Result<(), TimeDelta> {
         let key = client.map(address_key);
-        let (interval, tolerance) = (self.limit.interval(), self.limit.tolerance());
+        let interval = self.limit.interval();
         // A poisoned lock still holds valid instants: a panic cannot leave one half-written.
         let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
         let stored = buckets.arrivals.get(&key).copied();
-        // Never more than a full bucket ahead, whatever the clock did meanwhile.
-        let arrival = stored.map_or(now, |t| t.clamp(now, now + tolerance + interval));
-        let ahead = arrival - now;
-        if ahead > tolerance {
+        let arrival = self.arrival(stored, now);
+        if let Err(wait) = self.admits(arrival, now) {
             buckets.arrivals.insert(key, arrival);
-            return Err(ahead - tolerance);
+            return Err(wait);
         }
         if stored.is_none() || buckets.next_sweep.is_none_or(|t| now >= t) {
             buckets.make_room(self.capacity, now);
         }
         buckets.arrivals.insert(key, arrival + interval);
         Ok(())
+    }
+
+    /// Whether `client` is being refused at `now`, counting nothing: `Err` with the wait when its
+    /// next request would get 429. Lets a request be refused before anything costly is done for
+    /// it (such as looking up the token it carries).
+    pub fn refusing(&self, client: Option<IpAddr>, now: NaiveDateTime) -> Result<(), TimeDelta> {
+        let buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+        let stored = buckets.arrivals.get(&client.map(address_key)).copied();
+        self.admits(self.arrival(stored, now), now)
+    }
+
+    /// An address's arrival time as of `now`: never in the past, and never more than a full
+    /// bucket ahead, whatever the clock did meanwhile.
+    fn arrival(&self, stored: Option<NaiveDateTime>, now: NaiveDateTime) -> NaiveDateTime {
+        let limit = self.limit.tolerance() + self.limit.interval();
+        stored.map_or(now, |t| t.clamp(now, now + limit))
+    }
+
+    /// `Ok` when a request at `now` fits an address whose arrival time is `arrival`, otherwise
+    /// how long until one would.
+    fn admits(&self, arrival: NaiveDateTime, now: NaiveDateTime) -> Result<(), TimeDelta> {
+        let ahead = arrival - now;
+        let tolerance = self.limit.tolerance();
+        if ahead > tolerance { Err(ahead - tolerance) } else { Ok(()) }
     }
 
     /// How many addresses are tracked.
@@ -164,12 +190,17 @@ pub(super) async fn limit(State(state): State<AppState>, request: Request, next:
         return next.run(request).await;
     }
     let (mut parts, body) = request.into_parts();
+    let ClientAddr(client) = parts.extensions.get::<ClientAddr>().copied().unwrap_or_default();
+    // An address already refused is refused before its token is looked up, so that a flood of
+    // made-up tokens costs the database nothing once the address is over its limit.
+    if let Err(wait) = limiter.refusing(client, state.now()) {
+        return refused(limiter.limit(), wait);
+    }
     if parts.headers.contains_key(header::AUTHORIZATION)
         && let Ok(Auth { principal: Some(_), .. }) = Auth::from_request_parts(&mut parts, &state).await
     {
         return next.run(Request::from_parts(parts, body)).await;
     }
-    let client = parts.extensions.get::<ConnectInfo<Peer>>().map(|ConnectInfo(peer)| peer.addr.ip());
     match limiter.check(client, state.now()) {
         Ok(()) => next.run(Request::from_parts(parts, body)).await,
         Err(wait) => refused(limiter.limit(), wait),
@@ -223,6 +254,21 @@ mod tests {
             assert_eq!(l.check(v4(1), later), Ok(()));
         }
         assert!(l.check(v4(1), later).is_err());
+    }
+
+    #[test]
+    fn asking_whether_an_address_is_refused_counts_nothing() {
+        let l = limiter(60, 2);
+        for _ in 0..10 {
+            assert_eq!(l.refusing(v4(1), t0()), Ok(()));
+        }
+        assert_eq!(l.tracked(), 0);
+        assert_eq!(l.check(v4(1), t0()), Ok(()));
+        assert_eq!(l.check(v4(1), t0()), Ok(()));
+        assert_eq!(l.refusing(v4(1), t0()), Err(TimeDelta::seconds(1)));
+        assert_eq!(l.refusing(v4(1), t0()), Err(TimeDelta::seconds(1)), "asking again adds no wait");
+        assert_eq!(l.refusing(v4(2), t0()), Ok(()));
+        assert_eq!(l.refusing(v4(1), t0() + TimeDelta::seconds(1)), Ok(()));
     }
 
     #[test]

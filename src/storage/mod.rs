@@ -349,7 +349,7 @@ pub fn open_store(url_or_path: &str) -> Result<Arc<dyn BlobStore>, StorageError>
     if !url_or_path.contains("://") {
         return Ok(Arc::new(LocalStore::open(url_or_path)?));
     }
-    if url_or_path.starts_with("s3://") {
+    if is_remote(url_or_path) {
         return Ok(Arc::new(S3Store::open(url_or_path, S3Settings::from_env()?)?));
     }
     let url = url::Url::parse(url_or_path).map_err(|_| unsupported())?;
@@ -358,6 +358,12 @@ pub fn open_store(url_or_path: &str) -> Result<Arc<dyn BlobStore>, StorageError>
     }
     let path = url.to_file_path().map_err(|()| unsupported())?;
     Ok(Arc::new(LocalStore::open(path)?))
+}
+
+/// Whether `url_or_path` names a remote store (`s3://`) rather than a local directory, whose
+/// files a backup can copy.
+pub fn is_remote(url_or_path: &str) -> bool {
+    url_or_path.starts_with("s3://")
 }
 
 /// The location without user name, password, query or fragment, for error messages and logs.

@@ -3,6 +3,7 @@
 //! what the database cannot, and records an audit event with the change it makes.
 
 pub mod archive;
+pub mod backup;
 pub mod catalog;
 pub mod catalog_index;
 pub mod cities;
@@ -30,22 +31,25 @@ pub struct Actor {
     pub token_id: Option<i64>,
     /// The HTTP request id, to tie the audit event to the request's logs.
     pub request_id: Option<String>,
+    /// The client's address, for a change made over HTTP (see `http::client`).
+    pub client_addr: Option<String>,
 }
 
 impl Actor {
     /// The operator at the command line, named after the OS user.
     pub fn cli() -> Self {
         let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
-        Self { name: format!("cli:{user}"), token_id: None, request_id: None }
+        Self { name: format!("cli:{user}"), token_id: None, request_id: None, client_addr: None }
     }
 
     /// The service acting on its own schedule, such as the reminder sweep.
     pub fn system(name: &str) -> Self {
-        Self { name: name.to_owned(), token_id: None, request_id: None }
+        Self { name: name.to_owned(), token_id: None, request_id: None, client_addr: None }
     }
 
-    pub fn from_principal(principal: &Principal, request_id: Option<String>) -> Self {
-        Self { name: principal.name.clone(), token_id: Some(principal.token_id), request_id }
+    /// The holder of a token, making a change in the request `request_id` from `client_addr`.
+    pub fn from_principal(principal: &Principal, request_id: Option<String>, client_addr: Option<String>) -> Self {
+        Self { name: principal.name.clone(), token_id: Some(principal.token_id), request_id, client_addr }
     }
 }
 
@@ -69,6 +73,7 @@ pub(crate) fn audit(
             subject_id: subject.1,
             details: &details.to_string(),
             request_id: actor.request_id.as_deref(),
+            client_addr: actor.client_addr.as_deref(),
         },
     )?;
     Ok(())

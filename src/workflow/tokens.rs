@@ -131,9 +131,10 @@ pub fn record_refusal(
     token_id: i64,
     reason: &str,
     request_id: Option<String>,
+    client_addr: Option<String>,
     now: NaiveDateTime,
 ) -> Result<()> {
-    let actor = Actor { name: format!("token:{token_id}"), token_id: Some(token_id), request_id };
+    let actor = Actor { name: format!("token:{token_id}"), token_id: Some(token_id), request_id, client_addr };
     audit(conn, &actor, now, "token.refused", ("token", &token_id.to_string()), json!({ "reason": reason }))
 }
 

@@ -367,11 +367,11 @@ async fn anonymous_requests_are_limited_per_address(app: TestApp) {
     }
     // Another address is not affected.
     assert_eq!(get_from(&r, "/api/v1/fields", B, None).await.0, StatusCode::OK);
-    // A valid token passes from the limited address; a made-up or malformed one does not.
-    for _ in 0..10 {
-        assert_eq!(get_from(&r, "/api/v1/fields", A, Some(&app.admin)).await.0, StatusCode::OK);
-    }
+    // A refused address is refused before its token is looked up: a made-up or malformed token
+    // does not get around the limit, and neither does a valid one (telling them apart would cost
+    // the lookup that the refusal saves).
     assert_eq!(get_from(&r, "/api/v1/fields", A, Some("mmr_made-up")).await.0, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(get_from(&r, "/api/v1/fields", A, Some(&app.admin)).await.0, StatusCode::TOO_MANY_REQUESTS);
     let mut malformed = Request::builder().uri("/oai?verb=Identify").header(header::AUTHORIZATION, "Basic eDp5");
     malformed = malformed.extension(ConnectInfo(Peer::from(SocketAddr::from(([192, 0, 2, 1], 1)))));
     let reply = r.clone().oneshot(malformed.body(Body::empty()).unwrap()).await.unwrap();
@@ -406,16 +406,80 @@ async fn anonymous_requests_are_limited_per_address(app: TestApp) {
     }
 }
 
-/// One HTTP/1.1 GET over TCP from the local address `from`; returns the status code.
-async fn tcp_get(server: SocketAddr, from: [u8; 4], path: &str) -> u16 {
+/// A refused address's requests are answered 429 without looking their token up: with every
+/// database connection held elsewhere (a lookup would wait the pool's 10 s timeout), the refused
+/// address still gets its 429 at once, for a made-up token and a valid one alike.
+async fn a_refused_address_costs_no_token_lookup(app: TestApp) {
+    let r = limited(&app, Arc::new(AtomicI64::new(0)));
+    for i in 0..5 {
+        assert_eq!(get_from(&r, "/api/v1/fields", A, None).await.0, StatusCode::OK, "request {i}");
+    }
+    let pool_size = match app.backend {
+        crate::helpers::Backend::Sqlite => 8,
+        crate::helpers::Backend::Postgres => 10,
+    };
+    let (held_tx, held_rx) = std::sync::mpsc::channel();
+    let mut release = Vec::new();
+    for _ in 0..pool_size {
+        let (db, held_tx) = (app.db.clone(), held_tx.clone());
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        release.push(tx);
+        std::thread::spawn(move || {
+            db.run_blocking(|_| {
+                held_tx.send(()).unwrap();
+                let _ = rx.recv();
+                Ok::<_, mmr::db::DbError>(())
+            })
+        });
+    }
+    for _ in 0..pool_size {
+        held_rx.recv_timeout(std::time::Duration::from_secs(10)).expect("a pooled connection held");
+    }
+    let made_up = format!("mmr_{}", "0".repeat(64));
+    for token in [made_up.as_str(), app.admin.as_str()] {
+        let started = std::time::Instant::now();
+        let (status, body, _) = get_from(&r, "/api/v1/fields", A, Some(token)).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(3), "refused after {:?}", started.elapsed());
+    }
+    drop(release);
+    // Once the connections are back, another address's token is looked up as usual.
+    assert_eq!(get_from(&r, "/api/v1/fields", B, Some(&made_up)).await.0, StatusCode::UNAUTHORIZED);
+}
+
+/// One HTTP/1.1 request over TCP from the local address `from`, with extra header lines and a
+/// JSON body; returns the status code and the body.
+async fn tcp_request(
+    server: SocketAddr,
+    from: [u8; 4],
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.bind(SocketAddr::from((from, 0))).unwrap();
     let mut stream = socket.connect(server).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {server}\r\nConnection: close\r\n\r\n");
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {server}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() {
+        request.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", body.len()));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut answer = String::new();
     stream.read_to_string(&mut answer).await.unwrap();
-    answer.split(' ').nth(1).and_then(|code| code.parse().ok()).unwrap_or_else(|| panic!("not HTTP: {answer}"))
+    let status =
+        answer.split(' ').nth(1).and_then(|code| code.parse().ok()).unwrap_or_else(|| panic!("not HTTP: {answer}"));
+    (status, answer.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default())
+}
+
+/// One HTTP/1.1 GET over TCP from the local address `from`; returns the status code.
+async fn tcp_get(server: SocketAddr, from: [u8; 4], path: &str) -> u16 {
+    tcp_request(server, from, "GET", path, &[], "").await.0
 }
 
 /// Served as `startup::serve` serves it, the limit counts by the TCP peer's address.
@@ -444,8 +508,77 @@ async fn the_server_counts_by_peer_address(app: TestApp) {
     server.abort();
 }
 
+/// Behind a trusted proxy (127.0.0.1 here) the client is the address it forwarded: each forwarded
+/// client has its own allowance and is the one the audit log records. From any other peer the
+/// header is ignored.
+async fn forwarded_for_is_believed_only_from_trusted_proxies(app: TestApp) {
+    let mut state = limited_state(&app, Arc::new(AtomicI64::new(0)));
+    state.trusted_proxies = Arc::new("127.0.0.1, 10.0.0.0/8".parse().unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(mmr::http::serve(listener, state, std::future::pending()));
+    let (proxy, stranger) = ([127, 0, 0, 1], [127, 0, 0, 2]);
+    let via = |client: &'static str| [("X-Forwarded-For", client)];
+    let get = |from, headers: &'static [(&'static str, &'static str)]| {
+        tcp_request(addr, from, "GET", "/api/v1/fields", headers, "")
+    };
+    // Two clients behind the proxy: each gets the whole allowance of 5.
+    for client in ["203.0.113.1", "203.0.113.2"] {
+        for i in 0..5 {
+            assert_eq!(
+                tcp_request(addr, proxy, "GET", "/api/v1/fields", &via(client), "").await.0,
+                200,
+                "{client} {i}"
+            );
+        }
+        assert_eq!(tcp_request(addr, proxy, "GET", "/api/v1/fields", &via(client), "").await.0, 429, "{client}");
+    }
+    // What a client wrote itself, left of what the proxy appended, does not buy a new allowance;
+    // an inner trusted proxy is skipped.
+    for header in ["198.51.100.99, 203.0.113.1", "203.0.113.1, 10.1.2.3"] {
+        assert_eq!(get(proxy, &[]).await.0, 200, "the proxy's own requests count apart");
+        let (status, _) = tcp_request(addr, proxy, "GET", "/api/v1/fields", &[("X-Forwarded-For", header)], "").await;
+        assert_eq!(status, 429, "{header}");
+    }
+    // A malformed header counts against the proxy itself (which has used 2 of its 5 above).
+    for _ in 0..3 {
+        assert_eq!(get(proxy, &[("X-Forwarded-For", "203.0.113.3:80")]).await.0, 200);
+    }
+    assert_eq!(get(proxy, &[("X-Forwarded-For", "junk")]).await.0, 429);
+    assert_eq!(get(proxy, &[]).await.0, 429);
+    // From an untrusted peer the header is ignored: a new forwarded address every time does not help.
+    for i in 0..5 {
+        assert_eq!(get(stranger, &[("X-Forwarded-For", "203.0.113.50")]).await.0, 200, "{i}");
+    }
+    assert_eq!(get(stranger, &[("X-Forwarded-For", "203.0.113.51")]).await.0, 429);
+
+    // The audit log records the forwarded client for a change made through the proxy, and the
+    // peer for one made directly (addresses not refused: a refused one is refused, token or not).
+    let bearer = format!("Bearer {}", app.admin);
+    for (from, forwarded, slug) in [(proxy, "2001:db8::7", "lisbon"), ([127, 0, 0, 3], "203.0.113.9", "porto")] {
+        let body = json!({ "slug": slug, "name": slug, "country": "PT", "field": "music",
+            "designation_date": "2015-12-11", "time_zone": "Europe/Lisbon" })
+        .to_string();
+        let headers = [("Authorization", bearer.as_str()), ("X-Forwarded-For", forwarded)];
+        let (status, answer) = tcp_request(addr, from, "POST", "/api/v1/cities", &headers, &body).await;
+        assert_eq!(status, 201, "{answer}");
+    }
+    let audit = app.get("/api/v1/audit?action=city.create", Some(&app.admin)).await;
+    let recorded: Vec<(&str, &str)> = audit.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["subject_id"].as_str().unwrap(), e["client_addr"].as_str().unwrap_or("-")))
+        .collect();
+    assert!(recorded.contains(&("lisbon", "2001:db8::7")), "{recorded:?}");
+    assert!(recorded.contains(&("porto", "127.0.0.3")), "{recorded:?}");
+    server.abort();
+}
+
 crate::both_backends!(
     no_public_endpoint_reaches_private_work,
+    forwarded_for_is_believed_only_from_trusted_proxies,
     anonymous_requests_are_limited_per_address,
+    a_refused_address_costs_no_token_lookup,
     the_server_counts_by_peer_address,
 );

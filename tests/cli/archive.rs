@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use super::{mmr, run, start_server};
 
 /// One HTTP/1.1 request with a JSON body; returns the status and the parsed JSON body.
-fn http(addr: &str, method: &str, path: &str, token: &str, body: Option<&Value>) -> (u16, Value) {
+pub(super) fn http(addr: &str, method: &str, path: &str, token: &str, body: Option<&Value>) -> (u16, Value) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
     let payload = body.map(Value::to_string).unwrap_or_default();
@@ -37,6 +37,11 @@ fn http(addr: &str, method: &str, path: &str, token: &str, body: Option<&Value>)
 
 /// A long report (every template section, many paragraphs) so that rendering takes a while.
 fn long_report(city: &str) -> Value {
+    report(city, 60)
+}
+
+/// A report with every template section, each of `paragraphs` paragraphs.
+pub(super) fn report(city: &str, paragraphs: usize) -> Value {
     let filler = "The city's programme brought producers, schools and restaurants together. ".repeat(12);
     let mut report = format!("# Executive Summary\n\n{city} reports.\n\n");
     for section in [
@@ -46,7 +51,7 @@ fn long_report(city: &str) -> Value {
         "Major Initiatives Implemented through Inter-City Cooperation",
     ] {
         report.push_str(&format!("# {section}\n\n"));
-        for i in 0..60 {
+        for i in 0..paragraphs {
             report.push_str(&format!("Paragraph {i}. {filler}\n\n"));
         }
     }
@@ -56,7 +61,7 @@ fn long_report(city: &str) -> Value {
     json!({ "report_markdown": report, "action_plan_markdown": plan })
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(super) fn hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -2,6 +2,8 @@
 //! server process that answers and shuts down gracefully on SIGTERM.
 
 mod archive;
+mod backup;
+mod proxy;
 mod reminders;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -99,6 +101,8 @@ fn bad_settings_fail_at_start_naming_the_setting() {
     let dir = tempfile::tempdir().unwrap();
     let (ok, _, err) = run(mmr(dir.path()).arg("serve").env("MMR_BIND", "nowhere"));
     assert!(!ok && err.contains("MMR_BIND / --bind"), "{err}");
+    let (ok, _, err) = run(mmr(dir.path()).arg("serve").env("MMR_TRUSTED_PROXIES", "10.0.0.0/8,10.0.0.1/8"));
+    assert!(!ok && err.contains("MMR_TRUSTED_PROXIES / --trusted-proxies") && err.contains("host bits set"), "{err}");
     let (ok, _, err) = run(mmr(dir.path()).arg("migrate").env("MMR_LOG_FORMAT", "xml"));
     assert!(!ok && err.contains("MMR_LOG_FORMAT / --log-format"), "{err}");
     let (ok, _, err) = run(mmr(dir.path()).arg("migrate").env("MMR_DATABASE_URL", "mysql://localhost/mmr"));
@@ -106,7 +110,12 @@ fn bad_settings_fail_at_start_naming_the_setting() {
     let (ok, _, err) =
         run(mmr(dir.path()).arg("migrate").env("MMR_DATABASE_URL", "postgres://nobody:secret@127.0.0.1:1/none"));
     assert!(!ok && err.contains("MMR_DATABASE_URL") && !err.contains("secret"), "{err}");
-    for sub in [&["serve", "--help"][..], &["cities", "import", "--help"], &["token", "create", "--help"]] {
+    for sub in [
+        &["serve", "--help"][..],
+        &["cities", "import", "--help"],
+        &["token", "create", "--help"],
+        &["backup", "--help"],
+    ] {
         let (ok, out, _) = run(mmr(dir.path()).args(sub));
         assert!(ok && out.contains("Usage: mmr"), "{sub:?}");
     }
@@ -114,6 +123,15 @@ fn bad_settings_fail_at_start_naming_the_setting() {
 
 /// Starts `mmr serve` on a free port, returns the child and its address.
 fn start_server(dir: &Path, extra_env: &[(&str, &str)]) -> (std::process::Child, String) {
+    let (child, addr, _) = start_logged_server(dir, extra_env);
+    (child, addr)
+}
+
+/// The lines a server has logged so far.
+type Log = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// [`start_server`], also keeping what the server logs.
+fn start_logged_server(dir: &Path, extra_env: &[(&str, &str)]) -> (std::process::Child, String, Log) {
     let mut child = mmr(dir)
         .args(["serve", "--bind", "127.0.0.1:0"])
         .env("RUST_LOG", "info")
@@ -129,8 +147,10 @@ fn start_server(dir: &Path, extra_env: &[(&str, &str)]) -> (std::process::Child,
         }
     };
     // Keep draining the log so the server never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    (child, addr)
+    let log = Log::default();
+    let kept = log.clone();
+    std::thread::spawn(move || lines.map_while(Result::ok).for_each(|line| kept.lock().unwrap().push(line)));
+    (child, addr, log)
 }
 
 fn http_get(addr: &str, path: &str) -> String {

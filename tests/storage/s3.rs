@@ -252,7 +252,7 @@ fn open_store_child() {
 
 /// `mmr` with a fresh data directory, the S3 archive of `moto` under `prefix`, and no other
 /// `AWS_*` or database settings from the environment.
-fn mmr(data_dir: &std::path::Path, prefix: &str) -> Command {
+pub(crate) fn mmr(data_dir: &std::path::Path, prefix: &str) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_mmr"));
     for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("AWS_") || name.starts_with("MMR_")) {
         cmd.env_remove(name);
@@ -268,7 +268,7 @@ fn mmr(data_dir: &std::path::Path, prefix: &str) -> Command {
 }
 
 #[test]
-fn mmr_fixity_checks_an_s3_archive_and_names_a_changed_file() {
+fn mmr_fixity_and_backup_on_an_s3_archive() {
     let dir = tempfile::tempdir().expect("temp dir");
     let migrated = mmr(dir.path(), "fixity").arg("migrate").output().expect("run mmr migrate");
     assert!(migrated.status.success(), "{}", String::from_utf8_lossy(&migrated.stderr));
@@ -302,6 +302,20 @@ fn mmr_fixity_checks_an_s3_archive_and_names_a_changed_file() {
         )),
         "{stdout}"
     );
+
+    // A backup lists the S3 objects in its manifest without copying them, and says so.
+    let backup = dir.path().join("backup");
+    let output = mmr(dir.path(), "fixity").arg("backup").arg(&backup).output().expect("run mmr backup");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("2 archived files listed in the manifest but NOT copied"), "{stdout}");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(backup.join("manifest.json")).expect("the manifest")).expect("JSON");
+    assert_eq!(manifest["archive"]["copied"], false);
+    let listed: Vec<&str> =
+        manifest["archive"]["files"].as_array().unwrap().iter().map(|f| f["sha256"].as_str().unwrap()).collect();
+    assert_eq!(listed, [pdf.sha256.as_str(), bundle.sha256.as_str()]);
+    assert!(backup.join("mmr.sqlite3").is_file() && !backup.join("archive").exists());
 
     assert_eq!(moto().request("PUT", &key("fixity", &bundle.sha256), b"PK another bundle").0, 200);
     let output = mmr(dir.path(), "fixity").arg("fixity").output().expect("run mmr fixity again");
