@@ -113,6 +113,7 @@ impl From<Error> for ApiError {
                 RenderError::InputTooLarge { .. }
                 | RenderError::NestingTooDeep { .. }
                 | RenderError::TableTooLarge { .. }
+                | RenderError::TooMuchContent { .. }
                 | RenderError::ImageTooLarge { .. }
                 | RenderError::BadImage { .. }
                 | RenderError::TooManyPages { .. } => {
