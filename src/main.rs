@@ -244,6 +244,7 @@ fn serve(
         state.public_url = reminders.public_url.trim_end_matches('/').to_owned();
         state.secretariat_email = reminders.secretariat_email.clone();
         state.rate_limiter = opts.rate_limit().map(|limit| Arc::new(RateLimiter::new(limit)));
+        state.reporting = opts.admission.reporting();
         let fixity = scheduler::FixityJob {
             db: db.clone(),
             store,
