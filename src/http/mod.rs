@@ -85,6 +85,9 @@ pub struct AppState {
     pub catalog: Arc<CatalogIndex>,
     /// What the zero-copy downloads have sent (see `zerocopy`'s module doc), for `/readyz`.
     pub zero_copy: Arc<ZeroCopyStats>,
+    /// Where an archived file found damaged by a reader is reported (the Secretariat); `None`
+    /// (the default here; `mmr serve` sets it): only logged and marked.
+    pub alarm: Option<Arc<crate::workflow::archive::Alarm>>,
 }
 
 impl AppState {
@@ -104,6 +107,7 @@ impl AppState {
             verified: Arc::default(),
             catalog: Arc::default(),
             zero_copy: Arc::default(),
+            alarm: None,
         }
     }
 

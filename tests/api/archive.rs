@@ -124,8 +124,65 @@ async fn fixity_finds_changed_and_missing_files(app: TestApp) {
     assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "damaged bytes are never served: {}", r.text);
 }
 
+/// `/verify` renders once per renderer and template version and answers from the stored verdict
+/// afterwards; only the Secretariat can ask for a fresh one.
+async fn verify_answers_from_its_stored_verdict_and_fresh_needs_the_secretariat(app: TestApp) {
+    let archive = archived(&app).await;
+    let path = format!("/api/v1/archive/{archive}/verify");
+    let renders = || app.state.reporting.gate.admitted();
+    let before = renders();
+    let first = app.get(&path, None).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    assert_eq!((first.body["matches"].as_bool(), first.body["cached"].as_bool()), (Some(true), Some(false)));
+    assert_eq!(renders(), before + 1);
+    for _ in 0..3 {
+        let again = app.get(&path, None).await;
+        assert_eq!((again.body["matches"].as_bool(), again.body["cached"].as_bool()), (Some(true), Some(true)));
+        assert_eq!(again.body["rendered_at"], first.body["rendered_at"]);
+        assert_eq!(again.body["rerendered_sha256"], first.body["rerendered_sha256"]);
+    }
+    assert_eq!(renders(), before + 1, "answered without rendering again");
+
+    // A fresh verdict: the Secretariat only (401 without a token, 403 for others).
+    let fresh = format!("{path}?fresh=true");
+    assert_eq!(app.get(&fresh, None).await.status, StatusCode::UNAUTHORIZED);
+    let city = app.token(mmr::domain::auth::Role::City, None, Some("ostersund"));
+    let r = app.get(&fresh, Some(&city)).await;
+    assert_eq!((r.status, r.code()), (StatusCode::FORBIDDEN, "forbidden"));
+    let r = app.get(&fresh, Some(&app.admin)).await;
+    assert_eq!(
+        (r.status, r.body["cached"].as_bool(), r.body["matches"].as_bool()),
+        (StatusCode::OK, Some(false), Some(true))
+    );
+    assert_eq!(renders(), before + 2);
+    assert_eq!(app.get(&path, None).await.body["cached"], true);
+}
+
+/// A byte flipped in the stored PDF before any fixity run: `/verify` never says the PDF matches
+/// when it is changed, says it can be restored by re-rendering, and marks the entry damaged.
+async fn verify_is_consistent_about_a_damaged_pdf(app: TestApp) {
+    let archive = archived(&app).await;
+    let entry = app.get(&format!("/api/v1/archive/{archive}"), None).await;
+    let pdf_path = object_path(&app, entry.body["pdf"]["sha256"].as_str().unwrap());
+    let mut bytes = std::fs::read(&pdf_path).unwrap();
+    bytes[100] ^= 0x20;
+    std::fs::set_permissions(&pdf_path, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    std::fs::write(&pdf_path, &bytes).unwrap();
+
+    let v = app.get(&format!("/api/v1/archive/{archive}/verify"), None).await;
+    assert_eq!(v.status, StatusCode::OK, "{}", v.text);
+    assert_eq!((v.body["stored_pdf"].as_str(), v.body["stored_bundle"].as_str()), (Some("changed"), Some("intact")));
+    assert_eq!(v.body["matches"], false, "a changed PDF never matches: {}", v.text);
+    assert_eq!(v.body["rerendered_sha256"], entry.body["pdf"]["sha256"], "{}", v.text);
+    assert!(v.body["problem"].as_str().unwrap().contains("can be restored"), "{}", v.text);
+    let entry = app.get(&format!("/api/v1/archive/{archive}"), None).await;
+    assert_eq!(entry.body["last_fixity_ok"], false, "marked damaged at once");
+}
+
 crate::both_backends!(
     an_interrupted_archiving_is_completed,
     publication_dates_decide_what_the_public_sees,
-    fixity_finds_changed_and_missing_files
+    fixity_finds_changed_and_missing_files,
+    verify_answers_from_its_stored_verdict_and_fresh_needs_the_secretariat,
+    verify_is_consistent_about_a_damaged_pdf
 );
