@@ -4,7 +4,7 @@
 //! Raw HTML is data: HTML blocks become literal code blocks and inline HTML
 //! becomes literal text. Links keep only http(s), mailto and in-document targets;
 //! anything else (javascript:, file:, relative paths) is rendered as plain text.
-//! Nesting depth, table size and the work budget (blocks, headings, links) are
+//! Nesting depth, table size and the work budget (blocks, headings, links, inlines) are
 //! checked here, while building, so the later stages never see an input outside
 //! the limits and a hopeless input is refused before any layout.
 //!
@@ -302,6 +302,7 @@ struct Builder<'l> {
     blocks: usize,
     headings: usize,
     link_count: usize,
+    inlines: usize,
     /// A budget overrun found where no error can be returned ([`Builder::push_block`]), handed
     /// back by [`Builder::event`].
     over: Option<RenderError>,
@@ -324,6 +325,7 @@ impl<'l> Builder<'l> {
             blocks: 0,
             headings: 0,
             link_count: 0,
+            inlines: 0,
             over: None,
         }
     }
@@ -432,12 +434,21 @@ impl<'l> Builder<'l> {
                 return;
             }
             inlines.push(Inline::Text { text: text.to_string(), style, link });
+            self.spend_inline();
         }
     }
 
     fn push_inline(&mut self, inline: Inline) {
         if let Some(inlines) = self.inline_target() {
             inlines.push(inline);
+            self.spend_inline();
+        }
+    }
+
+    /// Counts one more inline item against [`Limits::max_inlines`].
+    fn spend_inline(&mut self) {
+        if let Err(e) = Self::spend(&mut self.inlines, self.limits.max_inlines, "inline items", "max_inlines") {
+            self.over.get_or_insert(e);
         }
     }
 
@@ -552,6 +563,9 @@ impl<'l> Builder<'l> {
                 if let Some((columns, cells)) = over {
                     return Err(self.table_error(columns, cells));
                 }
+                // A cell is laid out like a small block: it counts against the blocks' budget,
+                // which bounds the cells of all tables together.
+                Self::spend(&mut self.blocks, self.limits.max_blocks, "blocks", "max_blocks")?;
                 self.stack.push(Open::Cell(Vec::new()));
             }
             Tag::Emphasis => self.emphasis += 1,

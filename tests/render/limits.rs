@@ -136,4 +136,13 @@ fn work_budget_refuses_a_hopeless_document_while_parsing() {
     let limits = Limits { max_links: 3, ..Limits::default() };
     let e = err(&"[a](https://example.org) ".repeat(4), &[], &limits);
     assert!(e.to_string().contains("max_links"), "{e}");
+
+    // Alternating emphasis and code spans: an inline item every few bytes.
+    let e = err(&"*a*`b`".repeat(300_000), &[], &Limits::default());
+    assert!(e.to_string().contains("max_inlines"), "{e}");
+    // The cells of many tables together count as blocks.
+    let table = format!("|{}\n|{}\n|{}\n\n", " c |".repeat(10), "---|".repeat(10), " x |".repeat(10));
+    let limits = Limits { max_blocks: 100, ..Limits::default() };
+    let e = err(&table.repeat(6), &[], &limits);
+    assert!(e.to_string().contains("max_blocks"), "{e}");
 }
