@@ -400,7 +400,8 @@ struct VerificationView {
     stored_pdf: &'static str,
     stored_bundle: &'static str,
     rerendered_sha256: Option<String>,
-    /// The stored PDF is intact and re-rendering the stored bundle gives exactly its bytes.
+    /// Both stored files are intact and re-rendering the stored bundle gives exactly the PDF's
+    /// bytes.
     matches: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     problem: Option<String>,

@@ -282,7 +282,7 @@ pub struct Verification {
     pub bundle: Fixity,
     /// SHA-256 of the PDF re-rendered from the stored bundle, when the bundle could be read.
     pub rerendered_sha256: Option<String>,
-    /// The stored PDF is intact and re-rendering the bundle gives exactly its bytes.
+    /// Both stored files are intact and re-rendering the bundle gives exactly the PDF's bytes.
     pub matches: bool,
     /// Why the PDF does not verify, or why the re-rendering could not be compared.
     pub problem: Option<String>,
@@ -367,7 +367,7 @@ pub fn verify(
         verdict.as_ref().and_then(|v| v.problem.clone())
     };
     Ok(Verification {
-        matches: pdf == Fixity::Intact && reproduces,
+        matches: pdf == Fixity::Intact && bundle == Fixity::Intact && reproduces,
         rendered_at: verdict.as_ref().map(|v| v.verified_at),
         pdf,
         bundle,
