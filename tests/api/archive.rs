@@ -179,7 +179,54 @@ async fn verify_is_consistent_about_a_damaged_pdf(app: TestApp) {
     assert_eq!(entry.body["last_fixity_ok"], false, "marked damaged at once");
 }
 
+/// Entries archived before edge digests were recorded get them from the backfill (run at the
+/// server's start) only when their files hash whole to their names.
+async fn edge_digests_are_backfilled_for_intact_entries_only(app: TestApp) {
+    let first = archived(&app).await;
+    let second = {
+        app.city_designated(
+            "parma",
+            "Parma",
+            "IT",
+            "gastronomy",
+            chrono::NaiveDate::from_ymd_opt(2010, 12, 1).unwrap(),
+        );
+        app.sync_cycles();
+        let city = app.token(mmr::domain::auth::Role::City, None, Some("parma"));
+        let cycles = app.get("/api/v1/cities/parma/cycles", Some(&city)).await;
+        let open = cycles.body.as_array().unwrap().iter().find(|c| c["status"] == "open").unwrap()["id"].as_i64();
+        crate::submissions::submit_and_accept(&app, open.unwrap(), &city, " Parma.").await
+    };
+    let get = |id: i64| app.db.run_blocking(|conn| mmr::db::archive::get(conn, id)).unwrap().unwrap();
+    let recorded = get(first);
+    assert_eq!(recorded.pdf_edges_sha256.as_ref().map(String::len), Some(64), "recorded at archiving");
+    app.db
+        .run_blocking(|conn| {
+            crate::progress::exec(
+                conn,
+                "UPDATE archived_documents SET pdf_edges_sha256 = NULL, bundle_edges_sha256 = NULL",
+            )
+        })
+        .unwrap();
+    // The second entry's PDF is damaged: its edges are not learnt from damaged bytes.
+    let damaged = object_path(&app, &get(second).pdf_sha256);
+    std::fs::set_permissions(&damaged, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let mut bytes = std::fs::read(&damaged).unwrap();
+    bytes[200] ^= 1;
+    std::fs::write(&damaged, &bytes).unwrap();
+
+    let s = &app.state;
+    assert_eq!(workflow::archive::backfill_edges(&s.db, s.store.as_ref()).unwrap(), 1);
+    let backfilled = get(first);
+    assert_eq!(
+        (backfilled.pdf_edges_sha256, backfilled.bundle_edges_sha256),
+        (recorded.pdf_edges_sha256, recorded.bundle_edges_sha256)
+    );
+    assert_eq!(get(second).pdf_edges_sha256, None);
+}
+
 crate::both_backends!(
+    edge_digests_are_backfilled_for_intact_entries_only,
     an_interrupted_archiving_is_completed,
     publication_dates_decide_what_the_public_sees,
     fixity_finds_changed_and_missing_files,
