@@ -423,8 +423,11 @@ fn seed(db: &Db, store: &dyn BlobStore, words: &Words, n: usize) {
             entry
         } else {
             // Stored placeholders, one of each per entry (an entry's files are unique).
-            let pdf = store.put(format!("placeholder PDF of version {}", submission.id).as_bytes()).unwrap();
-            let bundle = store.put(format!("placeholder bundle of version {}", submission.id).as_bytes()).unwrap();
+            let pdf_bytes = format!("placeholder PDF of version {}", submission.id).into_bytes();
+            let bundle_bytes = format!("placeholder bundle of version {}", submission.id).into_bytes();
+            let pdf = store.put(&pdf_bytes).unwrap();
+            let bundle = store.put(&bundle_bytes).unwrap();
+            let edges = (mmr::storage::edges_sha256(&pdf_bytes), mmr::storage::edges_sha256(&bundle_bytes));
             db.run_blocking(|conn| {
                 conn.transaction(|conn| {
                     let entry = db::archive::insert(
@@ -440,6 +443,8 @@ fn seed(db: &Db, store: &dyn BlobStore, words: &Words, n: usize) {
                             archived_at: decided_at,
                             published_at: Some(decided_at),
                             public_since: Some(decided_at),
+                            pdf_edges_sha256: &edges.0,
+                            bundle_edges_sha256: &edges.1,
                         },
                     )?;
                     Ok::<_, mmr::error::Error>(entry)

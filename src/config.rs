@@ -239,6 +239,8 @@ pub struct ServeOpts {
     /// The largest request body accepted, in bytes; larger ones get 413.
     #[arg(long, env = "MMR_MAX_BODY_BYTES", default_value_t = 32 * 1024 * 1024, value_parser = clap::value_parser!(u32).range(1024..))]
     pub max_body_bytes: u32,
+    #[command(flatten)]
+    pub admission: AdmissionOpts,
     /// When to sync cycles and send reminders: a cron expression in UTC (5 fields, or 6 with
     /// seconds). Empty turns the schedule off.
     #[arg(long, env = "MMR_REMINDER_CRON", default_value = "0 6 * * *")]
@@ -308,6 +310,37 @@ impl ServeOpts {
     /// The rate limit for anonymous requests, or `None` when `MMR_RATE_LIMIT` is 0.
     pub fn rate_limit(&self) -> Option<RateLimit> {
         Some(RateLimit::new(NonZeroU32::new(self.rate_limit)?, NonZeroU32::new(self.rate_limit_burst)?))
+    }
+}
+
+/// Admission of renderings (`workflow::admission`).
+#[derive(Debug, Args)]
+pub struct AdmissionOpts {
+    /// Renderings (previews, draft and version PDFs, archiving, verification) at once. Default:
+    /// the number of cores, lowered so that each has 768 MiB of the machine's memory.
+    #[arg(long, env = "MMR_RENDER_CONCURRENCY", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub render_concurrency: Option<u32>,
+    /// Seconds a rendering waits for its turn before it is refused with 503 `render_busy`.
+    #[arg(long, env = "MMR_RENDER_QUEUE_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=600))]
+    pub render_queue_secs: u64,
+    /// Previews one token may ask for in a minute (one at a time); 429 beyond.
+    #[arg(long, env = "MMR_PREVIEW_RATE", default_value_t = crate::workflow::admission::DEFAULT_PREVIEW_RATE, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub preview_rate: u32,
+}
+
+impl AdmissionOpts {
+    /// The rendering kit of `mmr serve`: the default template and limits, admitted as configured.
+    pub fn reporting(&self) -> crate::workflow::render::Reporting {
+        use crate::workflow::admission::{CallerLimit, CallerRate, RenderBudget, RenderGate, default_concurrency};
+        let budget = RenderBudget {
+            concurrency: self.render_concurrency.map_or_else(default_concurrency, |n| n as usize),
+            queue: std::time::Duration::from_secs(self.render_queue_secs),
+        };
+        crate::workflow::render::Reporting {
+            gate: std::sync::Arc::new(RenderGate::new(budget)),
+            previews: std::sync::Arc::new(CallerLimit::new(CallerRate { per_minute: self.preview_rate })),
+            ..Default::default()
+        }
     }
 }
 

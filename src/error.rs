@@ -29,6 +29,13 @@ pub enum Error {
     /// An input is over a size limit (413); the message names the limit.
     #[error("{0}")]
     TooLarge(String),
+    /// Too much rendering at once: no slot freed within the queue deadline (503 `render_busy`,
+    /// with `Retry-After`); see [`crate::workflow::admission`].
+    #[error("{message}")]
+    Busy { retry_after_secs: u64, message: String },
+    /// One caller asked for too much (429 `rate_limited`, with `Retry-After`).
+    #[error("{message}")]
+    RateLimited { retry_after_secs: u64, message: String },
     /// The renderer refused the input (422) or failed (500).
     #[error(transparent)]
     Render(#[from] RenderError),

@@ -274,6 +274,11 @@ fn serve(
             tracing::info!(proxies = %opts.trusted_proxies, "X-Forwarded-For is believed from these proxies");
         }
         state.trusted_proxies = Arc::new(opts.trusted_proxies.clone());
+        state.reporting = opts.admission.reporting();
+        state.alarm = Some(Arc::new(workflow::archive::Alarm {
+            transport: transport.clone(),
+            envelope: fixity_envelope(&config),
+        }));
         let fixity = scheduler::FixityJob {
             db: db.clone(),
             store,
@@ -290,6 +295,12 @@ fn serve(
                 Ok(done) if !done.is_empty() => tracing::info!(count = done.len(), "completed interrupted archivings"),
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "completing interrupted archivings failed"),
+            }
+            // Then the edge digests of entries archived before they were recorded.
+            match workflow::archive::backfill_edges(&resume.0, resume.1.as_ref()) {
+                Ok(0) => {}
+                Ok(done) => tracing::info!(count = done, "recorded the edge digests of earlier archive entries"),
+                Err(e) => tracing::error!(error = %e, "recording the edge digests of earlier archive entries failed"),
             }
         });
         // The archive search's index is built before the first search has to wait for it.

@@ -1,11 +1,13 @@
 //! Archive entries: one row per accepted version, written only after its PDF and source bundle are
-//! durable in the blob store, and never deleted. Only the publication date and the fixity result
-//! change afterwards.
+//! durable in the blob store, and never deleted. Only the publication date, the fixity result
+//! (which a reader that finds a file damaged also sets, [`mark_damaged`]) and, for entries
+//! archived before they were recorded, the files' edge digests change afterwards. Beside them, the
+//! stored verdicts of `/verify` ([`Verdict`]).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::archived_documents;
+use super::schema::{archive_verifications, archived_documents};
 use super::{Conn, DbError, with_conn};
 
 /// An archived report.
@@ -27,6 +29,11 @@ pub struct ArchivedDocument {
     /// When it became public in its current form: the later of `published_at` and the moment
     /// that date was set (the OAI-PMH datestamp). `None` while unpublished.
     pub public_since: Option<NaiveDateTime>,
+    /// SHA-256 of the PDF's first and last 64 KiB (`storage::edges_sha256`), checked before a
+    /// download is sent; `None` for an entry archived before it was recorded, until backfilled.
+    pub pdf_edges_sha256: Option<String>,
+    /// The same for the source bundle.
+    pub bundle_edges_sha256: Option<String>,
 }
 
 /// An entry to insert.
@@ -42,6 +49,8 @@ pub struct NewArchivedDocument<'a> {
     pub archived_at: NaiveDateTime,
     pub published_at: Option<NaiveDateTime>,
     pub public_since: Option<NaiveDateTime>,
+    pub pdf_edges_sha256: &'a str,
+    pub bundle_edges_sha256: &'a str,
 }
 
 /// Inserts the entry of a version unless it exists (a completed retry); returns the entry.
@@ -59,6 +68,8 @@ pub fn insert(conn: &mut Conn<'_>, new: &NewArchivedDocument<'_>) -> Result<Arch
                 archived_documents::archived_at.eq(new.archived_at),
                 archived_documents::published_at.eq(new.published_at),
                 archived_documents::public_since.eq(new.public_since),
+                archived_documents::pdf_edges_sha256.eq(new.pdf_edges_sha256),
+                archived_documents::bundle_edges_sha256.eq(new.bundle_edges_sha256),
             ))
             .on_conflict(archived_documents::submission_id)
             .do_nothing()
@@ -114,5 +125,103 @@ pub fn record_fixity(conn: &mut Conn<'_>, id: i64, at: NaiveDateTime, ok: bool) 
             .set((archived_documents::last_fixity_at.eq(at), archived_documents::last_fixity_ok.eq(ok)))
             .execute(c)
     })?;
+    Ok(())
+}
+
+/// Marks every entry holding the file `sha256` (as its PDF or its bundle) damaged, as a fixity
+/// run that found it so would, at `at`; returns the ids of the entries that were not marked
+/// damaged already, so that each is reported once however many readers find it (each row's
+/// update is conditional, so two processes cannot both count it).
+pub fn mark_damaged(conn: &mut Conn<'_>, sha256: &str, at: NaiveDateTime) -> Result<Vec<i64>, DbError> {
+    use archived_documents::dsl as d;
+    let holders: Vec<i64> = with_conn!(conn, |c| d::archived_documents
+        .filter(d::pdf_sha256.eq(sha256).or(d::bundle_sha256.eq(sha256)))
+        .order(d::id)
+        .select(d::id)
+        .load(c))?;
+    let mut newly = Vec::new();
+    for id in holders {
+        let changed = with_conn!(conn, |c| diesel::update(
+            d::archived_documents.find(id).filter(d::last_fixity_ok.is_null().or(d::last_fixity_ok.eq(true)))
+        )
+        .set((d::last_fixity_at.eq(at), d::last_fixity_ok.eq(false)))
+        .execute(c))?;
+        if changed == 1 {
+            newly.push(id);
+        }
+    }
+    Ok(newly)
+}
+
+/// Records the edge digests of an entry archived before they were recorded (left as they are
+/// when already set).
+pub fn backfill_edges(conn: &mut Conn<'_>, id: i64, pdf_edges: &str, bundle_edges: &str) -> Result<(), DbError> {
+    use archived_documents::dsl as d;
+    with_conn!(conn, |c| diesel::update(d::archived_documents.find(id).filter(d::pdf_edges_sha256.is_null()))
+        .set((d::pdf_edges_sha256.eq(pdf_edges), d::bundle_edges_sha256.eq(bundle_edges)))
+        .execute(c))?;
+    Ok(())
+}
+
+/// Entries whose edge digests are not recorded yet, oldest first.
+pub fn without_edges(conn: &mut Conn<'_>) -> Result<Vec<ArchivedDocument>, DbError> {
+    with_conn!(conn, |c| Ok(archived_documents::table
+        .filter(archived_documents::pdf_edges_sha256.is_null().or(archived_documents::bundle_edges_sha256.is_null()))
+        .order(archived_documents::id)
+        .select(ArchivedDocument::as_select())
+        .load(c)?))
+}
+
+/// What re-rendering an entry's source bundle gave, with one renderer and template version.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = archive_verifications, check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
+pub struct Verdict {
+    pub archive_id: i64,
+    pub renderer_version: String,
+    pub template_version: String,
+    pub verified_at: NaiveDateTime,
+    /// SHA-256 of the re-rendered PDF; `None` when the bundle could not be rendered.
+    pub rerendered_sha256: Option<String>,
+    /// Why the re-rendering could not be compared, if it could not.
+    pub problem: Option<String>,
+}
+
+/// The stored verdict of `archive_id` with this renderer and template version.
+pub fn verdict(
+    conn: &mut Conn<'_>,
+    archive_id: i64,
+    renderer_version: &str,
+    template_version: &str,
+) -> Result<Option<Verdict>, DbError> {
+    use archive_verifications::dsl as v;
+    with_conn!(conn, |c| Ok(v::archive_verifications
+        .filter(v::archive_id.eq(archive_id))
+        .filter(v::renderer_version.eq(renderer_version))
+        .filter(v::template_version.eq(template_version))
+        .select(Verdict::as_select())
+        .first(c)
+        .optional()?))
+}
+
+/// Stores a verdict, replacing the one of the same entry, renderer and template version.
+pub fn save_verdict(conn: &mut Conn<'_>, verdict: &Verdict) -> Result<(), DbError> {
+    use archive_verifications::dsl as v;
+    with_conn!(conn, |c| diesel::insert_into(v::archive_verifications)
+        .values((
+            v::archive_id.eq(verdict.archive_id),
+            v::renderer_version.eq(&verdict.renderer_version),
+            v::template_version.eq(&verdict.template_version),
+            v::verified_at.eq(verdict.verified_at),
+            v::rerendered_sha256.eq(&verdict.rerendered_sha256),
+            v::problem.eq(&verdict.problem),
+        ))
+        .on_conflict((v::archive_id, v::renderer_version, v::template_version))
+        .do_update()
+        .set((
+            v::verified_at.eq(verdict.verified_at),
+            v::rerendered_sha256.eq(&verdict.rerendered_sha256),
+            v::problem.eq(&verdict.problem),
+        ))
+        .execute(c))?;
     Ok(())
 }

@@ -80,6 +80,10 @@ pub struct CatalogRow {
     pub last_fixity_at: Option<NaiveDateTime>,
     #[diesel(sql_type = Nullable<Bool>)]
     pub last_fixity_ok: Option<bool>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub pdf_edges_sha256: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub bundle_edges_sha256: Option<String>,
 }
 
 /// Narrows a list to the entries of one creative field or one country.
@@ -181,7 +185,8 @@ const COLUMNS: &str = "SELECT d.id AS id, d.published_at AS published_at, d.publ
      s.id AS submission_id, s.bundle_sha256 AS source_sha256, d.pdf_sha256 AS pdf_sha256, \
      d.bundle_sha256 AS bundle_sha256, d.bundle_bytes AS bundle_bytes, d.renderer_version AS renderer_version, \
      d.template_version AS template_version, d.archived_at AS archived_at, d.last_fixity_at AS last_fixity_at, \
-     d.last_fixity_ok AS last_fixity_ok";
+     d.last_fixity_ok AS last_fixity_ok, d.pdf_edges_sha256 AS pdf_edges_sha256, \
+     d.bundle_edges_sha256 AS bundle_edges_sha256";
 
 const FROM: &str = " FROM archived_documents d \
      JOIN submissions s ON s.id = d.submission_id \

@@ -220,6 +220,19 @@ diesel::table! {
         last_fixity_at -> Nullable<Timestamp>,
         last_fixity_ok -> Nullable<Bool>,
         public_since -> Nullable<Timestamp>,
+        pdf_edges_sha256 -> Nullable<Text>,
+        bundle_edges_sha256 -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    archive_verifications (archive_id, renderer_version, template_version) {
+        archive_id -> BigInt,
+        renderer_version -> Text,
+        template_version -> Text,
+        verified_at -> Timestamp,
+        rerendered_sha256 -> Nullable<Text>,
+        problem -> Nullable<Text>,
     }
 }
 

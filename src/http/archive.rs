@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::bulk;
-use super::download::{self, StoredFile};
+use super::download::{self, DamageHook, StoredFile};
 use super::extract::{ApiJson, ApiPath, ApiQuery, Auth};
 use super::spreadsheet::Sheet;
 use super::zerocopy::ZeroCopy;
@@ -269,31 +269,31 @@ enum ArchiveFile {
 /// the entry's files changed or missing.
 fn stored_file(entry: &Entry, which: ArchiveFile, now: chrono::NaiveDateTime) -> Result<StoredFile, ApiError> {
     let d = &entry.document;
-    let (sha256, bytes) = match which {
-        ArchiveFile::Pdf => (&d.pdf_sha256, d.pdf_bytes),
-        ArchiveFile::SourceBundle => (&d.bundle_sha256, d.bundle_bytes),
+    let facts = match which {
+        ArchiveFile::Pdf => (&d.pdf_sha256, d.pdf_bytes, &d.pdf_edges_sha256),
+        ArchiveFile::SourceBundle => (&d.bundle_sha256, d.bundle_bytes, &d.bundle_edges_sha256),
     };
     let c = &entry.cycle.record;
     let name = |extension: &str| download_name(&c.city.name, &c.city.slug, &c.city.field, c.period_end_year, extension);
-    checked_file(which, sha256, bytes, d.last_fixity_ok, d.archived_at, entry.is_published(now), name)
+    checked_file(which, facts, d.last_fixity_ok, d.archived_at, entry.is_published(now), name)
 }
 
 /// The file of a published entry, from its catalogue record (see [`stored_file`]).
 fn published_file(r: &Record, which: ArchiveFile) -> Result<StoredFile, ApiError> {
-    let (sha256, bytes) = match which {
-        ArchiveFile::Pdf => (&r.pdf_sha256, r.pdf_bytes),
-        ArchiveFile::SourceBundle => (&r.bundle_sha256, r.bundle_bytes),
+    let facts = match which {
+        ArchiveFile::Pdf => (&r.pdf_sha256, r.pdf_bytes, &r.pdf_edges_sha256),
+        ArchiveFile::SourceBundle => (&r.bundle_sha256, r.bundle_bytes, &r.bundle_edges_sha256),
     };
     let name = |extension: &str| download_name(&r.city_name, &r.city_slug, &r.field_slug, r.period_end_year, extension);
-    checked_file(which, sha256, bytes, r.last_fixity_ok, r.archived_at, true, name)
+    checked_file(which, facts, r.last_fixity_ok, r.archived_at, true, name)
 }
 
-/// The file `which` of an entry, named by `name` from its extension; refused as damaged when the
-/// last fixity check found the entry's files changed or missing, or the recorded size is negative.
+/// The file `which` of an entry (its SHA-256, recorded size and edge digest), named by `name` from
+/// its extension; refused as damaged when the entry is marked damaged (by the fixity check or a
+/// reader that found its files changed or missing), or the recorded size is negative.
 fn checked_file(
     which: ArchiveFile,
-    sha256: &str,
-    bytes: i64,
+    (sha256, bytes, edges): (&String, i64, &Option<String>),
     last_fixity_ok: Option<bool>,
     archived_at: NaiveDateTime,
     public: bool,
@@ -304,7 +304,7 @@ fn checked_file(
         ArchiveFile::SourceBundle => ("application/zip", "source.zip"),
     };
     if last_fixity_ok == Some(false) {
-        return Err(download::damaged(sha256, "the last fixity check found this entry's files damaged or missing"));
+        return Err(download::damaged(sha256, "this entry's files were found damaged or missing"));
     }
     let bytes = u64::try_from(bytes).map_err(|_| download::damaged(sha256, "the recorded size is negative"))?;
     Ok(StoredFile {
@@ -314,6 +314,7 @@ fn checked_file(
         modified: archived_at,
         public,
         file_name: name(extension),
+        edges_sha256: edges.clone(),
     })
 }
 
@@ -354,7 +355,20 @@ async fn send_file(
         Some(record) => published_file(&record, which)?,
         None => stored_file(&visible(&state, &auth, id).await?, which, now)?,
     };
-    download::serve(state.store.clone(), &state.verified, sender, &method, &headers, file).await
+    let damage = damage_hook(&state);
+    download::serve(state.store.clone(), &state.verified, &damage, sender, &method, &headers, file).await
+}
+
+/// What a download or a bulk download does on finding a stored file damaged: the entries holding
+/// it are marked damaged and the Secretariat alarmed, once per entry
+/// ([`workflow::archive::report_damage`]). Runs on the blocking pool.
+fn damage_hook(state: &AppState) -> DamageHook {
+    let (db, alarm, clock) = (state.db.clone(), state.alarm.clone(), state.clock.clone());
+    Arc::new(move |sha256: &str, problem: &str| {
+        if let Err(e) = workflow::archive::report_damage(&db, alarm.as_deref(), sha256, problem, clock()) {
+            tracing::error!(error = %e, "a damaged archive file could not be recorded as damaged");
+        }
+    })
 }
 
 /// The archived PDF, streamed or sent with `sendfile`, with conditional requests and byte ranges
@@ -387,27 +401,53 @@ async fn source(
 struct VerificationView {
     archive_id: i64,
     pdf_sha256: String,
-    /// `intact`, `missing` or `changed`.
+    /// `intact`, `missing` or `changed`, as hashed for this answer.
     stored_pdf: &'static str,
     stored_bundle: &'static str,
     rerendered_sha256: Option<String>,
-    /// Re-rendering the stored bundle gives exactly the archived PDF.
+    /// Both stored files are intact and re-rendering the stored bundle gives exactly the PDF's
+    /// bytes.
     matches: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     problem: Option<String>,
+    /// When the re-rendering was made (`null` when the bundle could not be read).
+    rendered_at: Option<String>,
+    /// The re-rendering is the stored verdict of this renderer and template version, not one
+    /// made for this request.
+    cached: bool,
+    renderer: &'static str,
 }
 
-/// Re-renders the stored bundle and says whether the bytes match the archived PDF.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyQuery {
+    /// `true`: re-render now and store the new verdict (Secretariat only).
+    #[serde(default)]
+    fresh: bool,
+}
+
+/// Whether the archived PDF is intact and re-rendering the stored bundle gives its bytes. The
+/// stored files are re-hashed on every call; the re-rendering is the stored verdict of this
+/// renderer and template version, made once; `?fresh=true` (Secretariat; 401/403 for anyone
+/// else) renders again and replaces it. A file found damaged marks the entry damaged.
 async fn verify(
     State(state): State<AppState>,
     auth: Auth,
     ApiPath(id): ApiPath<i64>,
+    ApiQuery(query): ApiQuery<VerifyQuery>,
 ) -> Result<Json<VerificationView>, ApiError> {
+    if query.fresh {
+        auth.require(Action::Administer)?;
+    }
     let entry = visible(&state, &auth, id).await?;
     let st = state.clone();
     let document = entry.document.clone();
-    let v: Verification =
-        blocking(move || workflow::archive::verify(&st.reporting, st.store.as_ref(), &document)).await?;
+    let now = state.now();
+    let v: Verification = blocking(move || {
+        let alarm = st.alarm.as_deref();
+        workflow::archive::verify(&st.db, &st.reporting, st.store.as_ref(), alarm, &document, query.fresh, now)
+    })
+    .await?;
     Ok(Json(VerificationView {
         archive_id: id,
         pdf_sha256: entry.document.pdf_sha256,
@@ -416,6 +456,9 @@ async fn verify(
         rerendered_sha256: v.rerendered_sha256,
         matches: v.matches,
         problem: v.problem,
+        rendered_at: v.rendered_at.map(|t| rfc3339(t.and_utc())),
+        cached: v.cached,
+        renderer: crate::render::RENDERER,
     }))
 }
 
@@ -800,7 +843,8 @@ struct BulkManifest<'a> {
     count: usize,
     pdf_bytes: u64,
     items: Vec<BulkItem<'a>>,
-    /// Selected reports whose files the last fixity check found damaged; they are not included.
+    /// Selected reports whose files were found damaged (marked so, or by this download's check);
+    /// they are not included.
     unavailable: Vec<LeftOut>,
 }
 
@@ -821,25 +865,40 @@ async fn bulk_zip(
     let index = state.catalog.clone();
     let records = state.db.run(move |conn| workflow::catalog::bulk(&index, conn, now, &filter, limits)).await?;
 
-    let (damaged, records): (Vec<Arc<Record>>, Vec<Arc<Record>>) =
+    let (marked, records): (Vec<Arc<Record>>, Vec<Arc<Record>>) =
         records.into_iter().partition(|r| r.last_fixity_ok == Some(false));
+    let mut damaged: Vec<(Arc<Record>, &'static str)> = marked
+        .into_iter()
+        .map(|r| (r, "its files were found damaged or missing (by a fixity check or a reader)"))
+        .collect();
+    // Every PDF is checked whole before anything is sent; one found damaged now is left out too.
+    let sizes = records
+        .iter()
+        .map(|r| {
+            let bytes = u64::try_from(r.pdf_bytes)
+                .map_err(|_| download::damaged(&r.pdf_sha256, "the recorded size is negative"))?;
+            Ok((r.pdf_sha256.clone(), bytes))
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let checks = bulk::check(state.store.clone(), sizes.clone(), damage_hook(&state)).await?;
     let mut names = std::collections::BTreeSet::new();
     let mut pdfs = Vec::with_capacity(records.len());
     let mut items = Vec::with_capacity(records.len());
     let (mut sums, mut citations, mut pdf_bytes) = (String::new(), String::new(), 0);
-    for r in &records {
+    for ((r, (sha256, bytes)), crc32) in records.iter().zip(sizes).zip(checks) {
+        let Some(crc32) = crc32 else {
+            damaged.push((r.clone(), "its PDF was found damaged or missing while this download was prepared"));
+            continue;
+        };
         let name = bulk_member_name(r, &mut names);
         sums.push_str(&format!("{}  {name}\n", r.pdf_sha256));
         citations.push_str(&r.bibtex(&entry_url(&state, r.id)));
         citations.push('\n');
-        let sha256 = r.pdf_sha256.clone();
-        let bytes =
-            u64::try_from(r.pdf_bytes).map_err(|_| download::damaged(&sha256, "the recorded size is negative"))?;
         pdf_bytes += bytes;
         pdfs.push(bulk::Part {
             name: name.clone(),
             modified: r.archived_at,
-            content: bulk::Content::Stored { sha256, bytes },
+            content: bulk::Content::Stored { sha256, bytes, crc32 },
         });
         items.push(BulkItem { file: name, entry: SummaryView::new(r, &state) });
     }
@@ -856,11 +915,11 @@ async fn bulk_zip(
         items,
         unavailable: damaged
             .into_iter()
-            .map(|r| LeftOut {
+            .map(|(r, reason)| LeftOut {
                 id: r.id,
                 persistent_id: r.persistent_id(),
                 url: entry_url(&state, r.id),
-                reason: "the last fixity check found its files damaged or missing",
+                reason,
             })
             .collect(),
     };

@@ -5,20 +5,24 @@
 //! `Content-Length` and every member's local header carries its CRC-32: no data descriptors, which
 //! some streaming unzippers cannot read after a stored member.
 //!
-//! Memory stays bounded whatever the selection: a stored member is read twice, a block
-//! at a time on the blocking pool. The first pass computes its CRC-32 and SHA-256 and
-//! checks them against its name and recorded size before its header is sent, so a damaged file
-//! is never sent as if it were whole; the second pass streams it ([`CHUNK`] bytes at a time)
-//! through a small channel,
-//! checking the CRC-32 again. What the server holds per download is a chunk or two and one
-//! directory record per member. A slow client holds no thread, only the task feeding the
-//! channel; when it goes away, the channel closes and reading stops. A file found missing or
-//! changed while streaming cuts the response (the client's ZIP is then visibly incomplete) and is
-//! logged.
+//! Integrity: a ZIP that cannot be opened is worse than one without a report, so every stored
+//! file is read whole and checked against its name and recorded size before anything is sent
+//! ([`check`], on the blocking pool); the caller leaves out a file found missing or damaged (and
+//! reports it, so its entry is marked damaged and the Secretariat alarmed) and lists it in the
+//! manifest. The check also computes each member's CRC-32, which its local header needs, so the
+//! selection is read twice in all, as when each member was checked just before its header: the
+//! cost is that the first byte waits for the whole selection to be read once.
+//!
+//! Memory stays bounded whatever the selection: the second pass streams each member ([`CHUNK`]
+//! bytes at a time, on the blocking pool) through a small channel, checking its size and CRC-32
+//! again. What the server holds per download is a chunk or two and one directory record per
+//! member. A slow client holds no thread, only the task feeding the channel; when it goes away,
+//! the channel closes and reading stops. A file that changed between the check and its turn cuts
+//! the response (the client's ZIP is then visibly incomplete) and is logged.
 
 mod zip;
 
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Read};
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
@@ -31,9 +35,9 @@ use tracing::Instrument;
 
 use self::zip::{Layout, Member};
 use super::ApiError;
-use super::download::{CHUNK, Chunks, content_disposition};
+use super::download::{CHUNK, Chunks, DamageHook, content_disposition};
 use crate::error::Error;
-use crate::storage::{BlobReader, BlobStore};
+use crate::storage::{BlobReader, BlobStore, StorageError};
 
 /// Chunks read ahead of the client.
 const READ_AHEAD: usize = 2;
@@ -43,8 +47,9 @@ const READ_AHEAD: usize = 2;
 pub enum Content {
     /// Bytes made for this download (a manifest, a checksum list).
     Inline(Bytes),
-    /// An archived file, by its SHA-256 (its name in the store) and its recorded size.
-    Stored { sha256: String, bytes: u64 },
+    /// An archived file, by its SHA-256 (its name in the store) and its recorded size, with the
+    /// CRC-32 [`check`] found.
+    Stored { sha256: String, bytes: u64, crc32: u32 },
 }
 
 /// A member of the ZIP file.
@@ -137,9 +142,19 @@ async fn member(
             send(tx, Bytes::from(zip::local_header(&member))).await?;
             send(tx, bytes).await?;
         }
-        Content::Stored { sha256, bytes } => {
+        Content::Stored { sha256, bytes, crc32 } => {
             let store = store.clone();
-            let (reader, crc32) = blocking(move || checked(store.as_ref(), &sha256, bytes)).await?;
+            let reader = blocking(move || {
+                let reader = store.open(&sha256).map_err(io::Error::other)?;
+                if reader.len() != bytes {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("the stored file {sha256} changed size after it was checked"),
+                    ));
+                }
+                Ok(reader)
+            })
+            .await?;
             member.crc32 = crc32;
             send(tx, Bytes::from(zip::local_header(&member))).await?;
             stream(reader, crc32, tx).await?;
@@ -156,30 +171,61 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> io::Result<T> + Send + 
     }
 }
 
-/// Opens the stored file `sha256` and reads it whole: its size must be `bytes` and its content
-/// must hash to its name. Returns the reader (rewound) and the CRC-32.
-fn checked(store: &dyn BlobStore, sha256: &str, bytes: u64) -> io::Result<(BlobReader, u32)> {
-    let mut reader = store.open(sha256).map_err(io::Error::other)?;
+/// Reads each stored file `(sha256, recorded size)` whole, before anything is sent: its CRC-32
+/// when it has its recorded size and hashes to its name; `None` when it is missing or damaged,
+/// which is told to `damage` (on the blocking pool) and which the caller leaves out. Failing to
+/// read a file for another reason (an unreachable store) fails the download.
+pub async fn check(
+    store: Arc<dyn BlobStore>,
+    files: Vec<(String, u64)>,
+    damage: DamageHook,
+) -> Result<Vec<Option<u32>>, ApiError> {
+    let checked = tokio::task::spawn_blocking(move || {
+        let mut out = Vec::with_capacity(files.len());
+        for (sha256, bytes) in files {
+            match checked(store.as_ref(), &sha256, bytes)? {
+                Ok(crc32) => out.push(Some(crc32)),
+                Err(problem) => {
+                    damage(&sha256, &problem);
+                    out.push(None);
+                }
+            }
+        }
+        Ok::<_, StorageError>(out)
+    })
+    .in_current_span()
+    .await;
+    match checked {
+        Ok(result) => Ok(result.map_err(Error::from)?),
+        Err(e) => Err(ApiError::interrupted(&e)),
+    }
+}
+
+/// Reads the stored file `sha256` whole: its size must be `bytes` and its content must hash to
+/// its name. Its CRC-32, or what is wrong with it.
+fn checked(store: &dyn BlobStore, sha256: &str, bytes: u64) -> Result<Result<u32, String>, StorageError> {
+    let mut reader = match store.open(sha256) {
+        Err(e @ StorageError::Missing { .. }) => return Ok(Err(e.to_string())),
+        other => other?,
+    };
     if reader.len() != bytes {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("the stored file {sha256} has {} bytes, the archive recorded {bytes}", reader.len()),
-        ));
+        return Ok(Err(format!("the stored file has {} bytes, the archive recorded {bytes}", reader.len())));
     }
     let (mut sha, mut crc) = (Sha256::new(), crc32fast::Hasher::new());
-    crate::storage::read_blocks(&mut reader, |block| {
+    let read = crate::storage::read_blocks(&mut reader, |block| {
         sha.update(block);
         crc.update(block);
-    })?;
+    });
+    match read {
+        Ok(n) if n == bytes => {}
+        Ok(n) => return Ok(Err(format!("the stored file ended at byte {n}"))),
+        Err(source) => return Err(StorageError::Io { op: "read", path: sha256.into(), source }),
+    }
     let actual = crate::storage::hex(&sha.finalize());
     if actual != sha256 {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("the stored file {sha256} now hashes to {actual}; it was not sent"),
-        ));
+        return Ok(Err(format!("a bulk download hashed it to {actual}")));
     }
-    reader.seek(SeekFrom::Start(0))?;
-    Ok((reader, crc.finalize()))
+    Ok(Ok(crc.finalize()))
 }
 
 /// Sends the rest of `reader` a chunk at a time; its bytes must have the CRC-32 `expected`.
@@ -237,7 +283,7 @@ mod tests {
 
     fn stored(store: &LocalStore, bytes: &[u8]) -> Content {
         let put = store.put(bytes).unwrap();
-        Content::Stored { sha256: put.sha256, bytes: put.bytes }
+        Content::Stored { sha256: put.sha256, bytes: put.bytes, crc32: crc32fast::hash(bytes) }
     }
 
     #[tokio::test]
@@ -264,28 +310,39 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_changed_or_missing_file_cuts_the_download_before_its_header() {
+    async fn the_check_finds_changed_and_missing_files_and_a_later_change_cuts_before_the_data() {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalStore::open(dir.path()).unwrap();
         let good = stored(&store, b"%PDF good");
-        let Content::Stored { sha256, bytes } = stored(&store, b"%PDF will change") else { unreachable!() };
+        let Content::Stored { sha256, bytes, crc32 } = stored(&store, b"%PDF will change") else { unreachable!() };
+        let Content::Stored { sha256: good_sha, .. } = good.clone() else { unreachable!() };
         let path = dir.path().join("objects").join(&sha256[0..2]).join(&sha256[2..4]).join(&sha256);
         std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
         std::fs::write(&path, b"%PDF has changes").unwrap();
         let store: Arc<dyn BlobStore> = Arc::new(store);
-        for (changed, problem) in [
-            (Content::Stored { sha256: sha256.clone(), bytes }, "now hashes to"),
-            (Content::Stored { sha256: "0".repeat(64), bytes: 3 }, ""),
-        ] {
-            let parts = vec![
-                Part { name: "pdf/good.pdf".into(), modified: at(), content: good.clone() },
-                Part { name: "pdf/changed.pdf".into(), modified: at(), content: changed },
-            ];
-            let (frames, error) = frames(respond(store.clone(), parts, "bulk.zip").unwrap()).await;
-            let sent = frames.concat();
-            assert!(error.is_some_and(|e| e.contains(problem)), "cut with {problem:?}");
-            assert!(sent.ends_with(b"%PDF good"), "the good member went out whole, nothing of the other");
-        }
+
+        // Checked before the response: the changed and the missing file are found and reported.
+        let seen: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+        let noted = seen.clone();
+        let hook: DamageHook = Arc::new(move |sha: &str, problem: &str| {
+            noted.lock().unwrap().push(format!("{sha}: {problem}"));
+        });
+        let files = vec![(good_sha, 9), (sha256.clone(), bytes), ("0".repeat(64), 3)];
+        let found = check(store.clone(), files, hook).await.unwrap();
+        assert_eq!(found, [Some(crc32fast::hash(b"%PDF good")), None, None]);
+        let seen = seen.lock().unwrap().clone();
+        assert!(seen[0].starts_with(&sha256) && seen[0].contains("hashed it to"), "{seen:?}");
+        assert!(seen[1].contains("missing"), "{seen:?}");
+
+        // A file that changes after its check: its data is not sent, the response is cut.
+        let parts = vec![
+            Part { name: "pdf/good.pdf".into(), modified: at(), content: good.clone() },
+            Part { name: "pdf/changed.pdf".into(), modified: at(), content: Content::Stored { sha256, bytes, crc32 } },
+        ];
+        let (frames, error) = frames(respond(store.clone(), parts, "bulk.zip").unwrap()).await;
+        let sent = frames.concat();
+        assert!(error.is_some_and(|e| e.contains("changed while it was being sent")));
+        assert!(!sent.windows(16).any(|w| w == b"%PDF has changes"), "none of its bytes went out");
     }
 
     #[tokio::test]
@@ -295,7 +352,7 @@ mod tests {
         let huge = |n: u32| Part {
             name: format!("pdf/{n}.pdf"),
             modified: at(),
-            content: Content::Stored { sha256: "0".repeat(64), bytes: 3 << 30 },
+            content: Content::Stored { sha256: "0".repeat(64), bytes: 3 << 30, crc32: 0 },
         };
         let refused = respond(store, vec![huge(1), huge(2)], "bulk.zip").unwrap_err();
         assert_eq!(refused.into_response().status(), StatusCode::PAYLOAD_TOO_LARGE);

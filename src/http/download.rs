@@ -23,13 +23,19 @@
 //! than copying the bytes. Buffers are not zeroed before the read ([`BlobReader::read_chunk`]).
 //!
 //! Integrity, a trade-off: hashing the whole file before answering would mean reading it twice (or
-//! holding it), so the file is not hashed up front. Before answering, the stored size must equal the
-//! recorded size and the entry's last fixity check must not have found it damaged (else the
-//! `archive_damaged` 500). Content is covered by the fixity job, and, for a whole-file response, by
-//! hashing while streaming: the last chunk is sent only if the bytes hash to the file's name, so a
-//! client never receives a complete response with changed content (the connection is cut instead
-//! and the problem logged). Range responses cannot be checked this way; a client can compare the
-//! ETag, which is the SHA-256 of the whole file.
+//! holding it), so the file is not hashed up front. Before any header is sent, whatever the
+//! request (whole file, ranges, HEAD, and on the zero-copy path), the entry must not be marked
+//! damaged, the stored size must equal the recorded size, and the file's edge digest (SHA-256 of
+//! its first and last 64 KiB, recorded at archiving: `storage::edges_sha256`) must match, which
+//! checks a file of up to 128 KiB whole and, in a larger one, the ends where truncation and
+//! overwrites show. A failure is the `archive_damaged` 500 and is reported through the
+//! [`DamageHook`] (the entry is marked damaged and the Secretariat alarmed, once). Damage in the
+//! middle of a larger file is found by hashing while streaming a whole-file response: the last
+//! chunk is sent only if the bytes hash to the file's name, so a client never receives a complete
+//! response with changed content (the connection is cut, and the hook called, so every later
+//! request gets the 500 at once), and by the fixity job. A range of a file whose middle changed
+//! since its last whole read can still be sent; a client can compare the ETag, which is the
+//! SHA-256 of the whole file.
 //!
 //! Hashing costs more CPU than everything else a download does (about 1.3 ms for 2 MB with the
 //! CPU's SHA instructions, several times the copying), so a match is remembered ([`VerifiedFiles`]):
@@ -78,7 +84,7 @@ use tracing::Instrument;
 
 use super::zerocopy::{MappedFile, Registry};
 use super::{ApiError, blocking};
-use crate::storage::{BlobReader, BlobStore, FileVersion};
+use crate::storage::{self, BlobReader, BlobStore, FileVersion, StorageError};
 
 /// How many bytes are read from the store at a time.
 pub const CHUNK: usize = 256 * 1024;
@@ -161,10 +167,18 @@ pub struct StoredFile {
     pub public: bool,
     /// The name a browser saves it under, in Unicode (an ASCII form is derived).
     pub file_name: String,
+    /// Its edge digest (`storage::edges_sha256`), when recorded.
+    pub edges_sha256: Option<String>,
 }
 
+/// Told when a download finds a stored file damaged (its SHA-256, and what is wrong): marks the
+/// entries holding it and alarms the Secretariat (`workflow::archive::report_damage`). Called on
+/// the blocking pool.
+pub type DamageHook = Arc<dyn Fn(&str, &str) + Send + Sync>;
+
 /// The answer for an archive file that is missing, the wrong size or found changed: logged, and a
-/// 500 that serves nothing.
+/// 500 `archive_damaged` that serves nothing (README: a fault of the archive, not of the request,
+/// which retrying will not mend until the file is restored).
 pub fn damaged(sha256: &str, problem: &str) -> ApiError {
     tracing::error!(archive.sha256 = %sha256, problem, "an archived file is missing or damaged");
     ApiError::new(
@@ -175,11 +189,12 @@ pub fn damaged(sha256: &str, problem: &str) -> ApiError {
 }
 
 /// Answers `method` with `headers` for `file`, reading it from `store` only when a body (or, for
-/// HEAD, the check of its size) is needed; `verified` says which files a whole-file response need
-/// not hash again, and learns the ones it hashes.
+/// HEAD, the checks of its size and edges) is needed; `verified` says which files a whole-file
+/// response need not hash again, and learns the ones it hashes; `damage` is told of a damaged file.
 pub async fn serve(
     store: Arc<dyn BlobStore>,
     verified: &Arc<VerifiedFiles>,
+    damage: &DamageHook,
     zero_copy: Option<Arc<Registry>>,
     method: &Method,
     headers: &HeaderMap,
@@ -220,7 +235,7 @@ pub async fn serve(
         _ => None,
     }
     .map(|(sender, range)| ZeroCopyRequest { sender, range, verified: verified.clone() });
-    let opened = open(store, &file, fast).await?;
+    let opened = open(store, &file, fast, damage).await?;
     let (status, content_type, segments, whole_file) = match plan {
         Plan::Single(r) => {
             validators.insert(header::CONTENT_RANGE, value(&content_range(r, file.bytes))?);
@@ -247,7 +262,7 @@ pub async fn serve(
         Opened::Mapped(frame) => Body::from(frame),
         Opened::Reader(reader) => {
             let check = (whole_file && !verified.trusted(&file.sha256, reader.version()))
-                .then(|| Check::new(file.sha256.clone(), verified.clone()));
+                .then(|| Check::new(file.sha256.clone(), verified.clone(), damage.clone()));
             stream(reader, segments, check)
         }
     };
@@ -279,34 +294,52 @@ enum Opened {
     Mapped(Bytes),
 }
 
-/// Opens the stored file on the blocking pool and checks its size against the record. With
-/// `zero_copy`, a local file trusted at the version just opened is mapped and its body frame made,
-/// in the same trip to the blocking pool.
+/// Opens the stored file on the blocking pool and checks its size and edge digest against the
+/// record; a file missing or failing either is reported to `damage` and answered with the
+/// `archive_damaged` 500. With `zero_copy`, a local file trusted at the version just opened is
+/// mapped and its body frame made, in the same trip to the blocking pool.
 async fn open(
     store: Arc<dyn BlobStore>,
     file: &StoredFile,
     zero_copy: Option<ZeroCopyRequest>,
+    damage: &DamageHook,
 ) -> Result<Opened, ApiError> {
-    let (sha, recorded) = (file.sha256.clone(), file.bytes);
+    let (sha, recorded, edges, hook) = (file.sha256.clone(), file.bytes, file.edges_sha256.clone(), damage.clone());
     let opened = blocking(move || {
-        let reader = store.open(&sha)?;
-        let Some(fast) = zero_copy.filter(|_| reader.len() == recorded) else { return Ok(Opened::Reader(reader)) };
-        if !fast.verified.trusted(&sha, reader.version()) {
-            return Ok(Opened::Reader(reader));
+        let problem = |problem: String| {
+            hook(&sha, &problem);
+            Ok(Err(problem))
+        };
+        let mut reader = match store.open(&sha) {
+            Err(e @ StorageError::Missing { .. }) => return problem(e.to_string()),
+            other => other?,
+        };
+        if reader.len() != recorded {
+            return problem(format!("the stored file has {} bytes, the archive recorded {recorded}", reader.len()));
         }
-        Ok(match MappedFile::map(reader, &sha) {
+        if let Some(expected) = edges {
+            match storage::read_edges_sha256(&mut reader) {
+                Ok(actual) if actual == expected => {}
+                Ok(actual) => {
+                    return problem(format!(
+                        "its first and last 64 KiB hash to {actual}, the archive recorded {expected}"
+                    ));
+                }
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return problem(e.to_string()),
+                Err(source) => return Err(StorageError::Io { op: "read", path: sha.clone().into(), source }.into()),
+            }
+        }
+        let Some(fast) = zero_copy else { return Ok(Ok(Opened::Reader(reader))) };
+        if !fast.verified.trusted(&sha, reader.version()) {
+            return Ok(Ok(Opened::Reader(reader)));
+        }
+        Ok(Ok(match MappedFile::map(reader, &sha) {
             Ok(mapped) => Opened::Mapped(fast.sender.body(mapped, fast.range.start, fast.range.len())),
             Err(reader) => Opened::Reader(reader),
-        })
+        }))
     })
     .await?;
-    if let Opened::Reader(reader) = &opened
-        && reader.len() != file.bytes
-    {
-        let problem = format!("the stored file has {} bytes, the archive recorded {}", reader.len(), file.bytes);
-        return Err(damaged(&file.sha256, &problem));
-    }
-    Ok(opened)
+    opened.map_err(|problem| damaged(&file.sha256, &problem))
 }
 
 fn value(text: &str) -> Result<HeaderValue, ApiError> {
@@ -586,11 +619,13 @@ struct Check {
     started: (SystemTime, Instant),
     /// Where a match is remembered.
     verified: Arc<VerifiedFiles>,
+    /// Told of a mismatch.
+    damage: DamageHook,
 }
 
 impl Check {
-    fn new(expected: String, verified: Arc<VerifiedFiles>) -> Self {
-        Check { hasher: Sha256::new(), expected, started: (SystemTime::now(), Instant::now()), verified }
+    fn new(expected: String, verified: Arc<VerifiedFiles>, damage: DamageHook) -> Self {
+        Check { hasher: Sha256::new(), expected, started: (SystemTime::now(), Instant::now()), verified, damage }
     }
 }
 
@@ -631,6 +666,7 @@ impl Source {
         let Some(check) = self.check.take() else { return Ok(()) };
         let actual: String = check.hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
         if actual != check.expected {
+            (check.damage)(&check.expected, &format!("a whole-file download hashed it to {actual}"));
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!("the stored file {} now hashes to {actual}; the download was cut", check.expected),
@@ -854,7 +890,7 @@ mod tests {
         let reader = BlobReader::new(io::Cursor::new(data.clone()), data.len() as u64);
         let whole = Segment::File(r(0, data.len() as u64 - 1));
         let (sizes, bytes, error) =
-            frames(stream(reader, vec![whole], Some(Check::new(sha(&data), Arc::default())))).await;
+            frames(stream(reader, vec![whole], Some(Check::new(sha(&data), Arc::default(), ignore_damage())))).await;
         assert_eq!(sizes, [CHUNK, CHUNK, CHUNK, 100], "read and sent a chunk at a time");
         assert_eq!((bytes == data, error), (true, None));
 
@@ -863,7 +899,8 @@ mod tests {
         changed[5] ^= 1;
         let reader = BlobReader::new(io::Cursor::new(changed), data.len() as u64);
         let whole = Segment::File(r(0, data.len() as u64 - 1));
-        let (sizes, _, error) = frames(stream(reader, vec![whole], Some(Check::new(sha(&data), Arc::default())))).await;
+        let (sizes, _, error) =
+            frames(stream(reader, vec![whole], Some(Check::new(sha(&data), Arc::default(), ignore_damage())))).await;
         assert_eq!(sizes, [CHUNK, CHUNK, CHUNK]);
         assert!(error.is_some_and(|e| e.contains("now hashes to")));
 
@@ -900,6 +937,27 @@ mod tests {
         assert_eq!(bytes, expected);
     }
 
+    fn ignore_damage() -> DamageHook {
+        Arc::new(|_: &str, _: &str| {})
+    }
+
+    /// A hook that notes what it is told.
+    fn noting_damage() -> (DamageHook, Arc<Mutex<Vec<String>>>) {
+        let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+        let noted = seen.clone();
+        (Arc::new(move |sha: &str, problem: &str| noted.lock().unwrap().push(format!("{sha}: {problem}"))), seen)
+    }
+
+    /// Makes the stored file of `file` writable and writes `data` over it.
+    fn overwrite(dir: &tempfile::TempDir, file: &StoredFile, data: &[u8]) {
+        let path = dir.path().join("objects").join(&file.sha256[..2]).join(&file.sha256[2..4]).join(&file.sha256);
+        let mut perms = std::fs::metadata(&path).unwrap().permissions();
+        #[allow(clippy::permissions_set_readonly_false)]
+        perms.set_readonly(false);
+        std::fs::set_permissions(&path, perms).unwrap();
+        std::fs::write(&path, data).unwrap();
+    }
+
     /// Stores `data` in a local store under a temporary directory and describes it as archived.
     fn stored(data: &[u8]) -> (tempfile::TempDir, Arc<dyn BlobStore>, StoredFile) {
         let dir = tempfile::tempdir().unwrap();
@@ -912,13 +970,16 @@ mod tests {
             modified: modified().naive_utc(),
             public: true,
             file_name: "report.pdf".to_owned(),
+            edges_sha256: Some(crate::storage::edges_sha256(data)),
         };
         (dir, Arc::new(store), file)
     }
 
     async fn get_whole(store: &Arc<dyn BlobStore>, verified: &Arc<VerifiedFiles>, file: &StoredFile) -> Option<String> {
         let response =
-            serve(store.clone(), verified, None, &Method::GET, &HeaderMap::new(), file.clone()).await.unwrap();
+            serve(store.clone(), verified, &ignore_damage(), None, &Method::GET, &HeaderMap::new(), file.clone())
+                .await
+                .unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         frames(response.into_body()).await.2
     }
@@ -936,19 +997,15 @@ mod tests {
         assert!(verified.trusted(&file.sha256, version()), "a match is remembered");
         assert!(!verified.trusted(&file.sha256, None), "a reader without a version is always hashed");
 
-        // Changed through the file system, same size: another version, hashed again, cut.
-        let path = dir.path().join("objects").join(&file.sha256[..2]).join(&file.sha256[2..4]).join(&file.sha256);
-        let mut perms = std::fs::metadata(&path).unwrap().permissions();
-        #[allow(clippy::permissions_set_readonly_false)]
-        perms.set_readonly(false);
-        std::fs::set_permissions(&path, perms).unwrap();
+        // Changed through the file system in the middle (past the edges), same size: another
+        // version, hashed again, cut.
         let mut changed = data.clone();
-        changed[3] ^= 1;
-        std::fs::write(&path, &changed).unwrap();
+        changed[CHUNK] ^= 1;
+        overwrite(&dir, &file, &changed);
         assert!(!verified.trusted(&file.sha256, version()));
         let error = get_whole(&store, &verified, &file).await;
         assert!(error.is_some_and(|e| e.contains("now hashes to")));
-        std::fs::write(&path, &data).unwrap();
+        overwrite(&dir, &file, &data);
 
         // Trust expires; a file changed just before its hash started is not remembered.
         for verified in [VerifiedFiles::new(Duration::ZERO, Duration::ZERO), VerifiedFiles::default()] {
@@ -956,5 +1013,42 @@ mod tests {
             assert_eq!(get_whole(&store, &verified, &file).await, None);
             assert!(!verified.trusted(&file.sha256, version()));
         }
+    }
+
+    #[tokio::test]
+    async fn damage_at_the_edges_or_in_the_size_is_refused_before_any_header_and_reported() {
+        let data: Vec<u8> = (0..(CHUNK * 2 + 7)).map(|i| (i % 233) as u8).collect();
+        let (dir, store, file) = stored(&data);
+        let verified = Arc::new(VerifiedFiles::default());
+        let ask = |range: Option<&str>, method: Method| {
+            let (store, verified, file) = (store.clone(), verified.clone(), file.clone());
+            let mut headers = HeaderMap::new();
+            if let Some(r) = range {
+                headers.insert(header::RANGE, HeaderValue::from_str(r).unwrap());
+            }
+            async move {
+                let (hook, seen) = noting_damage();
+                let answer = serve(store, &verified, &hook, None, &method, &headers, file).await;
+                let seen = seen.lock().unwrap().clone();
+                (answer.map(|r| r.status()).map_err(|e| e.into_response().status()), seen)
+            }
+        };
+        assert_eq!(ask(None, Method::GET).await, (Ok(StatusCode::OK), vec![]));
+
+        // The last byte changed: whole file, a range elsewhere and HEAD are all refused.
+        let mut changed = data.clone();
+        *changed.last_mut().unwrap() ^= 1;
+        overwrite(&dir, &file, &changed);
+        for (range, method) in [(None, Method::GET), (Some("bytes=0-99"), Method::GET), (None, Method::HEAD)] {
+            let (answer, seen) = ask(range, method).await;
+            assert_eq!(answer, Err(StatusCode::INTERNAL_SERVER_ERROR), "{range:?}");
+            assert_eq!(seen.len(), 1, "{seen:?}");
+            assert!(seen[0].contains("first and last 64 KiB"), "{seen:?}");
+        }
+        // Truncated: the size says so.
+        overwrite(&dir, &file, &data[..100]);
+        let (answer, seen) = ask(Some("bytes=0-9"), Method::GET).await;
+        assert_eq!(answer, Err(StatusCode::INTERNAL_SERVER_ERROR));
+        assert!(seen[0].contains("100 bytes"), "{seen:?}");
     }
 }

@@ -1,7 +1,8 @@
 //! HTTP outcomes. Every failure leaves as `{"error": {"code", "message", ...}}` with its status:
 //! 400 malformed request, 401 no or bad token, 403 not allowed, 404 unknown resource, 409
 //! conflict, 413 too large, 415 wrong content type, 422 invalid content, 429 rate limited (see
-//! [`super::ratelimit`]), 503 store unavailable.
+//! [`super::ratelimit`]; a caller's previews, see [`crate::workflow::admission`]), 503 store
+//! unavailable or too many renderings at once (`render_busy`); both with `Retry-After`.
 //! A 500 logs its whole cause and tells the client only that something failed on our side.
 
 use axum::Json;
@@ -25,11 +26,13 @@ pub struct ApiError {
     message: String,
     /// Extra members of the error object (`field`, `problems`).
     extra: Option<Value>,
+    /// Seconds for `Retry-After` (429, 503).
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), extra: None }
+        Self { status, code, message: message.into(), extra: None, retry_after: None }
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -73,6 +76,9 @@ impl IntoResponse for ApiError {
             obj.extend(extra);
         }
         let mut response = (self.status, Json(json!({ "error": error }))).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
@@ -118,11 +124,20 @@ impl From<Error> for ApiError {
                     ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "check_failed", summary)
                 }
             }
+            Error::Busy { retry_after_secs, message } => Self {
+                retry_after: Some(retry_after_secs),
+                ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "render_busy", message)
+            },
+            Error::RateLimited { retry_after_secs, message } => Self {
+                retry_after: Some(retry_after_secs),
+                ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+            },
             Error::TooLarge(message) => Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message),
             Error::Render(e) => match e {
                 RenderError::InputTooLarge { .. }
                 | RenderError::NestingTooDeep { .. }
                 | RenderError::TableTooLarge { .. }
+                | RenderError::TooMuchContent { .. }
                 | RenderError::ImageTooLarge { .. }
                 | RenderError::BadImage { .. }
                 | RenderError::TooManyPages { .. } => {

@@ -101,6 +101,9 @@ pub struct AppState {
     pub auth_failures: Arc<AuthFailures>,
     /// The timeouts and the cap on connections that [`serve`] applies.
     pub connection_limits: ConnectionLimits,
+    /// Where an archived file found damaged by a reader is reported (the Secretariat); `None`
+    /// (the default here; `mmr serve` sets it): only logged and marked.
+    pub alarm: Option<Arc<crate::workflow::archive::Alarm>>,
 }
 
 impl AppState {
@@ -123,6 +126,7 @@ impl AppState {
             zero_copy: Arc::default(),
             auth_failures: Arc::default(),
             connection_limits: ConnectionLimits::default(),
+            alarm: None,
         }
     }
 

@@ -200,13 +200,17 @@ async fn draft_pdf(State(state): State<AppState>, auth: Auth, ApiPath(id): ApiPa
     Ok(pdf_response(pdf, &format!("{slug}-draft.pdf")))
 }
 
-/// Any signed-in user: Markdown in, the PDF the archive would make out, marked draft.
+/// Any signed-in user: Markdown in, the PDF the archive would make out, marked draft. A token has
+/// one preview at a time and a few a minute (429 beyond); every rendering waits for a free slot
+/// (503 `render_busy` past the queue deadline).
 async fn preview(
     State(state): State<AppState>,
     auth: Auth,
     ReportUpload(upload): ReportUpload,
 ) -> Result<Response, ApiError> {
     let principal = auth.signed_in()?.clone();
+    // One preview at a time per token, and a few a minute (`workflow::admission`).
+    let _turn = state.reporting.previews.begin(&format!("token:{}", principal.token_id))?;
     let upload = upload.ok_or_else(|| Invalid::new("body", "a preview needs a report (JSON or multipart)"))?;
     let today = state.now().date();
     let cover = match principal.scope {

@@ -324,6 +324,7 @@ fn read<'a>(source: Source, bytes: &'a [u8], limits: &Limits, out: &mut Vec<Find
                 RenderError::InputTooLarge { .. } => "markdown_too_large",
                 RenderError::NestingTooDeep { .. } => "nesting_too_deep",
                 RenderError::TableTooLarge { .. } => "table_too_large",
+                RenderError::TooMuchContent { .. } => "too_much_content",
                 _ => "markdown_rejected",
             };
             let line = Some(lines.line(e.offset));

@@ -18,6 +18,11 @@ pub enum RenderError {
         "a table has {columns} columns and {cells} cells, above the limits of {max_columns} columns and {max_cells} cells (max_table_columns, max_table_cells)"
     )]
     TableTooLarge { columns: usize, cells: usize, max_columns: usize, max_cells: usize },
+    /// An input has more blocks, headings, links or inline items than its work budget
+    /// (`Limits::max_blocks`, `max_headings`, `max_links`, `max_inlines`): refused while
+    /// parsing, before layout.
+    #[error("{what} has more than {limit} {items}, above the limit ({limit_name})")]
+    TooMuchContent { what: &'static str, items: &'static str, limit: usize, limit_name: &'static str },
     /// An attachment used as an image is larger than `Limits::max_image_bytes`, or
     /// decodes to more than `Limits::max_image_pixels` pixels.
     #[error("image {name} is too large: {detail}")]

@@ -4,8 +4,9 @@
 //! Raw HTML is data: HTML blocks become literal code blocks and inline HTML
 //! becomes literal text. Links keep only http(s), mailto and in-document targets;
 //! anything else (javascript:, file:, relative paths) is rendered as plain text.
-//! Nesting depth and table size are checked here, while building, so the later
-//! stages never see an input outside the limits.
+//! Nesting depth, table size and the work budget (blocks, headings, links, inlines) are
+//! checked here, while building, so the later stages never see an input outside
+//! the limits and a hopeless input is refused before any layout.
 //!
 //! The template check (`check.rs`) reads Markdown through [`scan`], which
 //! runs this same builder (so the check and the renderer accept and refuse the
@@ -297,6 +298,14 @@ struct Builder<'l> {
     footnote_numbers: HashMap<String, usize>,
     footnote_defs: HashMap<String, Vec<Block>>,
     slugs: HashMap<String, usize>,
+    /// The work budget spent so far: blocks, headings and links ([`Limits::max_blocks`]...).
+    blocks: usize,
+    headings: usize,
+    link_count: usize,
+    inlines: usize,
+    /// A budget overrun found where no error can be returned ([`Builder::push_block`]), handed
+    /// back by [`Builder::event`].
+    over: Option<RenderError>,
 }
 
 impl<'l> Builder<'l> {
@@ -313,7 +322,26 @@ impl<'l> Builder<'l> {
             footnote_numbers: HashMap::new(),
             footnote_defs: HashMap::new(),
             slugs: HashMap::new(),
+            blocks: 0,
+            headings: 0,
+            link_count: 0,
+            inlines: 0,
+            over: None,
         }
+    }
+
+    /// Counts one more of a budgeted item; past `limit`, the error naming it.
+    fn spend(
+        count: &mut usize,
+        limit: usize,
+        items: &'static str,
+        limit_name: &'static str,
+    ) -> Result<(), RenderError> {
+        *count += 1;
+        if *count > limit {
+            return Err(RenderError::TooMuchContent { what: "Markdown input", items, limit, limit_name });
+        }
+        Ok(())
     }
 
     fn style(&self, code: bool) -> Style {
@@ -344,6 +372,10 @@ impl<'l> Builder<'l> {
 
     /// Append a finished block to the innermost block container.
     fn push_block(&mut self, block: Block) {
+        if let Err(e) = Self::spend(&mut self.blocks, self.limits.max_blocks, "blocks", "max_blocks") {
+            self.over.get_or_insert(e);
+            return;
+        }
         for open in self.stack.iter_mut().rev() {
             match open {
                 Open::Quote(blocks) | Open::Item { blocks, .. } | Open::Footnote { blocks, .. } => {
@@ -402,16 +434,33 @@ impl<'l> Builder<'l> {
                 return;
             }
             inlines.push(Inline::Text { text: text.to_string(), style, link });
+            self.spend_inline();
         }
     }
 
     fn push_inline(&mut self, inline: Inline) {
         if let Some(inlines) = self.inline_target() {
             inlines.push(inline);
+            self.spend_inline();
+        }
+    }
+
+    /// Counts one more inline item against [`Limits::max_inlines`].
+    fn spend_inline(&mut self) {
+        if let Err(e) = Self::spend(&mut self.inlines, self.limits.max_inlines, "inline items", "max_inlines") {
+            self.over.get_or_insert(e);
         }
     }
 
     fn event(&mut self, event: Event<'_>) -> Result<(), RenderError> {
+        self.read(event)?;
+        match self.over.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn read(&mut self, event: Event<'_>) -> Result<(), RenderError> {
         match event {
             Event::Start(tag) => self.start(tag)?,
             Event::End(tag) => self.end(tag),
@@ -456,6 +505,7 @@ impl<'l> Builder<'l> {
                 self.stack.push(Open::Paragraph { inlines: Vec::new(), implicit: false });
             }
             Tag::Heading { level, .. } => {
+                Self::spend(&mut self.headings, self.limits.max_headings, "headings", "max_headings")?;
                 self.close_implicit_paragraph();
                 self.stack.push(Open::Heading { level: heading_level(level), inlines: Vec::new() });
             }
@@ -513,12 +563,16 @@ impl<'l> Builder<'l> {
                 if let Some((columns, cells)) = over {
                     return Err(self.table_error(columns, cells));
                 }
+                // A cell is laid out like a small block: it counts against the blocks' budget,
+                // which bounds the cells of all tables together.
+                Self::spend(&mut self.blocks, self.limits.max_blocks, "blocks", "max_blocks")?;
                 self.stack.push(Open::Cell(Vec::new()));
             }
             Tag::Emphasis => self.emphasis += 1,
             Tag::Strong => self.strong += 1,
             Tag::Strikethrough => self.strike += 1,
             Tag::Link { link_type, dest_url, .. } => {
+                Self::spend(&mut self.link_count, self.limits.max_links, "links", "max_links")?;
                 let dest_url = link_dest(link_type, &dest_url);
                 let target = link_target(&dest_url);
                 let idx = match target {

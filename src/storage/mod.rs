@@ -292,6 +292,47 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
+/// How many bytes at each end of a stored file its edge digest covers.
+pub const EDGE_BYTES: u64 = 64 * 1024;
+
+/// The two spans `(start, len)` an edge digest covers in a file of `len` bytes: the first and the
+/// last [`EDGE_BYTES`], each byte once (so the whole file up to twice that).
+fn edge_spans(len: u64) -> [(u64, u64); 2] {
+    let head = len.min(EDGE_BYTES);
+    let tail = head.max(len.saturating_sub(EDGE_BYTES));
+    [(0, head), (tail, len - tail)]
+}
+
+/// The edge digest of a file: SHA-256 of its first and last [`EDGE_BYTES`]. Recorded when a
+/// file is archived, it lets a reader check what damage most often hits (a truncated or
+/// overwritten start or end, and any change at all in a file of up to 128 KiB) by reading 128 KiB
+/// instead of the whole file, before it sends anything.
+pub fn edges_sha256(bytes: &[u8]) -> String {
+    let mut hasher = Sha256::new();
+    for (start, len) in edge_spans(bytes.len() as u64) {
+        hasher.update(&bytes[start as usize..(start + len) as usize]);
+    }
+    hex(&hasher.finalize())
+}
+
+/// [`edges_sha256`] of an opened object, read with two seeks; leaves the reader at its start.
+pub fn read_edges_sha256(reader: &mut BlobReader) -> io::Result<String> {
+    let mut hasher = Sha256::new();
+    for (start, len) in edge_spans(reader.len()) {
+        reader.seek(io::SeekFrom::Start(start))?;
+        let chunk = reader.read_chunk(len as usize)?;
+        if chunk.len() as u64 != len {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("the stored file ended at byte {}", start + chunk.len() as u64),
+            ));
+        }
+        hasher.update(&chunk);
+    }
+    reader.seek(io::SeekFrom::Start(0))?;
+    Ok(hex(&hasher.finalize()))
+}
+
 /// SHA-256 and length of everything `reader` yields, read in blocks rather than all at once.
 pub(crate) fn sha256_of_reader(reader: impl Read) -> io::Result<(String, u64)> {
     let mut hasher = Sha256::new();
@@ -386,6 +427,32 @@ fn redact(location: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn edge_digests_cover_each_end_once_and_small_files_whole() {
+        let e = EDGE_BYTES as usize;
+        for len in [0, 1, e, e + 1, 2 * e, 2 * e + 1, 5 * e + 17] {
+            let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let digest = edges_sha256(&data);
+            let mut reader = BlobReader::new(io::Cursor::new(data.clone()), len as u64);
+            assert_eq!(read_edges_sha256(&mut reader).unwrap(), digest, "{len}");
+            assert_eq!(reader.stream_position().unwrap(), 0, "left at the start");
+            if len > 0 {
+                let mut first = data.clone();
+                first[0] ^= 1;
+                let mut last = data.clone();
+                last[len - 1] ^= 1;
+                assert_ne!(edges_sha256(&first), digest);
+                assert_ne!(edges_sha256(&last), digest);
+            }
+            if len <= 2 * e {
+                assert_eq!(digest, sha256_hex(&data), "a small file's edges are the whole file");
+            }
+        }
+        // A reader shorter than its announced length is an error, not a digest.
+        let mut short = BlobReader::new(io::Cursor::new(vec![0u8; 10]), 20);
+        assert!(read_edges_sha256(&mut short).is_err());
+    }
 
     #[test]
     fn sha256_hex_is_the_standard_digest() {

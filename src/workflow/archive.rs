@@ -11,6 +11,18 @@
 //!
 //! The PDF is rendered only from what the bundle's manifest holds, through [`manifest_meta`], so
 //! [`verify`] can re-render a stored bundle alone and compare bytes.
+//!
+//! Damage: whoever finds a stored file missing or changed (a download checking its size and edge
+//! digest before sending, or its hash at the end; a bulk download; `/verify`; the fixity run)
+//! reports it through [`report_damage`], which marks every entry holding the file damaged at once
+//! (as a failed fixity check would: downloads and bulk downloads then refuse it) and alarms the
+//! Secretariat once per entry, on the path the fixity run mails by. Edge digests
+//! (`storage::edges_sha256`) are recorded at archiving; [`backfill_edges`] records those of
+//! entries archived before, after hashing each file whole.
+//!
+//! Verification re-renders a bundle once per renderer and template version: the outcome is stored
+//! ([`db::archive::Verdict`]) and later calls answer from it, re-hashing only the stored files,
+//! unless a fresh one is asked for.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde_json::json;
@@ -26,7 +38,7 @@ use crate::render::{self, Attachment, DocumentMeta, PdfDate, Status};
 use crate::storage::bundle::{
     self, Bundle, BundleLimits, Manifest, ManifestCity, ManifestCycle, ManifestDocument, ManifestSubmission,
 };
-use crate::storage::{BlobStore, Fixity};
+use crate::storage::{self, BlobStore, Fixity};
 
 fn rfc3339(t: NaiveDateTime) -> String {
     t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -161,6 +173,7 @@ pub fn archive_accepted(
         action_plan_markdown: loaded.sources.action_plan_markdown,
         attachments: loaded.sources.attachments.into_iter().map(|a| (a.name, a.bytes)).collect(),
     })?;
+    let (pdf_edges, bundle_edges) = (storage::edges_sha256(&pdf), storage::edges_sha256(&zip));
     let stored_pdf = store.put(&pdf)?;
     let stored_bundle = store.put(&zip)?;
     db.run_blocking(|conn| {
@@ -178,6 +191,8 @@ pub fn archive_accepted(
                     archived_at: now,
                     published_at: Some(loaded.accepted_at),
                     public_since: public_since(Some(loaded.accepted_at), now),
+                    pdf_edges_sha256: &pdf_edges,
+                    bundle_edges_sha256: &bundle_edges,
                 },
             )?;
             let details = json!({
@@ -267,46 +282,208 @@ pub struct Verification {
     pub bundle: Fixity,
     /// SHA-256 of the PDF re-rendered from the stored bundle, when the bundle could be read.
     pub rerendered_sha256: Option<String>,
-    /// The re-rendered PDF has exactly the archived bytes.
+    /// Both stored files are intact and re-rendering the bundle gives exactly the PDF's bytes.
     pub matches: bool,
-    /// Why the re-rendering could not be compared, if it could not.
+    /// Why the PDF does not verify, or why the re-rendering could not be compared.
     pub problem: Option<String>,
+    /// When the re-rendering was done.
+    pub rendered_at: Option<NaiveDateTime>,
+    /// The re-rendering is a stored verdict, not one made for this call.
+    pub cached: bool,
 }
 
-/// Re-hashes the stored files and re-renders the stored bundle, comparing the bytes with the
-/// archived PDF. Blocking.
-pub fn verify(kit: &Reporting, store: &dyn BlobStore, document: &ArchivedDocument) -> Result<Verification> {
-    let pdf = store.verify(&document.pdf_sha256)?;
-    let bundle_state = store.verify(&document.bundle_sha256)?;
-    let mut out =
-        Verification { pdf, bundle: bundle_state.clone(), rerendered_sha256: None, matches: false, problem: None };
-    if bundle_state != Fixity::Intact {
-        out.problem = Some("the stored source bundle is missing or damaged".into());
-        return Ok(out);
+/// Where an alarm about the archive goes: the Secretariat, by the fixity run's transport.
+#[derive(Clone)]
+pub struct Alarm {
+    pub transport: std::sync::Arc<dyn Transport>,
+    /// The sender and the Secretariat's address; each alarm gets its own message id.
+    pub envelope: Envelope,
+}
+
+impl std::fmt::Debug for Alarm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Alarm").field("to", &self.envelope.to).finish_non_exhaustive()
     }
+}
+
+/// Re-hashes the stored files and compares the archived PDF with the re-rendering of the stored
+/// bundle: the stored verdict of this renderer and template version, or, with `fresh` or when
+/// there is none, a new one (rendered under the gate, then stored). A file found missing or
+/// changed is reported ([`report_damage`]). Blocking.
+pub fn verify(
+    db: &Db,
+    kit: &Reporting,
+    store: &dyn BlobStore,
+    alarm: Option<&Alarm>,
+    document: &ArchivedDocument,
+    fresh: bool,
+    now: NaiveDateTime,
+) -> Result<Verification> {
+    let pdf = store.verify(&document.pdf_sha256)?;
+    let bundle = store.verify(&document.bundle_sha256)?;
+    for (sha, state) in [(&document.pdf_sha256, &pdf), (&document.bundle_sha256, &bundle)] {
+        if *state != Fixity::Intact {
+            report_damage(db, alarm, sha, &format!("/verify found it {}", fixity_label(state)), now)?;
+        }
+    }
+    let template = kit.template.version().to_owned();
+    let stored = if fresh {
+        None
+    } else {
+        db.run_blocking(|conn| db::archive::verdict(conn, document.id, render::RENDERER, &template))?
+    };
+    let (verdict, cached) = match stored {
+        Some(verdict) => (Some(verdict), true),
+        None if bundle == Fixity::Intact => {
+            let (rerendered_sha256, problem) = rerender(kit, store, document)?;
+            let verdict = db::archive::Verdict {
+                archive_id: document.id,
+                renderer_version: render::RENDERER.to_owned(),
+                template_version: template,
+                verified_at: now,
+                rerendered_sha256,
+                problem,
+            };
+            db.run_blocking(|conn| db::archive::save_verdict(conn, &verdict))?;
+            (Some(verdict), false)
+        }
+        None => (None, false),
+    };
+    let rerendered_sha256 = verdict.as_ref().and_then(|v| v.rerendered_sha256.clone());
+    let reproduces = rerendered_sha256.as_deref() == Some(document.pdf_sha256.as_str());
+    let problem = if pdf != Fixity::Intact {
+        Some(format!(
+            "the stored PDF is {}{}",
+            fixity_label(&pdf),
+            if reproduces {
+                "; re-rendering the source bundle gives the archived PDF's SHA-256, so it can be restored"
+            } else {
+                ""
+            }
+        ))
+    } else if bundle != Fixity::Intact {
+        Some(format!("the stored source bundle is {}, so the PDF cannot be re-rendered", fixity_label(&bundle)))
+    } else {
+        verdict.as_ref().and_then(|v| v.problem.clone())
+    };
+    Ok(Verification {
+        matches: pdf == Fixity::Intact && bundle == Fixity::Intact && reproduces,
+        rendered_at: verdict.as_ref().map(|v| v.verified_at),
+        pdf,
+        bundle,
+        rerendered_sha256,
+        problem,
+        cached,
+    })
+}
+
+/// Re-renders an entry's stored bundle: the SHA-256 of the PDF it gives and, when that cannot be
+/// the archived one, why.
+fn rerender(
+    kit: &Reporting,
+    store: &dyn BlobStore,
+    document: &ArchivedDocument,
+) -> Result<(Option<String>, Option<String>)> {
     let decoded = bundle::decode(&store.get(&document.bundle_sha256)?, &BundleLimits::default())?;
     if decoded.manifest.template_version != kit.template.version() {
-        out.problem = Some(format!(
+        let problem = format!(
             "the bundle was rendered with template {}, this server has {}",
             decoded.manifest.template_version,
             kit.template.version()
-        ));
-        return Ok(out);
+        );
+        return Ok((None, Some(problem)));
     }
     let sources = Sources {
         report_markdown: decoded.report_markdown,
         action_plan_markdown: decoded.action_plan_markdown,
         attachments: decoded.attachments.into_iter().map(|(name, bytes)| Attachment { name, bytes }).collect(),
     };
-    let pdf_bytes = render_bundle(kit, &decoded.manifest, &sources)?;
-    let sha = crate::storage::sha256_hex(&pdf_bytes);
-    out.matches = sha == document.pdf_sha256;
-    out.rerendered_sha256 = Some(sha);
-    if !out.matches && decoded.manifest.renderer != render::RENDERER {
-        out.problem =
-            Some(format!("the PDF was made by {}, this server runs {}", decoded.manifest.renderer, render::RENDERER));
+    let sha = crate::storage::sha256_hex(&render_bundle(kit, &decoded.manifest, &sources)?);
+    let problem = (sha != document.pdf_sha256 && decoded.manifest.renderer != render::RENDERER)
+        .then(|| format!("the PDF was made by {}, this server runs {}", decoded.manifest.renderer, render::RENDERER));
+    Ok((Some(sha), problem))
+}
+
+/// Marks every entry holding the stored file `sha256` damaged at once, records it in the audit
+/// log and alarms the Secretariat, once per entry: entries already marked damaged (by an earlier
+/// reader or the fixity run) are neither recorded nor mailed again. `problem` says who found what.
+/// Returns the entries newly marked. Blocking.
+pub fn report_damage(
+    db: &Db,
+    alarm: Option<&Alarm>,
+    sha256: &str,
+    problem: &str,
+    now: NaiveDateTime,
+) -> Result<Vec<i64>> {
+    tracing::error!(archive.sha256 = %sha256, problem, "an archived file is missing or damaged");
+    let actor = Actor::system("archive-reader");
+    let newly = db.run_blocking(|conn| {
+        conn.transaction(|conn| {
+            let newly = db::archive::mark_damaged(conn, sha256, now)?;
+            for id in &newly {
+                let details = json!({ "sha256": sha256, "problem": problem });
+                audit(conn, &actor, now, "archive.damaged", ("archive", &id.to_string()), details)?;
+            }
+            Ok::<_, Error>(newly)
+        })
+    })?;
+    if !newly.is_empty()
+        && let Some(alarm) = alarm
+    {
+        let ids: Vec<String> = newly.iter().map(ToString::to_string).collect();
+        let subject = format!("[MMR archive] damaged file found by a reader: archive {}", ids.join(", "));
+        let body = format!(
+            "At {}, a stored file of archived report(s) {} was found missing or changed: {problem}.\n\n             File: {sha256}\nStore: the archive store of this server\n\n             The report(s) are marked damaged and are no longer served; bulk downloads leave them out.\n             Restore the file from a backup copy; `mmr fixity` checks it again and clears the mark.\n",
+            now.and_utc().format("%Y-%m-%d %H:%M UTC"),
+            ids.join(", "),
+        );
+        let mut envelope = alarm.envelope.clone();
+        envelope.message_id = format!("damage.{}.{}@mmr.invalid", ids.join("-"), &sha256[..sha256.len().min(16)]);
+        send_alarm(alarm.transport.as_ref(), &envelope, &subject, &body);
     }
-    Ok(out)
+    Ok(newly)
+}
+
+/// Mails an alarm to the Secretariat; a failure is logged, never returned (the finding itself is
+/// already recorded).
+fn send_alarm(transport: &dyn Transport, envelope: &Envelope, subject: &str, body: &str) {
+    let sent = mail::compose_notice(envelope, subject, body).and_then(|message| transport.send(&message));
+    if let Err(e) = sent {
+        tracing::error!(error = %e, "an archive alarm could not be sent to the Secretariat");
+    }
+}
+
+/// Records the edge digests of entries archived before they were recorded: each file is hashed
+/// whole first, and only an intact one gets its edges recorded (a damaged one is the fixity
+/// run's to report). Returns how many entries got them. Blocking.
+pub fn backfill_edges(db: &Db, store: &dyn BlobStore) -> Result<usize> {
+    let pending = db.run_blocking(db::archive::without_edges)?;
+    let mut done = 0;
+    for doc in &pending {
+        if record_edges(db, store, doc)? {
+            done += 1;
+        }
+    }
+    Ok(done)
+}
+
+/// Records `doc`'s edge digests if both its files hash to their names; whether it did.
+fn record_edges(db: &Db, store: &dyn BlobStore, doc: &ArchivedDocument) -> Result<bool> {
+    let mut edges = Vec::with_capacity(2);
+    for sha in [&doc.pdf_sha256, &doc.bundle_sha256] {
+        if store.verify(sha)? != Fixity::Intact {
+            return Ok(false);
+        }
+        let mut reader = store.open(sha)?;
+        let digest = storage::read_edges_sha256(&mut reader).map_err(|source| storage::StorageError::Io {
+            op: "read",
+            path: sha.into(),
+            source,
+        })?;
+        edges.push(digest);
+    }
+    db.run_blocking(|conn| db::archive::backfill_edges(conn, doc.id, &edges[0], &edges[1]))?;
+    Ok(true)
 }
 
 /// One stored file that failed its fixity check.
@@ -328,7 +505,8 @@ pub struct FixityReport {
 }
 
 /// Re-hashes every stored file of every archive entry, records the result on each entry and in
-/// the audit log, and mails the Secretariat when anything is missing or changed. Blocking.
+/// the audit log (and the edge digests of intact entries that lack them), and mails the
+/// Secretariat when anything is missing or changed. Blocking.
 pub fn fixity(
     db: &Db,
     store: &dyn BlobStore,
@@ -350,6 +528,9 @@ pub fn fixity(
             }
         }
         db.run_blocking(|conn| db::archive::record_fixity(conn, doc.id, now, ok))?;
+        if ok && (doc.pdf_edges_sha256.is_none() || doc.bundle_edges_sha256.is_none()) {
+            record_edges(db, store, doc)?;
+        }
     }
     let problems: Vec<_> = report
         .problems
@@ -363,11 +544,7 @@ pub fn fixity(
     if !report.problems.is_empty()
         && let Some((transport, envelope)) = notify
     {
-        let sent = mail::compose_notice(envelope, &fixity_subject(&report), &fixity_body(&report, store, now))
-            .and_then(|message| transport.send(&message));
-        if let Err(e) = sent {
-            tracing::error!(error = %e, "the fixity alert could not be sent to the Secretariat");
-        }
+        send_alarm(transport, envelope, &fixity_subject(&report), &fixity_body(&report, store, now));
     }
     Ok(report)
 }

@@ -59,6 +59,9 @@ pub struct Record {
     pub archived_at: NaiveDateTime,
     pub last_fixity_at: Option<NaiveDateTime>,
     pub last_fixity_ok: Option<bool>,
+    /// The files' edge digests (`db::archive::ArchivedDocument`), checked before a download.
+    pub pdf_edges_sha256: Option<String>,
+    pub bundle_edges_sha256: Option<String>,
 }
 
 impl From<CatalogRow> for Record {
@@ -92,6 +95,8 @@ impl From<CatalogRow> for Record {
             archived_at: r.archived_at,
             last_fixity_at: r.last_fixity_at,
             last_fixity_ok: r.last_fixity_ok,
+            pdf_edges_sha256: r.pdf_edges_sha256,
+            bundle_edges_sha256: r.bundle_edges_sha256,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! database connection and the current time (never the clock), opens its own transaction, checks
 //! what the database cannot, and records an audit event with the change it makes.
 
+pub mod admission;
 pub mod archive;
 pub mod backup;
 pub mod catalog;

@@ -1,25 +1,37 @@
 //! Rendering reports for the service: the template and limits every check, preview and archive
-//! uses, and what the cover says about a cycle's city, from the registry.
+//! uses, the admission every rendering passes ([`super::admission`]), and what the cover says
+//! about a cycle's city, from the registry.
 
 use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate};
 
+use super::admission::{self, CallerLimit, RenderGate};
 use crate::db::Conn;
 use crate::db::cycles::CycleRecord;
 use crate::error::Result;
 use crate::render::{self, Attachment, DocumentMeta, Limits, PdfDate, RenderRequest, Status, Template};
 
-/// The report template and input limits, shared by every check, preview and archive rendering.
+/// The report template and input limits, shared by every check, preview and archive rendering,
+/// and the admission every rendering passes.
 #[derive(Debug, Clone)]
 pub struct Reporting {
     pub template: Arc<Template>,
     pub limits: Limits,
+    /// How many renderings run at once, shared by every path that renders.
+    pub gate: Arc<RenderGate>,
+    /// Each caller's previews.
+    pub previews: Arc<CallerLimit>,
 }
 
 impl Default for Reporting {
     fn default() -> Self {
-        Self { template: Arc::new(Template::builtin()), limits: Limits::default() }
+        Self {
+            template: Arc::new(Template::builtin()),
+            limits: Limits::default(),
+            gate: Arc::default(),
+            previews: Arc::default(),
+        }
     }
 }
 
@@ -39,7 +51,9 @@ impl Sources {
 }
 
 impl Reporting {
-    /// Renders `sources` with `meta`; input the renderer refuses is a 422 naming the problem.
+    /// Renders `sources` with `meta` once the [`RenderGate`] admits it (blocking while it waits;
+    /// [`crate::error::Error::Busy`] past the queue deadline); input the renderer refuses is a
+    /// 422 naming the problem.
     pub fn render(&self, sources: &Sources, meta: &DocumentMeta) -> Result<render::Rendered> {
         let plan = Some(sources.action_plan_markdown.as_str()).filter(|p| !p.trim().is_empty());
         let request = RenderRequest {
@@ -50,7 +64,11 @@ impl Reporting {
             template: &self.template,
             limits: &self.limits,
         };
-        Ok(render::render(&request)?)
+        let permit = self.gate.admit()?;
+        let rendered = render::render(&request);
+        drop(permit);
+        admission::trim_after(sources.report_markdown.len() + sources.action_plan_markdown.len());
+        Ok(rendered?)
     }
 }
 

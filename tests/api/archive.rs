@@ -124,8 +124,112 @@ async fn fixity_finds_changed_and_missing_files(app: TestApp) {
     assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "damaged bytes are never served: {}", r.text);
 }
 
+/// `/verify` renders once per renderer and template version and answers from the stored verdict
+/// afterwards; only the Secretariat can ask for a fresh one.
+async fn verify_answers_from_its_stored_verdict_and_fresh_needs_the_secretariat(app: TestApp) {
+    let archive = archived(&app).await;
+    let path = format!("/api/v1/archive/{archive}/verify");
+    let renders = || app.state.reporting.gate.admitted();
+    let before = renders();
+    let first = app.get(&path, None).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    assert_eq!((first.body["matches"].as_bool(), first.body["cached"].as_bool()), (Some(true), Some(false)));
+    assert_eq!(renders(), before + 1);
+    for _ in 0..3 {
+        let again = app.get(&path, None).await;
+        assert_eq!((again.body["matches"].as_bool(), again.body["cached"].as_bool()), (Some(true), Some(true)));
+        assert_eq!(again.body["rendered_at"], first.body["rendered_at"]);
+        assert_eq!(again.body["rerendered_sha256"], first.body["rerendered_sha256"]);
+    }
+    assert_eq!(renders(), before + 1, "answered without rendering again");
+
+    // A fresh verdict: the Secretariat only (401 without a token, 403 for others).
+    let fresh = format!("{path}?fresh=true");
+    assert_eq!(app.get(&fresh, None).await.status, StatusCode::UNAUTHORIZED);
+    let city = app.token(mmr::domain::auth::Role::City, None, Some("ostersund"));
+    let r = app.get(&fresh, Some(&city)).await;
+    assert_eq!((r.status, r.code()), (StatusCode::FORBIDDEN, "forbidden"));
+    let r = app.get(&fresh, Some(&app.admin)).await;
+    assert_eq!(
+        (r.status, r.body["cached"].as_bool(), r.body["matches"].as_bool()),
+        (StatusCode::OK, Some(false), Some(true))
+    );
+    assert_eq!(renders(), before + 2);
+    assert_eq!(app.get(&path, None).await.body["cached"], true);
+}
+
+/// A byte flipped in the stored PDF before any fixity run: `/verify` never says the PDF matches
+/// when it is changed, says it can be restored by re-rendering, and marks the entry damaged.
+async fn verify_is_consistent_about_a_damaged_pdf(app: TestApp) {
+    let archive = archived(&app).await;
+    let entry = app.get(&format!("/api/v1/archive/{archive}"), None).await;
+    let pdf_path = object_path(&app, entry.body["pdf"]["sha256"].as_str().unwrap());
+    let mut bytes = std::fs::read(&pdf_path).unwrap();
+    bytes[100] ^= 0x20;
+    std::fs::set_permissions(&pdf_path, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    std::fs::write(&pdf_path, &bytes).unwrap();
+
+    let v = app.get(&format!("/api/v1/archive/{archive}/verify"), None).await;
+    assert_eq!(v.status, StatusCode::OK, "{}", v.text);
+    assert_eq!((v.body["stored_pdf"].as_str(), v.body["stored_bundle"].as_str()), (Some("changed"), Some("intact")));
+    assert_eq!(v.body["matches"], false, "a changed PDF never matches: {}", v.text);
+    assert_eq!(v.body["rerendered_sha256"], entry.body["pdf"]["sha256"], "{}", v.text);
+    assert!(v.body["problem"].as_str().unwrap().contains("can be restored"), "{}", v.text);
+    let entry = app.get(&format!("/api/v1/archive/{archive}"), None).await;
+    assert_eq!(entry.body["last_fixity_ok"], false, "marked damaged at once");
+}
+
+/// Entries archived before edge digests were recorded get them from the backfill (run at the
+/// server's start) only when their files hash whole to their names.
+async fn edge_digests_are_backfilled_for_intact_entries_only(app: TestApp) {
+    let first = archived(&app).await;
+    let second = {
+        app.city_designated(
+            "parma",
+            "Parma",
+            "IT",
+            "gastronomy",
+            chrono::NaiveDate::from_ymd_opt(2010, 12, 1).unwrap(),
+        );
+        app.sync_cycles();
+        let city = app.token(mmr::domain::auth::Role::City, None, Some("parma"));
+        let cycles = app.get("/api/v1/cities/parma/cycles", Some(&city)).await;
+        let open = cycles.body.as_array().unwrap().iter().find(|c| c["status"] == "open").unwrap()["id"].as_i64();
+        crate::submissions::submit_and_accept(&app, open.unwrap(), &city, " Parma.").await
+    };
+    let get = |id: i64| app.db.run_blocking(|conn| mmr::db::archive::get(conn, id)).unwrap().unwrap();
+    let recorded = get(first);
+    assert_eq!(recorded.pdf_edges_sha256.as_ref().map(String::len), Some(64), "recorded at archiving");
+    app.db
+        .run_blocking(|conn| {
+            crate::progress::exec(
+                conn,
+                "UPDATE archived_documents SET pdf_edges_sha256 = NULL, bundle_edges_sha256 = NULL",
+            )
+        })
+        .unwrap();
+    // The second entry's PDF is damaged: its edges are not learnt from damaged bytes.
+    let damaged = object_path(&app, &get(second).pdf_sha256);
+    std::fs::set_permissions(&damaged, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let mut bytes = std::fs::read(&damaged).unwrap();
+    bytes[200] ^= 1;
+    std::fs::write(&damaged, &bytes).unwrap();
+
+    let s = &app.state;
+    assert_eq!(workflow::archive::backfill_edges(&s.db, s.store.as_ref()).unwrap(), 1);
+    let backfilled = get(first);
+    assert_eq!(
+        (backfilled.pdf_edges_sha256, backfilled.bundle_edges_sha256),
+        (recorded.pdf_edges_sha256, recorded.bundle_edges_sha256)
+    );
+    assert_eq!(get(second).pdf_edges_sha256, None);
+}
+
 crate::both_backends!(
+    edge_digests_are_backfilled_for_intact_entries_only,
     an_interrupted_archiving_is_completed,
     publication_dates_decide_what_the_public_sees,
-    fixity_finds_changed_and_missing_files
+    fixity_finds_changed_and_missing_files,
+    verify_answers_from_its_stored_verdict_and_fresh_needs_the_secretariat,
+    verify_is_consistent_about_a_damaged_pdf
 );

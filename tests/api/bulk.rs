@@ -230,7 +230,48 @@ async fn bounds_bad_parameters_and_damaged_files(app: TestApp) {
     assert_eq!(sums.lines().count(), 1, "{sums}");
 }
 
+/// A byte flipped in one selected PDF, in its middle, before any fixity run: the ZIP still
+/// opens and verifies (Python's `zipfile -t`, `sha256sum`-style sums), the damaged report is left
+/// out and listed, and its entry is marked damaged for every later request.
+async fn a_file_damaged_before_the_fixity_run_is_left_out_of_a_zip_that_opens(app: TestApp) {
+    let a = archive(&app).await;
+    let shown = app.get(&format!("/api/v1/archive/{}", a.seville), None).await;
+    let sha = shown.body["pdf"]["sha256"].as_str().unwrap().to_owned();
+    let path = app.archive_dir.path().join("objects").join(&sha[..2]).join(&sha[2..4]).join(&sha);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    std::fs::write(&path, &bytes).unwrap();
+
+    let r = app.get("/api/v1/archive/bulk.zip?field=music&year=2019", None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let length: usize = r.headers[header::CONTENT_LENGTH].to_str().unwrap().parse().unwrap();
+    assert_eq!(r.bytes.len(), length, "the whole ZIP arrived");
+    let dir = unzip(&r.bytes);
+    let tested = Command::new("python3").args(["-m", "zipfile", "-t"]).arg(dir.path().join("bulk.zip")).output();
+    let tested = tested.expect("python3 (make test-deps)");
+    assert!(tested.status.success(), "zipfile -t: {}", String::from_utf8_lossy(&tested.stderr));
+    let out = dir.path().join("out");
+    let manifest: Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["count"], 1);
+    assert_eq!(manifest["items"][0]["id"].as_i64(), Some(a.bogota));
+    assert_eq!(manifest["unavailable"][0]["id"].as_i64(), Some(a.seville), "{manifest}");
+    assert!(manifest["unavailable"][0]["reason"].as_str().unwrap().contains("damaged"), "{manifest}");
+    assert_eq!(walk(&out.join("pdf")), ["bogota-music-mmr-2019.pdf"]);
+    for line in std::fs::read_to_string(out.join("SHA256SUMS")).unwrap().lines() {
+        let (sum, name) = line.split_once("  ").unwrap();
+        assert_eq!(sha256(&std::fs::read(out.join(name)).unwrap()), sum, "{name}");
+    }
+    // The entry is marked damaged: its own download is refused from now on.
+    let r = app.get(&format!("/api/v1/archive/{}/pdf", a.seville), None).await;
+    assert_eq!((r.status, r.code()), (StatusCode::INTERNAL_SERVER_ERROR, "archive_damaged"));
+    let shown = app.get(&format!("/api/v1/archive/{}", a.seville), None).await;
+    assert_eq!(shown.body["last_fixity_ok"], false);
+}
+
 crate::both_backends!(
     a_researcher_downloads_verifies_and_cites_the_music_reports_of_2019,
-    bounds_bad_parameters_and_damaged_files
+    bounds_bad_parameters_and_damaged_files,
+    a_file_damaged_before_the_fixity_run_is_left_out_of_a_zip_that_opens
 );

@@ -13,11 +13,13 @@ use chrono::{DateTime, NaiveDate};
 use http_body_util::BodyExt;
 use mmr::domain::auth::Role;
 use mmr::http::{AppState, Conn, Listener, Peer, VerifiedFiles, router};
+use mmr::mail::{Envelope, MemoryTransport};
+use mmr::workflow::archive::Alarm;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tower::ServiceExt;
 
-use crate::helpers::{Reply, TestApp};
+use crate::helpers::{Reply, TestApp, now};
 use crate::submissions::{b64, full_plan, full_report, png, sha256};
 
 /// A PNG of pseudo-random pixels, which no compression shrinks much.
@@ -321,22 +323,67 @@ fn writable_object(app: &TestApp, sha: &str) -> std::path::PathBuf {
     path
 }
 
+/// A state whose archive alarms go to `transport`.
+fn alarmed_state(app: &TestApp, transport: &Arc<MemoryTransport>) -> AppState {
+    let mut state = app.state.clone();
+    state.alarm = Some(Arc::new(Alarm {
+        transport: transport.clone(),
+        envelope: Envelope {
+            from: "UCCN <mmr@uccn.test>".into(),
+            to: vec!["secretariat@uccn.test".into()],
+            cc: vec![],
+            message_id: "fixity.test@uccn.test".into(),
+        },
+    }));
+    state
+}
+
+/// A byte flipped in an archived PDF before any fixity run: no request gets a 200 (whole file,
+/// range, HEAD), the entry is marked damaged at once, and the Secretariat is alarmed once.
 async fn damaged_files_are_not_served(app: TestApp) {
     let entry = ostersund(&app).await;
     let path = pdf_path(&entry);
-    let pdf = writable_object(&app, entry["pdf"]["sha256"].as_str().unwrap());
+    let sha = entry["pdf"]["sha256"].as_str().unwrap();
+    let pdf = writable_object(&app, sha);
     let original = std::fs::read(&pdf).unwrap();
+    let transport = Arc::new(MemoryTransport::new());
+    let router = router(alarmed_state(&app, &transport));
+    let ask = |headers: Vec<(&'static str, &'static str)>, method: Method| {
+        let (router, path) = (router.clone(), path.clone());
+        async move {
+            let mut req = Request::builder().method(method).uri(path);
+            for (name, value) in headers {
+                req = req.header(name, value);
+            }
+            crate::helpers::send_via(&router, req.body(Body::empty()).unwrap()).await
+        }
+    };
 
-    // Same size, changed content, no fixity run yet: the body is cut before its last chunk.
+    // Same size, one byte changed, no fixity run yet: refused before any header, every way asked.
     let mut changed = original.clone();
     changed[10] ^= 0x01;
     std::fs::write(&pdf, &changed).unwrap();
-    let router = mmr::http::router(app.state.clone());
-    let response = router.oneshot(Request::get(&path).body(Body::empty()).unwrap()).await.unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    assert!(response.into_body().collect().await.is_err(), "a changed file never arrives complete");
+    for (headers, method) in
+        [(vec![], Method::GET), (vec![("range", "bytes=0-9")], Method::GET), (vec![], Method::HEAD)]
+    {
+        let r = ask(headers.clone(), method.clone()).await;
+        assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{method} {headers:?}");
+        if method == Method::GET {
+            assert_eq!(r.code(), "archive_damaged", "{}", r.text);
+        }
+    }
+    // Marked damaged at once, recorded, and the Secretariat told once for all those requests.
+    let shown = app.get(&format!("/api/v1/archive/{}", entry["id"]), None).await;
+    assert_eq!(shown.body["last_fixity_ok"], false, "{}", shown.text);
+    let audit = app.get("/api/v1/audit?action=archive.damaged", Some(&app.admin)).await;
+    assert_eq!(audit.body["total"], 1, "{}", audit.text);
+    let mail = transport.messages();
+    assert_eq!(mail.len(), 1, "one alarm per entry");
+    assert_eq!(mail[0].to(), ["secretariat@uccn.test"]);
+    assert!(mail[0].subject().contains(&format!("archive {}", entry["id"])), "{}", mail[0].subject());
+    assert!(mail[0].body().contains(sha), "{}", mail[0].body());
 
-    // A different size: refused before any byte is sent.
+    // A different size: refused too.
     let mut longer = original.clone();
     longer.push(b'\n');
     std::fs::write(&pdf, &longer).unwrap();
@@ -344,24 +391,26 @@ async fn damaged_files_are_not_served(app: TestApp) {
         let r = get_with(&app, &path, &headers).await;
         assert_eq!((r.status, r.code()), (StatusCode::INTERNAL_SERVER_ERROR, "archive_damaged"), "{headers:?}");
     }
-    let r = request(&app, Method::HEAD, &path, &[]).await;
-    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR);
 
     // Missing.
     let bundle = writable_object(&app, entry["source_bundle"]["sha256"].as_str().unwrap());
-    std::fs::remove_file(bundle).unwrap();
+    let bundle_bytes = std::fs::read(&bundle).unwrap();
+    std::fs::remove_file(&bundle).unwrap();
     let r = app.get(&format!("/api/v1/archive/{}/source.zip", entry["id"]), None).await;
     assert_eq!((r.status, r.code()), (StatusCode::INTERNAL_SERVER_ERROR, "archive_damaged"));
 
-    // Restored, the PDF is served again until a fixity run finds the entry damaged (the bundle is
-    // still missing); from then on neither file is served.
+    // Restored, the entry stays refused until a fixity run finds both files intact again.
     std::fs::write(&pdf, &original).unwrap();
-    assert_eq!(app.get(&path, None).await.status, StatusCode::OK);
+    assert_eq!(app.get(&path, None).await.status, StatusCode::INTERNAL_SERVER_ERROR);
     let s = &app.state;
     let report = mmr::workflow::archive::fixity(&s.db, s.store.as_ref(), None, crate::helpers::now()).unwrap();
-    assert_eq!(report.problems.len(), 1);
+    assert_eq!(report.problems.len(), 1, "the bundle is still missing");
+    assert_eq!(app.get(&path, None).await.status, StatusCode::INTERNAL_SERVER_ERROR);
+    std::fs::write(&bundle, &bundle_bytes).unwrap();
+    let report = mmr::workflow::archive::fixity(&s.db, s.store.as_ref(), None, crate::helpers::now()).unwrap();
+    assert!(report.problems.is_empty());
     let r = app.get(&path, None).await;
-    assert_eq!((r.status, r.code()), (StatusCode::INTERNAL_SERVER_ERROR, "archive_damaged"));
+    assert_eq!((r.status, sha256(&r.bytes)), (StatusCode::OK, sha.to_owned()));
 }
 
 async fn the_body_streams_in_chunks(app: TestApp) {
@@ -711,9 +760,23 @@ async fn a_changed_file_is_not_sent_with_sendfile(app: TestApp) {
     assert_eq!(r.status, 200);
     assert!(!r.complete, "a changed file never arrives whole ({} of {} bytes)", r.body.len(), pdf.len());
     assert_eq!(server.zero_copy().0, 1, "not by sendfile");
+    // The hash at the end marked the entry damaged: the next request is refused at once.
+    let r = Client::connect(server.addr).await.get(&path).await;
+    assert_eq!(r.status, 500);
 
-    // Restored: another version again, hashed once, then trusted and sent.
+    // A change at the file's end is found before the headers, on this connection too.
     std::fs::write(&file, &pdf).unwrap();
+    let s = &app.state;
+    assert!(mmr::workflow::archive::fixity(&s.db, s.store.as_ref(), None, now()).unwrap().problems.is_empty());
+    let mut end_changed = pdf.clone();
+    *end_changed.last_mut().unwrap() ^= 0x01;
+    std::fs::write(&file, &end_changed).unwrap();
+    let r = Client::connect(server.addr).await.request("GET", &path, &[("range", "bytes=0-99")]).await;
+    assert_eq!(r.status, 500, "not a byte of it is sent");
+
+    // Restored (and checked again): another version again, hashed once, then trusted and sent.
+    std::fs::write(&file, &pdf).unwrap();
+    assert!(mmr::workflow::archive::fixity(&s.db, s.store.as_ref(), None, now()).unwrap().problems.is_empty());
     let mut c = Client::connect(server.addr).await;
     assert_eq!(c.get(&path).await.body, pdf);
     assert_eq!(server.zero_copy().0, 1);

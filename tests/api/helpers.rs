@@ -179,26 +179,12 @@ impl TestApp {
     }
 
     pub async fn send(&self, request: Request<Body>) -> Reply {
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Reply { status, headers, body, text, bytes: bytes.to_vec() }
+        send_via(&self.router, request).await
     }
 
     /// Calls the API with an optional bearer token and JSON body.
     pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
-        let mut req = Request::builder().method(method).uri(path);
-        if let Some(t) = token {
-            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
-        }
-        let req = match body {
-            Some(b) => req.header(header::CONTENT_TYPE, "application/json").body(Body::from(b.to_string())),
-            None => req.body(Body::empty()),
-        };
-        self.send(req.unwrap()).await
+        self.send(request(method, path, token, body)).await
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
@@ -220,6 +206,30 @@ impl TestApp {
         }
         self.send(req.body(Body::from(body)).unwrap()).await
     }
+}
+
+/// Sends `request` through `router` (e.g. one on a state a test changed) and reads the answer.
+pub async fn send_via(router: &Router, request: Request<Body>) -> Reply {
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Reply { status, headers, body, text, bytes: bytes.to_vec() }
+}
+
+/// A request with an optional bearer token and JSON body.
+pub fn request(method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Request<Body> {
+    let mut req = Request::builder().method(method).uri(path);
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    match body {
+        Some(b) => req.header(header::CONTENT_TYPE, "application/json").body(Body::from(b.to_string())),
+        None => req.body(Body::empty()),
+    }
+    .unwrap()
 }
 
 /// The text of a PDF, by poppler's pdftotext (`make test` installs poppler-utils).

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod abuse;
+mod admission;
 mod archive;
 mod audit;
 mod board;

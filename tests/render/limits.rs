@@ -116,3 +116,33 @@ fn hostile_inputs_render_or_fail_cleanly() {
         let _ = try_render(md, Some(md), &[], &Limits::default());
     }
 }
+
+#[test]
+fn work_budget_refuses_a_hopeless_document_while_parsing() {
+    // A million one-letter headings fit in the 4 MB of Markdown allowed; laying them out took
+    // seconds and over a gigabyte. They are refused by the heading budget while parsing.
+    let headings = "# a\n".repeat(1_000_000);
+    let e = err(&headings, &[], &Limits::default());
+    assert!(matches!(e, RenderError::TooMuchContent { limit_name: "max_headings", .. }), "{e:?}");
+    assert!(e.to_string().contains("max_headings"), "{e}");
+
+    // The same for blocks of any kind, nested ones counted, and for links.
+    let limits = Limits { max_blocks: 10, ..Limits::default() };
+    let e = err(&"para\n\n".repeat(11), &[], &limits);
+    assert!(matches!(e, RenderError::TooMuchContent { limit_name: "max_blocks", limit: 10, .. }), "{e:?}");
+    let e = err(&"- item\n".repeat(11), &[], &limits);
+    assert!(e.to_string().contains("max_blocks"), "list items count: {e}");
+    assert!(try_render(&"para\n\n".repeat(9), None, &[], &limits).is_ok(), "within the budget");
+    let limits = Limits { max_links: 3, ..Limits::default() };
+    let e = err(&"[a](https://example.org) ".repeat(4), &[], &limits);
+    assert!(e.to_string().contains("max_links"), "{e}");
+
+    // Alternating emphasis and code spans: an inline item every few bytes.
+    let e = err(&"*a*`b`".repeat(300_000), &[], &Limits::default());
+    assert!(e.to_string().contains("max_inlines"), "{e}");
+    // The cells of many tables together count as blocks.
+    let table = format!("|{}\n|{}\n|{}\n\n", " c |".repeat(10), "---|".repeat(10), " x |".repeat(10));
+    let limits = Limits { max_blocks: 100, ..Limits::default() };
+    let e = err(&table.repeat(6), &[], &limits);
+    assert!(e.to_string().contains("max_blocks"), "{e}");
+}
