@@ -405,11 +405,19 @@ struct VerificationView {
     stored_pdf: &'static str,
     stored_bundle: &'static str,
     rerendered_sha256: Option<String>,
+    /// Both stored files are intact (as `stored_pdf` and `stored_bundle` say).
+    intact: bool,
     /// Both stored files are intact and re-rendering the stored bundle gives exactly the PDF's
-    /// bytes.
-    matches: bool,
+    /// bytes; `null` when the PDF was made by another renderer version (`made_by`), which this
+    /// server does not re-render.
+    matches: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     problem: Option<String>,
+    /// Why the PDF was not re-rendered here and how to re-render it; not a problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
+    /// The renderer version that made the archived PDF.
+    made_by: String,
     /// When the re-rendering was made (`null` when the bundle could not be read).
     rendered_at: Option<String>,
     /// The re-rendering is the stored verdict of this renderer and template version, not one
@@ -448,14 +456,18 @@ async fn verify(
         workflow::archive::verify(&st.db, &st.reporting, st.store.as_ref(), alarm, &document, query.fresh, now)
     })
     .await?;
+    let intact = v.intact();
     Ok(Json(VerificationView {
         archive_id: id,
         pdf_sha256: entry.document.pdf_sha256,
         stored_pdf: fixity_label(&v.pdf),
         stored_bundle: fixity_label(&v.bundle),
         rerendered_sha256: v.rerendered_sha256,
+        intact,
         matches: v.matches,
         problem: v.problem,
+        note: v.note,
+        made_by: v.made_by,
         rendered_at: v.rendered_at.map(|t| rfc3339(t.and_utc())),
         cached: v.cached,
         renderer: crate::render::RENDERER,

@@ -282,8 +282,14 @@ pub struct Verification {
     pub bundle: Fixity,
     /// SHA-256 of the PDF re-rendered from the stored bundle, when the bundle could be read.
     pub rerendered_sha256: Option<String>,
-    /// Both stored files are intact and re-rendering the bundle gives exactly the PDF's bytes.
-    pub matches: bool,
+    /// Both stored files are intact and re-rendering the bundle gives exactly the PDF's bytes;
+    /// `None` when the entry was made by another renderer version, which this server does not
+    /// re-render (its fixity alone is known).
+    pub matches: Option<bool>,
+    /// The renderer version that made the archived PDF.
+    pub made_by: String,
+    /// Why the PDF was not re-rendered here, and how to re-render it elsewhere; not a problem.
+    pub note: Option<String>,
     /// Why the PDF does not verify, or why the re-rendering could not be compared.
     pub problem: Option<String>,
     /// When the re-rendering was done.
@@ -326,6 +332,9 @@ pub fn verify(
             report_damage(db, alarm, sha, &format!("/verify found it {}", fixity_label(state)), now)?;
         }
     }
+    if document.renderer_version != render::RENDERER {
+        return Ok(made_elsewhere(document, pdf, bundle));
+    }
     let template = kit.template.version().to_owned();
     let stored = if fresh {
         None
@@ -367,7 +376,9 @@ pub fn verify(
         verdict.as_ref().and_then(|v| v.problem.clone())
     };
     Ok(Verification {
-        matches: pdf == Fixity::Intact && bundle == Fixity::Intact && reproduces,
+        matches: Some(pdf == Fixity::Intact && bundle == Fixity::Intact && reproduces),
+        made_by: document.renderer_version.clone(),
+        note: None,
         rendered_at: verdict.as_ref().map(|v| v.verified_at),
         pdf,
         bundle,
@@ -375,6 +386,40 @@ pub fn verify(
         problem,
         cached,
     })
+}
+
+impl Verification {
+    /// Both stored files hash to their recorded digests.
+    pub fn intact(&self) -> bool {
+        self.pdf == Fixity::Intact && self.bundle == Fixity::Intact
+    }
+}
+
+/// The verification of an entry made by another renderer version: the stored files' fixity, and
+/// no re-rendering, since this renderer's bytes differ by design (README, "Renderer versions").
+fn made_elsewhere(document: &ArchivedDocument, pdf: Fixity, bundle: Fixity) -> Verification {
+    let made_by = &document.renderer_version;
+    let tag = made_by.replace(' ', "-");
+    let problem = [("PDF", &pdf), ("source bundle", &bundle)]
+        .iter()
+        .filter(|(_, state)| **state != Fixity::Intact)
+        .map(|(what, state)| format!("the stored {what} is {}", fixity_label(state)))
+        .reduce(|a, b| format!("{a}; {b}"));
+    Verification {
+        note: Some(format!(
+            "made by renderer {made_by}, this server runs {}: not re-rendered here. To re-render it, build \
+             the release tagged {tag} and render the source bundle with it (README, Renderer versions)",
+            render::RENDERER
+        )),
+        made_by: made_by.clone(),
+        matches: None,
+        rerendered_sha256: None,
+        rendered_at: None,
+        cached: false,
+        problem,
+        pdf,
+        bundle,
+    }
 }
 
 /// Re-renders an entry's stored bundle: the SHA-256 of the PDF it gives and, when that cannot be

@@ -225,7 +225,57 @@ async fn edge_digests_are_backfilled_for_intact_entries_only(app: TestApp) {
     assert_eq!(get(second).pdf_edges_sha256, None);
 }
 
+/// A report archived by an earlier renderer version (issue #20): its stored files are checked,
+/// it is not re-rendered, and the answer says so instead of `matches: false`.
+async fn an_entry_made_by_an_earlier_renderer_verifies_by_its_fixity(app: TestApp) {
+    let archive = archived(&app).await;
+    app.db
+        .run_blocking(|conn| {
+            crate::progress::exec(
+                conn,
+                &format!("UPDATE archived_documents SET renderer_version = 'mmr-render 0.1.0' WHERE id = {archive}"),
+            )
+        })
+        .unwrap();
+    let v = app.get(&format!("/api/v1/archive/{archive}/verify"), None).await;
+    assert_eq!(v.status, StatusCode::OK, "{}", v.text);
+    assert_eq!(
+        (v.body["intact"].as_bool(), v.body["stored_pdf"].as_str(), v.body["stored_bundle"].as_str()),
+        (Some(true), Some("intact"), Some("intact")),
+        "{}",
+        v.text
+    );
+    assert_eq!(v.body["matches"], json!(null), "not re-rendered, so no verdict on the bytes: {}", v.text);
+    assert_eq!(v.body["made_by"], "mmr-render 0.1.0");
+    assert_eq!(v.body["renderer"], mmr::render::RENDERER);
+    assert!(v.body.get("problem").is_none(), "{}", v.text);
+    let note = v.body["note"].as_str().unwrap_or_default();
+    assert!(
+        note.starts_with(&format!(
+            "made by renderer mmr-render 0.1.0, this server runs {}: not re-rendered here",
+            mmr::render::RENDERER
+        )) && note.contains("mmr-render-0.1.0"),
+        "{note}"
+    );
+    // Fixity still speaks: a changed PDF is reported as such, without a re-rendering.
+    let pdf_sha = v.body["pdf_sha256"].as_str().unwrap().to_owned();
+    let path = object_path(&app, &pdf_sha);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[100] ^= 1;
+    std::fs::write(&path, bytes).unwrap();
+    let v = app.get(&format!("/api/v1/archive/{archive}/verify"), None).await;
+    assert_eq!(
+        (v.body["intact"].as_bool(), v.body["stored_pdf"].as_str()),
+        (Some(false), Some("changed")),
+        "{}",
+        v.text
+    );
+    assert_eq!(v.body["problem"], "the stored PDF is changed");
+    assert_eq!(v.body["matches"], json!(null));
+}
+
 crate::both_backends!(
+    an_entry_made_by_an_earlier_renderer_verifies_by_its_fixity,
     edge_digests_are_backfilled_for_intact_entries_only,
     an_interrupted_archiving_is_completed,
     publication_dates_decide_what_the_public_sees,
