@@ -208,6 +208,17 @@ pub enum Command {
     /// Render a report (and its action plan) to an archival PDF; needs no database unless
     /// `--city` asks for a city's details from it.
     Render(RenderOpts),
+    /// Render an archived report's source bundle (`GET /api/v1/archive/{id}/source.zip`) again,
+    /// as its manifest says, to compare with the archived PDF's SHA-256; needs no database. A
+    /// bundle made by another renderer version gives other bytes: build the release that carries
+    /// it (README, "Renderer versions").
+    RenderBundle {
+        /// The source bundle (ZIP).
+        bundle: PathBuf,
+        /// Where to write the PDF.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
     /// Re-hash every archived file and report missing or changed ones (non-zero exit, audit
     /// event, and an e-mail to MMR_SECRETARIAT_EMAIL); first completes interrupted archivings.
     /// The server runs it on MMR_FIXITY_CRON.

@@ -165,6 +165,25 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}: {} pages, {} bytes", opts.output.display(), summary.page_count, summary.bytes);
             Ok(())
         }
+        Command::RenderBundle { bundle, output } => {
+            let zip = std::fs::read(&bundle).with_context(|| format!("reading {}", bundle.display()))?;
+            let kit = Reporting::default();
+            let again = workflow::archive::rerender_bundle(&kit, &zip)?;
+            if again.made_by != render::RENDERER || again.template_version != kit.template.version() {
+                eprintln!(
+                    "warning: the bundle was made by {} with template {}; this is {} with template {}, so the bytes \
+                     will differ: build the release tagged {} to re-render it (README, Renderer versions)",
+                    again.made_by,
+                    again.template_version,
+                    render::RENDERER,
+                    kit.template.version(),
+                    again.made_by.replace(' ', "-")
+                );
+            }
+            std::fs::write(&output, &again.pdf).with_context(|| format!("writing {}", output.display()))?;
+            println!("{}: {} bytes, SHA-256 {}", output.display(), again.pdf.len(), storage::sha256_hex(&again.pdf));
+            Ok(())
+        }
         Command::Fixity => {
             let config = cli.global.reminders.config().map_err(Error::from)?;
             // The database first: it creates a missing data directory private (0700).

@@ -438,15 +438,40 @@ fn rerender(
         );
         return Ok((None, Some(problem)));
     }
+    let made_by = decoded.manifest.renderer.clone();
+    let sha = crate::storage::sha256_hex(&render_decoded(kit, decoded)?);
+    let problem = (sha != document.pdf_sha256 && made_by != render::RENDERER)
+        .then(|| format!("the PDF was made by {made_by}, this server runs {}", render::RENDERER));
+    Ok((Some(sha), problem))
+}
+
+/// Renders a decoded bundle as its manifest says.
+fn render_decoded(kit: &Reporting, decoded: Bundle) -> Result<Vec<u8>> {
     let sources = Sources {
         report_markdown: decoded.report_markdown,
         action_plan_markdown: decoded.action_plan_markdown,
         attachments: decoded.attachments.into_iter().map(|(name, bytes)| Attachment { name, bytes }).collect(),
     };
-    let sha = crate::storage::sha256_hex(&render_bundle(kit, &decoded.manifest, &sources)?);
-    let problem = (sha != document.pdf_sha256 && decoded.manifest.renderer != render::RENDERER)
-        .then(|| format!("the PDF was made by {}, this server runs {}", decoded.manifest.renderer, render::RENDERER));
-    Ok((Some(sha), problem))
+    render_bundle(kit, &decoded.manifest, &sources)
+}
+
+/// A source bundle rendered again, away from the archive (`mmr render-bundle`).
+#[derive(Debug)]
+pub struct Rerendered {
+    pub pdf: Vec<u8>,
+    /// The renderer and template versions the bundle's manifest names (those that made the
+    /// archived PDF).
+    pub made_by: String,
+    pub template_version: String,
+}
+
+/// Renders a source bundle (the ZIP `GET /archive/{id}/source.zip` serves) again, with this
+/// renderer: the same bytes as the archived PDF when the manifest names this renderer and
+/// template version.
+pub fn rerender_bundle(kit: &Reporting, zip: &[u8]) -> Result<Rerendered> {
+    let decoded = bundle::decode(zip, &BundleLimits::default())?;
+    let (made_by, template_version) = (decoded.manifest.renderer.clone(), decoded.manifest.template_version.clone());
+    Ok(Rerendered { pdf: render_decoded(kit, decoded)?, made_by, template_version })
 }
 
 /// Marks every entry holding the stored file `sha256` damaged at once, records it in the audit

@@ -229,3 +229,52 @@ fn killing_the_server_while_it_archives_loses_nothing() {
         .collect();
     assert!(outbox.iter().any(|m| m.contains("fixity check") && m.contains(&name)), "{outbox:?}");
 }
+
+/// An archived report's source bundle, rendered again offline with `mmr render-bundle`, gives the
+/// archived PDF's exact bytes; a bundle that names another renderer is warned about.
+#[test]
+fn a_source_bundle_renders_offline_to_the_archived_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("cities.csv");
+    std::fs::write(
+        &csv,
+        "name,country,iso3166_alpha2,creative_field,designation_year,verified,slug\nBundleton,Sweden,SE,gastronomy,2010,yes,bundleton\n",
+    )
+    .unwrap();
+    let (ok, _, err) = run(mmr(dir.path()).args(["cities", "import"]).arg(&csv));
+    assert!(ok, "{err}");
+    let token = |args: &[&str]| run(mmr(dir.path()).args(["token", "create"]).args(args)).1.trim().to_owned();
+    let admin = token(&["--role", "secretariat", "--name", "desk"]);
+    let city = token(&["--role", "city", "--city", "bundleton", "--name", "focal"]);
+    let (mut server, addr) = start_server(dir.path(), &[("MMR_REMINDER_CRON", ""), ("MMR_FIXITY_CRON", "")]);
+    let (_, cycles) = http(&addr, "GET", "/api/v1/cities/bundleton/cycles", &city, None);
+    let cycle = cycles.as_array().unwrap().iter().find(|c| c["status"] == "open" || c["status"] == "overdue").unwrap()
+        ["id"]
+        .as_i64()
+        .unwrap();
+    let (status, version) =
+        http(&addr, "POST", &format!("/api/v1/cycles/{cycle}/submissions"), &city, Some(&report("Bundleton", 40)));
+    assert_eq!(status, 201, "{version}");
+    let (status, decided) = http(
+        &addr,
+        "POST",
+        &format!("/api/v1/submissions/{}/decision", version["id"]),
+        &admin,
+        Some(&json!({ "decision": "accept" })),
+    );
+    assert_eq!(status, 201, "{decided}");
+    let (_, entry) = http(&addr, "GET", &format!("/api/v1/archive/{}", decided["archive_id"]), &admin, None);
+    kill9(&mut server);
+    let (pdf_sha, bundle_sha) =
+        (entry["pdf"]["sha256"].as_str().unwrap(), entry["source_bundle"]["sha256"].as_str().unwrap());
+    let bundle = dir.path().join("archive/objects").join(&bundle_sha[..2]).join(&bundle_sha[2..4]).join(bundle_sha);
+    let out = dir.path().join("again.pdf");
+    let (ok, stdout, stderr) = run(mmr(dir.path()).arg("render-bundle").arg(&bundle).arg("-o").arg(&out));
+    assert!(ok, "{stderr}");
+    assert!(stdout.ends_with(&format!("SHA-256 {pdf_sha}\n")), "{stdout}");
+    assert_eq!(hex(&std::fs::read(&out).unwrap()), pdf_sha, "the file written is the one hashed");
+    assert!(stderr.is_empty(), "same renderer, no warning: {stderr}");
+    // Not a bundle: a clear error, no PDF.
+    let (ok, _, stderr) = run(mmr(dir.path()).arg("render-bundle").arg(&csv).arg("-o").arg(dir.path().join("x.pdf")));
+    assert!(!ok && !stderr.is_empty() && !dir.path().join("x.pdf").exists(), "{stderr}");
+}
