@@ -247,12 +247,12 @@ fn unreachable_overdue<'a>(
         return Ok(Vec::new());
     }
     let ids: Vec<i64> = overdue.iter().map(|c| c.record.id).collect();
-    let ledger = db::reminders::ledger_of(conn, &ids, "deadline")?;
+    let ledger = Ledger::load(conn, &ids)?;
     let with_contact: HashSet<i64> = db::contacts::all_recipients(conn)?.into_iter().map(|(city, ..)| city).collect();
     Ok(overdue
         .into_iter()
         .filter_map(|c| {
-            let rows = rows_against(&ledger, c);
+            let rows = ledger.against(c.record.id, c.record.due_date());
             let note = unreachable(with_contact.contains(&c.record.city.id), &rows)?;
             Some((c, note, rows.into_iter().cloned().collect()))
         })
@@ -286,10 +286,23 @@ pub fn count_unreachable(conn: &mut Conn<'_>, cycles: &[CycleOverview]) -> Resul
     Ok(unreachable_overdue(conn, cycles)?.len())
 }
 
-/// A cycle's ledger rows against its deadline in force.
-fn rows_against<'a>(ledger: &'a [Reminder], c: &CycleOverview) -> Vec<&'a Reminder> {
-    let suffix = format!("@{}", c.record.due_date());
-    ledger.iter().filter(|r| r.cycle_id == c.record.id && r.stage.ends_with(&suffix)).collect()
+/// The deadline rows of some cycles, grouped by cycle, so that each cycle's are found at once.
+struct Ledger(HashMap<i64, Vec<Reminder>>);
+
+impl Ledger {
+    fn load(conn: &mut Conn<'_>, cycle_ids: &[i64]) -> Result<Self> {
+        let mut by_cycle: HashMap<i64, Vec<Reminder>> = HashMap::new();
+        for row in db::reminders::ledger_of(conn, cycle_ids, "deadline")? {
+            by_cycle.entry(row.cycle_id).or_default().push(row);
+        }
+        Ok(Self(by_cycle))
+    }
+
+    /// A cycle's rows against one deadline (the date of their stage keys).
+    fn against(&self, cycle_id: i64, deadline: impl std::fmt::Display) -> Vec<&Reminder> {
+        let suffix = format!("@{deadline}");
+        self.0.get(&cycle_id).map_or_else(Vec::new, |rows| rows.iter().filter(|r| r.stage.ends_with(&suffix)).collect())
+    }
 }
 
 /// The name part of an escalation row's stage key.
@@ -312,13 +325,13 @@ fn escalate(
         return Ok(());
     }
     let ids: Vec<i64> = overdue.iter().map(|c| c.record.id).collect();
-    let ledger = db::reminders::ledger_of(conn, &ids, "deadline")?;
+    let ledger = Ledger::load(conn, &ids)?;
     let gap = TimeDelta::days(i64::from(cfg.schedule.notice_gap_days));
     let mut catch_up = Vec::new();
     for c in overdue {
         let deadline = c.record.due_date();
         let suffix = format!("@{deadline}");
-        let rows = rows_against(&ledger, c);
+        let rows = ledger.against(c.record.id, deadline);
         let tz = CityTimeZone::parse(&c.record.city.time_zone).map_or(chrono_tz::UTC, CityTimeZone::tz);
         let today = local_date(now.and_utc(), tz);
         let progress = Progress::of(&cfg.schedule, &rows, tz);
@@ -479,14 +492,10 @@ fn send_due(
         // A formal reminder is numbered by those the city received: read just before sending.
         let kind = match stage.kind {
             StageKind::Overdue { .. } => {
-                let rows = db.run_blocking(|conn| {
-                    Ok::<_, Error>(db::reminders::ledger_of(conn, &[row.cycle_id], "deadline")?)
-                })?;
+                let ledger = db.run_blocking(|conn| Ledger::load(conn, &[row.cycle_id]))?;
                 let deadline = row.stage.split_once('@').map_or("", |(_, d)| d);
-                let others: Vec<&Reminder> = rows
-                    .iter()
-                    .filter(|r| r.stage != row.stage && r.stage.ends_with(&format!("@{deadline}")))
-                    .collect();
+                let mut others = ledger.against(row.cycle_id, deadline);
+                others.retain(|r| r.stage != row.stage);
                 let received = Progress::of(&cfg.schedule, &others, tz).delivered.len();
                 let of = cfg.schedule.formal_count();
                 if received >= of {
@@ -567,14 +576,12 @@ fn build_digest(
     ids.dedup();
     let records: HashMap<i64, CycleRecord> = db::cycles::load_ids(conn, &ids)?.into_iter().map(|r| (r.id, r)).collect();
     let fields = db::cities::list_fields(conn)?;
-    let ledger = db::reminders::ledger_of(conn, &ids, "deadline")?;
+    let ledger = Ledger::load(conn, &ids)?;
     let mut on_notice = Vec::new();
     for row in &escalated {
         let Some(record) = records.get(&row.cycle_id) else { continue };
         let tz = CityTimeZone::parse(&record.city.time_zone).map_or(chrono_tz::UTC, CityTimeZone::tz);
-        let suffix = row.stage.trim_start_matches(ESCALATION_PREFIX);
-        let rows: Vec<&Reminder> =
-            ledger.iter().filter(|r| r.cycle_id == row.cycle_id && r.stage.ends_with(&format!("@{suffix}"))).collect();
+        let rows = ledger.against(row.cycle_id, row.stage.trim_start_matches(ESCALATION_PREFIX));
         let note = DigestNote::Delivered(Progress::of(&cfg.schedule, &rows, tz).delivered);
         on_notice.push(digest_city(record, &fields, local_date(now.and_utc(), tz), note));
     }
