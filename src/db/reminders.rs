@@ -227,12 +227,37 @@ pub fn keys_of(conn: &mut Conn<'_>, cycle_ids: &[i64]) -> Result<Vec<(i64, Strin
     Ok(keys)
 }
 
-/// Every pending (`planned` or `failed`) row: id, cycle, kind and stage.
-pub fn pending(conn: &mut Conn<'_>) -> Result<Vec<(i64, i64, String, String)>, DbError> {
+/// A pending (`planned` or `failed`) row with what its cycle row says now.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct PendingRow {
+    pub id: i64,
+    pub cycle_id: i64,
+    pub kind: String,
+    pub stage: String,
+    pub send_on: NaiveDate,
+    pub first_submitted_at: Option<NaiveDateTime>,
+    pub due_in_force: NaiveDate,
+    pub latest_decision: Option<String>,
+    pub revision_due: Option<NaiveDate>,
+}
+
+/// Every pending row, with its cycle's progress columns.
+pub fn pending(conn: &mut Conn<'_>) -> Result<Vec<PendingRow>, DbError> {
     with_conn!(conn, |c| {
         Ok(reminders::table
+            .inner_join(reporting_cycles::table)
             .filter(reminders::state.eq_any(["planned", "failed"]))
-            .select((reminders::id, reminders::cycle_id, reminders::kind, reminders::stage))
+            .select((
+                reminders::id,
+                reminders::cycle_id,
+                reminders::kind,
+                reminders::stage,
+                reminders::send_on,
+                reporting_cycles::first_submitted_at,
+                reporting_cycles::due_in_force,
+                reporting_cycles::latest_decision,
+                reporting_cycles::revision_due,
+            ))
             .load(c)?)
     })
 }

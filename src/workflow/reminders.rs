@@ -119,8 +119,8 @@ fn plan_range(stages: &[Stage], today: NaiveDate, horizon: NaiveDate) -> Option<
 
 /// Plans the ledger and cancels what no longer applies. Idempotent: only rows missing from the
 /// ledger are inserted, and only for stages due within [`PLAN_AHEAD_DAYS`]. Returns the report
-/// and the states of the cycles it planned from (every cycle a pending row belongs to among
-/// them), for the sending that follows.
+/// and the states of the cycles it planned from (every cycle a pending row due by tomorrow
+/// belongs to among them), for the sending that follows.
 pub fn plan(
     conn: &mut Conn<'_>,
     cfg: &ReminderConfig,
@@ -135,7 +135,11 @@ pub fn plan(
         plan_range(&cfg.schedule.deadline, now.date(), horizon),
         plan_range(&cfg.schedule.revision, now.date(), horizon),
     )?;
-    ids.extend(pending.iter().map(|(_, cycle, ..)| *cycle));
+    // A cycle with pending rows is read when one is due by tomorrow, or when its row already shows
+    // one no longer applies (so it is cancelled now, not on its day); rows further ahead (a
+    // catch-up reminder, an escalation waiting for it) bring their cycle in on their day.
+    let tomorrow = now.date() + TimeDelta::days(1);
+    ids.extend(pending.iter().filter(|p| p.send_on <= tomorrow || looks_stale(p)).map(|p| p.cycle_id));
     ids.sort_unstable();
     ids.dedup();
     let cycles: Vec<CycleOverview> = db::cycles::load_ids(conn, &ids)?
@@ -155,11 +159,12 @@ pub fn plan(
     // that moved) are cancelled.
     let stale: Vec<i64> = pending
         .into_iter()
-        .filter(|(_, cycle, kind, stage)| match wanted.get(cycle) {
-            Some((deadline, _, k)) => k != kind || !stage.ends_with(&format!("@{deadline}")),
+        .filter(|p| ids.binary_search(&p.cycle_id).is_ok())
+        .filter(|p| match wanted.get(&p.cycle_id) {
+            Some((deadline, _, k)) => *k != p.kind || !p.stage.ends_with(&format!("@{deadline}")),
             None => true,
         })
-        .map(|(id, ..)| id)
+        .map(|p| p.id)
         .collect();
     report.cancelled = db::reminders::cancel_ids(conn, &stale, now)?;
     let wanted_ids: Vec<i64> = wanted.keys().copied().collect();
@@ -190,6 +195,17 @@ pub fn plan(
     report.planned = db::reminders::insert_planned(conn, &rows, now)?;
     escalate(conn, cfg, &cycles, &emails, now, &mut report)?;
     Ok((report, cycles))
+}
+
+/// Whether a pending row's cycle row already shows that it no longer applies: a deadline row of
+/// a cycle that was submitted or whose deadline moved, a revision row of a cycle no longer asked
+/// for a revision by that date. Only a filter: [`plan`] decides on the cycle's whole state.
+fn looks_stale(p: &db::reminders::PendingRow) -> bool {
+    let against = |date: NaiveDate| p.stage.ends_with(&format!("@{date}"));
+    match p.kind.as_str() {
+        "revision" => p.latest_decision.as_deref() != Some("request_revision") || !p.revision_due.is_some_and(against),
+        _ => p.first_submitted_at.is_some() || !against(p.due_in_force),
+    }
 }
 
 /// What the ledger says a city received for one deadline.
