@@ -513,19 +513,29 @@ pub fn mark_escalated(conn: &mut Conn<'_>, id: i64, now: NaiveDateTime) -> Resul
     Ok(n == 1)
 }
 
-/// Moves a planned row to another day (an escalation waiting for the formal reminders).
-pub fn reschedule(conn: &mut Conn<'_>, id: i64, send_on: NaiveDate, now: NaiveDateTime) -> Result<bool, DbError> {
-    let n = with_conn!(conn, |c| {
-        diesel::update(
-            reminders::table
-                .filter(reminders::id.eq(id))
-                .filter(reminders::state.eq("planned"))
-                .filter(reminders::send_on.ne(send_on)),
-        )
-        .set((reminders::send_on.eq(send_on), reminders::updated_at.eq(now)))
-        .execute(c)
-    })?;
-    Ok(n == 1)
+/// Moves planned rows to other days (escalations waiting for the formal reminders), one
+/// statement per day; returns how many moved.
+pub fn reschedule(conn: &mut Conn<'_>, moves: &[(i64, NaiveDate)], now: NaiveDateTime) -> Result<usize, DbError> {
+    let mut by_day: std::collections::BTreeMap<NaiveDate, Vec<i64>> = std::collections::BTreeMap::new();
+    for (id, day) in moves {
+        by_day.entry(*day).or_default().push(*id);
+    }
+    let mut moved = 0;
+    for (day, ids) in by_day {
+        for chunk in ids.chunks(CHUNK) {
+            moved += with_conn!(conn, |c| {
+                diesel::update(
+                    reminders::table
+                        .filter(reminders::id.eq_any(chunk))
+                        .filter(reminders::state.eq("planned"))
+                        .filter(reminders::send_on.ne(day)),
+                )
+                .set((reminders::send_on.eq(day), reminders::updated_at.eq(now)))
+                .execute(c)
+            })?;
+        }
+    }
+    Ok(moved)
 }
 
 /// Escalations recorded in `(after, through]`, and rows that failed for good then: what the

@@ -343,7 +343,7 @@ fn escalate(
     let ids: Vec<i64> = overdue.iter().map(|c| c.record.id).collect();
     let ledger = Ledger::load(conn, &ids)?;
     let gap = TimeDelta::days(i64::from(cfg.schedule.notice_gap_days));
-    let mut catch_up = Vec::new();
+    let (mut catch_up, mut moves) = (Vec::new(), Vec::new());
     for c in overdue {
         let deadline = c.record.due_date();
         let suffix = format!("@{deadline}");
@@ -367,7 +367,7 @@ fn escalate(
                 }
             }
             EscalationStep::WaitUntil(day) => {
-                db::reminders::reschedule(conn, row.id, day, now)?;
+                moves.push((row.id, day));
             }
             EscalationStep::SendFormal { number, on } => {
                 let stage = format!("formal_catchup_{number}{suffix}");
@@ -378,12 +378,13 @@ fn escalate(
                     recipient: recipient.clone(),
                     send_on: on,
                 }));
-                db::reminders::reschedule(conn, row.id, on.checked_add_signed(gap).unwrap_or(on), now)?;
+                moves.push((row.id, on.checked_add_signed(gap).unwrap_or(on)));
             }
             EscalationStep::AwaitPending | EscalationStep::CannotRemind => {}
         }
     }
     report.planned += db::reminders::insert_planned(conn, &catch_up, now)?;
+    db::reminders::reschedule(conn, &moves, now)?;
     Ok(())
 }
 
