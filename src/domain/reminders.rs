@@ -218,6 +218,11 @@ impl ReminderSchedule {
         self.deadline.iter().chain(&self.revision).chain(&self.catch_up).find(|s| s.name == name)
     }
 
+    /// Whether a ledger key names a formal written reminder (scheduled or catch-up).
+    pub fn is_formal(&self, key: &str) -> bool {
+        self.stage_of_key(key).is_some_and(|s| matches!(s.kind, StageKind::Overdue { .. }))
+    }
+
     /// How many formal written reminders a city receives before it may be put on notice.
     pub fn formal_count(&self) -> usize {
         self.catch_up.len()

@@ -219,10 +219,8 @@ struct Progress {
 impl Progress {
     /// From a cycle's rows against its deadline in force.
     fn of(schedule: &ReminderSchedule, rows: &[&Reminder], tz: chrono_tz::Tz) -> Self {
-        let is_formal =
-            |r: &Reminder| schedule.stage_of_key(&r.stage).is_some_and(|s| matches!(s.kind, StageKind::Overdue { .. }));
         let mut first_sent: HashMap<&str, NaiveDate> = HashMap::new();
-        for r in rows.iter().filter(|r| is_formal(r)) {
+        for r in rows.iter().filter(|r| schedule.is_formal(&r.stage)) {
             if let Some(at) = r.sent_at {
                 let day = local_date(at.and_utc(), tz);
                 first_sent.entry(r.stage.as_str()).and_modify(|d| *d = (*d).min(day)).or_insert(day);
@@ -230,7 +228,7 @@ impl Progress {
         }
         let mut delivered: Vec<NaiveDate> = first_sent.into_values().collect();
         delivered.sort_unstable();
-        Self { delivered, pending_formal: rows.iter().any(|r| is_formal(r) && r.is_pending()) }
+        Self { delivered, pending_formal: rows.iter().any(|r| schedule.is_formal(&r.stage) && r.is_pending()) }
     }
 }
 
@@ -484,6 +482,14 @@ fn send_due(
         .into_iter()
         .map(|(city, email, name)| ((city, email), name))
         .collect();
+    // Formal reminders are numbered by those their city received: one read for every cycle that
+    // sends one now. A sweep sends one stage per cycle, so no row sent below changes the count of
+    // another (the stage being sent is left out of its own count).
+    let mut formal_cycles: Vec<i64> =
+        send.iter().filter(|r| cfg.schedule.is_formal(&r.stage)).map(|r| r.cycle_id).collect();
+    formal_cycles.sort_unstable();
+    formal_cycles.dedup();
+    let received = db.run_blocking(|conn| Ledger::load(conn, &formal_cycles))?;
     for row in send {
         let Some(cycle) = cycles.get(&row.cycle_id) else { continue };
         let tz = CityTimeZone::parse(&cycle.record.city.time_zone).map_or(chrono_tz::UTC, CityTimeZone::tz);
@@ -506,12 +512,10 @@ fn send_due(
             }
             continue;
         };
-        // A formal reminder is numbered by those the city received: read just before sending.
         let kind = match stage.kind {
             StageKind::Overdue { .. } => {
-                let ledger = db.run_blocking(|conn| Ledger::load(conn, &[row.cycle_id]))?;
                 let deadline = row.stage.split_once('@').map_or("", |(_, d)| d);
-                let mut others = ledger.against(row.cycle_id, deadline);
+                let mut others = received.against(row.cycle_id, deadline);
                 others.retain(|r| r.stage != row.stage);
                 let received = Progress::of(&cfg.schedule, &others, tz).delivered.len();
                 let of = cfg.schedule.formal_count();
