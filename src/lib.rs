@@ -16,4 +16,5 @@ pub mod scheduler;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;
+pub mod web;
 pub mod workflow;

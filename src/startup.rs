@@ -7,10 +7,10 @@ use tokio::net::TcpListener;
 use crate::db::Db;
 use crate::http::{self, AppState};
 
-/// Serves the API on `listener` until a shutdown signal ([`http::serve`]: each request knows its
+/// Serves the API and the pages on `listener` until a shutdown signal ([`http::serve`]: each request knows its
 /// TCP peer, and downloads can be sent with `sendfile`).
 pub async fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<()> {
-    http::serve(listener, state, shutdown_signal()).await.context("serving HTTP")
+    http::serve_with_pages(listener, state, Some(crate::web::router()), shutdown_signal()).await.context("serving HTTP")
 }
 
 /// Applies pending migrations, logging what was applied.

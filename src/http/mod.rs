@@ -47,7 +47,7 @@ pub use client::{Cidr, ClientAddr, TrustedProxies};
 pub use download::VerifiedFiles;
 pub use error::ApiError;
 pub use ratelimit::{RateLimit, RateLimiter};
-pub use server::{ConnectionLimits, MAX_HEADER_BYTES, MAX_HEADERS, MAX_URI_BYTES, serve};
+pub use server::{ConnectionLimits, MAX_HEADER_BYTES, MAX_HEADERS, MAX_URI_BYTES, serve, serve_with_pages};
 pub use zerocopy::{Conn, Listener, Peer, ZeroCopyStats};
 
 use crate::db::Db;
@@ -95,6 +95,8 @@ pub struct AppState {
     pub verified: Arc<VerifiedFiles>,
     /// The archive search's index of the published catalogue (see [`CatalogIndex`]).
     pub catalog: Arc<CatalogIndex>,
+    /// The plain text of reports shown lately, for the pages' abstracts and snippets.
+    pub excerpts: Arc<crate::workflow::excerpts::Excerpts>,
     /// What the zero-copy downloads have sent (see `zerocopy`'s module doc), for `/readyz`.
     pub zero_copy: Arc<ZeroCopyStats>,
     /// Failed authentications and refusals by reason (see `authn`), for the metrics.
@@ -123,6 +125,7 @@ impl AppState {
             trusted_proxies: Arc::default(),
             verified: Arc::default(),
             catalog: Arc::default(),
+            excerpts: Arc::default(),
             zero_copy: Arc::default(),
             auth_failures: Arc::default(),
             connection_limits: ConnectionLimits::default(),
@@ -137,6 +140,13 @@ impl AppState {
 
 /// The whole API.
 pub fn router(state: AppState) -> Router {
+    router_with_pages(state, None)
+}
+
+/// The whole API, and beside it `pages` (the HTML pages, `crate::web`, which answer every
+/// address outside the API, unknown ones with their 404 page), under the same layers. Without
+/// pages an unknown address is the API's JSON 404.
+pub fn router_with_pages(state: AppState, pages: Option<Router<AppState>>) -> Router {
     let api = Router::new()
         .merge(fields::router())
         .merge(cities::router())
@@ -147,12 +157,16 @@ pub fn router(state: AppState) -> Router {
         .merge(archive::router())
         .merge(audit::router())
         .merge(tokens::router());
-    Router::new()
+    let routes = Router::new()
         .merge(health::router())
         .merge(oai::router())
         .merge(feeds::router())
-        .nest("/api/v1", api)
-        .fallback(|| async { ApiError::not_found("no such route") })
+        .nest("/api/v1", api.fallback(|| async { ApiError::not_found("no such route") }));
+    let routes = match pages {
+        Some(pages) => routes.merge(pages),
+        None => routes.fallback(|| async { ApiError::not_found("no such route") }),
+    };
+    routes
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 axum::http::StatusCode::METHOD_NOT_ALLOWED,

@@ -87,10 +87,20 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
+    serve_with_pages(listener, state, None, shutdown).await
+}
+
+/// [`serve`], with the HTML pages beside the API ([`super::router_with_pages`]).
+pub async fn serve_with_pages(
+    listener: TcpListener,
+    state: AppState,
+    pages: Option<Router<AppState>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
     let limits = state.connection_limits;
     let max = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
     let mut listener = Listener::new(listener, state.zero_copy.clone());
-    let router = super::router(state);
+    let router = super::router_with_pages(state, pages);
     let slots = Arc::new(Semaphore::new(max));
     let (stop, stopping) = watch::channel(false);
     tokio::pin!(shutdown);

@@ -122,6 +122,51 @@ pub(crate) fn outline(text: &str) -> Vec<HeadingMark> {
     observer.marks.headings
 }
 
+/// A block of a document as plain text: a paragraph, a heading, a list item's own text or a
+/// table cell, for the web pages' abstracts and search snippets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextBlock {
+    pub heading: bool,
+    pub text: String,
+}
+
+/// The text of `text`'s blocks in reading order, without markup: inline code and link texts
+/// kept, images by their alternative text, HTML and footnote references dropped, soft breaks as
+/// spaces. Builds no document and applies no limits: linear in the input.
+pub fn text_blocks(text: &str) -> Vec<TextBlock> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut heading = false;
+    let flush = |current: &mut String, heading: bool, out: &mut Vec<TextBlock>| {
+        let text = current.split_whitespace().collect::<Vec<_>>().join(" ");
+        if !text.is_empty() {
+            out.push(TextBlock { heading, text });
+        }
+        current.clear();
+    };
+    for event in Parser::new_ext(text, options()) {
+        match event {
+            Event::Text(t) | Event::Code(t) => current.push_str(&t),
+            Event::SoftBreak | Event::HardBreak => current.push(' '),
+            Event::Start(Tag::Heading { .. }) => {
+                flush(&mut current, heading, &mut out);
+                heading = true;
+            }
+            Event::End(TagEnd::Heading(_)) => {
+                flush(&mut current, heading, &mut out);
+                heading = false;
+            }
+            Event::Start(Tag::Paragraph | Tag::Item | Tag::TableCell | Tag::CodeBlock(_))
+            | Event::End(TagEnd::Paragraph | TagEnd::Item | TagEnd::TableCell | TagEnd::CodeBlock) => {
+                flush(&mut current, heading, &mut out);
+            }
+            _ => {}
+        }
+    }
+    flush(&mut current, heading, &mut out);
+    out
+}
+
 /// A heading being read by the [`Observer`].
 struct OpenHeading {
     level: u8,

@@ -37,6 +37,7 @@ use std::time::{Duration, Instant};
 pub use check::{CheckRequest, Finding, SectionText, Severity, Source, check, sections};
 pub use error::{RenderError, Warning, WarningCode};
 pub use limits::Limits;
+pub use markdown::{TextBlock, text_blocks};
 pub use meta::{Attachment, DocumentMeta, PdfDate, Status, bundle_digest, load_attachments_dir};
 pub use template::{PageSize, Part, Section, Template};
 

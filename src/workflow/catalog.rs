@@ -408,6 +408,8 @@ pub struct Facets {
     /// Summed from the countries' counts; countries without a region are not counted.
     pub regions: Vec<FacetCount>,
     pub years: Vec<FacetCount>,
+    /// `en` or `fr`, named by their codes.
+    pub languages: Vec<FacetCount>,
 }
 
 /// A page of search results with the facets of the whole search.

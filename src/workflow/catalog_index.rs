@@ -280,6 +280,7 @@ impl Catalog {
                 count,
             })),
             years: self.years.named(&self.years.counts(positions)),
+            languages: self.languages.named(&self.languages.counts(positions)),
         }
     }
 }

@@ -1,0 +1,124 @@
+//! The HTML pages: the second HTTP entry point beside the JSON API ([`crate::http`]). Both call
+//! [`crate::workflow`] and neither calls the other; no rule lives here, only what a page shows
+//! and how.
+//!
+//! - Server-rendered with askama (templates in `templates/`, checked and compiled with the
+//!   binary, escaping everything but the server's own SVG and JSON-LD), in English and French
+//!   ([`i18n`]), with static files embedded under content-hashed names ([`assets`]).
+//! - Every page works without JavaScript: links and GET forms. `static/site.js` only adds copy
+//!   buttons to citations.
+//! - Every page carries a strict Content-Security-Policy (no inline script or style) and the
+//!   other security headers ([`page::page_headers`]); errors are pages too ([`page::PageError`]).
+//! - Public pages show published reports only: they read the public catalogue
+//!   ([`workflow::catalog`], [`workflow::public`]), which holds nothing else.
+
+mod assets;
+mod chart;
+mod home;
+pub mod i18n;
+mod page;
+mod registry;
+mod reports;
+mod views;
+
+use std::fmt::Write;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+pub use assets::page_weight;
+use page::{Ctx, PageError};
+
+use crate::error::Error;
+use crate::http::AppState;
+use crate::workflow;
+
+/// Every page, the static files, the sitemap and robots.txt, and the page shown for an unknown
+/// address.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home::home))
+        .route("/reports", get(reports::search))
+        .route("/reports/{key}", get(reports::report))
+        .route("/cities", get(registry::cities))
+        .route("/cities/{slug}", get(registry::city))
+        .route("/fields", get(registry::fields))
+        .route("/fields/{slug}", get(registry::field))
+        .route("/about", get(home::about))
+        .route("/static/{name}", get(asset))
+        .route("/robots.txt", get(robots))
+        .route("/sitemap.xml", get(sitemap))
+        .fallback(not_found)
+}
+
+/// An unknown address outside the API: the 404 page.
+async fn not_found(ctx: Ctx) -> Response {
+    PageError::NotFound.page(&ctx)
+}
+
+async fn asset(ctx: Ctx, Path(name): Path<String>) -> Response {
+    match assets::find(&name) {
+        Some(asset) => {
+            let mut response = asset.body.into_response();
+            let headers = response.headers_mut();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type));
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
+            response
+        }
+        None => PageError::NotFound.page(&ctx),
+    }
+}
+
+async fn robots(State(state): State<AppState>) -> Response {
+    let body = format!(
+        "# The public pages may be crawled; the API's downloads and exports are for programs.\n\
+         User-agent: *\nAllow: /\nDisallow: /api/\nDisallow: /oai\n\nSitemap: {}/sitemap.xml\n",
+        state.public_url
+    );
+    ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
+}
+
+/// Every public page: the fixed ones, every city and field, every published report (with the
+/// date it became public in its current form).
+async fn sitemap(State(state): State<AppState>, ctx: Ctx) -> Response {
+    let (index, now) = (state.catalog.clone(), state.now());
+    let loaded = state
+        .db
+        .run(move |conn| {
+            let reports = workflow::public::reports(&index, conn, now, &Default::default())?;
+            let cities = workflow::public::every_city(conn, &Default::default())?;
+            let fields = workflow::cities::list_fields(conn)?;
+            Ok::<_, Error>((reports, cities, fields))
+        })
+        .await;
+    let (reports, cities, fields) = match loaded {
+        Ok(loaded) => loaded,
+        Err(e) => return PageError::from(e).page(&ctx),
+    };
+    let base = &state.public_url;
+    let mut xml = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
+    );
+    for path in ["/", "/reports", "/cities", "/fields", "/about"] {
+        let _ = writeln!(xml, "<url><loc>{base}{path}</loc></url>");
+    }
+    for (f, _) in &fields {
+        let _ = writeln!(xml, "<url><loc>{base}/fields/{}</loc></url>", f.slug);
+    }
+    for c in &cities {
+        let _ = writeln!(xml, "<url><loc>{base}/cities/{}</loc></url>", c.slug);
+    }
+    for r in &reports {
+        let _ = writeln!(
+            xml,
+            "<url><loc>{}</loc><lastmod>{}</lastmod></url>",
+            workflow::public::page_url(base, r.id),
+            r.public_since.date()
+        );
+    }
+    xml.push_str("</urlset>\n");
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/xml; charset=utf-8")], xml).into_response()
+}
