@@ -8,6 +8,9 @@ BIND ?= 127.0.0.1:8080
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
 MMR := ./target/release/mmr --data-dir $(DATA_DIR)
+# axe-core, which the browser tests run inside each page (from the npm registry).
+AXE_VERSION := 4.14.1
+AXE_JS := target/web-tools/node_modules/axe-core/axe.min.js
 
 # $(call need,COMMAND-OR-TEST,DEBIAN-PACKAGE): install the package when the check fails
 # (RUNLEVEL=1: a package with a service, such as nginx, is installed without starting it).
@@ -56,6 +59,12 @@ test-deps:
 	$(call need,command -v qpdf,qpdf)
 	$(call need,command -v openssl,openssl)
 	$(call need,command -v nginx || test -x /usr/sbin/nginx,nginx-light)
+	$(call need,test -x /usr/bin/chromium,chromium)
+	$(call need,test -x /usr/bin/chromedriver,chromium-driver)
+	$(call need,command -v npm,npm)
+	@test -f $(AXE_JS) || { echo "make: installing axe-core $(AXE_VERSION) (the accessibility checker the browser tests run in the page)"; \
+	  npm install --prefix target/web-tools --no-audit --no-fund --silent axe-core@$(AXE_VERSION) \
+	  || { echo "make: missing axe-core: run 'npm install --prefix target/web-tools axe-core@$(AXE_VERSION)'"; exit 1; }; }
 	@python3 -c 'import aiosmtpd' 2>/dev/null || { echo "make: installing aiosmtpd (the SMTP server the mail tests run)"; \
 	  python3 -m pip install -q aiosmtpd || { echo "make: missing aiosmtpd: run 'python3 -m pip install aiosmtpd'"; exit 1; }; }
 	@python3 -c 'import sickle' 2>/dev/null || { echo "make: installing Sickle (the OAI-PMH harvester the harvest tests run)"; \

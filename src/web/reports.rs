@@ -24,11 +24,12 @@ use crate::workflow::excerpts::Excerpt;
 use crate::workflow::public::SearchParams;
 use crate::workflow::{self};
 
-/// Results per page of the search.
+/// Results per page of the search, unless `per_page` says otherwise.
 const PER_PAGE: i64 = 20;
 
-/// The query parameters a search page keeps from one link to the next.
-const FILTERS: [&str; 7] = ["q", "field", "country", "region", "year", "language", "city"];
+/// The query parameters a search page keeps from one link to the next: the filters, and how
+/// many results a page shows.
+const KEPT: [&str; 8] = ["q", "field", "country", "region", "year", "language", "city", "per_page"];
 
 #[derive(Template)]
 #[template(path = "reports.html")]
@@ -90,7 +91,11 @@ async fn search_page(state: AppState, ctx: Ctx) -> PageResult {
         None => 1,
         Some(p) => p.parse::<i64>().map_err(|_| fail(PageError::BadRequest(ctx.tr.t("search.bad_page").into())))?,
     };
-    let page = PageRequest::parse(Some(page_number), Some(PER_PAGE)).map_err(|e| fail(e.into()))?;
+    let per_page = match ctx.param("per_page") {
+        None => PER_PAGE,
+        Some(n) => n.parse::<i64>().map_err(|_| fail(PageError::BadRequest(ctx.tr.t("search.bad_per_page").into())))?,
+    };
+    let page = PageRequest::parse(Some(page_number), Some(per_page)).map_err(|e| fail(e.into()))?;
     let (index, excerpts, template, now) =
         (state.catalog.clone(), state.excerpts.clone(), state.reporting.template.clone(), state.now());
     let checked = filter.clone();
@@ -116,7 +121,7 @@ async fn search_page(state: AppState, ctx: Ctx) -> PageResult {
 fn search_view(ctx: &Ctx, found: &Found, fields: &[CreativeField], snippets: &HashMap<i64, Excerpt>) -> SearchPage {
     let tr = ctx.tr;
     let kept: Vec<(String, String)> =
-        ctx.query.iter().filter(|(k, v)| FILTERS.contains(&k.as_str()) && !v.trim().is_empty()).cloned().collect();
+        ctx.query.iter().filter(|(k, v)| KEPT.contains(&k.as_str()) && !v.trim().is_empty()).cloned().collect();
     let with = |name: &str, value: Option<&str>| {
         let mut pairs: Vec<(String, String)> = kept.iter().filter(|(k, _)| k != name).cloned().collect();
         if let Some(v) = value {
@@ -152,13 +157,14 @@ fn search_view(ctx: &Ctx, found: &Found, fields: &[CreativeField], snippets: &Ha
     let facets = facets.into_iter().filter(|g| !g.options.is_empty()).collect();
     let mut active = Vec::new();
     for (param, value) in &kept {
-        if param == "q" {
+        if param == "q" || param == "per_page" {
             continue;
         }
         let shown = match param.as_str() {
             "field" => field_name(tr, fields, value, value).to_owned(),
             "language" => language_name(tr, value),
             "region" => region_name(tr, value, value),
+            "country" => crate::domain::countries::country(value).map_or_else(|| value.clone(), |c| c.name.to_owned()),
             _ => value.clone(),
         };
         let what = tr.t(&format!("facet.{param}"));
@@ -182,7 +188,7 @@ fn search_view(ctx: &Ctx, found: &Found, fields: &[CreativeField], snippets: &Ha
     } else {
         Vec::new()
     };
-    let selection = href("", &kept.iter().filter(|(k, _)| k != "page").cloned().collect::<Vec<_>>());
+    let selection = href("", &kept.iter().filter(|(k, _)| k != "per_page").cloned().collect::<Vec<_>>());
     let exports = vec![
         (format!("/api/v1/archive/export.csv{selection}"), tr.t("search.export.csv")),
         (format!("/api/v1/archive/export.json{selection}"), tr.t("search.export.json")),
@@ -230,9 +236,12 @@ struct ReportPage {
     pdf_size: String,
     bundle_size: String,
     page_url: String,
+    /// The PDF's absolute address, for machines (`citation_pdf_url`).
     pdf_url: String,
-    bundle_url: String,
-    json_url: String,
+    /// The downloads and the JSON record, relative to the server the page came from.
+    pdf_href: String,
+    bundle_href: String,
+    json_href: String,
     abstract_text: Option<String>,
     versions: Vec<(String, i32, String)>,
     citation: String,
@@ -289,8 +298,8 @@ fn report_view(
 ) -> ReportPage {
     let tr = ctx.tr;
     let page_url = workflow::public::page_url(base, r.id);
-    let api = format!("{base}/api/v1/archive/{}", r.id);
-    let pdf_url = format!("{api}/pdf");
+    let api = format!("/api/v1/archive/{}", r.id);
+    let pdf_url = format!("{}{api}/pdf", base.trim_end_matches('/'));
     let heading = report_title(tr, &r);
     let field = field_name(tr, fields, &r.field_slug, &r.field_name).to_owned();
     let date = r.published_at.date();
@@ -311,7 +320,7 @@ fn report_view(
         ("DC.creator", r.city_name.clone()),
         ("DC.publisher", "UNESCO Creative Cities Network".to_owned()),
         ("DC.date", date.to_string()),
-        ("DC.type", "Text.Report".to_owned()),
+        ("DC.type", "Text".to_owned()),
         ("DC.format", "application/pdf".to_owned()),
         ("DC.language", r.language.clone()),
         ("DC.identifier", r.persistent_id()),
@@ -349,8 +358,9 @@ fn report_view(
         archived: tr.date(r.archived_at.date()),
         pdf_size: tr.bytes(r.pdf_bytes),
         bundle_size: tr.bytes(r.bundle_bytes),
-        bundle_url: format!("{api}/source.zip"),
-        json_url: api,
+        pdf_href: format!("{api}/pdf"),
+        bundle_href: format!("{api}/source.zip"),
+        json_href: api,
         abstract_text,
         versions: versions
             .iter()

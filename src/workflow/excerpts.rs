@@ -219,7 +219,8 @@ fn opening(text: &str) -> Excerpt {
 }
 
 /// About [`WORDS`] words of `text` around the first word whose folded form is one of `terms`,
-/// starting a few words before it, with every matching word in the window marked. Without a
+/// within the block (paragraph, heading, item) that holds it: from its start when that is near,
+/// else a few words before the match, with every matching word in the window marked. Without a
 /// match, no pieces.
 fn snippet(text: &str, terms: &[String]) -> Excerpt {
     if terms.is_empty() {
@@ -228,29 +229,29 @@ fn snippet(text: &str, terms: &[String]) -> Excerpt {
     let spans = words(text);
     let hit = |&(s, e): &(usize, usize)| self::terms(&text[s..e]).iter().any(|t| terms.contains(t));
     let Some(first) = spans.iter().position(hit) else { return Excerpt::default() };
-    // Start at the paragraph's start when it is near, else a few words before the match.
-    let mut from = first.saturating_sub(8);
-    let para_start = text[..spans[first].0].rfind("\n\n").map_or(0, |p| p + 2);
-    if let Some(p) = spans[from..first].iter().position(|&(s, _)| s >= para_start) {
-        from += p;
-    }
+    let at = spans[first].0;
+    let block_start = text[..at].rfind("\n\n").map_or(0, |p| p + 2);
+    let block_end = text[at..].find("\n\n").map_or(text.len(), |p| at + p);
+    let in_block = |&(s, _): &(usize, usize)| s >= block_start && s < block_end;
+    let from = (first.saturating_sub(8)..=first).find(|&i| in_block(&spans[i])).unwrap_or(first);
     let to = (from + WORDS).min(spans.len());
+    let to = (first..to).take_while(|&i| in_block(&spans[i])).last().map_or(first + 1, |i| i + 1);
     let start = spans[from].0;
-    // The window's last word, with what follows it when it is the text's last word.
-    let end = if to < spans.len() { spans[to - 1].1 } else { text.len() };
+    // The window's last word, with the punctuation that follows it when it ends the block.
+    let end = if to < spans.len() && spans[to].0 < block_end { spans[to - 1].1 } else { block_end };
     let mut pieces = Vec::new();
     let mut at = start;
     for span in &spans[from..to] {
         if hit(span) {
             if span.0 > at {
-                pieces.push(Piece { text: text[at..span.0].replace("\n\n", " "), hit: false });
+                pieces.push(Piece { text: text[at..span.0].to_owned(), hit: false });
             }
             pieces.push(Piece { text: text[span.0..span.1].to_owned(), hit: true });
             at = span.1;
         }
     }
     if end > at {
-        pieces.push(Piece { text: text[at..end].replace("\n\n", " "), hit: false });
+        pieces.push(Piece { text: text[at..end].to_owned(), hit: false });
     }
     Excerpt { pieces, cut_before: start > 0, cut_after: end < text.len() }
 }
@@ -266,8 +267,10 @@ mod tests {
         let s = snippet(text, &terms("fete"));
         let hits: Vec<&str> = s.pieces.iter().filter(|p| p.hit).map(|p| p.text.as_str()).collect();
         assert_eq!(hits, ["Fête", "FETE"]);
-        assert!(s.text().starts_with("… La Fête de la gastronomie"), "{}", s.text());
-        assert!(!s.cut_after);
+        assert_eq!(s.text(), "… La Fête de la gastronomie réunit 40 chefs; la FETE dure trois jours.");
+        // The window ends with the paragraph it starts in.
+        let s = snippet(&format!("{text}\n\nAnother paragraph."), &terms("fete"));
+        assert_eq!(s.text(), "… La Fête de la gastronomie réunit 40 chefs; la FETE dure trois jours. …");
         assert!(snippet(text, &terms("absent")).is_empty());
         assert!(snippet(text, &[]).is_empty());
     }

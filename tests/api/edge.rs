@@ -191,7 +191,7 @@ async fn security_headers_on_every_response(app: TestApp) {
     let archive = submit_and_accept(&app, cycle, &city, "").await;
     let paths = [
         "/api/v1/fields".to_owned(),
-        "/nowhere".to_owned(),
+        "/api/v1/nowhere".to_owned(),
         "/api/v1/audit".to_owned(),
         "/api/v1/archive/abc".to_owned(),
         "/api/v1/cities?q=%00".to_owned(),
@@ -212,6 +212,12 @@ async fn security_headers_on_every_response(app: TestApp) {
             r.status
         );
     }
+    // An address outside the API is a page (the 404 page here), with the pages' own policy.
+    let r = app.get("/nowhere", None).await;
+    assert_eq!(r.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    let csp = r.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(csp.starts_with("default-src 'none';") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
     let r = app.get(&format!("/api/v1/cycles/{cycle}/draft/pdf"), Some(&city)).await;
     assert_eq!(r.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "a draft PDF ({})", r.status);
     let r = app.get("/api/v1/audit", Some(&city)).await;

@@ -17,7 +17,7 @@ use mmr::db::Db;
 use mmr::domain::auth::Role;
 use mmr::domain::cities::{CityInput, NewCity};
 use mmr::domain::cycles::CycleRules;
-use mmr::http::{AppState, router};
+use mmr::http::{AppState, router_with_pages};
 use mmr::mail::Transport;
 use mmr::storage;
 use mmr::workflow::reminders::{ReminderConfig, SweepReport};
@@ -124,7 +124,7 @@ impl TestApp {
             db,
             url,
             backend,
-            router: router(state.clone()),
+            router: router_with_pages(state.clone(), Some(mmr::web::router())),
             admin: String::new(),
             archive_dir,
             state,

@@ -40,20 +40,20 @@ async fn publish(app: &TestApp, id: i64, on: Option<&str>) {
 
 /// Words that only hidden material holds: the withdrawn report, the one published next year and
 /// the draft.
-const HIDDEN_WORDS: [&str; 3] = ["zeppelinword", "futureword", "draftonlyword"];
+pub(crate) const HIDDEN_WORDS: [&str; 3] = ["zeppelinword", "futureword", "draftonlyword"];
 
 /// The test archive, by publication time: Östersund (gastronomy, SE), Bologna (music, IT),
 /// Seville (music, ES), Lyon (literature, FR, in French; published at the pinned now). Ghent is
 /// withdrawn, Tartu published only next year, Porto has a draft.
-struct Archive {
-    ostersund: i64,
-    bologna: i64,
-    seville: i64,
-    lyon: i64,
-    hidden: Vec<i64>,
+pub(crate) struct Archive {
+    pub ostersund: i64,
+    pub bologna: i64,
+    pub seville: i64,
+    pub lyon: i64,
+    pub hidden: Vec<i64>,
 }
 
-async fn archive(app: &TestApp) -> Archive {
+pub(crate) async fn archive(app: &TestApp) -> Archive {
     let ostersund =
         archived(app, "ostersund", "Östersund", "SE", "gastronomy", " A smokehouse and a Smörgåsbord.").await;
     let bologna =
