@@ -236,8 +236,6 @@ struct ReportPage {
     pdf_size: String,
     bundle_size: String,
     page_url: String,
-    /// The PDF's absolute address, for machines (`citation_pdf_url`).
-    pdf_url: String,
     /// The downloads and the JSON record, relative to the server the page came from.
     pdf_href: String,
     bundle_href: String,
@@ -373,7 +371,6 @@ fn report_view(
         // `</` cannot close the script element early.
         json_ld: json_ld.to_string().replace("</", "<\\/"),
         page_url,
-        pdf_url,
         r,
     }
 }
