@@ -131,7 +131,7 @@ async fn bad_search_input_is_a_page_naming_the_problem(app: TestApp) {
         let r = app.get(path, None).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}: {}", r.text);
         assert_eq!(r.headers[header::CONTENT_TYPE], "text/html; charset=utf-8");
-        assert!(r.text.contains(&format!("{named}")), "{path}: {}", r.text);
+        assert!(r.text.contains(named), "{path}: {}", r.text);
         assert!(r.text.contains("<main"), "{path} is a page in the layout");
     }
     let long = "a".repeat(300);
