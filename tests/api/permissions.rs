@@ -113,12 +113,28 @@ async fn permission_matrix(app: TestApp) {
     for path in [a.clone(), format!("{a}/pdf"), format!("{a}/source"), format!("{a}/verify")] {
         row(&app, &callers, Method::GET, &path, None, [200; 6]).await;
     }
+    // So does its page, whoever asks.
+    let page = format!("/reports/{archive}");
+    row(&app, &callers, Method::GET, &page, None, [200; 6]).await;
     // Only the Secretariat sets the publication date.
     let later = json!({ "published_on": "2027-06-01" });
     row(&app, &callers, Method::PATCH, &a, Some(later), [401, 403, 403, 403, 403, 200]).await;
     // Before its publication date, an entry does not exist for those who may not read the city's work.
     for path in [a.clone(), format!("{a}/pdf"), format!("{a}/source"), format!("{a}/verify")] {
         row(&app, &callers, Method::GET, &path, None, [404, 200, 404, 200, 404, 200]).await;
+    }
+    // The pages are the public's: an unpublished report has no page, whoever asks, and the
+    // city's page and the search do not list it.
+    row(&app, &callers, Method::GET, &page, None, [404; 6]).await;
+    for path in ["/cities/ostersund", "/reports", "/reports?q=ostersund", "/", "/sitemap.xml"] {
+        row(&app, &callers, Method::GET, path, None, [200; 6]).await;
+        for token in &callers.tokens {
+            let r = app.get(path, token.as_deref()).await;
+            assert!(
+                !r.text.contains(&format!("{page}\"")) && !r.text.contains(&format!("{page}<")),
+                "{path} lists {page}"
+            );
+        }
     }
 }
 
