@@ -12,6 +12,12 @@
 #
 #     benches/search.sh
 #     CARGO_TARGET_DIR=/work/target-release DURATION=30s benches/search.sh
+#     WHAT=pages benches/search.sh
+#
+# WHAT=pages compares the web pages with the JSON API in the same run, back to back at 50 clients:
+# the search page (`/reports?...`) against the API search (`/api/v1/archive?...`) over the same
+# query mix, and the report page (`/reports/{id}`) against the JSON record
+# (`/api/v1/archive/{id}`) over 600 published entries; then prints the pages' sizes.
 #
 # PostgreSQL: MMR_BENCH_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432/postgres) names a
 # server and a database to connect to for creating the benchmark's database
@@ -26,6 +32,7 @@ WARMUP=${WARMUP:-5s}
 STORES=${STORES:-sqlite postgres}
 PORT=${PORT:-28517}
 RUNS=${RUNS:-2}
+WHAT=${WHAT:-api}
 PG_ADMIN=${MMR_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
 OUT=$PWD/target/bench-search
@@ -113,6 +120,44 @@ start_server() { # store url
     exit 1
 }
 
+measure() { # label list-of-paths
+    echo "$1, load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ):"
+    wrk -t2 -c50 -d"$DURATION" --timeout 10s -s benches/search.lua "$BASE" -- "$2" |
+        grep -E 'RESULT|Non-2xx|Socket errors'
+    echo "  server RSS $(($(ps -o rss= -p "$server_pid") / 1024)) MiB"
+}
+
+# The pages beside the API they show, in one run: each pair back to back, warmed up first.
+compare_pages() { # store
+    sed 's#^/api/v1/archive?#/reports?#' "$OUT/queries.txt" >"$OUT/queries-pages.txt"
+    for page in 1 2 3; do
+        curl -fsS "$BASE/api/v1/archive?per_page=200&page=$page" | jq -r '.items[].id'
+    done >"$OUT/ids.txt"
+    sed 's#^#/api/v1/archive/#' "$OUT/ids.txt" >"$OUT/records-api.txt"
+    sed 's#^#/reports/#' "$OUT/ids.txt" >"$OUT/records-pages.txt"
+    for pair in "search queries.txt queries-pages.txt" "report records-api.txt records-pages.txt"; do
+        set -- $pair
+        for list in "$2" "$3"; do
+            wrk -t2 -c50 -d"$WARMUP" -s benches/search.lua "$BASE" -- "$OUT/$list" >/dev/null
+        done
+        for run in $(seq "$RUNS"); do
+            measure "$store, $1, JSON API, run $run" "$OUT/$2"
+            measure "$store, $1, page, run $run" "$OUT/$3"
+        done
+    done
+    local id common
+    id=$(head -n1 "$OUT/ids.txt")
+    common=$(grep -m1 -o 'q=[a-z]*' "$OUT/queries.txt")
+    for path in "/" "/reports" "/reports?$common" "/reports/$id" "/cities" "/fields"; do
+        echo "  $path: $(curl -fsS -o /dev/null -w '%{size_download}' "$BASE$path") bytes of HTML"
+    done
+    local assets=0
+    for asset in $(curl -fsS "$BASE/" | grep -o '/static/[^"]*\.\(css\|js\)'); do
+        assets=$((assets + $(curl -fsS -o /dev/null -w '%{size_download}' "$BASE$asset")))
+    done
+    echo "  style sheet and script: $assets bytes"
+}
+
 for store in $STORES; do
     url=$(database_url "$store")
     MMR_BENCH_DATABASE_URL=$url MMR_BENCH_REPORTS=$REPORTS MMR_BENCH_OUT=$OUT \
@@ -129,12 +174,13 @@ for store in $STORES; do
         fi
     done <"$OUT/checks.tsv"
     echo "$store: totals of $(wc -l <"$OUT/checks.tsv") queries match direct counts"
-    wrk -t2 -c50 -d"$WARMUP" -s benches/search.lua "$BASE" -- "$OUT/queries.txt" >/dev/null
-    for run in $(seq "$RUNS"); do
-        echo "$store, run $run, load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ):"
-        wrk -t2 -c50 -d"$DURATION" --timeout 10s -s benches/search.lua "$BASE" -- "$OUT/queries.txt" |
-            grep -E 'RESULT|Non-2xx|Socket errors'
-        echo "  server RSS $(($(ps -o rss= -p "$server_pid") / 1024)) MiB"
-    done
+    if [ "$WHAT" = pages ]; then
+        compare_pages "$store"
+    else
+        wrk -t2 -c50 -d"$WARMUP" -s benches/search.lua "$BASE" -- "$OUT/queries.txt" >/dev/null
+        for run in $(seq "$RUNS"); do
+            measure "$store, run $run" "$OUT/queries.txt"
+        done
+    fi
     stop_server
 done
