@@ -204,28 +204,22 @@ pub fn router_with_pages(state: AppState, pages: Option<Router<AppState>>) -> Ro
         .with_state(state)
 }
 
-/// Marks a response as an HTML page (in its extensions), which [`security_headers`] then leaves
-/// without the API's `Content-Security-Policy`: a page sets the policy it needs. No route makes
-/// pages yet.
-#[derive(Debug, Clone, Copy)]
-pub struct HtmlPage;
-
-/// The policy of every response that is not an HTML page: nothing may be loaded, run or framed.
+/// The policy of every response that does not set its own (the pages set theirs): nothing may be
+/// loaded, run or framed.
 const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 
 /// Adds to every response, errors and downloads included, `X-Content-Type-Options: nosniff` (a
-/// browser must not guess a type, e.g. run an "image" as script) and, unless it is an
-/// [`HtmlPage`], the API's `Content-Security-Policy`.
+/// browser must not guess a type, e.g. run an "image" as script) and, unless it set a policy of
+/// its own (an HTML page), the API's `Content-Security-Policy`.
 async fn security_headers(response: Response<axum::body::Body>) -> Response<axum::body::Body> {
     secure(response)
 }
 
 /// [`security_headers`] on one response (also for the few answered outside the router).
 fn secure(mut response: Response<axum::body::Body>) -> Response<axum::body::Body> {
-    let is_page = response.extensions().get::<HtmlPage>().is_some();
     let headers = response.headers_mut();
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    if !is_page {
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
         headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(API_CSP));
     }
     response
@@ -306,14 +300,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_html_page_keeps_nosniff_and_sets_its_own_policy() {
+    fn a_page_keeps_nosniff_and_its_own_policy() {
         let api = secure(Response::new(axum::body::Body::empty()));
         assert_eq!(api.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
         assert_eq!(api.headers()[header::CONTENT_SECURITY_POLICY], API_CSP);
         let mut page = Response::new(axum::body::Body::empty());
-        page.extensions_mut().insert(HtmlPage);
+        page.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'self'"));
         let page = secure(page);
         assert_eq!(page.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
-        assert!(page.headers().get(header::CONTENT_SECURITY_POLICY).is_none());
+        assert_eq!(page.headers()[header::CONTENT_SECURITY_POLICY], "default-src 'self'");
     }
 }

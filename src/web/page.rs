@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Response};
 use super::assets;
 use super::i18n::{Lang, Tr};
 use crate::error::Error;
-use crate::http::HtmlPage;
 
 /// The pages' Content-Security-Policy: everything from this server only, no inline script or
 /// style, no framing, forms posting only here.
@@ -130,13 +129,13 @@ pub fn html(ctx: &Ctx, status: StatusCode, page: &impl Template) -> Response {
     }
 }
 
-/// The security headers of every page (the API's layer adds `nosniff` to all responses).
+/// The security headers of every page: its policy, which the API's layer then keeps (and adds
+/// `nosniff` to, as to every response).
 pub fn page_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_CSP));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("strict-origin-when-cross-origin"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    response.extensions_mut().insert(HtmlPage);
     response
 }
 
