@@ -249,7 +249,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let (kit, rules) = (Reporting::default(), cli.global.calendar.rules());
             let s = workflow::demo::load(&db, store.as_ref(), &kit, &rules, &Actor::cli(), if_empty, now())?;
             if let Some(n) = s.archive_not_empty {
-                println!("archive not empty ({n} archived reports): no demo reports loaded");
+                let reports = if n == 1 { "report" } else { "reports" };
+                println!("archive not empty ({n} archived {reports}): no demo reports loaded");
                 return Ok(());
             }
             for (city, reason) in &s.skipped {

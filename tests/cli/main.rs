@@ -3,6 +3,7 @@
 
 mod archive;
 mod backup;
+mod demo;
 mod proxy;
 mod reminders;
 
