@@ -260,4 +260,23 @@ mod tests {
             );
         }
     }
+
+    /// The README walkthrough's sample (Östersund, never loaded) passes the check too.
+    #[test]
+    fn the_walkthrough_sample_passes_the_template_check() {
+        let kit = Reporting::default();
+        let attachments = [Attachment {
+            name: "map.png".into(),
+            bytes: include_bytes!("../../demo/reports/ostersund/map.png").to_vec(),
+        }];
+        let findings = check(&CheckRequest {
+            report_markdown: include_bytes!("../../demo/reports/ostersund/report.md"),
+            action_plan_markdown: Some(include_bytes!("../../demo/reports/ostersund/plan.md")),
+            attachments: &attachments,
+            template: &kit.template,
+            limits: &kit.limits,
+        });
+        assert!(findings.is_empty(), "{findings:?}");
+        assert!(REPORTS.iter().all(|r| r.city != "ostersund"));
+    }
 }
