@@ -117,7 +117,7 @@ pub struct LoadSummary {
 /// Where a city's demonstration report goes, or why it goes nowhere.
 enum Target {
     /// Save the draft and submit it into this cycle.
-    Draft(CycleOverview),
+    Draft(Box<CycleOverview>),
     /// The demonstration version is submitted already (an interrupted load): decide on it.
     Decide(i64),
     Skip(String),
@@ -226,7 +226,7 @@ fn target(conn: &mut db::Conn<'_>, rules: &CycleRules, report: &DemoReport, now:
     {
         return Ok(Target::Skip("it has a draft of its own".into()));
     }
-    Ok(Target::Draft(cycle))
+    Ok(Target::Draft(Box::new(cycle)))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::process::Command;
 use serde_json::{Value, json};
 
 use super::archive::{http, report};
-use super::{DEMO, http_get, mmr, postgres_url, run, start_server};
+use super::{DEMO, PgDatabase, http_get, mmr, postgres_url, run, start_server};
 
 const LOADED: &str = "loaded 6 demo reports: Chengdu (gastronomy, en, archive 1), Dakar (media_arts, fr, archive 2), \
                       Dublin (literature, en, archive 3), Busan (film, en, archive 4), Bologna (music, en, archive 5), \
@@ -116,22 +116,10 @@ fn demo_reports_load_once_through_the_real_path_and_the_public_finds_them() {
 #[test]
 fn demo_reports_load_on_postgres() {
     let Some(admin_url) = postgres_url() else { return };
-    let name = format!("mmr_cli_demo_{:016x}", rand::random::<u64>());
-    let psql = |sql: &str| {
-        let ok = Command::new("psql").arg(&admin_url).args(["-qc", sql]).status().map(|s| s.success());
-        assert!(matches!(ok, Ok(true)), "psql {sql}");
-    };
-    psql(&format!("CREATE DATABASE {name}"));
-    let url = format!("{}/{name}", &admin_url[..admin_url.rfind('/').unwrap()]);
+    let db = PgDatabase::create(&admin_url);
     let dir = tempfile::tempdir().unwrap();
-    let outcome = std::panic::catch_unwind(|| {
-        loads_once(dir.path(), Some(&url));
-        the_public_finds_them(dir.path(), Some(&url));
-    });
-    psql(&format!("DROP DATABASE {name} WITH (FORCE)"));
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e);
-    }
+    loads_once(dir.path(), Some(&db.url));
+    the_public_finds_them(dir.path(), Some(&db.url));
 }
 
 /// An archive that holds a report gets no demo report; without `--if-empty`, a city's own draft
