@@ -4,6 +4,8 @@
 SHELL := /bin/bash
 DATA_DIR ?= ./data
 BIND ?= 127.0.0.1:8080
+# 1: `make run` loads the demo reports into an archive that has none (`make run DEMO=0`: never).
+DEMO ?= 1
 # The PostgreSQL server the tests create their databases on (trust auth, user postgres).
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
@@ -26,16 +28,21 @@ endef
 
 .PHONY: run test build-deps test-deps lint bench
 
-## Build, migrate, load the founding cities into an empty database, and serve on $(BIND).
+## Build, migrate, load the founding cities into an empty database and the demo reports into an
+## empty archive (unless DEMO=0), and serve on $(BIND).
 run: build-deps
 	cargo build --release --locked
 	$(MMR) migrate
 	$(MMR) cities import --if-empty demo/cities.csv
+ifeq ($(DEMO),1)
+	$(MMR) demo load --if-empty
+endif
 	@echo
 	@echo "  Serving the MMR API on http://$(BIND) (SQLite database in $(DATA_DIR))."
 	@echo "  Create a Secretariat token in another terminal:"
 	@echo '    export TOKEN=$$($(MMR) token create --role secretariat --name "$$USER")'
 	@echo "  then try:  curl -s http://$(BIND)/api/v1/cities?q=krakow"
+	@echo "  and the archive (fictitious demo reports):  curl -s 'http://$(BIND)/api/v1/archive?q=ostersund'"
 	@echo
 	exec $(MMR) serve --bind $(BIND)
 

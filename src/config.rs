@@ -240,6 +240,11 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Demonstration content for a new installation (`make run`); `mmr serve` never adds it.
+    Demo {
+        #[command(subcommand)]
+        command: DemoCommand,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -364,6 +369,20 @@ pub enum CitiesCommand {
         /// The CSV file.
         file: PathBuf,
         /// Import only into a database without cities (used to seed a new installation).
+        #[arg(long)]
+        if_empty: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DemoCommand {
+    /// Take six fictitious, plainly marked demonstration reports (founding cities, six creative
+    /// fields, English and French) through the real path: draft, submit, accept, archive (a
+    /// rendered PDF in the write-once store) and publish. Creates the cycles that have started
+    /// first. Idempotent: a city whose report is already there, or whose cycle holds work of its
+    /// own, is left alone.
+    Load {
+        /// Load only into a database with no archived report (used by `make run`).
         #[arg(long)]
         if_empty: bool,
     },

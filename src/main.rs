@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
-use mmr::config::{CitiesCommand, Cli, Command, CyclesCommand, ReminderOpts, RenderOpts, ServeOpts, TokenCommand};
+use mmr::config::{
+    CitiesCommand, Cli, Command, CyclesCommand, DemoCommand, ReminderOpts, RenderOpts, ServeOpts, TokenCommand,
+};
 use mmr::db::Db;
 use mmr::domain::auth::Role;
 use mmr::domain::cycles::CycleRules;
@@ -240,6 +242,32 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token { command } => token(&connect()?, command),
+        Command::Demo { command: DemoCommand::Load { if_empty } } => {
+            let db = connect()?;
+            let store = storage::open_store(&cli.global.archive_url())?;
+            startup::migrate(&db)?;
+            let (kit, rules) = (Reporting::default(), cli.global.calendar.rules());
+            let s = workflow::demo::load(&db, store.as_ref(), &kit, &rules, &Actor::cli(), if_empty, now())?;
+            if let Some(n) = s.archive_not_empty {
+                let reports = if n == 1 { "report" } else { "reports" };
+                println!("archive not empty ({n} archived {reports}): no demo reports loaded");
+                return Ok(());
+            }
+            for (city, reason) in &s.skipped {
+                println!("{city}: no demo report loaded: {reason}");
+            }
+            let names: Vec<String> = s
+                .loaded
+                .iter()
+                .map(|l| format!("{} ({}, {}, archive {})", l.city_name, l.field, l.language, l.archive_id))
+                .collect();
+            println!(
+                "loaded {} demo reports: {}",
+                s.loaded.len(),
+                if names.is_empty() { "none".into() } else { names.join(", ") }
+            );
+            Ok(())
+        }
     }
 }
 

@@ -96,6 +96,11 @@ pub fn by_submission(conn: &mut Conn<'_>, submission_id: i64) -> Result<Option<A
     })
 }
 
+/// How many entries the archive holds, published or not.
+pub fn count(conn: &mut Conn<'_>) -> Result<i64, DbError> {
+    with_conn!(conn, |c| Ok(archived_documents::table.count().get_result(c)?))
+}
+
 /// Every entry, oldest first (for the fixity run).
 pub fn all(conn: &mut Conn<'_>) -> Result<Vec<ArchivedDocument>, DbError> {
     with_conn!(conn, |c| Ok(archived_documents::table

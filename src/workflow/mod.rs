@@ -10,6 +10,7 @@ pub mod catalog_index;
 pub mod cities;
 pub mod contacts;
 pub mod cycles;
+pub mod demo;
 pub mod excerpts;
 pub mod import;
 pub mod public;

@@ -3,6 +3,7 @@
 
 mod archive;
 mod backup;
+mod demo;
 mod proxy;
 mod reminders;
 
@@ -228,23 +229,53 @@ fn postgres_url() -> Option<String> {
     }
 }
 
+/// A fresh PostgreSQL database on the test server, dropped when the value goes (also when the
+/// test fails).
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+    /// Its URL, for `MMR_DATABASE_URL`.
+    url: String,
+}
+
+impl PgDatabase {
+    fn create(admin_url: &str) -> Self {
+        let name = format!("mmr_cli_{:016x}", rand::random::<u64>());
+        let db = Self {
+            admin_url: admin_url.to_owned(),
+            url: format!("{}/{name}", &admin_url[..admin_url.rfind('/').unwrap()]),
+            name,
+        };
+        db.psql(&format!("CREATE DATABASE {}", db.name));
+        db
+    }
+
+    fn psql(&self, sql: &str) -> bool {
+        Command::new("psql").arg(&self.admin_url).args(["-qc", sql]).status().is_ok_and(|s| s.success())
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let dropped = self.psql(&format!("DROP DATABASE {} WITH (FORCE)", self.name));
+        if !dropped && !std::thread::panicking() {
+            panic!("psql could not drop {}", self.name);
+        }
+    }
+}
+
 #[test]
 fn import_and_tokens_work_on_postgres() {
     let Some(admin_url) = postgres_url() else { return };
-    let name = format!("mmr_cli_{:016x}", rand::random::<u64>());
-    let psql = |sql: &str| {
-        let ok = Command::new("psql").arg(&admin_url).args(["-qc", sql]).status().map(|s| s.success());
-        assert!(matches!(ok, Ok(true)), "psql {sql}");
-    };
-    psql(&format!("CREATE DATABASE {name}"));
-    let url = format!("{}/{name}", &admin_url[..admin_url.rfind('/').unwrap()]);
+    let db = PgDatabase::create(&admin_url);
+    let url = db.url.clone();
     let dir = tempfile::tempdir().unwrap();
     let (ok, out, err) = run(mmr(dir.path()).args(["cities", "import", DEMO]).env("MMR_DATABASE_URL", &url));
     let (ok2, out2, _) = run(mmr(dir.path()).args(["cities", "import", DEMO]).env("MMR_DATABASE_URL", &url));
     let (ok3, token, _) = run(mmr(dir.path())
         .args(["token", "create", "--role", "coordinator", "--field", "music", "--name", "Music"])
         .env("MMR_DATABASE_URL", &url));
-    psql(&format!("DROP DATABASE {name} WITH (FORCE)"));
+    drop(db);
     assert!(ok, "{err}");
     assert!(out.ends_with("116 created, 0 updated, 0 unchanged; 116 cities in 54 countries\n"), "{out}");
     assert!(ok2 && out2.ends_with("0 created, 0 updated, 116 unchanged; 116 cities in 54 countries\n"), "{out2}");
