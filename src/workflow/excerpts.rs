@@ -25,6 +25,9 @@ const SCANNED: usize = 64 * 1024;
 /// About how many words an abstract or a snippet has.
 const WORDS: usize = 48;
 
+/// How many words a block needs for a snippet to prefer it (see [`snippet`]).
+const MEANINGFUL: usize = 12;
+
 /// A piece of an excerpt: text, and whether it is a word the query matched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Piece {
@@ -228,10 +231,21 @@ fn snippet(text: &str, terms: &[String]) -> Excerpt {
     }
     let spans = words(text);
     let hit = |&(s, e): &(usize, usize)| self::terms(&text[s..e]).iter().any(|t| terms.contains(t));
-    let Some(first) = spans.iter().position(hit) else { return Excerpt::default() };
+    let block_of = |at: usize| {
+        let start = text[..at].rfind("\n\n").map_or(0, |p| p + 2);
+        (start, text[at..].find("\n\n").map_or(text.len(), |p| at + p))
+    };
+    // The first match in a paragraph of some length: a match in a heading or a label ("Creative
+    // field: …") says little; failing that, the first match.
+    let mut hits = spans.iter().enumerate().filter(|(_, s)| hit(s)).map(|(i, _)| i);
+    let Some(any) = hits.next() else { return Excerpt::default() };
+    let long = |&i: &usize| {
+        let (start, end) = block_of(spans[i].0);
+        text[start..end].split_whitespace().count() >= MEANINGFUL
+    };
+    let first = std::iter::once(any).chain(hits).find(long).unwrap_or(any);
     let at = spans[first].0;
-    let block_start = text[..at].rfind("\n\n").map_or(0, |p| p + 2);
-    let block_end = text[at..].find("\n\n").map_or(text.len(), |p| at + p);
+    let (block_start, block_end) = block_of(at);
     let in_block = |&(s, _): &(usize, usize)| s >= block_start && s < block_end;
     let from = (first.saturating_sub(8)..=first).find(|&i| in_block(&spans[i])).unwrap_or(first);
     let to = (from + WORDS).min(spans.len());
@@ -272,6 +286,10 @@ mod tests {
         let s = snippet(&format!("{text}\n\nAnother paragraph."), &terms("fete"));
         assert_eq!(s.text(), "… La Fête de la gastronomie réunit 40 chefs; la FETE dure trois jours. …");
         assert!(snippet(text, &terms("absent")).is_empty());
+        // A match in a short label yields to one in a paragraph.
+        let labelled = "Creative field: Music\n\nThe city is a creative hub where twelve music schools and forty venues train and employ musicians.";
+        assert!(snippet(labelled, &terms("creative")).text().starts_with("… The city is a creative hub"));
+        assert_eq!(snippet("Creative field: Music", &terms("creative")).text(), "Creative field: Music");
         assert!(snippet(text, &[]).is_empty());
     }
 
