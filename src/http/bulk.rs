@@ -35,9 +35,9 @@ use tracing::Instrument;
 
 use self::zip::{Layout, Member};
 use super::ApiError;
-use super::download::{CHUNK, Chunks, DamageHook, content_disposition};
+use super::download::{CHUNK, Chunks, content_disposition};
 use crate::error::Error;
-use crate::storage::{BlobReader, BlobStore, StorageError};
+use crate::storage::{BlobReader, BlobStore, DamageHook, StorageError};
 
 /// Chunks read ahead of the client.
 const READ_AHEAD: usize = 2;

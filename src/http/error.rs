@@ -145,7 +145,9 @@ impl From<Error> for ApiError {
                 }
                 other => Self::internal(&other),
             },
-            Error::Storage(e @ (StorageError::Missing { .. } | StorageError::Corrupt { .. })) => {
+            Error::Storage(
+                e @ (StorageError::Missing { .. } | StorageError::Corrupt { .. } | StorageError::Damaged { .. }),
+            ) => {
                 tracing::error!(error = %e, "an archived file is missing or damaged");
                 Self::new(
                     StatusCode::INTERNAL_SERVER_ERROR,

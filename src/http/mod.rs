@@ -42,9 +42,9 @@ use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, 
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
+pub use crate::storage::VerifiedFiles;
 pub use authn::{AuthFailures, Reason as AuthFailure};
 pub use client::{Cidr, ClientAddr, TrustedProxies};
-pub use download::VerifiedFiles;
 pub use error::ApiError;
 pub use ratelimit::{RateLimit, RateLimiter};
 pub use server::{ConnectionLimits, MAX_HEADER_BYTES, MAX_HEADERS, MAX_URI_BYTES, serve};

@@ -13,6 +13,9 @@ use serde_json::{Value, json};
 use super::catalog_index::{Catalog, CatalogIndex};
 use crate::db::catalog::{self, CatalogRow, Selection, Within};
 use crate::db::{self, Conn};
+use crate::domain::auth::{Action, Principal, authorize};
+use crate::domain::cities::{CitySlug, CountryCode, FIRST_DESIGNATION_YEAR, Language};
+use crate::domain::fields::FieldSlug;
 use crate::domain::regions::Region;
 use crate::domain::{Invalid, Page, PageRequest};
 use crate::error::{Error, Result};
@@ -284,6 +287,13 @@ pub fn persistent_id(id: i64) -> String {
     format!("mmr:archive/{id}")
 }
 
+/// The address of entry `id`'s page for people, `{base}/reports/{id}`, from the public base URL
+/// (`MMR_PUBLIC_URL`): what feeds, harvesting records and exports link to where a landing page is
+/// meant (the PDF keeps its own address).
+pub fn page_url(base: &str, id: i64) -> String {
+    format!("{}/reports/{id}", base.trim_end_matches('/'))
+}
+
 /// The language's English name, as BibTeX's `language` field takes it.
 fn language_name(code: &str) -> &str {
     match code {
@@ -358,6 +368,63 @@ pub struct Filter {
     pub words: Vec<String>,
 }
 
+/// A search's filters as a query string gives them (`GET /api/v1/archive`, the exports, the
+/// search page): each optional, an empty value no filter. [`SearchParams::filter`] checks them.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchParams {
+    /// A city slug.
+    pub city: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    pub country: Option<String>,
+    /// A UNESCO region slug (`europe_north_america`, ...).
+    pub region: Option<String>,
+    /// A creative field slug.
+    pub field: Option<String>,
+    /// The last year of the reporting period.
+    pub year: Option<String>,
+    /// `en` or `fr`.
+    pub language: Option<String>,
+    /// Words that must all occur in the report or the action plan.
+    pub q: Option<String>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+impl SearchParams {
+    /// The filter, each value checked; a bad one is invalid, naming its parameter.
+    pub fn filter(&self) -> std::result::Result<Filter, Invalid> {
+        let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+        let city = given(&self.city)
+            .map(|c| CitySlug::parse(&c).map_err(|e| Invalid::new("city", e.message)))
+            .transpose()?
+            .map(|c| c.as_str().to_owned());
+        let country = given(&self.country).map(|c| CountryCode::parse(&c)).transpose()?.map(|c| c.as_str().to_owned());
+        let region = given(&self.region).map(|r| Region::parse(&r)).transpose()?;
+        let field = given(&self.field).map(|f| FieldSlug::parse(&f)).transpose()?.map(|f| f.as_str().to_owned());
+        let year = given(&self.year).map(|y| parse_year(&y)).transpose()?;
+        let language = given(&self.language).map(|l| Language::parse(&l)).transpose()?.map(|l| l.as_str().to_owned());
+        let words = self.q.as_deref().map(query_words).transpose()?.unwrap_or_default();
+        Ok(Filter { city, country, region, field, year, language, words })
+    }
+
+    /// The page asked for.
+    pub fn page(&self) -> std::result::Result<PageRequest, Invalid> {
+        PageRequest::parse(self.page, self.per_page)
+    }
+}
+
+/// A period end year: from the first designations' first deadline on, four digits.
+fn parse_year(raw: &str) -> std::result::Result<i32, Invalid> {
+    raw.parse::<i32>().ok().filter(|y| (FIRST_DESIGNATION_YEAR..=9999).contains(y)).ok_or_else(|| {
+        let shown: String = raw.chars().take(40).collect();
+        Invalid::new(
+            "year",
+            format!("`{shown}` is not a year between {FIRST_DESIGNATION_YEAR} and 9999 (the period's last year)"),
+        )
+    })
+}
+
 /// Splits a text query into the words every match must contain: runs of letters and digits,
 /// lower-cased; anything else separates words, so no query syntax reaches the database.
 pub fn query_words(q: &str) -> std::result::Result<Vec<String>, Invalid> {
@@ -417,9 +484,16 @@ pub struct Found {
     pub facets: Facets,
 }
 
-/// The catalogue to search with `filter`, once the filter is checked ([`check_filter`]): `index`
+/// The catalogue `caller` may search with `filter` (the published archive is public), once the
+/// filter is checked ([`check_filter`]): `index`
 /// brought up to the database's revision. The search itself ([`search`]) needs no connection.
-pub fn searchable(index: &CatalogIndex, conn: &mut Conn<'_>, filter: &Filter) -> Result<Arc<Catalog>> {
+pub fn searchable(
+    index: &CatalogIndex,
+    conn: &mut Conn<'_>,
+    caller: Option<&Principal>,
+    filter: &Filter,
+) -> Result<Arc<Catalog>> {
+    authorize(caller, Action::ReadArchive)?;
     check_filter(conn, filter)?;
     Ok(index.sync(conn)?)
 }
@@ -446,11 +520,25 @@ pub fn search(
 pub fn export(
     index: &CatalogIndex,
     conn: &mut Conn<'_>,
+    caller: Option<&Principal>,
     now: NaiveDateTime,
     filter: &Filter,
     limit: usize,
 ) -> Result<Vec<Arc<Record>>> {
-    bounded(index, conn, now, filter, limit, "an export")
+    bounded(index, conn, caller, now, filter, limit, "an export")
+}
+
+/// The published reports of the city `slug`, in search order (newest first): what a city's page
+/// lists. At most [`EXPORT_LIMIT`]; an unknown city is an error naming `city`.
+pub fn city_reports(
+    index: &CatalogIndex,
+    conn: &mut Conn<'_>,
+    caller: Option<&Principal>,
+    now: NaiveDateTime,
+    slug: &str,
+) -> Result<Vec<Arc<Record>>> {
+    let filter = Filter { city: Some(slug.to_owned()), ..Filter::default() };
+    bounded(index, conn, caller, now, &filter, EXPORT_LIMIT, "a city's list")
 }
 
 /// Every published entry matching `filter`, in search order, for a bulk download within
@@ -458,11 +546,12 @@ pub fn export(
 pub fn bulk(
     index: &CatalogIndex,
     conn: &mut Conn<'_>,
+    caller: Option<&Principal>,
     now: NaiveDateTime,
     filter: &Filter,
     limits: BulkLimits,
 ) -> Result<Vec<Arc<Record>>> {
-    let records = bounded(index, conn, now, filter, limits.reports, "a bulk download")?;
+    let records = bounded(index, conn, caller, now, filter, limits.reports, "a bulk download")?;
     let bytes: u64 = records.iter().map(|r| u64::try_from(r.pdf_bytes).unwrap_or(0)).sum();
     if bytes > limits.bytes {
         return Err(Error::TooLarge(format!(
@@ -480,12 +569,13 @@ pub fn bulk(
 fn bounded(
     index: &CatalogIndex,
     conn: &mut Conn<'_>,
+    caller: Option<&Principal>,
     now: NaiveDateTime,
     filter: &Filter,
     limit: usize,
     what: &str,
 ) -> Result<Vec<Arc<Record>>> {
-    let catalog = searchable(index, conn, filter)?;
+    let catalog = searchable(index, conn, caller, filter)?;
     let hits = index.search(&catalog, now, filter, limit);
     let selected = hits.total();
     if selected > limit {

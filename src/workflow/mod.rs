@@ -11,6 +11,7 @@ pub mod cities;
 pub mod contacts;
 pub mod cycles;
 pub mod import;
+pub mod reading;
 pub mod reminders;
 pub mod render;
 pub mod review;

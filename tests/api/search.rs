@@ -443,7 +443,7 @@ async fn exports(app: TestApp) {
     // The bound: a selection larger than the limit is refused, naming it and the count.
     let filter = Filter::default();
     let refused =
-        app.db.run_blocking(|conn| mmr::workflow::catalog::export(&app.state.catalog, conn, now(), &filter, 3));
+        app.db.run_blocking(|conn| mmr::workflow::catalog::export(&app.state.catalog, conn, None, now(), &filter, 3));
     match refused {
         Err(Error::TooLarge(message)) => {
             assert!(message.contains("at most 3") && message.contains("holds 4"), "{message}")
@@ -452,7 +452,7 @@ async fn exports(app: TestApp) {
     }
     let fits = app
         .db
-        .run_blocking(|conn| mmr::workflow::catalog::export(&app.state.catalog, conn, now(), &filter, 4))
+        .run_blocking(|conn| mmr::workflow::catalog::export(&app.state.catalog, conn, None, now(), &filter, 4))
         .unwrap();
     assert_eq!(fits.len(), 4);
 }
