@@ -23,6 +23,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text, Timestamp};
 
 use super::{Conn, DbError, with_conn};
+pub use crate::domain::harvest::{Selection, Within};
 
 /// A published entry with what its metadata needs.
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
@@ -84,25 +85,6 @@ pub struct CatalogRow {
     pub pdf_edges_sha256: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     pub bundle_edges_sha256: Option<String>,
-}
-
-/// Narrows a list to the entries of one creative field or one country.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Within {
-    Field(String),
-    Country(String),
-}
-
-/// Which published entries a list covers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Selection {
-    /// Only entries published at or before this instant (the time the list was first asked for).
-    pub horizon: NaiveDateTime,
-    /// Published at or after.
-    pub from: Option<NaiveDateTime>,
-    /// Published strictly before.
-    pub before: Option<NaiveDateTime>,
-    pub within: Option<Within>,
 }
 
 /// A creative field (or, with the code as its name, a country) among published entries.
@@ -200,18 +182,23 @@ const PUBLISHED: &str = " WHERE d.published_at IS NOT NULL AND d.published_at <=
 fn selected(conn: &Conn<'_>, head: &str, sel: &Selection) -> Sql {
     let mut sql = Sql::new(conn, head);
     sql.push(FROM).push(" WHERE d.public_since IS NOT NULL AND d.public_since <= ").arg(Arg::Time(sel.horizon));
+    bounded(&mut sql, "d.public_since", sel);
+    sql
+}
+
+/// Adds `sel`'s bounds on the datestamp `column` and its field or country.
+fn bounded(sql: &mut Sql, column: &str, sel: &Selection) {
     if let Some(from) = sel.from {
-        sql.push(" AND d.public_since >= ").arg(Arg::Time(from));
+        sql.push(&format!(" AND {column} >= ")).arg(Arg::Time(from));
     }
     if let Some(before) = sel.before {
-        sql.push(" AND d.public_since < ").arg(Arg::Time(before));
+        sql.push(&format!(" AND {column} < ")).arg(Arg::Time(before));
     }
     match &sel.within {
         Some(Within::Field(slug)) => sql.push(" AND c.field = ").arg(Arg::Text(slug.clone())),
         Some(Within::Country(code)) => sql.push(" AND c.country = ").arg(Arg::Text(code.clone())),
-        None => &mut sql,
+        None => sql,
     };
-    sql
 }
 
 /// Up to `limit` entries of `sel` after the keyset position `after` (`(public_since, id)`),
@@ -332,6 +319,76 @@ pub fn texts(conn: &mut Conn<'_>, ids: &[i64]) -> Result<Vec<EntryText>, DbError
     }
     sql.push(")");
     with_conn!(conn, |c| Ok(load!(c, sql, EntryText)?))
+}
+
+/// An entry that was public and has been withdrawn: what OAI-PMH's deleted header says of it.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct WithdrawnRow {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    /// When it stopped being public: the deleted header's datestamp.
+    #[diesel(sql_type = Timestamp)]
+    pub withdrawn_at: NaiveDateTime,
+    #[diesel(sql_type = Text)]
+    pub field_slug: String,
+    /// ISO 3166-1 alpha-2.
+    #[diesel(sql_type = Text)]
+    pub country: String,
+}
+
+const WITHDRAWN_COLUMNS: &str =
+    "SELECT d.id AS id, d.withdrawn_at AS withdrawn_at, c.field AS field_slug, c.country AS country";
+
+/// The entries `sel` covers that were public and are withdrawn as seen at `sel.horizon`: withdrawn
+/// by then, within the bounds on `withdrawn_at`, and not public again by the horizon.
+fn withdrawn_selected(conn: &Conn<'_>, head: &str, sel: &Selection) -> Sql {
+    let mut sql = Sql::new(conn, head);
+    sql.push(FROM).push(" WHERE d.withdrawn_at IS NOT NULL AND d.withdrawn_at <= ").arg(Arg::Time(sel.horizon));
+    sql.push(" AND (d.public_since IS NULL OR d.public_since > ").arg(Arg::Time(sel.horizon)).push(")");
+    bounded(&mut sql, "d.withdrawn_at", sel);
+    sql
+}
+
+/// Up to `limit` withdrawn entries of `sel` after the keyset position `after`
+/// (`(withdrawn_at, id)`), oldest first.
+pub fn withdrawn_page(
+    conn: &mut Conn<'_>,
+    sel: &Selection,
+    after: Option<(NaiveDateTime, i64)>,
+    limit: i64,
+) -> Result<Vec<WithdrawnRow>, DbError> {
+    let mut sql = withdrawn_selected(conn, WITHDRAWN_COLUMNS, sel);
+    if let Some((at, id)) = after {
+        sql.push(" AND (d.withdrawn_at > ").arg(Arg::Time(at));
+        sql.push(" OR (d.withdrawn_at = ").arg(Arg::Time(at)).push(" AND d.id > ").arg(Arg::Id(id)).push("))");
+    }
+    sql.push(&format!(" ORDER BY d.withdrawn_at, d.id LIMIT {}", limit.max(0)));
+    with_conn!(conn, |c| Ok(load!(c, sql, WithdrawnRow)?))
+}
+
+/// How many withdrawn entries `sel` covers.
+pub fn withdrawn_count(conn: &mut Conn<'_>, sel: &Selection) -> Result<i64, DbError> {
+    let sql = withdrawn_selected(conn, "SELECT COUNT(*) AS n", sel);
+    let rows = with_conn!(conn, |c| load!(c, sql, Count))?;
+    Ok(rows.first().map_or(0, |r| r.n))
+}
+
+/// Entry `id`, if it is withdrawn as seen at `now`.
+pub fn withdrawn(conn: &mut Conn<'_>, id: i64, now: NaiveDateTime) -> Result<Option<WithdrawnRow>, DbError> {
+    let sel = Selection { horizon: now, from: None, before: None, within: None };
+    let mut sql = withdrawn_selected(conn, WITHDRAWN_COLUMNS, &sel);
+    sql.push(" AND d.id = ").arg(Arg::Id(id));
+    let rows = with_conn!(conn, |c| load!(c, sql, WithdrawnRow))?;
+    Ok(rows.into_iter().next())
+}
+
+/// The earliest withdrawal among entries withdrawn as seen at `now`.
+pub fn earliest_withdrawal(conn: &mut Conn<'_>, now: NaiveDateTime) -> Result<Option<NaiveDateTime>, DbError> {
+    let sel = Selection { horizon: now, from: None, before: None, within: None };
+    let mut sql = withdrawn_selected(conn, "SELECT d.withdrawn_at AS at", &sel);
+    sql.push(" ORDER BY d.withdrawn_at LIMIT 1");
+    let rows = with_conn!(conn, |c| load!(c, sql, Instant))?;
+    Ok(rows.into_iter().next().map(|r| r.at))
 }
 
 /// The catalogue's revision: it changes in the transaction of every write that can change what

@@ -8,6 +8,7 @@ pub mod contacts;
 pub mod countries;
 pub mod cycles;
 pub mod fields;
+pub mod harvest;
 pub mod regions;
 pub mod reminders;
 pub mod submissions;

@@ -11,7 +11,7 @@ use chrono::{Datelike, NaiveDateTime};
 use serde_json::{Value, json};
 
 use super::catalog_index::{Catalog, CatalogIndex};
-use crate::db::catalog::{self, CatalogRow, Selection, Within};
+use crate::db::catalog::{self, CatalogRow};
 use crate::db::{self, Conn};
 use crate::domain::auth::{Action, Principal, authorize};
 use crate::domain::cities::{CitySlug, CountryCode, FIRST_DESIGNATION_YEAR, Language};
@@ -206,64 +206,8 @@ impl Record {
 
     /// The sets it belongs to: its field's and its country's.
     pub fn set_specs(&self) -> [String; 2] {
-        [format!("field:{}", self.field_slug), format!("country:{}", self.country_code)]
+        super::harvest::set_specs(&self.field_slug, &self.country_code)
     }
-}
-
-/// A set of the catalogue: its spec and its name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SetInfo {
-    pub spec: String,
-    pub name: String,
-}
-
-/// What a set spec selects: `Some(None)` for a whole top-level set (`field`, `country`, which
-/// hold every entry), `None` for a spec outside the hierarchy.
-pub fn parse_set(spec: &str) -> Option<Option<Within>> {
-    match spec.split_once(':') {
-        None if spec == "field" || spec == "country" => Some(None),
-        Some(("field", slug)) if !slug.is_empty() => Some(Some(Within::Field(slug.to_owned()))),
-        Some(("country", code)) if !code.is_empty() => Some(Some(Within::Country(code.to_owned()))),
-        _ => None,
-    }
-}
-
-/// The sets that hold published entries: `field` and `country`, then one per field and country
-/// with an entry. Empty when nothing is published.
-pub fn sets(conn: &mut Conn<'_>, now: NaiveDateTime) -> Result<Vec<SetInfo>> {
-    let fields = catalog::fields(conn, now)?;
-    if fields.is_empty() {
-        return Ok(Vec::new());
-    }
-    let countries = catalog::countries(conn, now)?;
-    let mut sets = vec![SetInfo { spec: "field".into(), name: "Creative fields".into() }];
-    sets.extend(fields.into_iter().map(|f| SetInfo { spec: format!("field:{}", f.code), name: f.name }));
-    sets.push(SetInfo { spec: "country".into(), name: "Countries".into() });
-    sets.extend(countries.into_iter().map(|code| {
-        let name = crate::domain::countries::country(&code).map_or_else(|| code.clone(), |c| c.name.to_owned());
-        SetInfo { spec: format!("country:{code}"), name }
-    }));
-    Ok(sets)
-}
-
-/// One page of a list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Slice {
-    pub records: Vec<Record>,
-    /// How many entries the whole selection holds.
-    pub total: i64,
-    /// Whether entries follow the last one of this page.
-    pub more: bool,
-}
-
-/// Up to `limit` entries of `sel` after the keyset position `after`, oldest first.
-pub fn slice(conn: &mut Conn<'_>, sel: &Selection, after: Option<(NaiveDateTime, i64)>, limit: usize) -> Result<Slice> {
-    let limit = i64::try_from(limit.max(1)).unwrap_or(i64::MAX - 1);
-    let mut rows = catalog::page(conn, sel, after, limit + 1)?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let total = catalog::count(conn, sel)?;
-    Ok(Slice { records: rows.into_iter().map(Record::from).collect(), total, more })
 }
 
 /// One entry, if it is published by `now`.
@@ -275,11 +219,6 @@ pub fn record(conn: &mut Conn<'_>, id: i64, now: NaiveDateTime) -> Result<Option
 pub fn newest(conn: &mut Conn<'_>, now: NaiveDateTime, limit: usize) -> Result<Vec<Record>> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     Ok(catalog::newest(conn, now, limit)?.into_iter().map(Record::from).collect())
-}
-
-/// The earliest datestamp (`public_since`) among published entries.
-pub fn earliest(conn: &mut Conn<'_>, now: NaiveDateTime) -> Result<Option<NaiveDateTime>> {
-    Ok(catalog::earliest(conn, now)?)
 }
 
 /// The persistent identifier of archive entry `id`: `mmr:archive/<id>`.

@@ -10,6 +10,7 @@ pub mod catalog_index;
 pub mod cities;
 pub mod contacts;
 pub mod cycles;
+pub mod harvest;
 pub mod import;
 pub mod reading;
 pub mod reminders;
@@ -21,7 +22,10 @@ pub mod tokens;
 use chrono::NaiveDateTime;
 use serde_json::Value;
 
-use crate::db::{self, Conn};
+use crate::db;
+/// The database handle and a connection, as the entry points (`http`, `web`, the CLI) pass them
+/// to the use cases here without looking into them.
+pub use crate::db::{Conn, Db};
 use crate::domain::auth::Principal;
 use crate::error::Result;
 

@@ -49,7 +49,7 @@ async fn export_json(
 }
 
 /// The columns of the CSV export, in order.
-const CSV_COLUMNS: [&str; 30] = [
+const CSV_COLUMNS: [&str; 31] = [
     "id",
     "persistent_id",
     "doi",
@@ -80,10 +80,12 @@ const CSV_COLUMNS: [&str; 30] = [
     "template_version",
     "last_fixity_at",
     "last_fixity_ok",
+    "page_url",
 ];
 
 /// The metadata of every published entry the filters select, as CSV (UTF-8, a header row, one
-/// row per entry, empty cells for absent values); public.
+/// row per entry, empty cells for absent values); public. `url` is the entry in this API,
+/// `page_url` its page for people.
 async fn export_csv(
     State(state): State<AppState>,
     auth: Auth,
@@ -93,7 +95,7 @@ async fn export_csv(
     let mut out = Sheet::new(&CSV_COLUMNS)?;
     for r in &records {
         let v = SummaryView::new(r, &state);
-        let row: [String; 30] = [
+        let row: [String; 31] = [
             v.id.to_string(),
             v.persistent_id,
             String::new(),
@@ -124,6 +126,7 @@ async fn export_csv(
             v.template_version.to_owned(),
             v.last_fixity_at.unwrap_or_default(),
             v.last_fixity_ok.map(|ok| ok.to_string()).unwrap_or_default(),
+            v.page_url,
         ];
         out.row(&row)?;
     }
