@@ -23,6 +23,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text, Timestamp};
 
 use super::{Conn, DbError, with_conn};
+use crate::domain::catalog::Record;
 pub use crate::domain::harvest::{Selection, Within};
 
 /// A published entry with what its metadata needs.
@@ -400,4 +401,42 @@ pub fn revision(conn: &mut Conn<'_>) -> Result<i64, DbError> {
     use super::schema::catalog_revision::dsl::{catalog_revision, id, revision};
     let query = catalog_revision.filter(id.eq(1)).select(revision);
     with_conn!(conn, |c| Ok(query.first::<i64>(c)?))
+}
+
+/// The catalogue's description of a row, with the country's name and region resolved.
+impl From<CatalogRow> for Record {
+    fn from(r: CatalogRow) -> Self {
+        let country_name =
+            crate::domain::countries::country(&r.country).map_or_else(|| r.country.clone(), |c| c.name.to_owned());
+        Self {
+            id: r.id,
+            published_at: r.published_at,
+            public_since: r.public_since,
+            pdf_bytes: r.pdf_bytes,
+            city_slug: r.city_slug,
+            city_name: r.city_name,
+            region: crate::domain::regions::of(&r.country),
+            country_code: r.country,
+            country_name,
+            field_slug: r.field_slug,
+            field_name: r.field_name,
+            language: r.language,
+            cycle_number: r.cycle_number,
+            period_start_year: r.period_start_year,
+            period_end_year: r.period_end_year,
+            version: r.version,
+            submission_id: r.submission_id,
+            source_sha256: r.source_sha256,
+            pdf_sha256: r.pdf_sha256,
+            bundle_sha256: r.bundle_sha256,
+            bundle_bytes: r.bundle_bytes,
+            renderer_version: r.renderer_version,
+            template_version: r.template_version,
+            archived_at: r.archived_at,
+            last_fixity_at: r.last_fixity_at,
+            last_fixity_ok: r.last_fixity_ok,
+            pdf_edges_sha256: r.pdf_edges_sha256,
+            bundle_edges_sha256: r.bundle_edges_sha256,
+        }
+    }
 }

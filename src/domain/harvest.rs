@@ -21,3 +21,8 @@ pub struct Selection {
     pub before: Option<NaiveDateTime>,
     pub within: Option<Within>,
 }
+
+/// The sets of an entry of creative field `field` in the country `country`.
+pub fn set_specs(field: &str, country: &str) -> [String; 2] {
+    [format!("field:{field}"), format!("country:{country}")]
+}

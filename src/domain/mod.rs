@@ -3,6 +3,7 @@
 //! constructors at the edge and are trusted from then on.
 
 pub mod auth;
+pub mod catalog;
 pub mod cities;
 pub mod contacts;
 pub mod countries;

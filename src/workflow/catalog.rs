@@ -7,13 +7,13 @@
 
 use std::sync::Arc;
 
-use chrono::{Datelike, NaiveDateTime};
-use serde_json::{Value, json};
+use chrono::NaiveDateTime;
 
 use super::catalog_index::{Catalog, CatalogIndex};
-use crate::db::catalog::{self, CatalogRow};
+use crate::db::catalog;
 use crate::db::{self, Conn};
 use crate::domain::auth::{Action, Principal, authorize};
+pub use crate::domain::catalog::{FacetCount, Facets, Filter, Record, persistent_id};
 use crate::domain::cities::{CitySlug, CountryCode, FIRST_DESIGNATION_YEAR, Language};
 use crate::domain::fields::FieldSlug;
 use crate::domain::regions::Region;
@@ -26,190 +26,6 @@ pub const PAGE_SIZE: usize = 100;
 /// How many entries the Atom feed carries.
 pub const FEED_SIZE: usize = 50;
 
-/// A published report.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Record {
-    pub id: i64,
-    /// The publication date in force: the feed's `published`, the year a citation gives.
-    pub published_at: NaiveDateTime,
-    /// When it became public in its current form: the OAI datestamp, the feed's `updated`.
-    pub public_since: NaiveDateTime,
-    pub pdf_bytes: i64,
-    pub city_slug: String,
-    pub city_name: String,
-    /// ISO 3166-1 alpha-2.
-    pub country_code: String,
-    /// The country's short English name (the code when it is unknown).
-    pub country_name: String,
-    /// UNESCO's region of the country, when it has one.
-    pub region: Option<Region>,
-    pub field_slug: String,
-    pub field_name: String,
-    /// `en` or `fr`.
-    pub language: String,
-    pub cycle_number: i32,
-    pub period_start_year: i32,
-    pub period_end_year: i32,
-    pub version: i32,
-    pub submission_id: i64,
-    /// The digest of the accepted sources.
-    pub source_sha256: String,
-    pub pdf_sha256: String,
-    pub bundle_sha256: String,
-    pub bundle_bytes: i64,
-    pub renderer_version: String,
-    pub template_version: String,
-    pub archived_at: NaiveDateTime,
-    pub last_fixity_at: Option<NaiveDateTime>,
-    pub last_fixity_ok: Option<bool>,
-    /// The files' edge digests (`db::archive::ArchivedDocument`), checked before a download.
-    pub pdf_edges_sha256: Option<String>,
-    pub bundle_edges_sha256: Option<String>,
-}
-
-impl From<CatalogRow> for Record {
-    fn from(r: CatalogRow) -> Self {
-        let country_name =
-            crate::domain::countries::country(&r.country).map_or_else(|| r.country.clone(), |c| c.name.to_owned());
-        Self {
-            id: r.id,
-            published_at: r.published_at,
-            public_since: r.public_since,
-            pdf_bytes: r.pdf_bytes,
-            city_slug: r.city_slug,
-            city_name: r.city_name,
-            region: crate::domain::regions::of(&r.country),
-            country_code: r.country,
-            country_name,
-            field_slug: r.field_slug,
-            field_name: r.field_name,
-            language: r.language,
-            cycle_number: r.cycle_number,
-            period_start_year: r.period_start_year,
-            period_end_year: r.period_end_year,
-            version: r.version,
-            submission_id: r.submission_id,
-            source_sha256: r.source_sha256,
-            pdf_sha256: r.pdf_sha256,
-            bundle_sha256: r.bundle_sha256,
-            bundle_bytes: r.bundle_bytes,
-            renderer_version: r.renderer_version,
-            template_version: r.template_version,
-            archived_at: r.archived_at,
-            last_fixity_at: r.last_fixity_at,
-            last_fixity_ok: r.last_fixity_ok,
-            pdf_edges_sha256: r.pdf_edges_sha256,
-            bundle_edges_sha256: r.bundle_edges_sha256,
-        }
-    }
-}
-
-impl Record {
-    /// `Membership Monitoring Report — Östersund, 2022–2026`.
-    pub fn title(&self) -> String {
-        format!("Membership Monitoring Report — {}, {}", self.city_name, self.period())
-    }
-
-    /// The reporting period, `2022–2026`.
-    pub fn period(&self) -> String {
-        format!("{}–{}", self.period_start_year, self.period_end_year)
-    }
-
-    /// One sentence on what the report is.
-    pub fn description(&self) -> String {
-        format!(
-            "Membership Monitoring Report of {} ({}), UNESCO Creative City of {}, for the reporting period {} \
-             (cycle {}, version {}), as accepted and archived by the UNESCO Creative Cities Network Secretariat.",
-            self.city_name,
-            self.country_name,
-            self.field_name,
-            self.period(),
-            self.cycle_number,
-            self.version,
-        )
-    }
-
-    /// The rights statement.
-    pub fn rights(&self) -> String {
-        format!(
-            "© {}. Made public by the UNESCO Creative Cities Network for research and reference; \
-             cite the city and the reporting period.",
-            self.city_name
-        )
-    }
-
-    /// The persistent identifier, in the local scheme: `mmr:archive/<id>`. It names the entry
-    /// whatever the server's address; a DOI, once minted, sits beside it.
-    pub fn persistent_id(&self) -> String {
-        persistent_id(self.id)
-    }
-
-    /// The publication year, by which the report is cited.
-    fn year(&self) -> i32 {
-        self.published_at.year()
-    }
-
-    /// A reference in plain text, e.g. `Östersund (2026). Membership Monitoring Report —
-    /// Östersund, 2022–2026 (version 1) [Report]. UNESCO Creative Cities Network, Gastronomy.
-    /// mmr:archive/7. <url>`; `url` is the entry's public address.
-    pub fn citation_text(&self, url: &str) -> String {
-        format!(
-            "{} ({}). {} (version {}) [Report]. UNESCO Creative Cities Network, {}. {}. {url}",
-            self.city_name,
-            self.year(),
-            self.title(),
-            self.version,
-            self.field_name,
-            self.persistent_id(),
-        )
-    }
-
-    /// A BibTeX `@techreport` entry keyed `mmr-archive-<id>`, the city as a corporate author
-    /// (double braces keep it whole), every value escaped for (La)TeX.
-    pub fn bibtex(&self, url: &str) -> String {
-        let fields = [
-            ("author", format!("{{{}}}", tex(&self.city_name))),
-            ("title", tex(&self.title())),
-            ("institution", "UNESCO Creative Cities Network".to_owned()),
-            ("type", "Membership Monitoring Report".to_owned()),
-            ("year", self.year().to_string()),
-            ("month", self.published_at.month().to_string()),
-            ("version", self.version.to_string()),
-            ("language", language_name(&self.language).to_owned()),
-            ("keywords", tex(&format!("{}, {}", self.field_name, self.country_name))),
-            ("url", url.replace(['{', '}'], "")),
-            ("note", tex(&format!("{}; PDF SHA-256 {}", self.persistent_id(), self.pdf_sha256))),
-        ];
-        let body: Vec<String> = fields.iter().map(|(k, v)| format!("  {k} = {{{v}}}")).collect();
-        format!("@techreport{{mmr-archive-{},\n{}\n}}\n", self.id, body.join(",\n"))
-    }
-
-    /// A CSL-JSON item (`type` `report`), as citation managers import it.
-    pub fn csl_json(&self, url: &str) -> Value {
-        let d = self.published_at.date();
-        json!({
-            "id": format!("mmr-archive-{}", self.id),
-            "type": "report",
-            "title": self.title(),
-            "author": [{ "literal": self.city_name }],
-            "issued": { "date-parts": [[d.year(), d.month(), d.day()]] },
-            "publisher": "UNESCO Creative Cities Network",
-            "genre": "Membership Monitoring Report",
-            "version": self.version.to_string(),
-            "language": self.language,
-            "keyword": format!("{}, {}", self.field_name, self.country_name),
-            "abstract": self.description(),
-            "URL": url,
-            "note": self.persistent_id(),
-        })
-    }
-
-    /// The sets it belongs to: its field's and its country's.
-    pub fn set_specs(&self) -> [String; 2] {
-        super::harvest::set_specs(&self.field_slug, &self.country_code)
-    }
-}
-
 /// One entry, if it is published by `now`.
 pub fn record(conn: &mut Conn<'_>, id: i64, now: NaiveDateTime) -> Result<Option<Record>> {
     Ok(catalog::get(conn, id, now)?.map(Record::from))
@@ -221,44 +37,11 @@ pub fn newest(conn: &mut Conn<'_>, now: NaiveDateTime, limit: usize) -> Result<V
     Ok(catalog::newest(conn, now, limit)?.into_iter().map(Record::from).collect())
 }
 
-/// The persistent identifier of archive entry `id`: `mmr:archive/<id>`.
-pub fn persistent_id(id: i64) -> String {
-    format!("mmr:archive/{id}")
-}
-
 /// The address of entry `id`'s page for people, `{base}/reports/{id}`, from the public base URL
 /// (`MMR_PUBLIC_URL`): what feeds, harvesting records and exports link to where a landing page is
 /// meant (the PDF keeps its own address).
 pub fn page_url(base: &str, id: i64) -> String {
     format!("{}/reports/{id}", base.trim_end_matches('/'))
-}
-
-/// The language's English name, as BibTeX's `language` field takes it.
-fn language_name(code: &str) -> &str {
-    match code {
-        "en" => "english",
-        "fr" => "french",
-        other => other,
-    }
-}
-
-/// Escapes the characters (La)TeX gives a meaning to; other Unicode passes as is (biber reads
-/// UTF-8).
-fn tex(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
-        match ch {
-            '\\' => out.push_str("\\textbackslash{}"),
-            '{' | '}' | '&' | '%' | '$' | '#' | '_' => {
-                out.push('\\');
-                out.push(ch);
-            }
-            '~' => out.push_str("\\textasciitilde{}"),
-            '^' => out.push_str("\\textasciicircum{}"),
-            _ => out.push(ch),
-        }
-    }
-    out
 }
 
 /// The longest text query, in characters.
@@ -286,25 +69,6 @@ impl Default for BulkLimits {
     fn default() -> Self {
         Self { reports: 1_000, bytes: 2 << 30 }
     }
-}
-
-/// What a search, an export or a bulk download selects among published entries; every given
-/// criterion must hold.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct Filter {
-    pub city: Option<String>,
-    /// ISO 3166-1 alpha-2.
-    pub country: Option<String>,
-    /// UNESCO's region of the city's country.
-    pub region: Option<Region>,
-    pub field: Option<String>,
-    /// The last year of the reporting period.
-    pub year: Option<i32>,
-    /// `en` or `fr`.
-    pub language: Option<String>,
-    /// Words that must all occur in the report or the action plan, as [`query_words`] gives
-    /// them. Empty: no text condition.
-    pub words: Vec<String>,
 }
 
 /// A search's filters as a query string gives them (`GET /api/v1/archive`, the exports, the
@@ -394,26 +158,6 @@ pub fn check_filter(conn: &mut Conn<'_>, filter: &Filter) -> Result<()> {
         super::cities::check_field(conn, &field)?;
     }
     Ok(())
-}
-
-/// One value of a facet and how many entries of the search have it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FacetCount {
-    pub code: String,
-    /// The field's or country's name; the year itself for years.
-    pub name: String,
-    pub count: i64,
-}
-
-/// The facets of a search: its entries counted per creative field, country, UNESCO region and
-/// period end year.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Facets {
-    pub fields: Vec<FacetCount>,
-    pub countries: Vec<FacetCount>,
-    /// Summed from the countries' counts; countries without a region are not counted.
-    pub regions: Vec<FacetCount>,
-    pub years: Vec<FacetCount>,
 }
 
 /// A page of search results with the facets of the whole search.
@@ -547,12 +291,5 @@ mod tests {
         assert_eq!(query_words(&"a".repeat(QUERY_MAX_CHARS + 1)).unwrap_err().field, "q");
         assert_eq!(query_words(&vec!["w"; QUERY_MAX_WORDS + 1].join(" ")).unwrap_err().field, "q");
         assert_eq!(query_words(&vec!["w"; QUERY_MAX_WORDS].join(" ")).unwrap().len(), QUERY_MAX_WORDS);
-    }
-
-    #[test]
-    fn tex_escapes_what_tex_reads() {
-        assert_eq!(tex("Saint-Étienne"), "Saint-Étienne");
-        assert_eq!(tex("A & B {x} 50% $1 #2 a_b"), "A \\& B \\{x\\} 50\\% \\$1 \\#2 a\\_b");
-        assert_eq!(tex("~^\\"), "\\textasciitilde{}\\textasciicircum{}\\textbackslash{}");
     }
 }

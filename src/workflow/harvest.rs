@@ -11,7 +11,7 @@ use chrono::NaiveDateTime;
 use super::catalog::Record;
 use crate::db::Conn;
 use crate::db::catalog::{self, WithdrawnRow};
-pub use crate::domain::harvest::{Selection, Within};
+pub use crate::domain::harvest::{Selection, Within, set_specs};
 use crate::error::Result;
 
 /// A set of the catalogue: its spec and its name.
@@ -121,11 +121,6 @@ impl Harvested {
     pub fn position(&self) -> (NaiveDateTime, i64) {
         (self.datestamp(), self.id())
     }
-}
-
-/// The sets of an entry of creative field `field` in the country `country`.
-pub fn set_specs(field: &str, country: &str) -> [String; 2] {
-    [format!("field:{field}"), format!("country:{country}")]
 }
 
 /// Entry `id` as a harvester sees it at `now`: published, withdrawn, or unknown (`None`; also an
