@@ -11,7 +11,7 @@ use super::cities::path_slug;
 use super::extract::{ApiJson, ApiPath, ApiQuery, Auth};
 use super::{ApiError, AppState, ListView, PageQuery};
 use crate::db::reminders::{Reminder, ReminderFilter, Suppression};
-use crate::domain::auth::{Action, CityRef, Principal, Scope, authorize};
+use crate::domain::auth::{Action, Principal, Scope};
 use crate::domain::contacts::Email;
 use crate::domain::fields::FieldSlug;
 use crate::domain::{Invalid, parse_date};
@@ -145,8 +145,7 @@ async fn city_reminders(
     let rows = state
         .db
         .run(move |conn| {
-            let city = workflow::cities::get(conn, slug.as_str())?;
-            authorize(Some(&principal), Action::ReadCityWork(CityRef { id: city.id, field: &city.field }))?;
+            let city = workflow::cities::with_readable_work(conn, &principal, slug.as_str())?;
             filter.city_id = Some(city.id);
             workflow::reminders::list(conn, &filter, page)
         })

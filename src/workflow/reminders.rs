@@ -285,7 +285,7 @@ fn cannot_remind(
     let fields = db::cities::list_fields(conn)?;
     let mut listed = Vec::new();
     for (c, note, rows) in unreachable_overdue(conn, cycles)? {
-        let tz = CityTimeZone::parse(&c.record.city.time_zone).map_or(chrono_tz::UTC, CityTimeZone::tz);
+        let tz = c.record.city.time_zone.tz();
         let rows: Vec<&Reminder> = rows.iter().collect();
         if Progress::of(&cfg.schedule, &rows, tz).delivered.len() < cfg.schedule.formal_count() {
             listed.push(digest_city(&c.record, &fields, local_date(now.and_utc(), tz), note));
@@ -346,7 +346,7 @@ fn escalate(
         let deadline = c.record.due_date();
         let suffix = format!("@{deadline}");
         let rows = ledger.against(c.record.id, deadline);
-        let tz = CityTimeZone::parse(&c.record.city.time_zone).map_or(chrono_tz::UTC, CityTimeZone::tz);
+        let tz = c.record.city.time_zone.tz();
         let today = local_date(now.and_utc(), tz);
         let progress = Progress::of(&cfg.schedule, &rows, tz);
         let contacts = emails.get(&c.record.city.id).map(Vec::as_slice).unwrap_or_default();
@@ -492,7 +492,7 @@ fn send_due(
     let received = db.run_blocking(|conn| Ledger::load(conn, &formal_cycles))?;
     for row in send {
         let Some(cycle) = cycles.get(&row.cycle_id) else { continue };
-        let tz = CityTimeZone::parse(&cycle.record.city.time_zone).map_or(chrono_tz::UTC, CityTimeZone::tz);
+        let tz = cycle.record.city.time_zone.tz();
         let today = local_date(now.and_utc(), tz);
         if let Some(s) = suppressed.iter().find(|s| s.city_id == row.city_id && s.until_date.is_none_or(|u| u >= today))
         {
@@ -539,7 +539,10 @@ fn send_due(
         } else {
             Vec::new()
         };
-        let language = if cycle.record.city.language == "fr" { Language::Fr } else { Language::En };
+        let language = match cycle.record.city.language {
+            crate::domain::cities::Language::En => Language::En,
+            crate::domain::cities::Language::Fr => Language::Fr,
+        };
         let context = context(cycle, kind, &row, tz, today, cfg, language, &fields)
             .map(|ctx| ReminderContext {
                 recipient_name: names.get(&(row.city_id, row.recipient.clone())).cloned(),
@@ -601,7 +604,7 @@ fn build_digest(
     let mut on_notice = Vec::new();
     for row in &escalated {
         let Some(record) = records.get(&row.cycle_id) else { continue };
-        let tz = CityTimeZone::parse(&record.city.time_zone).map_or(chrono_tz::UTC, CityTimeZone::tz);
+        let tz = record.city.time_zone.tz();
         let rows = ledger.against(row.cycle_id, row.stage.trim_start_matches(ESCALATION_PREFIX));
         let note = DigestNote::Delivered(Progress::of(&cfg.schedule, &rows, tz).delivered);
         on_notice.push(digest_city(record, &fields, local_date(now.and_utc(), tz), note));
