@@ -16,14 +16,14 @@ use super::cities::path_slug;
 use super::extract::{ApiJson, ApiPath, ApiQuery, Auth};
 use super::spreadsheet::Sheet;
 use super::{ApiError, AppState, ListView, PageQuery, rfc3339};
-use crate::db::Conn;
-use crate::db::cycles::{CycleSelection, Extension};
 use crate::domain::auth::{Action, Denied, Principal, Scope};
 use crate::domain::cities::CountryCode;
 use crate::domain::cycles::{CycleRules, CycleStatus};
 use crate::domain::fields::FieldSlug;
 use crate::domain::{Invalid, Page, parse_date};
+use crate::workflow::Conn;
 use crate::workflow::cycles::{BoardFilter, BoardSort, CycleOverview, Dashboard};
+use crate::workflow::cycles::{CycleSelection, Extension};
 use crate::workflow::{self, Actor};
 
 pub fn router() -> Router<AppState> {

@@ -12,9 +12,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::db::DbError;
 use crate::domain::Invalid;
 use crate::domain::auth::Denied;
+use crate::error::DbError;
 use crate::error::Error;
 use crate::render::{Finding, RenderError};
 use crate::storage::StorageError;

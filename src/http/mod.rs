@@ -50,10 +50,10 @@ pub use ratelimit::{RateLimit, RateLimiter};
 pub use server::{ConnectionLimits, MAX_HEADER_BYTES, MAX_HEADERS, MAX_URI_BYTES, serve};
 pub use zerocopy::{Conn, Listener, Peer, ZeroCopyStats};
 
-use crate::db::Db;
 use crate::domain::Page;
 use crate::domain::cycles::CycleRules;
 use crate::storage::BlobStore;
+use crate::workflow::Db;
 use crate::workflow::catalog::BulkLimits;
 use crate::workflow::catalog_index::CatalogIndex;
 use crate::workflow::render::Reporting;

@@ -10,12 +10,12 @@ use serde::{Deserialize, Serialize};
 use super::cities::path_slug;
 use super::extract::{ApiJson, ApiPath, ApiQuery, Auth};
 use super::{ApiError, AppState, ListView, PageQuery};
-use crate::db::reminders::{Reminder, ReminderFilter, Suppression};
 use crate::domain::auth::{Action, Principal, Scope};
 use crate::domain::contacts::Email;
 use crate::domain::fields::FieldSlug;
 use crate::domain::{Invalid, parse_date};
 use crate::workflow;
+use crate::workflow::reminders::{Reminder, ReminderFilter, Suppression};
 
 pub fn router() -> Router<AppState> {
     Router::new()

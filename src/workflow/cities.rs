@@ -4,7 +4,8 @@ use chrono::NaiveDateTime;
 use serde_json::{Map, Value, json};
 
 use super::{Actor, audit};
-use crate::db::cities::CityFilter;
+/// The city list's filters, as the entry points pass them.
+pub use crate::db::cities::CityFilter;
 use crate::db::{self, Conn};
 use crate::domain::auth::{Action, CityRef, Principal, authorize};
 use crate::domain::cities::{City, CityName, CityPatch, FieldPeriod, NewCity};

@@ -16,7 +16,9 @@ use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeDelta, Utc};
 use serde_json::json;
 
 use super::{Actor, audit};
-use crate::db::cycles::{CycleFilter, CycleOrder, CycleRecord, CycleSelection, DueWindow, Extension, SubmittedCycles};
+use crate::db::cycles::{CycleFilter, CycleOrder, CycleRecord, DueWindow, SubmittedCycles};
+/// Which cycles a list covers, and a granted extension, as the entry points pass and get them.
+pub use crate::db::cycles::{CycleSelection, Extension};
 use crate::db::{self, Conn};
 use crate::domain::auth::{Action, CityRef, Principal, authorize};
 use crate::domain::cities::CityTimeZone;

@@ -25,6 +25,7 @@ use serde_json::Value;
 use crate::db;
 /// The database handle and a connection, as the entry points (`http`, `web`, the CLI) pass them
 /// to the use cases here without looking into them.
+pub use crate::db::audit::{AuditEvent, AuditFilter};
 pub use crate::db::{Conn, Db};
 use crate::domain::auth::Principal;
 use crate::error::Result;

@@ -29,7 +29,9 @@ use serde_json::json;
 use super::cycles::{CycleOverview, facts};
 use super::{Actor, audit};
 use crate::db::cycles::CycleRecord;
-use crate::db::reminders::{NewReminder, PlanRange, Reminder};
+use crate::db::reminders::{NewReminder, PlanRange};
+/// The reminder ledger's rows and filters, as the entry points pass and get them.
+pub use crate::db::reminders::{Reminder, ReminderFilter, Suppression};
 use crate::db::{self, Conn, Db};
 use crate::domain::cities::{CityPatch, CityStatus, CityTimeZone};
 use crate::domain::cycles::{CycleRules, CycleStatus, Decision, local_date};

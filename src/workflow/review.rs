@@ -14,7 +14,9 @@ use super::cycles::CycleOverview;
 use super::render::{Rendering, Reporting};
 use super::{Actor, audit};
 use crate::db::archive::ArchivedDocument;
-use crate::db::submissions::{Comment, DecisionRow, NewComment, Owner, StoredAttachment, Submission};
+/// The stored versions, comments and decisions, as `workflow` hands them to the entry points.
+pub use crate::db::submissions::{Comment, DecisionRow, StoredAttachment, Submission};
+use crate::db::submissions::{NewComment, Owner};
 use crate::db::{self, Conn};
 use crate::domain::Invalid;
 use crate::domain::auth::{Principal, Role};
