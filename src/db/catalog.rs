@@ -211,19 +211,30 @@ pub fn page(
     limit: i64,
 ) -> Result<Vec<CatalogRow>, DbError> {
     let mut sql = selected(conn, COLUMNS, sel);
-    if let Some((at, id)) = after {
-        sql.push(" AND (d.public_since > ").arg(Arg::Time(at));
-        sql.push(" OR (d.public_since = ").arg(Arg::Time(at)).push(" AND d.id > ").arg(Arg::Id(id)).push("))");
-    }
-    sql.push(&format!(" ORDER BY d.public_since, d.id LIMIT {}", limit.max(0)));
+    keyset_page(&mut sql, "d.public_since", after, limit);
     with_conn!(conn, |c| Ok(load!(c, sql, CatalogRow)?))
+}
+
+/// Adds to `sql` the keyset condition "after `(at, id)`" on the datestamp `column`, the order by
+/// `(column, id)` and the limit.
+fn keyset_page(sql: &mut Sql, column: &str, after: Option<(NaiveDateTime, i64)>, limit: i64) {
+    if let Some((at, id)) = after {
+        sql.push(&format!(" AND ({column} > ")).arg(Arg::Time(at));
+        sql.push(&format!(" OR ({column} = ")).arg(Arg::Time(at)).push(" AND d.id > ").arg(Arg::Id(id)).push("))");
+    }
+    sql.push(&format!(" ORDER BY {column}, d.id LIMIT {}", limit.max(0)));
+}
+
+/// The one number a `SELECT COUNT(*) AS n` query gives.
+fn count_of(conn: &mut Conn<'_>, sql: Sql) -> Result<i64, DbError> {
+    let rows = with_conn!(conn, |c| load!(c, sql, Count))?;
+    Ok(rows.first().map_or(0, |r| r.n))
 }
 
 /// How many entries `sel` covers.
 pub fn count(conn: &mut Conn<'_>, sel: &Selection) -> Result<i64, DbError> {
     let sql = selected(conn, "SELECT COUNT(*) AS n", sel);
-    let rows = with_conn!(conn, |c| load!(c, sql, Count))?;
-    Ok(rows.first().map_or(0, |r| r.n))
+    count_of(conn, sql)
 }
 
 /// One entry, if it is published by `now`.
@@ -359,19 +370,14 @@ pub fn withdrawn_page(
     limit: i64,
 ) -> Result<Vec<WithdrawnRow>, DbError> {
     let mut sql = withdrawn_selected(conn, WITHDRAWN_COLUMNS, sel);
-    if let Some((at, id)) = after {
-        sql.push(" AND (d.withdrawn_at > ").arg(Arg::Time(at));
-        sql.push(" OR (d.withdrawn_at = ").arg(Arg::Time(at)).push(" AND d.id > ").arg(Arg::Id(id)).push("))");
-    }
-    sql.push(&format!(" ORDER BY d.withdrawn_at, d.id LIMIT {}", limit.max(0)));
+    keyset_page(&mut sql, "d.withdrawn_at", after, limit);
     with_conn!(conn, |c| Ok(load!(c, sql, WithdrawnRow)?))
 }
 
 /// How many withdrawn entries `sel` covers.
 pub fn withdrawn_count(conn: &mut Conn<'_>, sel: &Selection) -> Result<i64, DbError> {
     let sql = withdrawn_selected(conn, "SELECT COUNT(*) AS n", sel);
-    let rows = with_conn!(conn, |c| load!(c, sql, Count))?;
-    Ok(rows.first().map_or(0, |r| r.n))
+    count_of(conn, sql)
 }
 
 /// Entry `id`, if it is withdrawn as seen at `now`.
