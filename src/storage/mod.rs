@@ -33,7 +33,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 pub use local::LocalStore;
-pub use reading::{ArchivedFile, DamageHook, HashCheck, open_checked};
+pub use reading::{ArchivedFile, DamageHook, HashCheck, open_checked, read_checked};
 pub use s3::{S3Settings, S3Store};
 pub use verified::{SETTLED_AFTER, TRUST_HASH_FOR, VerifiedFiles};
 

@@ -14,7 +14,7 @@ use std::time::{Instant, SystemTime};
 use chrono::NaiveDateTime;
 use sha2::{Digest, Sha256};
 
-use super::{BlobReader, BlobStore, FileVersion, StorageError, VerifiedFiles, hex, read_edges_sha256};
+use super::{BlobReader, BlobStore, FileVersion, StorageError, VerifiedFiles, hex, read_blocks, read_edges_sha256};
 
 /// An archived file to read, as its archive entry records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +70,40 @@ pub fn open_checked(
         }
     }
     Ok(reader)
+}
+
+/// Reads the stored file `sha256` whole, handing each block to `each` in order: `Ok(Ok(()))` when
+/// it has the recorded size `bytes` and hashes to its name, `Ok(Err(problem))` when it is missing
+/// or damaged (the caller reports it and leaves it out), `Err` when it could not be read for
+/// another reason (an unreachable store). Blocking.
+pub fn read_checked(
+    store: &dyn BlobStore,
+    sha256: &str,
+    bytes: u64,
+    mut each: impl FnMut(&[u8]),
+) -> Result<Result<(), String>, StorageError> {
+    let mut reader = match store.open(sha256) {
+        Err(e @ StorageError::Missing { .. }) => return Ok(Err(e.to_string())),
+        other => other?,
+    };
+    if reader.len() != bytes {
+        return Ok(Err(format!("the stored file has {} bytes, the archive recorded {bytes}", reader.len())));
+    }
+    let mut sha = Sha256::new();
+    let read = read_blocks(&mut reader, |block| {
+        sha.update(block);
+        each(block);
+    });
+    match read {
+        Ok(n) if n == bytes => {}
+        Ok(n) => return Ok(Err(format!("the stored file ended at byte {n}"))),
+        Err(source) => return Err(StorageError::Io { op: "read", path: sha256.into(), source }),
+    }
+    let actual = hex(&sha.finalize());
+    if actual != sha256 {
+        return Ok(Err(format!("a whole read hashed it to {actual}")));
+    }
+    Ok(Ok(()))
 }
 
 /// The integrity check of a whole-file read: the running hash and the digest it must reach. Fed
