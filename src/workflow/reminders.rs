@@ -36,7 +36,9 @@ use crate::db::{self, Conn, Db};
 use crate::domain::cities::{CityPatch, CityStatus, CityTimeZone};
 use crate::domain::cycles::{CycleRules, CycleStatus, Decision, local_date};
 use crate::domain::fields::CreativeField;
-use crate::domain::reminders::{EscalationStep, ReminderSchedule, Stage, StageKind, escalation_step, latest_only};
+use crate::domain::reminders::{
+    EscalationStep, ReminderSchedule, ReminderState, Stage, StageKind, escalation_step, latest_only,
+};
 use crate::error::{Error, Result};
 use crate::mail::{
     self, Digest, DigestCity, DigestNote, Envelope, FailedMessage, Language, ReminderContext, ReminderKind, Transport,
@@ -244,11 +246,11 @@ fn unreachable(has_contact: bool, rows: &[&Reminder]) -> Option<DigestNote> {
     let latest_tried = rows
         .iter()
         .filter(|r| !r.stage.starts_with(ESCALATION_PREFIX))
-        .filter(|r| r.state == "sent" || r.state == "failed")
+        .filter(|r| matches!(r.state, ReminderState::Sent | ReminderState::Failed))
         .max_by_key(|r| (r.send_on, r.id))?;
     rows.iter()
         .filter(|r| r.stage == latest_tried.stage)
-        .all(|r| r.failed_for_good() || r.state == "skipped")
+        .all(|r| r.failed_for_good() || r.state == ReminderState::Skipped)
         .then_some(DigestNote::AllFailed)
 }
 
