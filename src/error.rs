@@ -1,7 +1,8 @@
 //! The error of the use cases in [`crate::workflow`], shared by the HTTP API (which maps each
 //! variant to a status) and the CLI (which prints it and exits non-zero).
 
-use crate::db::DbError;
+/// The store's error, which [`Error::Db`] carries.
+pub use crate::db::DbError;
 use crate::domain::Invalid;
 use crate::domain::auth::Denied;
 use crate::render::{Finding, RenderError};

@@ -13,6 +13,7 @@ pub mod http;
 pub mod mail;
 pub mod render;
 pub mod scheduler;
+pub mod search;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;

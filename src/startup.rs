@@ -6,11 +6,26 @@ use tokio::net::TcpListener;
 
 use crate::db::Db;
 use crate::http::{self, AppState};
+use crate::web::{self, WebState};
 
 /// Serves the API and the pages on `listener` until a shutdown signal ([`http::serve`]: each request knows its
 /// TCP peer, and downloads can be sent with `sendfile`).
 pub async fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<()> {
-    http::serve_with_pages(listener, state, Some(crate::web::router()), shutdown_signal()).await.context("serving HTTP")
+    let pages = pages(&state);
+    http::serve_with_pages(listener, state, Some(pages), shutdown_signal()).await.context("serving HTTP")
+}
+
+/// The HTML pages over the same database, clock, rules, template and search index as the API.
+pub fn pages(state: &AppState) -> axum::Router {
+    web::router(WebState {
+        db: state.db.clone(),
+        clock: state.clock.clone(),
+        rules: state.rules,
+        template: state.reporting.template.clone(),
+        catalog: state.catalog.clone(),
+        public_url: state.public_url.clone(),
+        excerpts: Default::default(),
+    })
 }
 
 /// Applies pending migrations, logging what was applied.

@@ -34,6 +34,9 @@ pub struct ArchivedDocument {
     pub pdf_edges_sha256: Option<String>,
     /// The same for the source bundle.
     pub bundle_edges_sha256: Option<String>,
+    /// When it stopped being public after having been public (OAI-PMH's deleted header); `None`
+    /// while public or never public.
+    pub withdrawn_at: Option<NaiveDateTime>,
 }
 
 /// An entry to insert.
@@ -109,16 +112,26 @@ pub fn all(conn: &mut Conn<'_>) -> Result<Vec<ArchivedDocument>, DbError> {
         .load(c)?))
 }
 
-/// Sets the publication date and the instant the entry is public since (both `None` to withdraw).
-pub fn set_published(
-    conn: &mut Conn<'_>,
-    id: i64,
-    at: Option<NaiveDateTime>,
-    since: Option<NaiveDateTime>,
-) -> Result<(), DbError> {
+/// The publication facts of an entry, as [`set_published`] writes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Publication {
+    /// The publication date (`None`: withdrawn).
+    pub at: Option<NaiveDateTime>,
+    /// The instant the entry is public since.
+    pub since: Option<NaiveDateTime>,
+    /// When it stopped being public, if it was.
+    pub withdrawn_at: Option<NaiveDateTime>,
+}
+
+/// Sets the publication date, the instant the entry is public since and its withdrawal.
+pub fn set_published(conn: &mut Conn<'_>, id: i64, p: Publication) -> Result<(), DbError> {
     with_conn!(conn, |c| {
         diesel::update(archived_documents::table.find(id))
-            .set((archived_documents::published_at.eq(at), archived_documents::public_since.eq(since)))
+            .set((
+                archived_documents::published_at.eq(p.at),
+                archived_documents::public_since.eq(p.since),
+                archived_documents::withdrawn_at.eq(p.withdrawn_at),
+            ))
             .execute(c)
     })?;
     Ok(())

@@ -23,6 +23,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text, Timestamp};
 
 use super::{Conn, DbError, with_conn};
+use crate::domain::catalog::Record;
+pub use crate::domain::harvest::{Selection, Within};
 
 /// A published entry with what its metadata needs.
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
@@ -84,25 +86,6 @@ pub struct CatalogRow {
     pub pdf_edges_sha256: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     pub bundle_edges_sha256: Option<String>,
-}
-
-/// Narrows a list to the entries of one creative field or one country.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Within {
-    Field(String),
-    Country(String),
-}
-
-/// Which published entries a list covers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Selection {
-    /// Only entries published at or before this instant (the time the list was first asked for).
-    pub horizon: NaiveDateTime,
-    /// Published at or after.
-    pub from: Option<NaiveDateTime>,
-    /// Published strictly before.
-    pub before: Option<NaiveDateTime>,
-    pub within: Option<Within>,
 }
 
 /// A creative field (or, with the code as its name, a country) among published entries.
@@ -200,18 +183,23 @@ const PUBLISHED: &str = " WHERE d.published_at IS NOT NULL AND d.published_at <=
 fn selected(conn: &Conn<'_>, head: &str, sel: &Selection) -> Sql {
     let mut sql = Sql::new(conn, head);
     sql.push(FROM).push(" WHERE d.public_since IS NOT NULL AND d.public_since <= ").arg(Arg::Time(sel.horizon));
+    bounded(&mut sql, "d.public_since", sel);
+    sql
+}
+
+/// Adds `sel`'s bounds on the datestamp `column` and its field or country.
+fn bounded(sql: &mut Sql, column: &str, sel: &Selection) {
     if let Some(from) = sel.from {
-        sql.push(" AND d.public_since >= ").arg(Arg::Time(from));
+        sql.push(&format!(" AND {column} >= ")).arg(Arg::Time(from));
     }
     if let Some(before) = sel.before {
-        sql.push(" AND d.public_since < ").arg(Arg::Time(before));
+        sql.push(&format!(" AND {column} < ")).arg(Arg::Time(before));
     }
     match &sel.within {
         Some(Within::Field(slug)) => sql.push(" AND c.field = ").arg(Arg::Text(slug.clone())),
         Some(Within::Country(code)) => sql.push(" AND c.country = ").arg(Arg::Text(code.clone())),
-        None => &mut sql,
+        None => sql,
     };
-    sql
 }
 
 /// Up to `limit` entries of `sel` after the keyset position `after` (`(public_since, id)`),
@@ -223,19 +211,30 @@ pub fn page(
     limit: i64,
 ) -> Result<Vec<CatalogRow>, DbError> {
     let mut sql = selected(conn, COLUMNS, sel);
-    if let Some((at, id)) = after {
-        sql.push(" AND (d.public_since > ").arg(Arg::Time(at));
-        sql.push(" OR (d.public_since = ").arg(Arg::Time(at)).push(" AND d.id > ").arg(Arg::Id(id)).push("))");
-    }
-    sql.push(&format!(" ORDER BY d.public_since, d.id LIMIT {}", limit.max(0)));
+    keyset_page(&mut sql, "d.public_since", after, limit);
     with_conn!(conn, |c| Ok(load!(c, sql, CatalogRow)?))
+}
+
+/// Adds to `sql` the keyset condition "after `(at, id)`" on the datestamp `column`, the order by
+/// `(column, id)` and the limit.
+fn keyset_page(sql: &mut Sql, column: &str, after: Option<(NaiveDateTime, i64)>, limit: i64) {
+    if let Some((at, id)) = after {
+        sql.push(&format!(" AND ({column} > ")).arg(Arg::Time(at));
+        sql.push(&format!(" OR ({column} = ")).arg(Arg::Time(at)).push(" AND d.id > ").arg(Arg::Id(id)).push("))");
+    }
+    sql.push(&format!(" ORDER BY {column}, d.id LIMIT {}", limit.max(0)));
+}
+
+/// The one number a `SELECT COUNT(*) AS n` query gives.
+fn count_of(conn: &mut Conn<'_>, sql: Sql) -> Result<i64, DbError> {
+    let rows = with_conn!(conn, |c| load!(c, sql, Count))?;
+    Ok(rows.first().map_or(0, |r| r.n))
 }
 
 /// How many entries `sel` covers.
 pub fn count(conn: &mut Conn<'_>, sel: &Selection) -> Result<i64, DbError> {
     let sql = selected(conn, "SELECT COUNT(*) AS n", sel);
-    let rows = with_conn!(conn, |c| load!(c, sql, Count))?;
-    Ok(rows.first().map_or(0, |r| r.n))
+    count_of(conn, sql)
 }
 
 /// One entry, if it is published by `now`.
@@ -334,6 +333,71 @@ pub fn texts(conn: &mut Conn<'_>, ids: &[i64]) -> Result<Vec<EntryText>, DbError
     with_conn!(conn, |c| Ok(load!(c, sql, EntryText)?))
 }
 
+/// An entry that was public and has been withdrawn: what OAI-PMH's deleted header says of it.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct WithdrawnRow {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    /// When it stopped being public: the deleted header's datestamp.
+    #[diesel(sql_type = Timestamp)]
+    pub withdrawn_at: NaiveDateTime,
+    #[diesel(sql_type = Text)]
+    pub field_slug: String,
+    /// ISO 3166-1 alpha-2.
+    #[diesel(sql_type = Text)]
+    pub country: String,
+}
+
+const WITHDRAWN_COLUMNS: &str =
+    "SELECT d.id AS id, d.withdrawn_at AS withdrawn_at, c.field AS field_slug, c.country AS country";
+
+/// The entries `sel` covers that were public and are withdrawn as seen at `sel.horizon`: withdrawn
+/// by then, within the bounds on `withdrawn_at`, and not public again by the horizon.
+fn withdrawn_selected(conn: &Conn<'_>, head: &str, sel: &Selection) -> Sql {
+    let mut sql = Sql::new(conn, head);
+    sql.push(FROM).push(" WHERE d.withdrawn_at IS NOT NULL AND d.withdrawn_at <= ").arg(Arg::Time(sel.horizon));
+    sql.push(" AND (d.public_since IS NULL OR d.public_since > ").arg(Arg::Time(sel.horizon)).push(")");
+    bounded(&mut sql, "d.withdrawn_at", sel);
+    sql
+}
+
+/// Up to `limit` withdrawn entries of `sel` after the keyset position `after`
+/// (`(withdrawn_at, id)`), oldest first.
+pub fn withdrawn_page(
+    conn: &mut Conn<'_>,
+    sel: &Selection,
+    after: Option<(NaiveDateTime, i64)>,
+    limit: i64,
+) -> Result<Vec<WithdrawnRow>, DbError> {
+    let mut sql = withdrawn_selected(conn, WITHDRAWN_COLUMNS, sel);
+    keyset_page(&mut sql, "d.withdrawn_at", after, limit);
+    with_conn!(conn, |c| Ok(load!(c, sql, WithdrawnRow)?))
+}
+
+/// How many withdrawn entries `sel` covers.
+pub fn withdrawn_count(conn: &mut Conn<'_>, sel: &Selection) -> Result<i64, DbError> {
+    let sql = withdrawn_selected(conn, "SELECT COUNT(*) AS n", sel);
+    count_of(conn, sql)
+}
+
+/// Entry `id`, if it is withdrawn as seen at `now`.
+pub fn withdrawn(conn: &mut Conn<'_>, id: i64, now: NaiveDateTime) -> Result<Option<WithdrawnRow>, DbError> {
+    let sel = Selection { horizon: now, from: None, before: None, within: None };
+    let mut sql = withdrawn_selected(conn, WITHDRAWN_COLUMNS, &sel);
+    sql.push(" AND d.id = ").arg(Arg::Id(id));
+    let rows = with_conn!(conn, |c| load!(c, sql, WithdrawnRow))?;
+    Ok(rows.into_iter().next())
+}
+
+/// The earliest withdrawal among entries withdrawn as seen at `now`.
+pub fn earliest_withdrawal(conn: &mut Conn<'_>, now: NaiveDateTime) -> Result<Option<NaiveDateTime>, DbError> {
+    let sel = Selection { horizon: now, from: None, before: None, within: None };
+    let mut sql = withdrawn_selected(conn, "SELECT d.withdrawn_at AS at", &sel);
+    sql.push(" ORDER BY d.withdrawn_at LIMIT 1");
+    let rows = with_conn!(conn, |c| load!(c, sql, Instant))?;
+    Ok(rows.into_iter().next().map(|r| r.at))
+}
+
 /// The catalogue's revision: it changes in the transaction of every write that can change what
 /// this module's queries return (see the `catalog_revision` migration).
 ///
@@ -343,4 +407,42 @@ pub fn revision(conn: &mut Conn<'_>) -> Result<i64, DbError> {
     use super::schema::catalog_revision::dsl::{catalog_revision, id, revision};
     let query = catalog_revision.filter(id.eq(1)).select(revision);
     with_conn!(conn, |c| Ok(query.first::<i64>(c)?))
+}
+
+/// The catalogue's description of a row, with the country's name and region resolved.
+impl From<CatalogRow> for Record {
+    fn from(r: CatalogRow) -> Self {
+        let country_name =
+            crate::domain::countries::country(&r.country).map_or_else(|| r.country.clone(), |c| c.name.to_owned());
+        Self {
+            id: r.id,
+            published_at: r.published_at,
+            public_since: r.public_since,
+            pdf_bytes: r.pdf_bytes,
+            city_slug: r.city_slug,
+            city_name: r.city_name,
+            region: crate::domain::regions::of(&r.country),
+            country_code: r.country,
+            country_name,
+            field_slug: r.field_slug,
+            field_name: r.field_name,
+            language: r.language,
+            cycle_number: r.cycle_number,
+            period_start_year: r.period_start_year,
+            period_end_year: r.period_end_year,
+            version: r.version,
+            submission_id: r.submission_id,
+            source_sha256: r.source_sha256,
+            pdf_sha256: r.pdf_sha256,
+            bundle_sha256: r.bundle_sha256,
+            bundle_bytes: r.bundle_bytes,
+            renderer_version: r.renderer_version,
+            template_version: r.template_version,
+            archived_at: r.archived_at,
+            last_fixity_at: r.last_fixity_at,
+            last_fixity_ok: r.last_fixity_ok,
+            pdf_edges_sha256: r.pdf_edges_sha256,
+            bundle_edges_sha256: r.bundle_edges_sha256,
+        }
+    }
 }

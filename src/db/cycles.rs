@@ -19,6 +19,7 @@ use diesel::sql_types::Bool;
 
 use super::schema::{cities, cycle_extensions, reporting_cycles, review_decisions, submissions};
 use super::{Conn, DbError, with_conn};
+use crate::domain::cities::{CityTimeZone, Language};
 use crate::domain::cycles::{CyclePlan, Decision};
 
 /// Rows per statement where a list of ids is bound: under SQLite's and PostgreSQL's parameter
@@ -61,8 +62,12 @@ pub struct CityBrief {
     pub name: String,
     pub country: String,
     pub field: String,
-    pub time_zone: String,
-    pub language: String,
+    /// Parsed as the rows are read: a zone the database holds but the time-zone database does not
+    /// know is an error, never silently UTC.
+    #[diesel(deserialize_as = String)]
+    pub time_zone: CityTimeZone,
+    #[diesel(deserialize_as = String)]
+    pub language: Language,
 }
 
 /// A submitted version, with the decision on it if any.

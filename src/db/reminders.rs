@@ -4,6 +4,7 @@
 //! the same moment never send the same row; it is marked sent only after the mail server
 //! accepted it.
 
+use crate::domain::reminders::ReminderState;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::dsl::sql;
 use diesel::prelude::*;
@@ -37,7 +38,9 @@ pub struct Reminder {
     pub stage: String,
     pub recipient: String,
     pub send_on: NaiveDate,
-    pub state: String,
+    /// Parsed as the row is read: a state the ledger does not know is an error.
+    #[diesel(deserialize_as = String)]
+    pub state: ReminderState,
     pub attempts: i32,
     pub last_error: Option<String>,
     pub next_attempt_at: Option<NaiveDateTime>,
@@ -463,12 +466,12 @@ pub fn suppressions(conn: &mut Conn<'_>, city_id: Option<i64>) -> Result<Vec<Sup
 impl Reminder {
     /// Planned, or failed with another attempt to come.
     pub fn is_pending(&self) -> bool {
-        self.state == "planned" || (self.state == "failed" && self.next_attempt_at.is_some())
+        self.state == ReminderState::Planned || (self.state == ReminderState::Failed && self.next_attempt_at.is_some())
     }
 
     /// Failed with no attempt left (refused for good, or out of attempts).
     pub fn failed_for_good(&self) -> bool {
-        self.state == "failed" && self.next_attempt_at.is_none()
+        self.state == ReminderState::Failed && self.next_attempt_at.is_none()
     }
 }
 

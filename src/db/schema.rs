@@ -222,6 +222,7 @@ diesel::table! {
         public_since -> Nullable<Timestamp>,
         pdf_edges_sha256 -> Nullable<Text>,
         bundle_edges_sha256 -> Nullable<Text>,
+        withdrawn_at -> Nullable<Timestamp>,
     }
 }
 

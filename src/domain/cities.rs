@@ -103,6 +103,21 @@ impl CountryCode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CityTimeZone(Tz);
 
+impl std::fmt::Display for CityTimeZone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl TryFrom<String> for CityTimeZone {
+    type Error = Invalid;
+
+    /// A stored zone name, as the database hands it back.
+    fn try_from(raw: String) -> Result<Self, Invalid> {
+        Self::parse(&raw)
+    }
+}
+
 impl CityTimeZone {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         Tz::from_str(raw.trim())
@@ -125,6 +140,15 @@ pub enum Language {
     #[default]
     En,
     Fr,
+}
+
+impl TryFrom<String> for Language {
+    type Error = Invalid;
+
+    /// A stored language code, as the database hands it back.
+    fn try_from(raw: String) -> Result<Self, Invalid> {
+        Self::parse(&raw)
+    }
 }
 
 impl Language {

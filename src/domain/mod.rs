@@ -3,11 +3,13 @@
 //! constructors at the edge and are trusted from then on.
 
 pub mod auth;
+pub mod catalog;
 pub mod cities;
 pub mod contacts;
 pub mod countries;
 pub mod cycles;
 pub mod fields;
+pub mod harvest;
 pub mod regions;
 pub mod reminders;
 pub mod submissions;

@@ -406,3 +406,46 @@ mod tests {
         assert_eq!(latest_only::<i32>(&[]), (vec![], vec![]));
     }
 }
+
+/// Where a row of the reminder ledger stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReminderState {
+    Planned,
+    Sent,
+    Skipped,
+    Cancelled,
+    /// Failed; retried while a next attempt is set.
+    Failed,
+}
+
+impl ReminderState {
+    /// Every state, in the ledger's order.
+    pub const ALL: [ReminderState; 5] = [Self::Planned, Self::Sent, Self::Skipped, Self::Cancelled, Self::Failed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Planned => "planned",
+            Self::Sent => "sent",
+            Self::Skipped => "skipped",
+            Self::Cancelled => "cancelled",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        Self::ALL.into_iter().find(|s| s.as_str() == raw).ok_or_else(|| {
+            let all: Vec<&str> = Self::ALL.iter().map(|s| s.as_str()).collect();
+            let shown: String = raw.chars().take(40).collect();
+            Invalid::new("state", format!("`{shown}` is not a reminder state ({})", all.join(", ")))
+        })
+    }
+}
+
+impl TryFrom<String> for ReminderState {
+    type Error = Invalid;
+
+    /// A stored state, as the database hands it back.
+    fn try_from(raw: String) -> Result<Self, Invalid> {
+        Self::parse(&raw)
+    }
+}

@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use super::extract::{ApiQuery, Auth};
 use super::{ApiError, AppState, ListView, PageQuery};
-use crate::db::audit::{AuditEvent, AuditFilter};
 use crate::domain::auth::Action;
 use crate::workflow;
+use crate::workflow::{AuditEvent, AuditFilter};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/audit", get(list))

@@ -29,15 +29,14 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDateTime;
-use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
 use self::zip::{Layout, Member};
 use super::ApiError;
-use super::download::{CHUNK, Chunks, DamageHook, content_disposition};
+use super::download::{CHUNK, Chunks, content_disposition};
 use crate::error::Error;
-use crate::storage::{BlobReader, BlobStore, StorageError};
+use crate::storage::{BlobReader, BlobStore, DamageHook, StorageError};
 
 /// Chunks read ahead of the client.
 const READ_AHEAD: usize = 2;
@@ -201,31 +200,11 @@ pub async fn check(
     }
 }
 
-/// Reads the stored file `sha256` whole: its size must be `bytes` and its content must hash to
-/// its name. Its CRC-32, or what is wrong with it.
+/// Reads the stored file `sha256` whole ([`crate::storage::read_checked`]: its recorded size,
+/// hashing to its name): its CRC-32, or what is wrong with it.
 fn checked(store: &dyn BlobStore, sha256: &str, bytes: u64) -> Result<Result<u32, String>, StorageError> {
-    let mut reader = match store.open(sha256) {
-        Err(e @ StorageError::Missing { .. }) => return Ok(Err(e.to_string())),
-        other => other?,
-    };
-    if reader.len() != bytes {
-        return Ok(Err(format!("the stored file has {} bytes, the archive recorded {bytes}", reader.len())));
-    }
-    let (mut sha, mut crc) = (Sha256::new(), crc32fast::Hasher::new());
-    let read = crate::storage::read_blocks(&mut reader, |block| {
-        sha.update(block);
-        crc.update(block);
-    });
-    match read {
-        Ok(n) if n == bytes => {}
-        Ok(n) => return Ok(Err(format!("the stored file ended at byte {n}"))),
-        Err(source) => return Err(StorageError::Io { op: "read", path: sha256.into(), source }),
-    }
-    let actual = crate::storage::hex(&sha.finalize());
-    if actual != sha256 {
-        return Ok(Err(format!("a bulk download hashed it to {actual}")));
-    }
-    Ok(Ok(crc.finalize()))
+    let mut crc = crc32fast::Hasher::new();
+    Ok(crate::storage::read_checked(store, sha256, bytes, |block| crc.update(block))?.map(|()| crc.finalize()))
 }
 
 /// Sends the rest of `reader` a chunk at a time; its bytes must have the CRC-32 `expected`.

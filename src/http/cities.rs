@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 
 use super::extract::{ApiJson, ApiPath, ApiQuery, Auth};
 use super::{ApiError, AppState, ListView, PageQuery};
-use crate::db::cities::CityFilter;
 use crate::domain::auth::Action;
 use crate::domain::cities::{
     City, CityInput, CityName, CityPatch, CitySlug, CityStatus, CityTimeZone, CountryCode, FieldPeriod, Language,
@@ -18,6 +17,7 @@ use crate::domain::cities::{
 use crate::domain::fields::FieldSlug;
 use crate::domain::{Invalid, parse_date};
 use crate::workflow;
+use crate::workflow::cities::CityFilter;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/cities", get(list).post(create)).route("/cities/{slug}", get(show).patch(update))

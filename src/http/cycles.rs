@@ -16,14 +16,14 @@ use super::cities::path_slug;
 use super::extract::{ApiJson, ApiPath, ApiQuery, Auth};
 use super::spreadsheet::Sheet;
 use super::{ApiError, AppState, ListView, PageQuery, rfc3339};
-use crate::db::Conn;
-use crate::db::cycles::{CycleSelection, Extension};
-use crate::domain::auth::{Action, CityRef, Denied, Principal, Scope, authorize};
-use crate::domain::cities::{CityTimeZone, CountryCode};
+use crate::domain::auth::{Action, Denied, Principal, Scope};
+use crate::domain::cities::CountryCode;
 use crate::domain::cycles::{CycleRules, CycleStatus};
 use crate::domain::fields::FieldSlug;
 use crate::domain::{Invalid, Page, parse_date};
+use crate::workflow::Conn;
 use crate::workflow::cycles::{BoardFilter, BoardSort, CycleOverview, Dashboard};
+use crate::workflow::cycles::{CycleSelection, Extension};
 use crate::workflow::{self, Actor};
 
 pub fn router() -> Router<AppState> {
@@ -74,7 +74,7 @@ struct CycleView {
 
 /// The last minute of the deadline, as local time with its offset.
 fn deadline_local(c: &CycleOverview) -> String {
-    let tz = CityTimeZone::parse(&c.record.city.time_zone).map_or(chrono_tz::UTC, CityTimeZone::tz);
+    let tz = c.record.city.time_zone.tz();
     (c.state.deadline - TimeDelta::minutes(1)).with_timezone(&tz).to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
 }
 
@@ -97,7 +97,7 @@ impl From<&CycleOverview> for CycleView {
             due_date_overridden: r.due_date_overridden,
             extended: r.extended_due.is_some(),
             deadline: deadline_local(c),
-            time_zone: r.city.time_zone.clone(),
+            time_zone: r.city.time_zone.name().to_owned(),
             window_opens: c.state.window_opens.to_string(),
             status: c.state.status.as_str(),
             days_left: c.state.days_left,
@@ -312,12 +312,6 @@ impl CycleDetailView {
     }
 }
 
-/// Checks that the caller may read this cycle's city's work.
-fn may_read(principal: Option<&Principal>, c: &CycleOverview) -> Result<(), ApiError> {
-    let city = CityRef { id: c.record.city.id, field: &c.record.city.field };
-    authorize(principal, Action::ReadCityWork(city)).map_err(ApiError::from)
-}
-
 /// One cycle: the city, its coordinator and the Secretariat.
 async fn show(
     State(state): State<AppState>,
@@ -333,7 +327,7 @@ async fn show(
             Ok::<_, ApiError>((cycle, workflow::cycles::extensions(conn, id)?))
         })
         .await?;
-    may_read(Some(&principal), &cycle)?;
+    workflow::cycles::may_read(Some(&principal), &cycle)?;
     Ok(Json(CycleDetailView::new(&cycle, extensions)))
 }
 
@@ -349,8 +343,7 @@ async fn city_cycles(
     let views = state
         .db
         .run(move |conn| {
-            let city = workflow::cities::get(conn, slug.as_str())?;
-            authorize(Some(&principal), Action::ReadCityWork(CityRef { id: city.id, field: &city.field }))?;
+            let city = workflow::cities::with_readable_work(conn, &principal, slug.as_str())?;
             let sel = CycleSelection { city_id: Some(city.id), include_withdrawn: true, ..CycleSelection::default() };
             let mut cycles = workflow::cycles::overview(conn, &rules, now, &sel)?;
             cycles.sort_by_key(|c| c.record.number);
@@ -491,8 +484,7 @@ async fn city_calendar(
     let cycles = state
         .db
         .run(move |conn| {
-            let city = workflow::cities::get(conn, slug.as_str())?;
-            authorize(Some(&principal), Action::ReadCityWork(CityRef { id: city.id, field: &city.field }))?;
+            let city = workflow::cities::with_readable_work(conn, &principal, slug.as_str())?;
             let sel = CycleSelection { city_id: Some(city.id), include_withdrawn: true, ..CycleSelection::default() };
             workflow::cycles::overview(conn, &rules, now, &sel)
         })

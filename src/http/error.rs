@@ -12,9 +12,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::db::DbError;
 use crate::domain::Invalid;
 use crate::domain::auth::Denied;
+use crate::error::DbError;
 use crate::error::Error;
 use crate::render::{Finding, RenderError};
 use crate::storage::StorageError;
@@ -145,7 +145,9 @@ impl From<Error> for ApiError {
                 }
                 other => Self::internal(&other),
             },
-            Error::Storage(e @ (StorageError::Missing { .. } | StorageError::Corrupt { .. })) => {
+            Error::Storage(
+                e @ (StorageError::Missing { .. } | StorageError::Corrupt { .. } | StorageError::Damaged { .. }),
+            ) => {
                 tracing::error!(error = %e, "an archived file is missing or damaged");
                 Self::new(
                     StatusCode::INTERNAL_SERVER_ERROR,

@@ -1,5 +1,6 @@
 //! The Atom feed (RFC 4287) of newly published reports at `/feeds/archive.atom`: the
-//! [`FEED_SIZE`] entries most recently made public, newest first, each linking to its PDF and its
+//! [`FEED_SIZE`] entries most recently made public, newest first, each linking to its page for
+//! people (`workflow::catalog::page_url`, the first `alternate` link), its PDF and its JSON
 //! metadata. An entry's `published` is its publication date, its `updated` the moment it became
 //! public in its current form (a backdated publication still shows as new).
 //! Entry ids are `tag:` URIs (RFC 4151) on the public URL's host, so they never change.
@@ -12,7 +13,7 @@ use axum::routing::get;
 
 use super::oai::escape;
 use super::{ApiError, AppState, rfc3339};
-use crate::workflow::catalog::{self, FEED_SIZE, Record};
+use crate::workflow::catalog::{self, FEED_SIZE, Record, page_url};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/feeds/archive.atom", get(feed))
@@ -55,6 +56,10 @@ fn render(public_url: &str, now: chrono::NaiveDateTime, records: &[Record]) -> S
         out.push_str("<author>");
         element(&mut out, "name", &r.city_name);
         out.push_str("</author>");
+        out.push_str(&format!(
+            "<link rel=\"alternate\" type=\"text/html\" href=\"{}\"/>",
+            escape(&page_url(base, r.id))
+        ));
         out.push_str(&format!(
             "<link rel=\"alternate\" type=\"application/pdf\" length=\"{}\" href=\"{}\"/>",
             r.pdf_bytes,

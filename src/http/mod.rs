@@ -42,18 +42,18 @@ use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, 
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
+pub use crate::storage::VerifiedFiles;
 pub use authn::{AuthFailures, Reason as AuthFailure};
 pub use client::{Cidr, ClientAddr, TrustedProxies};
-pub use download::VerifiedFiles;
 pub use error::ApiError;
 pub use ratelimit::{RateLimit, RateLimiter};
 pub use server::{ConnectionLimits, MAX_HEADER_BYTES, MAX_HEADERS, MAX_URI_BYTES, serve, serve_with_pages};
 pub use zerocopy::{Conn, Listener, Peer, ZeroCopyStats};
 
-use crate::db::Db;
 use crate::domain::Page;
 use crate::domain::cycles::CycleRules;
 use crate::storage::BlobStore;
+use crate::workflow::Db;
 use crate::workflow::catalog::BulkLimits;
 use crate::workflow::catalog_index::CatalogIndex;
 use crate::workflow::render::Reporting;
@@ -61,8 +61,7 @@ use crate::workflow::render::Reporting;
 /// The response header carrying each request's id (also accepted from a proxy in front).
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The current time, as the handlers see it; tests pin it.
-pub type Clock = Arc<dyn Fn() -> NaiveDateTime + Send + Sync>;
+pub use crate::workflow::Clock;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -95,8 +94,6 @@ pub struct AppState {
     pub verified: Arc<VerifiedFiles>,
     /// The archive search's index of the published catalogue (see [`CatalogIndex`]).
     pub catalog: Arc<CatalogIndex>,
-    /// The plain text of reports shown lately, for the pages' abstracts and snippets.
-    pub excerpts: Arc<crate::workflow::excerpts::Excerpts>,
     /// What the zero-copy downloads have sent (see `zerocopy`'s module doc), for `/readyz`.
     pub zero_copy: Arc<ZeroCopyStats>,
     /// Failed authentications and refusals by reason (see `authn`), for the metrics.
@@ -125,7 +122,6 @@ impl AppState {
             trusted_proxies: Arc::default(),
             verified: Arc::default(),
             catalog: Arc::default(),
-            excerpts: Arc::default(),
             zero_copy: Arc::default(),
             auth_failures: Arc::default(),
             connection_limits: ConnectionLimits::default(),
@@ -146,7 +142,7 @@ pub fn router(state: AppState) -> Router {
 /// The whole API, and beside it `pages` (the HTML pages, `crate::web`, which answer every
 /// address outside the API, unknown ones with their 404 page), under the same layers. Without
 /// pages an unknown address is the API's JSON 404.
-pub fn router_with_pages(state: AppState, pages: Option<Router<AppState>>) -> Router {
+pub fn router_with_pages(state: AppState, pages: Option<Router>) -> Router {
     let api = Router::new()
         .merge(fields::router())
         .merge(cities::router())
@@ -161,12 +157,7 @@ pub fn router_with_pages(state: AppState, pages: Option<Router<AppState>>) -> Ro
         .merge(health::router())
         .merge(oai::router())
         .merge(feeds::router())
-        .nest("/api/v1", api.fallback(|| async { ApiError::not_found("no such route") }));
-    let routes = match pages {
-        Some(pages) => routes.merge(pages),
-        None => routes.fallback(|| async { ApiError::not_found("no such route") }),
-    };
-    routes
+        .nest("/api/v1", api.fallback(|| async { ApiError::not_found("no such route") }))
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 axum::http::StatusCode::METHOD_NOT_ALLOWED,
@@ -174,6 +165,12 @@ pub fn router_with_pages(state: AppState, pages: Option<Router<AppState>>) -> Ro
                 "this route does not take that method",
             )
         })
+        .with_state(state.clone());
+    let routes = match pages {
+        Some(pages) => routes.merge(pages),
+        None => routes.fallback(|| async { ApiError::not_found("no such route") }),
+    };
+    routes
         .layer(axum::middleware::from_fn_with_state(state.clone(), authn::check))
         .layer(axum::middleware::from_fn_with_state(state.clone(), ratelimit::limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), client::resolve))
@@ -201,7 +198,6 @@ pub fn router_with_pages(state: AppState, pages: Option<Router<AppState>>) -> Ro
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, RandomRequestId))
         .layer(axum::middleware::map_response(security_headers))
-        .with_state(state)
 }
 
 /// The policy of every response that does not set its own (the pages set theirs): nothing may be

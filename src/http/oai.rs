@@ -6,8 +6,14 @@
 //!   moment that date was set when it was set in the past), with seconds granularity, so an
 //!   incremental harvest `from` its last visit sees every entry that appeared since. Sets are
 //!   `field`, `field:<slug>`, `country` and `country:<ISO>`.
-//! - `deletedRecord` is `no`: a withdrawn entry simply leaves the lists. Reporting it as deleted
-//!   would tell the public that an unpublished report exists, which the archive never does.
+//! - `deletedRecord` is `persistent`: an entry that was public and is withdrawn (its publication
+//!   date removed or moved into the future) stays in the lists, and answers GetRecord, as a header
+//!   with `status="deleted"` dated by its withdrawal, so an incremental harvest `from` its last
+//!   visit learns to remove its copy. The withdrawal is kept as long as the entry stays hidden
+//!   (`workflow::harvest`), hence persistent. An entry that was never public is never named: that
+//!   would tell the public an unpublished report exists.
+//! - A record's `dc:identifier`s are its PDF and its page for people
+//!   (`workflow::catalog::page_url`), the landing page harvesters link to.
 //! - Lists are paged by keyset. A resumption token is the request's arguments, the time the list
 //!   was first asked for (entries published later wait for the next harvest, so the list does not
 //!   shift under the harvester), the last `(datestamp, id)` sent and the cursor, encoded as
@@ -32,9 +38,9 @@ use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, AppState, rfc3339};
-use crate::db::Conn;
-use crate::db::catalog::Selection;
-use crate::workflow::catalog::{self, Record};
+use crate::workflow::Conn;
+use crate::workflow::catalog::{Record, page_url};
+use crate::workflow::harvest::{self, Harvested, Selection, Withdrawn};
 
 const REPOSITORY_NAME: &str = "UNESCO Creative Cities Network — Membership Monitoring Reports";
 
@@ -295,14 +301,14 @@ fn verb(conn: &mut Conn<'_>, repo: &Repository, req: &Request) -> crate::error::
 }
 
 fn identify(conn: &mut Conn<'_>, repo: &Repository) -> crate::error::Result<Answer> {
-    let earliest = catalog::earliest(conn, repo.now)?.unwrap_or(chrono::DateTime::UNIX_EPOCH.naive_utc());
+    let earliest = harvest::earliest_datestamp(conn, repo.now)?.unwrap_or(chrono::DateTime::UNIX_EPOCH.naive_utc());
     let mut out = String::from("<Identify>");
     element(&mut out, "repositoryName", REPOSITORY_NAME);
     element(&mut out, "baseURL", &repo.base_url);
     element(&mut out, "protocolVersion", "2.0");
     element(&mut out, "adminEmail", &repo.admin_email);
     element(&mut out, "earliestDatestamp", &rfc3339(earliest.and_utc()));
-    element(&mut out, "deletedRecord", "no");
+    element(&mut out, "deletedRecord", "persistent");
     element(&mut out, "granularity", "YYYY-MM-DDThh:mm:ssZ");
     out.push_str("</Identify>");
     Ok(Ok(out))
@@ -327,9 +333,9 @@ fn unknown_id(identifier: &str) -> OaiError {
     oai_error("idDoesNotExist", format!("`{identifier}` is not the identifier of a published report"))
 }
 
-fn find(conn: &mut Conn<'_>, repo: &Repository, identifier: &str) -> crate::error::Result<Option<Record>> {
+fn find(conn: &mut Conn<'_>, repo: &Repository, identifier: &str) -> crate::error::Result<Option<Harvested>> {
     match repo.archive_id(identifier) {
-        Some(id) => catalog::record(conn, id, repo.now),
+        Some(id) => harvest::harvested(conn, id, repo.now),
         None => Ok(None),
     }
 }
@@ -338,7 +344,7 @@ fn list_sets(conn: &mut Conn<'_>, repo: &Repository, token: Option<&str>) -> cra
     if let Some(token) = token {
         return Ok(Err(oai_error("badResumptionToken", format!("`{token}` is not a ListSets token: sets come whole"))));
     }
-    let sets = catalog::sets(conn, repo.now)?;
+    let sets = harvest::sets(conn, repo.now)?;
     if sets.is_empty() {
         return Ok(Err(no_sets()));
     }
@@ -465,7 +471,7 @@ fn first_selection(
         return Ok(Err(cannot_disseminate(prefix)));
     }
     let set = req.arg("set").map(str::to_owned);
-    if set.is_some() && catalog::earliest(conn, repo.now)?.is_none() {
+    if set.is_some() && harvest::earliest(conn, repo.now)?.is_none() {
         return Ok(Err(no_sets()));
     }
     Ok(Ok((Selection { horizon: repo.now, from, before, within: None }, set)))
@@ -483,13 +489,13 @@ fn list(conn: &mut Conn<'_>, repo: &Repository, req: &Request) -> crate::error::
         },
     };
     if let Some(spec) = &set {
-        match catalog::parse_set(spec) {
+        match harvest::parse_set(spec) {
             Some(within) => sel.within = within,
             None if after.is_some() => return Ok(Err(oai_error("badResumptionToken", "the token names no set"))),
             None => return Ok(Err(no_match())),
         }
     }
-    let slice = catalog::slice(conn, &sel, after, repo.page_size)?;
+    let slice = harvest::slice(conn, &sel, after, repo.page_size)?;
     if slice.records.is_empty() && after.is_none() {
         return Ok(Err(no_match()));
     }
@@ -511,7 +517,7 @@ fn list(conn: &mut Conn<'_>, repo: &Repository, req: &Request) -> crate::error::
                 f: sel.from,
                 b: sel.before,
                 s: set,
-                a: (last.public_since, last.id),
+                a: last.position(),
                 c: sent,
             };
             out.push_str(&format!(
@@ -533,19 +539,37 @@ fn no_match() -> OaiError {
     oai_error("noRecordsMatch", "no published report matches these arguments")
 }
 
-fn write_header(out: &mut String, repo: &Repository, r: &Record) {
-    out.push_str("<header>");
-    element(out, "identifier", &repo.identifier(r.id));
-    element(out, "datestamp", &rfc3339(r.public_since.and_utc()));
-    for spec in r.set_specs() {
+fn write_header(out: &mut String, repo: &Repository, h: &Harvested) {
+    let (id, specs) = match h {
+        Harvested::Record(r) => {
+            out.push_str("<header>");
+            (r.id, r.set_specs())
+        }
+        Harvested::Withdrawn(Withdrawn { id, set_specs, .. }) => {
+            out.push_str("<header status=\"deleted\">");
+            (*id, set_specs.clone())
+        }
+    };
+    element(out, "identifier", &repo.identifier(id));
+    element(out, "datestamp", &rfc3339(h.datestamp().and_utc()));
+    for spec in specs {
         element(out, "setSpec", &spec);
     }
     out.push_str("</header>");
 }
 
-fn write_record(out: &mut String, repo: &Repository, r: &Record) {
+/// A record: the header, and the Dublin Core metadata of a published entry (a withdrawn one has
+/// none, as OAI-PMH requires of a deleted record).
+fn write_record(out: &mut String, repo: &Repository, h: &Harvested) {
     out.push_str("<record>");
-    write_header(out, repo, r);
+    write_header(out, repo, h);
+    if let Harvested::Record(r) = h {
+        write_metadata(out, repo, r);
+    }
+    out.push_str("</record>");
+}
+
+fn write_metadata(out: &mut String, repo: &Repository, r: &Record) {
     out.push_str(
         "<metadata><oai_dc:dc xmlns:oai_dc=\"http://www.openarchives.org/OAI/2.0/oai_dc/\" \
          xmlns:dc=\"http://purl.org/dc/elements/1.1/\" \
@@ -562,10 +586,11 @@ fn write_record(out: &mut String, repo: &Repository, r: &Record) {
     element(out, "dc:type", "Text");
     element(out, "dc:format", "application/pdf");
     element(out, "dc:identifier", &format!("{url}/pdf"));
-    element(out, "dc:identifier", &url);
+    element(out, "dc:identifier", &page_url(&repo.public_url, r.id));
+    element(out, "dc:relation", &url);
     element(out, "dc:language", &r.language);
     element(out, "dc:coverage", &r.country_name);
     element(out, "dc:coverage", &r.period());
     element(out, "dc:rights", &r.rights());
-    out.push_str("</oai_dc:dc></metadata></record>");
+    out.push_str("</oai_dc:dc></metadata>");
 }

@@ -10,12 +10,13 @@ use serde::{Deserialize, Serialize};
 use super::cities::path_slug;
 use super::extract::{ApiJson, ApiPath, ApiQuery, Auth};
 use super::{ApiError, AppState, ListView, PageQuery};
-use crate::db::reminders::{Reminder, ReminderFilter, Suppression};
-use crate::domain::auth::{Action, CityRef, Principal, Scope, authorize};
+use crate::domain::auth::{Action, Principal, Scope};
 use crate::domain::contacts::Email;
 use crate::domain::fields::FieldSlug;
+use crate::domain::reminders::ReminderState;
 use crate::domain::{Invalid, parse_date};
 use crate::workflow;
+use crate::workflow::reminders::{Reminder, ReminderFilter, Suppression};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -41,7 +42,7 @@ struct ReminderView {
     #[serde(skip_serializing_if = "Option::is_none")]
     recipient: Option<String>,
     send_on: String,
-    state: String,
+    state: &'static str,
     attempts: i32,
     last_error: Option<String>,
     next_attempt_at: Option<String>,
@@ -59,7 +60,7 @@ impl ReminderView {
             stage: r.stage,
             recipient: show_recipient.then_some(r.recipient),
             send_on: r.send_on.to_string(),
-            state: r.state,
+            state: r.state.as_str(),
             attempts: r.attempts,
             last_error: r.last_error,
             next_attempt_at: r.next_attempt_at.map(timestamp),
@@ -84,11 +85,8 @@ struct LedgerQuery {
 
 impl LedgerQuery {
     fn filter(&self) -> Result<ReminderFilter, ApiError> {
-        const STATES: [&str; 5] = ["planned", "sent", "skipped", "cancelled", "failed"];
-        if let Some(state) = self.state.as_deref().filter(|s| !STATES.contains(s)) {
-            return Err(
-                Invalid::new("state", format!("`{state}` is not a reminder state ({})", STATES.join(", "))).into()
-            );
+        if let Some(state) = self.state.as_deref() {
+            ReminderState::parse(state)?;
         }
         if let Some(kind) = self.kind.as_deref().filter(|k| !["deadline", "revision"].contains(k)) {
             return Err(Invalid::new("kind", format!("`{kind}` is not a reminder kind (deadline, revision)")).into());
@@ -145,8 +143,7 @@ async fn city_reminders(
     let rows = state
         .db
         .run(move |conn| {
-            let city = workflow::cities::get(conn, slug.as_str())?;
-            authorize(Some(&principal), Action::ReadCityWork(CityRef { id: city.id, field: &city.field }))?;
+            let city = workflow::cities::with_readable_work(conn, &principal, slug.as_str())?;
             filter.city_id = Some(city.id);
             workflow::reminders::list(conn, &filter, page)
         })

@@ -94,7 +94,7 @@ pub async fn serve(
 pub async fn serve_with_pages(
     listener: TcpListener,
     state: AppState,
-    pages: Option<Router<AppState>>,
+    pages: Option<Router>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let limits = state.connection_limits;

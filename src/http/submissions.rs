@@ -18,14 +18,13 @@ use super::error::FindingView;
 use super::extract::{ApiJson, ApiPath, Auth};
 use super::upload::ReportUpload;
 use super::{ApiError, AppState, blocking, rfc3339};
-use crate::db::submissions::{Comment, DecisionRow, StoredAttachment, Submission};
-use crate::domain::auth::{Action, CityRef, Principal, Scope, authorize};
-use crate::domain::cities::CityTimeZone;
+use crate::domain::auth::{Action, Principal, Scope, authorize};
 use crate::domain::cycles::local_date;
 use crate::domain::submissions::DecisionInput;
 use crate::domain::{Invalid, parse_date};
 use crate::render::Finding;
-use crate::workflow::cycles::CycleOverview;
+use crate::workflow::cycles::{Access, CycleOverview};
+use crate::workflow::review::{Comment, DecisionRow, StoredAttachment, Submission};
 use crate::workflow::review::{NewCommentInput, SectionDiff, Version, VersionDiff, VersionInCycle, VersionPdf};
 use crate::workflow::submissions::DraftOverview;
 use crate::workflow::{self, Actor};
@@ -42,10 +41,6 @@ pub fn router() -> Router<AppState> {
         .route("/submissions/{id}/comments", get(list_comments).post(add_comment))
         .route("/submissions/{id}/decision", post(decide))
         .route("/submissions/{id}/diff", get(diff))
-}
-
-fn city_ref(c: &CycleOverview) -> CityRef<'_> {
-    CityRef { id: c.record.city.id, field: &c.record.city.field }
 }
 
 #[derive(Serialize)]
@@ -109,19 +104,18 @@ impl DraftView {
     }
 }
 
-/// Loads a cycle and checks that the caller may read (or, with `write`, write) its city's work.
+/// Loads a cycle once the caller may read (or, with `write`, write) its city's work
+/// ([`workflow::cycles::for_caller`]).
 fn cycle_for(
-    conn: &mut crate::db::Conn<'_>,
+    conn: &mut workflow::Conn<'_>,
     state: &AppState,
     principal: &Principal,
     id: i64,
     write: bool,
     now: NaiveDateTime,
 ) -> crate::error::Result<CycleOverview> {
-    let cycle = workflow::cycles::get(conn, &state.rules, now.and_utc(), id)?;
-    let city = city_ref(&cycle);
-    authorize(Some(principal), if write { Action::WriteReport(city) } else { Action::ReadCityWork(city) })?;
-    Ok(cycle)
+    let access = if write { Access::Write } else { Access::Read };
+    workflow::cycles::for_caller(conn, &state.rules, principal, id, access, now)
 }
 
 /// The cycle's draft with the check's findings.
@@ -179,7 +173,7 @@ fn pdf_response(pdf: Vec<u8>, file_name: &str) -> Response {
 
 /// The city's local date, for draft covers.
 fn city_today(c: &CycleOverview, now: NaiveDateTime) -> chrono::NaiveDate {
-    let tz = CityTimeZone::parse(&c.record.city.time_zone).map_or(chrono_tz::UTC, CityTimeZone::tz);
+    let tz = c.record.city.time_zone.tz();
     local_date(now.and_utc(), tz)
 }
 
@@ -365,8 +359,8 @@ async fn submit(
 async fn readable_version(state: &AppState, auth: &Auth, id: i64) -> Result<(VersionInCycle, Principal), ApiError> {
     let principal = auth.signed_in()?.clone();
     let (rules, now) = (state.rules, state.now());
-    let found = state.db.run(move |conn| workflow::review::get(conn, &rules, now, id)).await?;
-    authorize(Some(&principal), Action::ReadCityWork(city_ref(&found.cycle)))?;
+    let caller = principal.clone();
+    let found = state.db.run(move |conn| workflow::review::readable(conn, &rules, &caller, id, now)).await?;
     Ok((found, principal))
 }
 
@@ -464,7 +458,7 @@ async fn add_comment(
     ApiJson(body): ApiJson<CommentBody>,
 ) -> Result<(StatusCode, Json<CommentView>), ApiError> {
     let (found, principal) = readable_version(&state, &auth, id).await?;
-    authorize(Some(&principal), Action::Comment { city: city_ref(&found.cycle), is_reply: body.parent_id.is_some() })?;
+    authorize(Some(&principal), Action::Comment { city: found.cycle.city(), is_reply: body.parent_id.is_some() })?;
     let (actor, now, role) = (auth.actor()?, state.now(), principal.scope.role());
     let st = state.clone();
     let input = NewCommentInput { body_markdown: body.body_markdown, section: body.section, parent_id: body.parent_id };

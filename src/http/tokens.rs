@@ -9,10 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use super::extract::{ApiJson, ApiPath, Auth};
 use super::{ApiError, AppState};
-use crate::db::tokens::TokenWithCity;
 use crate::domain::auth::{Action, Role};
 use crate::workflow;
 use crate::workflow::tokens::TokenSpec;
+use crate::workflow::tokens::TokenWithCity;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/tokens", get(list).post(create)).route("/tokens/{id}", delete(revoke))

@@ -20,7 +20,9 @@
 
 pub mod bundle;
 mod local;
+mod reading;
 mod s3;
+mod verified;
 
 use std::fmt;
 use std::fs::File;
@@ -31,7 +33,9 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 pub use local::LocalStore;
+pub use reading::{ArchivedFile, DamageHook, HashCheck, open_checked, read_checked};
 pub use s3::{S3Settings, S3Store};
+pub use verified::{SETTLED_AFTER, TRUST_HASH_FOR, VerifiedFiles};
 
 /// A content-addressed, write-once store of archived files.
 ///
@@ -106,6 +110,15 @@ pub enum StorageError {
         sha256: String,
         /// SHA-256 of the bytes actually found.
         actual: String,
+    },
+    /// A reader found the stored file missing, the wrong size, or its edges or whole content
+    /// not hashing as the archive recorded (see [`open_checked`]).
+    #[error("archived object {sha256} is damaged: {problem}")]
+    Damaged {
+        /// The digest the object is stored under.
+        sha256: String,
+        /// What is wrong with it.
+        problem: String,
     },
     /// A digest that is not 64 lowercase hexadecimal digits; it never becomes a path.
     #[error("not a SHA-256 digest (64 lowercase hex digits): {digest:?}")]

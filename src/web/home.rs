@@ -8,11 +8,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
+use super::WebState;
 use super::chart;
 use super::page::{Chrome, Ctx, PageResult, html, respond};
 use super::views::{ReportItem, field_name};
 use crate::error::Error;
-use crate::http::AppState;
 use crate::workflow;
 
 #[derive(Template)]
@@ -27,11 +27,11 @@ struct HomePage {
     years: Vec<(i32, Vec<usize>, usize)>,
 }
 
-pub async fn home(State(state): State<AppState>, ctx: Ctx) -> Response {
+pub async fn home(State(state): State<WebState>, ctx: Ctx) -> Response {
     respond(home_page(state, ctx).await)
 }
 
-async fn home_page(state: AppState, ctx: Ctx) -> PageResult {
+async fn home_page(state: WebState, ctx: Ctx) -> PageResult {
     let (index, now) = (state.catalog.clone(), state.now());
     let overview = state
         .db
@@ -70,7 +70,7 @@ struct AboutPage {
     base: String,
 }
 
-pub async fn about(State(state): State<AppState>, ctx: Ctx) -> Response {
+pub async fn about(State(state): State<WebState>, ctx: Ctx) -> Response {
     let page = AboutPage { c: ctx.chrome(ctx.tr.t("about.title"), "about"), base: state.public_url.clone() };
     html(&ctx, StatusCode::OK, &page)
 }

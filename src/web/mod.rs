@@ -22,6 +22,7 @@ mod reports;
 mod views;
 
 use std::fmt::Write;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -32,13 +33,38 @@ use axum::routing::get;
 pub use assets::page_weight;
 use page::{Ctx, PageError};
 
+use crate::domain::cycles::CycleRules;
 use crate::error::Error;
-use crate::http::AppState;
-use crate::workflow;
+use crate::render::Template;
+use crate::workflow::catalog_index::CatalogIndex;
+use crate::workflow::excerpts::Excerpts;
+use crate::workflow::{self, Clock, Db};
+
+/// What the pages share: the same database, clock, rules, template and search index as the API
+/// (the server hands them over), and the pages' own cache of report texts.
+#[derive(Clone)]
+pub struct WebState {
+    pub db: Db,
+    pub clock: Clock,
+    pub rules: CycleRules,
+    /// The report template: where a report's executive summary is.
+    pub template: Arc<Template>,
+    pub catalog: Arc<CatalogIndex>,
+    /// The public base URL (no trailing slash), for absolute addresses in metadata.
+    pub public_url: String,
+    /// The plain text of reports shown lately, for abstracts and snippets.
+    pub excerpts: Arc<Excerpts>,
+}
+
+impl WebState {
+    pub fn now(&self) -> chrono::NaiveDateTime {
+        (self.clock)()
+    }
+}
 
 /// Every page, the static files, the sitemap and robots.txt, and the page shown for an unknown
 /// address.
-pub fn router() -> Router<AppState> {
+pub fn router(state: WebState) -> Router {
     Router::new()
         .route("/", get(home::home))
         .route("/reports", get(reports::search))
@@ -52,6 +78,7 @@ pub fn router() -> Router<AppState> {
         .route("/robots.txt", get(robots))
         .route("/sitemap.xml", get(sitemap))
         .fallback(not_found)
+        .with_state(state)
 }
 
 /// An unknown address outside the API: the 404 page.
@@ -72,7 +99,7 @@ async fn asset(ctx: Ctx, Path(name): Path<String>) -> Response {
     }
 }
 
-async fn robots(State(state): State<AppState>) -> Response {
+async fn robots(State(state): State<WebState>) -> Response {
     let body = format!(
         "# The public pages may be crawled; the API's downloads and exports are for programs.\n\
          User-agent: *\nAllow: /\nDisallow: /api/\nDisallow: /oai\n\nSitemap: {}/sitemap.xml\n",
@@ -83,7 +110,7 @@ async fn robots(State(state): State<AppState>) -> Response {
 
 /// Every public page: the fixed ones, every city and field, every published report (with the
 /// date it became public in its current form).
-async fn sitemap(State(state): State<AppState>, ctx: Ctx) -> Response {
+async fn sitemap(State(state): State<WebState>, ctx: Ctx) -> Response {
     let (index, now) = (state.catalog.clone(), state.now());
     let loaded = state
         .db
@@ -115,7 +142,7 @@ async fn sitemap(State(state): State<AppState>, ctx: Ctx) -> Response {
         let _ = writeln!(
             xml,
             "<url><loc>{}</loc><lastmod>{}</lastmod></url>",
-            workflow::public::page_url(base, r.id),
+            workflow::catalog::page_url(base, r.id),
             r.public_since.date()
         );
     }

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::assets;
 use super::i18n::{Lang, Tr};
-use crate::error::Error;
+use crate::error::{DbError, Error};
 
 /// The pages' Content-Security-Policy: everything from this server only, no inline script or
 /// style, no framing, forms posting only here.
@@ -153,9 +153,9 @@ pub enum PageError {
 impl From<Error> for PageError {
     fn from(e: Error) -> Self {
         match e {
-            Error::NotFound { .. } => PageError::NotFound,
+            Error::NotFound { .. } | Error::Db(DbError::NotFound) => PageError::NotFound,
             Error::Invalid(invalid) => PageError::BadRequest(format!("{}: {}", invalid.field, invalid.message)),
-            Error::Db(crate::db::DbError::Unavailable(_)) => PageError::Unavailable,
+            Error::Db(DbError::Unavailable(_)) => PageError::Unavailable,
             other => {
                 tracing::error!(error = %other, "a page failed");
                 PageError::Internal
@@ -164,8 +164,8 @@ impl From<Error> for PageError {
     }
 }
 
-impl From<crate::db::DbError> for PageError {
-    fn from(e: crate::db::DbError) -> Self {
+impl From<DbError> for PageError {
+    fn from(e: DbError) -> Self {
         Error::from(e).into()
     }
 }

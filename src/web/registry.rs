@@ -8,14 +8,14 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
+use super::WebState;
 use super::page::{Chrome, Ctx, PageError, PageResult, href, html, respond};
 use super::views::{ReportItem, field_name};
-use crate::db::cities::CityFilter;
 use crate::domain::cities::{City, CountryCode};
 use crate::domain::fields::{CreativeField, FieldSlug};
 use crate::error::Error;
-use crate::http::AppState;
 use crate::workflow;
+use crate::workflow::cities::CityFilter;
 
 /// A member city in a list.
 struct CityItem {
@@ -57,11 +57,11 @@ struct CitiesPage {
     clear: Option<String>,
 }
 
-pub async fn cities(State(state): State<AppState>, ctx: Ctx) -> Response {
+pub async fn cities(State(state): State<WebState>, ctx: Ctx) -> Response {
     respond(cities_page(state, ctx).await)
 }
 
-async fn cities_page(state: AppState, ctx: Ctx) -> PageResult {
+async fn cities_page(state: WebState, ctx: Ctx) -> PageResult {
     let fail = |e: PageError| (ctx.clone(), e);
     let field = ctx.param("field").map(FieldSlug::parse).transpose().map_err(|e| fail(e.into()))?;
     let country = ctx.param("country").map(CountryCode::parse).transpose().map_err(|e| fail(e.into()))?;
@@ -110,11 +110,11 @@ struct CityPage {
     reports: Vec<ReportItem>,
 }
 
-pub async fn city(State(state): State<AppState>, ctx: Ctx, Path(slug): Path<String>) -> Response {
+pub async fn city(State(state): State<WebState>, ctx: Ctx, Path(slug): Path<String>) -> Response {
     respond(city_page(state, ctx, slug).await)
 }
 
-async fn city_page(state: AppState, ctx: Ctx, slug: String) -> PageResult {
+async fn city_page(state: WebState, ctx: Ctx, slug: String) -> PageResult {
     let (index, now) = (state.catalog.clone(), state.now());
     let (city, reports, fields) = state
         .db
@@ -142,11 +142,11 @@ struct FieldsPage {
     fields: Vec<(String, String, String, i32)>,
 }
 
-pub async fn fields(State(state): State<AppState>, ctx: Ctx) -> Response {
+pub async fn fields(State(state): State<WebState>, ctx: Ctx) -> Response {
     respond(fields_page(state, ctx).await)
 }
 
-async fn fields_page(state: AppState, ctx: Ctx) -> PageResult {
+async fn fields_page(state: WebState, ctx: Ctx) -> PageResult {
     let fields = state.db.run(workflow::cities::list_fields).await.map_err(|e: Error| (ctx.clone(), e.into()))?;
     let tr = ctx.tr;
     let page = FieldsPage {
@@ -176,11 +176,11 @@ struct FieldPage {
     search: String,
 }
 
-pub async fn field(State(state): State<AppState>, ctx: Ctx, Path(slug): Path<String>) -> Response {
+pub async fn field(State(state): State<WebState>, ctx: Ctx, Path(slug): Path<String>) -> Response {
     respond(field_page(state, ctx, slug).await)
 }
 
-async fn field_page(state: AppState, ctx: Ctx, slug: String) -> PageResult {
+async fn field_page(state: WebState, ctx: Ctx, slug: String) -> PageResult {
     let (index, now) = (state.catalog.clone(), state.now());
     let (field, cities, reports, fields) = state
         .db

@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
+use super::WebState;
 use super::i18n::Tr;
 use super::page::{Chrome, Ctx, PageError, PageResult, href, html, respond};
 use super::views::{ReportItem, field_name, language_name, report_title};
@@ -18,10 +19,8 @@ use crate::domain::PageRequest;
 use crate::domain::fields::CreativeField;
 use crate::domain::regions::Region;
 use crate::error::Error;
-use crate::http::AppState;
-use crate::workflow::catalog::{FacetCount, Found, Record};
+use crate::workflow::catalog::{FacetCount, Found, Record, SearchParams};
 use crate::workflow::excerpts::Excerpt;
-use crate::workflow::public::SearchParams;
 use crate::workflow::{self};
 
 /// Results per page of the search, unless `per_page` says otherwise.
@@ -71,20 +70,22 @@ struct PageLink {
     current: bool,
 }
 
-pub async fn search(State(state): State<AppState>, ctx: Ctx) -> Response {
+pub async fn search(State(state): State<WebState>, ctx: Ctx) -> Response {
     respond(search_page(state, ctx).await)
 }
 
-async fn search_page(state: AppState, ctx: Ctx) -> PageResult {
+async fn search_page(state: WebState, ctx: Ctx) -> PageResult {
     let fail = |e: PageError| (ctx.clone(), e);
+    let given = |name: &str| ctx.param(name).map(str::to_owned);
     let params = SearchParams {
-        city: ctx.param("city"),
-        country: ctx.param("country"),
-        region: ctx.param("region"),
-        field: ctx.param("field"),
-        year: ctx.param("year"),
-        language: ctx.param("language"),
-        q: ctx.param("q"),
+        city: given("city"),
+        country: given("country"),
+        region: given("region"),
+        field: given("field"),
+        year: given("year"),
+        language: given("language"),
+        q: given("q"),
+        ..SearchParams::default()
     };
     let filter = params.filter().map_err(|e| fail(e.into()))?;
     let page_number = match ctx.param("page") {
@@ -97,12 +98,12 @@ async fn search_page(state: AppState, ctx: Ctx) -> PageResult {
     };
     let page = PageRequest::parse(Some(page_number), Some(per_page)).map_err(|e| fail(e.into()))?;
     let (index, excerpts, template, now) =
-        (state.catalog.clone(), state.excerpts.clone(), state.reporting.template.clone(), state.now());
+        (state.catalog.clone(), state.excerpts.clone(), state.template.clone(), state.now());
     let checked = filter.clone();
     let (found, fields, snippets) = state
         .db
         .run(move |conn| {
-            let catalog = workflow::catalog::searchable(&index, conn, &checked)?;
+            let catalog = workflow::catalog::searchable(&index, conn, None, &checked)?;
             let found = workflow::catalog::search(&index, &catalog, now, &checked, page);
             let shown: Vec<&Record> = found.page.items.iter().map(Arc::as_ref).collect();
             let snippets = if checked.words.is_empty() {
@@ -226,7 +227,7 @@ fn region_name(tr: Tr, slug: &str, fallback: &str) -> String {
 #[template(path = "report.html")]
 struct ReportPage {
     c: Chrome,
-    r: Arc<Record>,
+    r: Record,
     heading: String,
     field: String,
     country: String,
@@ -250,14 +251,14 @@ struct ReportPage {
     json_ld: String,
 }
 
-pub async fn report(State(state): State<AppState>, ctx: Ctx, Path(key): Path<String>) -> Response {
+pub async fn report(State(state): State<WebState>, ctx: Ctx, Path(key): Path<String>) -> Response {
     respond(report_page(state, ctx, key).await)
 }
 
-async fn report_page(state: AppState, ctx: Ctx, key: String) -> PageResult {
+async fn report_page(state: WebState, ctx: Ctx, key: String) -> PageResult {
     let fail = |e: PageError| (ctx.clone(), e);
     let (index, excerpts, template, now) =
-        (state.catalog.clone(), state.excerpts.clone(), state.reporting.template.clone(), state.now());
+        (state.catalog.clone(), state.excerpts.clone(), state.template.clone(), state.now());
     let Ok(id) = key.parse::<i64>() else {
         // A readable name: redirect to the report's stable address.
         let found = state
@@ -270,32 +271,33 @@ async fn report_page(state: AppState, ctx: Ctx, key: String) -> PageResult {
             None => Err(fail(PageError::NotFound)),
         };
     };
+    let rules = state.rules;
     let loaded = state
         .db
         .run(move |conn| {
-            let catalog = index.sync(conn)?;
-            let Some(record) = catalog.public(id, now) else { return Ok(None) };
-            let versions = workflow::catalog::other_versions(conn, now, &record)?;
-            let summary = excerpts.abstracts(conn, &template, &[record.as_ref()])?;
-            Ok::<_, Error>(Some((record, versions, summary, workflow::public::fields(conn)?)))
+            // The public's view: an entry not yet (or no longer) published is not found.
+            let (_, described) = workflow::reading::entry(conn, &rules, None, id, now)?;
+            let Some(described) = described else { return Ok(None) };
+            let summary = excerpts.abstracts(conn, &template, &[&described.record])?;
+            Ok::<_, Error>(Some((described, summary, workflow::public::fields(conn)?)))
         })
         .await
         .map_err(|e| fail(e.into()))?;
-    let Some((record, versions, summary, fields)) = loaded else { return Err(fail(PageError::NotFound)) };
-    let view = report_view(&ctx, &state.public_url, record, &versions, summary.get(&id), &fields);
+    let Some((described, summary, fields)) = loaded else { return Err(fail(PageError::NotFound)) };
+    let view = report_view(&ctx, &state.public_url, described.record, &described.others, summary.get(&id), &fields);
     Ok(html(&ctx, StatusCode::OK, &view))
 }
 
 fn report_view(
     ctx: &Ctx,
     base: &str,
-    r: Arc<Record>,
+    r: Record,
     versions: &[Record],
     summary: Option<&Excerpt>,
     fields: &[CreativeField],
 ) -> ReportPage {
     let tr = ctx.tr;
-    let page_url = workflow::public::page_url(base, r.id);
+    let page_url = workflow::catalog::page_url(base, r.id);
     let api = format!("/api/v1/archive/{}", r.id);
     let pdf_url = format!("{}{api}/pdf", base.trim_end_matches('/'));
     let heading = report_title(tr, &r);

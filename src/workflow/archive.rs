@@ -254,7 +254,9 @@ pub fn public_since(published_at: Option<NaiveDateTime>, now: NaiveDateTime) -> 
     published_at.map(|at| at.max(now))
 }
 
-/// Sets (or, with `None`, withdraws) the publication date of an entry.
+/// Sets (or, with `None`, withdraws) the publication date of an entry. An entry that was public
+/// and is not any more (withdrawn, or its date moved into the future) records when: harvesters
+/// are told of it as a deleted record.
 pub fn publish(
     conn: &mut Conn<'_>,
     actor: &Actor,
@@ -265,7 +267,20 @@ pub fn publish(
     conn.transaction(|conn| {
         let before = db::archive::get(conn, id)?.ok_or_else(|| Error::not_found("archived report", id.to_string()))?;
         let at = published_on.map(|d| d.and_time(chrono::NaiveTime::MIN));
-        db::archive::set_published(conn, id, at, public_since(at, now))?;
+        let since = public_since(at, now);
+        // An entry that had been public before now and no longer is, is withdrawn from now on
+        // (OAI-PMH tells harvesters); one public again is not; one still hidden keeps its first
+        // withdrawal. Hidden in the very instant it became public (accepted and withdrawn in one
+        // tick of the clock) it was never shown, and is not named.
+        let was_public = before.public_since.is_some_and(|t| t < now);
+        let withdrawn_at = if since.is_some_and(|t| t <= now) {
+            None
+        } else if was_public {
+            Some(now)
+        } else {
+            before.withdrawn_at
+        };
+        db::archive::set_published(conn, id, db::archive::Publication { at, since, withdrawn_at })?;
         let details = json!({
             "from": before.published_at.map(rfc3339),
             "to": at.map(rfc3339),

@@ -7,12 +7,15 @@
 
 use std::sync::Arc;
 
-use chrono::{Datelike, NaiveDateTime};
-use serde_json::{Value, json};
+use chrono::NaiveDateTime;
 
 use super::catalog_index::{Catalog, CatalogIndex};
-use crate::db::catalog::{self, CatalogRow, Selection, Within};
+use crate::db::catalog;
 use crate::db::{self, Conn};
+use crate::domain::auth::{Action, Principal, authorize};
+pub use crate::domain::catalog::{FacetCount, Facets, Filter, Record, persistent_id};
+use crate::domain::cities::{CitySlug, CountryCode, FIRST_DESIGNATION_YEAR, Language};
+use crate::domain::fields::FieldSlug;
 use crate::domain::regions::Region;
 use crate::domain::{Invalid, Page, PageRequest};
 use crate::error::{Error, Result};
@@ -22,246 +25,6 @@ pub const PAGE_SIZE: usize = 100;
 
 /// How many entries the Atom feed carries.
 pub const FEED_SIZE: usize = 50;
-
-/// A published report.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Record {
-    pub id: i64,
-    /// The publication date in force: the feed's `published`, the year a citation gives.
-    pub published_at: NaiveDateTime,
-    /// When it became public in its current form: the OAI datestamp, the feed's `updated`.
-    pub public_since: NaiveDateTime,
-    pub pdf_bytes: i64,
-    pub city_slug: String,
-    pub city_name: String,
-    /// ISO 3166-1 alpha-2.
-    pub country_code: String,
-    /// The country's short English name (the code when it is unknown).
-    pub country_name: String,
-    /// UNESCO's region of the country, when it has one.
-    pub region: Option<Region>,
-    pub field_slug: String,
-    pub field_name: String,
-    /// `en` or `fr`.
-    pub language: String,
-    pub cycle_number: i32,
-    pub period_start_year: i32,
-    pub period_end_year: i32,
-    pub version: i32,
-    pub submission_id: i64,
-    /// The digest of the accepted sources.
-    pub source_sha256: String,
-    pub pdf_sha256: String,
-    pub bundle_sha256: String,
-    pub bundle_bytes: i64,
-    pub renderer_version: String,
-    pub template_version: String,
-    pub archived_at: NaiveDateTime,
-    pub last_fixity_at: Option<NaiveDateTime>,
-    pub last_fixity_ok: Option<bool>,
-    /// The files' edge digests (`db::archive::ArchivedDocument`), checked before a download.
-    pub pdf_edges_sha256: Option<String>,
-    pub bundle_edges_sha256: Option<String>,
-}
-
-impl From<CatalogRow> for Record {
-    fn from(r: CatalogRow) -> Self {
-        let country_name =
-            crate::domain::countries::country(&r.country).map_or_else(|| r.country.clone(), |c| c.name.to_owned());
-        Self {
-            id: r.id,
-            published_at: r.published_at,
-            public_since: r.public_since,
-            pdf_bytes: r.pdf_bytes,
-            city_slug: r.city_slug,
-            city_name: r.city_name,
-            region: crate::domain::regions::of(&r.country),
-            country_code: r.country,
-            country_name,
-            field_slug: r.field_slug,
-            field_name: r.field_name,
-            language: r.language,
-            cycle_number: r.cycle_number,
-            period_start_year: r.period_start_year,
-            period_end_year: r.period_end_year,
-            version: r.version,
-            submission_id: r.submission_id,
-            source_sha256: r.source_sha256,
-            pdf_sha256: r.pdf_sha256,
-            bundle_sha256: r.bundle_sha256,
-            bundle_bytes: r.bundle_bytes,
-            renderer_version: r.renderer_version,
-            template_version: r.template_version,
-            archived_at: r.archived_at,
-            last_fixity_at: r.last_fixity_at,
-            last_fixity_ok: r.last_fixity_ok,
-            pdf_edges_sha256: r.pdf_edges_sha256,
-            bundle_edges_sha256: r.bundle_edges_sha256,
-        }
-    }
-}
-
-impl Record {
-    /// `Membership Monitoring Report — Östersund, 2022–2026`.
-    pub fn title(&self) -> String {
-        format!("Membership Monitoring Report — {}, {}", self.city_name, self.period())
-    }
-
-    /// The reporting period, `2022–2026`.
-    pub fn period(&self) -> String {
-        format!("{}–{}", self.period_start_year, self.period_end_year)
-    }
-
-    /// One sentence on what the report is.
-    pub fn description(&self) -> String {
-        format!(
-            "Membership Monitoring Report of {} ({}), UNESCO Creative City of {}, for the reporting period {} \
-             (cycle {}, version {}), as accepted and archived by the UNESCO Creative Cities Network Secretariat.",
-            self.city_name,
-            self.country_name,
-            self.field_name,
-            self.period(),
-            self.cycle_number,
-            self.version,
-        )
-    }
-
-    /// The rights statement.
-    pub fn rights(&self) -> String {
-        format!(
-            "© {}. Made public by the UNESCO Creative Cities Network for research and reference; \
-             cite the city and the reporting period.",
-            self.city_name
-        )
-    }
-
-    /// The persistent identifier, in the local scheme: `mmr:archive/<id>`. It names the entry
-    /// whatever the server's address; a DOI, once minted, sits beside it.
-    pub fn persistent_id(&self) -> String {
-        persistent_id(self.id)
-    }
-
-    /// The publication year, by which the report is cited.
-    fn year(&self) -> i32 {
-        self.published_at.year()
-    }
-
-    /// A reference in plain text, e.g. `Östersund (2026). Membership Monitoring Report —
-    /// Östersund, 2022–2026 (version 1) [Report]. UNESCO Creative Cities Network, Gastronomy.
-    /// mmr:archive/7. <url>`; `url` is the entry's public address.
-    pub fn citation_text(&self, url: &str) -> String {
-        format!(
-            "{} ({}). {} (version {}) [Report]. UNESCO Creative Cities Network, {}. {}. {url}",
-            self.city_name,
-            self.year(),
-            self.title(),
-            self.version,
-            self.field_name,
-            self.persistent_id(),
-        )
-    }
-
-    /// A BibTeX `@techreport` entry keyed `mmr-archive-<id>`, the city as a corporate author
-    /// (double braces keep it whole), every value escaped for (La)TeX.
-    pub fn bibtex(&self, url: &str) -> String {
-        let fields = [
-            ("author", format!("{{{}}}", tex(&self.city_name))),
-            ("title", tex(&self.title())),
-            ("institution", "UNESCO Creative Cities Network".to_owned()),
-            ("type", "Membership Monitoring Report".to_owned()),
-            ("year", self.year().to_string()),
-            ("month", self.published_at.month().to_string()),
-            ("version", self.version.to_string()),
-            ("language", language_name(&self.language).to_owned()),
-            ("keywords", tex(&format!("{}, {}", self.field_name, self.country_name))),
-            ("url", url.replace(['{', '}'], "")),
-            ("note", tex(&format!("{}; PDF SHA-256 {}", self.persistent_id(), self.pdf_sha256))),
-        ];
-        let body: Vec<String> = fields.iter().map(|(k, v)| format!("  {k} = {{{v}}}")).collect();
-        format!("@techreport{{mmr-archive-{},\n{}\n}}\n", self.id, body.join(",\n"))
-    }
-
-    /// A CSL-JSON item (`type` `report`), as citation managers import it.
-    pub fn csl_json(&self, url: &str) -> Value {
-        let d = self.published_at.date();
-        json!({
-            "id": format!("mmr-archive-{}", self.id),
-            "type": "report",
-            "title": self.title(),
-            "author": [{ "literal": self.city_name }],
-            "issued": { "date-parts": [[d.year(), d.month(), d.day()]] },
-            "publisher": "UNESCO Creative Cities Network",
-            "genre": "Membership Monitoring Report",
-            "version": self.version.to_string(),
-            "language": self.language,
-            "keyword": format!("{}, {}", self.field_name, self.country_name),
-            "abstract": self.description(),
-            "URL": url,
-            "note": self.persistent_id(),
-        })
-    }
-
-    /// The sets it belongs to: its field's and its country's.
-    pub fn set_specs(&self) -> [String; 2] {
-        [format!("field:{}", self.field_slug), format!("country:{}", self.country_code)]
-    }
-}
-
-/// A set of the catalogue: its spec and its name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SetInfo {
-    pub spec: String,
-    pub name: String,
-}
-
-/// What a set spec selects: `Some(None)` for a whole top-level set (`field`, `country`, which
-/// hold every entry), `None` for a spec outside the hierarchy.
-pub fn parse_set(spec: &str) -> Option<Option<Within>> {
-    match spec.split_once(':') {
-        None if spec == "field" || spec == "country" => Some(None),
-        Some(("field", slug)) if !slug.is_empty() => Some(Some(Within::Field(slug.to_owned()))),
-        Some(("country", code)) if !code.is_empty() => Some(Some(Within::Country(code.to_owned()))),
-        _ => None,
-    }
-}
-
-/// The sets that hold published entries: `field` and `country`, then one per field and country
-/// with an entry. Empty when nothing is published.
-pub fn sets(conn: &mut Conn<'_>, now: NaiveDateTime) -> Result<Vec<SetInfo>> {
-    let fields = catalog::fields(conn, now)?;
-    if fields.is_empty() {
-        return Ok(Vec::new());
-    }
-    let countries = catalog::countries(conn, now)?;
-    let mut sets = vec![SetInfo { spec: "field".into(), name: "Creative fields".into() }];
-    sets.extend(fields.into_iter().map(|f| SetInfo { spec: format!("field:{}", f.code), name: f.name }));
-    sets.push(SetInfo { spec: "country".into(), name: "Countries".into() });
-    sets.extend(countries.into_iter().map(|code| {
-        let name = crate::domain::countries::country(&code).map_or_else(|| code.clone(), |c| c.name.to_owned());
-        SetInfo { spec: format!("country:{code}"), name }
-    }));
-    Ok(sets)
-}
-
-/// One page of a list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Slice {
-    pub records: Vec<Record>,
-    /// How many entries the whole selection holds.
-    pub total: i64,
-    /// Whether entries follow the last one of this page.
-    pub more: bool,
-}
-
-/// Up to `limit` entries of `sel` after the keyset position `after`, oldest first.
-pub fn slice(conn: &mut Conn<'_>, sel: &Selection, after: Option<(NaiveDateTime, i64)>, limit: usize) -> Result<Slice> {
-    let limit = i64::try_from(limit.max(1)).unwrap_or(i64::MAX - 1);
-    let mut rows = catalog::page(conn, sel, after, limit + 1)?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let total = catalog::count(conn, sel)?;
-    Ok(Slice { records: rows.into_iter().map(Record::from).collect(), total, more })
-}
 
 /// One entry, if it is published by `now`.
 pub fn record(conn: &mut Conn<'_>, id: i64, now: NaiveDateTime) -> Result<Option<Record>> {
@@ -274,42 +37,11 @@ pub fn newest(conn: &mut Conn<'_>, now: NaiveDateTime, limit: usize) -> Result<V
     Ok(catalog::newest(conn, now, limit)?.into_iter().map(Record::from).collect())
 }
 
-/// The earliest datestamp (`public_since`) among published entries.
-pub fn earliest(conn: &mut Conn<'_>, now: NaiveDateTime) -> Result<Option<NaiveDateTime>> {
-    Ok(catalog::earliest(conn, now)?)
-}
-
-/// The persistent identifier of archive entry `id`: `mmr:archive/<id>`.
-pub fn persistent_id(id: i64) -> String {
-    format!("mmr:archive/{id}")
-}
-
-/// The language's English name, as BibTeX's `language` field takes it.
-fn language_name(code: &str) -> &str {
-    match code {
-        "en" => "english",
-        "fr" => "french",
-        other => other,
-    }
-}
-
-/// Escapes the characters (La)TeX gives a meaning to; other Unicode passes as is (biber reads
-/// UTF-8).
-fn tex(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
-        match ch {
-            '\\' => out.push_str("\\textbackslash{}"),
-            '{' | '}' | '&' | '%' | '$' | '#' | '_' => {
-                out.push('\\');
-                out.push(ch);
-            }
-            '~' => out.push_str("\\textasciitilde{}"),
-            '^' => out.push_str("\\textasciicircum{}"),
-            _ => out.push(ch),
-        }
-    }
-    out
+/// The address of entry `id`'s page for people, `{base}/reports/{id}`, from the public base URL
+/// (`MMR_PUBLIC_URL`): what feeds, harvesting records and exports link to where a landing page is
+/// meant (the PDF keeps its own address).
+pub fn page_url(base: &str, id: i64) -> String {
+    format!("{}/reports/{id}", base.trim_end_matches('/'))
 }
 
 /// The longest text query, in characters.
@@ -339,23 +71,61 @@ impl Default for BulkLimits {
     }
 }
 
-/// What a search, an export or a bulk download selects among published entries; every given
-/// criterion must hold.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct Filter {
+/// A search's filters as a query string gives them (`GET /api/v1/archive`, the exports, the
+/// search page): each optional, an empty value no filter. [`SearchParams::filter`] checks them.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchParams {
+    /// A city slug.
     pub city: Option<String>,
     /// ISO 3166-1 alpha-2.
     pub country: Option<String>,
-    /// UNESCO's region of the city's country.
-    pub region: Option<Region>,
+    /// A UNESCO region slug (`europe_north_america`, ...).
+    pub region: Option<String>,
+    /// A creative field slug.
     pub field: Option<String>,
     /// The last year of the reporting period.
-    pub year: Option<i32>,
+    pub year: Option<String>,
     /// `en` or `fr`.
     pub language: Option<String>,
-    /// Words that must all occur in the report or the action plan, as [`query_words`] gives
-    /// them. Empty: no text condition.
-    pub words: Vec<String>,
+    /// Words that must all occur in the report or the action plan.
+    pub q: Option<String>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+impl SearchParams {
+    /// The filter, each value checked; a bad one is invalid, naming its parameter.
+    pub fn filter(&self) -> std::result::Result<Filter, Invalid> {
+        let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+        let city = given(&self.city)
+            .map(|c| CitySlug::parse(&c).map_err(|e| Invalid::new("city", e.message)))
+            .transpose()?
+            .map(|c| c.as_str().to_owned());
+        let country = given(&self.country).map(|c| CountryCode::parse(&c)).transpose()?.map(|c| c.as_str().to_owned());
+        let region = given(&self.region).map(|r| Region::parse(&r)).transpose()?;
+        let field = given(&self.field).map(|f| FieldSlug::parse(&f)).transpose()?.map(|f| f.as_str().to_owned());
+        let year = given(&self.year).map(|y| parse_year(&y)).transpose()?;
+        let language = given(&self.language).map(|l| Language::parse(&l)).transpose()?.map(|l| l.as_str().to_owned());
+        let words = self.q.as_deref().map(query_words).transpose()?.unwrap_or_default();
+        Ok(Filter { city, country, region, field, year, language, words })
+    }
+
+    /// The page asked for.
+    pub fn page(&self) -> std::result::Result<PageRequest, Invalid> {
+        PageRequest::parse(self.page, self.per_page)
+    }
+}
+
+/// A period end year: from the first designations' first deadline on, four digits.
+fn parse_year(raw: &str) -> std::result::Result<i32, Invalid> {
+    raw.parse::<i32>().ok().filter(|y| (FIRST_DESIGNATION_YEAR..=9999).contains(y)).ok_or_else(|| {
+        let shown: String = raw.chars().take(40).collect();
+        Invalid::new(
+            "year",
+            format!("`{shown}` is not a year between {FIRST_DESIGNATION_YEAR} and 9999 (the period's last year)"),
+        )
+    })
 }
 
 /// Splits a text query into the words every match must contain: runs of letters and digits,
@@ -390,28 +160,6 @@ pub fn check_filter(conn: &mut Conn<'_>, filter: &Filter) -> Result<()> {
     Ok(())
 }
 
-/// One value of a facet and how many entries of the search have it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FacetCount {
-    pub code: String,
-    /// The field's or country's name; the year itself for years.
-    pub name: String,
-    pub count: i64,
-}
-
-/// The facets of a search: its entries counted per creative field, country, UNESCO region and
-/// period end year.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Facets {
-    pub fields: Vec<FacetCount>,
-    pub countries: Vec<FacetCount>,
-    /// Summed from the countries' counts; countries without a region are not counted.
-    pub regions: Vec<FacetCount>,
-    pub years: Vec<FacetCount>,
-    /// `en` or `fr`, named by their codes.
-    pub languages: Vec<FacetCount>,
-}
-
 /// A page of search results with the facets of the whole search.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Found {
@@ -419,9 +167,16 @@ pub struct Found {
     pub facets: Facets,
 }
 
-/// The catalogue to search with `filter`, once the filter is checked ([`check_filter`]): `index`
+/// The catalogue `caller` may search with `filter` (the published archive is public), once the
+/// filter is checked ([`check_filter`]): `index`
 /// brought up to the database's revision. The search itself ([`search`]) needs no connection.
-pub fn searchable(index: &CatalogIndex, conn: &mut Conn<'_>, filter: &Filter) -> Result<Arc<Catalog>> {
+pub fn searchable(
+    index: &CatalogIndex,
+    conn: &mut Conn<'_>,
+    caller: Option<&Principal>,
+    filter: &Filter,
+) -> Result<Arc<Catalog>> {
+    authorize(caller, Action::ReadArchive)?;
     check_filter(conn, filter)?;
     Ok(index.sync(conn)?)
 }
@@ -448,11 +203,25 @@ pub fn search(
 pub fn export(
     index: &CatalogIndex,
     conn: &mut Conn<'_>,
+    caller: Option<&Principal>,
     now: NaiveDateTime,
     filter: &Filter,
     limit: usize,
 ) -> Result<Vec<Arc<Record>>> {
-    bounded(index, conn, now, filter, limit, "an export")
+    bounded(index, conn, caller, now, filter, limit, "an export")
+}
+
+/// The published reports of the city `slug`, in search order (newest first): what a city's page
+/// lists. At most [`EXPORT_LIMIT`]; an unknown city is an error naming `city`.
+pub fn city_reports(
+    index: &CatalogIndex,
+    conn: &mut Conn<'_>,
+    caller: Option<&Principal>,
+    now: NaiveDateTime,
+    slug: &str,
+) -> Result<Vec<Arc<Record>>> {
+    let filter = Filter { city: Some(slug.to_owned()), ..Filter::default() };
+    bounded(index, conn, caller, now, &filter, EXPORT_LIMIT, "a city's list")
 }
 
 /// Every published entry matching `filter`, in search order, for a bulk download within
@@ -460,11 +229,12 @@ pub fn export(
 pub fn bulk(
     index: &CatalogIndex,
     conn: &mut Conn<'_>,
+    caller: Option<&Principal>,
     now: NaiveDateTime,
     filter: &Filter,
     limits: BulkLimits,
 ) -> Result<Vec<Arc<Record>>> {
-    let records = bounded(index, conn, now, filter, limits.reports, "a bulk download")?;
+    let records = bounded(index, conn, caller, now, filter, limits.reports, "a bulk download")?;
     let bytes: u64 = records.iter().map(|r| u64::try_from(r.pdf_bytes).unwrap_or(0)).sum();
     if bytes > limits.bytes {
         return Err(Error::TooLarge(format!(
@@ -482,12 +252,13 @@ pub fn bulk(
 fn bounded(
     index: &CatalogIndex,
     conn: &mut Conn<'_>,
+    caller: Option<&Principal>,
     now: NaiveDateTime,
     filter: &Filter,
     limit: usize,
     what: &str,
 ) -> Result<Vec<Arc<Record>>> {
-    let catalog = searchable(index, conn, filter)?;
+    let catalog = searchable(index, conn, caller, filter)?;
     let hits = index.search(&catalog, now, filter, limit);
     let selected = hits.total();
     if selected > limit {
@@ -520,12 +291,5 @@ mod tests {
         assert_eq!(query_words(&"a".repeat(QUERY_MAX_CHARS + 1)).unwrap_err().field, "q");
         assert_eq!(query_words(&vec!["w"; QUERY_MAX_WORDS + 1].join(" ")).unwrap_err().field, "q");
         assert_eq!(query_words(&vec!["w"; QUERY_MAX_WORDS].join(" ")).unwrap().len(), QUERY_MAX_WORDS);
-    }
-
-    #[test]
-    fn tex_escapes_what_tex_reads() {
-        assert_eq!(tex("Saint-Étienne"), "Saint-Étienne");
-        assert_eq!(tex("A & B {x} 50% $1 #2 a_b"), "A \\& B \\{x\\} 50\\% \\$1 \\#2 a\\_b");
-        assert_eq!(tex("~^\\"), "\\textasciitilde{}\\textasciicircum{}\\textbackslash{}");
     }
 }

@@ -4,8 +4,10 @@ use chrono::NaiveDateTime;
 use serde_json::{Map, Value, json};
 
 use super::{Actor, audit};
-use crate::db::cities::CityFilter;
+/// The city list's filters, as the entry points pass them.
+pub use crate::db::cities::CityFilter;
 use crate::db::{self, Conn};
+use crate::domain::auth::{Action, CityRef, Principal, authorize};
 use crate::domain::cities::{City, CityName, CityPatch, FieldPeriod, NewCity};
 use crate::domain::fields::{CreativeField, FieldSlug};
 use crate::domain::{Invalid, Page, PageRequest};
@@ -27,6 +29,13 @@ pub fn list_fields(conn: &mut Conn<'_>) -> Result<Vec<(CreativeField, i64)>> {
 
 pub fn get(conn: &mut Conn<'_>, slug: &str) -> Result<City> {
     db::cities::find_by_slug(conn, slug)?.ok_or_else(|| Error::not_found("city", slug))
+}
+
+/// City `slug`, once `caller` is found allowed to read its work (cycles, reminders, versions).
+pub fn with_readable_work(conn: &mut Conn<'_>, caller: &Principal, slug: &str) -> Result<City> {
+    let city = get(conn, slug)?;
+    authorize(Some(caller), Action::ReadCityWork(CityRef { id: city.id, field: &city.field }))?;
+    Ok(city)
 }
 
 /// A city by its id (from a token's scope).

@@ -16,8 +16,11 @@ use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeDelta, Utc};
 use serde_json::json;
 
 use super::{Actor, audit};
-use crate::db::cycles::{CycleFilter, CycleOrder, CycleRecord, CycleSelection, DueWindow, Extension, SubmittedCycles};
+use crate::db::cycles::{CycleFilter, CycleOrder, CycleRecord, DueWindow, SubmittedCycles};
+/// Which cycles a list covers, and a granted extension, as the entry points pass and get them.
+pub use crate::db::cycles::{CycleSelection, Extension};
 use crate::db::{self, Conn};
+use crate::domain::auth::{Action, CityRef, Principal, authorize};
 use crate::domain::cities::CityTimeZone;
 use crate::domain::cycles::{
     CycleFacts, CycleRules, CycleState, CycleStatus, Decision, DueSpan, StateFilter, split_due_dates,
@@ -31,6 +34,46 @@ use crate::error::{Error, Result};
 pub struct CycleOverview {
     pub record: CycleRecord,
     pub state: CycleState,
+}
+
+impl CycleOverview {
+    /// The cycle's city, as the permission table sees it.
+    pub fn city(&self) -> CityRef<'_> {
+        CityRef { id: self.record.city.id, field: &self.record.city.field }
+    }
+}
+
+/// What a caller wants to do with a cycle's city's work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Read its cycles, drafts, versions and comments.
+    Read,
+    /// Save a draft or submit.
+    Write,
+}
+
+/// Checks that `caller` may read the work of `cycle`'s city.
+pub fn may_read(caller: Option<&Principal>, cycle: &CycleOverview) -> Result<()> {
+    Ok(authorize(caller, Action::ReadCityWork(cycle.city()))?)
+}
+
+/// Cycle `id`, once `caller` is found allowed to read (or, with [`Access::Write`], to write) its
+/// city's work: the city itself, its field's coordinator for reading, the Secretariat.
+pub fn for_caller(
+    conn: &mut Conn<'_>,
+    rules: &CycleRules,
+    caller: &Principal,
+    id: i64,
+    access: Access,
+    now: NaiveDateTime,
+) -> Result<CycleOverview> {
+    let cycle = get(conn, rules, now.and_utc(), id)?;
+    let action = match access {
+        Access::Read => Action::ReadCityWork(cycle.city()),
+        Access::Write => Action::WriteReport(cycle.city()),
+    };
+    authorize(Some(caller), action)?;
+    Ok(cycle)
 }
 
 /// What `sync` did.
@@ -66,7 +109,7 @@ fn zone(name: &str) -> chrono_tz::Tz {
 pub fn facts(record: &CycleRecord) -> CycleFacts {
     CycleFacts {
         due_date: record.due_date(),
-        time_zone: zone(&record.city.time_zone),
+        time_zone: record.city.time_zone.tz(),
         first_submitted_at: record.first_submitted_at.map(|t| t.and_utc()),
         latest_decision: record.latest_decision,
         submitted: record.first_submitted_at.is_some(),

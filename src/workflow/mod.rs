@@ -12,8 +12,10 @@ pub mod contacts;
 pub mod cycles;
 pub mod demo;
 pub mod excerpts;
+pub mod harvest;
 pub mod import;
 pub mod public;
+pub mod reading;
 pub mod reminders;
 pub mod render;
 pub mod review;
@@ -23,7 +25,14 @@ pub mod tokens;
 use chrono::NaiveDateTime;
 use serde_json::Value;
 
-use crate::db::{self, Conn};
+use crate::db;
+/// The database handle and a connection, as the entry points (`http`, `web`, the CLI) pass them
+/// to the use cases here without looking into them.
+pub use crate::db::audit::{AuditEvent, AuditFilter};
+pub use crate::db::{Conn, Db};
+
+/// The current time, as the HTTP handlers and pages see it; tests pin it.
+pub type Clock = std::sync::Arc<dyn Fn() -> chrono::NaiveDateTime + Send + Sync>;
 use crate::domain::auth::Principal;
 use crate::error::Result;
 

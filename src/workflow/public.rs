@@ -7,16 +7,14 @@ use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDateTime};
 
-use super::catalog::{Filter, Record, query_words};
+use super::catalog::{Filter, Record};
 use super::catalog_index::CatalogIndex;
 use crate::db::Conn;
-use crate::db::cities::CityFilter;
-use crate::domain::cities::{City, CitySlug, CountryCode, FIRST_DESIGNATION_YEAR, Language};
+use crate::domain::PageRequest;
+use crate::domain::cities::City;
 use crate::domain::fields::CreativeField;
-use crate::domain::fields::FieldSlug;
-use crate::domain::regions::Region;
-use crate::domain::{Invalid, PageRequest};
 use crate::error::{Error, Result};
+use crate::workflow::cities::CityFilter;
 
 /// The Network and its archive at a glance.
 #[derive(Debug, Clone)]
@@ -142,61 +140,7 @@ pub fn by_name(
     Ok(reports(index, conn, now, &filter)?.into_iter().max_by_key(|r| (r.version, r.id)))
 }
 
-/// The address of a published report's page: `<base>/reports/<id>`.
-pub fn page_url(base: &str, id: i64) -> String {
-    format!("{}/reports/{id}", base.trim_end_matches('/'))
-}
-
 /// The readable address of a published report (see [`by_name`]).
 pub fn readable_name(record: &Record) -> String {
     format!("{}-{}-{}", record.city_slug, record.field_slug, record.period_end_year)
-}
-
-/// A search's parameters as given (query-string values, an empty one meaning no filter), before
-/// they are checked.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SearchParams<'a> {
-    /// A city slug.
-    pub city: Option<&'a str>,
-    /// ISO 3166-1 alpha-2.
-    pub country: Option<&'a str>,
-    /// A UNESCO region slug (`europe_north_america`, ...).
-    pub region: Option<&'a str>,
-    /// A creative field slug.
-    pub field: Option<&'a str>,
-    /// The last year of the reporting period.
-    pub year: Option<&'a str>,
-    /// `en` or `fr`.
-    pub language: Option<&'a str>,
-    /// Words that must all occur in the report or the action plan.
-    pub q: Option<&'a str>,
-}
-
-impl SearchParams<'_> {
-    /// The filter, each value checked; a bad one is refused naming its parameter.
-    pub fn filter(&self) -> std::result::Result<Filter, Invalid> {
-        let given = |v: Option<&str>| v.map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
-        let city = given(self.city)
-            .map(|c| CitySlug::parse(&c).map_err(|e| Invalid::new("city", e.message)))
-            .transpose()?
-            .map(|c| c.as_str().to_owned());
-        let country = given(self.country).map(|c| CountryCode::parse(&c)).transpose()?.map(|c| c.as_str().to_owned());
-        let region = given(self.region).map(|r| Region::parse(&r)).transpose()?;
-        let field = given(self.field).map(|f| FieldSlug::parse(&f)).transpose()?.map(|f| f.as_str().to_owned());
-        let year = given(self.year).map(|y| parse_year(&y)).transpose()?;
-        let language = given(self.language).map(|l| Language::parse(&l)).transpose()?.map(|l| l.as_str().to_owned());
-        let words = self.q.map(query_words).transpose()?.unwrap_or_default();
-        Ok(Filter { city, country, region, field, year, language, words })
-    }
-}
-
-/// A period end year: from the first designations' first deadline on, four digits.
-pub fn parse_year(raw: &str) -> std::result::Result<i32, Invalid> {
-    raw.parse::<i32>().ok().filter(|y| (FIRST_DESIGNATION_YEAR..=9999).contains(y)).ok_or_else(|| {
-        let shown: String = raw.chars().take(40).collect();
-        Invalid::new(
-            "year",
-            format!("`{shown}` is not a year between {FIRST_DESIGNATION_YEAR} and 9999 (the period's last year)"),
-        )
-    })
 }

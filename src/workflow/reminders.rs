@@ -29,12 +29,16 @@ use serde_json::json;
 use super::cycles::{CycleOverview, facts};
 use super::{Actor, audit};
 use crate::db::cycles::CycleRecord;
-use crate::db::reminders::{NewReminder, PlanRange, Reminder};
+use crate::db::reminders::{NewReminder, PlanRange};
+/// The reminder ledger's rows and filters, as the entry points pass and get them.
+pub use crate::db::reminders::{Reminder, ReminderFilter, Suppression};
 use crate::db::{self, Conn, Db};
 use crate::domain::cities::{CityPatch, CityStatus, CityTimeZone};
 use crate::domain::cycles::{CycleRules, CycleStatus, Decision, local_date};
 use crate::domain::fields::CreativeField;
-use crate::domain::reminders::{EscalationStep, ReminderSchedule, Stage, StageKind, escalation_step, latest_only};
+use crate::domain::reminders::{
+    EscalationStep, ReminderSchedule, ReminderState, Stage, StageKind, escalation_step, latest_only,
+};
 use crate::error::{Error, Result};
 use crate::mail::{
     self, Digest, DigestCity, DigestNote, Envelope, FailedMessage, Language, ReminderContext, ReminderKind, Transport,
@@ -242,11 +246,11 @@ fn unreachable(has_contact: bool, rows: &[&Reminder]) -> Option<DigestNote> {
     let latest_tried = rows
         .iter()
         .filter(|r| !r.stage.starts_with(ESCALATION_PREFIX))
-        .filter(|r| r.state == "sent" || r.state == "failed")
+        .filter(|r| matches!(r.state, ReminderState::Sent | ReminderState::Failed))
         .max_by_key(|r| (r.send_on, r.id))?;
     rows.iter()
         .filter(|r| r.stage == latest_tried.stage)
-        .all(|r| r.failed_for_good() || r.state == "skipped")
+        .all(|r| r.failed_for_good() || r.state == ReminderState::Skipped)
         .then_some(DigestNote::AllFailed)
 }
 
@@ -285,7 +289,7 @@ fn cannot_remind(
     let fields = db::cities::list_fields(conn)?;
     let mut listed = Vec::new();
     for (c, note, rows) in unreachable_overdue(conn, cycles)? {
-        let tz = CityTimeZone::parse(&c.record.city.time_zone).map_or(chrono_tz::UTC, CityTimeZone::tz);
+        let tz = c.record.city.time_zone.tz();
         let rows: Vec<&Reminder> = rows.iter().collect();
         if Progress::of(&cfg.schedule, &rows, tz).delivered.len() < cfg.schedule.formal_count() {
             listed.push(digest_city(&c.record, &fields, local_date(now.and_utc(), tz), note));
@@ -346,7 +350,7 @@ fn escalate(
         let deadline = c.record.due_date();
         let suffix = format!("@{deadline}");
         let rows = ledger.against(c.record.id, deadline);
-        let tz = CityTimeZone::parse(&c.record.city.time_zone).map_or(chrono_tz::UTC, CityTimeZone::tz);
+        let tz = c.record.city.time_zone.tz();
         let today = local_date(now.and_utc(), tz);
         let progress = Progress::of(&cfg.schedule, &rows, tz);
         let contacts = emails.get(&c.record.city.id).map(Vec::as_slice).unwrap_or_default();
@@ -492,7 +496,7 @@ fn send_due(
     let received = db.run_blocking(|conn| Ledger::load(conn, &formal_cycles))?;
     for row in send {
         let Some(cycle) = cycles.get(&row.cycle_id) else { continue };
-        let tz = CityTimeZone::parse(&cycle.record.city.time_zone).map_or(chrono_tz::UTC, CityTimeZone::tz);
+        let tz = cycle.record.city.time_zone.tz();
         let today = local_date(now.and_utc(), tz);
         if let Some(s) = suppressed.iter().find(|s| s.city_id == row.city_id && s.until_date.is_none_or(|u| u >= today))
         {
@@ -539,7 +543,10 @@ fn send_due(
         } else {
             Vec::new()
         };
-        let language = if cycle.record.city.language == "fr" { Language::Fr } else { Language::En };
+        let language = match cycle.record.city.language {
+            crate::domain::cities::Language::En => Language::En,
+            crate::domain::cities::Language::Fr => Language::Fr,
+        };
         let context = context(cycle, kind, &row, tz, today, cfg, language, &fields)
             .map(|ctx| ReminderContext {
                 recipient_name: names.get(&(row.city_id, row.recipient.clone())).cloned(),
@@ -601,7 +608,7 @@ fn build_digest(
     let mut on_notice = Vec::new();
     for row in &escalated {
         let Some(record) = records.get(&row.cycle_id) else { continue };
-        let tz = CityTimeZone::parse(&record.city.time_zone).map_or(chrono_tz::UTC, CityTimeZone::tz);
+        let tz = record.city.time_zone.tz();
         let rows = ledger.against(row.cycle_id, row.stage.trim_start_matches(ESCALATION_PREFIX));
         let note = DigestNote::Delivered(Progress::of(&cfg.schedule, &rows, tz).delivered);
         on_notice.push(digest_city(record, &fields, local_date(now.and_utc(), tz), note));

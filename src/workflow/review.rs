@@ -14,10 +14,12 @@ use super::cycles::CycleOverview;
 use super::render::{Rendering, Reporting};
 use super::{Actor, audit};
 use crate::db::archive::ArchivedDocument;
-use crate::db::submissions::{Comment, DecisionRow, NewComment, Owner, StoredAttachment, Submission};
+/// The stored versions, comments and decisions, as `workflow` hands them to the entry points.
+pub use crate::db::submissions::{Comment, DecisionRow, StoredAttachment, Submission};
+use crate::db::submissions::{NewComment, Owner};
 use crate::db::{self, Conn};
 use crate::domain::Invalid;
-use crate::domain::auth::Role;
+use crate::domain::auth::{Principal, Role};
 use crate::domain::cycles::CycleRules;
 use crate::domain::submissions::{DecisionInput, markdown_text, section_anchor};
 use crate::error::{Error, Result};
@@ -55,6 +57,19 @@ pub fn versions(conn: &mut Conn<'_>, cycle_id: i64) -> Result<Vec<Version>> {
 }
 
 /// One version with its cycle (for the permission check, which depends on the cycle's city).
+/// Version `submission_id`, once `caller` is found allowed to read its city's work.
+pub fn readable(
+    conn: &mut Conn<'_>,
+    rules: &CycleRules,
+    caller: &Principal,
+    submission_id: i64,
+    now: NaiveDateTime,
+) -> Result<VersionInCycle> {
+    let found = get(conn, rules, now, submission_id)?;
+    super::cycles::may_read(Some(caller), &found.cycle)?;
+    Ok(found)
+}
+
 pub fn get(conn: &mut Conn<'_>, rules: &CycleRules, now: NaiveDateTime, submission_id: i64) -> Result<VersionInCycle> {
     let submission = db::submissions::submission(conn, submission_id)?
         .ok_or_else(|| Error::not_found("submission", submission_id.to_string()))?;

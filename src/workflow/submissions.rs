@@ -17,9 +17,9 @@ use super::render::{CityCover, Rendering, Reporting, Sources, city_cover, cycle_
 use super::{Actor, audit};
 use crate::db::submissions::{Draft, NewAttachment, NewSubmission, Owner, StoredAttachment, Submission};
 use crate::db::{self, Conn};
+use crate::domain::Invalid;
 use crate::domain::cycles::{CycleRules, CycleStatus, Decision};
 use crate::domain::submissions::{AttachmentName, MAX_ATTACHMENTS, is_late, may_submit, sniff_image};
-use crate::domain::{Invalid, cities::CityTimeZone};
 use crate::error::{Error, Result};
 use crate::render::{Attachment, CheckRequest, Finding, Status, check};
 use crate::storage::sha256_hex;
@@ -304,7 +304,7 @@ pub fn submit(
             Some(Decision::RevisionRequested { revision_due }) => Some(revision_due),
             _ => None,
         };
-        let tz = CityTimeZone::parse(&cycle.record.city.time_zone).map_or(chrono_tz::UTC, CityTimeZone::tz);
+        let tz = cycle.record.city.time_zone.tz();
         let version = versions.last().map_or(1, |v| v.version + 1);
         let new = NewSubmission {
             cycle_id,

@@ -7,7 +7,9 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::{Actor, audit};
-use crate::db::tokens::{NewToken, TokenWithCity};
+use crate::db::tokens::NewToken;
+/// A token with its city, as the entry points list them.
+pub use crate::db::tokens::TokenWithCity;
 use crate::db::{self, Conn};
 use crate::domain::auth::{Principal, Role, Scope};
 use crate::domain::cities::CitySlug;

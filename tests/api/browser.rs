@@ -201,8 +201,8 @@ async fn serve(app: &mut TestApp) -> String {
     let addr: SocketAddr = listener.local_addr().unwrap();
     let base = format!("http://{addr}");
     app.state.public_url = base.clone();
-    let state = app.state.clone();
-    tokio::spawn(mmr::http::serve_with_pages(listener, state, Some(mmr::web::router()), std::future::pending()));
+    let (state, pages) = (app.state.clone(), mmr::startup::pages(&app.state));
+    tokio::spawn(mmr::http::serve_with_pages(listener, state, Some(pages), std::future::pending()));
     base
 }
 

@@ -153,7 +153,7 @@ async fn every_verb_sets_and_dates(app: TestApp) {
         "<protocolVersion>2.0</protocolVersion>",
         "<adminEmail>creativecities@unesco.example</adminEmail>",
         "<earliestDatestamp>2026-11-01T00:00:00Z</earliestDatestamp>",
-        "<deletedRecord>no</deletedRecord>",
+        "<deletedRecord>persistent</deletedRecord>",
         "<granularity>YYYY-MM-DDThh:mm:ssZ</granularity>",
         "<responseDate>2026-11-24T09:30:00Z</responseDate>",
     ] {
@@ -233,7 +233,8 @@ async fn every_verb_sets_and_dates(app: TestApp) {
         "<dc:type>Text</dc:type>",
         "<dc:format>application/pdf</dc:format>",
         &format!("<dc:identifier>http://127.0.0.1:8080/api/v1/archive/{ostersund}/pdf</dc:identifier>"),
-        &format!("<dc:identifier>http://127.0.0.1:8080/api/v1/archive/{ostersund}</dc:identifier>"),
+        &format!("<dc:identifier>http://127.0.0.1:8080/reports/{ostersund}</dc:identifier>"),
+        &format!("<dc:relation>http://127.0.0.1:8080/api/v1/archive/{ostersund}</dc:relation>"),
         "<dc:language>en</dc:language>",
         "<dc:coverage>Sweden</dc:coverage>",
         "<dc:coverage>2022–2026</dc:coverage>",
@@ -401,6 +402,7 @@ async fn the_atom_feed(app: TestApp) {
             format!(
                 "<link rel=\"alternate\" type=\"application/json\" href=\"http://127.0.0.1:8080/api/v1/archive/{id}\"/>"
             ),
+            format!("<link rel=\"alternate\" type=\"text/html\" href=\"http://127.0.0.1:8080/reports/{id}\"/>"),
         ] {
             assert!(entry.contains(&part), "{part} in {entry}");
         }
@@ -413,13 +415,7 @@ async fn the_atom_feed(app: TestApp) {
 /// resumption tokens (two records a page), and finds exactly the published entries.
 async fn sickle_harvests_everything(app: TestApp) {
     let a = archive(&app).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = tokio::spawn(axum::serve(listener, router(&app, 2)).into_future());
-    let script = format!(
-        "from sickle import Sickle\n\
-         s = Sickle('http://{addr}/oai', max_retries=0)\n\
-         assert s.Identify().granularity == 'YYYY-MM-DDThh:mm:ssZ'\n\
+    let script = "assert s.Identify().granularity == 'YYYY-MM-DDThh:mm:ssZ'\n\
          ids = [h.identifier for h in s.ListIdentifiers(metadataPrefix='oai_dc')]\n\
          recs = list(s.ListRecords(metadataPrefix='oai_dc'))\n\
          assert [r.header.identifier for r in recs] == ids, (ids, recs)\n\
@@ -427,15 +423,8 @@ async fn sickle_harvests_everything(app: TestApp) {
          music = [h.identifier for h in s.ListIdentifiers(metadataPrefix='oai_dc', set='field:music')]\n\
          sets = [x.setSpec for x in s.ListSets()]\n\
          one = s.GetRecord(identifier=ids[0], metadataPrefix='oai_dc').metadata['creator']\n\
-         print('\\n'.join(ids)); print('music', ' '.join(music)); print('sets', ' '.join(sets)); print('creator', one[0])\n"
-    );
-    let out = tokio::task::spawn_blocking(move || Command::new("python3").args(["-c", &script]).output())
-        .await
-        .unwrap()
-        .expect("python3 with Sickle (make test-deps)");
-    server.abort();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "sickle failed: {}\n{stdout}", String::from_utf8_lossy(&out.stderr));
+         print('\\n'.join(ids)); print('music', ' '.join(music)); print('sets', ' '.join(sets)); print('creator', one[0])\n";
+    let stdout = sickle(router(&app, 2), script).await;
     let lines: Vec<&str> = stdout.lines().collect();
     let expected: Vec<String> = a.published.iter().map(|id| identifier(*id)).collect();
     assert_eq!(lines[..4], expected[..], "{stdout}");
@@ -490,8 +479,89 @@ async fn a_backdated_publication_reaches_incremental_harvesters(app: TestApp) {
     assert_eq!(ids(&x), [a.published[0]], "{x}");
 }
 
+/// Runs `script` (Python, with Sickle imported as `Sickle` and `s` a harvester of the OAI-PMH
+/// endpoint of `router`, served on a listening socket) and returns its standard output.
+async fn sickle(router: axum::Router, script: &str) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(axum::serve(listener, router).into_future());
+    let script = format!("from sickle import Sickle\ns = Sickle('http://{addr}/oai', max_retries=0)\n{script}");
+    let out = tokio::task::spawn_blocking(move || Command::new("python3").args(["-c", &script]).output())
+        .await
+        .unwrap()
+        .expect("python3 with Sickle (make test-deps)");
+    server.abort();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "sickle failed: {}\n{stdout}", String::from_utf8_lossy(&out.stderr));
+    stdout
+}
+
+/// A report that was public and is withdrawn stays in the lists as a deleted header dated by its
+/// withdrawal: Sickle, which copied it on a first visit, finds it deleted on an incremental
+/// harvest `from` that visit, by ListIdentifiers, ListRecords and GetRecord. Published again, it
+/// is an ordinary record once more.
+async fn a_withdrawal_reaches_harvesters_as_a_deleted_record(app: TestApp) {
+    let a = archive(&app).await;
+    let bologna = a.published[1];
+    let first = sickle(
+        router(&app, 2),
+        "print('\\n'.join(h.identifier for h in s.ListIdentifiers(metadataPrefix='oai_dc')))\n",
+    )
+    .await;
+    assert!(first.lines().any(|l| l == identifier(bologna)), "{first}");
+
+    let later = now() + TimeDelta::days(1);
+    publish_at(&app, bologna, None, later).await;
+    let r = router_at(&app, later + TimeDelta::hours(1));
+    let script = format!(
+        "for h in s.ListIdentifiers(metadataPrefix='oai_dc', **{{'from': '2026-11-24T09:30:01Z'}}):\n    \
+             print('id', h.identifier, h.deleted, h.datestamp)\n\
+         for r in s.ListRecords(metadataPrefix='oai_dc', **{{'from': '2026-11-25'}}):\n    \
+             print('rec', r.header.identifier, r.deleted, getattr(r, 'metadata', None))\n\
+         one = s.GetRecord(identifier='{}', metadataPrefix='oai_dc')\n\
+         print('get', one.header.deleted, one.header.datestamp)\n",
+        identifier(bologna)
+    );
+    let out = sickle(r.clone(), &script).await;
+    let lines: Vec<&str> = out.lines().collect();
+    let id = identifier(bologna);
+    assert_eq!(
+        lines,
+        [
+            format!("id {id} True 2026-11-25T09:30:00Z"),
+            format!("rec {id} True None"),
+            "get True 2026-11-25T09:30:00Z".to_owned()
+        ],
+        "{out}"
+    );
+    // The repository says deletions are kept; the earliest datestamp is unchanged; the withdrawn
+    // entry is in no ordinary list, page or feed.
+    let x = oai(&r, "verb=Identify").await;
+    assert!(x.contains("<deletedRecord>persistent</deletedRecord>"), "{x}");
+    assert!(x.contains("<earliestDatestamp>2026-11-01T00:00:00Z</earliestDatestamp>"), "{x}");
+    let x = oai(&r, "verb=ListRecords&metadataPrefix=oai_dc&set=field:music").await;
+    assert!(x.contains("<header status=\"deleted\"><identifier>") && !x.contains("Bologna"), "{x}");
+    assert_eq!(ids(&x), [a.published[2], bologna], "by datestamp: {x}");
+    let (_, _, feed) = fetch(&r, "/feeds/archive.atom").await;
+    assert!(!feed.contains("Bologna"), "{feed}");
+    // Hidden entries never public stay unnamed.
+    for hidden in &a.hidden {
+        let x = oai(&r, &format!("verb=GetRecord&metadataPrefix=oai_dc&identifier={}", identifier(*hidden))).await;
+        assert_eq!(error_code(&x), Some("idDoesNotExist"), "{x}");
+    }
+
+    // Published again: an ordinary record, dated by its return.
+    let back = later + TimeDelta::days(1);
+    publish_at(&app, bologna, Some("2026-11-10"), back).await;
+    let r = router_at(&app, back + TimeDelta::hours(1));
+    let x = oai(&r, "verb=ListIdentifiers&metadataPrefix=oai_dc&from=2026-11-25").await;
+    assert_eq!(ids(&x), [bologna], "{x}");
+    assert!(!x.contains("deleted") && x.contains("<datestamp>2026-11-26T09:30:00Z</datestamp>"), "{x}");
+}
+
 crate::both_backends!(
     a_backdated_publication_reaches_incremental_harvesters,
+    a_withdrawal_reaches_harvesters_as_a_deleted_record,
     every_verb_sets_and_dates,
     resumption_pages_and_every_error,
     an_empty_repository,

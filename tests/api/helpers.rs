@@ -124,7 +124,7 @@ impl TestApp {
             db,
             url,
             backend,
-            router: router_with_pages(state.clone(), Some(mmr::web::router())),
+            router: router_with_pages(state.clone(), Some(mmr::startup::pages(&state))),
             admin: String::new(),
             archive_dir,
             state,

@@ -133,6 +133,7 @@ async fn filters_ranking_facets_and_pages(app: TestApp) {
     assert_eq!(item["period_end_year"], 2026);
     assert_eq!(item["published_at"], "2026-11-20T00:00:00Z");
     assert_eq!(item["url"], format!("http://127.0.0.1:8080/api/v1/archive/{}", a.seville));
+    assert_eq!(item["page_url"], format!("http://127.0.0.1:8080/reports/{}", a.seville));
     assert_eq!(item["pdf"]["url"], format!("http://127.0.0.1:8080/api/v1/archive/{}/pdf", a.seville));
     assert_eq!(item["pdf"]["sha256"].as_str().unwrap().len(), 64);
     assert!(item["doi"].is_null());
@@ -413,6 +414,7 @@ async fn exports(app: TestApp) {
     assert_eq!(ostersund["source_bundle_sha256"], shown.body["source_bundle"]["sha256"]);
     assert_eq!(ostersund["pdf_bytes"], shown.body["pdf"]["bytes"].to_string().as_str());
     assert_eq!(ostersund["pdf_url"], format!("http://127.0.0.1:8080/api/v1/archive/{}/pdf", a.ostersund).as_str());
+    assert_eq!(ostersund["page_url"], format!("http://127.0.0.1:8080/reports/{}", a.ostersund).as_str());
     // The URL in an export serves the file whose hash it gives.
     let pdf = app.get(&format!("/api/v1/archive/{}/pdf", a.ostersund), None).await;
     assert_eq!(crate::submissions::sha256(&pdf.bytes), ostersund["pdf_sha256"].as_str().unwrap());
@@ -436,6 +438,7 @@ async fn exports(app: TestApp) {
     let listed = app.get("/api/v1/archive", None).await;
     assert_eq!(&listed.body["items"].as_array().unwrap()[..], &items[..], "the export's items are the search's");
     assert_eq!(items[3]["pdf"]["sha256"], shown.body["pdf"]["sha256"]);
+    assert_eq!(items[3]["page_url"], format!("http://127.0.0.1:8080/reports/{}", a.ostersund));
     let r = app.get("/api/v1/archive/export.json?language=fr", None).await;
     assert_eq!(r.body["items"][0]["id"], a.lyon);
     assert_eq!(r.body["total"], 1);
@@ -443,7 +446,7 @@ async fn exports(app: TestApp) {
     // The bound: a selection larger than the limit is refused, naming it and the count.
     let filter = Filter::default();
     let refused =
-        app.db.run_blocking(|conn| mmr::workflow::catalog::export(&app.state.catalog, conn, now(), &filter, 3));
+        app.db.run_blocking(|conn| mmr::workflow::catalog::export(&app.state.catalog, conn, None, now(), &filter, 3));
     match refused {
         Err(Error::TooLarge(message)) => {
             assert!(message.contains("at most 3") && message.contains("holds 4"), "{message}")
@@ -452,7 +455,7 @@ async fn exports(app: TestApp) {
     }
     let fits = app
         .db
-        .run_blocking(|conn| mmr::workflow::catalog::export(&app.state.catalog, conn, now(), &filter, 4))
+        .run_blocking(|conn| mmr::workflow::catalog::export(&app.state.catalog, conn, None, now(), &filter, 4))
         .unwrap();
     assert_eq!(fits.len(), 4);
 }
