@@ -194,7 +194,7 @@ fn search_view(ctx: &Ctx, found: &Found, fields: &[CreativeField], snippets: &Ha
         (format!("/api/v1/archive/export.csv{selection}"), tr.t("search.export.csv")),
         (format!("/api/v1/archive/export.json{selection}"), tr.t("search.export.json")),
         (format!("/api/v1/archive/bulk.zip{selection}"), tr.t("search.export.zip")),
-        ("/feeds/archive.atom".to_owned(), tr.t("search.export.atom")),
+        (format!("/feeds/archive.atom{selection}"), tr.t("search.export.atom")),
     ];
     let title = match ctx.param("q") {
         Some(q) => tr.fmt("search.title.q", &[("q", &q)]),

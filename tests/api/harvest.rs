@@ -409,6 +409,30 @@ async fn the_atom_feed(app: TestApp) {
     }
     assert!(entries[0].contains("<name>Kraków</name>"), "{}", entries[0]);
     assert!(!feed.contains("Ghent") && !feed.contains("Tartu") && !feed.contains("Porto"), "{feed}");
+    // A selection has a feed of its own, with the search's filters: music only, newest first,
+    // named by its query; a withdrawn music report is not in it.
+    let (status, _, feed) = fetch(&r, "/feeds/archive.atom?field=music").await;
+    assert_eq!(status, StatusCode::OK, "{feed}");
+    well_formed(&feed);
+    let ids: Vec<i64> = all(&feed, "<entry>", "</entry>")
+        .iter()
+        .map(|e| all(e, "<id>tag:127.0.0.1,2026:archive/", "</id>")[0].parse().unwrap())
+        .collect();
+    assert_eq!(ids, [a.published[2], a.published[1]], "{feed}");
+    assert!(feed.contains("<id>tag:127.0.0.1,2026:archive?field=music</id>"), "{feed}");
+    assert!(feed.contains("href=\"http://127.0.0.1:8080/feeds/archive.atom?field=music\"/>"), "{feed}");
+    let (_, _, feed) = fetch(&r, "/feeds/archive.atom?q=nothingatall&country=PL").await;
+    assert!(!feed.contains("<entry>"), "{feed}");
+    for (bad, named, status) in [
+        ("field=Music!", "field", StatusCode::UNPROCESSABLE_ENTITY),
+        ("year=abc", "year", StatusCode::UNPROCESSABLE_ENTITY),
+        ("page=2", "page", StatusCode::UNPROCESSABLE_ENTITY),
+        ("colour=red", "colour", StatusCode::BAD_REQUEST),
+    ] {
+        let (got, _, body) = fetch(&r, &format!("/feeds/archive.atom?{bad}")).await;
+        assert_eq!(got, status, "{bad}: {body}");
+        assert!(body.contains(named), "{bad}: {body}");
+    }
 }
 
 /// Sickle, a harvester from PyPI, harvests the whole archive from a listening server, following

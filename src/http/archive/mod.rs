@@ -41,7 +41,7 @@ fn entry_url(state: &AppState, id: i64) -> String {
 
 /// The filter of an export or a bulk download, which are not paged: `page` and `per_page` are
 /// refused, naming `bound`, how much one holds.
-fn unpaged(query: &SearchParams, bound: &str) -> Result<Filter, ApiError> {
+pub(super) fn unpaged(query: &SearchParams, bound: &str) -> Result<Filter, ApiError> {
     if query.page.is_some() || query.per_page.is_some() {
         let param = if query.page.is_some() { "page" } else { "per_page" };
         return Err(Invalid::new(param, format!("this list is not paged: it holds {bound}")).into());
