@@ -168,6 +168,45 @@ impl Language {
             Self::Fr => "fr",
         }
     }
+
+    /// A calendar day as this language writes it: `30 November 2027`, `1er décembre 2027`.
+    pub fn written_date(self, d: NaiveDate) -> String {
+        const EN: [&str; 12] = [
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ];
+        const FR: [&str; 12] = [
+            "janvier",
+            "février",
+            "mars",
+            "avril",
+            "mai",
+            "juin",
+            "juillet",
+            "août",
+            "septembre",
+            "octobre",
+            "novembre",
+            "décembre",
+        ];
+        // month0() is always in 0..12.
+        let month = d.month0() as usize % 12;
+        match self {
+            Self::En => format!("{} {} {}", d.day(), EN[month], d.year()),
+            Self::Fr if d.day() == 1 => format!("1er {} {}", FR[month], d.year()),
+            Self::Fr => format!("{} {} {}", d.day(), FR[month], d.year()),
+        }
+    }
 }
 
 /// Membership status. `on_notice` is set by the reminder escalation; `withdrawn` by the Secretariat.

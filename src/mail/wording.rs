@@ -4,43 +4,13 @@
 //! French output follows the usual typographic conventions: `1er` for the first day of a month,
 //! `23 h 59` for times, and a no-break space between a number and its unit.
 
-use chrono::{DateTime, Datelike, NaiveDate, Timelike};
+use chrono::{DateTime, NaiveDate, Timelike};
 use chrono_tz::Tz;
 
 use crate::mail::reminder::Language;
 
 /// No-break space, used inside French numbers with units so they never split across lines.
 const NBSP: char = '\u{a0}';
-
-const MONTHS_EN: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-
-const MONTHS_FR: [&str; 12] = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-];
 
 /// The date alone: `30 November 2027`, `1er décembre 2027`.
 pub(crate) fn date(at: &DateTime<Tz>, language: Language) -> String {
@@ -49,18 +19,11 @@ pub(crate) fn date(at: &DateTime<Tz>, language: Language) -> String {
 
 /// A calendar day: `30 November 2027`, `1er décembre 2027`.
 pub(crate) fn day(d: NaiveDate, language: Language) -> String {
-    // month0() is always in 0..12.
-    let month = d.month0() as usize % 12;
-    match language {
-        Language::En => format!("{} {} {}", d.day(), MONTHS_EN[month], d.year()),
-        Language::Fr => {
-            let day = match d.day() {
-                1 => "1er".to_owned(),
-                n => n.to_string(),
-            };
-            format!("{day} {} {}", MONTHS_FR[month], d.year())
-        }
-    }
+    let language = match language {
+        Language::En => crate::domain::cities::Language::En,
+        Language::Fr => crate::domain::cities::Language::Fr,
+    };
+    language.written_date(d)
 }
 
 /// Date, local time and time zone: `30 November 2027 at 23:59 (Europe/Stockholm)`,

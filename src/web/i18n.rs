@@ -181,43 +181,13 @@ impl Tr {
         out
     }
 
-    /// A date written out: `7 December 2026` / `7 décembre 2026`.
+    /// A date written out: `7 December 2026` / `1er décembre 2026`.
     pub fn date(&self, date: chrono::NaiveDate) -> String {
-        use chrono::Datelike;
-        const EN: [&str; 12] = [
-            "January",
-            "February",
-            "March",
-            "April",
-            "May",
-            "June",
-            "July",
-            "August",
-            "September",
-            "October",
-            "November",
-            "December",
-        ];
-        const FR: [&str; 12] = [
-            "janvier",
-            "février",
-            "mars",
-            "avril",
-            "mai",
-            "juin",
-            "juillet",
-            "août",
-            "septembre",
-            "octobre",
-            "novembre",
-            "décembre",
-        ];
-        let month = usize::try_from(date.month0()).unwrap_or(0);
-        match self.lang {
-            Lang::En => format!("{} {} {}", date.day(), EN[month], date.year()),
-            Lang::Fr if date.day() == 1 => format!("1er {} {}", FR[month], date.year()),
-            Lang::Fr => format!("{} {} {}", date.day(), FR[month], date.year()),
-        }
+        let language = match self.lang {
+            Lang::En => crate::domain::cities::Language::En,
+            Lang::Fr => crate::domain::cities::Language::Fr,
+        };
+        language.written_date(date)
     }
 
     /// A size in bytes, rounded: `812 KB`, `1.4 MB` (`1,4 Mo` in French).
