@@ -45,6 +45,7 @@ use std::fmt;
 
 use super::images::{self, ColourSpace, Encoded, Image, Images};
 use super::markdown::{self, Scan};
+use super::tree::{Block, Document, plain_text};
 use super::{Attachment, Limits, Part, RenderError, Section, Template};
 
 /// What one check reads: the submission as uploaded, and the rules it is held to.
@@ -552,6 +553,28 @@ fn validate(att: &Attachment, limits: &Limits) -> Result<bool, RenderError> {
     }
     images::validate(att, limits)?;
     Ok(true)
+}
+
+/// The language a report is written in, as its section headings say: `"fr"` when more of
+/// them carry a template section's French title than its English one, `"en"` when more carry
+/// the English one, `None` when they do not tell (no section heading, titles the same in both,
+/// or as many of each).
+pub(crate) fn heading_language(document: &Document, template: &Template) -> Option<&'static str> {
+    let (mut en, mut fr) = (0usize, 0usize);
+    for block in &document.blocks {
+        if let Block::Heading { content, .. } = block {
+            let folded = fold_heading(&plain_text(content));
+            for section in template.sections().iter().filter(|s| s.en != s.fr) {
+                en += usize::from(fold_heading(&section.en) == folded);
+                fr += usize::from(fold_heading(&section.fr) == folded);
+            }
+        }
+    }
+    match fr.cmp(&en) {
+        std::cmp::Ordering::Greater => Some("fr"),
+        std::cmp::Ordering::Less => Some("en"),
+        std::cmp::Ordering::Equal => None,
+    }
 }
 
 /// Template sections with their titles folded for matching.

@@ -4,6 +4,7 @@
 //! Raw HTML is data: HTML blocks become literal code blocks and inline HTML
 //! becomes literal text. Links keep only http(s), mailto and in-document targets;
 //! anything else (javascript:, file:, relative paths) is rendered as plain text.
+//! C0 control characters other than tab and line ends are dropped before reading.
 //! Nesting depth, table size and the work budget (blocks, headings, links, inlines) are
 //! checked here, while building, so the later stages never see an input outside
 //! the limits and a hopeless input is refused before any layout.
@@ -26,11 +27,19 @@ use super::{Limits, RenderError};
 /// Parse one Markdown input.
 pub(crate) fn parse(text: &str, limits: &Limits) -> Result<Document, RenderError> {
     check_size(text, limits)?;
+    let text = without_controls(text);
     let mut b = Builder::new(limits);
-    for event in Parser::new_ext(text, options()) {
+    for event in Parser::new_ext(&text, options()) {
         b.event(event)?;
     }
     Ok(b.finish())
+}
+
+/// The text without C0 control characters other than tab, line feed and carriage
+/// return: nothing a reader can see, and nothing that belongs in a PDF's text.
+fn without_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    let control = |c: char| c < ' ' && !matches!(c, '\t' | '\n' | '\r');
+    if text.contains(control) { text.replace(control, "").into() } else { text.into() }
 }
 
 /// The syntax every reading of Markdown accepts, so the renderer, the check and

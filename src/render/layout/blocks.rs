@@ -62,6 +62,7 @@ impl Ctx<'_, '_, '_> {
             bold: false,
             italic: false,
             mono: false,
+            hyphenate: false,
         }
     }
 
@@ -145,7 +146,8 @@ impl Ctx<'_, '_, '_> {
     }
 
     fn paragraph(&mut self, inlines: &[Inline], env: &Env) -> Vec<Row> {
-        let style = self.text_style(env);
+        let mut style = self.text_style(env);
+        style.hyphenate = env.justify;
         let align = if env.justify { AlignMode::Justify } else { AlignMode::Left };
         let mut rows = Vec::new();
         let mut start = 0;

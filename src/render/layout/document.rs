@@ -71,7 +71,7 @@ pub(crate) fn lay_out(
     };
     let frame = Frame { top: g.top, bottom: g.bottom };
     let mut ctx = Ctx {
-        engine: TextEngine::new(fonts),
+        engine: TextEngine::new(fonts, &input.meta.language),
         template: t,
         images: input.images,
         warnings,
