@@ -35,12 +35,13 @@
 //! | `duplicate_attachment` | error | two attachments have the same name; only the first could be shown |
 //! | `unused_attachment` | error | no image uses an attachment (not checked when a text could not be read) |
 //! | `raw_html` | warning | raw HTML, shown as text and not interpreted (one per line) |
-//! | `inert_link` | warning | a link shown as plain text: not http(s), mailto or a heading of the same document |
+//! | `inert_link` | warning | a link shown as plain text: not http(s), mailto or a heading of the report or the action plan |
 //!
 //! Findings come in a stable order: the report's by line, then the action plan's
 //! by line, then the attachments' by name; findings without a line (missing
 //! sections, an empty text) open their document's list.
 
+use std::collections::HashSet;
 use std::fmt;
 
 use super::images::{self, ColourSpace, Encoded, Image, Images};
@@ -240,7 +241,8 @@ pub fn check(req: &CheckRequest<'_>) -> Vec<Finding> {
             };
             out.push(Finding::new(Severity::Error, "report_empty", Source::Report, None, message));
         }
-        text.check(Part::Report, &matcher, &mut out);
+        let others = plan.as_ref().and_then(|p| p.as_ref()).map(|p| &p.scan.anchors);
+        text.check(Part::Report, &matcher, others, &mut out);
     }
     match &plan {
         None => out.push(Finding::new(
@@ -260,7 +262,7 @@ pub fn check(req: &CheckRequest<'_>) -> Vec<Finding> {
                     "the action plan is blank: it has no text beyond headings".to_string(),
                 ));
             }
-            text.check(Part::ActionPlan, &matcher, &mut out);
+            text.check(Part::ActionPlan, &matcher, report.as_ref().map(|r| &r.scan.anchors), &mut out);
         }
         // Unreadable: its own finding says why.
         Some(None) => {}
@@ -342,8 +344,9 @@ fn read<'a>(source: Source, bytes: &'a [u8], limits: &Limits, out: &mut Vec<Find
 }
 
 impl Text<'_> {
-    /// Sections, links and raw HTML of a text that belongs to `part`.
-    fn check(&self, part: Part, matcher: &Matcher<'_>, out: &mut Vec<Finding>) {
+    /// Sections, links and raw HTML of a text that belongs to `part`; `others` are the anchors
+    /// of the other text, which its links may name too.
+    fn check(&self, part: Part, matcher: &Matcher<'_>, others: Option<&HashSet<String>>, out: &mut Vec<Finding>) {
         let marks = &self.scan.marks;
         // A text with nothing at all in it already has its finding; listing every
         // section as missing would only repeat it.
@@ -363,7 +366,7 @@ impl Text<'_> {
             ));
         }
         for (dest, slug, offset) in &marks.anchor_links {
-            if !self.scan.anchors.contains(slug) {
+            if !self.scan.anchors.contains(slug) && !others.is_some_and(|o| o.contains(slug)) {
                 out.push(self.warning(
                     "inert_link",
                     *offset,

@@ -117,7 +117,7 @@ pub(crate) fn scan(text: &str, limits: &Limits) -> Result<Scan, ScanError> {
         observer.see(&event, range);
         builder.event(event).map_err(|error| ScanError { error, offset })?;
     }
-    let anchors = heading_slugs(&builder.finish());
+    let anchors = builder.finish().heading_slugs();
     Ok(Scan { marks: observer.marks, anchors })
 }
 
@@ -187,7 +187,7 @@ impl Observer {
                     Some(LinkTarget::Anchor(slug)) => {
                         self.marks.anchor_links.push((dest_url.to_string(), slug, range.start))
                     }
-                    Some(LinkTarget::Uri(_)) => {}
+                    Some(LinkTarget::Uri(_) | LinkTarget::PartAnchor(..)) => {}
                 }
             }
             Event::Start(Tag::HtmlBlock) => {
@@ -233,24 +233,6 @@ fn heading_level(level: HeadingLevel) -> u8 {
         HeadingLevel::H5 => 5,
         HeadingLevel::H6 => 6,
     }
-}
-
-/// Slugs of every heading of a document, footnotes included: the anchors the
-/// layout registers. An explicit stack, as in [`Document::images`].
-fn heading_slugs(doc: &Document) -> HashSet<String> {
-    let mut slugs = HashSet::new();
-    let mut stack: Vec<&Block> = doc.blocks.iter().chain(doc.footnotes.iter().flat_map(|f| &f.blocks)).collect();
-    while let Some(block) = stack.pop() {
-        match block {
-            Block::Heading { slug, .. } => {
-                slugs.insert(slug.clone());
-            }
-            Block::Quote(blocks) => stack.extend(blocks),
-            Block::List { items, .. } => stack.extend(items.iter().flat_map(|i| &i.blocks)),
-            Block::Paragraph(_) | Block::Code(_) | Block::Table { .. } | Block::Rule => {}
-        }
-    }
-    slugs
 }
 
 /// An element being built.
@@ -540,7 +522,7 @@ impl<'l> Builder<'l> {
                 self.close_implicit_paragraph();
                 let columns = aligns.len();
                 if columns > self.limits.max_table_columns {
-                    return Err(self.table_error(columns, columns));
+                    return Err(self.table_error(columns, None));
                 }
                 self.stack.push(Open::Table {
                     aligns: aligns
@@ -570,7 +552,7 @@ impl<'l> Builder<'l> {
                     }
                 }
                 if let Some((columns, cells)) = over {
-                    return Err(self.table_error(columns, cells));
+                    return Err(self.table_error(columns, Some(cells)));
                 }
                 // A cell is laid out like a small block: it counts against the blocks' budget,
                 // which bounds the cells of all tables together.
@@ -613,7 +595,7 @@ impl<'l> Builder<'l> {
         Ok(())
     }
 
-    fn table_error(&self, columns: usize, cells: usize) -> RenderError {
+    fn table_error(&self, columns: usize, cells: Option<usize>) -> RenderError {
         RenderError::TableTooLarge {
             columns,
             cells,

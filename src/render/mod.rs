@@ -110,8 +110,9 @@ pub fn render_timed(request: &RenderRequest<'_>) -> Result<(Rendered, Timings), 
     let mut timings = Timings::default();
     let limits = request.limits;
     let start = Instant::now();
-    let report = markdown::parse(request.report_markdown, limits)?;
-    let plan = request.action_plan_markdown.map(|text| markdown::parse(text, limits)).transpose()?;
+    let mut report = markdown::parse(request.report_markdown, limits)?;
+    let mut plan = request.action_plan_markdown.map(|text| markdown::parse(text, limits)).transpose()?;
+    let unresolved = tree::link_parts(&mut report, plan.as_mut());
     timings.parse = start.elapsed();
 
     // The report's own headings say its language better than the city's or the template's
@@ -120,7 +121,10 @@ pub fn render_timed(request: &RenderRequest<'_>) -> Result<(Rendered, Timings), 
     let meta = DocumentMeta { language: language.to_string(), ..request.meta.clone() };
 
     let start = Instant::now();
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<Warning> = unresolved
+        .into_iter()
+        .map(|a| Warning::new(WarningCode::LinkDropped, format!("link to #{a} names no heading; shown as plain text")))
+        .collect();
     let images = images::prepare(&report, plan.as_ref(), request.attachments, limits, &mut warnings)?;
     let faces = fonts::FontSet::load(request.template)?;
     let source_sha = meta::source_digest(request);

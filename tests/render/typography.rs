@@ -200,3 +200,38 @@ fn lang_comes_from_the_report_and_control_characters_are_stripped() {
     assert!(!text.contains('\u{7}'), "a control character reached the text layer");
     assert!(text.contains("ateliers. Fin."), "{text}");
 }
+
+/// GoTo link annotations in a PDF.
+fn goto_links(pdf: &[u8]) -> usize {
+    use lopdf::{Document, Object};
+    let doc = Document::load_mem(pdf).expect("lopdf reads the PDF");
+    let mut gotos = 0;
+    for (_, page) in doc.get_pages() {
+        let page = doc.get_dictionary(page).expect("page");
+        let Ok(Object::Array(annots)) = page.get(b"Annots") else { continue };
+        for a in annots {
+            let a = match a {
+                Object::Dictionary(d) => d.clone(),
+                Object::Reference(r) => doc.get_dictionary(*r).expect("annot").clone(),
+                _ => continue,
+            };
+            let action = a.get(b"A").and_then(Object::as_dict).expect("action");
+            gotos += usize::from(action.get(b"S").and_then(Object::as_name).ok() == Some(b"GoTo".as_slice()));
+        }
+    }
+    gotos
+}
+
+#[test]
+fn links_to_the_other_part_resolve_and_dead_links_are_plain_text() {
+    let plan = "# Action plan\n\n## Budget\n\nFigures.\n";
+    let linked = "# Report\n\nSee [the budget](#budget) and [nowhere](#nowhere).\n";
+    let unlinked = "# Report\n\nSee the budget and nowhere.\n";
+    let with = super::support::render_md(linked, Some(plan), &[]);
+    let without = super::support::render_md(unlinked, Some(plan), &[]);
+    assert_eq!(goto_links(&with.pdf), goto_links(&without.pdf) + 1, "the link to the action plan's heading is kept");
+    let dropped: Vec<String> =
+        with.warnings.iter().map(|w| w.to_string()).filter(|w| w.contains("names no heading")).collect();
+    assert_eq!(dropped.len(), 1, "{dropped:?}");
+    assert!(dropped[0].contains("#nowhere"), "{dropped:?}");
+}

@@ -4,8 +4,6 @@
 //! so the contents are laid out twice: once to count its pages (the number
 //! column has a fixed width, so the count cannot change), once with the numbers.
 
-use std::collections::BTreeSet;
-
 use super::super::fonts::FontSet;
 use super::super::images::Images;
 use super::super::meta::{DocumentMeta, Status};
@@ -101,6 +99,7 @@ pub(crate) fn lay_out(
             .iter()
             .map(|l| match l {
                 LinkTarget::Anchor(a) => LinkTarget::Anchor(format!("p{k}:{a}")),
+                LinkTarget::PartAnchor(j, a) => LinkTarget::Anchor(format!("p{j}:{a}")),
                 other => other.clone(),
             })
             .collect();
@@ -157,7 +156,7 @@ pub(crate) fn lay_out(
         }
     }
 
-    resolve_anchors(&mut pages, &mut ctx);
+    resolve_anchors(&mut pages, &ctx);
     running_header_footer(&mut ctx, input, &g, &mut pages);
     ctx.report_missing();
 
@@ -374,29 +373,23 @@ fn cover(ctx: &mut Ctx<'_, '_, '_>, input: &Input<'_>, g: &Geometry) -> Page {
     page
 }
 
-fn resolve_anchors(pages: &mut [Page], ctx: &mut Ctx<'_, '_, '_>) {
-    let mut unresolved = BTreeSet::new();
+/// Anchors become destinations. Every anchor names a heading ([`super::super::tree::link_parts`]
+/// made the others plain text), so none is left unresolved.
+fn resolve_anchors(pages: &mut [Page], ctx: &Ctx<'_, '_, '_>) {
     for page in pages.iter_mut() {
-        page.items.retain_mut(|item| {
-            if let Item::Link { target, .. } = item
-                && let Target::Anchor(a) = target
-            {
-                match ctx.anchors.get(a.as_str()) {
-                    Some(&d) => *target = Target::Dest(d),
-                    None => {
-                        unresolved.insert(a.split_once(':').map_or(a.clone(), |(_, s)| s.to_string()));
-                        return false;
+        page.items.retain_mut(|item| match item {
+            Item::Link { target, .. } => match target {
+                Target::Anchor(a) => match ctx.anchors.get(a.as_str()) {
+                    Some(&d) => {
+                        *target = Target::Dest(d);
+                        true
                     }
-                }
-            }
-            true
+                    None => false,
+                },
+                _ => true,
+            },
+            _ => true,
         });
-    }
-    for a in unresolved {
-        ctx.warnings.push(Warning::new(
-            WarningCode::LinkDropped,
-            format!("link to #{a} names no heading; shown as plain text"),
-        ));
     }
 }
 

@@ -749,7 +749,7 @@ fn flush(current: &mut Option<TextItem>, items: &mut Vec<Item>) {
 fn push_link(items: &mut Vec<Item>, links: &[LinkTarget], idx: usize, rect: Rect) {
     let target = match links.get(idx) {
         Some(LinkTarget::Uri(u)) => Target::Uri(u.clone()),
-        Some(LinkTarget::Anchor(a)) => Target::Anchor(a.clone()),
+        Some(LinkTarget::Anchor(a) | LinkTarget::PartAnchor(_, a)) => Target::Anchor(a.clone()),
         None => return,
     };
     items.push(Item::Link { rect, target });
