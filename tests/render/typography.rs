@@ -235,3 +235,27 @@ fn links_to_the_other_part_resolve_and_dead_links_are_plain_text() {
     assert_eq!(dropped.len(), 1, "{dropped:?}");
     assert!(dropped[0].contains("#nowhere"), "{dropped:?}");
 }
+
+/// Path segments begun (`m` operators) in the content of every page.
+fn moves(pdf: &[u8]) -> usize {
+    let doc = lopdf::Document::load_mem(pdf).expect("lopdf reads the PDF");
+    doc.get_pages()
+        .values()
+        .map(|&id| {
+            let content = doc.get_and_decode_page_content(id).expect("page content");
+            content.operations.iter().filter(|op| op.operator == "m").count()
+        })
+        .sum()
+}
+
+#[test]
+fn a_wrapped_code_line_is_marked_as_going_on() {
+    let long = "{\"city\": \"Medellín\", \"field\": \"Music\", \"indicators\": [12, 15, 18], \"partners\": [\"Montréal\", \"Besançon\", \"Bogotá\"], \"notes\": \"wraps\"}";
+    // The same text as short lines of their own: as many rows, no continuation.
+    let wrapped = render_md(&format!("```\n{long}\n```\n"), None, &[]);
+    let text = pdftotext(&write_pdf("typography-code-wrap", &wrapped.pdf), &["-layout"]);
+    let rows: Vec<&str> = text.lines().filter(|l| l.contains('"') || l.contains(']')).map(str::trim).collect();
+    assert!(rows.len() >= 2, "the line should wrap: {rows:?}");
+    let split = render_md(&format!("```\n{}\n```\n", rows.join("\n")), None, &[]);
+    assert_eq!(moves(&wrapped.pdf), moves(&split.pdf) + 4 * (rows.len() - 1), "one mark per continuation line");
+}
