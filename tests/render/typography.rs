@@ -70,7 +70,8 @@ fn justified_space_ratios(lines: &[Vec<Word>]) -> Vec<f32> {
     let body = |w: &Word| (w.height() - BODY_HEIGHT).abs() < 0.2;
     let mut full = Vec::new();
     let mut ragged = Vec::new();
-    for words in lines {
+    // Contents lines (dot leaders) are not text.
+    for words in lines.iter().filter(|l| !l.iter().any(|w| w.text == ".")) {
         let gaps: Vec<f32> =
             words.windows(2).filter(|p| body(&p[0]) && body(&p[1])).map(|p| p[1].x0 - p[0].x1).collect();
         if gaps.is_empty() {
@@ -258,4 +259,34 @@ fn a_wrapped_code_line_is_marked_as_going_on() {
     assert!(rows.len() >= 2, "the line should wrap: {rows:?}");
     let split = render_md(&format!("```\n{}\n```\n", rows.join("\n")), None, &[]);
     assert_eq!(moves(&wrapped.pdf), moves(&split.pdf) + 4 * (rows.len() - 1), "one mark per continuation line");
+}
+
+#[test]
+fn contents_have_dot_leaders_and_parts_have_pages_of_their_own() {
+    let report = "# Executive Summary\n\nText.\n\n## A section with a long enough title\n\nMore text.\n";
+    let plan = "# Local Initiatives\n\nPlans.\n";
+    let rendered = render_md(report, Some(plan), &[]);
+    let path = write_pdf("typography-contents", &rendered.pdf);
+    let p = path.to_str().expect("utf-8 path");
+    let page = |n: usize| {
+        let (ok, out, err) =
+            tool("pdftotext", "poppler-utils", &["-layout", "-f", &n.to_string(), "-l", &n.to_string(), p, "-"]);
+        assert!(ok, "pdftotext failed: {err}");
+        out
+    };
+    let contents = page(2);
+    let titles = ["Part I", "Executive Summary", "A section with", "Part II", "Local Initiatives"];
+    let entries: Vec<&str> = contents.lines().filter(|l| titles.iter().any(|t| l.contains(t))).collect();
+    assert_eq!(entries.len(), titles.len(), "contents entries: {contents}");
+    for entry in entries {
+        let dots = entry.matches('.').count();
+        assert!(dots >= 5, "no dot leader in the contents line {entry:?}");
+    }
+    for (part, first_heading) in
+        [("Part I — Report", "Executive Summary"), ("Part II — Action Plan", "Local Initiatives")]
+    {
+        let n = (1..=rendered.page_count).find(|&n| page(n).contains(part) && n > 2).expect("the part's page");
+        assert!(!page(n).contains(first_heading), "the part title shares its page with its first heading");
+        assert!(page(n + 1).contains(first_heading), "the part's text starts on the page after its title");
+    }
 }

@@ -85,6 +85,8 @@ pub(crate) struct Atom {
     hyphen: f32,
     /// The hyphenation point comes from the other language's patterns.
     foreign: bool,
+    /// For a syllable, its byte range in the word `shaped` stands for.
+    syllable: Option<(u32, u32)>,
 }
 
 /// One laid-out line; items are relative to the line's top-left corner.
@@ -110,7 +112,9 @@ pub(crate) struct TextEngine<'f, 't> {
     /// language without patterns.
     dictionaries: Vec<&'static Standard>,
     /// Hyphenation points by word: reports repeat their vocabulary.
-    points: HashMap<String, Vec<Point>>,
+    points: HashMap<String, Rc<[Point]>>,
+    /// Hyphen width per face, in em.
+    hyphens: Vec<Option<f32>>,
 }
 
 impl<'f, 't> TextEngine<'f, 't> {
@@ -122,6 +126,7 @@ impl<'f, 't> TextEngine<'f, 't> {
             spaces: vec![None; fonts.faces.len()],
             dictionaries: hyphenate::dictionaries(language),
             points: HashMap::new(),
+            hyphens: vec![None; fonts.faces.len()],
         }
     }
 
@@ -248,30 +253,55 @@ impl<'f, 't> TextEngine<'f, 't> {
     /// Push one unbreakable word, as syllables when it is hyphenated.
     fn push_word(&mut self, atoms: &mut Vec<Atom>, word: &str, p: &AtomProto) {
         let points = if !p.hyphenate || self.dictionaries.is_empty() {
-            Vec::new()
+            None
         } else if let Some(points) = self.points.get(word) {
-            points.clone()
+            Some(points.clone())
         } else {
-            let points = hyphenate::points(&self.dictionaries, word);
+            let points: Rc<[Point]> = hyphenate::points(&self.dictionaries, word).into();
             self.points.insert(word.to_string(), points.clone());
-            points
+            Some(points)
         };
-        if points.is_empty() {
-            self.push_piece(atoms, word, p);
+        let start = atoms.len();
+        self.push_piece(atoms, word, p);
+        let Some(points) = points.filter(|p| !p.is_empty()) else { return };
+        if atoms.len() != start + 1 || atoms[start].shaped.runs.len() != 1 || atoms[start].shaped.rtl {
             return;
         }
-        let hyphen = self.shaper.shape(p.font, "-").width * p.size;
-        let mut start = 0;
-        for point in points {
-            self.push_piece(atoms, &word[start..point.at], p);
-            if let Some(a) = atoms.last_mut() {
-                a.joined = true;
-                a.hyphen = hyphen;
-                a.foreign = point.foreign;
-            }
-            start = point.at;
+        // Syllables share the word's shaping; each is as wide as the glyphs of its
+        // clusters, so nothing is shaped again unless a line ends inside the word.
+        let whole = atoms.pop().expect("the word's atom");
+        let glyphs = &whole.shaped.runs[0].glyphs;
+        let hyphen = self.hyphen(p.font) * p.size;
+        let mut bounds: Vec<(usize, bool)> = points.iter().map(|pt| (pt.at, pt.foreign)).collect();
+        bounds.push((word.len(), false));
+        let mut from = 0;
+        for (k, &(to, foreign)) in bounds.iter().enumerate() {
+            let width: f32 =
+                glyphs.iter().filter(|g| (from..to).contains(&(g.text_start as usize))).map(|g| g.advance).sum::<f32>()
+                    * p.size;
+            let last = k + 1 == bounds.len();
+            atoms.push(Atom {
+                width,
+                syllable: Some((from as u32, to as u32)),
+                joined: !last,
+                hyphen: if last { 0.0 } else { hyphen },
+                foreign: !last && foreign,
+                ..whole.clone()
+            });
+            from = to;
         }
-        self.push_piece(atoms, &word[start..], p);
+    }
+
+    /// Width of a hyphen in a face, in em.
+    fn hyphen(&mut self, font: FontId) -> f32 {
+        if let Some(Some(w)) = self.hyphens.get(font) {
+            return *w;
+        }
+        let w = self.shaper.shape(font, "-").width;
+        if let Some(slot) = self.hyphens.get_mut(font) {
+            *slot = Some(w);
+        }
+        w
     }
 
     fn push_piece(&mut self, atoms: &mut Vec<Atom>, piece: &str, p: &AtomProto) {
@@ -310,6 +340,7 @@ impl<'f, 't> TextEngine<'f, 't> {
             joined: false,
             hyphen: 0.0,
             foreign: false,
+            syllable: None,
         });
     }
 
@@ -359,7 +390,16 @@ impl<'f, 't> TextEngine<'f, 't> {
     /// opportunity between them, in one style) into pieces that fill the line,
     /// at grapheme boundaries.
     fn split_long(&mut self, atoms: Vec<Atom>, width: f32) -> Vec<Atom> {
-        if atoms.iter().all(|a| a.width <= width && (a.breakable || a.space > 0.0 || a.hard_break || !a.joined)) {
+        let mut word = 0.0;
+        let mut fits = true;
+        for (k, a) in atoms.iter().enumerate() {
+            word += a.width;
+            fits &= word <= width;
+            if atoms.get(k + 1).is_none_or(|b| !connected(a, b)) {
+                word = 0.0;
+            }
+        }
+        if fits {
             return atoms;
         }
         let mut out = Vec::with_capacity(atoms.len() + 8);
@@ -396,6 +436,7 @@ impl<'f, 't> TextEngine<'f, 't> {
                     joined: false,
                     hyphen: 0.0,
                     foreign: false,
+                    syllable: None,
                     ..first.clone()
                 });
             }
@@ -441,8 +482,13 @@ impl<'f, 't> TextEngine<'f, 't> {
         let n_lines = breaks.len();
         for (k, &end) in breaks.iter().enumerate() {
             let last = k + 1 == n_lines || atoms[end - 1].hard_break;
-            let line = self.words(&atoms[start..end]);
-            out.push(self.place(&line, width, align, last, style, links));
+            let line = &atoms[start..end];
+            if line.iter().any(|a| a.joined || a.syllable.is_some()) {
+                let merged = self.words(line);
+                out.push(self.place(&merged, width, align, last, style, links));
+            } else {
+                out.push(self.place(line, width, align, last, style, links));
+            }
             start = end;
         }
         out
@@ -455,12 +501,17 @@ impl<'f, 't> TextEngine<'f, 't> {
         let mut k = 0;
         while k < atoms.len() {
             let mut a = atoms[k].clone();
+            // Syllables of one shaped word: its byte range on this line.
+            let mut range = a.syllable;
+            // Slices of a long word: their text joined.
             let mut text: Option<String> = None;
             while a.joined && k + 1 < atoms.len() {
                 k += 1;
                 let next = &atoms[k];
-                let t = text.get_or_insert_with(|| atom_text(&a));
-                t.push_str(&atom_text(next));
+                match (&mut range, next.syllable) {
+                    (Some(r), Some(n)) => r.1 = n.1,
+                    _ => text.get_or_insert_with(|| atom_text(&a)).push_str(&atom_text(next)),
+                }
                 a.width += next.width;
                 a.space = next.space;
                 a.space_gid = next.space_gid;
@@ -471,13 +522,21 @@ impl<'f, 't> TextEngine<'f, 't> {
                 a.hyphen = next.hyphen;
                 a.foreign = next.foreign;
             }
-            if a.joined && a.hyphen > 0.0 {
+            let broken = a.joined && a.hyphen > 0.0;
+            if let Some((from, to)) = range {
+                let whole = (from as usize, to as usize) == (0, a.shaped.runs[0].text.len());
+                if !whole || broken {
+                    text = Some(a.shaped.runs[0].text[from as usize..to as usize].to_string());
+                }
+            }
+            if broken {
                 text.get_or_insert_with(|| atom_text(&a)).push('-');
             }
             if let Some(t) = text {
                 a.shaped = self.shaper.shape(a.font, &t);
-                a.width = a.shaped.width * a.size;
             }
+            a.syllable = None;
+            a.width = a.shaped.width * a.size;
             out.push(a);
             k += 1;
         }
@@ -699,7 +758,10 @@ fn is_space(c: char) -> bool {
 
 /// The text an atom stands for.
 fn atom_text(a: &Atom) -> String {
-    a.shaped.runs.iter().map(|r| r.text.as_str()).collect()
+    match a.syllable {
+        Some((from, to)) => a.shaped.runs[0].text[from as usize..to as usize].to_string(),
+        None => a.shaped.runs.iter().map(|r| r.text.as_str()).collect(),
+    }
 }
 
 /// `b` continues the word `a` ends: no break opportunity, no space, one style.
