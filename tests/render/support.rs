@@ -249,3 +249,22 @@ pub fn ordered_recall(expected: &[String], actual: &[String]) -> (f64, Vec<Strin
     }
     (found as f64 / expected.len().max(1) as f64, missing)
 }
+
+/// Every annotation dictionary of a PDF, page by page.
+pub fn annotations(pdf: &[u8]) -> Vec<lopdf::Dictionary> {
+    use lopdf::Object;
+    let doc = lopdf::Document::load_mem(pdf).expect("lopdf reads the PDF");
+    let mut out = Vec::new();
+    for (_, page) in doc.get_pages() {
+        let page = doc.get_dictionary(page).expect("page");
+        let Ok(Object::Array(annots)) = page.get(b"Annots") else { continue };
+        for a in annots {
+            match a {
+                Object::Dictionary(d) => out.push(d.clone()),
+                Object::Reference(r) => out.push(doc.get_dictionary(*r).expect("annot").clone()),
+                _ => {}
+            }
+        }
+    }
+    out
+}

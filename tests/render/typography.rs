@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use super::support::{generated_report, meta, pdftotext, render_md, tool, write_pdf};
+use super::support::{annotations, generated_report, meta, pdftotext, render_md, tool, write_pdf};
 
 /// A word's box in points (top-left origin) and its text.
 #[derive(Debug, Clone)]
@@ -204,23 +204,12 @@ fn lang_comes_from_the_report_and_control_characters_are_stripped() {
 
 /// GoTo link annotations in a PDF.
 fn goto_links(pdf: &[u8]) -> usize {
-    use lopdf::{Document, Object};
-    let doc = Document::load_mem(pdf).expect("lopdf reads the PDF");
-    let mut gotos = 0;
-    for (_, page) in doc.get_pages() {
-        let page = doc.get_dictionary(page).expect("page");
-        let Ok(Object::Array(annots)) = page.get(b"Annots") else { continue };
-        for a in annots {
-            let a = match a {
-                Object::Dictionary(d) => d.clone(),
-                Object::Reference(r) => doc.get_dictionary(*r).expect("annot").clone(),
-                _ => continue,
-            };
-            let action = a.get(b"A").and_then(Object::as_dict).expect("action");
-            gotos += usize::from(action.get(b"S").and_then(Object::as_name).ok() == Some(b"GoTo".as_slice()));
-        }
-    }
-    gotos
+    use lopdf::Object;
+    annotations(pdf)
+        .iter()
+        .filter_map(|a| a.get(b"A").and_then(Object::as_dict).ok())
+        .filter(|action| action.get(b"S").and_then(Object::as_name).ok() == Some(b"GoTo".as_slice()))
+        .count()
 }
 
 #[test]

@@ -894,9 +894,13 @@ fn break_lines(atoms: &[Atom], width: f32, justify: bool) -> Vec<usize> {
     // spaces that stretch and shrink among them.
     let mut prefix = vec![0.0f64; n + 1];
     let mut elastic = vec![0.0f64; n + 1];
+    // paragraph[j]: where a line ending at j may start at the earliest, after
+    // the last hard break before its end.
+    let mut paragraph = vec![0usize; n + 1];
     for (k, a) in atoms.iter().enumerate() {
         prefix[k + 1] = prefix[k] + f64::from(a.width) + f64::from(a.space);
         elastic[k + 1] = elastic[k] + if a.elastic { f64::from(a.space) } else { 0.0 };
+        paragraph[k + 1] = if k > 0 && atoms[k - 1].hard_break { k } else { paragraph[k] };
     }
     let mut cost = vec![f64::INFINITY; n + 1];
     let mut from = vec![0usize; n + 1];
@@ -916,44 +920,52 @@ fn break_lines(atoms: &[Atom], width: f32, justify: bool) -> Vec<usize> {
         };
         let hyphen = if hyphenated { f64::from(end.hyphen) } else { 0.0 };
         let end_elastic = if end.elastic { f64::from(end.space) } else { 0.0 };
-        let lower = j.saturating_sub(MAX_LOOKBACK);
-        let mut i = j;
-        while i > lower {
-            i -= 1;
-            // A line cannot contain a hard break before its end.
-            if i + 1 < j && atoms[i].hard_break {
+        let lower = j.saturating_sub(MAX_LOOKBACK).max(paragraph[j]);
+        // A justified line shorter than half the measure has the highest badness
+        // whatever it holds: such starts are tried only when no other one can end here.
+        let top = if justify && !last_line {
+            prefix.partition_point(|&p| p <= prefix[j] - width * 0.5).clamp(lower, j)
+        } else {
+            j
+        };
+        for (hi, lo) in [(top, lower), (j, top)] {
+            if hi == j && top < j && cost[j].is_finite() {
                 break;
             }
-            let natural = prefix[j] - prefix[i] - f64::from(end.space) + hyphen;
-            let spaces = elastic[j] - elastic[i] - end_elastic;
-            let shrink = if justify { spaces * 0.2 } else { 0.0 };
-            if natural - shrink > width + 0.01 && i + 1 < j {
-                break;
-            }
-            if !cost[i].is_finite() {
-                continue;
-            }
-            let badness = if !justify || (last_line && natural <= width) {
-                0.0
-            } else if natural > width {
-                let r = (natural - width) / shrink.max(1.0e-3);
-                (100.0 * r * r * r).min(MAX_BADNESS)
-            } else {
-                let r = (width - natural) / (spaces * 0.5).max(width * 0.01);
-                (100.0 * r * r * r).min(MAX_BADNESS)
-            };
-            let after_hyphen = i > 0 && hyphen_break(&atoms[i - 1]);
-            let mut demerits = (1.0 + badness) * (1.0 + badness) + penalty;
-            if after_hyphen && hyphenated {
-                demerits += DOUBLE_HYPHEN;
-            }
-            if after_hyphen && last_line {
-                demerits += FINAL_HYPHEN;
-            }
-            let c = cost[i] + demerits;
-            if c < cost[j] {
-                cost[j] = c;
-                from[j] = i;
+            let mut i = hi;
+            while i > lo {
+                i -= 1;
+                let natural = prefix[j] - prefix[i] - f64::from(end.space) + hyphen;
+                let spaces = elastic[j] - elastic[i] - end_elastic;
+                let shrink = if justify { spaces * 0.2 } else { 0.0 };
+                if natural - shrink > width + 0.01 && i + 1 < j {
+                    break;
+                }
+                if !cost[i].is_finite() {
+                    continue;
+                }
+                let badness = if !justify || (last_line && natural <= width) {
+                    0.0
+                } else if natural > width {
+                    let r = (natural - width) / shrink.max(1.0e-3);
+                    (100.0 * r * r * r).min(MAX_BADNESS)
+                } else {
+                    let r = (width - natural) / (spaces * 0.5).max(width * 0.01);
+                    (100.0 * r * r * r).min(MAX_BADNESS)
+                };
+                let after_hyphen = i > 0 && hyphen_break(&atoms[i - 1]);
+                let mut demerits = (1.0 + badness) * (1.0 + badness) + penalty;
+                if after_hyphen && hyphenated {
+                    demerits += DOUBLE_HYPHEN;
+                }
+                if after_hyphen && last_line {
+                    demerits += FINAL_HYPHEN;
+                }
+                let c = cost[i] + demerits;
+                if c < cost[j] {
+                    cost[j] = c;
+                    from[j] = i;
+                }
             }
         }
     }
