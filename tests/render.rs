@@ -22,3 +22,5 @@ mod props;
 mod scripts;
 #[path = "render/template.rs"]
 mod template;
+#[path = "render/typography.rs"]
+mod typography;

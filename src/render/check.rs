@@ -35,16 +35,18 @@
 //! | `duplicate_attachment` | error | two attachments have the same name; only the first could be shown |
 //! | `unused_attachment` | error | no image uses an attachment (not checked when a text could not be read) |
 //! | `raw_html` | warning | raw HTML, shown as text and not interpreted (one per line) |
-//! | `inert_link` | warning | a link shown as plain text: not http(s), mailto or a heading of the same document |
+//! | `inert_link` | warning | a link shown as plain text: not http(s), mailto or a heading of the report or the action plan |
 //!
 //! Findings come in a stable order: the report's by line, then the action plan's
 //! by line, then the attachments' by name; findings without a line (missing
 //! sections, an empty text) open their document's list.
 
+use std::collections::HashSet;
 use std::fmt;
 
 use super::images::{self, ColourSpace, Encoded, Image, Images};
 use super::markdown::{self, Scan};
+use super::tree::{Block, Document, plain_text};
 use super::{Attachment, Limits, Part, RenderError, Section, Template};
 
 /// What one check reads: the submission as uploaded, and the rules it is held to.
@@ -239,7 +241,8 @@ pub fn check(req: &CheckRequest<'_>) -> Vec<Finding> {
             };
             out.push(Finding::new(Severity::Error, "report_empty", Source::Report, None, message));
         }
-        text.check(Part::Report, &matcher, &mut out);
+        let others = plan.as_ref().and_then(|p| p.as_ref()).map(|p| &p.scan.anchors);
+        text.check(Part::Report, &matcher, others, &mut out);
     }
     match &plan {
         None => out.push(Finding::new(
@@ -259,7 +262,7 @@ pub fn check(req: &CheckRequest<'_>) -> Vec<Finding> {
                     "the action plan is blank: it has no text beyond headings".to_string(),
                 ));
             }
-            text.check(Part::ActionPlan, &matcher, &mut out);
+            text.check(Part::ActionPlan, &matcher, report.as_ref().map(|r| &r.scan.anchors), &mut out);
         }
         // Unreadable: its own finding says why.
         Some(None) => {}
@@ -341,8 +344,9 @@ fn read<'a>(source: Source, bytes: &'a [u8], limits: &Limits, out: &mut Vec<Find
 }
 
 impl Text<'_> {
-    /// Sections, links and raw HTML of a text that belongs to `part`.
-    fn check(&self, part: Part, matcher: &Matcher<'_>, out: &mut Vec<Finding>) {
+    /// Sections, links and raw HTML of a text that belongs to `part`; `others` are the anchors
+    /// of the other text, which its links may name too.
+    fn check(&self, part: Part, matcher: &Matcher<'_>, others: Option<&HashSet<String>>, out: &mut Vec<Finding>) {
         let marks = &self.scan.marks;
         // A text with nothing at all in it already has its finding; listing every
         // section as missing would only repeat it.
@@ -362,7 +366,7 @@ impl Text<'_> {
             ));
         }
         for (dest, slug, offset) in &marks.anchor_links {
-            if !self.scan.anchors.contains(slug) {
+            if !self.scan.anchors.contains(slug) && !others.is_some_and(|o| o.contains(slug)) {
                 out.push(self.warning(
                     "inert_link",
                     *offset,
@@ -552,6 +556,28 @@ fn validate(att: &Attachment, limits: &Limits) -> Result<bool, RenderError> {
     }
     images::validate(att, limits)?;
     Ok(true)
+}
+
+/// The language a report is written in, as its section headings say: `"fr"` when more of
+/// them carry a template section's French title than its English one, `"en"` when more carry
+/// the English one, `None` when they do not tell (no section heading, titles the same in both,
+/// or as many of each).
+pub(crate) fn heading_language(document: &Document, template: &Template) -> Option<&'static str> {
+    let (mut en, mut fr) = (0usize, 0usize);
+    for block in &document.blocks {
+        if let Block::Heading { content, .. } = block {
+            let folded = fold_heading(&plain_text(content));
+            for section in template.sections().iter().filter(|s| s.en != s.fr) {
+                en += usize::from(fold_heading(&section.en) == folded);
+                fr += usize::from(fold_heading(&section.fr) == folded);
+            }
+        }
+    }
+    match fr.cmp(&en) {
+        std::cmp::Ordering::Greater => Some("fr"),
+        std::cmp::Ordering::Less => Some("en"),
+        std::cmp::Ordering::Equal => None,
+    }
 }
 
 /// Template sections with their titles folded for matching.

@@ -4,6 +4,15 @@
 
 use std::fmt;
 
+fn table_message(columns: usize, cells: Option<usize>, max_columns: usize, max_cells: usize) -> String {
+    match cells {
+        None => format!("a table has {columns} columns, above the limit of {max_columns} columns (max_table_columns)"),
+        Some(_) => format!(
+            "a table of {columns} columns has more than {max_cells} cells, above the limit of {max_cells} cells (max_table_cells)"
+        ),
+    }
+}
+
 /// Why a rendering could not produce a PDF.
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
@@ -13,11 +22,11 @@ pub enum RenderError {
     /// Block quotes and lists are nested deeper than `Limits::max_nesting_depth`.
     #[error("{what} nests blocks {depth} levels deep, above the limit of {limit} (max_nesting_depth)")]
     NestingTooDeep { what: &'static str, limit: usize, depth: usize },
-    /// A table has more columns or cells than the limits allow.
-    #[error(
-        "a table has {columns} columns and {cells} cells, above the limits of {max_columns} columns and {max_cells} cells (max_table_columns, max_table_cells)"
-    )]
-    TableTooLarge { columns: usize, cells: usize, max_columns: usize, max_cells: usize },
+    /// A table has more columns or cells than the limits allow. A table too wide is refused at
+    /// its first row, before its cells are counted (`cells` is `None`); one with too many cells
+    /// when the count passes the limit.
+    #[error("{}", table_message(*columns, *cells, *max_columns, *max_cells))]
+    TableTooLarge { columns: usize, cells: Option<usize>, max_columns: usize, max_cells: usize },
     /// An input has more blocks, headings, links or inline items than its work budget
     /// (`Limits::max_blocks`, `max_headings`, `max_links`, `max_inlines`): refused while
     /// parsing, before layout.

@@ -4,6 +4,7 @@
 //! Raw HTML is data: HTML blocks become literal code blocks and inline HTML
 //! becomes literal text. Links keep only http(s), mailto and in-document targets;
 //! anything else (javascript:, file:, relative paths) is rendered as plain text.
+//! C0 control characters other than tab and line ends are dropped before reading.
 //! Nesting depth, table size and the work budget (blocks, headings, links, inlines) are
 //! checked here, while building, so the later stages never see an input outside
 //! the limits and a hopeless input is refused before any layout.
@@ -26,11 +27,19 @@ use super::{Limits, RenderError};
 /// Parse one Markdown input.
 pub(crate) fn parse(text: &str, limits: &Limits) -> Result<Document, RenderError> {
     check_size(text, limits)?;
+    let text = without_controls(text);
     let mut b = Builder::new(limits);
-    for event in Parser::new_ext(text, options()) {
+    for event in Parser::new_ext(&text, options()) {
         b.event(event)?;
     }
     Ok(b.finish())
+}
+
+/// The text without C0 control characters other than tab, line feed and carriage
+/// return: nothing a reader can see, and nothing that belongs in a PDF's text.
+fn without_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    let control = |c: char| c < ' ' && !matches!(c, '\t' | '\n' | '\r');
+    if text.contains(control) { text.replace(control, "").into() } else { text.into() }
 }
 
 /// The syntax every reading of Markdown accepts, so the renderer, the check and
@@ -108,7 +117,7 @@ pub(crate) fn scan(text: &str, limits: &Limits) -> Result<Scan, ScanError> {
         observer.see(&event, range);
         builder.event(event).map_err(|error| ScanError { error, offset })?;
     }
-    let anchors = heading_slugs(&builder.finish());
+    let anchors = builder.finish().heading_slugs();
     Ok(Scan { marks: observer.marks, anchors })
 }
 
@@ -223,7 +232,7 @@ impl Observer {
                     Some(LinkTarget::Anchor(slug)) => {
                         self.marks.anchor_links.push((dest_url.to_string(), slug, range.start))
                     }
-                    Some(LinkTarget::Uri(_)) => {}
+                    Some(LinkTarget::Uri(_) | LinkTarget::PartAnchor(..)) => {}
                 }
             }
             Event::Start(Tag::HtmlBlock) => {
@@ -269,24 +278,6 @@ fn heading_level(level: HeadingLevel) -> u8 {
         HeadingLevel::H5 => 5,
         HeadingLevel::H6 => 6,
     }
-}
-
-/// Slugs of every heading of a document, footnotes included: the anchors the
-/// layout registers. An explicit stack, as in [`Document::images`].
-fn heading_slugs(doc: &Document) -> HashSet<String> {
-    let mut slugs = HashSet::new();
-    let mut stack: Vec<&Block> = doc.blocks.iter().chain(doc.footnotes.iter().flat_map(|f| &f.blocks)).collect();
-    while let Some(block) = stack.pop() {
-        match block {
-            Block::Heading { slug, .. } => {
-                slugs.insert(slug.clone());
-            }
-            Block::Quote(blocks) => stack.extend(blocks),
-            Block::List { items, .. } => stack.extend(items.iter().flat_map(|i| &i.blocks)),
-            Block::Paragraph(_) | Block::Code(_) | Block::Table { .. } | Block::Rule => {}
-        }
-    }
-    slugs
 }
 
 /// An element being built.
@@ -576,7 +567,7 @@ impl<'l> Builder<'l> {
                 self.close_implicit_paragraph();
                 let columns = aligns.len();
                 if columns > self.limits.max_table_columns {
-                    return Err(self.table_error(columns, columns));
+                    return Err(self.table_error(columns, None));
                 }
                 self.stack.push(Open::Table {
                     aligns: aligns
@@ -606,7 +597,7 @@ impl<'l> Builder<'l> {
                     }
                 }
                 if let Some((columns, cells)) = over {
-                    return Err(self.table_error(columns, cells));
+                    return Err(self.table_error(columns, Some(cells)));
                 }
                 // A cell is laid out like a small block: it counts against the blocks' budget,
                 // which bounds the cells of all tables together.
@@ -649,7 +640,7 @@ impl<'l> Builder<'l> {
         Ok(())
     }
 
-    fn table_error(&self, columns: usize, cells: usize) -> RenderError {
+    fn table_error(&self, columns: usize, cells: Option<usize>) -> RenderError {
         RenderError::TableTooLarge {
             columns,
             cells,

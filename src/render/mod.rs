@@ -4,7 +4,10 @@
 //!
 //! 1. [`markdown`] reads CommonMark + GFM with pulldown-cmark (the only file that
 //!    imports it) into the document tree of [`tree`], enforcing the structural
-//!    [`Limits`] on the way.
+//!    [`Limits`] on the way and dropping C0 control characters. The report's
+//!    language is read from its section headings ([`check`]), falling back to
+//!    [`DocumentMeta::language`]; it is the PDF's `/Lang` and chooses the
+//!    hyphenation patterns of [`hyphenate`].
 //! 2. [`fonts`] and [`shaping`] select a face for every character (falling back to
 //!    the template's extra fonts) and shape runs with rustybuzz.
 //! 3. [`layout`] breaks lines, paginates, adds the cover, contents, running header
@@ -21,6 +24,7 @@
 mod check;
 mod error;
 mod fonts;
+mod hyphenate;
 mod icc;
 mod images;
 mod layout;
@@ -48,7 +52,7 @@ pub use template::{PageSize, Part, Section, Template};
 /// made by an earlier renderer instead of looking damaged; `tests/render/golden.rs` fails until it
 /// is bumped and its list regenerated. README's "Renderer versions" table says which release
 /// carries each.
-pub const RENDERER: &str = "mmr-render 2";
+pub const RENDERER: &str = "mmr-render 3";
 
 /// Everything one rendering needs. Borrowed so a caller can render the same bundle
 /// twice without cloning it.
@@ -107,12 +111,21 @@ pub fn render_timed(request: &RenderRequest<'_>) -> Result<(Rendered, Timings), 
     let mut timings = Timings::default();
     let limits = request.limits;
     let start = Instant::now();
-    let report = markdown::parse(request.report_markdown, limits)?;
-    let plan = request.action_plan_markdown.map(|text| markdown::parse(text, limits)).transpose()?;
+    let mut report = markdown::parse(request.report_markdown, limits)?;
+    let mut plan = request.action_plan_markdown.map(|text| markdown::parse(text, limits)).transpose()?;
+    let unresolved = tree::link_parts(&mut report, plan.as_mut());
     timings.parse = start.elapsed();
 
+    // The report's own headings say its language better than the city's or the template's
+    // default: it becomes /Lang and dc:language, and chooses the hyphenation patterns.
+    let language = check::heading_language(&report, request.template).unwrap_or(&request.meta.language);
+    let meta = DocumentMeta { language: language.to_string(), ..request.meta.clone() };
+
     let start = Instant::now();
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<Warning> = unresolved
+        .into_iter()
+        .map(|a| Warning::new(WarningCode::LinkDropped, format!("link to #{a} names no heading; shown as plain text")))
+        .collect();
     let images = images::prepare(&report, plan.as_ref(), request.attachments, limits, &mut warnings)?;
     let faces = fonts::FontSet::load(request.template)?;
     let source_sha = meta::source_digest(request);
@@ -120,7 +133,7 @@ pub fn render_timed(request: &RenderRequest<'_>) -> Result<(Rendered, Timings), 
         &layout::Input {
             report: &report,
             action_plan: plan.as_ref(),
-            meta: request.meta,
+            meta: &meta,
             template: request.template,
             images: &images,
             source_sha: &source_sha,
@@ -136,7 +149,7 @@ pub fn render_timed(request: &RenderRequest<'_>) -> Result<(Rendered, Timings), 
         document,
         &faces,
         &images,
-        &pdf::Info { meta: request.meta, template: request.template, source_sha: &source_sha },
+        &pdf::Info { meta: &meta, template: request.template, source_sha: &source_sha },
         &mut timings,
     )?;
     Ok((Rendered { pdf, warnings, page_count }, timings))

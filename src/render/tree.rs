@@ -3,6 +3,8 @@
 //! spans, which is what line breaking needs and keeps every later stage free of
 //! recursion over inline nesting.
 
+use std::collections::{BTreeSet, HashSet};
+
 /// Character styling of a span.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub(crate) struct Style {
@@ -19,6 +21,9 @@ pub(crate) enum LinkTarget {
     Uri(String),
     /// A heading of this document, by its slug.
     Anchor(String),
+    /// A heading of another part (0 the report, 1 the action plan), by its slug: set by
+    /// [`link_parts`] for an anchor that names no heading of its own document.
+    PartAnchor(usize, String),
 }
 
 /// One piece of inline content.
@@ -129,6 +134,80 @@ impl Document {
         }
         out
     }
+}
+
+impl Document {
+    /// Slugs of every heading, nested ones and footnotes included: the anchors the layout
+    /// registers. An explicit stack, as in [`Document::images`].
+    pub fn heading_slugs(&self) -> HashSet<String> {
+        let mut slugs = HashSet::new();
+        let mut stack: Vec<&Block> = self.blocks.iter().chain(self.footnotes.iter().flat_map(|f| &f.blocks)).collect();
+        while let Some(b) = stack.pop() {
+            match b {
+                Block::Heading { slug, .. } => {
+                    slugs.insert(slug.clone());
+                }
+                Block::Quote(blocks) => stack.extend(blocks),
+                Block::List { items, .. } => stack.extend(items.iter().flat_map(|i| &i.blocks)),
+                _ => {}
+            }
+        }
+        slugs
+    }
+
+    /// Make the text of the links `dead` marks plain text.
+    fn unlink(&mut self, dead: &[bool]) {
+        let strip = |inlines: &mut Vec<Inline>| {
+            for i in inlines {
+                if let Inline::Text { link, .. } = i
+                    && link.is_some_and(|l| dead.get(l).copied().unwrap_or(false))
+                {
+                    *link = None;
+                }
+            }
+        };
+        let mut stack: Vec<&mut Block> =
+            self.blocks.iter_mut().chain(self.footnotes.iter_mut().flat_map(|f| &mut f.blocks)).collect();
+        while let Some(b) = stack.pop() {
+            match b {
+                Block::Heading { content, .. } | Block::Paragraph(content) => strip(content),
+                Block::Quote(blocks) => stack.extend(blocks),
+                Block::List { items, .. } => stack.extend(items.iter_mut().flat_map(|i| &mut i.blocks)),
+                Block::Table { header, rows, .. } => header.iter_mut().chain(rows.iter_mut().flatten()).for_each(strip),
+                Block::Code(_) | Block::Rule => {}
+            }
+        }
+    }
+}
+
+/// Resolve the in-document links of the parts (the report, then the action plan if any): an
+/// anchor that names no heading of its own part but one of another part becomes a
+/// [`LinkTarget::PartAnchor`]; one that names no heading at all is made plain text, so it is
+/// not drawn as a link. Returns those unresolvable anchors, sorted.
+pub(crate) fn link_parts(report: &mut Document, plan: Option<&mut Document>) -> Vec<String> {
+    let mut parts: Vec<&mut Document> = std::iter::once(report).chain(plan).collect();
+    let slugs: Vec<HashSet<String>> = parts.iter().map(|d| d.heading_slugs()).collect();
+    let mut missing = BTreeSet::new();
+    for (k, doc) in parts.iter_mut().enumerate() {
+        let mut dead = vec![false; doc.links.len()];
+        for (i, link) in doc.links.iter_mut().enumerate() {
+            if let LinkTarget::Anchor(slug) = link
+                && !slugs[k].contains(slug.as_str())
+            {
+                match slugs.iter().position(|s| s.contains(slug.as_str())) {
+                    Some(j) => *link = LinkTarget::PartAnchor(j, std::mem::take(slug)),
+                    None => {
+                        dead[i] = true;
+                        missing.insert(slug.clone());
+                    }
+                }
+            }
+        }
+        if dead.contains(&true) {
+            doc.unlink(&dead);
+        }
+    }
+    missing.into_iter().collect()
 }
 
 /// Plain text of inline content (for outline titles, slugs and captions).

@@ -5,7 +5,7 @@
 use lopdf::{Document, Object};
 
 use super::support::{
-    generated_report, meta, ordered_recall, pdftotext, render_md, source_words, tool, words, write_pdf,
+    annotations, generated_report, meta, ordered_recall, pdftotext, render_md, source_words, tool, words, write_pdf,
 };
 
 fn check_report(pages: u32) {
@@ -157,30 +157,20 @@ fn outline_is_nested_in_document_order() {
 fn links_are_clickable_without_a_box_and_contents_link_to_headings() {
     let md = "# Heading one\n\nSee [UNESCO](https://www.unesco.org/) and [below](#second).\n\n## Second\n\nText.\n";
     let r = render_md(md, None, &[]);
-    let doc = Document::load_mem(&r.pdf).expect("lopdf reads the PDF");
     let mut uris = 0;
     let mut gotos = 0;
-    for (_, page) in doc.get_pages() {
-        let page = doc.get_dictionary(page).expect("page");
-        let Ok(Object::Array(annots)) = page.get(b"Annots") else { continue };
-        for a in annots {
-            let a = match a {
-                Object::Dictionary(d) => d.clone(),
-                Object::Reference(r) => doc.get_dictionary(*r).expect("annot").clone(),
-                _ => continue,
-            };
-            let border = a.get(b"Border").and_then(Object::as_array).expect("border");
-            assert!(
-                border.iter().all(|v| v.as_float().map(|f| f == 0.0).unwrap_or(true)),
-                "visible link border {border:?}"
-            );
-            assert_eq!(a.get(b"F").and_then(Object::as_i64).ok(), Some(4), "annotations must print");
-            let action = a.get(b"A").and_then(Object::as_dict).expect("action");
-            match action.get(b"S").and_then(Object::as_name).expect("action type") {
-                b"URI" => uris += 1,
-                b"GoTo" => gotos += 1,
-                other => panic!("unexpected action {}", String::from_utf8_lossy(other)),
-            }
+    for a in annotations(&r.pdf) {
+        let border = a.get(b"Border").and_then(Object::as_array).expect("border");
+        assert!(
+            border.iter().all(|v| v.as_float().map(|f| f == 0.0).unwrap_or(true)),
+            "visible link border {border:?}"
+        );
+        assert_eq!(a.get(b"F").and_then(Object::as_i64).ok(), Some(4), "annotations must print");
+        let action = a.get(b"A").and_then(Object::as_dict).expect("action");
+        match action.get(b"S").and_then(Object::as_name).expect("action type") {
+            b"URI" => uris += 1,
+            b"GoTo" => gotos += 1,
+            other => panic!("unexpected action {}", String::from_utf8_lossy(other)),
         }
     }
     assert_eq!(uris, 1, "one external link");

@@ -216,11 +216,13 @@ fn table_header_repeats_on_every_page_the_table_spans() {
 fn report_and_action_plan_start_on_new_pages_with_header_and_footer() {
     let r = render_md("# Report\n\nBody.\n", Some("# Plan\n\nSteps.\n"), &[]);
     let path = write_pdf("parts", &r.pdf);
-    assert_eq!(r.page_count, 4, "cover, contents, report, plan");
-    let plan_page = pdftotext(&path, &["-f", "4", "-l", "4"]);
-    assert!(plan_page.contains("Part II") && plan_page.contains("Steps."), "{plan_page}");
+    assert_eq!(r.page_count, 6, "cover, contents, part I, report, part II, plan");
+    let part_page = pdftotext(&path, &["-f", "5", "-l", "5"]);
+    assert!(part_page.contains("Part II") && !part_page.contains("Steps."), "{part_page}");
+    let plan_page = pdftotext(&path, &["-f", "6", "-l", "6"]);
+    assert!(plan_page.contains("Steps."), "{plan_page}");
     assert!(plan_page.contains("Östersund — Membership Monitoring Report 2021–2024"), "{plan_page}");
-    assert!(plan_page.contains("page 4 of 4"), "{plan_page}");
+    assert!(plan_page.contains("page 6 of 6"), "{plan_page}");
     let cover = pdftotext(&path, &["-f", "1", "-l", "1"]);
     assert!(!cover.contains("page 1 of"), "no footer on the cover: {cover}");
     for field in ["Östersund", "Sweden", "Gastronomy", "2021–2024", "v3", "2024-11-28", "Submitted", "Source SHA-256"]
@@ -228,5 +230,5 @@ fn report_and_action_plan_start_on_new_pages_with_header_and_footer() {
         assert!(cover.contains(field), "{field} missing from cover: {cover}");
     }
     let contents = pdftotext(&path, &["-f", "2", "-l", "2"]);
-    assert!(contents.contains("Contents") && contents.contains("Plan") && contents.contains('4'), "{contents}");
+    assert!(contents.contains("Contents") && contents.contains("Plan") && contents.contains('6'), "{contents}");
 }

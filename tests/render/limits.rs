@@ -48,6 +48,14 @@ fn table_limits() {
     let wide = format!("|{}\n|{}\n", " c |".repeat(40), "---|".repeat(40));
     let e = err(&wide, &[], &Limits::default());
     assert!(e.to_string().contains("max_table_columns"), "{e}");
+    // Refused for its width before its cells are counted: no cell count is made up (it said
+    // "60 cells" of a 60-column table with 3,060).
+    let mut wider = format!("|{}\n|{}\n", " c |".repeat(60), "---|".repeat(60));
+    for _ in 0..50 {
+        wider.push_str(&format!("|{}\n", " x |".repeat(60)));
+    }
+    let message = err(&wider, &[], &Limits::default()).to_string();
+    assert!(message.contains("60 columns") && !message.contains("cells"), "{message}");
 }
 
 fn png(width: u32, height: u32) -> Vec<u8> {

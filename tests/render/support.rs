@@ -98,9 +98,42 @@ pub fn pdftotext(path: &Path, extra: &[&str]) -> String {
     out
 }
 
-/// Words as runs of letters or of digits, so punctuation, hyphenation at line
-/// ends, Markdown syntax and footnote numbers set against a word do not count.
+/// Words as runs of letters or of digits, so punctuation, Markdown syntax and
+/// footnote numbers set against a word do not count. A word hyphenated at a line
+/// end counts both as its two parts and, right after them, as the whole word, so
+/// words hyphenated by the renderer and compounds broken after their own hyphen
+/// both come back.
 pub fn words(text: &str) -> Vec<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut per_line: Vec<Vec<String>> = lines.iter().map(|l| line_words(l)).collect();
+    for k in 0..lines.len() {
+        let Some(head) = lines[k].trim_end().strip_suffix('-') else { continue };
+        let Some(next) = continuation(&lines, k) else { continue };
+        let first: String = lines[next].trim_start().chars().take_while(|c| c.is_alphabetic()).collect();
+        if head.ends_with(char::is_alphabetic)
+            && first.starts_with(char::is_lowercase)
+            && let Some(last) = per_line[k].last().cloned()
+            && !per_line[next].is_empty()
+        {
+            per_line[next].insert(1, format!("{last}{first}"));
+        }
+    }
+    per_line.into_iter().flatten().collect()
+}
+
+/// The line that continues line `k`: the next one, or across a page break (a
+/// blank line, the footer, then the next page's header line after the form
+/// feed) the first line of text on the next page.
+fn continuation(lines: &[&str], k: usize) -> Option<usize> {
+    let next = lines.get(k + 1)?;
+    if !next.trim().is_empty() {
+        return Some(k + 1);
+    }
+    let feed = (k + 1..lines.len().min(k + 8)).find(|&i| lines[i].contains('\u{c}'))?;
+    (feed + 1..lines.len().min(feed + 6)).find(|&i| !lines[i].trim().is_empty())
+}
+
+fn line_words(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut digits = false;
@@ -145,7 +178,7 @@ pub fn source_words(markdown: &str) -> Vec<String> {
         text.push_str(&strip_inline(&l));
         text.push('\n');
     }
-    words(&text)
+    line_words(&text)
 }
 
 fn strip_inline(line: &str) -> String {
@@ -215,4 +248,23 @@ pub fn ordered_recall(expected: &[String], actual: &[String]) -> (f64, Vec<Strin
         }
     }
     (found as f64 / expected.len().max(1) as f64, missing)
+}
+
+/// Every annotation dictionary of a PDF, page by page.
+pub fn annotations(pdf: &[u8]) -> Vec<lopdf::Dictionary> {
+    use lopdf::Object;
+    let doc = lopdf::Document::load_mem(pdf).expect("lopdf reads the PDF");
+    let mut out = Vec::new();
+    for (_, page) in doc.get_pages() {
+        let page = doc.get_dictionary(page).expect("page");
+        let Ok(Object::Array(annots)) = page.get(b"Annots") else { continue };
+        for a in annots {
+            match a {
+                Object::Dictionary(d) => out.push(d.clone()),
+                Object::Reference(r) => out.push(doc.get_dictionary(*r).expect("annot").clone()),
+                _ => {}
+            }
+        }
+    }
+    out
 }

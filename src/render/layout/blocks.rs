@@ -1,5 +1,6 @@
-//! Blocks to rows: headings, paragraphs, code, quotes, lists, task lists,
-//! images, rules and footnotes. Nested blocks are laid out into a narrower column
+//! Blocks to rows: headings, paragraphs, code (a wrapped line marked by an
+//! arrow in the left padding), quotes, lists, task lists, images, rules and
+//! footnotes. Nested blocks are laid out into a narrower column
 //! and decorated (quote bars, list markers) afterwards, so every construct is
 //! built from the same paragraph engine.
 
@@ -62,6 +63,7 @@ impl Ctx<'_, '_, '_> {
             bold: false,
             italic: false,
             mono: false,
+            hyphenate: false,
         }
     }
 
@@ -145,7 +147,8 @@ impl Ctx<'_, '_, '_> {
     }
 
     fn paragraph(&mut self, inlines: &[Inline], env: &Env) -> Vec<Row> {
-        let style = self.text_style(env);
+        let mut style = self.text_style(env);
+        style.hyphenate = env.justify;
         let align = if env.justify { AlignMode::Justify } else { AlignMode::Left };
         let mut rows = Vec::new();
         let mut start = 0;
@@ -258,7 +261,22 @@ impl Ctx<'_, '_, '_> {
             }
             let atoms = self.engine.code_atoms(&line, &style);
             let lines = self.engine.lines(atoms, inner.width, AlignMode::Left, &style, &[]);
-            rows.extend(lines_to_rows(lines, inner.x));
+            for (k, mut row) in lines_to_rows(lines, inner.x).into_iter().enumerate() {
+                if k > 0 {
+                    // A wrapped line goes on: a hooked arrow in the left padding says so.
+                    let (x0, x1) = (env.x + 0.8, env.x + pad - 0.6);
+                    let y = row.baseline - size * 0.3;
+                    let colour = self.template.colours.muted;
+                    let w = (size * 0.06).max(0.4);
+                    row.items.extend([
+                        Item::Line { x1: x0, y1: y - size * 0.35, x2: x0, y2: y, width: w, colour },
+                        Item::Line { x1: x0, y1: y, x2: x1, y2: y, width: w, colour },
+                        Item::Line { x1: x1 - 1.3, y1: y - 1.1, x2: x1, y2: y, width: w, colour },
+                        Item::Line { x1: x1 - 1.3, y1: y + 1.1, x2: x1, y2: y, width: w, colour },
+                    ]);
+                }
+                rows.push(row);
+            }
         }
         let n = rows.len();
         let bg = self.template.colours.code_background;

@@ -1,21 +1,20 @@
-//! The whole document: cover, contents, the report and the action plan (each from
-//! a new page, with their footnotes collected at their end), then the running
-//! header and footer. Contents page numbers need the number of contents pages,
+//! The whole document: cover, contents (dot leaders to the page numbers), the
+//! report and the action plan (each from a new page, with its own title page when
+//! both are present, and with their footnotes collected at their end), then the
+//! running header and footer. Contents page numbers need the number of contents pages,
 //! so the contents are laid out twice: once to count its pages (the number
 //! column has a fixed width, so the count cannot change), once with the numbers.
 
-use std::collections::BTreeSet;
-
-use super::super::fonts::FontSet;
+use super::super::fonts::{FontSet, REGULAR};
 use super::super::images::Images;
 use super::super::meta::{DocumentMeta, Status};
-use super::super::template::Template;
+use super::super::template::{Rgb, Template};
 use super::super::tree::{Document, Inline, LinkTarget};
 use super::super::{Limits, RenderError, Warning, WarningCode};
 use super::blocks::{Ctx, Env, plain};
 use super::flow::{Flow, Frame, Row};
 use super::text::{AlignMode, TextEngine};
-use super::{Dest, Item, LaidOut, Mm, OutlineEntry, Page, Rect, Target};
+use super::{Dest, Item, LaidOut, Mm, OutlineEntry, Page, PlacedGlyph, Rect, Target, TextItem};
 
 /// What the layout needs from the request.
 pub(crate) struct Input<'a> {
@@ -71,7 +70,7 @@ pub(crate) fn lay_out(
     };
     let frame = Frame { top: g.top, bottom: g.bottom };
     let mut ctx = Ctx {
-        engine: TextEngine::new(fonts),
+        engine: TextEngine::new(fonts, &input.meta.language),
         template: t,
         images: input.images,
         warnings,
@@ -101,11 +100,13 @@ pub(crate) fn lay_out(
             .iter()
             .map(|l| match l {
                 LinkTarget::Anchor(a) => LinkTarget::Anchor(format!("p{k}:{a}")),
+                LinkTarget::PartAnchor(j, a) => LinkTarget::Anchor(format!("p{j}:{a}")),
                 other => other.clone(),
             })
             .collect();
         if titled {
-            body.push_all(part_title(&mut ctx, title, &env))?;
+            body.push_all(part_title(&mut ctx, title, &env, g.bottom - g.top))?;
+            body.break_page()?;
         }
         body.push_all(ctx.blocks(&doc.blocks, &env))?;
         body.push_all(ctx.footnotes(&doc.footnotes, &env))?;
@@ -157,7 +158,7 @@ pub(crate) fn lay_out(
         }
     }
 
-    resolve_anchors(&mut pages, &mut ctx);
+    resolve_anchors(&mut pages, &ctx);
     running_header_footer(&mut ctx, input, &g, &mut pages);
     ctx.report_missing();
 
@@ -172,35 +173,41 @@ pub(crate) fn lay_out(
     Ok(LaidOut { width: g.width, height: g.height, pages, dests, outline })
 }
 
-fn part_title(ctx: &mut Ctx<'_, '_, '_>, title: &str, env: &Env) -> Vec<Row> {
-    let size = ctx.template.sizes.headings[0] * 1.1;
+/// A part's title page: the title centred a third of the way down, between two
+/// short rules, so a part never looks like the chapter heading after it.
+fn part_title(ctx: &mut Ctx<'_, '_, '_>, title: &str, env: &Env, frame_height: f32) -> Vec<Row> {
+    let size = ctx.template.sizes.headings[0] * 1.5;
     let penv = Env { size, ..*env };
     let mut style = ctx.text_style(&penv);
     style.bold = true;
     style.colour = ctx.template.colours.accent;
     style.line_height = 1.3;
-    let mut rows = ctx.text_rows(&[plain(title.to_string())], &penv, &style, AlignMode::Left);
+    let mut rows = ctx.text_rows(&[plain(title.to_string())], &penv, &style, AlignMode::Center);
     let dest = ctx.new_dest();
     ctx.outline.push(OutlineEntry { level: 0, title: title.to_string(), dest });
+    let rule = |y: f32| Item::Line {
+        x1: env.x + env.width / 3.0,
+        y1: y,
+        x2: env.x + env.width * 2.0 / 3.0,
+        y2: y,
+        width: 1.2,
+        colour: ctx.template.colours.accent,
+    };
     if let Some(first) = rows.first_mut() {
         first.anchor = Some(dest);
     }
-    let rule = ctx.template.colours.accent;
+    let mut spacer = Row { height: frame_height * 0.3, ..Row::default() };
+    spacer.items.push(rule(spacer.height - size * 0.5));
     if let Some(last) = rows.last_mut() {
-        last.height += size * 0.4;
-        last.items.push(Item::Line {
-            x1: env.x,
-            y1: last.height - size * 0.2,
-            x2: env.x + env.width,
-            y2: last.height - size * 0.2,
-            width: 1.2,
-            colour: rule,
-        });
+        last.height += size * 0.5;
+        last.items.push(rule(last.height));
     }
-    for r in &mut rows {
+    let mut out = vec![spacer];
+    out.extend(rows);
+    for r in &mut out {
         r.keep_with_next = true;
     }
-    rows
+    out
 }
 
 type Pages = (Vec<Page>, Vec<Option<Dest>>);
@@ -248,9 +255,14 @@ fn contents(
         let n = rows.len();
         if let (Some(last), Some(num)) = (rows.last_mut(), num_rows.into_iter().next()) {
             let dy = last.baseline - num.baseline;
+            let from = text_right(&last.items);
+            let to = text_left(&num.items);
             for mut it in num.items {
                 it.translate(0.0, dy);
                 last.items.push(it);
+            }
+            if let (Some(from), Some(to)) = (from, to) {
+                last.items.extend(leaders(ctx, from, to, last.baseline, env.size, t.colours.muted));
             }
         }
         for (i, r) in rows.iter_mut().enumerate() {
@@ -266,6 +278,53 @@ fn contents(
         flow.push_all(rows)?;
     }
     flow.finish()
+}
+
+/// Right edge of the text items of a row.
+fn text_right(items: &[Item]) -> Option<f32> {
+    items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Text(t) => Some(t.x + t.glyphs.iter().map(|g| g.advance).sum::<f32>()),
+            _ => None,
+        })
+        .reduce(f32::max)
+}
+
+/// Left edge of the text items of a row.
+fn text_left(items: &[Item]) -> Option<f32> {
+    items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Text(t) => Some(t.x),
+            _ => None,
+        })
+        .reduce(f32::min)
+}
+
+/// Dot leaders from `from` to `to` on a baseline: dots on a grid shared by every
+/// line, so they stand in columns, with a gap at either end.
+fn leaders(ctx: &mut Ctx<'_, '_, '_>, from: f32, to: f32, baseline: f32, size: f32, colour: Rgb) -> Option<Item> {
+    let shaped = ctx.engine.shaper.shape(REGULAR, ".");
+    let glyph = shaped.runs.first().and_then(|r| r.glyphs.first()).copied()?;
+    let step = size * 0.55;
+    let first = ((from + size * 0.4) / step).ceil() * step;
+    let count = ((to - size * 0.4 - first) / step).floor();
+    if count < 2.0 {
+        return None;
+    }
+    let count = count as usize;
+    let glyphs = (0..count)
+        .map(|k| PlacedGlyph {
+            gid: glyph.gid,
+            advance: step,
+            x_offset: 0.0,
+            y_offset: 0.0,
+            text_start: k as u32,
+            text_end: k as u32 + 1,
+        })
+        .collect();
+    Some(Item::Text(TextItem { x: first, y: baseline, font: REGULAR, size, colour, glyphs, text: ".".repeat(count) }))
 }
 
 fn fill(template: &str, values: &[(&str, &str)]) -> String {
@@ -374,29 +433,23 @@ fn cover(ctx: &mut Ctx<'_, '_, '_>, input: &Input<'_>, g: &Geometry) -> Page {
     page
 }
 
-fn resolve_anchors(pages: &mut [Page], ctx: &mut Ctx<'_, '_, '_>) {
-    let mut unresolved = BTreeSet::new();
+/// Anchors become destinations. Every anchor names a heading ([`super::super::tree::link_parts`]
+/// made the others plain text), so none is left unresolved.
+fn resolve_anchors(pages: &mut [Page], ctx: &Ctx<'_, '_, '_>) {
     for page in pages.iter_mut() {
-        page.items.retain_mut(|item| {
-            if let Item::Link { target, .. } = item
-                && let Target::Anchor(a) = target
-            {
-                match ctx.anchors.get(a.as_str()) {
-                    Some(&d) => *target = Target::Dest(d),
-                    None => {
-                        unresolved.insert(a.split_once(':').map_or(a.clone(), |(_, s)| s.to_string()));
-                        return false;
+        page.items.retain_mut(|item| match item {
+            Item::Link { target, .. } => match target {
+                Target::Anchor(a) => match ctx.anchors.get(a.as_str()) {
+                    Some(&d) => {
+                        *target = Target::Dest(d);
+                        true
                     }
-                }
-            }
-            true
+                    None => false,
+                },
+                _ => true,
+            },
+            _ => true,
         });
-    }
-    for a in unresolved {
-        ctx.warnings.push(Warning::new(
-            WarningCode::LinkDropped,
-            format!("link to #{a} names no heading; shown as plain text"),
-        ));
     }
 }
 

@@ -1,15 +1,28 @@
-//! Inline content to lines. Text is cut into atoms (words, or the pieces of a word
-//! around a hyphen or between CJK characters), each shaped once; lines are then
-//! chosen by minimising the total badness of the paragraph (an optimal-fit
-//! breaker in the spirit of Knuth and Plass, without hyphenation), so no line is
-//! overfull and loose lines are rare. A word wider than the line (a long URL or
-//! identifier) is cut at a character boundary, preferably after `/`, `.`, `-` or
-//! `_`, and never drawn past the margin.
+//! Inline content to lines. Text is cut into atoms at the line break
+//! opportunities of Unicode UAX #14 (after spaces and hyphens, between CJK
+//! characters, never before closing punctuation), with a space before French
+//! `:`, `;`, `!`, `?`, `»` or after `«` kept unbreakable; in justified text a word
+//! is further cut into syllables at its hyphenation points (see
+//! [`super::super::hyphenate`]). Lines are chosen by minimising the total
+//! demerits of the paragraph (optimal fit in the spirit of Knuth and Plass):
+//! justified spaces stretch and shrink (down to 80 % of their width), a hyphen
+//! costs a penalty, and breaking where no break is allowed costs more than the
+//! loosest line, so it only happens when nothing else fits. Ragged text (cells,
+//! code) has no slack cost: it fills each line. Syllables of a word that end up
+//! on one line are shaped again as one word, so kerning and ligatures are kept;
+//! a word broken at a hyphenation point gets its hyphen. A word wider than the
+//! line (a long URL or identifier) is cut at grapheme boundaries into pieces
+//! that fill the line, and never drawn past the margin. The spaces inside
+//! inline code keep their width.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
+use hyphenation::Standard;
+use unicode_segmentation::UnicodeSegmentation;
+
 use super::super::fonts::{FontId, FontSet, REGULAR};
+use super::super::hyphenate::{self, Point};
 use super::super::shaping::{PLACEHOLDER_EM, Shaped, Shaper};
 use super::super::template::Rgb;
 use super::super::tree::{Inline, LinkTarget};
@@ -28,6 +41,8 @@ pub(crate) struct TextStyle {
     pub italic: bool,
     /// Set for code blocks: the whole paragraph in the monospace face.
     pub mono: bool,
+    /// Offer the hyphenation points of words to the line breaker (justified text).
+    pub hyphenate: bool,
 }
 
 /// Horizontal alignment of lines.
@@ -55,10 +70,23 @@ pub(crate) struct Atom {
     /// Width of the space after the atom, 0 if none.
     space: f32,
     space_gid: u16,
+    /// The space after the atom stretches and shrinks when a line is justified
+    /// (not the spaces inside inline code).
+    elastic: bool,
     /// A line may end after this atom.
     breakable: bool,
     /// The line must end after this atom.
     hard_break: bool,
+    /// The next atom continues the same word (a syllable, or a slice of a
+    /// long word); joined atoms on one line are drawn as one word.
+    joined: bool,
+    /// Width of the hyphen drawn if a line ends after this syllable; 0 when
+    /// this is no hyphenation point.
+    hyphen: f32,
+    /// The hyphenation point comes from the other language's patterns.
+    foreign: bool,
+    /// For a syllable, its byte range in the word `shaped` stands for.
+    syllable: Option<(u32, u32)>,
 }
 
 /// One laid-out line; items are relative to the line's top-left corner.
@@ -80,11 +108,26 @@ pub(crate) struct TextEngine<'f, 't> {
     pub shaper: Shaper<'f, 't>,
     pub missing: Missing,
     spaces: Vec<Option<(u16, f32)>>,
+    /// Hyphenation dictionaries, the document's language first; none for a
+    /// language without patterns.
+    dictionaries: Vec<&'static Standard>,
+    /// Hyphenation points by word: reports repeat their vocabulary.
+    points: HashMap<String, Rc<[Point]>>,
+    /// Hyphen width per face, in em.
+    hyphens: Vec<Option<f32>>,
 }
 
 impl<'f, 't> TextEngine<'f, 't> {
-    pub fn new(fonts: &'f FontSet<'t>) -> Self {
-        TextEngine { shaper: Shaper::new(fonts), missing: Missing::default(), spaces: vec![None; fonts.faces.len()] }
+    /// An engine for a document in `language` (a BCP 47 tag), which chooses the hyphenation patterns.
+    pub fn new(fonts: &'f FontSet<'t>, language: &str) -> Self {
+        TextEngine {
+            shaper: Shaper::new(fonts),
+            missing: Missing::default(),
+            spaces: vec![None; fonts.faces.len()],
+            dictionaries: hyphenate::dictionaries(language),
+            points: HashMap::new(),
+            hyphens: vec![None; fonts.faces.len()],
+        }
     }
 
     fn space(&mut self, font: FontId) -> (u16, f32) {
@@ -110,7 +153,16 @@ impl<'f, 't> TextEngine<'f, 't> {
                         FontSet::primary(s.strong || style.bold, s.emphasis || style.italic, s.code || style.mono);
                     let size = if code { style.size * 0.9 } else { style.size };
                     let colour = if link.is_some() { style.link_colour } else { style.colour };
-                    let proto = AtomProto { font, size, colour, rise: 0.0, strike: s.strike, code, link: *link };
+                    let proto = AtomProto {
+                        font,
+                        size,
+                        colour,
+                        rise: 0.0,
+                        strike: s.strike,
+                        code,
+                        link: *link,
+                        hyphenate: style.hyphenate && !s.code && !style.mono,
+                    };
                     self.push_text(&mut atoms, text, &proto);
                 }
                 Inline::Break => {
@@ -129,6 +181,7 @@ impl<'f, 't> TextEngine<'f, 't> {
                         strike: false,
                         code: false,
                         link: None,
+                        hyphenate: false,
                     };
                     self.push_text(&mut atoms, &n.to_string(), &proto);
                 }
@@ -141,6 +194,7 @@ impl<'f, 't> TextEngine<'f, 't> {
                         strike: false,
                         code: false,
                         link: None,
+                        hyphenate: false,
                     };
                     self.push_text(&mut atoms, &format!("[{alt}]"), &proto);
                 }
@@ -149,67 +203,111 @@ impl<'f, 't> TextEngine<'f, 't> {
         if let Some(last) = atoms.last_mut() {
             last.space = 0.0;
         }
+        keep_french_punctuation(&mut atoms);
         atoms
     }
 
+    /// Cut text at its UAX #14 break opportunities; spaces become the space
+    /// after the atom before them.
     fn push_text(&mut self, atoms: &mut Vec<Atom>, text: &str, p: &AtomProto) {
-        let mut word_start: Option<usize> = None;
-        for (i, c) in text.char_indices() {
-            let is_space = matches!(c, ' ' | '\t' | '\n' | '\r');
-            if is_space {
-                if let Some(s) = word_start.take() {
-                    self.push_word(atoms, &text[s..i], p);
-                }
-                if let Some(last) = atoms.last_mut()
-                    && !last.hard_break
-                    && last.space == 0.0
+        let mut last = 0;
+        for (pos, _) in unicode_linebreak::linebreaks(text) {
+            let segment = &text[last..pos];
+            last = pos;
+            let word = segment.trim_end_matches(is_space);
+            let spaced = word.len() < segment.len();
+            let trimmed = word.trim_start_matches(is_space);
+            if trimmed.len() < word.len() {
+                self.space_after(atoms, p);
+            }
+            if !trimmed.is_empty() {
+                self.push_word(atoms, trimmed, p);
+                if !spaced
+                    && pos < text.len()
+                    && let Some(a) = atoms.last_mut()
                 {
-                    let (gid, w) = self.space(p.font);
-                    last.space = w * p.size;
-                    last.space_gid = gid;
-                    last.breakable = true;
+                    // A break without a space: after a hyphen, between ideographs.
+                    a.breakable = true;
                 }
-            } else if word_start.is_none() {
-                word_start = Some(i);
             }
-        }
-        if let Some(s) = word_start {
-            self.push_word(atoms, &text[s..], p);
+            if spaced {
+                self.space_after(atoms, p);
+            }
         }
     }
 
-    /// Push one space-free word, split after inner hyphens and around CJK.
+    /// Give the last atom a space (one, however many the source has).
+    fn space_after(&mut self, atoms: &mut [Atom], p: &AtomProto) {
+        let (gid, w) = self.space(p.font);
+        if let Some(last) = atoms.last_mut()
+            && !last.hard_break
+            && last.space == 0.0
+        {
+            last.space = w * p.size;
+            last.space_gid = gid;
+            last.elastic = !p.code;
+            last.breakable = true;
+        }
+    }
+
+    /// Push one unbreakable word, as syllables when it is hyphenated.
     fn push_word(&mut self, atoms: &mut Vec<Atom>, word: &str, p: &AtomProto) {
-        let mut start = 0;
-        let mut prev: Option<char> = None;
-        let mut iter = word.char_indices().peekable();
-        while let Some((i, c)) = iter.next() {
-            let next = iter.peek().map(|&(_, n)| n);
-            let end = i + c.len_utf8();
-            let cjk = is_cjk(c);
-            if cjk && i > start {
-                self.push_piece(atoms, &word[start..i], p, true);
-                start = i;
-            }
-            let hyphen_break = matches!(c, '-' | '\u{2010}' | '\u{2013}' | '\u{2014}')
-                && prev.is_some_and(char::is_alphanumeric)
-                && next.is_some_and(char::is_alphanumeric);
-            let next_cjk = next.is_some_and(is_cjk);
-            if (hyphen_break || cjk || next_cjk) && end < word.len() {
-                self.push_piece(atoms, &word[start..end], p, true);
-                start = end;
-            }
-            prev = Some(c);
+        let points = if !p.hyphenate || self.dictionaries.is_empty() {
+            None
+        } else if let Some(points) = self.points.get(word) {
+            Some(points.clone())
+        } else {
+            let points: Rc<[Point]> = hyphenate::points(&self.dictionaries, word).into();
+            self.points.insert(word.to_string(), points.clone());
+            Some(points)
+        };
+        let start = atoms.len();
+        self.push_piece(atoms, word, p);
+        let Some(points) = points.filter(|p| !p.is_empty()) else { return };
+        if atoms.len() != start + 1 || atoms[start].shaped.runs.len() != 1 || atoms[start].shaped.rtl {
+            return;
         }
-        if start < word.len() {
-            self.push_piece(atoms, &word[start..], p, false);
+        // Syllables share the word's shaping; each is as wide as the glyphs of its
+        // clusters, so nothing is shaped again unless a line ends inside the word.
+        let whole = atoms.pop().expect("the word's atom");
+        let glyphs = &whole.shaped.runs[0].glyphs;
+        let hyphen = self.hyphen(p.font) * p.size;
+        let mut bounds: Vec<(usize, bool)> = points.iter().map(|pt| (pt.at, pt.foreign)).collect();
+        bounds.push((word.len(), false));
+        let mut from = 0;
+        for (k, &(to, foreign)) in bounds.iter().enumerate() {
+            let width: f32 =
+                glyphs.iter().filter(|g| (from..to).contains(&(g.text_start as usize))).map(|g| g.advance).sum::<f32>()
+                    * p.size;
+            let last = k + 1 == bounds.len();
+            atoms.push(Atom {
+                width,
+                syllable: Some((from as u32, to as u32)),
+                joined: !last,
+                hyphen: if last { 0.0 } else { hyphen },
+                foreign: !last && foreign,
+                ..whole.clone()
+            });
+            from = to;
         }
     }
 
-    fn push_piece(&mut self, atoms: &mut Vec<Atom>, piece: &str, p: &AtomProto, breakable: bool) {
+    /// Width of a hyphen in a face, in em.
+    fn hyphen(&mut self, font: FontId) -> f32 {
+        if let Some(Some(w)) = self.hyphens.get(font) {
+            return *w;
+        }
+        let w = self.shaper.shape(font, "-").width;
+        if let Some(slot) = self.hyphens.get_mut(font) {
+            *slot = Some(w);
+        }
+        w
+    }
+
+    fn push_piece(&mut self, atoms: &mut Vec<Atom>, piece: &str, p: &AtomProto) {
         // A huge unbroken word is shaped in slices, which bounds the memory and
-        // time of one shaping call; the slices are joined without a break
-        // opportunity, so the breaker only cuts there when it must.
+        // time of one shaping call; the slices are joined, and `split_long` cuts
+        // the word into pieces that fill the line.
         const MAX_PIECE: usize = 256;
         let mut piece = piece;
         while piece.len() > MAX_PIECE {
@@ -217,7 +315,10 @@ impl<'f, 't> TextEngine<'f, 't> {
             while !piece.is_char_boundary(end) {
                 end -= 1;
             }
-            self.push_piece(atoms, &piece[..end], p, false);
+            self.push_piece(atoms, &piece[..end], p);
+            if let Some(a) = atoms.last_mut() {
+                a.joined = true;
+            }
             piece = &piece[end..];
         }
         let shaped = self.shaper.shape(p.font, piece);
@@ -233,8 +334,13 @@ impl<'f, 't> TextEngine<'f, 't> {
             link: p.link,
             space: 0.0,
             space_gid: 0,
-            breakable,
+            elastic: false,
+            breakable: false,
             hard_break: false,
+            joined: false,
+            hyphen: 0.0,
+            foreign: false,
+            syllable: None,
         });
     }
 
@@ -249,9 +355,10 @@ impl<'f, 't> TextEngine<'f, 't> {
             strike: false,
             code: false,
             link: None,
+            hyphenate: false,
         };
         let mut atoms = Vec::new();
-        self.push_piece(&mut atoms, line, &proto, false);
+        self.push_piece(&mut atoms, line, &proto);
         atoms
     }
 
@@ -259,10 +366,15 @@ impl<'f, 't> TextEngine<'f, 't> {
     /// width on one line, in points.
     pub fn measure(atoms: &[Atom]) -> (f32, f32) {
         let mut min: f32 = 0.0;
+        let mut word = 0.0;
         let mut line = 0.0;
         let mut max: f32 = 0.0;
         for a in atoms {
-            min = min.max(a.width);
+            word += a.width;
+            if a.breakable || a.space > 0.0 || a.hard_break {
+                min = min.max(word);
+                word = 0.0;
+            }
             line += a.width;
             if a.hard_break {
                 max = max.max(line);
@@ -271,63 +383,81 @@ impl<'f, 't> TextEngine<'f, 't> {
                 line += a.space;
             }
         }
-        (min, max.max(line))
+        (min.max(word), max.max(line))
     }
 
-    /// Cut atoms wider than `width` into pieces that fit.
+    /// Cut every word wider than `width` (a run of atoms with no break
+    /// opportunity between them, in one style) into pieces that fill the line,
+    /// at grapheme boundaries.
     fn split_long(&mut self, atoms: Vec<Atom>, width: f32) -> Vec<Atom> {
-        if atoms.iter().all(|a| a.width <= width) {
+        let mut word = 0.0;
+        let mut fits = true;
+        for (k, a) in atoms.iter().enumerate() {
+            word += a.width;
+            fits &= word <= width;
+            if atoms.get(k + 1).is_none_or(|b| !connected(a, b)) {
+                word = 0.0;
+            }
+        }
+        if fits {
             return atoms;
         }
         let mut out = Vec::with_capacity(atoms.len() + 8);
-        for a in atoms {
-            if a.width <= width {
-                out.push(a);
+        let mut k = 0;
+        while k < atoms.len() {
+            // The word: atoms joined to the next one without a break, same style.
+            let mut end = k + 1;
+            let mut total = atoms[k].width;
+            while end < atoms.len() && connected(&atoms[end - 1], &atoms[end]) {
+                total += atoms[end].width;
+                end += 1;
+            }
+            if total <= width {
+                out.extend_from_slice(&atoms[k..end]);
+                k = end;
                 continue;
             }
-            let text: String = a.shaped.runs.iter().map(|r| r.text.as_str()).collect();
-            let chunks = self.chunk(&text, a.font, a.size, width * 0.97);
+            let text: String =
+                atoms[k..end].iter().flat_map(|a| a.shaped.runs.iter()).map(|r| r.text.as_str()).collect();
+            let (first, last) = (&atoms[k], &atoms[end - 1]);
+            let chunks = self.chunk(&text, first.font, first.size, width * 0.98);
             let n = chunks.len();
-            for (k, chunk) in chunks.into_iter().enumerate() {
-                let shaped = self.shaper.shape(a.font, chunk);
-                let last = k + 1 == n;
+            for (c, chunk) in chunks.into_iter().enumerate() {
+                let shaped = self.shaper.shape(first.font, chunk);
+                let is_last = c + 1 == n;
                 out.push(Atom {
-                    width: shaped.width * a.size,
+                    width: shaped.width * first.size,
                     shaped,
-                    space: if last { a.space } else { 0.0 },
-                    breakable: if last { a.breakable } else { true },
-                    hard_break: last && a.hard_break,
-                    ..a.clone()
+                    space: if is_last { last.space } else { 0.0 },
+                    space_gid: last.space_gid,
+                    elastic: is_last && last.elastic,
+                    breakable: !is_last || last.breakable,
+                    hard_break: is_last && last.hard_break,
+                    joined: false,
+                    hyphen: 0.0,
+                    foreign: false,
+                    syllable: None,
+                    ..first.clone()
                 });
             }
+            k = end;
         }
         out
     }
 
-    /// Greedy character chunks of at most `width`, preferring to end a chunk
-    /// after a URL or identifier separator.
+    /// Greedy grapheme chunks of at most `width` (at least one grapheme each).
     fn chunk<'s>(&mut self, text: &'s str, font: FontId, size: f32, width: f32) -> Vec<&'s str> {
         let mut chunks = Vec::new();
         let mut start = 0;
         let mut acc = 0.0;
-        let mut last_sep: Option<usize> = None;
-        let mut buf = [0u8; 4];
-        for (i, c) in text.char_indices() {
-            let w = self.shaper.shape(font, c.encode_utf8(&mut buf)).width * size;
+        for (i, g) in text.grapheme_indices(true) {
+            let w = self.shaper.shape(font, g).width * size;
             if acc + w > width && i > start {
-                let cut = match last_sep {
-                    Some(s) if s > start && (s - start) * 5 >= (i - start) * 3 => s,
-                    _ => i,
-                };
-                chunks.push(&text[start..cut]);
-                acc = text[cut..i].chars().map(|c| self.shaper.shape(font, c.encode_utf8(&mut buf)).width * size).sum();
-                start = cut;
-                last_sep = None;
+                chunks.push(&text[start..i]);
+                start = i;
+                acc = 0.0;
             }
             acc += w;
-            if matches!(c, ' ' | '/' | '.' | '-' | '_' | '?' | '&' | '=' | ',' | ';' | ':' | '#') {
-                last_sep = Some(i + c.len_utf8());
-            }
         }
         if start < text.len() {
             chunks.push(&text[start..]);
@@ -346,14 +476,69 @@ impl<'f, 't> TextEngine<'f, 't> {
     ) -> Vec<Line> {
         let width = width.max(1.0);
         let atoms = self.split_long(atoms, width);
-        let breaks = break_lines(&atoms, width);
+        let breaks = break_lines(&atoms, width, align == AlignMode::Justify);
         let mut out = Vec::with_capacity(breaks.len());
         let mut start = 0;
         let n_lines = breaks.len();
         for (k, &end) in breaks.iter().enumerate() {
             let last = k + 1 == n_lines || atoms[end - 1].hard_break;
-            out.push(self.place(&atoms[start..end], width, align, last, style, links));
+            let line = &atoms[start..end];
+            if line.iter().any(|a| a.joined || a.syllable.is_some()) {
+                let merged = self.words(line);
+                out.push(self.place(&merged, width, align, last, style, links));
+            } else {
+                out.push(self.place(line, width, align, last, style, links));
+            }
             start = end;
+        }
+        out
+    }
+
+    /// A line's atoms with the syllables and slices of each word joined again
+    /// (shaped as one word), and the hyphen added when the line ends inside a word.
+    fn words(&mut self, atoms: &[Atom]) -> Vec<Atom> {
+        let mut out = Vec::with_capacity(atoms.len());
+        let mut k = 0;
+        while k < atoms.len() {
+            let mut a = atoms[k].clone();
+            // Syllables of one shaped word: its byte range on this line.
+            let mut range = a.syllable;
+            // Slices of a long word: their text joined.
+            let mut text: Option<String> = None;
+            while a.joined && k + 1 < atoms.len() {
+                k += 1;
+                let next = &atoms[k];
+                match (&mut range, next.syllable) {
+                    (Some(r), Some(n)) => r.1 = n.1,
+                    _ => text.get_or_insert_with(|| atom_text(&a)).push_str(&atom_text(next)),
+                }
+                a.width += next.width;
+                a.space = next.space;
+                a.space_gid = next.space_gid;
+                a.elastic = next.elastic;
+                a.breakable = next.breakable;
+                a.hard_break = next.hard_break;
+                a.joined = next.joined;
+                a.hyphen = next.hyphen;
+                a.foreign = next.foreign;
+            }
+            let broken = a.joined && a.hyphen > 0.0;
+            if let Some((from, to)) = range {
+                let whole = (from as usize, to as usize) == (0, a.shaped.runs[0].text.len());
+                if !whole || broken {
+                    text = Some(a.shaped.runs[0].text[from as usize..to as usize].to_string());
+                }
+            }
+            if broken {
+                text.get_or_insert_with(|| atom_text(&a)).push('-');
+            }
+            if let Some(t) = text {
+                a.shaped = self.shaper.shape(a.font, &t);
+            }
+            a.syllable = None;
+            a.width = a.shaped.width * a.size;
+            out.push(a);
+            k += 1;
         }
         out
     }
@@ -378,15 +563,21 @@ impl<'f, 't> TextEngine<'f, 't> {
         let n = atoms.len();
         let natural: f32 = atoms.iter().map(|a| a.width).sum::<f32>()
             + atoms[..n.saturating_sub(1)].iter().map(|a| a.space).sum::<f32>();
-        let spaces = atoms[..n.saturating_sub(1)].iter().filter(|a| a.space > 0.0).count();
+        let spaces = atoms[..n.saturating_sub(1)].iter().filter(|a| a.space > 0.0 && a.elastic).count();
         let rtl_base = atoms.iter().find(|a| !a.shaped.runs.is_empty()).is_some_and(|a| a.shaped.rtl);
         let mut extra = 0.0;
+        let mut letter = 0.0;
         let slack = (width - natural).max(0.0);
         let mut x = match align {
+            // Shaping a hyphenated word as one can make a line a little wider than the breaker measured.
+            _ if natural > width && spaces > 0 => {
+                extra = (width - natural) / spaces as f32;
+                0.0
+            }
             AlignMode::Justify if !last && spaces > 0 => {
                 let e = slack / spaces as f32;
                 if e <= style.size * 1.2 {
-                    extra = e;
+                    (extra, letter) = loose_line(atoms, slack, spaces, style.size);
                     0.0
                 } else if rtl_base {
                     slack
@@ -409,7 +600,9 @@ impl<'f, 't> TextEngine<'f, 't> {
             let a = &atoms[i];
             let y = baseline - a.rise;
             let atom_x = x;
-            for run in &a.shaped.runs {
+            let line_end = pos + 1 == order.len();
+            let tracking = if a.code || a.shaped.rtl { 0.0 } else { letter };
+            for (r, run) in a.shaped.runs.iter().enumerate() {
                 if run.placeholder {
                     flush(&mut current, &mut items);
                     for c in run.text.chars() {
@@ -442,11 +635,14 @@ impl<'f, 't> TextEngine<'f, 't> {
                         text: String::with_capacity(run.text.len() + 4),
                     });
                 }
+                let last_run = line_end && r + 1 == a.shaped.runs.len();
                 if let Some(t) = current.as_mut() {
                     let base = t.text.len() as u32;
                     t.text.push_str(&run.text);
-                    for g in &run.glyphs {
-                        let adv = g.advance * a.size;
+                    for (k, g) in run.glyphs.iter().enumerate() {
+                        // Letter spacing of a loose line, never after the line's last glyph.
+                        let tracked = g.advance > 0.0 && !(last_run && k + 1 == run.glyphs.len());
+                        let adv = g.advance * a.size + if tracked { tracking } else { 0.0 };
                         t.glyphs.push(PlacedGlyph {
                             gid: g.gid,
                             advance: adv,
@@ -476,9 +672,10 @@ impl<'f, 't> TextEngine<'f, 't> {
                     colour: a.colour,
                 });
             }
-            let space = order.get(pos + 1).map_or(0.0, |&next| space_between(atoms, i, next, rtl_base));
+            let space = order.get(pos + 1).map(|&next| space_between(atoms, i, next, rtl_base));
+            let (space, elastic) = space.map_or((0.0, false), |k| (atoms[k].space, atoms[k].elastic));
             if space > 0.0 {
-                let adv = space + extra;
+                let adv = if elastic { space + extra } else { space };
                 if let Some(t) = current.as_mut() {
                     let base = t.text.len() as u32;
                     t.text.push(' ');
@@ -519,6 +716,31 @@ impl<'f, 't> TextEngine<'f, 't> {
     }
 }
 
+/// Word spacing and letter spacing of a justified line with `slack` points to
+/// fill over `spaces` elastic spaces. Spaces take the slack up to half again
+/// their width; a looser line also spaces its letters, by at most 2 % of the
+/// type size, and the spaces take the rest.
+fn loose_line(atoms: &[Atom], slack: f32, spaces: usize, size: f32) -> (f32, f32) {
+    let n = atoms.len();
+    let space_width: f32 = atoms[..n.saturating_sub(1)].iter().filter(|a| a.elastic).map(|a| a.space).sum();
+    if slack <= space_width * 0.5 {
+        return (slack / spaces as f32, 0.0);
+    }
+    let glyphs = atoms
+        .iter()
+        .filter(|a| !a.code && !a.shaped.rtl)
+        .flat_map(|a| a.shaped.runs.iter())
+        .flat_map(|r| r.glyphs.iter())
+        .filter(|g| g.advance > 0.0)
+        .count()
+        .saturating_sub(1);
+    if glyphs == 0 {
+        return (slack / spaces as f32, 0.0);
+    }
+    let letter = ((slack - space_width * 0.5) / glyphs as f32).min(size * 0.02);
+    ((slack - letter * glyphs as f32) / spaces as f32, letter)
+}
+
 struct AtomProto {
     font: FontId,
     size: f32,
@@ -527,6 +749,55 @@ struct AtomProto {
     strike: bool,
     code: bool,
     link: Option<usize>,
+    hyphenate: bool,
+}
+
+fn is_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r')
+}
+
+/// The text an atom stands for.
+fn atom_text(a: &Atom) -> String {
+    match a.syllable {
+        Some((from, to)) => a.shaped.runs[0].text[from as usize..to as usize].to_string(),
+        None => a.shaped.runs.iter().map(|r| r.text.as_str()).collect(),
+    }
+}
+
+/// `b` continues the word `a` ends: no break opportunity, no space, one style.
+fn connected(a: &Atom, b: &Atom) -> bool {
+    !a.breakable
+        && !a.hard_break
+        && a.space == 0.0
+        && a.font == b.font
+        && a.size == b.size
+        && a.colour == b.colour
+        && a.rise == b.rise
+        && a.link == b.link
+        && a.code == b.code
+        && a.strike == b.strike
+}
+
+/// French spacing: the space before `:`, `;`, `!`, `?`, `»` and `›` and the
+/// space after `«` and `‹` stretch like any other, but no line breaks there, so
+/// the punctuation stays with its word (also across a change of style).
+fn keep_french_punctuation(atoms: &mut [Atom]) {
+    for k in 0..atoms.len().saturating_sub(1) {
+        if atoms[k].space == 0.0 || atoms[k].hard_break {
+            continue;
+        }
+        let ends_open =
+            atoms[k].shaped.runs.last().and_then(|r| r.text.chars().last()).is_some_and(|c| matches!(c, '«' | '‹'));
+        let next_closes = atoms[k + 1]
+            .shaped
+            .runs
+            .first()
+            .and_then(|r| r.text.chars().next())
+            .is_some_and(|c| matches!(c, ':' | ';' | '!' | '?' | '»' | '›'));
+        if ends_open || next_closes {
+            atoms[k].breakable = false;
+        }
+    }
 }
 
 fn flush(current: &mut Option<TextItem>, items: &mut Vec<Item>) {
@@ -540,18 +811,18 @@ fn flush(current: &mut Option<TextItem>, items: &mut Vec<Item>) {
 fn push_link(items: &mut Vec<Item>, links: &[LinkTarget], idx: usize, rect: Rect) {
     let target = match links.get(idx) {
         Some(LinkTarget::Uri(u)) => Target::Uri(u.clone()),
-        Some(LinkTarget::Anchor(a)) => Target::Anchor(a.clone()),
+        Some(LinkTarget::Anchor(a) | LinkTarget::PartAnchor(_, a)) => Target::Anchor(a.clone()),
         None => return,
     };
     items.push(Item::Link { rect, target });
 }
 
-/// The space drawn between two atoms that are neighbours in visual order: the
-/// logical space between them, or at the edge of a reversed run the space that
-/// separates the run from its neighbour.
-fn space_between(atoms: &[Atom], u: usize, v: usize, rtl_base: bool) -> f32 {
+/// The atom whose space is drawn between two atoms that are neighbours in
+/// visual order: the logical space between them, or at the edge of a reversed
+/// run the space that separates the run from its neighbour.
+fn space_between(atoms: &[Atom], u: usize, v: usize, rtl_base: bool) -> usize {
     let flipped = |k: usize| atoms[k].shaped.rtl != rtl_base;
-    let k = if u.abs_diff(v) == 1 {
+    if u.abs_diff(v) == 1 {
         u.min(v)
     } else if u < v {
         if flipped(v) { u } else { v - 1 }
@@ -559,8 +830,7 @@ fn space_between(atoms: &[Atom], u: usize, v: usize, rtl_base: bool) -> f32 {
         v
     } else {
         u - 1
-    };
-    atoms.get(k).map_or(0.0, |a| a.space)
+    }
 }
 
 /// Visual order of a line's atoms: runs of right-to-left atoms are reversed in a
@@ -592,61 +862,110 @@ fn visual_order(atoms: &[Atom], rtl_base: bool) -> Vec<usize> {
     order
 }
 
-/// Line ends (exclusive atom indices) minimising the sum of squared badness.
+/// Line ends (exclusive atom indices) minimising the paragraph's demerits.
 ///
-/// A line may end after a breakable atom; ending after any other atom is allowed
-/// at a heavy penalty, so a run of unbreakable atoms wider than the line still
-/// breaks instead of overflowing. Candidates per line are bounded by the line
-/// width and by `MAX_LOOKBACK`, so the work is linear in the number of atoms.
-fn break_lines(atoms: &[Atom], width: f32) -> Vec<usize> {
+/// A line may end after a breakable atom, or after a syllable at the cost of a
+/// hyphen (more for a point of the other language's patterns, more when the line before also ended with one, or when the last
+/// line would start with the rest of a hyphenated word). Ending after any other
+/// atom is an illegal break: allowed, so a run of unbreakable atoms wider than
+/// the line still breaks instead of overflowing, but at a penalty above the
+/// demerits of the loosest line. Justified spaces stretch (badness 100 at half
+/// again their width) and shrink to 80 %; ragged text costs only its penalties.
+/// Candidates per line are bounded by the line width and by `MAX_LOOKBACK`, so
+/// the work is linear in the number of atoms.
+fn break_lines(atoms: &[Atom], width: f32, justify: bool) -> Vec<usize> {
     const MAX_LOOKBACK: usize = 1000;
-    const FORCED: f32 = 1.0e7;
+    const MAX_BADNESS: f64 = 10_000.0;
+    // Above (1 + MAX_BADNESS)^2, the demerits of the loosest line.
+    const ILLEGAL: f64 = 1.0e10;
+    const HYPHEN: f64 = 2_500.0;
+    // A point only the other language's patterns give: taken where the
+    // alternative is a line with spaces at about 160 % of their width.
+    const FOREIGN_HYPHEN: f64 = 40_000.0;
+    const DOUBLE_HYPHEN: f64 = 10_000.0;
+    const FINAL_HYPHEN: f64 = 5_000.0;
     let n = atoms.len();
     if n == 0 {
         return Vec::new();
     }
-    // prefix[k]: width of atoms[..k] with their trailing spaces; spaces[k]: the
-    // spaces alone.
-    let mut prefix = vec![0.0f32; n + 1];
-    let mut spaces = vec![0.0f32; n + 1];
+    let width = f64::from(width);
+    let hyphen_break = |a: &Atom| !a.breakable && a.joined && a.hyphen > 0.0;
+    // prefix[k]: width of atoms[..k] with their trailing spaces; elastic[k]: the
+    // spaces that stretch and shrink among them.
+    let mut prefix = vec![0.0f64; n + 1];
+    let mut elastic = vec![0.0f64; n + 1];
+    // paragraph[j]: where a line ending at j may start at the earliest, after
+    // the last hard break before its end.
+    let mut paragraph = vec![0usize; n + 1];
     for (k, a) in atoms.iter().enumerate() {
-        prefix[k + 1] = prefix[k] + a.width + a.space;
-        spaces[k + 1] = spaces[k] + a.space;
+        prefix[k + 1] = prefix[k] + f64::from(a.width) + f64::from(a.space);
+        elastic[k + 1] = elastic[k] + if a.elastic { f64::from(a.space) } else { 0.0 };
+        paragraph[k + 1] = if k > 0 && atoms[k - 1].hard_break { k } else { paragraph[k] };
     }
-    let mut cost = vec![f32::INFINITY; n + 1];
+    let mut cost = vec![f64::INFINITY; n + 1];
     let mut from = vec![0usize; n + 1];
     cost[0] = 0.0;
     for j in 1..=n {
         let end = &atoms[j - 1];
         let last_line = j == n || end.hard_break;
-        let end_penalty = if end.breakable || j == n { 0.0 } else { FORCED };
-        let lower = j.saturating_sub(MAX_LOOKBACK);
-        let mut i = j;
-        while i > lower {
-            i -= 1;
-            // A line cannot contain a hard break before its end.
-            if i + 1 < j && atoms[i].hard_break {
+        let hyphenated = !last_line && hyphen_break(end);
+        let penalty = if end.breakable || j == n {
+            0.0
+        } else if hyphenated && end.foreign {
+            FOREIGN_HYPHEN
+        } else if hyphenated {
+            HYPHEN
+        } else {
+            ILLEGAL
+        };
+        let hyphen = if hyphenated { f64::from(end.hyphen) } else { 0.0 };
+        let end_elastic = if end.elastic { f64::from(end.space) } else { 0.0 };
+        let lower = j.saturating_sub(MAX_LOOKBACK).max(paragraph[j]);
+        // A justified line shorter than half the measure has the highest badness
+        // whatever it holds: such starts are tried only when no other one can end here.
+        let top = if justify && !last_line {
+            prefix.partition_point(|&p| p <= prefix[j] - width * 0.5).clamp(lower, j)
+        } else {
+            j
+        };
+        for (hi, lo) in [(top, lower), (j, top)] {
+            if hi == j && top < j && cost[j].is_finite() {
                 break;
             }
-            let natural = prefix[j] - prefix[i] - end.space;
-            if natural > width + 0.01 && i + 1 < j {
-                break;
-            }
-            if !cost[i].is_finite() {
-                continue;
-            }
-            let slack = (width - natural).max(0.0);
-            let stretch = (spaces[j] - spaces[i] - end.space).max(width * 0.02);
-            let badness = if last_line {
-                0.0
-            } else {
-                let r = slack / stretch;
-                (100.0 * r * r * r).min(10_000.0)
-            };
-            let c = cost[i] + (1.0 + badness) * (1.0 + badness) + end_penalty;
-            if c < cost[j] {
-                cost[j] = c;
-                from[j] = i;
+            let mut i = hi;
+            while i > lo {
+                i -= 1;
+                let natural = prefix[j] - prefix[i] - f64::from(end.space) + hyphen;
+                let spaces = elastic[j] - elastic[i] - end_elastic;
+                let shrink = if justify { spaces * 0.2 } else { 0.0 };
+                if natural - shrink > width + 0.01 && i + 1 < j {
+                    break;
+                }
+                if !cost[i].is_finite() {
+                    continue;
+                }
+                let badness = if !justify || (last_line && natural <= width) {
+                    0.0
+                } else if natural > width {
+                    let r = (natural - width) / shrink.max(1.0e-3);
+                    (100.0 * r * r * r).min(MAX_BADNESS)
+                } else {
+                    let r = (width - natural) / (spaces * 0.5).max(width * 0.01);
+                    (100.0 * r * r * r).min(MAX_BADNESS)
+                };
+                let after_hyphen = i > 0 && hyphen_break(&atoms[i - 1]);
+                let mut demerits = (1.0 + badness) * (1.0 + badness) + penalty;
+                if after_hyphen && hyphenated {
+                    demerits += DOUBLE_HYPHEN;
+                }
+                if after_hyphen && last_line {
+                    demerits += FINAL_HYPHEN;
+                }
+                let c = cost[i] + demerits;
+                if c < cost[j] {
+                    cost[j] = c;
+                    from[j] = i;
+                }
             }
         }
     }
@@ -662,13 +981,6 @@ fn break_lines(atoms: &[Atom], width: f32) -> Vec<usize> {
     }
     ends.reverse();
     ends
-}
-
-/// Ideographs and kana, where a line may break between any two characters.
-fn is_cjk(c: char) -> bool {
-    matches!(c as u32,
-        0x2E80..=0x2FFF | 0x3040..=0x30FF | 0x3100..=0x31FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF
-        | 0xAC00..=0xD7AF | 0xF900..=0xFAFF | 0x20000..=0x2FFFF)
 }
 
 #[cfg(test)]
@@ -692,6 +1004,7 @@ mod tests {
             bold: false,
             italic: false,
             mono: false,
+            hyphenate: false,
         }
     }
 
@@ -714,7 +1027,7 @@ mod tests {
     fn lines_fit_their_measure_and_keep_every_word() {
         let template = Template::builtin();
         let fonts = FontSet::load(&template).expect("fonts");
-        let mut engine = TextEngine::new(&fonts);
+        let mut engine = TextEngine::new(&fonts, "en");
         let s = style();
         let para = "Participants described the atmosphere as a kind of smörgåsbord, a rencontre where \
                     the chef met the public. https://data.example.org/open/a-very-long-path/with/many/segments.csv \
@@ -744,7 +1057,7 @@ mod tests {
     fn hard_breaks_end_lines_and_cjk_breaks_between_characters() {
         let template = Template::builtin();
         let fonts = FontSet::load(&template).expect("fonts");
-        let mut engine = TextEngine::new(&fonts);
+        let mut engine = TextEngine::new(&fonts, "en");
         let s = style();
         let mut inl = text("one");
         inl.push(Inline::Break);

@@ -1,0 +1,281 @@
+//! Typography a careful reader would not fault (issue 16), measured on the PDF with
+//! `pdftotext -bbox-layout`: word spaces of justified lines, French punctuation kept with
+//! its word, no illegal break preferred to a loose line, long words cut into full lines,
+//! inline code not stretched, `/Lang` from the report, control characters stripped.
+
+use std::path::Path;
+
+use super::support::{annotations, generated_report, meta, pdftotext, render_md, tool, write_pdf};
+
+/// A word's box in points (top-left origin) and its text.
+#[derive(Debug, Clone)]
+struct Word {
+    x0: f32,
+    y0: f32,
+    x1: f32,
+    y1: f32,
+    text: String,
+}
+
+impl Word {
+    fn height(&self) -> f32 {
+        self.y1 - self.y0
+    }
+}
+
+fn attr(tag: &str, name: &str) -> f32 {
+    let key = format!("{name}=\"");
+    let start = tag.find(&key).map(|i| i + key.len()).expect("attribute");
+    let end = tag[start..].find('"').expect("closing quote") + start;
+    tag[start..end].parse().expect("number")
+}
+
+/// The lines of the document, each with its words, in pdftotext's reading order.
+fn bbox_lines(path: &Path) -> Vec<Vec<Word>> {
+    let xml = pdftotext(path, &["-bbox-layout"]);
+    let mut lines = Vec::new();
+    for line in xml.split("<line ").skip(1) {
+        let body = &line[..line.find("</line>").unwrap_or(line.len())];
+        let words = body
+            .split("<word ")
+            .skip(1)
+            .map(|w| {
+                let tag_end = w.find('>').expect("tag end");
+                let text_end = w.find("</word>").expect("word end");
+                let tag = &w[..tag_end];
+                Word {
+                    x0: attr(tag, "xMin"),
+                    y0: attr(tag, "yMin"),
+                    x1: attr(tag, "xMax"),
+                    y1: attr(tag, "yMax"),
+                    text: w[tag_end + 1..text_end].replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">"),
+                }
+            })
+            .collect::<Vec<_>>();
+        if !words.is_empty() {
+            lines.push(words);
+        }
+    }
+    lines
+}
+
+/// Right edge of the text block of the built-in template (A4, 20 mm right margin).
+const RIGHT: f32 = 595.276 - 20.0 * 72.0 / 25.4;
+/// Height pdftotext gives a word of body text (10.5 pt Noto Serif).
+const BODY_HEIGHT: f32 = 14.3;
+
+/// Mean space of each justified line of body text, as a ratio to the natural space
+/// (the median space of the lines that do not reach the right margin).
+fn justified_space_ratios(lines: &[Vec<Word>]) -> Vec<f32> {
+    let body = |w: &Word| (w.height() - BODY_HEIGHT).abs() < 0.2;
+    let mut full = Vec::new();
+    let mut ragged = Vec::new();
+    // Contents lines (dot leaders) are not text.
+    for words in lines.iter().filter(|l| !l.iter().any(|w| w.text == ".")) {
+        let gaps: Vec<f32> =
+            words.windows(2).filter(|p| body(&p[0]) && body(&p[1])).map(|p| p[1].x0 - p[0].x1).collect();
+        if gaps.is_empty() {
+            continue;
+        }
+        let last = words.last().expect("a word");
+        if last.x1 >= RIGHT - 0.6 {
+            full.push(gaps.iter().sum::<f32>() / gaps.len() as f32);
+        } else {
+            ragged.extend(gaps);
+        }
+    }
+    ragged.sort_by(f32::total_cmp);
+    let natural = ragged[ragged.len() / 2];
+    let mut ratios: Vec<f32> = full.iter().map(|g| g / natural).collect();
+    ratios.sort_by(f32::total_cmp);
+    ratios
+}
+
+#[test]
+fn justified_word_spaces_stay_close_to_their_natural_width() {
+    let md = generated_report(100, 1);
+    let rendered = render_md(&md, None, &[]);
+    let path = write_pdf("typography-spaces", &rendered.pdf);
+    let ratios = justified_space_ratios(&bbox_lines(&path));
+    assert!(ratios.len() > 1000, "too few justified lines found: {}", ratios.len());
+    let median = ratios[ratios.len() / 2];
+    let worst = ratios[ratios.len() - 1];
+    assert!(median <= 1.20, "median justified word space is {:.0} % of natural", median * 100.0);
+    assert!(worst <= 2.00, "a justified line has word spaces at {:.0} % of natural", worst * 100.0);
+    // Hyphenation is what makes this possible.
+    let text = pdftotext(&path, &["-layout"]);
+    assert!(text.lines().filter(|l| l.trim_end().ends_with(|c: char| c.is_alphabetic())).count() > 100);
+    assert!(text.lines().any(|l| l.trim_end().ends_with("-") && !l.trim_end().ends_with(" -")), "nothing hyphenated");
+}
+
+#[test]
+fn french_punctuation_stays_with_its_word() {
+    let sentence = "La ville a organisé « Design Biennale » : 42 ateliers ; des œuvres ! Pourquoi ? \
+                    Parce que « la coopération » compte. ";
+    let md: String = (0..6).map(|k| format!("{}{}\n\n", "Mot ".repeat(k), sentence.repeat(12))).collect();
+    let rendered = render_md(&md, None, &[]);
+    let path = write_pdf("typography-french", &rendered.pdf);
+    for line in pdftotext(&path, &["-layout"]).lines() {
+        let line = line.trim();
+        assert!(!line.starts_with([':', ';', '!', '?', '»']), "a line starts with closing punctuation: {line:?}");
+        assert!(!line.ends_with('«'), "a line ends with an opening guillemet: {line:?}");
+    }
+}
+
+#[test]
+fn an_illegal_break_is_never_preferred_to_a_loose_line() {
+    // "(" may not end a line (UAX #14), so the URL after it must bring it along.
+    let md: String = (0..40)
+        .map(|k| {
+            format!(
+                "{}Ville créative (<https://en.unesco.org/creative-cities/creative-cities-map>).\n\n",
+                "mot ".repeat(k)
+            )
+        })
+        .collect();
+    let rendered = render_md(&md, None, &[]);
+    let path = write_pdf("typography-illegal", &rendered.pdf);
+    for line in pdftotext(&path, &["-layout"]).lines() {
+        assert!(!line.trim_end().ends_with('('), "a line ends where no break is allowed: {line:?}");
+    }
+}
+
+#[test]
+fn a_word_longer_than_the_line_is_cut_into_full_lines() {
+    let word: String = (0..600).map(|k| ['a', 'é', 'b', 'c', 'ü'][k % 5]).collect();
+    let md = format!("Before it.\n\n{word}\n\nAfter it.\n");
+    let rendered = render_md(&md, None, &[]);
+    let path = write_pdf("typography-long-word", &rendered.pdf);
+    let pieces: Vec<Word> = bbox_lines(&path)
+        .into_iter()
+        .filter(|l| l.len() == 1 && l[0].text.chars().all(|c| "aébcü".contains(c)) && l[0].text.len() > 3)
+        .map(|l| l[0].clone())
+        .collect();
+    assert!(pieces.len() >= 3, "the word should take several lines: {pieces:?}");
+    let joined: String = pieces.iter().map(|w| w.text.as_str()).collect();
+    assert_eq!(joined, word, "the pieces give the word back");
+    for piece in &pieces[..pieces.len() - 1] {
+        assert!(piece.x1 > RIGHT - 12.0, "a piece of the word stops short of the margin: {piece:?}");
+        assert!(piece.x1 <= RIGHT + 0.1, "a piece of the word passes the margin: {piece:?}");
+    }
+}
+
+#[test]
+fn inline_code_keeps_its_spaces_in_justified_text() {
+    let sentence = "The justified line carries `let total = a + b` in the middle of plain words that \
+                    must stretch to fill the measure. ";
+    let md: String = (0..8).map(|k| format!("{}{}\n\n", "word ".repeat(k * 2), sentence.repeat(3))).collect();
+    let rendered = render_md(&md, None, &[]);
+    let path = write_pdf("typography-code", &rendered.pdf);
+    let code = ["let", "total", "=", "a", "+", "b"];
+    let mut gaps = Vec::new();
+    for line in bbox_lines(&path) {
+        for pair in line.windows(2) {
+            let mono = |w: &Word| code.contains(&w.text.as_str()) && (w.height() - BODY_HEIGHT).abs() > 0.2;
+            if mono(&pair[0]) && mono(&pair[1]) {
+                gaps.push(pair[1].x0 - pair[0].x1);
+            }
+        }
+    }
+    assert!(gaps.len() > 20, "code words not found: {gaps:?}");
+    let (lo, hi) = gaps.iter().fold((f32::MAX, f32::MIN), |(lo, hi), g| (lo.min(*g), hi.max(*g)));
+    assert!(hi - lo < 0.05, "spaces inside inline code vary from {lo} to {hi} pt");
+}
+
+#[test]
+fn lang_comes_from_the_report_and_control_characters_are_stripped() {
+    let md = "# Résumé analytique\n\nLa ville a organisé des ateliers.\u{7} Fin.\n\n\
+              # Informations générales\n\nTexte.\n";
+    let rendered = render_md(md, None, &[]);
+    let path = write_pdf("typography-lang", &rendered.pdf);
+    let p = path.to_str().expect("utf-8 path");
+    assert_eq!(meta().language, "en", "the metadata says English");
+    let (ok, catalog, err) = tool("qpdf", "qpdf", &["--show-object=trailer", "--filtered-stream-data", p]);
+    assert!(ok, "qpdf failed: {err}");
+    let root = catalog.split("/Root ").nth(1).and_then(|r| r.split_whitespace().next()).expect("a /Root");
+    let (_, root_obj, _) = tool("qpdf", "qpdf", &[&format!("--show-object={root}"), p]);
+    assert!(root_obj.contains("/Lang (fr)"), "the catalog should declare French: {root_obj}");
+    let (_, xmp, _) = tool("pdfinfo", "poppler-utils", &["-meta", p]);
+    assert!(xmp.contains("<rdf:li>fr</rdf:li>"), "dc:language should be fr: {xmp}");
+    let text = pdftotext(&path, &[]);
+    assert!(!text.contains('\u{7}'), "a control character reached the text layer");
+    assert!(text.contains("ateliers. Fin."), "{text}");
+}
+
+/// GoTo link annotations in a PDF.
+fn goto_links(pdf: &[u8]) -> usize {
+    use lopdf::Object;
+    annotations(pdf)
+        .iter()
+        .filter_map(|a| a.get(b"A").and_then(Object::as_dict).ok())
+        .filter(|action| action.get(b"S").and_then(Object::as_name).ok() == Some(b"GoTo".as_slice()))
+        .count()
+}
+
+#[test]
+fn links_to_the_other_part_resolve_and_dead_links_are_plain_text() {
+    let plan = "# Action plan\n\n## Budget\n\nFigures.\n";
+    let linked = "# Report\n\nSee [the budget](#budget) and [nowhere](#nowhere).\n";
+    let unlinked = "# Report\n\nSee the budget and nowhere.\n";
+    let with = super::support::render_md(linked, Some(plan), &[]);
+    let without = super::support::render_md(unlinked, Some(plan), &[]);
+    assert_eq!(goto_links(&with.pdf), goto_links(&without.pdf) + 1, "the link to the action plan's heading is kept");
+    let dropped: Vec<String> =
+        with.warnings.iter().map(|w| w.to_string()).filter(|w| w.contains("names no heading")).collect();
+    assert_eq!(dropped.len(), 1, "{dropped:?}");
+    assert!(dropped[0].contains("#nowhere"), "{dropped:?}");
+}
+
+/// Path segments begun (`m` operators) in the content of every page.
+fn moves(pdf: &[u8]) -> usize {
+    let doc = lopdf::Document::load_mem(pdf).expect("lopdf reads the PDF");
+    doc.get_pages()
+        .values()
+        .map(|&id| {
+            let content = doc.get_and_decode_page_content(id).expect("page content");
+            content.operations.iter().filter(|op| op.operator == "m").count()
+        })
+        .sum()
+}
+
+#[test]
+fn a_wrapped_code_line_is_marked_as_going_on() {
+    let long = "{\"city\": \"Medellín\", \"field\": \"Music\", \"indicators\": [12, 15, 18], \"partners\": [\"Montréal\", \"Besançon\", \"Bogotá\"], \"notes\": \"wraps\"}";
+    // The same text as short lines of their own: as many rows, no continuation.
+    let wrapped = render_md(&format!("```\n{long}\n```\n"), None, &[]);
+    let text = pdftotext(&write_pdf("typography-code-wrap", &wrapped.pdf), &["-layout"]);
+    let rows: Vec<&str> = text.lines().filter(|l| l.contains('"') || l.contains(']')).map(str::trim).collect();
+    assert!(rows.len() >= 2, "the line should wrap: {rows:?}");
+    let split = render_md(&format!("```\n{}\n```\n", rows.join("\n")), None, &[]);
+    assert_eq!(moves(&wrapped.pdf), moves(&split.pdf) + 4 * (rows.len() - 1), "one mark per continuation line");
+}
+
+#[test]
+fn contents_have_dot_leaders_and_parts_have_pages_of_their_own() {
+    let report = "# Executive Summary\n\nText.\n\n## A section with a long enough title\n\nMore text.\n";
+    let plan = "# Local Initiatives\n\nPlans.\n";
+    let rendered = render_md(report, Some(plan), &[]);
+    let path = write_pdf("typography-contents", &rendered.pdf);
+    let p = path.to_str().expect("utf-8 path");
+    let page = |n: usize| {
+        let (ok, out, err) =
+            tool("pdftotext", "poppler-utils", &["-layout", "-f", &n.to_string(), "-l", &n.to_string(), p, "-"]);
+        assert!(ok, "pdftotext failed: {err}");
+        out
+    };
+    let contents = page(2);
+    let titles = ["Part I", "Executive Summary", "A section with", "Part II", "Local Initiatives"];
+    let entries: Vec<&str> = contents.lines().filter(|l| titles.iter().any(|t| l.contains(t))).collect();
+    assert_eq!(entries.len(), titles.len(), "contents entries: {contents}");
+    for entry in entries {
+        let dots = entry.matches('.').count();
+        assert!(dots >= 5, "no dot leader in the contents line {entry:?}");
+    }
+    for (part, first_heading) in
+        [("Part I — Report", "Executive Summary"), ("Part II — Action Plan", "Local Initiatives")]
+    {
+        let n = (1..=rendered.page_count).find(|&n| page(n).contains(part) && n > 2).expect("the part's page");
+        assert!(!page(n).contains(first_heading), "the part title shares its page with its first heading");
+        assert!(page(n + 1).contains(first_heading), "the part's text starts on the page after its title");
+    }
+}
