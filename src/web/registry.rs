@@ -55,7 +55,14 @@ struct CitiesPage {
     fields: Vec<(String, String)>,
     countries: Vec<(String, String)>,
     clear: Option<String>,
+    /// `Page 2 of 5`, and the neighbouring pages, when the list has more than one page.
+    page_of: Option<String>,
+    prev: Option<String>,
+    next: Option<String>,
 }
+
+/// Cities per page of the list.
+const CITIES_PER_PAGE: usize = 100;
 
 pub async fn cities(State(state): State<WebState>, ctx: Ctx) -> Response {
     respond(cities_page(state, ctx).await)
@@ -86,10 +93,27 @@ async fn cities_page(state: WebState, ctx: Ctx) -> PageResult {
     }
     let tr = ctx.tr;
     let filtered = ctx.param("field").is_some() || ctx.param("country").is_some() || ctx.param("q").is_some();
+    let pages = cities.len().div_ceil(CITIES_PER_PAGE).max(1);
+    let number = match ctx.param("page").map(str::parse::<usize>) {
+        None => 1,
+        Some(Ok(n)) if (1..=pages).contains(&n) => n,
+        Some(_) => return Err(fail(PageError::BadRequest(tr.fmt("cities.bad_page", &[("pages", &pages)])))),
+    };
+    let page_href = |n: usize| {
+        let mut pairs: Vec<(String, String)> = ctx.query.iter().filter(|(k, _)| k != "page").cloned().collect();
+        if n > 1 {
+            pairs.push(("page".into(), n.to_string()));
+        }
+        href("/cities", &pairs)
+    };
+    let shown = cities.iter().skip((number - 1) * CITIES_PER_PAGE).take(CITIES_PER_PAGE);
     let page = CitiesPage {
         c: ctx.chrome(tr.t("cities.title"), "cities"),
         total: tr.count("cities.total", cities.len() as i64),
-        cities: cities.iter().map(|c| CityItem::new(&ctx, &fields, c)).collect(),
+        page_of: (pages > 1).then(|| tr.fmt("cities.page_of", &[("page", &number), ("pages", &pages)])),
+        prev: (number > 1).then(|| page_href(number - 1)),
+        next: (number < pages).then(|| page_href(number + 1)),
+        cities: shown.map(|c| CityItem::new(&ctx, &fields, c)).collect(),
         q: ctx.param("q").unwrap_or_default().to_owned(),
         field: ctx.param("field").unwrap_or_default().to_owned(),
         country: ctx.param("country").unwrap_or_default().to_owned(),

@@ -2,10 +2,11 @@
 //! summary) and, in search results, a snippet around the first words that match the query, with
 //! those words marked.
 //!
-//! Both come from the accepted Markdown as plain text ([`crate::render::text_blocks`]). Turning
-//! a report into plain text costs about a millisecond, so the plain text of the reports shown
-//! lately is kept in a small cache, keyed by entry and source digest (an entry's sources are
-//! write-once, so an entry is never shown stale text).
+//! Both come from the accepted Markdown as plain text ([`crate::render::text_blocks`]). An
+//! abstract is made once per entry and kept (a few hundred bytes, keyed by entry and source
+//! digest: an entry's sources are write-once, so it is never stale). A snippet depends on the
+//! query, so it is made each time, cheaply: the Markdown is scanned word by word for the first
+//! block holding a query word, and only that block is read as Markdown.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -16,10 +17,10 @@ use crate::domain::cities::fold;
 use crate::error::Result;
 use crate::render::{Template, sections, text_blocks};
 
-/// How many reports' plain text the cache holds.
-const CACHED: usize = 256;
+/// How many reports' abstracts the cache holds (a few hundred bytes each).
+const CACHED: usize = 16_384;
 
-/// How much plain text of a report a snippet is looked for in (bytes, whole blocks).
+/// How much of a report's and of a plan's Markdown a snippet is looked for in, in bytes.
 const SCANNED: usize = 64 * 1024;
 
 /// About how many words an abstract or a snippet has.
@@ -61,16 +62,14 @@ impl Excerpt {
     }
 }
 
-/// A report's text as the pages use it.
-struct Text {
+/// A report's abstract, as the cache keeps it.
+struct Abstract {
     source_sha256: String,
-    /// The executive summary's paragraphs, joined.
-    summary: String,
-    /// The report's and the action plan's blocks, joined by blank lines, up to [`SCANNED`].
-    body: String,
+    opening: Excerpt,
 }
 
-/// The plain text of the reports shown lately: one per server.
+/// The abstracts of reports shown lately: one per server. Snippets depend on the query and are
+/// made afresh from the texts each time, reading only as far as the first good match.
 #[derive(Default)]
 pub struct Excerpts {
     cache: Mutex<Cache>,
@@ -78,71 +77,65 @@ pub struct Excerpts {
 
 #[derive(Default)]
 struct Cache {
-    texts: HashMap<i64, Arc<Text>>,
+    abstracts: HashMap<i64, Arc<Abstract>>,
     /// Least recently added first.
     order: VecDeque<i64>,
 }
 
 impl Excerpts {
-    /// The texts of `records`, from the cache or read from the database in one query.
-    fn texts(&self, conn: &mut Conn<'_>, template: &Template, records: &[&Record]) -> Result<HashMap<i64, Arc<Text>>> {
+    /// The cached abstracts of `records` still current, and the ids of the others.
+    fn cached(&self, records: &[&Record]) -> (HashMap<i64, Excerpt>, Vec<i64>) {
+        let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         let mut found = HashMap::new();
         let mut missing = Vec::new();
-        {
-            let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-            for r in records {
-                match cache.texts.get(&r.id) {
-                    Some(t) if t.source_sha256 == r.source_sha256 => {
-                        found.insert(r.id, t.clone());
-                    }
-                    _ => missing.push(r.id),
+        for r in records {
+            match cache.abstracts.get(&r.id) {
+                Some(a) if a.source_sha256 == r.source_sha256 => {
+                    found.insert(r.id, a.opening.clone());
                 }
+                _ => missing.push(r.id),
             }
         }
-        if missing.is_empty() {
-            return Ok(found);
-        }
-        let loaded: Vec<(i64, Arc<Text>)> = catalog::texts(conn, &missing)?
-            .into_iter()
-            .map(|t| {
-                let text = Text {
-                    summary: summary(&t.report, template),
-                    body: body(&t.report, &t.action_plan),
-                    source_sha256: t.source_sha256,
-                };
-                (t.id, Arc::new(text))
-            })
-            .collect();
+        (found, missing)
+    }
+
+    /// Keeps the abstract of entry `id` whose report is `report`, and returns it.
+    fn keep(&self, template: &Template, id: i64, source_sha256: String, report: &str) -> Excerpt {
+        let opening = opening(&summary(report, template));
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-        for (id, text) in loaded {
-            if cache.texts.insert(id, text.clone()).is_none() {
-                cache.order.push_back(id);
-            }
-            while cache.order.len() > CACHED {
-                if let Some(old) = cache.order.pop_front() {
-                    cache.texts.remove(&old);
-                }
-            }
-            found.insert(id, text);
+        let entry = Arc::new(Abstract { source_sha256, opening: opening.clone() });
+        if cache.abstracts.insert(id, entry).is_none() {
+            cache.order.push_back(id);
         }
-        Ok(found)
+        while cache.order.len() > CACHED {
+            if let Some(old) = cache.order.pop_front() {
+                cache.abstracts.remove(&old);
+            }
+        }
+        opening
     }
 
     /// The abstract of each of `records`: the start of its executive summary (empty when the
-    /// report has none).
+    /// report has none). Only reports not seen before are read from the database.
     pub fn abstracts(
         &self,
         conn: &mut Conn<'_>,
         template: &Template,
         records: &[&Record],
     ) -> Result<HashMap<i64, Excerpt>> {
-        let texts = self.texts(conn, template, records)?;
-        Ok(texts.into_iter().map(|(id, t)| (id, opening(&t.summary))).collect())
+        let (mut found, missing) = self.cached(records);
+        if !missing.is_empty() {
+            for t in catalog::texts(conn, &missing)? {
+                let opening = self.keep(template, t.id, t.source_sha256, &t.report);
+                found.insert(t.id, opening);
+            }
+        }
+        Ok(found)
     }
 
     /// For each of `records`, a snippet around the first place its text holds one of `words`
     /// (as [`super::catalog::query_words`] gives them), with the matching words marked; the
-    /// abstract where no word is found in the scanned text (the match is further on).
+    /// abstract where no word is found in the first [`SCANNED`] bytes.
     pub fn snippets(
         &self,
         conn: &mut Conn<'_>,
@@ -150,15 +143,22 @@ impl Excerpts {
         records: &[&Record],
         words: &[String],
     ) -> Result<HashMap<i64, Excerpt>> {
-        let texts = self.texts(conn, template, records)?;
         let terms: Vec<String> = words.iter().flat_map(|w| terms(w)).collect();
-        Ok(texts
-            .into_iter()
-            .map(|(id, t)| {
-                let snippet = snippet(&t.body, &terms);
-                (id, if snippet.has_hits() { snippet } else { opening(&t.summary) })
-            })
-            .collect())
+        let (cached, _) = self.cached(records);
+        let ids: Vec<i64> = records.iter().map(|r| r.id).collect();
+        let mut out = HashMap::new();
+        for t in catalog::texts(conn, &ids)? {
+            let snippet = found_in(&t.report, &t.action_plan, &terms);
+            let excerpt = if snippet.has_hits() {
+                snippet
+            } else if let Some(opening) = cached.get(&t.id) {
+                opening.clone()
+            } else {
+                self.keep(template, t.id, t.source_sha256, &t.report)
+            };
+            out.insert(t.id, excerpt);
+        }
+        Ok(out)
     }
 }
 
@@ -170,19 +170,47 @@ fn summary(report: &str, template: &Template) -> String {
     blocks.into_iter().filter(|b| !b.heading).map(|b| b.text).collect::<Vec<_>>().join(" ")
 }
 
-/// The report's and plan's blocks as one text, up to [`SCANNED`] bytes.
-fn body(report: &str, plan: &str) -> String {
-    let mut out = String::new();
-    for block in text_blocks(report).into_iter().chain(text_blocks(plan)) {
-        if out.len() + block.text.len() > SCANNED {
-            break;
+/// A snippet from the first source block (text between blank lines) of the report, then the
+/// plan, that holds a query term, preferring a block of [`MEANINGFUL`] words or more; only that
+/// block is read as Markdown. Looks at the first [`SCANNED`] bytes of each.
+fn found_in(report: &str, plan: &str, terms: &[String]) -> Excerpt {
+    // The snippet of a block, with an ellipsis wherever the texts go on around it.
+    let within = |plain: &str, first: bool, last: bool| {
+        let mut s = snippet(plain, terms);
+        s.cut_before |= !first;
+        s.cut_after |= !last;
+        s
+    };
+    let mut fallback = None;
+    for (n, text) in [report, plan].into_iter().enumerate() {
+        let mut end = SCANNED.min(text.len());
+        while !text.is_char_boundary(end) {
+            end -= 1;
         }
-        if !out.is_empty() {
-            out.push_str("\n\n");
+        let mut at = 0;
+        for block in text[..end].split("\n\n") {
+            let (first, last) = (n == 0 && at == 0, at + block.len() >= text.len() && (n == 1 || plan.is_empty()));
+            at += block.len() + 2;
+            if !words(block).iter().any(|&(s, e)| matches(&block[s..e], terms)) {
+                continue;
+            }
+            let plain = text_blocks(block).into_iter().map(|b| b.text).collect::<Vec<_>>().join("\n\n");
+            if plain.split_whitespace().count() >= MEANINGFUL {
+                return within(&plain, first, last);
+            }
+            fallback.get_or_insert((plain, first, last));
         }
-        out.push_str(&block.text);
     }
-    out
+    fallback.map_or_else(Excerpt::default, |(plain, first, last)| within(&plain, first, last))
+}
+
+/// Whether `word` folds to one of `terms` (ASCII words without allocating).
+fn matches(word: &str, terms: &[String]) -> bool {
+    if word.is_ascii() {
+        terms.iter().any(|t| word.eq_ignore_ascii_case(t))
+    } else {
+        self::terms(word).iter().any(|t| terms.contains(t))
+    }
 }
 
 /// The folded terms of a word, as the index folds them (`Fête` gives `fete`).
@@ -230,7 +258,7 @@ fn snippet(text: &str, terms: &[String]) -> Excerpt {
         return Excerpt::default();
     }
     let spans = words(text);
-    let hit = |&(s, e): &(usize, usize)| self::terms(&text[s..e]).iter().any(|t| terms.contains(t));
+    let hit = |&(s, e): &(usize, usize)| matches(&text[s..e], terms);
     let block_of = |at: usize| {
         let start = text[..at].rfind("\n\n").map_or(0, |p| p + 2);
         (start, text[at..].find("\n\n").map_or(text.len(), |p| at + p))
@@ -291,6 +319,23 @@ mod tests {
         assert!(snippet(labelled, &terms("creative")).text().starts_with("… The city is a creative hub"));
         assert_eq!(snippet("Creative field: Music", &terms("creative")).text(), "Creative field: Music");
         assert!(snippet(text, &[]).is_empty());
+    }
+
+    #[test]
+    fn a_snippet_is_found_in_the_markdown_and_read_from_its_block_only() {
+        let report = "# Executive Summary\n\nThe **Fête** is small.\n\n# Local Initiatives\n\n\
+                      A long paragraph about the *fête* of the city, where forty chefs and twelve schools \
+                      cook together for [three days](https://example.org).";
+        let s = found_in(report, "", &terms("fete"));
+        assert_eq!(
+            s.text(),
+            "… A long paragraph about the fête of the city, where forty chefs and twelve schools cook together for three days."
+        );
+        assert_eq!(s.pieces.iter().filter(|p| p.hit).count(), 1);
+        // Only in a short block, or only in the plan: still found.
+        assert_eq!(found_in("# Fête\n\nOther.", "", &terms("fete")).text(), "Fête …");
+        assert!(found_in("Nothing.", "The plan's fête.", &terms("fete")).has_hits());
+        assert!(found_in("Nothing.", "", &terms("fete")).is_empty());
     }
 
     #[test]

@@ -127,6 +127,9 @@ async fn bad_search_input_is_a_page_naming_the_problem(app: TestApp) {
         ("/reports?country=XXX", "country"),
         ("/reports?region=mars", "region"),
         ("/cities?field=BAD!", "field"),
+        ("/cities?page=0", "page"),
+        ("/cities?page=2", "page"),
+        ("/cities?page=x", "page"),
     ] {
         let r = app.get(path, None).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}: {}", r.text);
