@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 use mmr::config::{
-    CitiesCommand, Cli, Command, CyclesCommand, DemoCommand, ReminderOpts, RenderOpts, ServeOpts, TokenCommand,
+    CitiesCommand, Cli, Command, CyclesCommand, DemoCommand, HistoryCommand, ReminderOpts, RenderOpts, ServeOpts, TokenCommand,
 };
 use mmr::db::Db;
 use mmr::domain::auth::Role;
@@ -103,6 +103,31 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     s.countries_total
                 );
             }
+            Ok(())
+        }
+        Command::History { command: HistoryCommand::Import { manifest, files, dry_run } } => {
+            let data = std::fs::read(&manifest).with_context(|| format!("reading {}", manifest.display()))?;
+            let rows = workflow::history::parse_manifest(&data, now().date())?;
+            let dir = files.unwrap_or_else(|| manifest.parent().map(Path::to_path_buf).unwrap_or_default());
+            let db = connect()?;
+            let store = storage::open_store(&cli.global.archive_url())?;
+            startup::migrate(&db)?;
+            let rules = cli.global.calendar.rules();
+            let files = workflow::history::Files::Dir(dir);
+            let s = workflow::history::import(&db, store.as_ref(), &Actor::cli(), &rules, &rows, &files, dry_run, now())?;
+            for r in &s.rounds {
+                let outcome = match (r.outcome, r.days_late) {
+                    ("late", Some(days)) => format!("late by {days} day{}", if days == 1 { "" } else { "s" }),
+                    (other, _) => other.replace('_', " "),
+                };
+                let archive = r.archive_id.map(|a| format!(", archive {a}")).unwrap_or_default();
+                let note = r.text_note.as_deref().map(|n| format!("; PDF: {n}")).unwrap_or_default();
+                println!(
+                    "line {}: {} cycle {} (due {}): {}, {outcome}{archive}{note}",
+                    r.line, r.city, r.cycle_number, r.due_date, r.action
+                );
+            }
+            println!("{}: {}", manifest.display(), s.line());
             Ok(())
         }
         Command::Cycles { command: CyclesCommand::Sync { as_of } } => {
