@@ -398,6 +398,9 @@ pub enum HistoryCommand {
         /// Check everything and print what would be imported; write nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Import only when no past round was imported yet (`make run` loads the demo history so).
+        #[arg(long)]
+        if_empty: bool,
     },
 }
 

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 use mmr::config::{
-    CitiesCommand, Cli, Command, CyclesCommand, DemoCommand, HistoryCommand, ReminderOpts, RenderOpts, ServeOpts, TokenCommand,
+    CitiesCommand, Cli, Command, CyclesCommand, DemoCommand, HistoryCommand, ReminderOpts, RenderOpts, ServeOpts,
+    TokenCommand,
 };
 use mmr::db::Db;
 use mmr::domain::auth::Role;
@@ -105,16 +106,24 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::History { command: HistoryCommand::Import { manifest, files, dry_run } } => {
+        Command::History { command: HistoryCommand::Import { manifest, files, dry_run, if_empty } } => {
             let data = std::fs::read(&manifest).with_context(|| format!("reading {}", manifest.display()))?;
             let rows = workflow::history::parse_manifest(&data, now().date())?;
             let dir = files.unwrap_or_else(|| manifest.parent().map(Path::to_path_buf).unwrap_or_default());
             let db = connect()?;
             let store = storage::open_store(&cli.global.archive_url())?;
             startup::migrate(&db)?;
+            if if_empty {
+                let n = db.run_blocking(workflow::history::imported_rounds)?;
+                if n > 0 {
+                    println!("{}: not imported, {n} past rounds were imported before", manifest.display());
+                    return Ok(());
+                }
+            }
             let rules = cli.global.calendar.rules();
             let files = workflow::history::Files::Dir(dir);
-            let s = workflow::history::import(&db, store.as_ref(), &Actor::cli(), &rules, &rows, &files, dry_run, now())?;
+            let s =
+                workflow::history::import(&db, store.as_ref(), &Actor::cli(), &rules, &rows, &files, dry_run, now())?;
             for r in &s.rounds {
                 let outcome = match (r.outcome, r.days_late) {
                     ("late", Some(days)) => format!("late by {days} day{}", if days == 1 { "" } else { "s" }),

@@ -65,6 +65,11 @@ pub fn insert(conn: &mut Conn<'_>, new: &NewHistoryRound<'_>) -> Result<(), DbEr
     Ok(())
 }
 
+/// How many rounds were imported.
+pub fn count(conn: &mut Conn<'_>) -> Result<i64, DbError> {
+    with_conn!(conn, |c| Ok(history_rounds::table.count().get_result(c)?))
+}
+
 /// The imported facts of a cycle, if it was imported.
 pub fn of_cycle(conn: &mut Conn<'_>, cycle_id: i64) -> Result<Option<HistoryRound>, DbError> {
     with_conn!(conn, |c| Ok(history_rounds::table
@@ -82,11 +87,8 @@ pub fn of_archive(conn: &mut Conn<'_>, archive_id: i64) -> Result<Option<History
         .first(c)
         .optional())?;
     let Some(submission) = submission else { return Ok(None) };
-    let cycle: Option<i64> = with_conn!(conn, |c| submissions::table
-        .find(submission)
-        .select(submissions::cycle_id)
-        .first(c)
-        .optional())?;
+    let cycle: Option<i64> =
+        with_conn!(conn, |c| submissions::table.find(submission).select(submissions::cycle_id).first(c).optional())?;
     match cycle {
         Some(cycle) => of_cycle(conn, cycle),
         None => Ok(None),

@@ -310,7 +310,8 @@ pub fn accepted_without_archive(conn: &mut Conn<'_>) -> Result<Vec<i64>, DbError
             .filter(reporting_cycles::closed_by_history.eq(true))
             .select(reporting_cycles::id)
             .load(c)?;
-        let imported = submissions::table.filter(submissions::cycle_id.eq_any(&closed)).select(submissions::id).load(c)?;
+        let imported =
+            submissions::table.filter(submissions::cycle_id.eq_any(&closed)).select(submissions::id).load(c)?;
         (accepted, archived_documents::table.select(archived_documents::submission_id).load(c)?, imported)
     });
     let archived: std::collections::HashSet<i64> = archived.into_iter().chain(imported).collect();

@@ -30,6 +30,7 @@ use serde_json::json;
 
 use super::{Actor, audit};
 use crate::db::{self, Conn, Db};
+use crate::domain::auth::{Action, Principal, authorize};
 use crate::domain::cities::CityTimeZone;
 use crate::domain::cycles::{CyclePlan, CycleRules};
 use crate::domain::history::{PastDecision, PastRound, RawRound};
@@ -43,6 +44,18 @@ pub const RECEIVED: &str = "received";
 pub const NO_TEMPLATE: &str = "none";
 /// The most bad lines listed in one error; the count covers them all.
 const MAX_REPORTED: usize = 100;
+
+/// How many past rounds were imported so far (`--if-empty` loads the demo history only when none
+/// was).
+pub fn imported_rounds(conn: &mut Conn<'_>) -> Result<i64> {
+    Ok(db::history::count(conn)?)
+}
+
+/// Whether `caller` may import history: the Secretariat edits the registry's cycles and
+/// deadlines (DESIGN.md §3). The command line acts as the operator and needs no check.
+pub fn may_import(caller: Option<&Principal>) -> Result<()> {
+    Ok(authorize(caller, Action::EditRegistry)?)
+}
 
 /// One checked row of a manifest.
 #[derive(Debug, Clone)]
@@ -63,7 +76,8 @@ pub enum Files {
 impl Files {
     /// The bytes of `name`, refused before reading when over the size limit.
     fn read(&self, name: &str) -> std::result::Result<Vec<u8>, String> {
-        let over = |n: u64| format!("is {n} bytes, over the limit of {} MiB for a received PDF", MAX_RECEIVED_PDF_BYTES >> 20);
+        let over =
+            |n: u64| format!("is {n} bytes, over the limit of {} MiB for a received PDF", MAX_RECEIVED_PDF_BYTES >> 20);
         match self {
             Self::Dir(dir) => {
                 let path = dir.join(name);
@@ -140,7 +154,11 @@ pub fn parse_manifest(data: &[u8], today: NaiveDate) -> Result<Vec<ManifestRow>>
     let column: HashMap<&str, usize> = headers.iter().enumerate().map(|(i, h)| (h, i)).collect();
     let unknown: Vec<&str> = headers.iter().filter(|h| !COLUMNS.contains(h)).collect();
     if !unknown.is_empty() {
-        return Err(many(vec![format!("line 1: unknown column(s): {} (expected {})", unknown.join(", "), COLUMNS.join(", "))]));
+        return Err(many(vec![format!(
+            "line 1: unknown column(s): {} (expected {})",
+            unknown.join(", "),
+            COLUMNS.join(", ")
+        )]));
     }
     let missing: Vec<&str> =
         ["city", "due_date", "received_on", "decision"].into_iter().filter(|h| !column.contains_key(h)).collect();
@@ -317,7 +335,12 @@ fn plan<'a>(
                 Some(before) => match differences(&before, r, pdf.as_ref()) {
                     None => unchanged = true,
                     Some(diff) => {
-                        bad(problems, format!("this round was imported before with other facts ({diff}); history is not rewritten"));
+                        bad(
+                            problems,
+                            format!(
+                                "this round was imported before with other facts ({diff}); history is not rewritten"
+                            ),
+                        );
                         continue;
                     }
                 },
@@ -552,7 +575,8 @@ fn write(conn: &mut Conn<'_>, actor: &Actor, planned: &[Planned<'_>], now: Naive
         outcome.archive_id = archive_id;
     }
     if summary.imported > 0 {
-        let details = json!({ "imported": summary.imported, "unchanged": summary.unchanged, "archived": summary.archived });
+        let details =
+            json!({ "imported": summary.imported, "unchanged": summary.unchanged, "archived": summary.archived });
         audit(conn, actor, now, "history.import", ("history", "*"), details)?;
     }
     Ok(summary)
