@@ -45,7 +45,7 @@ endif
 	@echo '    export TOKEN=$$($(MMR) token create --role secretariat --name "$$USER")'
 	@echo "  then try:  curl -s http://$(BIND)/api/v1/cities?q=krakow"
 	@echo "  and the archive (fictitious demo reports):  curl -s 'http://$(BIND)/api/v1/archive?q=ostersund'"
-	@echo "  a legacy report of the demo history (received 2012):  curl -s 'http://$(BIND)/api/v1/archive?q=pamphlets'"
+	@echo "  a legacy PDF of the demo history (Edinburgh, 2012-2016):  curl -s 'http://$(BIND)/api/v1/archive?q=pamphlets'"
 	@echo
 	exec $(MMR) serve --bind $(BIND)
 

@@ -108,7 +108,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::History { command: HistoryCommand::Import { manifest, files, dry_run, if_empty } } => {
             let data = std::fs::read(&manifest).with_context(|| format!("reading {}", manifest.display()))?;
-            let rows = workflow::history::parse_manifest(&data, now().date())?;
+            let manifest_rows = workflow::history::parse_manifest(&data, now().date())?;
             let dir = files.unwrap_or_else(|| manifest.parent().map(Path::to_path_buf).unwrap_or_default());
             let db = connect()?;
             let store = storage::open_store(&cli.global.archive_url())?;
@@ -122,8 +122,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let rules = cli.global.calendar.rules();
             let files = workflow::history::Files::Dir(dir);
-            let s =
-                workflow::history::import(&db, store.as_ref(), &Actor::cli(), &rules, &rows, &files, dry_run, now())?;
+            let s = workflow::history::import(
+                &db,
+                store.as_ref(),
+                &Actor::cli(),
+                &rules,
+                &manifest_rows,
+                &files,
+                dry_run,
+                now(),
+            )?;
             for r in &s.rounds {
                 let outcome = match (r.outcome, r.days_late) {
                     ("late", Some(days)) => format!("late by {days} day{}", if days == 1 { "" } else { "s" }),

@@ -93,8 +93,8 @@ async fn import(
     let now = state.now();
     let st = state.clone();
     let summary = blocking(move || {
-        let rows = workflow::history::parse_manifest(&manifest, now.date())?;
-        workflow::history::import(&st.db, st.store.as_ref(), &actor, &st.rules, &rows, &files, q.dry_run, now)
+        let manifest_rows = workflow::history::parse_manifest(&manifest, now.date())?;
+        workflow::history::import(&st.db, st.store.as_ref(), &actor, &st.rules, &manifest_rows, &files, q.dry_run, now)
     })
     .await?;
     Ok(Json(summary.into()))

@@ -57,6 +57,14 @@ pub fn may_import(caller: Option<&Principal>) -> Result<()> {
     Ok(authorize(caller, Action::EditRegistry)?)
 }
 
+/// A manifest read: the rows that are good on their own, and what is wrong with the others
+/// (reported together with what the registry finds, so that one attempt names every bad line).
+#[derive(Debug, Clone, Default)]
+pub struct Manifest {
+    pub rows: Vec<ManifestRow>,
+    pub problems: Vec<String>,
+}
+
 /// One checked row of a manifest.
 #[derive(Debug, Clone)]
 pub struct ManifestRow {
@@ -147,8 +155,9 @@ impl HistorySummary {
 const COLUMNS: [&str; 10] =
     ["city", "period", "due_year", "due_date", "received_on", "decision", "decided_on", "language", "file", "notes"];
 
-/// Parses and checks every row of a manifest on its own, without the database.
-pub fn parse_manifest(data: &[u8], today: NaiveDate) -> Result<Vec<ManifestRow>> {
+/// Parses and checks every row of a manifest on its own, without the database; only a manifest
+/// that cannot be read at all (its header) is an error here.
+pub fn parse_manifest(data: &[u8], today: NaiveDate) -> Result<Manifest> {
     let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(data);
     let headers = reader.headers().map_err(|e| many(vec![format!("header: {e}")]))?.clone();
     let column: HashMap<&str, usize> = headers.iter().enumerate().map(|(i, h)| (h, i)).collect();
@@ -199,7 +208,7 @@ pub fn parse_manifest(data: &[u8], today: NaiveDate) -> Result<Vec<ManifestRow>>
             Err(e) => problems.push(format!("line {line}: {e}")),
         }
     }
-    if problems.is_empty() { Ok(rows) } else { Err(many(problems)) }
+    Ok(Manifest { rows, problems })
 }
 
 fn csv_message(e: &csv::Error) -> String {
@@ -248,12 +257,12 @@ pub fn import(
     store: &dyn BlobStore,
     actor: &Actor,
     rules: &CycleRules,
-    rows: &[ManifestRow],
+    manifest: &Manifest,
     files: &Files,
     dry_run: bool,
     now: NaiveDateTime,
 ) -> Result<HistorySummary> {
-    let mut problems = Vec::new();
+    let (rows, mut problems) = (&manifest.rows, manifest.problems.clone());
     // The files first, each once, outside any transaction.
     let mut pdfs: HashMap<u64, Pdf> = HashMap::new();
     let mut by_sha: HashMap<String, u64> = HashMap::new();
