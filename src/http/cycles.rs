@@ -452,6 +452,8 @@ struct DashboardView {
     on_time_by_field_and_round: std::collections::BTreeMap<String, std::collections::BTreeMap<i32, OnTimeView>>,
     /// Overdue reports of cities that cannot be reminded (no contact, or every message failed).
     cannot_be_reminded: usize,
+    /// Past rounds neither created nor imported, by due year: not tracked (never overdue).
+    not_tracked: std::collections::BTreeMap<i32, usize>,
 }
 
 impl DashboardView {
@@ -464,6 +466,7 @@ impl DashboardView {
             by_country: d.by_country,
             by_due_year: d.by_due_year,
             cannot_be_reminded: d.cannot_be_reminded,
+            not_tracked: d.not_tracked,
             on_time_by_field: d.on_time_by_field.into_iter().map(|(f, o)| (f, o.into())).collect(),
             on_time_by_round: d.on_time_by_round.into_iter().map(|(y, o)| (y, o.into())).collect(),
             on_time_by_field_and_round: d

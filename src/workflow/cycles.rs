@@ -448,6 +448,9 @@ pub struct Dashboard {
     /// Overdue cycles of cities that cannot be reminded (no contact, or every message of the last
     /// reminder failed for good): the sweep never puts them on notice.
     pub cannot_be_reminded: usize,
+    /// Past rounds the system knows nothing of: due before `first_due_year` (so never created)
+    /// and not imported. Shown as "not tracked", never as overdue; by due year.
+    pub not_tracked: BTreeMap<i32, usize>,
 }
 
 pub fn dashboard(
@@ -459,6 +462,7 @@ pub fn dashboard(
     let mut d = Dashboard::default();
     let cycles = overview(conn, rules, now, sel)?;
     d.cannot_be_reminded = super::reminders::count_unreachable(conn, &cycles)?;
+    d.not_tracked = not_tracked(conn, rules, now.date_naive(), sel, &cycles)?;
     for c in cycles {
         let status = c.dashboard_status();
         d.total += 1;
@@ -481,6 +485,37 @@ pub fn dashboard(
         }
     }
     Ok(d)
+}
+
+/// The past rounds of the selected cities that have no cycle: due (by the regular calendar)
+/// before today and before `first_due_year`, and not imported; counted by due year.
+fn not_tracked(
+    conn: &mut Conn<'_>,
+    rules: &CycleRules,
+    today: NaiveDate,
+    sel: &CycleSelection,
+    cycles: &[CycleOverview],
+) -> Result<BTreeMap<i32, usize>> {
+    let known: std::collections::HashSet<(i64, i32)> =
+        cycles.iter().map(|c| (c.record.city.id, c.record.number)).collect();
+    let mut counts = BTreeMap::new();
+    // The dashboard selects by field (a coordinator's) or city, never by country.
+    for city in db::cycles::cities_for_sync(conn)? {
+        if sel.city_id.is_some_and(|id| id != city.id) || sel.field.as_ref().is_some_and(|f| *f != city.field) {
+            continue;
+        }
+        let year = city.designation_date.year();
+        for number in 1..=100u32 {
+            let due = rules.due_date(year, number);
+            if due >= today || due.year() >= rules.first_due_year {
+                break;
+            }
+            if !known.contains(&(city.id, number as i32)) {
+                *counts.entry(due.year()).or_default() += 1;
+            }
+        }
+    }
+    Ok(counts)
 }
 
 /// Grants an extension to a new date after the one in force; pending deadline reminders are
