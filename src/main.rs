@@ -122,16 +122,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let rules = cli.global.calendar.rules();
             let files = workflow::history::Files::Dir(dir);
-            let s = workflow::history::import(
-                &db,
-                store.as_ref(),
-                &Actor::cli(),
-                &rules,
-                &manifest_rows,
-                &files,
-                dry_run,
-                now(),
-            )?;
+            let request = workflow::history::ImportRequest { manifest: &manifest_rows, files: &files, dry_run };
+            let s = workflow::history::import(&db, store.as_ref(), &Actor::cli(), &rules, &request, now())?;
             for r in &s.rounds {
                 let outcome = match (r.outcome, r.days_late) {
                     ("late", Some(days)) => format!("late by {days} day{}", if days == 1 { "" } else { "s" }),

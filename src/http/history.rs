@@ -94,7 +94,8 @@ async fn import(
     let st = state.clone();
     let summary = blocking(move || {
         let manifest_rows = workflow::history::parse_manifest(&manifest, now.date())?;
-        workflow::history::import(&st.db, st.store.as_ref(), &actor, &st.rules, &manifest_rows, &files, q.dry_run, now)
+        let request = workflow::history::ImportRequest { manifest: &manifest_rows, files: &files, dry_run: q.dry_run };
+        workflow::history::import(&st.db, st.store.as_ref(), &actor, &st.rules, &request, now)
     })
     .await?;
     Ok(Json(summary.into()))

@@ -227,6 +227,15 @@ fn many(problems: Vec<String>) -> Error {
     Error::InvalidMany { summary, problems: problems.into_iter().take(MAX_REPORTED).collect() }
 }
 
+/// What to import: a manifest read, where its files are, and whether to write anything.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportRequest<'a> {
+    pub manifest: &'a Manifest,
+    pub files: &'a Files,
+    /// Check everything and report what would be done; write nothing.
+    pub dry_run: bool,
+}
+
 /// A row checked against the registry, its PDF read and inspected.
 struct Planned<'a> {
     row: &'a ManifestRow,
@@ -257,11 +266,10 @@ pub fn import(
     store: &dyn BlobStore,
     actor: &Actor,
     rules: &CycleRules,
-    manifest: &Manifest,
-    files: &Files,
-    dry_run: bool,
+    request: &ImportRequest<'_>,
     now: NaiveDateTime,
 ) -> Result<HistorySummary> {
+    let ImportRequest { manifest, files, dry_run } = *request;
     let (rows, mut problems) = (&manifest.rows, manifest.problems.clone());
     // The files first, each once, outside any transaction.
     let mut pdfs: HashMap<u64, Pdf> = HashMap::new();

@@ -33,7 +33,7 @@ fn pdf_with_catalog(extra: &str) -> Vec<u8> {
         pdf.extend(format!("{} 0 obj\n{o}\nendobj\n", i + 1).bytes());
     }
     let xref = pdf.len();
-    pdf.extend(format!("xref\n0 6\n0000000000 65535 f \n").bytes());
+    pdf.extend(b"xref\n0 6\n0000000000 65535 f \n");
     for o in offsets {
         pdf.extend(format!("{o:010} 00000 n \n").bytes());
     }
