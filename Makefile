@@ -4,7 +4,8 @@
 SHELL := /bin/bash
 DATA_DIR ?= ./data
 BIND ?= 127.0.0.1:8080
-# 1: `make run` loads the demo reports into an archive that has none (`make run DEMO=0`: never).
+# 1: `make run` loads the demo reports into an archive that has none, and the demo history of past
+# rounds into a database that has none (`make run DEMO=0`: never).
 DEMO ?= 1
 # The PostgreSQL server the tests create their databases on (trust auth, user postgres).
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres
@@ -36,6 +37,7 @@ run: build-deps
 	$(MMR) cities import --if-empty demo/cities.csv
 ifeq ($(DEMO),1)
 	$(MMR) demo load --if-empty
+	$(MMR) history import --if-empty demo/history/manifest.csv
 endif
 	@echo
 	@echo "  Serving the MMR API on http://$(BIND) (SQLite database in $(DATA_DIR))."
@@ -43,6 +45,7 @@ endif
 	@echo '    export TOKEN=$$($(MMR) token create --role secretariat --name "$$USER")'
 	@echo "  then try:  curl -s http://$(BIND)/api/v1/cities?q=krakow"
 	@echo "  and the archive (fictitious demo reports):  curl -s 'http://$(BIND)/api/v1/archive?q=ostersund'"
+	@echo "  a legacy PDF of the demo history (Edinburgh, 2012-2016):  curl -s 'http://$(BIND)/api/v1/archive?q=pamphlets'"
 	@echo
 	exec $(MMR) serve --bind $(BIND)
 

@@ -59,7 +59,9 @@ pub struct CalendarOpts {
     /// Days before the deadline that the submission window opens.
     #[arg(long, env = "MMR_WINDOW_DAYS", default_value_t = 180, value_parser = clap::value_parser!(u32).range(0..=1460), global = true)]
     pub window_days: u32,
-    /// The first due year tracked: cycles due earlier predate the system and are not created.
+    /// The first due year the calendar creates cycles for: `mmr cycles sync` and the sweep create
+    /// no cycle due earlier (those rounds predate the system). Past rounds enter only through
+    /// `mmr history import`, whatever their year, and are never reminded.
     #[arg(long, env = "MMR_FIRST_DUE_YEAR", default_value_t = 2026, value_parser = clap::value_parser!(i32).range(2008..=2100), global = true)]
     pub first_due_year: i32,
 }
@@ -190,6 +192,11 @@ pub enum Command {
     Cities {
         #[command(subcommand)]
         command: CitiesCommand,
+    },
+    /// Past reporting rounds from the Secretariat's records.
+    History {
+        #[command(subcommand)]
+        command: HistoryCommand,
     },
     /// Reporting cycles.
     Cycles {
@@ -369,6 +376,29 @@ pub enum CitiesCommand {
         /// The CSV file.
         file: PathBuf,
         /// Import only into a database without cities (used to seed a new installation).
+        #[arg(long)]
+        if_empty: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HistoryCommand {
+    /// Import past reporting rounds from a CSV manifest (columns city, period or due_year,
+    /// due_date, received_on, decision, decided_on, language, file, notes; README shows the
+    /// format). Each round becomes a cycle with its real facts, closed (never reminded); the PDF
+    /// of an accepted report is archived write-once as a received document and published from
+    /// the decision date. All or nothing: a manifest with any bad line imports nothing and names
+    /// every bad line. Importing the same manifest again changes nothing.
+    Import {
+        /// The manifest (CSV).
+        manifest: PathBuf,
+        /// The directory of the PDFs the manifest names (default: the manifest's directory).
+        #[arg(long)]
+        files: Option<PathBuf>,
+        /// Check everything and print what would be imported; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Import only when no past round was imported yet (`make run` loads the demo history so).
         #[arg(long)]
         if_empty: bool,
     },

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 use mmr::config::{
-    CitiesCommand, Cli, Command, CyclesCommand, DemoCommand, ReminderOpts, RenderOpts, ServeOpts, TokenCommand,
+    CitiesCommand, Cli, Command, CyclesCommand, DemoCommand, HistoryCommand, ReminderOpts, RenderOpts, ServeOpts,
+    TokenCommand,
 };
 use mmr::db::Db;
 use mmr::domain::auth::Role;
@@ -103,6 +104,39 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     s.countries_total
                 );
             }
+            Ok(())
+        }
+        Command::History { command: HistoryCommand::Import { manifest, files, dry_run, if_empty } } => {
+            let data = std::fs::read(&manifest).with_context(|| format!("reading {}", manifest.display()))?;
+            let manifest_rows = workflow::history::parse_manifest(&data, now().date())?;
+            let dir = files.unwrap_or_else(|| manifest.parent().map(Path::to_path_buf).unwrap_or_default());
+            let db = connect()?;
+            let store = storage::open_store(&cli.global.archive_url())?;
+            startup::migrate(&db)?;
+            if if_empty {
+                let n = db.run_blocking(workflow::history::imported_rounds)?;
+                if n > 0 {
+                    println!("{}: not imported, {n} past rounds were imported before", manifest.display());
+                    return Ok(());
+                }
+            }
+            let rules = cli.global.calendar.rules();
+            let files = workflow::history::Files::Dir(dir);
+            let request = workflow::history::ImportRequest { manifest: &manifest_rows, files: &files, dry_run };
+            let s = workflow::history::import(&db, store.as_ref(), &Actor::cli(), &rules, &request, now())?;
+            for r in &s.rounds {
+                let outcome = match (r.outcome, r.days_late) {
+                    ("late", Some(days)) => format!("late by {days} day{}", if days == 1 { "" } else { "s" }),
+                    (other, _) => other.replace('_', " "),
+                };
+                let archive = r.archive_id.map(|a| format!(", archive {a}")).unwrap_or_default();
+                let note = r.text_note.as_deref().map(|n| format!("; PDF: {n}")).unwrap_or_default();
+                println!(
+                    "line {}: {} cycle {} (due {}): {}, {outcome}{archive}{note}",
+                    r.line, r.city, r.cycle_number, r.due_date, r.action
+                );
+            }
+            println!("{}: {}", manifest.display(), s.line());
             Ok(())
         }
         Command::Cycles { command: CyclesCommand::Sync { as_of } } => {

@@ -42,6 +42,9 @@ pub struct CycleRecord {
     pub first_submitted_at: Option<NaiveDateTime>,
     /// The decision on the latest version, if it is decided, as kept by [`refresh_progress`].
     pub latest_decision: Option<Decision>,
+    /// A past round closed by the history import: nothing more is expected and no reminder goes
+    /// out for it, whatever its status.
+    pub closed_by_history: bool,
     pub city: CityBrief,
     /// Every submitted version, oldest first.
     pub submissions: Vec<SubmissionFact>,
@@ -234,6 +237,7 @@ macro_rules! cycle_columns {
             reporting_cycles::first_submitted_at,
             reporting_cycles::latest_decision,
             reporting_cycles::revision_due,
+            reporting_cycles::closed_by_history,
             (
                 cities::id,
                 cities::slug,
@@ -258,6 +262,7 @@ type CycleRow = (
     Option<NaiveDateTime>,
     Option<String>,
     Option<NaiveDate>,
+    bool,
     CityBrief,
 );
 
@@ -446,7 +451,7 @@ pub fn load_ids(conn: &mut Conn<'_>, ids: &[i64]) -> Result<Vec<CycleRecord>, Db
             Ok::<_, DbError>(())
         })?;
     }
-    rows.sort_by(|a, b| (a.4, &a.10.slug, a.1).cmp(&(b.4, &b.10.slug, b.1)));
+    rows.sort_by(|a, b| (a.4, &a.11.slug, a.1).cmp(&(b.4, &b.11.slug, b.1)));
     with_submissions(conn, rows)
 }
 
@@ -620,21 +625,24 @@ fn with_submissions(conn: &mut Conn<'_>, rows: Vec<CycleRow>) -> Result<Vec<Cycl
     }
     Ok(rows
         .into_iter()
-        .map(|(id, number, start, end, due, overridden, extended, first, decision, revision_due, city)| CycleRecord {
-            id,
-            number,
-            period_start_year: start,
-            period_end_year: end,
-            scheduled_due: due,
-            due_date_overridden: overridden,
-            extended_due: extended,
-            first_submitted_at: first,
-            latest_decision: decision.map(|d| match (d.as_str(), revision_due) {
-                ("request_revision", Some(revision_due)) => Decision::RevisionRequested { revision_due },
-                _ => Decision::Accepted,
-            }),
-            city,
-            submissions: by_cycle.remove(&id).unwrap_or_default(),
+        .map(|(id, number, start, end, due, overridden, extended, first, decision, revision_due, closed, city)| {
+            CycleRecord {
+                id,
+                number,
+                period_start_year: start,
+                period_end_year: end,
+                scheduled_due: due,
+                due_date_overridden: overridden,
+                extended_due: extended,
+                first_submitted_at: first,
+                latest_decision: decision.map(|d| match (d.as_str(), revision_due) {
+                    ("request_revision", Some(revision_due)) => Decision::RevisionRequested { revision_due },
+                    _ => Decision::Accepted,
+                }),
+                closed_by_history: closed,
+                city,
+                submissions: by_cycle.remove(&id).unwrap_or_default(),
+            }
         })
         .collect())
 }

@@ -20,6 +20,7 @@ pub mod catalog;
 pub mod cities;
 pub mod contacts;
 pub mod cycles;
+pub mod history;
 pub mod reminders;
 mod schema;
 pub mod submissions;

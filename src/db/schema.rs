@@ -127,6 +127,26 @@ diesel::table! {
         first_submitted_at -> Nullable<Timestamp>,
         latest_decision -> Nullable<Text>,
         revision_due -> Nullable<Date>,
+        /// A past round closed by `mmr history import`: never reminded.
+        closed_by_history -> Bool,
+    }
+}
+
+diesel::table! {
+    history_rounds (id) {
+        id -> BigInt,
+        cycle_id -> BigInt,
+        due_date -> Date,
+        received_on -> Nullable<Date>,
+        decision -> Text,
+        decided_on -> Nullable<Date>,
+        language -> Text,
+        file_name -> Nullable<Text>,
+        pdf_sha256 -> Nullable<Text>,
+        text_note -> Nullable<Text>,
+        notes -> Text,
+        imported_by -> Text,
+        imported_at -> Timestamp,
     }
 }
 

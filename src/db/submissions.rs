@@ -296,17 +296,25 @@ pub fn insert_decision(conn: &mut Conn<'_>, d: &DecisionRow) -> Result<(), DbErr
 }
 
 /// Accepted versions whose archive entry is missing: acceptances whose archiving was interrupted.
+/// The acceptances of past rounds imported by `mmr history import` are not among them: they
+/// have no sources to render, and the import archived their PDF when there was one.
 pub fn accepted_without_archive(conn: &mut Conn<'_>) -> Result<Vec<i64>, DbError> {
-    use super::schema::archived_documents;
-    let (accepted, archived): (Vec<i64>, Vec<i64>) = with_conn!(conn, |c| {
+    use super::schema::{archived_documents, reporting_cycles};
+    let (accepted, archived, imported): (Vec<i64>, Vec<i64>, Vec<i64>) = with_conn!(conn, |c| {
         let accepted = review_decisions::table
             .filter(review_decisions::decision.eq("accept"))
             .order(review_decisions::submission_id)
             .select(review_decisions::submission_id)
             .load(c)?;
-        (accepted, archived_documents::table.select(archived_documents::submission_id).load(c)?)
+        let closed: Vec<i64> = reporting_cycles::table
+            .filter(reporting_cycles::closed_by_history.eq(true))
+            .select(reporting_cycles::id)
+            .load(c)?;
+        let imported =
+            submissions::table.filter(submissions::cycle_id.eq_any(&closed)).select(submissions::id).load(c)?;
+        (accepted, archived_documents::table.select(archived_documents::submission_id).load(c)?, imported)
     });
-    let archived: std::collections::HashSet<i64> = archived.into_iter().collect();
+    let archived: std::collections::HashSet<i64> = archived.into_iter().chain(imported).collect();
     Ok(accepted.into_iter().filter(|id| !archived.contains(id)).collect())
 }
 

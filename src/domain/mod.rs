@@ -10,6 +10,7 @@ pub mod countries;
 pub mod cycles;
 pub mod fields;
 pub mod harvest;
+pub mod history;
 pub mod regions;
 pub mod reminders;
 pub mod submissions;

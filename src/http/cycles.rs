@@ -70,6 +70,11 @@ struct CycleView {
     late: bool,
     versions: usize,
     last_submitted_at: Option<String>,
+    /// A past round closed by the history import: never reminded.
+    closed_by_history: bool,
+    /// `on_time`, `late` or `never_received` once settled (see `CycleOverview::outcome`).
+    outcome: Option<&'static str>,
+    days_late: Option<i64>,
 }
 
 /// The last minute of the deadline, as local time with its offset.
@@ -105,6 +110,9 @@ impl From<&CycleOverview> for CycleView {
             late: c.state.late,
             versions: r.submissions.len(),
             last_submitted_at: r.submissions.last().map(|s| rfc3339(s.submitted_at.and_utc())),
+            closed_by_history: r.closed_by_history,
+            outcome: c.outcome().map(|(o, _)| o),
+            days_late: c.outcome().and_then(|(_, days)| days),
         }
     }
 }
@@ -423,6 +431,13 @@ struct OnTimeView {
     rate: Option<f64>,
 }
 
+impl From<crate::workflow::cycles::OnTime> for OnTimeView {
+    fn from(o: crate::workflow::cycles::OnTime) -> Self {
+        let rate = (o.past_cycles > 0).then(|| o.on_time as f64 / o.past_cycles as f64);
+        Self { past_cycles: o.past_cycles, on_time: o.on_time, rate }
+    }
+}
+
 #[derive(Serialize)]
 struct DashboardView {
     as_of: String,
@@ -432,8 +447,13 @@ struct DashboardView {
     by_country: std::collections::BTreeMap<String, std::collections::BTreeMap<&'static str, usize>>,
     by_due_year: std::collections::BTreeMap<i32, std::collections::BTreeMap<&'static str, usize>>,
     on_time_by_field: std::collections::BTreeMap<String, OnTimeView>,
+    /// Per round: the year the reports were due.
+    on_time_by_round: std::collections::BTreeMap<i32, OnTimeView>,
+    on_time_by_field_and_round: std::collections::BTreeMap<String, std::collections::BTreeMap<i32, OnTimeView>>,
     /// Overdue reports of cities that cannot be reminded (no contact, or every message failed).
     cannot_be_reminded: usize,
+    /// Past rounds neither created nor imported, by due year: not tracked (never overdue).
+    not_tracked: std::collections::BTreeMap<i32, usize>,
 }
 
 impl DashboardView {
@@ -446,13 +466,13 @@ impl DashboardView {
             by_country: d.by_country,
             by_due_year: d.by_due_year,
             cannot_be_reminded: d.cannot_be_reminded,
-            on_time_by_field: d
-                .on_time_by_field
+            not_tracked: d.not_tracked,
+            on_time_by_field: d.on_time_by_field.into_iter().map(|(f, o)| (f, o.into())).collect(),
+            on_time_by_round: d.on_time_by_round.into_iter().map(|(y, o)| (y, o.into())).collect(),
+            on_time_by_field_and_round: d
+                .on_time_by_field_and_round
                 .into_iter()
-                .map(|(f, o)| {
-                    let rate = (o.past_cycles > 0).then(|| o.on_time as f64 / o.past_cycles as f64);
-                    (f, OnTimeView { past_cycles: o.past_cycles, on_time: o.on_time, rate })
-                })
+                .map(|(f, rounds)| (f, rounds.into_iter().map(|(y, o)| (y, o.into())).collect()))
                 .collect(),
         }
     }

@@ -20,6 +20,7 @@ mod extract;
 mod feeds;
 mod fields;
 mod health;
+mod history;
 mod oai;
 mod ratelimit;
 mod reminders;
@@ -151,6 +152,7 @@ pub fn router_with_pages(state: AppState, pages: Option<Router>) -> Router {
         .merge(reminders::router())
         .merge(submissions::router())
         .merge(archive::router())
+        .merge(history::router())
         .merge(audit::router())
         .merge(tokens::router());
     let routes = Router::new()

@@ -32,6 +32,7 @@ mod limits;
 mod markdown;
 mod meta;
 mod pdf;
+mod received;
 mod shaping;
 mod template;
 mod tree;
@@ -43,6 +44,7 @@ pub use error::{RenderError, Warning, WarningCode};
 pub use limits::Limits;
 pub use markdown::{TextBlock, text_blocks};
 pub use meta::{Attachment, DocumentMeta, PdfDate, Status, bundle_digest, load_attachments_dir};
+pub use received::{MAX_RECEIVED_PDF_BYTES, ReceivedPdf, inspect_received};
 pub use template::{PageSize, Part, Section, Template};
 
 /// Name and version of this renderer, written into every PDF (producer, creator, XMP), every

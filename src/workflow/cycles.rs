@@ -41,6 +41,31 @@ impl CycleOverview {
     pub fn city(&self) -> CityRef<'_> {
         CityRef { id: self.record.city.id, field: &self.record.city.field }
     }
+
+    /// What became of the report once it was due, as the board and the history show it:
+    /// `on_time`, `late` (with the days, in the city's calendar), or `never_received` for a past
+    /// round the history import closed without a report; `None` while nothing is settled (not
+    /// due yet, or overdue and still chased).
+    pub fn outcome(&self) -> Option<(&'static str, Option<i64>)> {
+        match self.record.first_submitted_at {
+            Some(at) if self.state.late => {
+                let received = crate::domain::cycles::local_date(at.and_utc(), self.record.city.time_zone.tz());
+                Some(("late", Some((received - self.record.due_date()).num_days().max(1))))
+            }
+            Some(_) => Some(("on_time", None)),
+            None if self.record.closed_by_history => Some(("never_received", None)),
+            None => None,
+        }
+    }
+
+    /// The status the dashboard counts it under: its status, except that a past round closed
+    /// without a report is `not_received` rather than `overdue` (nobody chases it).
+    fn dashboard_status(&self) -> &'static str {
+        match self.state.status {
+            CycleStatus::Overdue if self.record.closed_by_history => "not_received",
+            status => status.as_str(),
+        }
+    }
 }
 
 /// What a caller wants to do with a cycle's city's work.
@@ -416,9 +441,16 @@ pub struct Dashboard {
     pub by_country: BTreeMap<String, BTreeMap<&'static str, usize>>,
     pub by_due_year: BTreeMap<i32, BTreeMap<&'static str, usize>>,
     pub on_time_by_field: BTreeMap<String, OnTime>,
+    /// On-time rates per round (the due year), imported past rounds included.
+    pub on_time_by_round: BTreeMap<i32, OnTime>,
+    /// On-time rates per field and round.
+    pub on_time_by_field_and_round: BTreeMap<String, BTreeMap<i32, OnTime>>,
     /// Overdue cycles of cities that cannot be reminded (no contact, or every message of the last
     /// reminder failed for good): the sweep never puts them on notice.
     pub cannot_be_reminded: usize,
+    /// Past rounds the system knows nothing of: due before `first_due_year` (so never created)
+    /// and not imported. Shown as "not tracked", never as overdue; by due year.
+    pub not_tracked: BTreeMap<i32, usize>,
 }
 
 pub fn dashboard(
@@ -430,22 +462,60 @@ pub fn dashboard(
     let mut d = Dashboard::default();
     let cycles = overview(conn, rules, now, sel)?;
     d.cannot_be_reminded = super::reminders::count_unreachable(conn, &cycles)?;
+    d.not_tracked = not_tracked(conn, rules, now.date_naive(), sel, &cycles)?;
     for c in cycles {
-        let status = c.state.status.as_str();
+        let status = c.dashboard_status();
         d.total += 1;
         *d.by_status.entry(status).or_default() += 1;
         *d.by_field.entry(c.record.city.field.clone()).or_default().entry(status).or_default() += 1;
         *d.by_country.entry(c.record.city.country.clone()).or_default().entry(status).or_default() += 1;
         *d.by_due_year.entry(c.record.due_date().year()).or_default().entry(status).or_default() += 1;
         if now >= c.state.deadline {
-            let entry = d.on_time_by_field.entry(c.record.city.field.clone()).or_default();
-            entry.past_cycles += 1;
-            if c.record.submissions.first().is_some_and(|s| !s.late) {
-                entry.on_time += 1;
+            let on_time = c.record.submissions.first().is_some_and(|s| !s.late);
+            let field = c.record.city.field.clone();
+            let round = c.record.due_date().year();
+            for entry in [
+                d.on_time_by_field.entry(field.clone()).or_default(),
+                d.on_time_by_round.entry(round).or_default(),
+                d.on_time_by_field_and_round.entry(field).or_default().entry(round).or_default(),
+            ] {
+                entry.past_cycles += 1;
+                entry.on_time += usize::from(on_time);
             }
         }
     }
     Ok(d)
+}
+
+/// The past rounds of the selected cities that have no cycle: due (by the regular calendar)
+/// before today and before `first_due_year`, and not imported; counted by due year.
+fn not_tracked(
+    conn: &mut Conn<'_>,
+    rules: &CycleRules,
+    today: NaiveDate,
+    sel: &CycleSelection,
+    cycles: &[CycleOverview],
+) -> Result<BTreeMap<i32, usize>> {
+    let known: std::collections::HashSet<(i64, i32)> =
+        cycles.iter().map(|c| (c.record.city.id, c.record.number)).collect();
+    let mut counts = BTreeMap::new();
+    // The dashboard selects by field (a coordinator's) or city, never by country.
+    for city in db::cycles::cities_for_sync(conn)? {
+        if sel.city_id.is_some_and(|id| id != city.id) || sel.field.as_ref().is_some_and(|f| *f != city.field) {
+            continue;
+        }
+        let year = city.designation_date.year();
+        for number in 1..=100u32 {
+            let due = rules.due_date(year, number);
+            if due >= today || due.year() >= rules.first_due_year {
+                break;
+            }
+            if !known.contains(&(city.id, number as i32)) {
+                *counts.entry(due.year()).or_default() += 1;
+            }
+        }
+    }
+    Ok(counts)
 }
 
 /// Grants an extension to a new date after the one in force; pending deadline reminders are

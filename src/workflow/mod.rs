@@ -13,6 +13,7 @@ pub mod cycles;
 pub mod demo;
 pub mod excerpts;
 pub mod harvest;
+pub mod history;
 pub mod import;
 pub mod public;
 pub mod reading;

@@ -89,6 +89,10 @@ fn recipients(stage: &Stage, contacts: &[String], cfg: &ReminderConfig) -> Vec<S
 
 /// The deadline and stages that apply to a cycle now, or `None` when it needs no reminders.
 fn applicable<'a>(c: &CycleOverview, schedule: &'a ReminderSchedule) -> Option<(NaiveDate, &'a [Stage], &'static str)> {
+    if c.record.closed_by_history {
+        // A past round closed by the history import: its facts are final, whatever its status.
+        return None;
+    }
     match c.state.status {
         CycleStatus::Upcoming | CycleStatus::Open | CycleStatus::Overdue => {
             Some((c.record.due_date(), &schedule.deadline, "deadline"))
@@ -105,6 +109,12 @@ fn revision_due(record: &CycleRecord) -> Option<NaiveDate> {
         Some(Decision::RevisionRequested { revision_due }) => Some(revision_due),
         _ => None,
     }
+}
+
+/// Whether an overdue cycle is one the sweep chases (reminds, escalates, lists as unreachable):
+/// not a past round that the history import closed as never received.
+fn chased(c: &CycleOverview) -> bool {
+    c.state.status == CycleStatus::Overdue && !c.record.closed_by_history
 }
 
 /// How far ahead the ledger is planned: the preview of upcoming reminders covers these days.
@@ -260,7 +270,7 @@ fn unreachable_overdue<'a>(
     conn: &mut Conn<'_>,
     cycles: &'a [CycleOverview],
 ) -> Result<Vec<(&'a CycleOverview, DigestNote, Vec<Reminder>)>> {
-    let overdue: Vec<&CycleOverview> = cycles.iter().filter(|c| c.state.status == CycleStatus::Overdue).collect();
+    let overdue: Vec<&CycleOverview> = cycles.iter().filter(|c| chased(c)).collect();
     if overdue.is_empty() {
         return Ok(Vec::new());
     }
@@ -338,7 +348,7 @@ fn escalate(
     now: NaiveDateTime,
     report: &mut SweepReport,
 ) -> Result<()> {
-    let overdue: Vec<&CycleOverview> = cycles.iter().filter(|c| c.state.status == CycleStatus::Overdue).collect();
+    let overdue: Vec<&CycleOverview> = cycles.iter().filter(|c| chased(c)).collect();
     if overdue.is_empty() {
         return Ok(());
     }

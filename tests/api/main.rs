@@ -17,6 +17,7 @@ mod downloads;
 mod edge;
 mod harvest;
 mod health;
+mod history;
 mod outage;
 mod pages;
 mod permissions;

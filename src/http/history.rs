@@ -1,0 +1,167 @@
+//! `POST /api/v1/history/import` (Secretariat): `mmr history import` over HTTP. The body is the
+//! manifest alone (`text/csv`), or `multipart/form-data` with a `manifest` part (the CSV) and a
+//! `file` part per PDF the manifest names, each with its file name. `?dry_run=true` checks
+//! everything and writes nothing. A manifest with any bad line is 422 `invalid` with every bad
+//! line in `problems`; the answer is otherwise the summary and one entry per round.
+
+use std::collections::HashMap;
+
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::{StatusCode, header};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::extract::{ApiQuery, Auth};
+use super::{ApiError, AppState, blocking};
+use crate::workflow;
+use crate::workflow::history::{Files, HistorySummary};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/history/import", post(import))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImportQuery {
+    #[serde(default)]
+    dry_run: bool,
+}
+
+#[derive(Serialize)]
+struct RoundView {
+    line: u64,
+    city: String,
+    cycle_number: i32,
+    cycle_id: Option<i64>,
+    due_date: String,
+    action: &'static str,
+    outcome: &'static str,
+    days_late: Option<i64>,
+    archive_id: Option<i64>,
+    text_note: Option<String>,
+}
+
+#[derive(Serialize)]
+struct SummaryView {
+    dry_run: bool,
+    imported: usize,
+    unchanged: usize,
+    archived: usize,
+    summary: String,
+    rounds: Vec<RoundView>,
+}
+
+impl From<HistorySummary> for SummaryView {
+    fn from(s: HistorySummary) -> Self {
+        Self {
+            summary: s.line(),
+            dry_run: s.dry_run,
+            imported: s.imported,
+            unchanged: s.unchanged,
+            archived: s.archived,
+            rounds: s
+                .rounds
+                .into_iter()
+                .map(|r| RoundView {
+                    line: r.line,
+                    city: r.city,
+                    cycle_number: r.cycle_number,
+                    cycle_id: r.cycle_id,
+                    due_date: r.due_date.to_string(),
+                    action: r.action,
+                    outcome: r.outcome,
+                    days_late: r.days_late,
+                    archive_id: r.archive_id,
+                    text_note: r.text_note,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Imports past reporting rounds (Secretariat): all or nothing, idempotent, every bad line named.
+async fn import(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<ImportQuery>,
+    request: Request,
+) -> Result<Json<SummaryView>, ApiError> {
+    workflow::history::may_import(auth.principal.as_ref())?;
+    let actor = auth.actor()?;
+    let (manifest, files) = read_body(request, &state).await?;
+    let now = state.now();
+    let st = state.clone();
+    let summary = blocking(move || {
+        let manifest_rows = workflow::history::parse_manifest(&manifest, now.date())?;
+        let request = workflow::history::ImportRequest { manifest: &manifest_rows, files: &files, dry_run: q.dry_run };
+        workflow::history::import(&st.db, st.store.as_ref(), &actor, &st.rules, &request, now)
+    })
+    .await?;
+    Ok(Json(summary.into()))
+}
+
+/// The manifest and the uploaded files.
+async fn read_body(request: Request, state: &AppState) -> Result<(Vec<u8>, Files), ApiError> {
+    let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    match mime.as_str() {
+        "text/csv" => {
+            let body =
+                axum::body::to_bytes(request.into_body(), state.max_body_bytes).await.map_err(|_| too_large())?;
+            Ok((body.to_vec(), Files::Uploaded(HashMap::new())))
+        }
+        "multipart/form-data" => {
+            let mut multipart = Multipart::from_request(request, state)
+                .await
+                .map_err(|r| ApiError::new(r.status(), "bad_request", r.body_text()))?;
+            let mut manifest = None;
+            let mut files = HashMap::new();
+            while let Some(field) = multipart.next_field().await.map_err(part_error)? {
+                let name = field.name().unwrap_or("").to_owned();
+                match name.as_str() {
+                    "manifest" => {
+                        let bytes = field.bytes().await.map_err(part_error)?.to_vec();
+                        if manifest.replace(bytes).is_some() {
+                            return Err(invalid("the part `manifest` appears twice"));
+                        }
+                    }
+                    "file" => {
+                        let file_name = field
+                            .file_name()
+                            .map(str::to_owned)
+                            .ok_or_else(|| invalid("a `file` part needs a file name (filename=...)"))?;
+                        let bytes = field.bytes().await.map_err(part_error)?.to_vec();
+                        if files.insert(file_name.clone(), bytes).is_some() {
+                            return Err(invalid(&format!("two `file` parts are named `{file_name}`")));
+                        }
+                    }
+                    other => return Err(invalid(&format!("unknown part `{other}` (expected manifest, file)"))),
+                }
+            }
+            let manifest = manifest.ok_or_else(|| invalid("the multipart body has no `manifest` part"))?;
+            Ok((manifest, Files::Uploaded(files)))
+        }
+        other => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("a manifest is sent as text/csv or multipart/form-data, not `{other}`"),
+        )),
+    }
+}
+
+fn invalid(message: &str) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the request body exceeds the size limit")
+}
+
+fn part_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        too_large()
+    } else {
+        ApiError::new(e.status(), "bad_request", e.body_text())
+    }
+}
