@@ -228,6 +228,8 @@ fn region_name(tr: Tr, slug: &str, fallback: &str) -> String {
 struct ReportPage {
     c: Chrome,
     r: Record,
+    /// A past report as the city sent it (imported history): its PDF only, nothing rendered here.
+    received: bool,
     heading: String,
     field: String,
     country: String,
@@ -350,6 +352,7 @@ fn report_view(
     });
     ReportPage {
         c: Chrome { description: r.description(), ..ctx.chrome(heading.clone(), "reports") },
+        received: r.renderer_version == workflow::history::RECEIVED,
         heading,
         field,
         country: r.country_name.clone(),
