@@ -11,9 +11,20 @@
 //! Sections are found by heading, at any level, outside block quotes and lists:
 //! a heading matches a template section when it equals its English or French
 //! title once both are folded to lower-case ASCII (accents dropped, `œ` read as
-//! `oe`), a leading number (`1.`, `6.3`, `II.`) is removed, and punctuation and
-//! spacing are ignored. [`sections`] splits a text at the same headings with the
-//! same matching.
+//! `oe`), a leading number (`1.`, `6.3`, `II.`, `A.`) is removed, and punctuation,
+//! spacing and the words "and"/"et" (so `&` is `and`) are ignored. [`sections`]
+//! splits a text at the same headings with the same matching.
+//!
+//! A heading that matches no section but comes close to one its document lacks
+//! (most of its words are the section's, a typo in a word allowed, small words
+//! such as "the" or "de" ignored) is a near miss: a warning names the template
+//! heading it probably means, and the `missing_section` error names the heading.
+//!
+//! The progress part ([`PROGRESS_KEY`], "Progress on the Previous Action Plan")
+//! holds a table `| Item | Status | Comment |` with one row per item of the
+//! previous accepted action plan (see [`skeleton`](super::skeleton)); its status
+//! is one of done, partly done, not done (réalisé, partiellement réalisé, non
+//! réalisé).
 //!
 //! | code | severity | meaning |
 //! |---|---|---|
@@ -28,6 +39,10 @@
 //! | `section_in_wrong_part` | warning | a report section's heading is in the action plan, or the reverse; it does not count there |
 //! | `duplicate_section` | warning | a section's heading appears again (line of the repeat) |
 //! | `section_out_of_order` | warning | a section comes after one the template puts after it |
+//! | `heading_near_miss` | warning | a heading matches no section but is close to one the document lacks, which the message names |
+//! | `progress_without_table` | warning | the progress part has no table of the previous plan's items |
+//! | `progress_without_status` | warning | an item of the progress table has no status (one per item, naming it) |
+//! | `progress_unknown_status` | warning | an item's status is not done, partly done or not done |
 //! | `missing_attachment` | error | an image names no attachment |
 //! | `remote_image` | error | an image is an `http(s)://` address; only attachments are shown |
 //! | `attachment_too_large` | error | an attachment is above `max_image_bytes` or `max_image_pixels` |
@@ -44,7 +59,7 @@
 use std::fmt;
 
 use super::images::{self, ColourSpace, Encoded, Image, Images};
-use super::markdown::{self, Scan};
+use super::markdown::{self, Scan, TableMark};
 use super::{Attachment, Limits, Part, RenderError, Section, Template};
 
 /// What one check reads: the submission as uploaded, and the rules it is held to.
@@ -240,6 +255,7 @@ pub fn check(req: &CheckRequest<'_>) -> Vec<Finding> {
             out.push(Finding::new(Severity::Error, "report_empty", Source::Report, None, message));
         }
         text.check(Part::Report, &matcher, &mut out);
+        text.check_progress(&matcher, &mut out);
     }
     match &plan {
         None => out.push(Finding::new(
@@ -435,20 +451,107 @@ impl Text<'_> {
                 _ => furthest = Some(k),
             }
         }
+        // Near misses: headings that match nothing, against the sections of this part
+        // the text lacks.
+        let mut near: Vec<Option<(String, usize)>> = vec![None; sections.len()];
+        for h in &self.scan.marks.headings {
+            if matcher.find(&h.text).is_some() {
+                continue;
+            }
+            let lacking = |k: usize| sections[k].part == part && first_line[k].is_none();
+            let Some(k) = matcher.near_miss(&h.text, lacking) else { continue };
+            let section = &sections[k];
+            let line = self.lines.line(h.range.start);
+            out.push(self.warning(
+                "heading_near_miss",
+                h.range.start,
+                format!(
+                    "the heading “{}” matches no section of the template; did you mean section {} {}? \
+                     Use the template's heading so the section is found",
+                    shorten(&h.text),
+                    section.number,
+                    titles(section)
+                ),
+            ));
+            near[k].get_or_insert((h.text.clone(), line));
+        }
         for (k, section) in sections.iter().enumerate() {
             if section.required && section.part == part && first_line[k].is_none() {
+                let hint = match &near[k] {
+                    Some((heading, line)) => {
+                        format!("; the heading “{}” on line {line} may be meant as this section", shorten(heading))
+                    }
+                    None => String::new(),
+                };
                 out.push(Finding::new(
                     Severity::Error,
                     "missing_section",
                     self.source,
                     None,
                     format!(
-                        "missing section {} (section {} of the template) in the {}",
+                        "missing section {} (section {} of the template) in the {}{hint}",
                         titles(section),
                         section.number,
                         self.source.noun()
                     ),
                 ));
+            }
+        }
+    }
+
+    /// The progress part: each row of its table must say how far the item went.
+    fn check_progress(&self, matcher: &Matcher<'_>, out: &mut Vec<Finding>) {
+        let headings = &self.scan.marks.headings;
+        let Some(i) = headings
+            .iter()
+            .position(|h| matcher.find(&h.text).is_some_and(|k| matcher.sections[k].key == PROGRESS_KEY))
+        else {
+            return;
+        };
+        let heading = &headings[i];
+        let end =
+            headings[i + 1..].iter().find(|h| h.level <= heading.level).map_or(self.body.len(), |h| h.range.start);
+        let tables: Vec<&TableMark> =
+            self.scan.marks.tables.iter().filter(|t| t.start > heading.range.start && t.start < end).collect();
+        if tables.is_empty() {
+            out.push(self.warning(
+                "progress_without_table",
+                heading.range.start,
+                "the progress part has no table; list the previous action plan's items as | Item | Status | Comment |"
+                    .to_string(),
+            ));
+        }
+        for table in tables {
+            let (item, status) = progress_columns(&table.header);
+            for (cells, offset) in &table.rows {
+                let cell = |k: usize| cells.get(k).map_or("", |c| c.trim());
+                let name = cell(item);
+                if name.is_empty() {
+                    continue;
+                }
+                let given = cell(status);
+                if given.is_empty() {
+                    out.push(self.warning(
+                        "progress_without_status",
+                        *offset,
+                        format!(
+                            "the previous action plan's item “{}” has no status; write {}",
+                            shorten(name),
+                            STATUS_HINT
+                        ),
+                    ));
+                } else if progress_status(given).is_none() {
+                    out.push(self.warning(
+                        "progress_unknown_status",
+                        *offset,
+                        format!(
+                            "the status “{}” of the item “{}” is not one the check knows; write {}",
+                            shorten(given),
+                            shorten(name),
+                            STATUS_HINT
+                        ),
+                    ));
+                }
             }
         }
     }
@@ -555,34 +658,158 @@ fn validate(att: &Attachment, limits: &Limits) -> Result<bool, RenderError> {
 }
 
 /// Template sections with their titles folded for matching.
-struct Matcher<'t> {
-    sections: &'t [Section],
+pub(super) struct Matcher<'t> {
+    pub(super) sections: &'t [Section],
     titles: Vec<(String, String)>,
 }
 
 impl<'t> Matcher<'t> {
-    fn new(sections: &'t [Section]) -> Self {
+    pub(super) fn new(sections: &'t [Section]) -> Self {
         let titles = sections.iter().map(|s| (fold_heading(&s.en), fold_heading(&s.fr))).collect();
         Matcher { sections, titles }
     }
 
     /// Index of the first section whose English or French title the heading matches.
-    fn find(&self, heading: &str) -> Option<usize> {
+    pub(super) fn find(&self, heading: &str) -> Option<usize> {
         let folded = fold_heading(heading);
         if folded.is_empty() {
             return None;
         }
         self.titles.iter().position(|(en, fr)| *en == folded || *fr == folded)
     }
+
+    /// The section among `candidates` whose English or French title the heading comes
+    /// closest to, when it is close enough to be a near miss ([`closeness`] at least
+    /// one half); the first of equals.
+    fn near_miss(&self, heading: &str, candidates: impl Fn(usize) -> bool) -> Option<usize> {
+        let folded = fold_heading(heading);
+        let words = content_words(&folded);
+        if words.is_empty() {
+            return None;
+        }
+        let mut best: Option<(f32, usize)> = None;
+        for (k, (en, fr)) in self.titles.iter().enumerate() {
+            if !candidates(k) {
+                continue;
+            }
+            let score = closeness(&words, &content_words(en)).max(closeness(&words, &content_words(fr)));
+            if score >= 0.5 && best.is_none_or(|(b, _)| score > b) {
+                best = Some((score, k));
+            }
+        }
+        best.map(|(_, k)| k)
+    }
+}
+
+/// Words that carry no meaning in a heading, in English and French.
+const SMALL_WORDS: &[&str] = &[
+    "a", "an", "the", "of", "for", "to", "in", "at", "on", "by", "with", "its", "s", "de", "du", "des", "la", "le",
+    "les", "l", "d", "pour", "au", "aux", "en", "dans", "sur", "par", "un", "une",
+];
+
+/// The words of a folded heading without the small ones, a plural `s` or `x` dropped.
+fn content_words(folded: &str) -> Vec<&str> {
+    folded
+        .split(' ')
+        .filter(|w| !w.is_empty() && !SMALL_WORDS.contains(w))
+        .map(|w| if w.len() > 3 && (w.ends_with('s') || w.ends_with('x')) { &w[..w.len() - 1] } else { w })
+        .collect()
+}
+
+/// How alike two lists of words are, 0 to 1: twice the words they share over the words
+/// of both (Dice). Words are shared when equal or, for words of five letters or more,
+/// one typo apart (two from nine letters).
+fn closeness(a: &[&str], b: &[&str]) -> f32 {
+    let mut used = vec![false; b.len()];
+    let mut shared = 0;
+    for w in a {
+        let found = b.iter().enumerate().position(|(k, v)| !used[k] && alike(w, v));
+        if let Some(k) = found {
+            used[k] = true;
+            shared += 1;
+        }
+    }
+    (2 * shared) as f32 / (a.len() + b.len()).max(1) as f32
+}
+
+fn alike(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    let shorter = a.len().min(b.len());
+    let allowed = match shorter {
+        0..=4 => return false,
+        5..=8 => 1,
+        _ => 2,
+    };
+    a.len().abs_diff(b.len()) <= allowed && edit_distance(a.as_bytes(), b.as_bytes()) <= allowed
+}
+
+/// Levenshtein distance of two short ASCII words.
+fn edit_distance(a: &[u8], b: &[u8]) -> usize {
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (diagonal + usize::from(ca != cb)).min(above + 1).min(row[j] + 1);
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+/// The key of the template section that reports on the previous action plan.
+pub const PROGRESS_KEY: &str = "previous_plan_progress";
+
+/// How far an item of the previous action plan went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    Done,
+    PartlyDone,
+    NotDone,
+}
+
+const STATUS_HINT: &str = "done, partly done or not done (réalisé, partiellement réalisé, non réalisé)";
+
+/// A status as written in the progress table, in English or French, any case or accents.
+pub fn progress_status(text: &str) -> Option<Progress> {
+    match fold_heading(text).as_str() {
+        "done" | "completed" | "realise" | "realisee" | "fait" => Some(Progress::Done),
+        "partly done"
+        | "partially done"
+        | "partly"
+        | "partially"
+        | "in progress"
+        | "partiellement realise"
+        | "partiellement realisee"
+        | "en partie realise"
+        | "en cours" => Some(Progress::PartlyDone),
+        "not done" | "not started" | "non realise" | "non realisee" | "pas realise" | "pas fait" => {
+            Some(Progress::NotDone)
+        }
+        _ => None,
+    }
+}
+
+/// Which columns of a progress table hold the item and the status: by their header,
+/// otherwise the first and the second.
+fn progress_columns(header: &[String]) -> (usize, usize) {
+    let find = |names: &[&str]| header.iter().position(|h| names.contains(&fold_heading(h).as_str()));
+    let item = find(&["item", "element", "initiative", "action"]).unwrap_or(0);
+    let status = find(&["status", "statut", "etat"]).unwrap_or(if item == 1 { 0 } else { 1 });
+    (item, status)
 }
 
 /// A heading as compared with section titles: ASCII lower case without accents,
 /// leading numbering removed, words of letters and digits separated by one space.
 fn fold_heading(text: &str) -> String {
     let folded = deunicode::deunicode(text).to_lowercase();
-    let rest = strip_numbering(folded.trim_start());
+    let rest = strip_numbering(folded.trim_start_matches(|c: char| !c.is_ascii_alphanumeric()));
     let mut out = String::with_capacity(rest.len());
-    for word in rest.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
+    let words = rest.split(|c: char| !c.is_ascii_alphanumeric());
+    for word in words.filter(|w| !w.is_empty() && !matches!(*w, "and" | "et")) {
         if !out.is_empty() {
             out.push(' ');
         }
@@ -599,7 +826,15 @@ fn strip_numbering(text: &str) -> &str {
         return text.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.');
     }
     let end = text.find(|c: char| c.is_whitespace() || matches!(c, '.' | ')' | ':')).unwrap_or(text.len());
-    if end < text.len() && is_roman(&text[..end]) { &text[end..] } else { text }
+    if end < text.len() && is_roman(&text[..end]) {
+        return &text[end..];
+    }
+    // A letter numbering an appendix: `A.`, `b)`.
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), Some('.' | ')')) if c.is_ascii_lowercase() => chars.as_str(),
+        _ => text,
+    }
 }
 
 /// A lower-case roman numeral from 1 to 39.

@@ -34,7 +34,9 @@ mod tree;
 
 use std::time::{Duration, Instant};
 
-pub use check::{CheckRequest, Finding, SectionText, Severity, Source, check, sections};
+pub use check::{
+    CheckRequest, Finding, PROGRESS_KEY, Progress, SectionText, Severity, Source, check, progress_status, sections,
+};
 pub use error::{RenderError, Warning, WarningCode};
 pub use limits::Limits;
 pub use markdown::{TextBlock, text_blocks};
