@@ -29,6 +29,7 @@ mod markdown;
 mod meta;
 mod pdf;
 mod shaping;
+mod skeleton;
 mod template;
 mod tree;
 
@@ -41,6 +42,7 @@ pub use error::{RenderError, Warning, WarningCode};
 pub use limits::Limits;
 pub use markdown::{TextBlock, text_blocks};
 pub use meta::{Attachment, DocumentMeta, PdfDate, Status, bundle_digest, load_attachments_dir};
+pub use skeleton::{PlanItem, Skeleton, plan_items, skeleton};
 pub use template::{PageSize, Part, Section, Template};
 
 /// Name and version of this renderer, written into every PDF (producer, creator, XMP), every
