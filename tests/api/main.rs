@@ -23,6 +23,7 @@ mod permissions;
 mod progress;
 mod reminders;
 mod search;
+mod skeleton;
 mod submissions;
 mod tokens;
 mod uploads;
