@@ -40,6 +40,8 @@
 //! | `duplicate_section` | warning | a section's heading appears again (line of the repeat) |
 //! | `section_out_of_order` | warning | a section comes after one the template puts after it |
 //! | `heading_near_miss` | warning | a heading matches no section but is close to one the document lacks, which the message names |
+//! | `progress_missing` | warning | the previous cycle has an accepted action plan and the report has no progress part |
+//! | `progress_item_missing` | warning | an item of the previous accepted plan has no row in the progress table (one per item, naming it) |
 //! | `progress_without_table` | warning | the progress part has no table of the previous plan's items |
 //! | `progress_without_status` | warning | an item of the progress table has no status (one per item, naming it) |
 //! | `progress_unknown_status` | warning | an item's status is not done, partly done or not done |
@@ -60,7 +62,7 @@ use std::fmt;
 
 use super::images::{self, ColourSpace, Encoded, Image, Images};
 use super::markdown::{self, Scan, TableMark};
-use super::{Attachment, Limits, Part, RenderError, Section, Template};
+use super::{Attachment, Limits, Part, PlanItem, RenderError, Section, Template};
 
 /// What one check reads: the submission as uploaded, and the rules it is held to.
 #[derive(Debug, Clone, Copy)]
@@ -75,6 +77,9 @@ pub struct CheckRequest<'a> {
     pub template: &'a Template,
     /// The renderer's input limits.
     pub limits: &'a Limits,
+    /// The items of the action plan accepted for the previous cycle, which the report's
+    /// progress part must list; empty when there is no such plan.
+    pub previous_items: &'a [PlanItem],
 }
 
 /// Whether a finding blocks a submission.
@@ -255,7 +260,7 @@ pub fn check(req: &CheckRequest<'_>) -> Vec<Finding> {
             out.push(Finding::new(Severity::Error, "report_empty", Source::Report, None, message));
         }
         text.check(Part::Report, &matcher, &mut out);
-        text.check_progress(&matcher, &mut out);
+        text.check_progress(&matcher, req.previous_items, &mut out);
     }
     match &plan {
         None => out.push(Finding::new(
@@ -499,13 +504,31 @@ impl Text<'_> {
         }
     }
 
-    /// The progress part: each row of its table must say how far the item went.
-    fn check_progress(&self, matcher: &Matcher<'_>, out: &mut Vec<Finding>) {
+    /// The progress part: it lists every item of the previous plan, and each row of its table
+    /// says how far the item went.
+    fn check_progress(&self, matcher: &Matcher<'_>, previous: &[PlanItem], out: &mut Vec<Finding>) {
         let headings = &self.scan.marks.headings;
         let Some(i) = headings
             .iter()
             .position(|h| matcher.find(&h.text).is_some_and(|k| matcher.sections[k].key == PROGRESS_KEY))
         else {
+            if !previous.is_empty() {
+                let part = match matcher.sections.iter().find(|s| s.key == PROGRESS_KEY) {
+                    Some(s) => format!("section {} {}", s.number, titles(s)),
+                    None => "a progress part".to_string(),
+                };
+                out.push(Finding::new(
+                    Severity::Warning,
+                    "progress_missing",
+                    self.source,
+                    None,
+                    format!(
+                        "the report does not say how far the {} item(s) of the previous action plan went; \
+                         add {part} with a row for each (the skeleton lists them)",
+                        previous.len()
+                    ),
+                ));
+            }
             return;
         };
         let heading = &headings[i];
@@ -520,6 +543,28 @@ impl Text<'_> {
                 "the progress part has no table; list the previous action plan's items as | Item | Status | Comment |"
                     .to_string(),
             ));
+        }
+        let listed: Vec<String> = tables
+            .iter()
+            .flat_map(|t| {
+                let (item, _) = progress_columns(&t.header);
+                t.rows.iter().filter_map(move |(cells, _)| cells.get(item)).map(|c| fold_heading(c))
+            })
+            .collect();
+        for prev in previous {
+            let wanted = fold_heading(&prev.text);
+            if !listed.iter().any(|row| row.contains(&wanted)) {
+                out.push(self.warning(
+                    "progress_item_missing",
+                    heading.range.start,
+                    format!(
+                        "the previous action plan's item “{} {}” is not in the progress table, so it has no status; \
+                         add a row for it",
+                        prev.section,
+                        shorten(&prev.text)
+                    ),
+                ));
+            }
         }
         for table in tables {
             let (item, status) = progress_columns(&table.header);

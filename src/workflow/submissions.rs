@@ -113,6 +113,7 @@ fn prepare(kit: &Reporting, upload: &Upload, stored: Option<Vec<StoredAttachment
         attachments: &attachments,
         template: &kit.template,
         limits: &kit.limits,
+        previous_items: &[],
     });
     let text = |bytes: &[u8]| String::from_utf8(bytes.to_vec());
     let (Ok(report), Ok(plan)) =

@@ -68,6 +68,7 @@ fn run_with(report: &[u8], plan: Option<&[u8]>, attachments: &[Attachment], limi
         attachments,
         template: &template,
         limits,
+        previous_items: &[],
     })
 }
 

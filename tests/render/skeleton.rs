@@ -69,6 +69,10 @@ fn the_items_of_an_action_plan_are_its_list_items_and_table_rows_under_6_1_to_6_
 }
 
 fn check_skeleton(report: &str, plan: &str) -> Vec<mmr::render::Finding> {
+    check_against(report, plan, &[])
+}
+
+fn check_against(report: &str, plan: &str, previous: &[PlanItem]) -> Vec<mmr::render::Finding> {
     let template = Template::builtin();
     check(&CheckRequest {
         report_markdown: report.as_bytes(),
@@ -76,6 +80,7 @@ fn check_skeleton(report: &str, plan: &str) -> Vec<mmr::render::Finding> {
         attachments: &[],
         template: &template,
         limits: &Limits::default(),
+        previous_items: previous,
     })
 }
 
@@ -150,6 +155,41 @@ fn the_skeleton_carries_the_previous_items_forward_and_the_check_asks_for_their_
     assert!(fr.report_markdown.contains("| Élément | État | Commentaire |"));
     let findings = check_skeleton(&fr.report_markdown, &fr.action_plan_markdown);
     assert_eq!(findings.len(), 5, "{findings:#?}");
+}
+
+#[test]
+fn the_check_knows_the_previous_items_and_names_those_left_out() {
+    let template = Template::builtin();
+    let previous = items();
+    let en = skeleton(&template, "en", Some(&previous));
+    // As the skeleton gives it: one warning per item, all without status.
+    let findings = check_against(&en.report_markdown, &en.action_plan_markdown, &previous);
+    assert!(findings.iter().all(|f| f.code == "progress_without_status"), "{findings:#?}");
+    assert_eq!(findings.len(), 5);
+
+    // A row dropped (and the rest answered): that item is named, at the progress heading.
+    let mut report = String::new();
+    for line in en.report_markdown.lines() {
+        if line.contains("Writer Residency") {
+            continue;
+        }
+        report.push_str(&line.replace("|  |  |", "| done | Yes. |"));
+        report.push('\n');
+    }
+    let findings = check_against(&report, &en.action_plan_markdown, &previous);
+    let codes: Vec<&str> = findings.iter().map(|f| f.code).collect();
+    assert_eq!(codes, ["progress_item_missing"], "{findings:#?}");
+    let heading_line = report.lines().position(|l| l.starts_with("## 7.1")).unwrap() + 1;
+    assert_eq!(findings[0].line, Some(heading_line));
+    assert!(findings[0].message.contains("“6.2 Writer Residency in Jaipur” is not in the progress table"));
+
+    // No progress part at all: one warning saying how many items are waiting.
+    let bare = skeleton(&template, "en", None);
+    let findings = check_against(&bare.report_markdown, &bare.action_plan_markdown, &previous);
+    let codes: Vec<&str> = findings.iter().map(|f| f.code).collect();
+    assert_eq!(codes, ["progress_missing"], "{findings:#?}");
+    assert!(findings[0].message.contains("the 5 item(s) of the previous action plan"), "{}", findings[0].message);
+    assert!(findings[0].message.contains("section 7.1 “Progress on the Previous Action Plan”"));
 }
 
 #[test]
