@@ -61,6 +61,19 @@ pub fn previous_plan(conn: &mut Conn<'_>, cycle: &CycleRecord) -> Result<Option<
     }))
 }
 
+/// The items of the action plan accepted for the cycle before `cycle_id`, which the template
+/// check holds the report's progress part to; none when there is no such plan. A plan that can
+/// no longer be read (limits lowered since) is logged and counts as none, so it never stops a
+/// city from saving.
+pub fn previous_items(conn: &mut Conn<'_>, kit: &Reporting, cycle_id: i64) -> Result<Vec<PlanItem>> {
+    let Some(record) = db::cycles::load_ids(conn, &[cycle_id])?.pop() else { return Ok(Vec::new()) };
+    let Some(plan) = previous_plan(conn, &record)? else { return Ok(Vec::new()) };
+    Ok(render::plan_items(&plan.action_plan_markdown, &kit.template, &kit.limits).unwrap_or_else(|e| {
+        tracing::warn!(cycle.id = cycle_id, submission.id = plan.submission_id, error = %e, "the previous action plan cannot be read; its items are not checked");
+        Vec::new()
+    }))
+}
+
 /// The skeleton of `cycle`'s report in its city's language, with the previous accepted plan's
 /// items in its progress part. Nothing is stored: the city saves it as its draft.
 pub fn skeleton(conn: &mut Conn<'_>, kit: &Reporting, cycle: &CycleOverview) -> Result<DraftSkeleton> {

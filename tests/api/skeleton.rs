@@ -154,6 +154,16 @@ async fn skeleton_in_french_carries_the_previous_plan_forward(app: TestApp) {
     assert!(findings.iter().all(|f| f["code"] == "progress_without_status" && f["severity"] == "warning"));
     assert!(findings[1]["message"].as_str().unwrap().contains("“6.1 Salon de l’artisanat” has no status"));
 
+    // A row deleted is an item left without a status: named too.
+    let without_radio: String =
+        report.lines().filter(|l| !l.contains("radio")).map(|l| format!("{l}\n")).collect::<String>();
+    let body = json!({ "report_markdown": without_radio, "action_plan_markdown": plan });
+    let r = app.call(Method::PUT, &draft, Some(&city), Some(body)).await;
+    let findings = r.body["check"]["findings"].as_array().unwrap();
+    let missing: Vec<&Value> = findings.iter().filter(|f| f["code"] == "progress_item_missing").collect();
+    assert_eq!(missing.len(), 1, "{}", r.text);
+    assert!(missing[0]["message"].as_str().unwrap().contains("“6.4 Une émission de radio mensuelle”"), "{}", r.text);
+
     // The city answers three items; the fourth is named.
     let answered = report
         .replace("| 6.1 Atelier de papier mâché |  |  |", "| 6.1 Atelier de papier mâché | réalisé | Douze ateliers. |")
