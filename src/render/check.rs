@@ -58,6 +58,7 @@
 //! by line, then the attachments' by name; findings without a line (missing
 //! sections, an empty text) open their document's list.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use super::images::{self, ColourSpace, Encoded, Image, Images};
@@ -459,12 +460,13 @@ impl Text<'_> {
         // Near misses: headings that match nothing, against the sections of this part
         // the text lacks.
         let mut near: Vec<Option<(String, usize)>> = vec![None; sections.len()];
+        let mut seen = HashMap::new();
         for h in &self.scan.marks.headings {
             if matcher.find(&h.text).is_some() {
                 continue;
             }
             let lacking = |k: usize| sections[k].part == part && first_line[k].is_none();
-            let Some(k) = matcher.near_miss(&h.text, lacking) else { continue };
+            let Some(k) = matcher.near_miss(&h.text, lacking, &mut seen) else { continue };
             let section = &sections[k];
             let line = self.lines.line(h.range.start);
             out.push(self.warning(
@@ -706,12 +708,37 @@ fn validate(att: &Attachment, limits: &Limits) -> Result<bool, RenderError> {
 pub(super) struct Matcher<'t> {
     pub(super) sections: &'t [Section],
     titles: Vec<(String, String)>,
+    /// The content words of every title (the first 128), and each section's English and
+    /// French title as indices into them, for near misses.
+    vocabulary: Vec<String>,
+    title_words: Vec<(Vec<usize>, Vec<usize>)>,
 }
+
+/// Which words of a [`Matcher`]'s vocabulary a word is alike, as bits.
+type WordMask = u128;
 
 impl<'t> Matcher<'t> {
     pub(super) fn new(sections: &'t [Section]) -> Self {
-        let titles = sections.iter().map(|s| (fold_heading(&s.en), fold_heading(&s.fr))).collect();
-        Matcher { sections, titles }
+        let titles: Vec<(String, String)> =
+            sections.iter().map(|s| (fold_heading(&s.en), fold_heading(&s.fr))).collect();
+        let mut vocabulary: Vec<String> = Vec::new();
+        let mut index = |title: &str| -> Vec<usize> {
+            let mut out = Vec::new();
+            for word in content_words(title) {
+                let k = match vocabulary.iter().position(|v| v == word) {
+                    Some(k) => k,
+                    None if vocabulary.len() < WordMask::BITS as usize => {
+                        vocabulary.push(word.to_string());
+                        vocabulary.len() - 1
+                    }
+                    None => continue,
+                };
+                out.push(k);
+            }
+            out
+        };
+        let title_words = titles.iter().map(|(en, fr)| (index(en), index(fr))).collect();
+        Matcher { sections, titles, vocabulary, title_words }
     }
 
     /// Index of the first section whose English or French title the heading matches.
@@ -725,19 +752,36 @@ impl<'t> Matcher<'t> {
 
     /// The section among `candidates` whose English or French title the heading comes
     /// closest to, when it is close enough to be a near miss ([`closeness`] at least
-    /// one half); the first of equals.
-    fn near_miss(&self, heading: &str, candidates: impl Fn(usize) -> bool) -> Option<usize> {
+    /// one half); the first of equals. `seen` keeps each word's comparison with the
+    /// vocabulary, so a text's headings cost one comparison per distinct word.
+    fn near_miss(
+        &self,
+        heading: &str,
+        candidates: impl Fn(usize) -> bool,
+        seen: &mut HashMap<String, WordMask>,
+    ) -> Option<usize> {
         let folded = fold_heading(heading);
         let words = content_words(&folded);
-        if words.is_empty() {
+        // Closeness of one half needs at most three times a title's words: a longer heading
+        // is no near miss.
+        let most = self.title_words.iter().map(|(en, fr)| en.len().max(fr.len())).max().unwrap_or(0);
+        if words.is_empty() || words.len() > 3 * most {
             return None;
         }
+        let masks: Vec<WordMask> = words
+            .iter()
+            .map(|w| {
+                *seen.entry((*w).to_string()).or_insert_with(|| {
+                    self.vocabulary.iter().enumerate().filter(|(_, v)| alike(w, v)).fold(0, |m, (k, _)| m | 1 << k)
+                })
+            })
+            .collect();
         let mut best: Option<(f32, usize)> = None;
-        for (k, (en, fr)) in self.titles.iter().enumerate() {
+        for (k, (en, fr)) in self.title_words.iter().enumerate() {
             if !candidates(k) {
                 continue;
             }
-            let score = closeness(&words, &content_words(en)).max(closeness(&words, &content_words(fr)));
+            let score = closeness(&masks, en).max(closeness(&masks, fr));
             if score >= 0.5 && best.is_none_or(|(b, _)| score > b) {
                 best = Some((score, k));
             }
@@ -761,14 +805,14 @@ fn content_words(folded: &str) -> Vec<&str> {
         .collect()
 }
 
-/// How alike two lists of words are, 0 to 1: twice the words they share over the words
-/// of both (Dice). Words are shared when equal or, for words of five letters or more,
-/// one typo apart (two from nine letters).
-fn closeness(a: &[&str], b: &[&str]) -> f32 {
+/// How alike a heading's words (each as the vocabulary words it is [`alike`]) and a
+/// title's (as vocabulary indices) are, 0 to 1: twice the words they share over the
+/// words of both (Dice).
+fn closeness(a: &[WordMask], b: &[usize]) -> f32 {
     let mut used = vec![false; b.len()];
     let mut shared = 0;
-    for w in a {
-        let found = b.iter().enumerate().position(|(k, v)| !used[k] && alike(w, v));
+    for mask in a {
+        let found = b.iter().enumerate().position(|(k, v)| !used[k] && mask & (1 << v) != 0);
         if let Some(k) = found {
             used[k] = true;
             shared += 1;
@@ -777,6 +821,8 @@ fn closeness(a: &[&str], b: &[&str]) -> f32 {
     (2 * shared) as f32 / (a.len() + b.len()).max(1) as f32
 }
 
+/// Words are alike when equal or, for words of five letters or more, one typo apart
+/// (two from nine letters).
 fn alike(a: &str, b: &str) -> bool {
     if a == b {
         return true;
@@ -787,22 +833,36 @@ fn alike(a: &str, b: &str) -> bool {
         5..=8 => 1,
         _ => 2,
     };
-    a.len().abs_diff(b.len()) <= allowed && edit_distance(a.as_bytes(), b.as_bytes()) <= allowed
+    a.len().abs_diff(b.len()) <= allowed && within_edits(a.as_bytes(), b.as_bytes(), allowed)
 }
 
-/// Levenshtein distance of two short ASCII words.
-fn edit_distance(a: &[u8], b: &[u8]) -> usize {
-    let mut row: Vec<usize> = (0..=b.len()).collect();
+/// Whether two words are at most `allowed` edits apart (Levenshtein), giving up as soon as
+/// a row of the table is past it. Words of 32 bytes or more are never compared (no title
+/// has one).
+fn within_edits(a: &[u8], b: &[u8], allowed: usize) -> bool {
+    const MAX: usize = 32;
+    if a.len() >= MAX || b.len() >= MAX {
+        return false;
+    }
+    let mut row = [0u8; MAX + 1];
+    for (j, cell) in row.iter_mut().enumerate().take(b.len() + 1) {
+        *cell = j as u8;
+    }
     for (i, ca) in a.iter().enumerate() {
         let mut diagonal = row[0];
-        row[0] = i + 1;
+        row[0] = i as u8 + 1;
+        let mut least = row[0];
         for (j, cb) in b.iter().enumerate() {
             let above = row[j + 1];
-            row[j + 1] = (diagonal + usize::from(ca != cb)).min(above + 1).min(row[j] + 1);
+            row[j + 1] = (diagonal + u8::from(ca != cb)).min(above + 1).min(row[j] + 1);
             diagonal = above;
+            least = least.min(row[j + 1]);
+        }
+        if usize::from(least) > allowed {
+            return false;
         }
     }
-    row[b.len()]
+    usize::from(row[b.len()]) <= allowed
 }
 
 /// The key of the template section that reports on the previous action plan.

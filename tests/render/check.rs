@@ -667,6 +667,25 @@ fn a_four_megabyte_report_checks_quickly() {
     assert!(elapsed.as_secs_f64() < 10.0, "{elapsed:?}");
 }
 
+#[test]
+fn ten_thousand_headings_that_match_nothing_check_quickly() {
+    // Every section lacking and every heading different: the near-miss search at its worst.
+    let mut report = String::new();
+    let mut n = 0u32;
+    while n < 9_900 {
+        n += 1;
+        report.push_str(&format!(
+            "# Initiativ{n} implementd locall levl cooperatio{n} summar{n} informatio{n} contributio{n} netwrk\n\nx\n"
+        ));
+    }
+    let start = Instant::now();
+    let findings = run(&report, Some(PLAN), &[]);
+    let elapsed = start.elapsed();
+    assert_eq!(with_code(&findings, "missing_section").len(), 5);
+    eprintln!("check of {} headings: {elapsed:?}", n);
+    assert!(elapsed.as_secs_f64() < 10.0, "{elapsed:?}");
+}
+
 /// `sections` on the shared report, checked part by part.
 fn outline(md: &str) -> Vec<SectionText> {
     let out = sections(md, &Template::builtin());
