@@ -103,6 +103,7 @@ fn bench_check(c: &mut Criterion) {
             attachments: &[],
             template: &template,
             limits: &limits,
+            previous_items: &[],
         };
         group.sample_size(20);
         group.throughput(Throughput::Bytes(md.len() as u64));
@@ -118,6 +119,7 @@ fn bench_check(c: &mut Criterion) {
         attachments: &attachments,
         template: &template,
         limits: &limits,
+        previous_items: &[],
     };
     assert!(check(&request).iter().all(|f| f.attachment.is_none()), "the photo is a valid image");
     group.sample_size(10);

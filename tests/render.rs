@@ -20,6 +20,8 @@ mod limits;
 mod props;
 #[path = "render/scripts.rs"]
 mod scripts;
+#[path = "render/skeleton.rs"]
+mod skeleton;
 #[path = "render/template.rs"]
 mod template;
 #[path = "render/typography.rs"]

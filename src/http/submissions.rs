@@ -23,6 +23,7 @@ use crate::domain::cycles::local_date;
 use crate::domain::submissions::DecisionInput;
 use crate::domain::{Invalid, parse_date};
 use crate::render::Finding;
+use crate::workflow::continuity::{DraftSkeleton, PreviousPlan};
 use crate::workflow::cycles::{Access, CycleOverview};
 use crate::workflow::review::{Comment, DecisionRow, StoredAttachment, Submission};
 use crate::workflow::review::{NewCommentInput, SectionDiff, Version, VersionDiff, VersionInCycle, VersionPdf};
@@ -33,6 +34,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/cycles/{id}/draft", get(show_draft).put(save_draft))
         .route("/cycles/{id}/draft/pdf", get(draft_pdf))
+        .route("/cycles/{id}/draft/skeleton", get(draft_skeleton))
         .route("/cycles/{id}/submissions", get(list_versions).post(submit))
         .route("/preview", post(preview))
         .route("/submissions/{id}", get(show_version))
@@ -156,6 +158,74 @@ async fn save_draft(
         })
         .await?;
     Ok(Json(DraftView::new(id, draft)))
+}
+
+/// The accepted action plan of the city's previous cycle.
+#[derive(Serialize)]
+struct PreviousPlanView {
+    cycle_id: i64,
+    period: String,
+    submission_id: i64,
+    version: i32,
+    action_plan_markdown: String,
+}
+
+impl From<PreviousPlan> for PreviousPlanView {
+    fn from(p: PreviousPlan) -> Self {
+        Self {
+            cycle_id: p.cycle_id,
+            period: format!("{}–{}", p.period_start_year, p.period_end_year),
+            submission_id: p.submission_id,
+            version: p.version,
+            action_plan_markdown: p.action_plan_markdown,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct PlanItemView {
+    section: String,
+    text: String,
+}
+
+#[derive(Serialize)]
+struct SkeletonView {
+    cycle_id: i64,
+    language: &'static str,
+    report_markdown: String,
+    action_plan_markdown: String,
+    /// The plan the progress part reports against, or null.
+    previous_action_plan: Option<PreviousPlanView>,
+    /// Its items, as the progress part lists them.
+    previous_items: Vec<PlanItemView>,
+}
+
+/// The template's skeleton in the city's language, ready to be saved as the first draft
+/// (`PUT …/draft`), with the previous accepted action plan's items to report against. Whoever
+/// may read the city's draft may read it; nothing is stored.
+async fn draft_skeleton(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<SkeletonView>, ApiError> {
+    let principal = auth.signed_in()?.clone();
+    let now = state.now();
+    let st = state.clone();
+    let skeleton: DraftSkeleton = state
+        .db
+        .run(move |conn| {
+            let cycle = cycle_for(conn, &st, &principal, id, false, now)?;
+            workflow::continuity::skeleton(conn, &st.reporting, &cycle)
+        })
+        .await?;
+    Ok(Json(SkeletonView {
+        cycle_id: id,
+        language: skeleton.language,
+        report_markdown: skeleton.report_markdown,
+        action_plan_markdown: skeleton.action_plan_markdown,
+        previous_action_plan: skeleton.previous.map(PreviousPlanView::from),
+        previous_items: skeleton.items.into_iter().map(|i| PlanItemView { section: i.section, text: i.text }).collect(),
+    }))
 }
 
 fn pdf_response(pdf: Vec<u8>, file_name: &str) -> Response {
@@ -364,14 +434,28 @@ async fn readable_version(state: &AppState, auth: &Auth, id: i64) -> Result<(Ver
     Ok((found, principal))
 }
 
-/// One version with its Markdown.
+#[derive(Serialize)]
+struct VersionDetailView {
+    #[serde(flatten)]
+    version: VersionView,
+    /// For the reviewer's reference: the action plan accepted for the city's previous cycle, or
+    /// null.
+    previous_action_plan: Option<PreviousPlanView>,
+}
+
+/// One version with its Markdown and the previous cycle's accepted action plan.
 async fn show_version(
     State(state): State<AppState>,
     auth: Auth,
     ApiPath(id): ApiPath<i64>,
-) -> Result<Json<VersionView>, ApiError> {
+) -> Result<Json<VersionDetailView>, ApiError> {
     let (found, _) = readable_version(&state, &auth, id).await?;
-    Ok(Json(VersionView::new(found.version, true)))
+    let record = found.cycle.record.clone();
+    let previous = state.db.run(move |conn| workflow::continuity::previous_plan(conn, &record)).await?;
+    Ok(Json(VersionDetailView {
+        version: VersionView::new(found.version, true),
+        previous_action_plan: previous.map(PreviousPlanView::from),
+    }))
 }
 
 /// A version's PDF: the archived file once accepted, otherwise rendered marked submitted.

@@ -11,9 +11,20 @@
 //! Sections are found by heading, at any level, outside block quotes and lists:
 //! a heading matches a template section when it equals its English or French
 //! title once both are folded to lower-case ASCII (accents dropped, `œ` read as
-//! `oe`), a leading number (`1.`, `6.3`, `II.`) is removed, and punctuation and
-//! spacing are ignored. [`sections`] splits a text at the same headings with the
-//! same matching.
+//! `oe`), a leading number (`1.`, `6.3`, `II.`, `A.`) is removed, and punctuation,
+//! spacing and the words "and"/"et" (so `&` is `and`) are ignored. [`sections`]
+//! splits a text at the same headings with the same matching.
+//!
+//! A heading that matches no section but comes close to one its document lacks
+//! (most of its words are the section's, a typo in a word allowed, small words
+//! such as "the" or "de" ignored) is a near miss: a warning names the template
+//! heading it probably means, and the `missing_section` error names the heading.
+//!
+//! The progress part ([`PROGRESS_KEY`], "Progress on the Previous Action Plan")
+//! holds a table `| Item | Status | Comment |` with one row per item of the
+//! previous accepted action plan (see [`skeleton`](super::skeleton)); its status
+//! is one of done, partly done, not done (réalisé, partiellement réalisé, non
+//! réalisé).
 //!
 //! | code | severity | meaning |
 //! |---|---|---|
@@ -28,6 +39,12 @@
 //! | `section_in_wrong_part` | warning | a report section's heading is in the action plan, or the reverse; it does not count there |
 //! | `duplicate_section` | warning | a section's heading appears again (line of the repeat) |
 //! | `section_out_of_order` | warning | a section comes after one the template puts after it |
+//! | `heading_near_miss` | warning | a heading matches no section but is close to one the document lacks, which the message names |
+//! | `progress_missing` | warning | the previous cycle has an accepted action plan and the report has no progress part |
+//! | `progress_item_missing` | warning | an item of the previous accepted plan has no row in the progress table (one per item, naming it) |
+//! | `progress_without_table` | warning | the progress part has no table of the previous plan's items |
+//! | `progress_without_status` | warning | an item of the progress table has no status (one per item, naming it) |
+//! | `progress_unknown_status` | warning | an item's status is not done, partly done or not done |
 //! | `missing_attachment` | error | an image names no attachment |
 //! | `remote_image` | error | an image is an `http(s)://` address; only attachments are shown |
 //! | `attachment_too_large` | error | an attachment is above `max_image_bytes` or `max_image_pixels` |
@@ -41,13 +58,13 @@
 //! by line, then the attachments' by name; findings without a line (missing
 //! sections, an empty text) open their document's list.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use super::images::{self, ColourSpace, Encoded, Image, Images};
-use super::markdown::{self, Scan};
+use super::markdown::{self, Scan, TableMark};
 use super::tree::{Block, Document, plain_text};
-use super::{Attachment, Limits, Part, RenderError, Section, Template};
+use super::{Attachment, Limits, Part, PlanItem, RenderError, Section, Template};
 
 /// What one check reads: the submission as uploaded, and the rules it is held to.
 #[derive(Debug, Clone, Copy)]
@@ -62,6 +79,9 @@ pub struct CheckRequest<'a> {
     pub template: &'a Template,
     /// The renderer's input limits.
     pub limits: &'a Limits,
+    /// The items of the action plan accepted for the previous cycle, which the report's
+    /// progress part must list; empty when there is no such plan.
+    pub previous_items: &'a [PlanItem],
 }
 
 /// Whether a finding blocks a submission.
@@ -243,6 +263,7 @@ pub fn check(req: &CheckRequest<'_>) -> Vec<Finding> {
         }
         let others = plan.as_ref().and_then(|p| p.as_ref()).map(|p| &p.scan.anchors);
         text.check(Part::Report, &matcher, others, &mut out);
+        text.check_progress(&matcher, req.previous_items, &mut out);
     }
     match &plan {
         None => out.push(Finding::new(
@@ -439,20 +460,148 @@ impl Text<'_> {
                 _ => furthest = Some(k),
             }
         }
+        // Near misses: headings that match nothing, against the sections of this part
+        // the text lacks.
+        let mut near: Vec<Option<(String, usize)>> = vec![None; sections.len()];
+        let mut seen = HashMap::new();
+        for h in &self.scan.marks.headings {
+            if matcher.find(&h.text).is_some() {
+                continue;
+            }
+            let lacking = |k: usize| sections[k].part == part && first_line[k].is_none();
+            let Some(k) = matcher.near_miss(&h.text, lacking, &mut seen) else { continue };
+            let section = &sections[k];
+            let line = self.lines.line(h.range.start);
+            out.push(self.warning(
+                "heading_near_miss",
+                h.range.start,
+                format!(
+                    "the heading “{}” matches no section of the template; did you mean section {} {}? \
+                     Use the template's heading so the section is found",
+                    shorten(&h.text),
+                    section.number,
+                    titles(section)
+                ),
+            ));
+            near[k].get_or_insert((h.text.clone(), line));
+        }
         for (k, section) in sections.iter().enumerate() {
             if section.required && section.part == part && first_line[k].is_none() {
+                let hint = match &near[k] {
+                    Some((heading, line)) => {
+                        format!("; the heading “{}” on line {line} may be meant as this section", shorten(heading))
+                    }
+                    None => String::new(),
+                };
                 out.push(Finding::new(
                     Severity::Error,
                     "missing_section",
                     self.source,
                     None,
                     format!(
-                        "missing section {} (section {} of the template) in the {}",
+                        "missing section {} (section {} of the template) in the {}{hint}",
                         titles(section),
                         section.number,
                         self.source.noun()
                     ),
                 ));
+            }
+        }
+    }
+
+    /// The progress part: it lists every item of the previous plan, and each row of its table
+    /// says how far the item went.
+    fn check_progress(&self, matcher: &Matcher<'_>, previous: &[PlanItem], out: &mut Vec<Finding>) {
+        let headings = &self.scan.marks.headings;
+        let Some(i) = headings
+            .iter()
+            .position(|h| matcher.find(&h.text).is_some_and(|k| matcher.sections[k].key == PROGRESS_KEY))
+        else {
+            if !previous.is_empty() {
+                let part = match matcher.sections.iter().find(|s| s.key == PROGRESS_KEY) {
+                    Some(s) => format!("section {} {}", s.number, titles(s)),
+                    None => "a progress part".to_string(),
+                };
+                out.push(Finding::new(
+                    Severity::Warning,
+                    "progress_missing",
+                    self.source,
+                    None,
+                    format!(
+                        "the report does not say how far the {} item(s) of the previous action plan went; \
+                         add {part} with a row for each (the skeleton lists them)",
+                        previous.len()
+                    ),
+                ));
+            }
+            return;
+        };
+        let heading = &headings[i];
+        let end =
+            headings[i + 1..].iter().find(|h| h.level <= heading.level).map_or(self.body.len(), |h| h.range.start);
+        let tables: Vec<&TableMark> =
+            self.scan.marks.tables.iter().filter(|t| t.start > heading.range.start && t.start < end).collect();
+        if tables.is_empty() {
+            out.push(self.warning(
+                "progress_without_table",
+                heading.range.start,
+                "the progress part has no table; list the previous action plan's items as | Item | Status | Comment |"
+                    .to_string(),
+            ));
+        }
+        let listed: Vec<String> = tables
+            .iter()
+            .flat_map(|t| {
+                let (item, _) = progress_columns(&t.header);
+                t.rows.iter().filter_map(move |(cells, _)| cells.get(item)).map(|c| fold_heading(c))
+            })
+            .collect();
+        for prev in previous {
+            let wanted = fold_heading(&prev.text);
+            if !listed.iter().any(|row| row.contains(&wanted)) {
+                out.push(self.warning(
+                    "progress_item_missing",
+                    heading.range.start,
+                    format!(
+                        "the previous action plan's item “{} {}” is not in the progress table, so it has no status; \
+                         add a row for it",
+                        prev.section,
+                        shorten(&prev.text)
+                    ),
+                ));
+            }
+        }
+        for table in tables {
+            let (item, status) = progress_columns(&table.header);
+            for (cells, offset) in &table.rows {
+                let cell = |k: usize| cells.get(k).map_or("", |c| c.trim());
+                let name = cell(item);
+                if name.is_empty() {
+                    continue;
+                }
+                let given = cell(status);
+                if given.is_empty() {
+                    out.push(self.warning(
+                        "progress_without_status",
+                        *offset,
+                        format!(
+                            "the previous action plan's item “{}” has no status; write {}",
+                            shorten(name),
+                            STATUS_HINT
+                        ),
+                    ));
+                } else if progress_status(given).is_none() {
+                    out.push(self.warning(
+                        "progress_unknown_status",
+                        *offset,
+                        format!(
+                            "the status “{}” of the item “{}” is not one the check knows; write {}",
+                            shorten(given),
+                            shorten(name),
+                            STATUS_HINT
+                        ),
+                    ));
+                }
             }
         }
     }
@@ -581,34 +730,216 @@ pub(crate) fn heading_language(document: &Document, template: &Template) -> Opti
 }
 
 /// Template sections with their titles folded for matching.
-struct Matcher<'t> {
-    sections: &'t [Section],
+pub(super) struct Matcher<'t> {
+    pub(super) sections: &'t [Section],
     titles: Vec<(String, String)>,
+    /// The content words of every title (the first 128), and each section's English and
+    /// French title as indices into them, for near misses.
+    vocabulary: Vec<String>,
+    title_words: Vec<(Vec<usize>, Vec<usize>)>,
 }
 
+/// Which words of a [`Matcher`]'s vocabulary a word is alike, as bits.
+type WordMask = u128;
+
 impl<'t> Matcher<'t> {
-    fn new(sections: &'t [Section]) -> Self {
-        let titles = sections.iter().map(|s| (fold_heading(&s.en), fold_heading(&s.fr))).collect();
-        Matcher { sections, titles }
+    pub(super) fn new(sections: &'t [Section]) -> Self {
+        let titles: Vec<(String, String)> =
+            sections.iter().map(|s| (fold_heading(&s.en), fold_heading(&s.fr))).collect();
+        let mut vocabulary: Vec<String> = Vec::new();
+        let mut index = |title: &str| -> Vec<usize> {
+            let mut out = Vec::new();
+            for word in content_words(title) {
+                let k = match vocabulary.iter().position(|v| v == word) {
+                    Some(k) => k,
+                    None if vocabulary.len() < WordMask::BITS as usize => {
+                        vocabulary.push(word.to_string());
+                        vocabulary.len() - 1
+                    }
+                    None => continue,
+                };
+                out.push(k);
+            }
+            out
+        };
+        let title_words = titles.iter().map(|(en, fr)| (index(en), index(fr))).collect();
+        Matcher { sections, titles, vocabulary, title_words }
     }
 
     /// Index of the first section whose English or French title the heading matches.
-    fn find(&self, heading: &str) -> Option<usize> {
+    pub(super) fn find(&self, heading: &str) -> Option<usize> {
         let folded = fold_heading(heading);
         if folded.is_empty() {
             return None;
         }
         self.titles.iter().position(|(en, fr)| *en == folded || *fr == folded)
     }
+
+    /// The section among `candidates` whose English or French title the heading comes
+    /// closest to, when it is close enough to be a near miss ([`closeness`] at least
+    /// one half); the first of equals. `seen` keeps each word's comparison with the
+    /// vocabulary, so a text's headings cost one comparison per distinct word.
+    fn near_miss(
+        &self,
+        heading: &str,
+        candidates: impl Fn(usize) -> bool,
+        seen: &mut HashMap<String, WordMask>,
+    ) -> Option<usize> {
+        let folded = fold_heading(heading);
+        let words = content_words(&folded);
+        // Closeness of one half needs at most three times a title's words: a longer heading
+        // is no near miss.
+        let most = self.title_words.iter().map(|(en, fr)| en.len().max(fr.len())).max().unwrap_or(0);
+        if words.is_empty() || words.len() > 3 * most {
+            return None;
+        }
+        let masks: Vec<WordMask> = words
+            .iter()
+            .map(|w| {
+                *seen.entry((*w).to_string()).or_insert_with(|| {
+                    self.vocabulary.iter().enumerate().filter(|(_, v)| alike(w, v)).fold(0, |m, (k, _)| m | 1 << k)
+                })
+            })
+            .collect();
+        let mut best: Option<(f32, usize)> = None;
+        for (k, (en, fr)) in self.title_words.iter().enumerate() {
+            if !candidates(k) {
+                continue;
+            }
+            let score = closeness(&masks, en).max(closeness(&masks, fr));
+            if score >= 0.5 && best.is_none_or(|(b, _)| score > b) {
+                best = Some((score, k));
+            }
+        }
+        best.map(|(_, k)| k)
+    }
+}
+
+/// Words that carry no meaning in a heading, in English and French.
+const SMALL_WORDS: &[&str] = &[
+    "a", "an", "the", "of", "for", "to", "in", "at", "on", "by", "with", "its", "s", "de", "du", "des", "la", "le",
+    "les", "l", "d", "pour", "au", "aux", "en", "dans", "sur", "par", "un", "une",
+];
+
+/// The words of a folded heading without the small ones, a plural `s` or `x` dropped.
+fn content_words(folded: &str) -> Vec<&str> {
+    folded
+        .split(' ')
+        .filter(|w| !w.is_empty() && !SMALL_WORDS.contains(w))
+        .map(|w| if w.len() > 3 && (w.ends_with('s') || w.ends_with('x')) { &w[..w.len() - 1] } else { w })
+        .collect()
+}
+
+/// How alike a heading's words (each as the vocabulary words it is [`alike`]) and a
+/// title's (as vocabulary indices) are, 0 to 1: twice the words they share over the
+/// words of both (Dice).
+fn closeness(a: &[WordMask], b: &[usize]) -> f32 {
+    let mut used = vec![false; b.len()];
+    let mut shared = 0;
+    for mask in a {
+        let found = b.iter().enumerate().position(|(k, v)| !used[k] && mask & (1 << v) != 0);
+        if let Some(k) = found {
+            used[k] = true;
+            shared += 1;
+        }
+    }
+    (2 * shared) as f32 / (a.len() + b.len()).max(1) as f32
+}
+
+/// Words are alike when equal or, for words of five letters or more, one typo apart
+/// (two from nine letters).
+fn alike(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    let shorter = a.len().min(b.len());
+    let allowed = match shorter {
+        0..=4 => return false,
+        5..=8 => 1,
+        _ => 2,
+    };
+    a.len().abs_diff(b.len()) <= allowed && within_edits(a.as_bytes(), b.as_bytes(), allowed)
+}
+
+/// Whether two words are at most `allowed` edits apart (Levenshtein), giving up as soon as
+/// a row of the table is past it. Words of 32 bytes or more are never compared (no title
+/// has one).
+fn within_edits(a: &[u8], b: &[u8], allowed: usize) -> bool {
+    const MAX: usize = 32;
+    if a.len() >= MAX || b.len() >= MAX {
+        return false;
+    }
+    let mut row = [0u8; MAX + 1];
+    for (j, cell) in row.iter_mut().enumerate().take(b.len() + 1) {
+        *cell = j as u8;
+    }
+    for (i, ca) in a.iter().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i as u8 + 1;
+        let mut least = row[0];
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (diagonal + u8::from(ca != cb)).min(above + 1).min(row[j] + 1);
+            diagonal = above;
+            least = least.min(row[j + 1]);
+        }
+        if usize::from(least) > allowed {
+            return false;
+        }
+    }
+    usize::from(row[b.len()]) <= allowed
+}
+
+/// The key of the template section that reports on the previous action plan.
+pub const PROGRESS_KEY: &str = "previous_plan_progress";
+
+/// How far an item of the previous action plan went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    Done,
+    PartlyDone,
+    NotDone,
+}
+
+const STATUS_HINT: &str = "done, partly done or not done (réalisé, partiellement réalisé, non réalisé)";
+
+/// A status as written in the progress table, in English or French, any case or accents.
+pub fn progress_status(text: &str) -> Option<Progress> {
+    match fold_heading(text).as_str() {
+        "done" | "completed" | "realise" | "realisee" | "fait" => Some(Progress::Done),
+        "partly done"
+        | "partially done"
+        | "partly"
+        | "partially"
+        | "in progress"
+        | "partiellement realise"
+        | "partiellement realisee"
+        | "en partie realise"
+        | "en cours" => Some(Progress::PartlyDone),
+        "not done" | "not started" | "non realise" | "non realisee" | "pas realise" | "pas fait" => {
+            Some(Progress::NotDone)
+        }
+        _ => None,
+    }
+}
+
+/// Which columns of a progress table hold the item and the status: by their header,
+/// otherwise the first and the second.
+fn progress_columns(header: &[String]) -> (usize, usize) {
+    let find = |names: &[&str]| header.iter().position(|h| names.contains(&fold_heading(h).as_str()));
+    let item = find(&["item", "element", "initiative", "action"]).unwrap_or(0);
+    let status = find(&["status", "statut", "etat"]).unwrap_or(if item == 1 { 0 } else { 1 });
+    (item, status)
 }
 
 /// A heading as compared with section titles: ASCII lower case without accents,
 /// leading numbering removed, words of letters and digits separated by one space.
 fn fold_heading(text: &str) -> String {
     let folded = deunicode::deunicode(text).to_lowercase();
-    let rest = strip_numbering(folded.trim_start());
+    let rest = strip_numbering(folded.trim_start_matches(|c: char| !c.is_ascii_alphanumeric()));
     let mut out = String::with_capacity(rest.len());
-    for word in rest.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
+    let words = rest.split(|c: char| !c.is_ascii_alphanumeric());
+    for word in words.filter(|w| !w.is_empty() && !matches!(*w, "and" | "et")) {
         if !out.is_empty() {
             out.push(' ');
         }
@@ -625,7 +956,15 @@ fn strip_numbering(text: &str) -> &str {
         return text.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.');
     }
     let end = text.find(|c: char| c.is_whitespace() || matches!(c, '.' | ')' | ':')).unwrap_or(text.len());
-    if end < text.len() && is_roman(&text[..end]) { &text[end..] } else { text }
+    if end < text.len() && is_roman(&text[..end]) {
+        return &text[end..];
+    }
+    // A letter numbering an appendix: `A.`, `b)`.
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), Some('.' | ')')) if c.is_ascii_lowercase() => chars.as_str(),
+        _ => text,
+    }
 }
 
 /// A lower-case roman numeral from 1 to 39.

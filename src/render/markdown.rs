@@ -89,6 +89,18 @@ pub(crate) struct Marks {
     pub anchor_links: Vec<(String, String, usize)>,
     /// Whether there is any text, code, HTML or image outside headings.
     pub has_content: bool,
+    /// Tables, with their cells as plain text.
+    pub tables: Vec<TableMark>,
+}
+
+/// A table as the template check reads it: the plain text of its cells.
+#[derive(Debug, Default)]
+pub(crate) struct TableMark {
+    /// Byte offset where the table starts.
+    pub start: usize,
+    pub header: Vec<String>,
+    /// Each body row's cells, with the byte offset where the row starts.
+    pub rows: Vec<(Vec<String>, usize)>,
 }
 
 /// One Markdown input read for the template check.
@@ -193,6 +205,10 @@ struct Observer {
     heading: Option<OpenHeading>,
     /// Images currently open: the builder keeps only the outermost one.
     images: usize,
+    /// The table cell being read, if any.
+    cell: Option<String>,
+    /// The table row being read: its cells and where it starts.
+    row: Option<(Vec<String>, usize)>,
 }
 
 impl Observer {
@@ -248,6 +264,24 @@ impl Observer {
             }
             Event::SoftBreak | Event::HardBreak => self.text(" "),
             Event::FootnoteReference(_) => self.content(),
+            Event::Start(Tag::Table(_)) => {
+                self.marks.tables.push(TableMark { start: range.start, ..TableMark::default() })
+            }
+            Event::Start(Tag::TableHead | Tag::TableRow) => self.row = Some((Vec::new(), range.start)),
+            Event::Start(Tag::TableCell) => self.cell = Some(String::new()),
+            Event::End(TagEnd::TableCell) => {
+                if let (Some(cell), Some((cells, _))) = (self.cell.take(), self.row.as_mut()) {
+                    cells.push(cell.split_whitespace().collect::<Vec<_>>().join(" "));
+                }
+            }
+            Event::End(end @ (TagEnd::TableHead | TagEnd::TableRow)) => {
+                if let (Some((cells, start)), Some(table)) = (self.row.take(), self.marks.tables.last_mut()) {
+                    match end {
+                        TagEnd::TableHead => table.header = cells,
+                        _ => table.rows.push((cells, start)),
+                    }
+                }
+            }
             _ => {}
         }
     }
@@ -255,6 +289,9 @@ impl Observer {
     /// Text goes to the heading being read (as [`plain_text`] would give it), or
     /// counts as content.
     fn text(&mut self, t: &str) {
+        if let Some(cell) = &mut self.cell {
+            cell.push_str(t);
+        }
         match &mut self.heading {
             Some(h) => h.text.push_str(t),
             None if !t.trim().is_empty() => self.marks.has_content = true,

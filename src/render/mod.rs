@@ -34,17 +34,21 @@ mod meta;
 mod pdf;
 mod received;
 mod shaping;
+mod skeleton;
 mod template;
 mod tree;
 
 use std::time::{Duration, Instant};
 
-pub use check::{CheckRequest, Finding, SectionText, Severity, Source, check, sections};
+pub use check::{
+    CheckRequest, Finding, PROGRESS_KEY, Progress, SectionText, Severity, Source, check, progress_status, sections,
+};
 pub use error::{RenderError, Warning, WarningCode};
 pub use limits::Limits;
 pub use markdown::{TextBlock, text_blocks};
 pub use meta::{Attachment, DocumentMeta, PdfDate, Status, bundle_digest, load_attachments_dir};
 pub use received::{MAX_RECEIVED_PDF_BYTES, ReceivedPdf, inspect_received};
+pub use skeleton::{PlanItem, Skeleton, plan_items, skeleton};
 pub use template::{PageSize, Part, Section, Template};
 
 /// Name and version of this renderer, written into every PDF (producer, creator, XMP), every

@@ -62,6 +62,25 @@ pub struct Section {
     pub fr: String,
     pub required: bool,
     pub part: Part,
+    /// One line under the heading in a new report's skeleton: what the section should
+    /// contain, in English.
+    #[serde(default)]
+    pub prompt_en: String,
+    /// The same in French.
+    #[serde(default)]
+    pub prompt_fr: String,
+}
+
+impl Section {
+    /// The heading in `language` (`fr`: French; anything else: English).
+    pub fn title(&self, language: &str) -> &str {
+        if language == "fr" { &self.fr } else { &self.en }
+    }
+
+    /// The skeleton's prompt in `language`, as [`Section::title`].
+    pub fn prompt(&self, language: &str) -> &str {
+        if language == "fr" { &self.prompt_fr } else { &self.prompt_en }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

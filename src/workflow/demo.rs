@@ -251,6 +251,7 @@ mod tests {
                 attachments: &attachments,
                 template: &kit.template,
                 limits: &kit.limits,
+                previous_items: &[],
             });
             assert!(findings.is_empty(), "{}: {findings:?}", report.city);
             assert!(report.report_markdown.contains("fictitious content generated for the MMR system's demo"));
@@ -275,6 +276,7 @@ mod tests {
             attachments: &attachments,
             template: &kit.template,
             limits: &kit.limits,
+            previous_items: &[],
         });
         assert!(findings.is_empty(), "{findings:?}");
         assert!(REPORTS.iter().all(|r| r.city != "ostersund"));

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod catalog_index;
 pub mod cities;
 pub mod contacts;
+pub mod continuity;
 pub mod cycles;
 pub mod demo;
 pub mod excerpts;

@@ -21,7 +21,7 @@ use crate::domain::Invalid;
 use crate::domain::cycles::{CycleRules, CycleStatus, Decision};
 use crate::domain::submissions::{AttachmentName, MAX_ATTACHMENTS, is_late, may_submit, sniff_image};
 use crate::error::{Error, Result};
-use crate::render::{Attachment, CheckRequest, Finding, Status, check};
+use crate::render::{Attachment, CheckRequest, Finding, PlanItem, Status, check};
 use crate::storage::sha256_hex;
 
 /// A file uploaded with a report.
@@ -59,7 +59,14 @@ pub struct Submitted {
 
 /// Runs the template check on an upload and turns it into storable sources, or says why it
 /// cannot be stored at all.
-fn prepare(kit: &Reporting, upload: &Upload, stored: Option<Vec<StoredAttachment>>) -> Result<(Sources, Vec<Finding>)> {
+/// `previous` are the items of the previous cycle's accepted action plan, which the report's
+/// progress part must list ([`super::continuity`]).
+fn prepare(
+    kit: &Reporting,
+    upload: &Upload,
+    stored: Option<Vec<StoredAttachment>>,
+    previous: &[PlanItem],
+) -> Result<(Sources, Vec<Finding>)> {
     let files: Vec<(String, Vec<u8>)> = match (&upload.attachments, stored) {
         (Some(files), _) => files.iter().map(|f| (f.name.clone(), f.bytes.clone())).collect(),
         (None, Some(stored)) => stored.into_iter().map(|a| (a.name, a.data)).collect(),
@@ -113,6 +120,7 @@ fn prepare(kit: &Reporting, upload: &Upload, stored: Option<Vec<StoredAttachment
         attachments: &attachments,
         template: &kit.template,
         limits: &kit.limits,
+        previous_items: previous,
     });
     let text = |bytes: &[u8]| String::from_utf8(bytes.to_vec());
     let (Ok(report), Ok(plan)) =
@@ -159,7 +167,8 @@ pub fn draft(conn: &mut Conn<'_>, kit: &Reporting, cycle_id: i64) -> Result<Draf
         action_plan_markdown: Some(draft.action_plan_markdown.clone().into_bytes()),
         attachments: None,
     };
-    let (sources, findings) = prepare(kit, &upload, Some(stored))?;
+    let previous = super::continuity::previous_items(conn, kit, cycle_id)?;
+    let (sources, findings) = prepare(kit, &upload, Some(stored), &previous)?;
     Ok(DraftOverview { draft, attachments: listing(&sources.attachments), findings })
 }
 
@@ -193,7 +202,8 @@ pub fn save_draft(
         Some(_) => None,
         None => Some(db::submissions::attachments(conn, Owner::Draft(cycle_id), true)?),
     };
-    let (sources, findings) = prepare(kit, upload, stored)?;
+    let previous = super::continuity::previous_items(conn, kit, cycle_id)?;
+    let (sources, findings) = prepare(kit, upload, stored, &previous)?;
     let draft = Draft {
         report_markdown: sources.report_markdown.clone(),
         action_plan_markdown: sources.action_plan_markdown.clone(),
@@ -233,7 +243,7 @@ pub fn draft_rendering(conn: &mut Conn<'_>, cycle: &CycleOverview, today: NaiveD
 /// city on the cover when there is one.
 pub fn preview(kit: &Reporting, upload: &Upload, cover: Option<&CityCover>, today: NaiveDate) -> Result<Vec<u8>> {
     // Findings do not stop a preview; input the renderer refuses is a 422 naming the limit.
-    let (sources, _) = prepare(kit, upload, None)?;
+    let (sources, _) = prepare(kit, upload, None, &[])?;
     let mut meta = match cover {
         Some(c) => {
             let mut meta = crate::render::DocumentMeta::for_city(&c.name);
@@ -262,8 +272,9 @@ pub fn submit(
     upload: Option<&Upload>,
     now: NaiveDateTime,
 ) -> Result<Submitted> {
+    let previous = super::continuity::previous_items(conn, kit, cycle_id)?;
     let (sources, findings) = match upload {
-        Some(upload) => prepare(kit, upload, None)?,
+        Some(upload) => prepare(kit, upload, None, &previous)?,
         None => {
             let draft = db::submissions::draft(conn, cycle_id)?.ok_or_else(|| {
                 Error::Conflict("this cycle has no draft; save one or send the report with the submission".into())
@@ -274,7 +285,7 @@ pub fn submit(
                 action_plan_markdown: Some(draft.action_plan_markdown.into_bytes()),
                 attachments: None,
             };
-            prepare(kit, &upload, Some(stored))?
+            prepare(kit, &upload, Some(stored), &previous)?
         }
     };
     let errors = findings.iter().filter(|f| f.is_error()).count();

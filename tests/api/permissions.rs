@@ -89,6 +89,7 @@ async fn permission_matrix(app: TestApp) {
     let s = format!("/api/v1/submissions/{v2}");
     row(&app, &callers, Method::GET, &format!("{c}/draft"), None, READ).await;
     row(&app, &callers, Method::GET, &format!("{c}/draft/pdf"), None, READ).await;
+    row(&app, &callers, Method::GET, &format!("{c}/draft/skeleton"), None, READ).await;
     row(&app, &callers, Method::PUT, &format!("{c}/draft"), Some(report_body()), [401, 200, 403, 403, 403, 200]).await;
     row(&app, &callers, Method::GET, &format!("{c}/submissions"), None, READ).await;
     // The bundle awaiting review, submitted again: the same version (200), never a second one.

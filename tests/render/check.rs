@@ -68,6 +68,7 @@ fn run_with(report: &[u8], plan: Option<&[u8]>, attachments: &[Attachment], limi
         attachments,
         template: &template,
         limits,
+        previous_items: &[],
     })
 }
 
@@ -179,7 +180,8 @@ Texte.
 
 #[test]
 fn a_missing_section_is_an_error_in_both_languages() {
-    let report = REPORT.replace("## 1. Executive Summary", "## 1. Summary of the summary");
+    // A heading unlike any section's (one that comes close is a near miss, below).
+    let report = REPORT.replace("## 1. Executive Summary", "## 1. Foreword");
     let findings = run(&report, Some(PLAN), &[]);
     assert_eq!(codes(&findings), ["missing_section"], "{findings:#?}");
     let f = &findings[0];
@@ -198,6 +200,118 @@ fn a_missing_section_is_an_error_in_both_languages() {
 
     // Appendices are optional.
     assert!(!run(REPORT, Some(PLAN), &[]).iter().any(|f| f.message.contains("Appendices")));
+}
+
+#[test]
+fn headings_differing_only_in_numbering_case_accents_or_punctuation_are_found() {
+    let report = "\
+# A. EXECUTIVE SUMMARY!
+Text.
+# 2 — general information
+Text.
+# (3) Contribution to the Network’s global management
+Text.
+# 4.0. Major initiatives implemented at the local level...
+Text.
+# V) Major Initiatives Implemented Through Inter City Cooperation
+Text.
+";
+    let plan = PLAN
+        .replace("# 6. Proposed", "# 6 - proposed")
+        .replace("## 6.4 Communication and Awareness Plan", "## 6.4) Communication & awareness plan");
+    let findings = run(report, Some(&plan), &[]);
+    assert!(findings.is_empty(), "{findings:#?}");
+    let plan = "\
+# VI. Plan d'action propose pour la prochaine periode de quatre ans
+Texte.
+## 6.1 INITIATIVES LOCALES
+## 6.2 Initiatives internationales & entre villes
+## 6.3 budget
+## 6.4 Plan de communication, et de sensibilisation
+Texte.
+";
+    let findings = run(REPORT, Some(plan), &[]);
+    assert!(findings.is_empty(), "{findings:#?}");
+}
+
+#[test]
+fn a_near_miss_is_a_warning_naming_the_heading_it_probably_means() {
+    let plan = PLAN.replace(
+        "# 6. Proposed Action Plan for the Forthcoming Four-Year Period",
+        "# Action plan for the next four years",
+    );
+    let findings = run(REPORT, Some(&plan), &[]);
+    assert_eq!(codes(&findings), ["missing_section", "heading_near_miss"], "{findings:#?}");
+    let near = &findings[1];
+    assert_eq!((near.severity, near.source, near.line), (Severity::Warning, Source::ActionPlan, Some(1)));
+    assert!(
+        near.message.contains("“Action plan for the next four years”")
+            && near.message.contains(
+                "section 6 “Proposed Action Plan for the Forthcoming Four-Year Period” / \
+                 “Plan d'action proposé pour la prochaine période de quatre ans”"
+            ),
+        "{}",
+        near.message
+    );
+    // The missing section is not silent about it either.
+    assert!(findings[0].message.contains("the heading “Action plan for the next four years” on line 1"));
+
+    // French, and a typo.
+    let report = REPORT
+        .replace("## 1. Executive Summary", "## 1. Résumé analitique")
+        .replace("## 2. General Information", "## 2. Informations générales sur la ville");
+    let findings = run(&report, Some(PLAN), &[]);
+    let near = with_code(&findings, "heading_near_miss");
+    assert_eq!(near.len(), 2, "{findings:#?}");
+    assert_eq!(near[0].line, Some(3));
+    assert!(near[0].message.contains("section 1 “Executive Summary” / “Résumé analytique”"), "{}", near[0].message);
+    assert!(near[1].message.contains("section 2 “General Information”"), "{}", near[1].message);
+    let plan = PLAN.replace(
+        "# 6. Proposed Action Plan for the Forthcoming Four-Year Period",
+        "# 6. Plan d'action pour les quatre prochaines années",
+    );
+    let findings = run(REPORT, Some(&plan), &[]);
+    assert_eq!(codes(&findings), ["missing_section", "heading_near_miss"], "{findings:#?}");
+    assert!(findings[1].message.contains("“Plan d'action proposé pour la prochaine période de quatre ans”"));
+
+    // Headings unlike any section, and ones like a section the text already has, are left alone.
+    let report = format!("{REPORT}\n### Festivals and fairs\n\nMore.\n\n### Summary of the festival\n\nMore.\n");
+    let findings = run(&report, Some(PLAN), &[]);
+    assert!(findings.is_empty(), "{findings:#?}");
+}
+
+#[test]
+fn the_progress_part_warns_about_each_item_without_a_status() {
+    let report = format!(
+        "{REPORT}
+## 7.1 Progress on the previous action plan
+
+| Item | Status | Comment |
+|---|---|---|
+| 6.1 Words on the Street | done | On every bus. |
+| 6.1 Literary Salon | Partly done | Two of four. |
+| 6.2 Residency in Jaipur |  |  |
+| 6.3 Budget of the fair | maybe | |
+| 6.4 Posters | not done | No money. |
+"
+    );
+    let findings = run(&report, Some(PLAN), &[]);
+    assert_eq!(codes(&findings), ["progress_without_status", "progress_unknown_status"], "{findings:#?}");
+    assert_eq!(findings[0].line, Some(29));
+    assert_eq!(findings[0].severity, Severity::Warning);
+    assert!(findings[0].message.contains("“6.2 Residency in Jaipur” has no status"), "{}", findings[0].message);
+    assert!(findings[1].message.contains("“maybe”") && findings[1].message.contains("“6.3 Budget of the fair”"));
+
+    // French, in any case and without accents; a missing table is named.
+    let report = format!(
+        "{REPORT}\n# Progrès du plan d’action précédent\n\n| Élément | État | Commentaire |\n|---|---|---|\n\
+         | Salon | REALISE | |\n| Foire | partiellement réalisé | |\n| Affiches | non réalisé | |\n| Site | | |\n"
+    );
+    let findings = run(&report, Some(PLAN), &[]);
+    assert_eq!(codes(&findings), ["progress_without_status"], "{findings:#?}");
+    assert!(findings[0].message.contains("“Site”"));
+    let report = format!("{REPORT}\n# Progress on the Previous Action Plan\n\nAll done.\n");
+    assert_eq!(codes(&run(&report, Some(PLAN), &[])), ["progress_without_table"]);
 }
 
 #[test]
@@ -513,18 +627,20 @@ fn findings_are_ordered_report_plan_attachments_and_lines_survive_crlf() {
         summary,
         [
             (Source::Report, "missing_section", None),
+            (Source::Report, "heading_near_miss", Some(7)),
             (Source::Report, "missing_attachment", Some(23)),
             (Source::Report, "raw_html", Some(25)),
             (Source::ActionPlan, "missing_section", None),
+            (Source::ActionPlan, "heading_near_miss", Some(13)),
             (Source::ActionPlan, "inert_link", Some(21)),
             (Source::Attachment, "unused_attachment", None),
             (Source::Attachment, "unused_attachment", None),
         ],
         "{findings:#?}"
     );
-    assert_eq!(findings[5].attachment.as_deref(), Some("a.png"));
-    assert_eq!(findings[6].to_string(), format!("error [unused_attachment] attachment z.png: {}", findings[6].message));
-    assert_eq!(findings[1].to_string(), format!("error [missing_attachment] report line 23: {}", findings[1].message));
+    assert_eq!(findings[7].attachment.as_deref(), Some("a.png"));
+    assert_eq!(findings[8].to_string(), format!("error [unused_attachment] attachment z.png: {}", findings[8].message));
+    assert_eq!(findings[2].to_string(), format!("error [missing_attachment] report line 23: {}", findings[2].message));
 }
 
 #[test]
@@ -548,6 +664,25 @@ fn a_four_megabyte_report_checks_quickly() {
     eprintln!("check of {} bytes: {elapsed:?}", report.len());
     // Generous for a debug build on a shared machine; a release build takes a
     // small fraction of this.
+    assert!(elapsed.as_secs_f64() < 10.0, "{elapsed:?}");
+}
+
+#[test]
+fn ten_thousand_headings_that_match_nothing_check_quickly() {
+    // Every section lacking and every heading different: the near-miss search at its worst.
+    let mut report = String::new();
+    let mut n = 0u32;
+    while n < 9_900 {
+        n += 1;
+        report.push_str(&format!(
+            "# Initiativ{n} implementd locall levl cooperatio{n} summar{n} informatio{n} contributio{n} netwrk\n\nx\n"
+        ));
+    }
+    let start = Instant::now();
+    let findings = run(&report, Some(PLAN), &[]);
+    let elapsed = start.elapsed();
+    assert_eq!(with_code(&findings, "missing_section").len(), 5);
+    eprintln!("check of {} headings: {elapsed:?}", n);
     assert!(elapsed.as_secs_f64() < 10.0, "{elapsed:?}");
 }
 

@@ -22,6 +22,7 @@ fn builtin_template_has_version_and_sections() {
     assert!(s.iter().any(|x| !x.required), "appendices are optional");
     for x in s {
         assert!(!x.key.is_empty() && !x.number.is_empty() && !x.en.is_empty() && !x.fr.is_empty());
+        assert!(!x.prompt_en.is_empty() && !x.prompt_fr.is_empty(), "{} has a prompt in both languages", x.key);
     }
 }
 
