@@ -213,10 +213,7 @@ async fn draft_skeleton(
     let st = state.clone();
     let skeleton: DraftSkeleton = state
         .db
-        .run(move |conn| {
-            let cycle = cycle_for(conn, &st, &principal, id, false, now)?;
-            workflow::continuity::skeleton(conn, &st.reporting, &cycle)
-        })
+        .run(move |conn| workflow::continuity::skeleton(conn, &st.rules, &st.reporting, &principal, id, now))
         .await?;
     Ok(Json(SkeletonView {
         cycle_id: id,

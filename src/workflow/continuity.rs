@@ -6,11 +6,14 @@
 //! latest decision on it is an acceptance (the accepted version is then its latest). A round
 //! known only from history (no Markdown version) has no plan to carry forward.
 
-use super::cycles::CycleOverview;
+use chrono::NaiveDateTime;
+
+use super::cycles::Access;
 use super::render::Reporting;
 use crate::db::cycles::{CycleRecord, CycleSelection};
 use crate::db::{self, Conn};
-use crate::domain::cycles::Decision;
+use crate::domain::auth::Principal;
+use crate::domain::cycles::{CycleRules, Decision};
 use crate::error::Result;
 use crate::render::{self, PlanItem};
 
@@ -74,9 +77,18 @@ pub fn previous_items(conn: &mut Conn<'_>, kit: &Reporting, cycle_id: i64) -> Re
     }))
 }
 
-/// The skeleton of `cycle`'s report in its city's language, with the previous accepted plan's
-/// items in its progress part. Nothing is stored: the city saves it as its draft.
-pub fn skeleton(conn: &mut Conn<'_>, kit: &Reporting, cycle: &CycleOverview) -> Result<DraftSkeleton> {
+/// The skeleton of cycle `cycle_id`'s report in its city's language, with the previous accepted
+/// plan's items in its progress part, for a `caller` who may read the city's work (as its draft:
+/// [`super::cycles::for_caller`]). Nothing is stored: the city saves it as its draft.
+pub fn skeleton(
+    conn: &mut Conn<'_>,
+    rules: &CycleRules,
+    kit: &Reporting,
+    caller: &Principal,
+    cycle_id: i64,
+    now: NaiveDateTime,
+) -> Result<DraftSkeleton> {
+    let cycle = super::cycles::for_caller(conn, rules, caller, cycle_id, Access::Read, now)?;
     let language = cycle.record.city.language.as_str();
     let previous = previous_plan(conn, &cycle.record)?;
     let items = match &previous {
