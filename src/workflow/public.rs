@@ -139,8 +139,3 @@ pub fn by_name(
         Filter { city: Some(city.to_owned()), field: Some(field.to_owned()), year: Some(year), ..Filter::default() };
     Ok(reports(index, conn, now, &filter)?.into_iter().max_by_key(|r| (r.version, r.id)))
 }
-
-/// The readable address of a published report (see [`by_name`]).
-pub fn readable_name(record: &Record) -> String {
-    format!("{}-{}-{}", record.city_slug, record.field_slug, record.period_end_year)
-}
