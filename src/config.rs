@@ -247,6 +247,12 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Manage the Secretariat's staff addresses: whoever gets a sign-in link at one signs in to
+    /// the pages as the Secretariat.
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
     /// Demonstration content for a new installation (`make run`); `mmr serve` never adds it.
     Demo {
         #[command(subcommand)]
@@ -464,6 +470,24 @@ pub enum CyclesCommand {
         #[arg(long)]
         as_of: Option<chrono::NaiveDate>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StaffCommand {
+    /// Add a staff address (an address already there is left as it is).
+    Add {
+        /// The e-mail address.
+        email: String,
+        /// The staff member's name, as the pages and the audit log show it.
+        #[arg(long)]
+        name: String,
+    },
+    /// Remove a staff address and end that person's sessions.
+    Remove { email: String },
+    /// List the staff addresses.
+    List,
+    /// End every session of the person with this address (city contact, coordinator or staff).
+    SignOut { email: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Parser;
 use mmr::config::{
     CitiesCommand, Cli, Command, CyclesCommand, DemoCommand, HistoryCommand, ReminderOpts, RenderOpts, ServeOpts,
-    TokenCommand,
+    StaffCommand, TokenCommand,
 };
 use mmr::db::Db;
 use mmr::domain::auth::Role;
@@ -276,6 +276,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token { command } => token(&connect()?, command),
+        Command::Staff { command } => staff(&connect()?, command),
         Command::Demo { command: DemoCommand::Load { if_empty } } => {
             let db = connect()?;
             let store = storage::open_store(&cli.global.archive_url())?;
@@ -303,6 +304,37 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn staff(db: &Db, command: StaffCommand) -> anyhow::Result<()> {
+    startup::migrate(db)?;
+    let actor = Actor::cli();
+    match command {
+        StaffCommand::Add { email, name } => {
+            let added =
+                db.run_blocking(|conn| workflow::sign_in::add_staff(conn, &actor, None, &email, &name, now()))?;
+            if added {
+                eprintln!("added staff address {email}: a sign-in link sent there signs in as the Secretariat");
+            } else {
+                eprintln!("{email} is a staff address already");
+            }
+        }
+        StaffCommand::Remove { email } => {
+            db.run_blocking(|conn| workflow::sign_in::remove_staff(conn, &actor, None, &email, now()))?;
+            eprintln!("removed staff address {email} and ended its sessions");
+        }
+        StaffCommand::List => {
+            for s in db.run_blocking(|conn| workflow::sign_in::staff(conn, None))? {
+                println!("{}  {}  (added {})", s.email, s.name, s.created_at.format("%Y-%m-%d"));
+            }
+        }
+        StaffCommand::SignOut { email } => {
+            let ended =
+                db.run_blocking(|conn| workflow::sign_in::end_sessions_of(conn, &actor, None, &email, now()))?;
+            eprintln!("ended {ended} session(s) of {email}");
+        }
+    }
+    Ok(())
 }
 
 fn token(db: &Db, command: TokenCommand) -> anyhow::Result<()> {
@@ -356,6 +388,11 @@ fn serve(
         }
         state.trusted_proxies = Arc::new(opts.trusted_proxies.clone());
         state.reporting = opts.admission.reporting();
+        state.postman = Some(Arc::new(workflow::sign_in::Postman {
+            transport: transport.clone(),
+            from: config.from.clone(),
+            public_url: state.public_url.clone(),
+        }));
         state.alarm = Some(Arc::new(workflow::archive::Alarm {
             transport: transport.clone(),
             envelope: fixity_envelope(&config),

@@ -25,6 +25,8 @@ pub fn pages(state: &AppState) -> axum::Router {
         catalog: state.catalog.clone(),
         public_url: state.public_url.clone(),
         excerpts: Default::default(),
+        postman: state.postman.clone(),
+        sign_in_throttle: Default::default(),
     })
 }
 

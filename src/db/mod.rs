@@ -23,6 +23,7 @@ pub mod cycles;
 pub mod history;
 pub mod reminders;
 mod schema;
+pub mod sessions;
 pub mod submissions;
 pub mod tokens;
 

@@ -354,9 +354,11 @@ pub struct ReminderFilter {
     pub kind: Option<String>,
     pub send_from: Option<NaiveDate>,
     pub send_to: Option<NaiveDate>,
+    /// Newest first (by send date, then id) rather than oldest first.
+    pub newest_first: bool,
 }
 
-/// One page of the ledger, by send date then id.
+/// One page of the ledger, by send date then id (oldest or newest first).
 pub fn list(conn: &mut Conn<'_>, f: &ReminderFilter, page: PageRequest) -> Result<Page<Reminder>, DbError> {
     let (total, items) = with_conn!(conn, |c| {
         let filtered = || {
@@ -382,12 +384,13 @@ pub fn list(conn: &mut Conn<'_>, f: &ReminderFilter, page: PageRequest) -> Resul
             q
         };
         let total: i64 = filtered().count().get_result(c)?;
-        let items: Vec<Reminder> = filtered()
-            .order((reminders::send_on, reminders::id))
-            .limit(page.per_page())
-            .offset(page.offset())
-            .select(Reminder::as_select())
-            .load(c)?;
+        let ordered = if f.newest_first {
+            filtered().order((reminders::send_on.desc(), reminders::id.desc()))
+        } else {
+            filtered().order((reminders::send_on, reminders::id))
+        };
+        let items: Vec<Reminder> =
+            ordered.limit(page.per_page()).offset(page.offset()).select(Reminder::as_select()).load(c)?;
         Ok::<_, DbError>((total, items))
     })?;
     Ok(page.wrap(items, total))

@@ -296,10 +296,61 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    staff_addresses (id) {
+        id -> BigInt,
+        email -> Text,
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sign_in_links (id) {
+        id -> BigInt,
+        link_hash -> Text,
+        person -> Text,
+        name -> Text,
+        role -> Text,
+        field -> Nullable<Text>,
+        city_id -> Nullable<BigInt>,
+        return_to -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> BigInt,
+        session_hash -> Text,
+        person -> Text,
+        name -> Text,
+        role -> Text,
+        field -> Nullable<Text>,
+        city_id -> Nullable<BigInt>,
+        token_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(api_tokens -> cities (city_id));
+diesel::joinable!(sessions -> api_tokens (token_id));
 diesel::joinable!(reporting_cycles -> cities (city_id));
 diesel::joinable!(reminders -> reporting_cycles (cycle_id));
 diesel::joinable!(city_aliases -> cities (city_id));
 diesel::joinable!(contacts -> cities (city_id));
 
-diesel::allow_tables_to_appear_in_same_query!(api_tokens, cities, city_aliases, contacts, reminders, reporting_cycles);
+diesel::allow_tables_to_appear_in_same_query!(
+    api_tokens,
+    cities,
+    city_aliases,
+    contacts,
+    reminders,
+    reporting_cycles,
+    sessions
+);

@@ -65,13 +65,41 @@ impl Scope {
     }
 }
 
-/// An authenticated caller: the token's id and name (the actor recorded in the audit log) and
-/// what it grants.
+/// How a caller proved who they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// A bearer API token.
+    Token(i64),
+    /// A session of the pages; `token` is the API token it was opened with, if it was.
+    Session { id: i64, token: Option<i64> },
+}
+
+/// An authenticated caller: how they signed in, their name (the actor recorded in the audit
+/// log) and what they may do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    pub token_id: i64,
+    pub credential: Credential,
     pub name: String,
     pub scope: Scope,
+}
+
+impl Principal {
+    /// The API token behind the caller, if any: a bearer token, or the one a session was opened
+    /// with.
+    pub fn token_id(&self) -> Option<i64> {
+        match self.credential {
+            Credential::Token(id) => Some(id),
+            Credential::Session { token, .. } => token,
+        }
+    }
+
+    /// A short stable key for the caller, for per-caller limits: `token:<id>` or `session:<id>`.
+    pub fn key(&self) -> String {
+        match self.credential {
+            Credential::Token(id) => format!("token:{id}"),
+            Credential::Session { id, .. } => format!("session:{id}"),
+        }
+    }
 }
 
 /// The city a request is about, for the rows of the table that depend on ownership.
@@ -143,7 +171,7 @@ mod tests {
     const BRAGA: CityRef<'static> = CityRef { id: 2, field: "media_arts" };
 
     fn principal(scope: Scope) -> Principal {
-        Principal { token_id: 1, name: "t".into(), scope }
+        Principal { credential: Credential::Token(1), name: "t".into(), scope }
     }
 
     /// Rows: actions about Lyon; columns: public, Lyon, Braga, coordinator of Lyon's field,

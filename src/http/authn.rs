@@ -130,7 +130,9 @@ pub async fn principal(parts: &mut Parts, state: &AppState) -> Result<Option<Pri
     match outcome {
         Outcome::Anonymous => Ok(None),
         Outcome::Valid(principal) => {
-            tracing::Span::current().record("token.id", principal.token_id);
+            if let Some(id) = principal.token_id() {
+                tracing::Span::current().record("token.id", id);
+            }
             Ok(Some(principal))
         }
         Outcome::Refused { reason, .. } => Err(refusal(reason)),
@@ -175,7 +177,7 @@ pub(super) async fn check(State(state): State<AppState>, request: Request, next:
     let outcome = parts.extensions.get::<Outcome>().cloned();
     let (response, token_id) = match caller {
         Err(error) => (error.into_response(), None),
-        Ok(caller) => (next.run(Request::from_parts(parts, body)).await, caller.map(|p| p.token_id)),
+        Ok(caller) => (next.run(Request::from_parts(parts, body)).await, caller.and_then(|p| p.token_id())),
     };
     let reason = match (response.status(), &outcome) {
         (StatusCode::UNAUTHORIZED, Some(Outcome::Refused { reason, token_id })) => Some((*reason, *token_id)),

@@ -30,9 +30,8 @@ use super::zerocopy::Peer;
 /// The header a reverse proxy adds the address it received the request from to.
 const X_FORWARDED_FOR: &str = "x-forwarded-for";
 
-/// The client's address as [`resolve`] found it; `None` when the request came with no peer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct ClientAddr(pub Option<IpAddr>);
+/// The client's address as [`resolve`] found it (kept in `workflow`, where the pages read it too).
+pub use crate::workflow::ClientAddr;
 
 /// One network in CIDR notation, such as `10.0.0.0/8` or `2001:db8::/32`; a bare address is a
 /// network of one.

@@ -104,6 +104,9 @@ pub struct AppState {
     /// Where an archived file found damaged by a reader is reported (the Secretariat); `None`
     /// (the default here; `mmr serve` sets it): only logged and marked.
     pub alarm: Option<Arc<crate::workflow::archive::Alarm>>,
+    /// How the pages send sign-in links; `None` (the default here; `mmr serve` sets it): the
+    /// sign-in page says it cannot send mail.
+    pub postman: Option<Arc<crate::workflow::sign_in::Postman>>,
 }
 
 impl AppState {
@@ -127,6 +130,7 @@ impl AppState {
             auth_failures: Arc::default(),
             connection_limits: ConnectionLimits::default(),
             alarm: None,
+            postman: None,
         }
     }
 

@@ -98,6 +98,7 @@ impl LedgerQuery {
             kind: self.kind.clone(),
             send_from: self.send_from.as_deref().map(|d| parse_date("send_from", d)).transpose()?,
             send_to: self.send_to.as_deref().map(|d| parse_date("send_to", d)).transpose()?,
+            newest_first: false,
         })
     }
 }

@@ -271,7 +271,7 @@ async fn preview(
 ) -> Result<Response, ApiError> {
     let principal = auth.signed_in()?.clone();
     // One preview at a time per token, and a few a minute (`workflow::admission`).
-    let _turn = state.reporting.previews.begin(&format!("token:{}", principal.token_id))?;
+    let _turn = state.reporting.previews.begin(&principal.key())?;
     let upload = upload.ok_or_else(|| Invalid::new("body", "a preview needs a report (JSON or multipart)"))?;
     let today = state.now().date();
     let cover = match principal.scope {

@@ -17,8 +17,10 @@ mod chart;
 mod home;
 pub mod i18n;
 mod page;
+mod portal;
 mod registry;
 mod reports;
+mod session;
 mod views;
 
 use std::fmt::Write;
@@ -28,7 +30,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 
 pub use assets::page_weight;
 use page::{Ctx, PageError};
@@ -38,6 +40,7 @@ use crate::error::Error;
 use crate::render::Template;
 use crate::workflow::catalog_index::CatalogIndex;
 use crate::workflow::excerpts::Excerpts;
+use crate::workflow::sign_in::{ClientThrottle, Postman};
 use crate::workflow::{self, Clock, Db};
 
 /// What the pages share: the same database, clock, rules, template and search index as the API
@@ -54,6 +57,10 @@ pub struct WebState {
     pub public_url: String,
     /// The plain text of reports shown lately, for abstracts and snippets.
     pub excerpts: Arc<Excerpts>,
+    /// How sign-in links are sent; `None`: this server sends no mail, and says so.
+    pub postman: Option<Arc<Postman>>,
+    /// Requests for sign-in links and token sign-ins per client.
+    pub sign_in_throttle: Arc<ClientThrottle>,
 }
 
 impl WebState {
@@ -74,6 +81,12 @@ pub fn router(state: WebState) -> Router {
         .route("/fields", get(registry::fields))
         .route("/fields/{slug}", get(registry::field))
         .route("/about", get(home::about))
+        .route("/sign-in", get(session::page))
+        .route("/sign-in/email", post(session::email))
+        .route("/sign-in/token", post(session::token))
+        .route("/sign-in/link/{secret}", get(session::link).post(session::use_link))
+        .route("/sign-out", post(session::sign_out))
+        .route("/portal", get(portal::portal))
         .route("/static/{name}", get(asset))
         .route("/robots.txt", get(robots))
         .route("/sitemap.xml", get(sitemap))

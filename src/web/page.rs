@@ -7,9 +7,13 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::assets;
-use super::i18n::{Lang, Tr};
+use std::net::IpAddr;
+
+use super::i18n::{Lang, Tr, cookie};
+use super::session::{self, Viewer};
+use super::{WebState, assets};
 use crate::error::{DbError, Error};
+use crate::workflow::{Actor, ClientAddr};
 
 /// The pages' Content-Security-Policy: everything from this server only, no inline script or
 /// style, no framing, forms posting only here.
@@ -26,13 +30,27 @@ pub struct Ctx {
     pub query: Vec<(String, String)>,
     /// Whether the visitor chose the language with `?lang=` (then remembered in a cookie).
     pub chose_lang: bool,
+    /// The signed-in person, if a session cookie names an open session.
+    pub viewer: Option<Viewer>,
+    /// The form cookie of a visitor who is not signed in (see [`session`](super::session)).
+    pub form_cookie: Option<String>,
+    /// The client's address and the request's id, for the audit log and the sign-in throttle.
+    pub client: Option<IpAddr>,
+    pub request_id: Option<String>,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Ctx {
+impl FromRequestParts<WebState> for Ctx {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Ctx::of(parts.uri.path(), parts.uri.query(), &parts.headers))
+    async fn from_request_parts(parts: &mut Parts, state: &WebState) -> Result<Self, Self::Rejection> {
+        let mut ctx = Ctx::of(parts.uri.path(), parts.uri.query(), &parts.headers);
+        ctx.client = parts.extensions.get::<ClientAddr>().and_then(|c| c.0);
+        ctx.request_id = parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        ctx.form_cookie = cookie(&parts.headers, session::FORM_COOKIE).map(str::to_owned);
+        if let Some(secret) = cookie(&parts.headers, session::SESSION_COOKIE) {
+            ctx.viewer = session::viewer(state, secret.to_owned()).await;
+        }
+        Ok(ctx)
     }
 }
 
@@ -44,7 +62,26 @@ impl Ctx {
         let lang = Lang::negotiate(asked, headers);
         let chose_lang = asked.and_then(Lang::parse).is_some();
         let query = pairs.into_iter().filter(|(k, _)| k != "lang").collect();
-        Ctx { tr: Tr::new(lang), path: path.to_owned(), query, chose_lang }
+        Ctx {
+            tr: Tr::new(lang),
+            path: path.to_owned(),
+            query,
+            chose_lang,
+            viewer: None,
+            form_cookie: None,
+            client: None,
+            request_id: None,
+        }
+    }
+
+    /// The audit log's actor for a change made from this request: the signed-in person (or
+    /// `anonymous`), with the request's id and client address.
+    pub fn actor(&self) -> Actor {
+        let (request_id, client) = (self.request_id.clone(), self.client.map(|ip| ip.to_string()));
+        match &self.viewer {
+            Some(v) => Actor::from_principal(&v.principal, request_id, client),
+            None => Actor { name: "anonymous".into(), token_id: None, request_id, client_addr: client },
+        }
     }
 
     /// The first value of query parameter `name`, trimmed, if not empty.
@@ -72,6 +109,10 @@ impl Ctx {
             switch_href: href(&self.path, &switch),
             switch_lang: other.code(),
             switch_name: other.own_name(),
+            who: self.viewer.as_ref().map(|v| v.principal.name.clone()),
+            work_href: self.viewer.as_ref().map(|v| session::home_of(&v.principal)),
+            csrf: self.viewer.as_ref().map(|v| v.csrf.clone()).unwrap_or_default(),
+            sign_in_href: href("/sign-in", &[("next".into(), self.path.clone())]),
         }
     }
 }
@@ -101,6 +142,12 @@ pub struct Chrome {
     pub switch_href: String,
     pub switch_lang: &'static str,
     pub switch_name: &'static str,
+    /// The signed-in person's name, their work's page, and the sign-out form's token.
+    pub who: Option<String>,
+    pub work_href: Option<&'static str>,
+    pub csrf: String,
+    /// The sign-in page, returning here.
+    pub sign_in_href: String,
 }
 
 /// A rendered page with the pages' headers; `ctx` sets the language cookie when the visitor
@@ -113,11 +160,13 @@ pub fn html(ctx: &Ctx, status: StatusCode, page: &impl Template) -> Response {
             headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
             headers.insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(ctx.tr.lang.code()));
             headers.insert(header::VARY, HeaderValue::from_static("Accept-Language, Cookie"));
-            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            // A signed-in person's page is theirs alone: no cache keeps it.
+            let cache = if ctx.viewer.is_some() { "private, no-store" } else { "no-cache" };
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
             if ctx.chose_lang {
                 let cookie = format!("lang={}; Path=/; Max-Age=31536000; SameSite=Lax", ctx.tr.lang.code());
                 if let Ok(value) = HeaderValue::from_str(&cookie) {
-                    headers.insert(header::SET_COOKIE, value);
+                    headers.append(header::SET_COOKIE, value);
                 }
             }
             page_headers(response)
@@ -146,6 +195,13 @@ pub enum PageError {
     /// A bad address or query, with what is wrong (already in the visitor's language or naming
     /// the parameter).
     BadRequest(String),
+    /// Signed in, but not allowed to see or do this (403).
+    Forbidden,
+    /// A form came without this site's token for the visitor (403): posted from elsewhere, or
+    /// from a page older than the visitor's session.
+    FormExpired,
+    /// Too many requests of this kind from the visitor lately (429).
+    TooMany,
     Unavailable,
     Internal,
 }
@@ -156,6 +212,8 @@ impl From<Error> for PageError {
             Error::NotFound { .. } | Error::Db(DbError::NotFound) => PageError::NotFound,
             Error::Invalid(invalid) => PageError::BadRequest(format!("{}: {}", invalid.field, invalid.message)),
             Error::Db(DbError::Unavailable(_)) => PageError::Unavailable,
+            Error::Denied(_) => PageError::Forbidden,
+            Error::RateLimited { .. } => PageError::TooMany,
             other => {
                 tracing::error!(error = %other, "a page failed");
                 PageError::Internal
@@ -194,6 +252,15 @@ impl PageError {
                 (StatusCode::NOT_FOUND, tr.t("error.not_found"), tr.t("error.not_found.text").into())
             }
             PageError::BadRequest(m) => (StatusCode::BAD_REQUEST, tr.t("error.bad_request"), m),
+            PageError::Forbidden => {
+                (StatusCode::FORBIDDEN, tr.t("error.forbidden"), tr.t("error.forbidden.text").into())
+            }
+            PageError::FormExpired => {
+                (StatusCode::FORBIDDEN, tr.t("error.form_expired"), tr.t("error.form_expired.text").into())
+            }
+            PageError::TooMany => {
+                (StatusCode::TOO_MANY_REQUESTS, tr.t("error.too_many"), tr.t("error.too_many.text").into())
+            }
             PageError::Unavailable => {
                 (StatusCode::SERVICE_UNAVAILABLE, tr.t("error.unavailable"), tr.t("error.unavailable.text").into())
             }

@@ -16,11 +16,13 @@ pub mod excerpts;
 pub mod harvest;
 pub mod history;
 pub mod import;
+pub mod portal;
 pub mod public;
 pub mod reading;
 pub mod reminders;
 pub mod render;
 pub mod review;
+pub mod sign_in;
 pub mod submissions;
 pub mod tokens;
 
@@ -37,6 +39,11 @@ pub use crate::db::{Conn, Db};
 pub type Clock = std::sync::Arc<dyn Fn() -> chrono::NaiveDateTime + Send + Sync>;
 use crate::domain::auth::Principal;
 use crate::error::Result;
+
+/// The client's address as the HTTP layer found it (the TCP peer's, or the one a trusted proxy
+/// forwarded), kept in each request's extensions; `None` when the request came with no peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
 
 /// Who is making a change, as the audit log records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,7 +71,7 @@ impl Actor {
 
     /// The holder of a token, making a change in the request `request_id` from `client_addr`.
     pub fn from_principal(principal: &Principal, request_id: Option<String>, client_addr: Option<String>) -> Self {
-        Self { name: principal.name.clone(), token_id: Some(principal.token_id), request_id, client_addr }
+        Self { name: principal.name.clone(), token_id: principal.token_id(), request_id, client_addr }
     }
 }
 

@@ -11,7 +11,7 @@ use crate::db::tokens::NewToken;
 /// A token with its city, as the entry points list them.
 pub use crate::db::tokens::TokenWithCity;
 use crate::db::{self, Conn};
-use crate::domain::auth::{Principal, Role, Scope};
+use crate::domain::auth::{Credential, Principal, Role, Scope};
 use crate::domain::cities::CitySlug;
 use crate::domain::fields::FieldSlug;
 use crate::domain::{Invalid, clean_text};
@@ -122,7 +122,7 @@ pub fn authenticate(conn: &mut Conn<'_>, secret: &str, now: NaiveDateTime) -> Re
         _ => return Ok(Authentication::Unknown),
     };
     db::tokens::touch(conn, row.id, now)?;
-    Ok(Authentication::Valid(Principal { token_id: row.id, name: row.name, scope }))
+    Ok(Authentication::Valid(Principal { credential: Credential::Token(row.id), name: row.name, scope }))
 }
 
 /// Records in the audit log that the token `token_id` was refused (`reason`: `revoked`,
