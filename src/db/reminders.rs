@@ -666,3 +666,22 @@ pub fn finish_digest(
     })?;
     Ok(())
 }
+
+/// The day each of `cycle_ids` was last sent a reminder (sent rows only; cycles never reminded
+/// are absent).
+pub fn last_sent(conn: &mut Conn<'_>, cycle_ids: &[i64]) -> Result<Vec<(i64, NaiveDate)>, DbError> {
+    if cycle_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    with_conn!(conn, |c| {
+        Ok(reminders::table
+            .filter(reminders::cycle_id.eq_any(cycle_ids))
+            .filter(reminders::state.eq("sent"))
+            .group_by(reminders::cycle_id)
+            .select((reminders::cycle_id, diesel::dsl::max(reminders::send_on)))
+            .load::<(i64, Option<NaiveDate>)>(c)?
+            .into_iter()
+            .filter_map(|(id, day)| day.map(|d| (id, d)))
+            .collect())
+    })
+}

@@ -14,9 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use super::cities::path_slug;
 use super::extract::{ApiJson, ApiPath, ApiQuery, Auth};
-use super::spreadsheet::Sheet;
 use super::{ApiError, AppState, ListView, PageQuery, rfc3339};
-use crate::domain::auth::{Action, Denied, Principal, Scope};
+use crate::domain::auth::{Action, Denied, Scope};
 use crate::domain::cities::CountryCode;
 use crate::domain::cycles::{CycleRules, CycleStatus};
 use crate::domain::fields::FieldSlug;
@@ -24,6 +23,7 @@ use crate::domain::{Invalid, Page, parse_date};
 use crate::workflow::Conn;
 use crate::workflow::cycles::{BoardFilter, BoardSort, CycleOverview, Dashboard};
 use crate::workflow::cycles::{CycleSelection, Extension};
+use crate::workflow::desk::BoardRequest;
 use crate::workflow::{self, Actor};
 
 pub fn router() -> Router<AppState> {
@@ -77,12 +77,6 @@ struct CycleView {
     days_late: Option<i64>,
 }
 
-/// The last minute of the deadline, as local time with its offset.
-fn deadline_local(c: &CycleOverview) -> String {
-    let tz = c.record.city.time_zone.tz();
-    (c.state.deadline - TimeDelta::minutes(1)).with_timezone(&tz).to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
-}
-
 impl From<&CycleOverview> for CycleView {
     fn from(c: &CycleOverview) -> Self {
         let r = &c.record;
@@ -101,7 +95,7 @@ impl From<&CycleOverview> for CycleView {
             scheduled_due_date: r.scheduled_due.to_string(),
             due_date_overridden: r.due_date_overridden,
             extended: r.extended_due.is_some(),
-            deadline: deadline_local(c),
+            deadline: workflow::desk::last_minute(c),
             time_zone: r.city.time_zone.name().to_owned(),
             window_opens: c.state.window_opens.to_string(),
             status: c.state.status.as_str(),
@@ -115,26 +109,6 @@ impl From<&CycleOverview> for CycleView {
             days_late: c.outcome().and_then(|(_, days)| days),
         }
     }
-}
-
-/// Narrows a selection to what the caller may read; asking beyond it is a 403.
-fn scope(principal: &Principal, sel: &mut CycleSelection) -> Result<(), ApiError> {
-    match &principal.scope {
-        Scope::Secretariat => {}
-        Scope::Coordinator { field } => {
-            if sel.field.as_ref().is_some_and(|f| f != field) {
-                return Err(Denied::Forbidden.into());
-            }
-            sel.field = Some(field.clone());
-        }
-        Scope::City { city_id } => {
-            if sel.city_id.is_some_and(|c| c != *city_id) {
-                return Err(Denied::Forbidden.into());
-            }
-            sel.city_id = Some(*city_id);
-        }
-    }
-    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -169,12 +143,11 @@ async fn board(
     };
     let page = PageQuery { page: q.page, per_page: q.per_page }.parse()?;
     let field = q.field.as_deref().map(FieldSlug::parse).transpose()?;
-    let mut sel = CycleSelection {
+    let selection = CycleSelection {
         field: field.as_ref().map(|f| f.as_str().to_owned()),
         country: q.country.as_deref().map(CountryCode::parse).transpose()?.map(|c| c.as_str().to_owned()),
         ..CycleSelection::default()
     };
-    scope(&principal, &mut sel)?;
     let filter = BoardFilter {
         status: q.status.as_deref().map(CycleStatus::parse).transpose()?,
         due_from: q.due_from.as_deref().map(|d| parse_date("due_from", d)).transpose()?,
@@ -186,13 +159,11 @@ async fn board(
     let rows = state
         .db
         .run(move |conn| {
-            if let Some(field) = &field {
-                workflow::cities::check_field(conn, field)?;
-            }
+            let request = BoardRequest { caller: &principal, selection, filter: &filter };
             Ok::<_, ApiError>(if csv {
-                BoardRows::All(workflow::cycles::board_all(conn, &rules, now, &sel, &filter)?)
+                BoardRows::All(request.all(conn, &rules, now)?)
             } else {
-                BoardRows::Page(workflow::cycles::board(conn, &rules, now, &sel, &filter, page)?)
+                BoardRows::Page(request.page(conn, &rules, now, page)?)
             })
         })
         .await?;
@@ -209,45 +180,7 @@ enum BoardRows {
 }
 
 fn csv_response(rows: &[CycleOverview]) -> Result<Response, ApiError> {
-    let header = [
-        "city",
-        "name",
-        "country",
-        "field",
-        "cycle",
-        "period_start",
-        "period_end",
-        "due_date",
-        "deadline",
-        "status",
-        "days_left",
-        "days_overdue",
-        "late",
-        "versions",
-        "extended",
-    ];
-    let mut sheet = Sheet::new(&header)?;
-    for c in rows {
-        let v = CycleView::from(c);
-        sheet.row([
-            v.city.slug,
-            v.city.name,
-            v.city.country,
-            v.city.field,
-            v.number.to_string(),
-            v.period_start_year.to_string(),
-            v.period_end_year.to_string(),
-            v.due_date,
-            v.deadline,
-            v.status.to_owned(),
-            v.days_left.to_string(),
-            v.days_overdue.to_string(),
-            v.late.to_string(),
-            v.versions.to_string(),
-            v.extended.to_string(),
-        ])?;
-    }
-    let body = sheet.finish()?;
+    let body = workflow::desk::board_csv(rows)?;
     Ok((
         [
             (header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")),
@@ -486,7 +419,7 @@ async fn dashboard(State(state): State<AppState>, auth: Auth) -> Result<Json<Das
         return Err(Denied::Forbidden.into());
     }
     let mut sel = CycleSelection::default();
-    scope(&principal, &mut sel)?;
+    workflow::desk::narrow(&principal, &mut sel)?;
     let (rules, now) = (state.rules, state.now().and_utc());
     let d = state.db.run(move |conn| workflow::cycles::dashboard(conn, &rules, now, &sel)).await?;
     Ok(Json(DashboardView::new(d, now)))
@@ -517,7 +450,7 @@ async fn city_calendar(
 async fn calendar(State(state): State<AppState>, auth: Auth) -> Result<Response, ApiError> {
     let principal = auth.signed_in()?.clone();
     let mut sel = CycleSelection::default();
-    scope(&principal, &mut sel)?;
+    workflow::desk::narrow(&principal, &mut sel)?;
     let (rules, now) = (state.rules, state.now().and_utc());
     let cycles = state.db.run(move |conn| workflow::cycles::overview(conn, &rules, now, &sel)).await?;
     Ok(ics_response(&cycles, now))

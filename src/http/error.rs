@@ -86,6 +86,13 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// A response body that could not be written (a CSV sheet in memory): logged, 500.
+impl From<std::io::Error> for ApiError {
+    fn from(e: std::io::Error) -> Self {
+        Self::interrupted(&e)
+    }
+}
+
 impl From<Invalid> for ApiError {
     fn from(e: Invalid) -> Self {
         Self {

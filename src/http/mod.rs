@@ -25,7 +25,6 @@ mod oai;
 mod ratelimit;
 mod reminders;
 mod server;
-mod spreadsheet;
 mod submissions;
 mod tokens;
 mod upload;

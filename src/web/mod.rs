@@ -14,6 +14,7 @@
 
 mod assets;
 mod chart;
+mod desk;
 mod home;
 pub mod i18n;
 mod page;
@@ -87,6 +88,9 @@ pub fn router(state: WebState) -> Router {
         .route("/sign-in/link/{secret}", get(session::link).post(session::use_link))
         .route("/sign-out", post(session::sign_out))
         .route("/portal", get(portal::portal))
+        .route("/desk", get(desk::board))
+        .route("/desk/board.csv", get(desk::board_csv_download))
+        .route("/desk/cities/{slug}", get(desk::city))
         .route("/static/{name}", get(asset))
         .route("/robots.txt", get(robots))
         .route("/sitemap.xml", get(sitemap))

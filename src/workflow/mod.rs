@@ -12,6 +12,7 @@ pub mod contacts;
 pub mod continuity;
 pub mod cycles;
 pub mod demo;
+pub mod desk;
 pub mod excerpts;
 pub mod harvest;
 pub mod history;
@@ -23,6 +24,7 @@ pub mod reminders;
 pub mod render;
 pub mod review;
 pub mod sign_in;
+pub mod spreadsheet;
 pub mod submissions;
 pub mod tokens;
 

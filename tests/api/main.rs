@@ -24,6 +24,7 @@ mod permissions;
 mod progress;
 mod reminders;
 mod search;
+mod sign_in;
 mod skeleton;
 mod submissions;
 mod tokens;

@@ -10,11 +10,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::super::extract::{ApiQuery, Auth};
-use super::super::spreadsheet::Sheet;
 use super::super::{ApiError, AppState};
 use super::{SummaryView, unpaged};
 use crate::workflow;
 use crate::workflow::catalog::{EXPORT_LIMIT, Record, SearchParams};
+use crate::workflow::spreadsheet::Sheet;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new().route("/archive/export.csv", get(export_csv)).route("/archive/export.json", get(export_json))

@@ -1,11 +1,11 @@
-//! CSV as a spreadsheet will open it: the one writer behind every CSV the API answers (the board,
-//! the archive export). Every cell goes through [`neutralise`], so a value a city or a client
+//! CSV as a spreadsheet will open it: the one writer behind every CSV the API and the pages
+//! answer (the board, the archive export). Every cell goes through [`neutralise`], so a value a city or a client
 //! chose (a city name such as `=HYPERLINK(...)`) is shown as text, never run as a formula
 //! (OWASP, "CSV Injection").
 
 use std::borrow::Cow;
 
-use super::ApiError;
+use std::io;
 
 /// A CSV document being written: a header row, then rows, each cell neutralised.
 pub struct Sheet {
@@ -14,27 +14,25 @@ pub struct Sheet {
 
 impl Sheet {
     /// A sheet whose first row is `header`.
-    pub fn new(header: &[&str]) -> Result<Self, ApiError> {
+    pub fn new(header: &[&str]) -> io::Result<Self> {
         let mut sheet = Self { out: csv::Writer::from_writer(Vec::new()) };
         sheet.row(header.iter().copied())?;
         Ok(sheet)
     }
 
-    /// Appends one row.
-    pub fn row<I>(&mut self, cells: I) -> Result<(), ApiError>
+    /// Appends one row. (Writing to memory fails only if memory does.)
+    pub fn row<I>(&mut self, cells: I) -> io::Result<()>
     where
         I: IntoIterator,
         I::Item: AsRef<str>,
     {
         let cells: Vec<I::Item> = cells.into_iter().collect();
-        self.out
-            .write_record(cells.iter().map(|c| neutralise(c.as_ref()).into_owned()))
-            .map_err(|e| ApiError::interrupted(&e))
+        self.out.write_record(cells.iter().map(|c| neutralise(c.as_ref()).into_owned())).map_err(io::Error::from)
     }
 
     /// The document's bytes (UTF-8).
-    pub fn finish(self) -> Result<Vec<u8>, ApiError> {
-        self.out.into_inner().map_err(|e| ApiError::interrupted(e.error()))
+    pub fn finish(self) -> io::Result<Vec<u8>> {
+        self.out.into_inner().map_err(|e| io::Error::other(e.error().to_string()))
     }
 }
 
