@@ -22,14 +22,14 @@ use serde_json::json;
 use crate::helpers::{Reply, TestApp, now, send_via};
 
 /// A browser on the app's router: a cookie jar, and the mail the server sent.
-struct Browser {
-    router: Router,
-    jar: BTreeMap<String, String>,
-    outbox: Arc<MemoryTransport>,
+pub struct Browser {
+    pub router: Router,
+    pub jar: BTreeMap<String, String>,
+    pub outbox: Arc<MemoryTransport>,
 }
 
 impl Browser {
-    fn new(app: &TestApp) -> Self {
+    pub fn new(app: &TestApp) -> Self {
         let outbox = Arc::new(MemoryTransport::new());
         let mut state = app.state.clone();
         state.postman = Some(Arc::new(Postman {
@@ -43,11 +43,11 @@ impl Browser {
     }
 
     /// Another browser on the same server (its own cookies).
-    fn another(&self) -> Self {
+    pub fn another(&self) -> Self {
         Self { router: self.router.clone(), jar: BTreeMap::new(), outbox: self.outbox.clone() }
     }
 
-    async fn send(&mut self, method: Method, path: &str, form: Option<&[(&str, &str)]>) -> Reply {
+    pub async fn send(&mut self, method: Method, path: &str, form: Option<&[(&str, &str)]>) -> Reply {
         let mut request = Request::builder().method(method).uri(path);
         if !self.jar.is_empty() {
             let cookies: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -77,23 +77,23 @@ impl Browser {
         reply
     }
 
-    async fn get(&mut self, path: &str) -> Reply {
+    pub async fn get(&mut self, path: &str) -> Reply {
         self.send(Method::GET, path, None).await
     }
 
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Reply {
+    pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Reply {
         self.send(Method::POST, path, Some(form)).await
     }
 
     /// The `csrf` field of the page at `path`.
-    async fn csrf(&mut self, path: &str) -> String {
+    pub async fn csrf(&mut self, path: &str) -> String {
         let page = self.get(path).await;
         assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.text);
         field(&page.text, "csrf")
     }
 
     /// Asks for a link for `address` and returns the links the message holds.
-    async fn ask_link(&mut self, address: &str) -> (Reply, Vec<String>) {
+    pub async fn ask_link(&mut self, address: &str) -> (Reply, Vec<String>) {
         let before = self.outbox.messages().len();
         let csrf = self.csrf("/sign-in").await;
         let r = self.post("/sign-in/email", &[("email", address), ("csrf", &csrf), ("next", "")]).await;
@@ -119,20 +119,20 @@ impl Browser {
     }
 
     /// Signs in with a link's path: the confirmation page, then its button.
-    async fn use_link(&mut self, path: &str) -> Reply {
+    pub async fn use_link(&mut self, path: &str) -> Reply {
         let csrf = self.csrf(path).await;
         self.post(path, &[("csrf", &csrf)]).await
     }
 }
 
 /// The value of the hidden field `name` in a page.
-fn field(html: &str, name: &str) -> String {
+pub fn field(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html.find(&marker).unwrap_or_else(|| panic!("no field {name}")) + marker.len();
     html[start..].split('"').next().unwrap().to_owned()
 }
 
-async fn add_contact(app: &TestApp, slug: &str, name: &str, email: &str) {
+pub async fn add_contact(app: &TestApp, slug: &str, name: &str, email: &str) {
     let path = format!("/api/v1/cities/{slug}/contacts");
     let body = json!({ "name": name, "email": email, "primary": true });
     let reply = app.call(Method::POST, &path, Some(&app.admin), Some(body)).await;
