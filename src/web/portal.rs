@@ -40,7 +40,8 @@ impl CycleRow {
     pub fn new(tr: Tr, c: &CycleOverview) -> Self {
         let r = &c.record;
         let tz = r.city.time_zone.tz();
-        let local = c.state.deadline.with_timezone(&tz);
+        // The last minute one may submit in (the deadline itself is the midnight after it).
+        let local = (c.state.deadline - chrono::TimeDelta::minutes(1)).with_timezone(&tz);
         let deadline = tr.fmt(
             "work.deadline_at",
             &[("date", &tr.date(local.date_naive())), ("time", &local.format("%H:%M")), ("zone", &tz.name())],

@@ -6,19 +6,27 @@
 //! page at desktop and phone widths and must find no serious or critical violation; screenshots
 //! of each are written under `target/screenshots/` to be looked at.
 //!
+//! Then the signed-in pages: sign-in by e-mail link and by token with the keyboard, the city's
+//! portal, sign-out, the Secretariat's board and a city's desk page, each checked the same way.
+//!
 //! Needs `chromium`, `chromium-driver` and axe-core (`make test-deps` installs them). Without
 //! them the test says it was skipped, except under CI, where it fails.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
+use axum::http::{Method, StatusCode};
 use fantoccini::elements::Element;
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+
+use mmr::mail::MemoryTransport;
+use mmr::workflow::sign_in::Postman;
 
 use crate::helpers::{Backend, TestApp};
 use crate::search::{Archive, archive};
@@ -195,34 +203,134 @@ impl Browser {
     }
 }
 
-/// Serves the app over TCP as `mmr serve` does, pages included; returns its base address.
-async fn serve(app: &mut TestApp) -> String {
+/// Serves the app over TCP as `mmr serve` does, pages included, with sign-in messages caught
+/// in memory; returns its base address and the messages.
+async fn serve(app: &mut TestApp) -> (String, Arc<MemoryTransport>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
     let base = format!("http://{addr}");
     app.state.public_url = base.clone();
+    let outbox = Arc::new(MemoryTransport::new());
+    app.state.postman = Some(Arc::new(Postman {
+        transport: outbox.clone(),
+        from: "MMR <mmr@example.org>".into(),
+        public_url: base.clone(),
+    }));
     let (state, pages) = (app.state.clone(), mmr::startup::pages(&app.state));
     tokio::spawn(mmr::http::serve_with_pages(listener, state, Some(pages), std::future::pending()));
-    base
+    (base, outbox)
 }
 
 async fn in_a_real_browser(mut app: TestApp) {
     let a = archive(&app).await;
-    let base = serve(&mut app).await;
+    let (base, outbox) = serve(&mut app).await;
     let Some(b) = browser(base).await else { return };
-    let result = tokio::time::timeout(Duration::from_secs(240), walk(&app, &a, &b)).await;
+    let result = tokio::time::timeout(Duration::from_secs(300), walk(&app, &a, &b, &outbox)).await;
     let _ = b.client.clone().close().await;
-    result.expect("the browser walk took over 4 minutes");
+    result.expect("the browser walk took over 5 minutes");
 }
 
-async fn walk(app: &TestApp, a: &Archive, b: &Browser) {
+async fn walk(app: &TestApp, a: &Archive, b: &Browser, outbox: &MemoryTransport) {
     keyboard_only(b, a).await;
     search_facets_and_pages(b, a).await;
     report_and_download(app, b, a).await;
     language_and_errors(b).await;
-    if app.backend_name() == "sqlite" {
+    let pictures = app.backend_name() == "sqlite";
+    if pictures {
         every_page_checked_and_pictured(b, a).await;
     }
+    signed_in(app, b, outbox, pictures).await;
+}
+
+/// Checks each page with axe-core at desktop and phone widths and, when `pictures`, keeps a
+/// screenshot of each.
+async fn check_pages(b: &Browser, pages: &[(&str, String)], pictures: bool) {
+    for (width, height, label) in [(1280, 800, "desktop"), (390, 844, "phone")] {
+        b.client.set_window_size(width, height).await.unwrap();
+        for (name, path) in pages {
+            b.open(path).await;
+            b.axe(&format!("{name} ({label})")).await;
+            if pictures {
+                b.screenshot(&format!("{name}-{label}")).await;
+            }
+        }
+    }
+    b.client.set_window_size(1280, 800).await.unwrap();
+}
+
+/// Types `text` into the element with the focus.
+async fn type_in(b: &Browser, text: &str) {
+    b.client.active_element().await.unwrap().send_keys(text).await.unwrap();
+}
+
+/// Signing in and the signed-in pages, by keyboard: a city's contact asks for a link, opens it
+/// from the message and confirms; signs out with the header's button; the Secretariat signs in
+/// with a token and reads the board and a city's page. Each page passes axe-core.
+async fn signed_in(app: &TestApp, b: &Browser, outbox: &MemoryTransport, pictures: bool) {
+    let contact = json!({ "name": "Anna Svensson", "email": "anna@ostersund.example", "primary": true });
+    let r = app.call(Method::POST, "/api/v1/cities/ostersund/contacts", Some(&app.admin), Some(contact)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    app.sync_cycles();
+
+    b.open("/reports").await;
+    b.tab_to("the sign-in link", |(tag, _, href, _)| tag == "A" && href.starts_with("/sign-in?next=")).await;
+    b.press(Key::Enter).await;
+    b.wait_for_path("/sign-in").await;
+    b.tab_to("the address box", |(_, id, _, _)| id == "email").await;
+    type_in(b, "anna@ostersund.example").await;
+    b.press(Key::Enter).await;
+    assert_eq!(b.text(".notice h2").await, "Check your inbox");
+    let mut link = None;
+    for _ in 0..100 {
+        link = outbox
+            .messages()
+            .last()
+            .and_then(|m| m.body().split_whitespace().find(|w| w.contains("/sign-in/link/")).map(str::to_owned));
+        if link.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let link = link.expect("a sign-in message");
+    b.client.goto(&link).await.unwrap();
+    let link_path = b.path().await;
+    let mut anonymous = vec![("sign-in", "/sign-in?lang=en".to_owned())];
+    if pictures {
+        // The link's page, before it is used (looking does not use it).
+        anonymous.push(("sign-in-link", link_path.clone()));
+    }
+    check_pages(b, &anonymous, pictures).await;
+    b.open(&link_path).await;
+    b.tab_to("the sign-in button", |(tag, _, _, text)| tag == "BUTTON" && text == "Sign in").await;
+    b.press(Key::Enter).await;
+    // Back where the person asked to sign in, now signed in; their work is one link away.
+    b.wait_for_path("/reports").await;
+    assert!(b.text(".account .who").await.ends_with("Anna Svensson"));
+    b.tab_to("the portal link", |(tag, _, href, _)| tag == "A" && href == "/portal").await;
+    b.press(Key::Enter).await;
+    b.wait_for_path("/portal").await;
+    assert_eq!(b.text("h1").await, "Östersund");
+    check_pages(b, &[("portal", "/portal?lang=en".to_owned()), ("portal-fr", "/portal?lang=fr".to_owned())], pictures)
+        .await;
+    b.open("/portal?lang=en").await;
+    b.tab_to("the sign-out button", |(tag, _, _, text)| tag == "BUTTON" && text == "Sign out").await;
+    b.press(Key::Enter).await;
+    b.wait_for_path("/").await;
+    b.open("/portal").await;
+    b.wait_for_path("/sign-in?next=").await;
+
+    b.tab_to("the token box", |(_, id, _, _)| id == "api-token").await;
+    type_in(b, &app.admin).await;
+    b.press(Key::Enter).await;
+    b.wait_for_path("/desk").await;
+    let secretariat = [
+        ("desk", "/desk?lang=en".to_owned()),
+        ("desk-overdue", "/desk?status=overdue&sort=days_overdue".to_owned()),
+        ("desk-city", "/desk/cities/ostersund".to_owned()),
+        ("desk-fr", "/desk?lang=fr".to_owned()),
+    ];
+    check_pages(b, &secretariat, pictures).await;
+    b.open("/desk?lang=en").await;
 }
 
 /// The search page with the keyboard alone: the skip link, the query box, a result.
