@@ -22,6 +22,7 @@ pub fn pages(state: &AppState) -> axum::Router {
         clock: state.clock.clone(),
         rules: state.rules,
         template: state.reporting.template.clone(),
+        reporting: state.reporting.clone(),
         catalog: state.catalog.clone(),
         public_url: state.public_url.clone(),
         excerpts: Default::default(),

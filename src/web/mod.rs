@@ -15,6 +15,7 @@
 mod assets;
 mod chart;
 mod desk;
+mod drafting;
 mod home;
 pub mod i18n;
 mod page;
@@ -41,6 +42,7 @@ use crate::error::Error;
 use crate::render::Template;
 use crate::workflow::catalog_index::CatalogIndex;
 use crate::workflow::excerpts::Excerpts;
+use crate::workflow::render::Reporting;
 use crate::workflow::sign_in::{ClientThrottle, Postman};
 use crate::workflow::{self, Clock, Db};
 
@@ -53,6 +55,8 @@ pub struct WebState {
     pub rules: CycleRules,
     /// The report template: where a report's executive summary is.
     pub template: Arc<Template>,
+    /// The template, limits and rendering gate, for drafts' checks and previews.
+    pub reporting: Reporting,
     pub catalog: Arc<CatalogIndex>,
     /// The public base URL (no trailing slash), for absolute addresses in metadata.
     pub public_url: String,
@@ -91,6 +95,9 @@ pub fn router(state: WebState) -> Router {
         .route("/desk", get(desk::board))
         .route("/desk/board.csv", get(desk::board_csv_download))
         .route("/desk/cities/{slug}", get(desk::city))
+        .route("/cycles/{id}/draft", get(drafting::show).post(drafting::save))
+        .route("/cycles/{id}/draft.pdf", get(drafting::pdf))
+        .route("/cycles/{id}/submit", get(drafting::confirm).post(drafting::submit))
         .route("/static/{name}", get(asset))
         .route("/robots.txt", get(robots))
         .route("/sitemap.xml", get(sitemap))

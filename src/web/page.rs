@@ -16,9 +16,9 @@ use crate::error::{DbError, Error};
 use crate::workflow::{Actor, ClientAddr};
 
 /// The pages' Content-Security-Policy: everything from this server only, no inline script or
-/// style, no framing, forms posting only here.
+/// style, not framed elsewhere (a draft's PDF preview is framed from here), forms posting only here.
 pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-     connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+     connect-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /// One request as the pages see it.
 #[derive(Debug, Clone)]
@@ -195,6 +195,8 @@ pub enum PageError {
     /// A bad address or query, with what is wrong (already in the visitor's language or naming
     /// the parameter).
     BadRequest(String),
+    /// The request conflicts with the state of things (409), said in the message.
+    Conflict(String),
     /// Signed in, but not allowed to see or do this (403).
     Forbidden,
     /// A form came without this site's token for the visitor (403): posted from elsewhere, or
@@ -214,6 +216,12 @@ impl From<Error> for PageError {
             Error::Db(DbError::Unavailable(_)) => PageError::Unavailable,
             Error::Denied(_) => PageError::Forbidden,
             Error::RateLimited { .. } => PageError::TooMany,
+            Error::Busy { .. } => PageError::Unavailable,
+            Error::Conflict(message) => PageError::Conflict(message),
+            Error::TooLarge(message) | Error::CheckFailed { summary: message, .. } => PageError::BadRequest(message),
+            Error::InvalidMany { summary, problems } => {
+                PageError::BadRequest(format!("{summary}: {}", problems.join("; ")))
+            }
             other => {
                 tracing::error!(error = %other, "a page failed");
                 PageError::Internal
@@ -252,6 +260,7 @@ impl PageError {
                 (StatusCode::NOT_FOUND, tr.t("error.not_found"), tr.t("error.not_found.text").into())
             }
             PageError::BadRequest(m) => (StatusCode::BAD_REQUEST, tr.t("error.bad_request"), m),
+            PageError::Conflict(m) => (StatusCode::CONFLICT, tr.t("error.conflict"), m),
             PageError::Forbidden => {
                 (StatusCode::FORBIDDEN, tr.t("error.forbidden"), tr.t("error.forbidden.text").into())
             }

@@ -34,6 +34,8 @@ pub struct CycleRow {
     /// A revision's deadline, while one is requested.
     pub revision_due: Option<String>,
     pub versions: Vec<String>,
+    /// The drafting page, while a report or a revision is awaited, and its link's words.
+    pub draft: Option<(String, &'static str)>,
 }
 
 impl CycleRow {
@@ -79,7 +81,16 @@ impl CycleRow {
         } else {
             c.state.status.as_str()
         };
+        let drafting = matches!(
+            c.state.status,
+            CycleStatus::Upcoming | CycleStatus::Open | CycleStatus::Overdue | CycleStatus::RevisionRequested
+        ) && !r.closed_by_history;
+        let draft = drafting.then(|| {
+            let words = if r.submissions.is_empty() { tr.t("work.write") } else { tr.t("work.open_draft") };
+            (format!("/cycles/{}/draft", r.id), words)
+        });
         CycleRow {
+            draft,
             id: r.id,
             heading: tr
                 .fmt("work.cycle", &[("n", &r.number), ("start", &r.period_start_year), ("end", &r.period_end_year)]),
@@ -145,6 +156,7 @@ struct PortalPage {
     cycles: Vec<CycleRow>,
     reminders: Vec<ReminderRow>,
     reminders_note: Option<String>,
+    notice: Option<&'static str>,
 }
 
 /// `GET /portal`: the signed-in city's work. Others are sent to their own page.
@@ -174,6 +186,7 @@ fn portal_page(ctx: &Ctx, work: &CityWork) -> PortalPage {
         facts: tr.fmt("portal.facts", &[("zone", &city.time_zone), ("designated", &tr.date(city.designation_date))]),
         cycles: work.cycles.iter().map(|c| CycleRow::new(tr, c)).collect(),
         reminders: work.reminders.iter().map(|r| ReminderRow::new(tr, r)).collect(),
+        notice: (ctx.param("done") == Some("submitted")).then(|| tr.t("portal.done.submitted")),
         reminders_note: (work.reminders_total > work.reminders.len() as i64).then(|| {
             tr.fmt("portal.reminders.more", &[("shown", &work.reminders.len()), ("total", &work.reminders_total)])
         }),

@@ -12,12 +12,13 @@ use std::collections::BTreeSet;
 use chrono::{NaiveDate, NaiveDateTime};
 use serde_json::json;
 
-use super::cycles::CycleOverview;
+use super::cycles::{Access, CycleOverview};
 use super::render::{CityCover, Rendering, Reporting, Sources, city_cover, cycle_meta};
 use super::{Actor, audit};
 use crate::db::submissions::{Draft, NewAttachment, NewSubmission, Owner, StoredAttachment, Submission};
 use crate::db::{self, Conn};
 use crate::domain::Invalid;
+use crate::domain::auth::Principal;
 use crate::domain::cycles::{CycleRules, CycleStatus, Decision};
 use crate::domain::submissions::{AttachmentName, MAX_ATTACHMENTS, is_late, may_submit, sniff_image};
 use crate::error::{Error, Result};
@@ -222,6 +223,72 @@ pub fn save_draft(
         audit(conn, actor, now, "draft.save", ("cycle", &cycle_id.to_string()), details)
     })?;
     Ok(DraftOverview { draft, attachments: listing(&sources.attachments), findings })
+}
+
+/// A draft as the drafting page edits it: both texts, images to add (replacing a stored one of
+/// the same name) and names of stored images to remove; the other stored images stay.
+#[derive(Debug, Clone, Default)]
+pub struct DraftEdit {
+    pub report_markdown: Vec<u8>,
+    pub action_plan_markdown: Vec<u8>,
+    pub added: Vec<UploadedFile>,
+    pub removed: Vec<String>,
+}
+
+/// Saves an edit of cycle `cycle_id`'s draft, for a `caller` who may write the city's work (the
+/// city, or the Secretariat on its behalf).
+pub fn edit_draft(
+    conn: &mut Conn<'_>,
+    actor: &Actor,
+    rules: &CycleRules,
+    kit: &Reporting,
+    caller: &Principal,
+    cycle_id: i64,
+    edit: &DraftEdit,
+    now: NaiveDateTime,
+) -> Result<DraftOverview> {
+    let cycle = super::cycles::for_caller(conn, rules, caller, cycle_id, Access::Write, now)?;
+    let kept = db::submissions::attachments(conn, Owner::Draft(cycle_id), true)?
+        .into_iter()
+        .filter(|a| !edit.removed.contains(&a.name) && !edit.added.iter().any(|n| n.name == a.name))
+        .map(|a| UploadedFile { name: a.name, bytes: a.data });
+    let upload = Upload {
+        report_markdown: edit.report_markdown.clone(),
+        action_plan_markdown: Some(edit.action_plan_markdown.clone()),
+        attachments: Some(kept.chain(edit.added.iter().cloned()).collect()),
+    };
+    save_draft(conn, actor, kit, &cycle, &upload, now)
+}
+
+/// What the drafting page starts from: the cycle, and its saved draft with the check's findings,
+/// or (before the first save) the template's skeleton in the city's language.
+#[derive(Debug, Clone)]
+pub struct Drafting {
+    pub cycle: CycleOverview,
+    pub draft: Option<DraftOverview>,
+    pub skeleton: Option<super::continuity::DraftSkeleton>,
+}
+
+/// Cycle `cycle_id`'s draft, or its skeleton, for a `caller` who may read the city's work.
+pub fn drafting(
+    conn: &mut Conn<'_>,
+    rules: &CycleRules,
+    kit: &Reporting,
+    caller: &Principal,
+    cycle_id: i64,
+    now: NaiveDateTime,
+) -> Result<Drafting> {
+    let cycle = super::cycles::for_caller(conn, rules, caller, cycle_id, Access::Read, now)?;
+    let draft = match draft(conn, kit, cycle_id) {
+        Ok(draft) => Some(draft),
+        Err(Error::NotFound { .. }) => None,
+        Err(e) => return Err(e),
+    };
+    let skeleton = match draft {
+        Some(_) => None,
+        None => Some(super::continuity::skeleton(conn, rules, kit, caller, cycle_id, now)?),
+    };
+    Ok(Drafting { cycle, draft, skeleton })
 }
 
 /// What rendering a cycle's draft as the archive would, marked draft, needs; nothing is stored.
