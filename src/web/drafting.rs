@@ -23,7 +23,8 @@ use super::page::{Chrome, Ctx, PageError, html};
 use super::portal::CycleRow;
 use super::session::{check_form, home_of, signed_in};
 use crate::domain::auth::{Action, Principal, Scope, authorize};
-use crate::domain::cycles::local_date;
+use crate::domain::cycles::{CycleStatus, local_date};
+use crate::domain::submissions::may_submit;
 use crate::error::Error;
 use crate::render::{Finding, Source};
 use crate::workflow::cycles::{Access, CycleOverview};
@@ -326,6 +327,9 @@ struct SubmitPage {
     findings: Vec<FindingRow>,
     errors: usize,
     blocked: String,
+    /// Why the cycle takes no version now (its window is not open, a version awaits review, it
+    /// is accepted), if so.
+    closed: Option<String>,
     warnings: Option<String>,
     next_steps: Vec<String>,
 }
@@ -363,6 +367,11 @@ pub async fn confirm(State(state): State<WebState>, ctx: Ctx, Path(id): Path<i64
         findings: draft.findings.iter().map(|f| FindingRow::new(tr, f)).collect(),
         errors,
         blocked: tr.count("submit.blocked", errors as i64),
+        closed: may_submit(&cycle.state).err().map(|_| match cycle.state.status {
+            CycleStatus::Upcoming => tr.fmt("submit.closed.upcoming", &[("date", &tr.date(cycle.state.window_opens))]),
+            CycleStatus::Accepted => tr.t("submit.closed.accepted").to_owned(),
+            _ => tr.t("submit.closed.awaiting").to_owned(),
+        }),
         warnings: (!draft.findings.is_empty()).then(|| tr.count("submit.warnings", draft.findings.len() as i64)),
         next_steps,
     };

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::elements::Element;
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -131,9 +132,12 @@ impl Browser {
         self.css(selector).await.text().await.unwrap()
     }
 
-    /// Presses `key` in the element that has the focus.
+    /// Presses `key` as a keyboard does, wherever the focus is (also on a file input, which
+    /// takes an element's keys as a file name).
     async fn press(&self, key: Key) {
-        self.client.active_element().await.unwrap().send_keys(&key.to_string()).await.unwrap();
+        let value = char::from(key);
+        let keys = KeyActions::new("keyboard".into()).then(KeyAction::Down { value }).then(KeyAction::Up { value });
+        self.client.perform_actions(keys).await.unwrap();
     }
 
     /// The focused element's `(tag, id, href, text)`.
@@ -263,12 +267,43 @@ async fn type_in(b: &Browser, text: &str) {
     b.client.active_element().await.unwrap().send_keys(text).await.unwrap();
 }
 
+/// The drafting page by keyboard: from the portal to the draft, type into the report, save with
+/// the keyboard; a finding's link puts the cursor on its line (site.js); then the submit page.
+async fn drafting(b: &Browser, pictures: bool) {
+    b.open("/portal?lang=en").await;
+    b.tab_to("the draft link", |(tag, _, href, _)| tag == "A" && href.ends_with("/draft")).await;
+    let (_, _, draft, _) = b.focused().await;
+    b.press(Key::Enter).await;
+    b.wait_for_path(&draft).await;
+    b.tab_to("the report editor", |(tag, id, _, _)| tag == "TEXTAREA" && id == "report").await;
+    // A misspelt second heading, typed at the start of the report.
+    b.press(Key::Home).await;
+    b.client.execute("const e = document.getElementById('report'); e.setSelectionRange(0, 0);", vec![]).await.unwrap();
+    type_in(b, "# 2. Generel Informaton\n\n").await;
+    b.tab_to("the save button", |(tag, _, _, text)| tag == "BUTTON" && text == "Save the draft").await;
+    b.press(Key::Enter).await;
+    b.wait_for_path("done=saved").await;
+    assert_eq!(b.text(".notice[role=status]").await, "The draft is saved.");
+    b.tab_to("the near-miss finding", |(tag, _, href, text)| tag == "A" && href == "#report" && text == "Report, line 1").await;
+    b.press(Key::Enter).await;
+    let caret = b
+        .client
+        .execute("const e = document.activeElement; return [e.id, e.selectionStart, e.selectionEnd];", vec![])
+        .await
+        .unwrap();
+    assert_eq!(caret, json!(["report", 0, 23]), "the cursor is on the finding's line");
+    let submit = draft.replace("/draft", "/submit");
+    let mut pages = vec![("draft", format!("{draft}?lang=en")), ("submit", format!("{submit}?lang=en"))];
+    pages.push(("draft-fr", format!("{draft}?lang=fr")));
+    check_pages(b, &pages, pictures).await;
+}
+
 /// Signing in and the signed-in pages, by keyboard: a city's contact asks for a link, opens it
 /// from the message and confirms; signs out with the header's button; the Secretariat signs in
 /// with a token and reads the board and a city's page. Each page passes axe-core.
 async fn signed_in(app: &TestApp, b: &Browser, outbox: &MemoryTransport, pictures: bool) {
-    let contact = json!({ "name": "Anna Svensson", "email": "anna@ostersund.example", "primary": true });
-    let r = app.call(Method::POST, "/api/v1/cities/ostersund/contacts", Some(&app.admin), Some(contact)).await;
+    let contact = json!({ "name": "Ana Sousa", "email": "ana@porto.example", "primary": true });
+    let r = app.call(Method::POST, "/api/v1/cities/porto/contacts", Some(&app.admin), Some(contact)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     app.sync_cycles();
 
@@ -277,7 +312,7 @@ async fn signed_in(app: &TestApp, b: &Browser, outbox: &MemoryTransport, picture
     b.press(Key::Enter).await;
     b.wait_for_path("/sign-in").await;
     b.tab_to("the address box", |(_, id, _, _)| id == "email").await;
-    type_in(b, "anna@ostersund.example").await;
+    type_in(b, "ana@porto.example").await;
     b.press(Key::Enter).await;
     assert_eq!(b.text(".notice h2").await, "Check your inbox");
     let mut link = None;
@@ -305,13 +340,14 @@ async fn signed_in(app: &TestApp, b: &Browser, outbox: &MemoryTransport, picture
     b.press(Key::Enter).await;
     // Back where the person asked to sign in, now signed in; their work is one link away.
     b.wait_for_path("/reports").await;
-    assert!(b.text(".account .who").await.ends_with("Anna Svensson"));
+    assert!(b.text(".account .who").await.ends_with("Ana Sousa"));
     b.tab_to("the portal link", |(tag, _, href, _)| tag == "A" && href == "/portal").await;
     b.press(Key::Enter).await;
     b.wait_for_path("/portal").await;
-    assert_eq!(b.text("h1").await, "Östersund");
+    assert_eq!(b.text("h1").await, "Porto");
     check_pages(b, &[("portal", "/portal?lang=en".to_owned()), ("portal-fr", "/portal?lang=fr".to_owned())], pictures)
         .await;
+    drafting(b, pictures).await;
     b.open("/portal?lang=en").await;
     b.tab_to("the sign-out button", |(tag, _, _, text)| tag == "BUTTON" && text == "Sign out").await;
     b.press(Key::Enter).await;

@@ -14,6 +14,7 @@ mod connections;
 mod contacts;
 mod cycles;
 mod downloads;
+mod drafting;
 mod edge;
 mod harvest;
 mod health;

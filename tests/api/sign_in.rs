@@ -77,6 +77,15 @@ impl Browser {
         reply
     }
 
+    /// Posts a `multipart/form-data` form, as a form with a file input does.
+    pub async fn post_multipart(&mut self, path: &str, parts: &[crate::helpers::Part<'_>]) -> Reply {
+        let (content_type, body) = crate::helpers::multipart(parts);
+        let mut request = Request::builder().method(Method::POST).uri(path).header(header::CONTENT_TYPE, content_type);
+        let cookies: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        request = request.header(header::COOKIE, cookies.join("; "));
+        send_via(&self.router, request.body(Body::from(body)).unwrap()).await
+    }
+
     pub async fn get(&mut self, path: &str) -> Reply {
         self.send(Method::GET, path, None).await
     }
