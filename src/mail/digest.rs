@@ -139,7 +139,7 @@ impl Digest {
     }
 
     fn link(&self, slug: &str) -> String {
-        format!("{}/api/v1/cities/{slug}", self.public_url)
+        format!("{}/desk/cities/{slug}", self.public_url)
     }
 }
 
@@ -196,7 +196,7 @@ mod tests {
             body.contains("DAKAR (Music), cycle 4: due 30 November 2026, overdue by 67 days. No contact is recorded.")
         );
         assert!(body.contains("Every message of the last reminder failed for good."), "{body}");
-        assert!(body.contains("https://mmr.example.org/api/v1/cities/dakar"), "{body}");
+        assert!(body.contains("https://mmr.example.org/desk/cities/dakar"), "{body}");
         assert!(!digest.is_empty());
         let empty = Digest { on_notice: Vec::new(), cannot_remind: Vec::new(), ..digest };
         assert!(empty.is_empty());

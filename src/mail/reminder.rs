@@ -81,6 +81,9 @@ pub struct ReminderContext {
     pub today: NaiveDate,
     /// The Secretariat's address, where the city can send the report or ask for more time.
     pub secretariat_email: String,
+    /// The page where the report is drafted and submitted (a person signs in there with their
+    /// address and is brought back to it).
+    pub report_url: String,
     /// Name of the addressee, if known; otherwise a collective greeting is used.
     pub recipient_name: Option<String>,
 }
@@ -119,7 +122,7 @@ impl ReminderContext {
         };
         let ordinal = wording::ordinal(number, language);
         let city_name = plain(&self.city_name);
-        let values: [(&str, String); 15] = [
+        let values: [(&str, String); 16] = [
             ("greeting", wording::greeting(self.recipient_name.as_deref().map(plain).as_deref(), language)),
             ("de_city_name", wording::french_de(&city_name)),
             ("city_name", city_name),
@@ -131,6 +134,7 @@ impl ReminderContext {
             ("extension_note", self.extended_from.map(|d| wording::extended_from(d, language)).unwrap_or_default()),
             ("days", wording::days(days, language)),
             ("secretariat_email", plain(&self.secretariat_email)),
+            ("report_url", plain(&self.report_url)),
             ("formal_number", number.to_string()),
             ("formal_count", of.to_string()),
             ("formal_ordinal_title", wording::capitalized(&ordinal)),

@@ -13,7 +13,7 @@ use crate::mail::reminder::{Language, ReminderKind, RenderedText};
 
 /// Every placeholder a template may use; `ReminderContext::render` supplies each of them.
 #[cfg(test)]
-pub(crate) const PLACEHOLDERS: [&str; 15] = [
+pub(crate) const PLACEHOLDERS: [&str; 16] = [
     "greeting",
     "city_name",
     "de_city_name",
@@ -25,6 +25,7 @@ pub(crate) const PLACEHOLDERS: [&str; 15] = [
     "extension_note",
     "days",
     "secretariat_email",
+    "report_url",
     "formal_number",
     "formal_count",
     "formal_ordinal",

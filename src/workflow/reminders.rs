@@ -767,6 +767,7 @@ fn context(
         extended_from,
         today,
         secretariat_email: cfg.secretariat_email.clone(),
+        report_url: format!("{}/cycles/{}/draft", cfg.public_url, r.id),
         recipient_name: None,
     })
 }

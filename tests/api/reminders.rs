@@ -35,9 +35,17 @@ async fn the_sweep_sends_the_latest_due_stage_once(app: TestApp) {
     assert_eq!(sent[0].subject(), "Membership Monitoring Report of Östersund due in 6 days");
     assert!(sent[0].body().contains("is due in 6 days, on 30 November 2026 at 23:59 (Europe/Stockholm)."));
     assert!(sent[0].body().contains("(creative field: Gastronomy)"), "{}", sent[0].body());
-    // No link to an API URL that answers 401 in a browser: the Secretariat's address instead.
-    assert!(!sent[0].body().contains("http"), "{}", sent[0].body());
+    // No link to an API URL that answers 401 in a browser: the report's page, which sends a
+    // person who is not signed in to sign in and back; and the Secretariat's address.
+    assert!(!sent[0].body().contains("/api/"), "{}", sent[0].body());
     assert!(sent[0].body().contains("secretariat@uccn.test"), "{}", sent[0].body());
+    let link = sent[0].body().split_whitespace().find(|w| w.starts_with("https://mmr.uccn.test/")).expect("a link");
+    let page = link.trim_start_matches("https://mmr.uccn.test");
+    assert!(page.starts_with("/cycles/") && page.ends_with("/draft"), "{link}");
+    let opened = app.get(page, None).await;
+    assert_eq!(opened.status, axum::http::StatusCode::SEE_OTHER);
+    let next = url::form_urlencoded::byte_serialize(page.as_bytes()).collect::<String>();
+    assert_eq!(opened.headers[axum::http::header::LOCATION], format!("/sign-in?next={next}"));
     // Running it again sends nothing twice.
     let again = app.sweep(&mail, now(), "a");
     assert_eq!((again.planned, again.sent, again.skipped), (0, 0, 0), "{again:?}");

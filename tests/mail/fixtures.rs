@@ -38,6 +38,7 @@ pub fn context(language: Language, kind: ReminderKind) -> ReminderContext {
         extended_from: None,
         today: deadline_day() + TimeDelta::days(offset),
         secretariat_email: "ccn@unesco.example".to_owned(),
+        report_url: "https://mmr.unesco.example/cycles/7/draft".to_owned(),
         recipient_name: Some("Anna Svensson".to_owned()),
     }
 }
