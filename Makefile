@@ -45,6 +45,7 @@ endif
 	@echo '    export TOKEN=$$($(MMR) token create --role secretariat --name "$$USER")'
 	@echo "  then try:  curl -s http://$(BIND)/api/v1/cities?q=krakow"
 	@echo "  and the archive (fictitious demo reports):  curl -s 'http://$(BIND)/api/v1/archive?q=ostersund'"
+	@echo "  Sign in to the pages at http://$(BIND)/sign-in with that token (see README, Signing in)."
 	@echo "  a legacy PDF of the demo history (Edinburgh, 2012-2016):  curl -s 'http://$(BIND)/api/v1/archive?q=pamphlets'"
 	@echo
 	exec $(MMR) serve --bind $(BIND)
