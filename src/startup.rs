@@ -23,6 +23,7 @@ pub fn pages(state: &AppState) -> axum::Router {
         rules: state.rules,
         template: state.reporting.template.clone(),
         reporting: state.reporting.clone(),
+        store: state.store.clone(),
         catalog: state.catalog.clone(),
         public_url: state.public_url.clone(),
         excerpts: Default::default(),

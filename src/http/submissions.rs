@@ -18,7 +18,7 @@ use super::error::FindingView;
 use super::extract::{ApiJson, ApiPath, Auth};
 use super::upload::ReportUpload;
 use super::{ApiError, AppState, blocking, rfc3339};
-use crate::domain::auth::{Action, Principal, Scope, authorize};
+use crate::domain::auth::{Action, Principal, Scope};
 use crate::domain::cycles::local_date;
 use crate::domain::submissions::DecisionInput;
 use crate::domain::{Invalid, parse_date};
@@ -538,15 +538,14 @@ async fn add_comment(
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<CommentBody>,
 ) -> Result<(StatusCode, Json<CommentView>), ApiError> {
-    let (found, principal) = readable_version(&state, &auth, id).await?;
-    authorize(Some(&principal), Action::Comment { city: found.cycle.city(), is_reply: body.parent_id.is_some() })?;
-    let (actor, now, role) = (auth.actor()?, state.now(), principal.scope.role());
+    let principal = auth.signed_in()?.clone();
+    let (actor, now) = (auth.actor()?, state.now());
     let st = state.clone();
     let input = NewCommentInput { body_markdown: body.body_markdown, section: body.section, parent_id: body.parent_id };
     let comment = state
         .db
         .run(move |conn| {
-            workflow::review::comment(conn, &actor, role, &st.reporting, &found.version.submission, &input, now)
+            workflow::review::comment_as(conn, &actor, &st.rules, &st.reporting, &principal, id, &input, now)
         })
         .await?;
     Ok((StatusCode::CREATED, Json(comment.into())))
@@ -587,7 +586,11 @@ async fn decide(
     let actor = auth.actor()?;
     let rules = state.rules;
     let archive_actor = actor.clone();
-    let row = state.db.run(move |conn| workflow::review::decide(conn, &actor, &rules, id, &decision, now)).await?;
+    let caller = auth.signed_in()?.clone();
+    let row = state
+        .db
+        .run(move |conn| workflow::review::decide_as(conn, &actor, &rules, &caller, id, &decision, now))
+        .await?;
     let (mut archive_id, mut archive_error) = (None, None);
     if row.decision == "accept" {
         match archive(&state, archive_actor, id, now).await {

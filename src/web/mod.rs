@@ -22,6 +22,7 @@ mod page;
 mod portal;
 mod registry;
 mod reports;
+mod review;
 mod session;
 mod views;
 
@@ -40,6 +41,7 @@ use page::{Ctx, PageError};
 use crate::domain::cycles::CycleRules;
 use crate::error::Error;
 use crate::render::Template;
+use crate::storage::BlobStore;
 use crate::workflow::catalog_index::CatalogIndex;
 use crate::workflow::excerpts::Excerpts;
 use crate::workflow::render::Reporting;
@@ -57,6 +59,8 @@ pub struct WebState {
     pub template: Arc<Template>,
     /// The template, limits and rendering gate, for drafts' checks and previews.
     pub reporting: Reporting,
+    /// The archive's store: archived PDFs, and archiving a version the Secretariat accepts.
+    pub store: Arc<dyn BlobStore>,
     pub catalog: Arc<CatalogIndex>,
     /// The public base URL (no trailing slash), for absolute addresses in metadata.
     pub public_url: String,
@@ -98,6 +102,10 @@ pub fn router(state: WebState) -> Router {
         .route("/cycles/{id}/draft", get(drafting::show).post(drafting::save))
         .route("/cycles/{id}/draft.pdf", get(drafting::pdf))
         .route("/cycles/{id}/submit", get(drafting::confirm).post(drafting::submit))
+        .route("/submissions/{id}", get(review::show))
+        .route("/submissions/{id}/pdf", get(review::pdf))
+        .route("/submissions/{id}/comments", post(review::comment))
+        .route("/submissions/{id}/decision", post(review::decide))
         .route("/static/{name}", get(asset))
         .route("/robots.txt", get(robots))
         .route("/sitemap.xml", get(sitemap))

@@ -33,7 +33,8 @@ pub struct CycleRow {
     pub urgent: bool,
     /// A revision's deadline, while one is requested.
     pub revision_due: Option<String>,
-    pub versions: Vec<String>,
+    /// Each version's line and its page.
+    pub versions: Vec<(String, String)>,
     /// The drafting page, while a report or a revision is awaited, and its link's words.
     pub draft: Option<(String, &'static str)>,
 }
@@ -66,14 +67,15 @@ impl CycleRow {
                 let date = tr.date(s.submitted_at.and_utc().with_timezone(&tz).date_naive());
                 let late = if s.late { tr.t("work.version.late") } else { "" };
                 let args: [(&str, &dyn std::fmt::Display); 3] = [("n", &s.version), ("date", &date), ("late", &late)];
-                match &s.decision {
+                let line = match &s.decision {
                     Some((d, _)) if d == "accept" => tr.fmt("work.version.accepted", &args),
                     Some((_, due)) => {
                         let due = due.map_or_else(|| "—".to_owned(), |d| tr.date(d));
                         tr.fmt("work.version.revision", &[args[0], args[1], args[2], ("due", &due)])
                     }
                     None => tr.fmt("work.version.awaiting", &args),
-                }
+                };
+                (line, format!("/submissions/{}", s.id))
             })
             .collect();
         let status_key = if r.closed_by_history && c.state.status == CycleStatus::Overdue {

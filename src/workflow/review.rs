@@ -19,7 +19,7 @@ pub use crate::db::submissions::{Comment, DecisionRow, StoredAttachment, Submiss
 use crate::db::submissions::{NewComment, Owner};
 use crate::db::{self, Conn};
 use crate::domain::Invalid;
-use crate::domain::auth::{Principal, Role};
+use crate::domain::auth::{Action, Principal, Role, authorize};
 use crate::domain::cycles::CycleRules;
 use crate::domain::submissions::{DecisionInput, markdown_text, section_anchor};
 use crate::error::{Error, Result};
@@ -81,6 +81,79 @@ pub fn get(conn: &mut Conn<'_>, rules: &CycleRules, now: NaiveDateTime, submissi
 pub fn attachment(conn: &mut Conn<'_>, submission_id: i64, name: &str) -> Result<StoredAttachment> {
     db::submissions::attachment(conn, Owner::Submission(submission_id), name)?
         .ok_or_else(|| Error::not_found("attachment", name.to_owned()))
+}
+
+/// Adds a comment to version `submission_id` for `caller`, who must be allowed to comment on the
+/// city's work: the field's coordinator and the Secretariat; the city only in reply.
+pub fn comment_as(
+    conn: &mut Conn<'_>,
+    actor: &Actor,
+    rules: &CycleRules,
+    kit: &Reporting,
+    caller: &Principal,
+    submission_id: i64,
+    input: &NewCommentInput,
+    now: NaiveDateTime,
+) -> Result<Comment> {
+    let found = readable(conn, rules, caller, submission_id, now)?;
+    authorize(Some(caller), Action::Comment { city: found.cycle.city(), is_reply: input.parent_id.is_some() })?;
+    comment(conn, actor, caller.scope.role(), kit, &found.version.submission, input, now)
+}
+
+/// The Secretariat's decision on version `submission_id`, for a `caller` who may decide.
+pub fn decide_as(
+    conn: &mut Conn<'_>,
+    actor: &Actor,
+    rules: &CycleRules,
+    caller: &Principal,
+    submission_id: i64,
+    decision: &DecisionInput,
+    now: NaiveDateTime,
+) -> Result<DecisionRow> {
+    authorize(Some(caller), Action::Decide)?;
+    decide(conn, actor, rules, submission_id, decision, now)
+}
+
+/// What the review page shows of a version: the version and its cycle, its comments, its
+/// sections (the anchors comments may name), what changed since the previous version, and the
+/// plan the previous cycle accepted.
+#[derive(Debug, Clone)]
+pub struct ReviewView {
+    pub found: VersionInCycle,
+    pub comments: Vec<Comment>,
+    pub report_sections: Vec<String>,
+    pub plan_sections: Vec<String>,
+    pub diff: Option<VersionDiff>,
+    pub previous_plan: Option<super::continuity::PreviousPlan>,
+}
+
+/// Version `submission_id` as its review page shows it, for a `caller` who may read the city's work.
+pub fn review_view(
+    conn: &mut Conn<'_>,
+    rules: &CycleRules,
+    kit: &Reporting,
+    caller: &Principal,
+    submission_id: i64,
+    now: NaiveDateTime,
+) -> Result<ReviewView> {
+    let found = readable(conn, rules, caller, submission_id, now)?;
+    let submission = &found.version.submission;
+    let headings = |markdown: &str| -> Vec<String> {
+        render::sections(markdown, &kit.template).into_iter().filter_map(|s| s.heading).collect()
+    };
+    let diff = match diff_with_previous(conn, kit, submission) {
+        Ok(diff) => Some(diff),
+        Err(Error::NotFound { .. }) => None,
+        Err(e) => return Err(e),
+    };
+    Ok(ReviewView {
+        comments: comments(conn, submission_id)?,
+        report_sections: headings(&submission.report_markdown),
+        plan_sections: headings(&submission.action_plan_markdown),
+        diff,
+        previous_plan: super::continuity::previous_plan(conn, &found.cycle.record)?,
+        found,
+    })
 }
 
 /// The comments on a version, oldest first.

@@ -184,4 +184,113 @@ async fn who_may_draft(app: TestApp) {
     assert_eq!(signed_out.get(&path).await.status, StatusCode::SEE_OTHER);
 }
 
-crate::both_backends!(a_city_drafts_and_submits, who_may_draft);
+/// The review in the pages: the field's coordinator comments on a section, the city replies, the
+/// Secretariat asks for a revision; the city revises and submits again; the Secretariat reads
+/// what changed and accepts, which archives the version.
+async fn reviewed_revised_accepted(app: TestApp) {
+    let (mut city, path) = city_signed_in(&app).await;
+    let id = path.trim_start_matches("/cycles/").trim_end_matches("/draft").to_owned();
+    let page = city.get(&path).await;
+    let (report, plan) = (textarea(&page.text, "report"), textarea(&page.text, "action_plan"));
+    let filled = report.replace("*In about a page", "Östersund cooked for the Network.\n\n*In about a page");
+    let plan = plan.replace("# 6.", "Keep cooking.\n\n# 6.");
+    let form = draft_form(&field(&page.text, "csrf"), &filled, &plan);
+    assert_eq!(city.post_multipart(&path, &parts(&form)).await.status, StatusCode::SEE_OTHER);
+    let confirm = city.get(&format!("/cycles/{id}/submit")).await;
+    let at =
+        confirm.text.find(&format!("action=\"/cycles/{id}/submit\"")).unwrap_or_else(|| panic!("{}", confirm.text));
+    let csrf = field(&confirm.text[at..], "csrf");
+    assert_eq!(city.post(&format!("/cycles/{id}/submit"), &[("csrf", &csrf)]).await.status, StatusCode::SEE_OTHER);
+    let portal = city.get("/portal").await;
+    let start = portal.text.find("href=\"/submissions/").unwrap() + "href=\"".len();
+    let version = portal.text[start..].split('"').next().unwrap().to_owned();
+
+    // The coordinator comments on the executive summary.
+    let coordinator = app.token(Role::Coordinator, Some("gastronomy"), None);
+    let mut reviewer = city.another();
+    reviewer.sign_in_with_token(&coordinator).await;
+    let page = reviewer.get(&version).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains(&format!("<iframe class=\"pdf\" src=\"{version}/pdf\"")));
+    assert!(!page.text.contains("name=\"decision\""), "a coordinator comments but does not decide");
+    let csrf = field(&page.text, "csrf");
+    let comment = [("csrf", csrf.as_str()), ("section", "1. Executive Summary"), ("body", "Name the partner cities.")];
+    let r = reviewer.post(&format!("{version}/comments"), &comment).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let r = reviewer.post(&format!("{version}/decision"), &[("csrf", &csrf), ("decision", "accept")]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "a coordinator cannot decide");
+
+    // The city reads it under its section and replies; it may not comment on its own.
+    let page = city.get(&version).await;
+    assert!(page.text.contains("Name the partner cities.") && page.text.contains("(field coordinator)"));
+    let comment_id = page.text.split("id=\"comment-").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let csrf = field(&page.text, "csrf");
+    let r = city
+        .post(
+            &format!("{version}/comments"),
+            &[("csrf", &csrf), ("body", "Lyon and Parma."), ("parent_id", &comment_id)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let r = city.post(&format!("{version}/comments"), &[("csrf", &csrf), ("body", "A new thread.")]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "a city only replies");
+
+    // The Secretariat asks for a revision, with a deadline.
+    let mut desk = city.another();
+    desk.sign_in_with_token(&app.admin).await;
+    let page = desk.get(&version).await;
+    assert!(page.text.contains("Lyon and Parma."));
+    let csrf = field(&page.text, "csrf");
+    let bad = desk
+        .post(
+            &format!("{version}/decision"),
+            &[("csrf", &csrf), ("decision", "request_revision"), ("comments", "Add partners.")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "a revision request needs a deadline");
+    assert!(bad.text.contains("revision_due"));
+    let r = desk
+        .post(
+            &format!("{version}/decision"),
+            &[
+                ("csrf", &csrf),
+                ("decision", "request_revision"),
+                ("comments", "Add partners."),
+                ("revision_due", "2027-01-31"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+    let portal = city.get("/portal").await;
+    assert!(portal.text.contains("Revision requested") && portal.text.contains("31 January 2027"), "{}", portal.text);
+
+    // The city revises and submits version 2; the Secretariat sees what changed and accepts.
+    let page = city.get(&path).await;
+    let revised = filled.replace("cooked for the Network.", "cooked for the Network with Lyon and Parma.");
+    let form = draft_form(&field(&page.text, "csrf"), &revised, &plan);
+    assert_eq!(city.post_multipart(&path, &parts(&form)).await.status, StatusCode::SEE_OTHER);
+    let confirm = city.get(&format!("/cycles/{id}/submit")).await;
+    let at =
+        confirm.text.find(&format!("action=\"/cycles/{id}/submit\"")).unwrap_or_else(|| panic!("{}", confirm.text));
+    let csrf = field(&confirm.text[at..], "csrf");
+    assert_eq!(city.post(&format!("/cycles/{id}/submit"), &[("csrf", &csrf)]).await.status, StatusCode::SEE_OTHER);
+    let portal = city.get("/portal").await;
+    let second = portal.text.rsplit("href=\"/submissions/").next().unwrap().split('"').next().unwrap();
+    let second = format!("/submissions/{second}");
+    assert_ne!(second, version);
+    let page = desk.get(&second).await;
+    assert!(page.text.contains("What changed from version 1 to version 2"), "{}", page.text);
+    assert!(page.text.contains("<span class=\"add\">+Östersund cooked for the Network with Lyon and Parma.</span>"));
+    assert!(page.text.contains("<span class=\"del\">-Östersund cooked for the Network.</span>"));
+    let csrf = field(&page.text, "csrf");
+    let r = desk.post(&format!("{second}/decision"), &[("csrf", &csrf), ("decision", "accept")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let page = desk.get(&format!("{second}?done=decided")).await;
+    assert!(page.text.contains("The decision is recorded.") && page.text.contains("Accepted on"));
+    let pdf = desk.get(&format!("{second}/pdf")).await;
+    assert_eq!(pdf.headers[header::CONTENT_TYPE], "application/pdf");
+    let entries = app.get("/api/v1/cities/ostersund/cycles", Some(&app.admin)).await;
+    assert!(entries.text.contains("\"status\":\"accepted\""), "{}", entries.text);
+}
+
+crate::both_backends!(a_city_drafts_and_submits, who_may_draft, reviewed_revised_accepted);
