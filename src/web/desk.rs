@@ -113,10 +113,10 @@ struct DeskPage {
 }
 
 /// The desk is for the Secretariat and coordinators; a city's focal point goes to the portal.
-fn desk_caller(ctx: &Ctx) -> Result<Principal, Response> {
+fn desk_caller(ctx: &Ctx) -> Result<Principal, Redirect> {
     let principal = signed_in(ctx)?;
     if matches!(principal.scope, Scope::City { .. }) {
-        return Err(Redirect::to(home_of(principal)).into_response());
+        return Err(Redirect::to(home_of(principal)));
     }
     Ok(principal.clone())
 }
@@ -125,7 +125,7 @@ fn desk_caller(ctx: &Ctx) -> Result<Principal, Response> {
 pub async fn board(State(state): State<WebState>, ctx: Ctx) -> Response {
     let principal = match desk_caller(&ctx) {
         Ok(p) => p,
-        Err(response) => return response,
+        Err(redirect) => return redirect.into_response(),
     };
     let q = match BoardQuery::parse(&ctx) {
         Ok(q) => q,
@@ -217,7 +217,7 @@ fn board_row(
 pub async fn board_csv_download(State(state): State<WebState>, ctx: Ctx) -> Response {
     let principal = match desk_caller(&ctx) {
         Ok(p) => p,
-        Err(response) => return response,
+        Err(redirect) => return redirect.into_response(),
     };
     let q = match BoardQuery::parse(&ctx) {
         Ok(q) => q,
@@ -265,7 +265,7 @@ struct CityPage {
 pub async fn city(State(state): State<WebState>, ctx: Ctx, Path(slug): Path<String>) -> Response {
     let principal = match desk_caller(&ctx) {
         Ok(p) => p,
-        Err(response) => return response,
+        Err(redirect) => return redirect.into_response(),
     };
     let (rules, now) = (state.rules, state.now());
     let work = state.db.run(move |conn| city_work(conn, &rules, &principal, Some(&slug), now)).await;

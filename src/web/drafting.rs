@@ -151,7 +151,7 @@ fn set_findings(tr: Tr, page: &mut DraftingPage, findings: &[Finding]) {
 pub async fn show(State(state): State<WebState>, ctx: Ctx, Path(id): Path<i64>) -> Response {
     let principal = match signed_in(&ctx) {
         Ok(p) => p.clone(),
-        Err(redirect) => return redirect,
+        Err(redirect) => return redirect.into_response(),
     };
     let (rules, kit, now, caller) = (state.rules, state.reporting.clone(), state.now(), principal.clone());
     let loaded = state.db.run(move |conn| submissions::drafting(conn, &rules, &kit, &caller, id, now)).await;
@@ -214,7 +214,7 @@ async fn read_form(mut multipart: Multipart) -> Result<Posted, MultipartError> {
 pub async fn save(State(state): State<WebState>, ctx: Ctx, Path(id): Path<i64>, multipart: Multipart) -> Response {
     let principal = match signed_in(&ctx) {
         Ok(p) => p.clone(),
-        Err(redirect) => return redirect,
+        Err(redirect) => return redirect.into_response(),
     };
     let posted = match read_form(multipart).await {
         Ok(posted) => posted,
@@ -278,7 +278,7 @@ async fn refused(state: &WebState, ctx: &Ctx, principal: &Principal, id: i64, ed
 pub async fn pdf(State(state): State<WebState>, ctx: Ctx, Path(id): Path<i64>) -> Response {
     let principal = match signed_in(&ctx) {
         Ok(p) => p.clone(),
-        Err(redirect) => return redirect,
+        Err(redirect) => return redirect.into_response(),
     };
     let (rules, now) = (state.rules, state.now());
     let loaded = state
@@ -338,7 +338,7 @@ struct SubmitPage {
 pub async fn confirm(State(state): State<WebState>, ctx: Ctx, Path(id): Path<i64>) -> Response {
     let principal = match signed_in(&ctx) {
         Ok(p) => p.clone(),
-        Err(redirect) => return redirect,
+        Err(redirect) => return redirect.into_response(),
     };
     let (rules, kit, now, caller) = (state.rules, state.reporting.clone(), state.now(), principal.clone());
     let loaded = state
@@ -393,7 +393,7 @@ pub async fn submit(
 ) -> Response {
     let principal = match signed_in(&ctx) {
         Ok(p) => p.clone(),
-        Err(redirect) => return redirect,
+        Err(redirect) => return redirect.into_response(),
     };
     if let Err(e) = check_form(&ctx, &form.csrf) {
         return e.page(&ctx);

@@ -165,7 +165,7 @@ struct PortalPage {
 pub async fn portal(State(state): State<WebState>, ctx: Ctx) -> Response {
     let principal = match signed_in(&ctx) {
         Ok(p) => p.clone(),
-        Err(redirect) => return redirect,
+        Err(redirect) => return redirect.into_response(),
     };
     if !matches!(principal.scope, Scope::City { .. }) {
         return Redirect::to(home_of(&principal)).into_response();

@@ -143,7 +143,7 @@ fn diff(tr: Tr, view: &ReviewView) -> Option<(String, Vec<DiffRow>)> {
 pub async fn show(State(state): State<WebState>, ctx: Ctx, Path(id): Path<i64>) -> Response {
     let principal = match signed_in(&ctx) {
         Ok(p) => p.clone(),
-        Err(redirect) => return redirect,
+        Err(redirect) => return redirect.into_response(),
     };
     let (rules, kit, now, caller) = (state.rules, state.reporting.clone(), state.now(), principal.clone());
     let view = match state.db.run(move |conn| review::review_view(conn, &rules, &kit, &caller, id, now)).await {
@@ -227,7 +227,7 @@ pub async fn comment(
 ) -> Response {
     let principal = match signed_in(&ctx) {
         Ok(p) => p.clone(),
-        Err(redirect) => return redirect,
+        Err(redirect) => return redirect.into_response(),
     };
     if let Err(e) = check_form(&ctx, &form.csrf) {
         return e.page(&ctx);
@@ -270,7 +270,7 @@ pub async fn decide(
 ) -> Response {
     let principal = match signed_in(&ctx) {
         Ok(p) => p.clone(),
-        Err(redirect) => return redirect,
+        Err(redirect) => return redirect.into_response(),
     };
     if let Err(e) = check_form(&ctx, &form.csrf) {
         return e.page(&ctx);
@@ -320,7 +320,7 @@ pub async fn decide(
 pub async fn pdf(State(state): State<WebState>, ctx: Ctx, Path(id): Path<i64>) -> Response {
     let principal = match signed_in(&ctx) {
         Ok(p) => p.clone(),
-        Err(redirect) => return redirect,
+        Err(redirect) => return redirect.into_response(),
     };
     let (rules, now) = (state.rules, state.now());
     let source = state

@@ -67,7 +67,7 @@ pub fn home_of(principal: &Principal) -> &'static str {
 }
 
 /// The signed-in person, or the redirect to the sign-in page that returns here.
-pub fn signed_in(ctx: &Ctx) -> Result<&Principal, Response> {
+pub fn signed_in(ctx: &Ctx) -> Result<&Principal, Redirect> {
     match &ctx.viewer {
         Some(v) => Ok(&v.principal),
         None => {
@@ -76,7 +76,7 @@ pub fn signed_in(ctx: &Ctx) -> Result<&Principal, Response> {
                 here.push(("lang".into(), ctx.tr.lang.code().into()));
             }
             let next = href(&ctx.path, &here);
-            Err(Redirect::to(&href("/sign-in", &[("next".into(), next)])).into_response())
+            Err(Redirect::to(&href("/sign-in", &[("next".into(), next)])))
         }
     }
 }

@@ -237,6 +237,7 @@ pub struct DraftEdit {
 
 /// Saves an edit of cycle `cycle_id`'s draft, for a `caller` who may write the city's work (the
 /// city, or the Secretariat on its behalf).
+#[allow(clippy::too_many_arguments)] // the caller and the actor are both needed: rights and audit trail
 pub fn edit_draft(
     conn: &mut Conn<'_>,
     actor: &Actor,

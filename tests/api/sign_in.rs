@@ -290,7 +290,7 @@ async fn links_and_sessions_end(app: TestApp) {
     let events = app
         .db
         .run_blocking(|conn| -> mmr::error::Result<_> {
-            Ok(workflow::audit_log(conn, AuditFilter::default(), PageRequest::parse(Some(1), Some(200))?)?)
+            workflow::audit_log(conn, AuditFilter::default(), PageRequest::parse(Some(1), Some(200))?)
         })
         .unwrap();
     let actions: Vec<&str> = events.items.iter().map(|e| e.action.as_str()).collect();
