@@ -12,11 +12,11 @@
 //! again.
 //!
 //! Who reads it: the search, the exports and bulk downloads (`workflow::catalog`), the search
-//! page's snippets (`workflow::excerpts`), and public
-//! downloads, which take a published entry's file facts from its record ([`Catalog::public`])
-//! instead of loading the entry (`workflow::reading`). A reload runs inside the request that found
-//! the revision moved, on the blocking pool with its pooled connection; requests arriving
-//! meanwhile wait for it, each holding a connection too. `mmr serve` builds the index in the
+//! page's snippets (`workflow::excerpts`), and public downloads, which take a published entry's
+//! file facts from its record ([`Catalog::public`]) instead of loading the entry
+//! (`workflow::reading`). A reload runs inside the request that found the revision moved, on the
+//! blocking pool with its pooled connection; requests arriving meanwhile wait for it, each
+//! holding a connection too. `mmr serve` builds the index in the
 //! background at start, which takes seconds for 10,000 reports (BENCHMARKS.md, "Archive search",
 //! with the memory it uses).
 
