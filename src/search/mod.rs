@@ -22,6 +22,13 @@
 //! frequencies and lengths over every indexed text; ties, and searches without words, newest
 //! publication first, then highest id.
 //!
+//! Snippets: a text is added as passages (the blocks a snippet may be cut from, each with the
+//! text a reader sees of it) and the rest. Each posting keeps where its term first occurs among
+//! the document's passages, so the passage of a result that a snippet comes from
+//! ([`TextIndex::passage`]) is a binary search per query term, with no text read or parsed again.
+//! Only the passages some term points at keep their text. What a passage is (its Markdown, how
+//! far a text is looked into) is the caller's (`workflow::excerpts`).
+//!
 //! Text is only ever added: an entry's accepted sources are write-once. A withdrawn entry's
 //! terms stay (it is simply not in the snapshot), as does the old text of an entry whose digest
 //! changed; both are rare and only weigh on memory, and a restart drops them.
@@ -308,8 +315,55 @@ fn ordered(counts: impl Iterator<Item = FacetCount>) -> Vec<FacetCount> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Posting {
     doc: u32,
-    /// How many times the term occurs in the document.
-    freq: u32,
+    /// How many times the term occurs in the document, at most `u16::MAX` (BM25 saturates long
+    /// before).
+    freq: u16,
+    /// Where it first occurs among the document's passages: the number of the first preferred
+    /// passage holding it, else [`OTHER`] plus the number of the first passage holding it, else
+    /// [`NOWHERE`]. The smallest of a query's terms is so the passage a snippet comes from.
+    first: u16,
+}
+
+/// Marks a passage that is not preferred in [`Posting::first`].
+const OTHER: u16 = 0x8000;
+
+/// In [`Posting::first`]: the term is in no passage.
+const NOWHERE: u16 = u16::MAX;
+
+/// The most passages of one text; later blocks count as the rest.
+const MAX_PASSAGES: usize = (OTHER - 1) as usize;
+
+/// A block of a text that a snippet may be cut from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Passage<'t> {
+    /// What is indexed (the source, e.g. Markdown).
+    pub source: &'t str,
+    /// What a reader sees of it.
+    pub shown: String,
+    /// Whether a snippet prefers it to the passages before it that are not preferred (say, a
+    /// paragraph to a heading).
+    pub preferred: bool,
+}
+
+/// A text to index: its passages in order, then the rest of it, which is indexed but never cut
+/// from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Text<'t> {
+    pub passages: Vec<Passage<'t>>,
+    pub rest: Vec<&'t str>,
+    /// Whether the last passage ends the text (nothing of it is left out after).
+    pub complete: bool,
+}
+
+/// The passage a snippet for a query comes from ([`TextIndex::passage`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cut {
+    /// The passage as a reader sees it.
+    pub shown: String,
+    /// Whether it is the text's first passage.
+    pub first: bool,
+    /// Whether it is the last and the text ends with it.
+    pub last: bool,
 }
 
 /// An indexed text.
@@ -318,6 +372,12 @@ struct Doc {
     source_sha256: String,
     /// How many terms it holds.
     len: u32,
+    /// The shown text of the passages some posting points at, one after the other (empty for the
+    /// others); passage `n` ends at `ends[n]`.
+    shown: Box<str>,
+    ends: Box<[u32]>,
+    /// [`Text::complete`].
+    complete: bool,
 }
 
 /// An inverted index: for each term, the documents holding it, by document number.
@@ -356,33 +416,91 @@ impl TextIndex {
         self.latest.get(&archive_id).is_some_and(|&doc| self.docs[doc as usize].source_sha256 == source_sha256)
     }
 
-    /// Indexes `parts` as the text of entry `archive_id`, from sources `source_sha256`.
-    pub fn add<'t>(&mut self, archive_id: i64, source_sha256: String, parts: impl IntoIterator<Item = &'t str>) {
+    /// Indexes `text` as the text of entry `archive_id`, from sources `source_sha256`.
+    pub fn add(&mut self, archive_id: i64, source_sha256: String, text: Text<'_>) {
         let Ok(doc) = u32::try_from(self.docs.len()) else { return };
-        let mut found: Vec<u32> = Vec::new();
-        for part in parts {
-            for_each_term(part, |term| {
-                let next = self.postings.len() as u32;
-                let number = match self.terms.get(term) {
-                    Some(&n) => n,
-                    None => {
-                        self.terms.insert(term.into(), next);
-                        self.postings.push(Vec::new());
-                        next
-                    }
-                };
-                found.push(number);
-            });
+        // (term number, where it is: the passage's `first` value, or NOWHERE in the rest).
+        let mut found: Vec<(u32, u16)> = Vec::new();
+        let passages = text.passages.len().min(MAX_PASSAGES);
+        for (n, passage) in (0u16..).zip(&text.passages[..passages]) {
+            let place = if passage.preferred { n } else { OTHER | n };
+            self.terms_of(passage.source, |number| found.push((number, place)));
+        }
+        for part in text.passages[passages..].iter().map(|p| p.source).chain(text.rest.iter().copied()) {
+            self.terms_of(part, |number| found.push((number, NOWHERE)));
         }
         let len = u32::try_from(found.len()).unwrap_or(u32::MAX);
         found.sort_unstable();
-        for run in found.chunk_by(|a, b| a == b) {
-            let freq = u32::try_from(run.len()).unwrap_or(u32::MAX);
-            self.postings[run[0] as usize].push(Posting { doc, freq });
+        let mut pointed = vec![false; passages];
+        for run in found.chunk_by(|a, b| a.0 == b.0) {
+            let (number, first) = run[0];
+            if first != NOWHERE {
+                pointed[usize::from(first & !OTHER)] = true;
+            }
+            let freq = u16::try_from(run.len()).unwrap_or(u16::MAX);
+            self.postings[number as usize].push(Posting { doc, freq, first });
         }
-        self.docs.push(Doc { source_sha256, len });
+        let mut shown = String::new();
+        let mut ends = Vec::with_capacity(passages);
+        for (passage, pointed) in text.passages.iter().zip(pointed) {
+            if pointed {
+                shown.push_str(&passage.shown);
+            }
+            ends.push(u32::try_from(shown.len()).unwrap_or(u32::MAX));
+        }
+        let complete = text.complete && passages == text.passages.len();
+        self.docs.push(Doc { source_sha256, len, shown: shown.into(), ends: ends.into(), complete });
         self.latest.insert(archive_id, doc);
         self.total_len += u64::from(len);
+    }
+
+    /// Calls `each` with the number of every term of `text`, in order, numbering new terms.
+    fn terms_of(&mut self, text: &str, mut each: impl FnMut(u32)) {
+        for_each_term(text, |term| {
+            let next = self.postings.len() as u32;
+            let number = match self.terms.get(term) {
+                Some(&n) => n,
+                None => {
+                    self.terms.insert(term.into(), next);
+                    self.postings.push(Vec::new());
+                    next
+                }
+            };
+            each(number);
+        });
+    }
+
+    /// The passage of entry `archive_id`'s text from sources `source_sha256` that a snippet for
+    /// `words` comes from: the first preferred passage holding one of their terms, else the
+    /// first passage holding one. `None` when no passage holds one, or the entry's text from
+    /// those sources is not indexed.
+    pub fn passage(&self, archive_id: i64, source_sha256: &str, words: &[String]) -> Option<Cut> {
+        let doc = *self.latest.get(&archive_id)?;
+        let d = &self.docs[doc as usize];
+        if d.source_sha256 != source_sha256 {
+            return None;
+        }
+        let mut first = NOWHERE;
+        for word in words {
+            for_each_term(word, |term| {
+                let Some(&number) = self.terms.get(term) else { return };
+                let postings = &self.postings[number as usize];
+                let at = postings.partition_point(|p| p.doc < doc);
+                if let Some(p) = postings.get(at).filter(|p| p.doc == doc) {
+                    first = first.min(p.first);
+                }
+            });
+        }
+        if first == NOWHERE {
+            return None;
+        }
+        let n = usize::from(first & !OTHER);
+        let start = n.checked_sub(1).map_or(0, |before| d.ends[before] as usize);
+        Some(Cut {
+            shown: d.shown[start..d.ends[n] as usize].to_owned(),
+            first: n == 0,
+            last: d.complete && n + 1 == d.ends.len(),
+        })
     }
 
     /// The BM25 score and `admit`'s value of each document holding every one of `words` (query
@@ -488,10 +606,15 @@ mod tests {
         assert_eq!(terms("  -- "), Vec::<String>::new());
     }
 
+    /// A text without passages.
+    fn plain(text: &str) -> Text<'_> {
+        Text { passages: Vec::new(), rest: vec![text], complete: true }
+    }
+
     fn index(texts: &[&str]) -> TextIndex {
         let mut index = TextIndex::default();
         for (i, text) in texts.iter().enumerate() {
-            index.add(i as i64 + 1, format!("digest-{i}"), [*text, ""]);
+            index.add(i as i64 + 1, format!("digest-{i}"), plain(text));
         }
         index
     }
@@ -532,11 +655,53 @@ mod tests {
         assert!(both[&3] > scores[&3], "a rare word adds to the score");
     }
 
+    fn passage<'t>(source: &'t str, preferred: bool) -> Passage<'t> {
+        Passage { source, shown: source.replace('*', ""), preferred }
+    }
+
+    #[test]
+    fn a_passage_is_the_first_preferred_one_holding_a_query_term() {
+        let mut index = TextIndex::default();
+        let text = Text {
+            passages: vec![
+                passage("# Fête", false),
+                passage("The *fête* and the parade", true),
+                passage("Accordion", false),
+                passage("A long accordion parade", true),
+            ],
+            rest: vec!["words after: violin"],
+            complete: true,
+        };
+        index.add(7, "d".into(), text);
+        let cut = |q: &str| {
+            let words: Vec<String> = q.split(' ').map(str::to_owned).collect();
+            index.passage(7, "d", &words).map(|c| (c.shown, c.first, c.last))
+        };
+        assert_eq!(cut("fete"), Some(("The fête and the parade".into(), false, false)), "a preferred one first");
+        assert_eq!(cut("accordion"), Some(("A long accordion parade".into(), false, true)));
+        assert_eq!(cut("parade ACCORDION"), Some(("The fête and the parade".into(), false, false)));
+        assert_eq!(cut("violin"), None, "the rest is indexed, never cut from");
+        assert_eq!(docs(&index, "violin"), [0]);
+        assert_eq!(index.passage(7, "other digest", &["fete".into()]), None);
+        assert_eq!(index.passage(8, "d", &["fete".into()]), None);
+        // Without a preferred one, the first holding a term; only passages pointed at keep text.
+        let mut index = TextIndex::default();
+        let text = Text {
+            passages: vec![passage("Fête", false), passage("Fête, fête", false), passage("Nothing new", true)],
+            rest: Vec::new(),
+            complete: false,
+        };
+        index.add(1, "d".into(), text);
+        let cut = index.passage(1, "d", &["fete".into()]).unwrap();
+        assert_eq!((cut.shown.as_str(), cut.first, cut.last), ("Fête", true, false));
+        assert_eq!(&*index.docs[0].shown, "FêteNothing new");
+    }
+
     #[test]
     fn new_sources_replace_an_entry_text() {
         let mut index = index(&["old words"]);
         assert!(index.holds(1, "digest-0"));
-        index.add(1, "digest-new".into(), ["new words"]);
+        index.add(1, "digest-new".into(), plain("new words"));
         assert!(!index.holds(1, "digest-0") && index.holds(1, "digest-new"));
         assert_eq!(index.latest[&1], 1);
         // The old text is still indexed under its document number; the catalogue maps only the

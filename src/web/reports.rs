@@ -97,24 +97,27 @@ async fn search_page(state: WebState, ctx: Ctx) -> PageResult {
         Some(n) => n.parse::<i64>().map_err(|_| fail(PageError::BadRequest(ctx.tr.t("search.bad_per_page").into())))?,
     };
     let page = PageRequest::parse(Some(page_number), Some(per_page)).map_err(|e| fail(e.into()))?;
-    let (index, excerpts, template, now) =
-        (state.catalog.clone(), state.excerpts.clone(), state.template.clone(), state.now());
+    let (index, now) = (state.catalog.clone(), state.now());
     let checked = filter.clone();
-    let (found, fields, snippets) = state
+    let (catalog, fields) = state
         .db
         .run(move |conn| {
             let catalog = workflow::catalog::searchable(&index, conn, None, &checked)?;
-            let found = workflow::catalog::search(&index, &catalog, now, &checked, page);
-            let shown: Vec<&Record> = found.page.items.iter().map(Arc::as_ref).collect();
-            let snippets = if checked.words.is_empty() {
-                excerpts.abstracts(conn, &template, &shown)?
-            } else {
-                excerpts.snippets(conn, &template, &shown, &checked.words)?
-            };
-            Ok::<_, Error>((found, workflow::public::fields(conn)?, snippets))
+            Ok::<_, Error>((catalog, workflow::public::fields(conn)?))
         })
         .await
         .map_err(|e| fail(e.into()))?;
+    // The search and the snippets are memory work, done here as the API does its search; only
+    // abstracts not kept yet are read from the database.
+    let found = workflow::catalog::search(&state.catalog, &catalog, now, &filter, page);
+    let shown: Vec<&Record> = found.page.items.iter().map(Arc::as_ref).collect();
+    let (mut snippets, unread) = state.excerpts.under_results(&state.catalog, &shown, &filter.words);
+    if !unread.is_empty() {
+        let (excerpts, template) = (state.excerpts.clone(), state.template.clone());
+        let read =
+            state.db.run(move |conn| excerpts.read(conn, &template, &unread)).await.map_err(|e| fail(e.into()))?;
+        snippets.extend(read);
+    }
     let view = search_view(&ctx, &found, &fields, &snippets);
     Ok(html(&ctx, StatusCode::OK, &view))
 }

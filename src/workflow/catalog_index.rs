@@ -6,15 +6,17 @@
 //! transaction that changes what the catalogue holds or shows, whichever process writes.
 //! [`CatalogIndex::sync`] reads it (one row by primary key) and, when it moved, reloads the
 //! metadata of every dated entry (one query) and indexes the text of the entries it has not seen,
-//! or whose accepted sources changed (their source digest). The snapshot is labelled with the
+//! or whose accepted sources changed (their source digest), split into the passages search
+//! snippets are cut from (`workflow::excerpts::text`). The snapshot is labelled with the
 //! revision read *before* loading, so a write committed meanwhile makes the next request reload
 //! again.
 //!
-//! Who reads it: the search, the exports and bulk downloads (`workflow::catalog`), and public
-//! downloads, which take a published entry's file facts from its record ([`Catalog::public`])
-//! instead of loading the entry (`workflow::reading`). A reload runs inside the request that found
-//! the revision moved, on the blocking pool with its pooled connection; requests arriving
-//! meanwhile wait for it, each holding a connection too. `mmr serve` builds the index in the
+//! Who reads it: the search, the exports and bulk downloads (`workflow::catalog`), the search
+//! page's snippets (`workflow::excerpts`), and public downloads, which take a published entry's
+//! file facts from its record ([`Catalog::public`]) instead of loading the entry
+//! (`workflow::reading`). A reload runs inside the request that found the revision moved, on the
+//! blocking pool with its pooled connection; requests arriving meanwhile wait for it, each
+//! holding a connection too. `mmr serve` builds the index in the
 //! background at start, which takes seconds for 10,000 reports (BENCHMARKS.md, "Archive search",
 //! with the memory it uses).
 
@@ -23,8 +25,9 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use chrono::NaiveDateTime;
 
 use super::catalog::{Filter, Record};
+use super::excerpts;
 use crate::db::{Conn, DbError, catalog};
-use crate::search::{self, TextIndex};
+use crate::search::{self, Cut, TextIndex};
 pub use crate::search::{Catalog, Hits};
 
 /// How many entries' texts are read from the database and indexed at a time: it bounds the text
@@ -86,9 +89,11 @@ impl CatalogIndex {
         };
         for ids in stale.chunks(TEXT_BATCH) {
             let texts = catalog::texts(conn, ids)?;
+            // Split into passages (Markdown read) before taking the lock searches wait on.
+            let prepared: Vec<_> = texts.iter().map(|t| excerpts::text(&t.report, &t.action_plan)).collect();
             let mut text = self.text.write().unwrap_or_else(PoisonError::into_inner);
-            for t in texts {
-                text.add(t.id, t.source_sha256, [t.report.as_str(), t.action_plan.as_str()]);
+            for (t, prepared) in texts.iter().zip(prepared) {
+                text.add(t.id, t.source_sha256.clone(), prepared);
             }
         }
         let text = self.text.read().unwrap_or_else(PoisonError::into_inner);
@@ -110,6 +115,13 @@ impl CatalogIndex {
     pub fn search<'a>(&self, catalog: &'a Catalog, now: NaiveDateTime, filter: &Filter, ordered: usize) -> Hits<'a> {
         let text = self.text.read().unwrap_or_else(PoisonError::into_inner);
         search::search(&text, catalog, now, filter, ordered)
+    }
+
+    /// For each of `records` whose indexed passages hold one of `words`, the passage a snippet
+    /// comes from ([`TextIndex::passage`]).
+    pub fn passages(&self, records: &[&Record], words: &[String]) -> Vec<(i64, Cut)> {
+        let text = self.text.read().unwrap_or_else(PoisonError::into_inner);
+        records.iter().filter_map(|r| Some((r.id, text.passage(r.id, &r.source_sha256, words)?))).collect()
     }
 
     /// How big the index is, and which revision it reflects.

@@ -5,17 +5,21 @@
 //! Both come from the accepted Markdown as plain text ([`crate::render::text_blocks`]). An
 //! abstract is made once per entry and kept (a few hundred bytes, keyed by entry and source
 //! digest: an entry's sources are write-once, so it is never stale). A snippet depends on the
-//! query, so it is made each time, cheaply: the Markdown is scanned word by word for the first
-//! block holding a query word, and only that block is read as Markdown.
+//! query, so it is cut at each search, from memory: when the search index takes in a text, this
+//! module splits it into passages ([`text`]: the source blocks between blank lines of the first
+//! [`SCANNED`] bytes of the report and of the plan, each read as Markdown once), and the index
+//! finds the passage a query's snippet comes from ([`crate::search::TextIndex::passage`]).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::catalog::Record;
+use super::catalog_index::CatalogIndex;
 use crate::db::{Conn, catalog};
 use crate::domain::cities::fold;
 use crate::error::Result;
 use crate::render::{Template, sections, text_blocks};
+use crate::search::{Cut, Passage, Text};
 
 /// How many reports' abstracts the cache holds (a few hundred bytes each).
 const CACHED: usize = 16_384;
@@ -69,7 +73,7 @@ struct Abstract {
 }
 
 /// The abstracts of reports shown lately: one per server. Snippets depend on the query and are
-/// made afresh from the texts each time, reading only as far as the first good match.
+/// cut afresh each time, from the passages the search index keeps.
 #[derive(Default)]
 pub struct Excerpts {
     cache: Mutex<Cache>,
@@ -83,8 +87,8 @@ struct Cache {
 }
 
 impl Excerpts {
-    /// The cached abstracts of `records` still current, and the ids of the others.
-    fn cached(&self, records: &[&Record]) -> (HashMap<i64, Excerpt>, Vec<i64>) {
+    /// The kept abstracts of `records` still current, and the ids of the others.
+    fn kept(&self, records: &[&Record]) -> (HashMap<i64, Excerpt>, Vec<i64>) {
         let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         let mut found = HashMap::new();
         let mut missing = Vec::new();
@@ -115,6 +119,14 @@ impl Excerpts {
         opening
     }
 
+    /// Reads the reports of entries `ids` from the database and keeps their abstracts.
+    pub fn read(&self, conn: &mut Conn<'_>, template: &Template, ids: &[i64]) -> Result<HashMap<i64, Excerpt>> {
+        Ok(catalog::texts(conn, ids)?
+            .into_iter()
+            .map(|t| (t.id, self.keep(template, t.id, t.source_sha256, &t.report)))
+            .collect())
+    }
+
     /// The abstract of each of `records`: the start of its executive summary (empty when the
     /// report has none). Only reports not seen before are read from the database.
     pub fn abstracts(
@@ -123,42 +135,35 @@ impl Excerpts {
         template: &Template,
         records: &[&Record],
     ) -> Result<HashMap<i64, Excerpt>> {
-        let (mut found, missing) = self.cached(records);
+        let (mut found, missing) = self.kept(records);
         if !missing.is_empty() {
-            for t in catalog::texts(conn, &missing)? {
-                let opening = self.keep(template, t.id, t.source_sha256, &t.report);
-                found.insert(t.id, opening);
-            }
+            found.extend(self.read(conn, template, &missing)?);
         }
         Ok(found)
     }
 
-    /// For each of `records`, a snippet around the first place its text holds one of `words`
-    /// (as [`super::catalog::query_words`] gives them), with the matching words marked; the
-    /// abstract where no word is found in the first [`SCANNED`] bytes.
-    pub fn snippets(
+    /// What a page of search results shows under each of `records`: a snippet around the first
+    /// place its passages hold one of `words` (as [`super::catalog::query_words`] gives them),
+    /// with the matching words marked, else its abstract. Memory only (the passages come from
+    /// `index`); the second value lists the entries whose abstract is not kept yet, to
+    /// [`Excerpts::read`].
+    pub fn under_results(
         &self,
-        conn: &mut Conn<'_>,
-        template: &Template,
+        index: &CatalogIndex,
         records: &[&Record],
         words: &[String],
-    ) -> Result<HashMap<i64, Excerpt>> {
+    ) -> (HashMap<i64, Excerpt>, Vec<i64>) {
         let terms: Vec<String> = words.iter().flat_map(|w| terms(w)).collect();
-        let (cached, _) = self.cached(records);
-        let ids: Vec<i64> = records.iter().map(|r| r.id).collect();
-        let mut out = HashMap::new();
-        for t in catalog::texts(conn, &ids)? {
-            let snippet = found_in(&t.report, &t.action_plan, &terms);
-            let excerpt = if snippet.has_hits() {
-                snippet
-            } else if let Some(opening) = cached.get(&t.id) {
-                opening.clone()
-            } else {
-                self.keep(template, t.id, t.source_sha256, &t.report)
-            };
-            out.insert(t.id, excerpt);
-        }
-        Ok(out)
+        let snippets: HashMap<i64, Excerpt> = index
+            .passages(records, words)
+            .into_iter()
+            .map(|(id, cut)| (id, cut_from(&cut, &terms)))
+            .filter(|(_, excerpt)| excerpt.has_hits())
+            .collect();
+        let rest: Vec<&Record> = records.iter().filter(|r| !snippets.contains_key(&r.id)).copied().collect();
+        let (mut shown, unread) = self.kept(&rest);
+        shown.extend(snippets);
+        (shown, unread)
     }
 }
 
@@ -170,38 +175,53 @@ fn summary(report: &str, template: &Template) -> String {
     blocks.into_iter().filter(|b| !b.heading).map(|b| b.text).collect::<Vec<_>>().join(" ")
 }
 
-/// A snippet from the first source block (text between blank lines) of the report, then the
-/// plan, that holds a query term, preferring a block of [`MEANINGFUL`] words or more; only that
-/// block is read as Markdown. Looks at the first [`SCANNED`] bytes of each.
-fn found_in(report: &str, plan: &str, terms: &[String]) -> Excerpt {
-    // The snippet of a block, with an ellipsis wherever the texts go on around it.
-    let within = |plain: &str, first: bool, last: bool| {
-        let mut s = snippet(plain, terms);
-        s.cut_before |= !first;
-        s.cut_after |= !last;
-        s
-    };
-    let mut fallback = None;
-    for (n, text) in [report, plan].into_iter().enumerate() {
-        let mut end = SCANNED.min(text.len());
-        while !text.is_char_boundary(end) {
-            end -= 1;
+/// The passages of a report and its plan as the search index takes them: the source blocks
+/// (text between blank lines) of the first [`SCANNED`] bytes of each, each with its plain text,
+/// preferred when that has [`MEANINGFUL`] words or more; the rest of each is indexed but never
+/// cut from. The scanned part ends before a word the bound would split.
+pub fn text<'t>(report: &'t str, plan: &'t str) -> Text<'t> {
+    let mut text = Text { passages: Vec::new(), rest: Vec::new(), complete: true };
+    // The plan's blocks follow the report's; without a plan, the report's last block is last.
+    let parts: &[&str] = if plan.is_empty() { &[report] } else { &[report, plan] };
+    for part in parts {
+        let end = scanned_end(part, SCANNED);
+        for source in part[..end].split("\n\n") {
+            let shown = text_blocks(source).into_iter().map(|b| b.text).collect::<Vec<_>>().join("\n\n");
+            let preferred = shown.split_whitespace().count() >= MEANINGFUL;
+            text.passages.push(Passage { source, shown, preferred });
         }
-        let mut at = 0;
-        for block in text[..end].split("\n\n") {
-            let (first, last) = (n == 0 && at == 0, at + block.len() >= text.len() && (n == 1 || plan.is_empty()));
-            at += block.len() + 2;
-            if !words(block).iter().any(|&(s, e)| matches(&block[s..e], terms)) {
-                continue;
-            }
-            let plain = text_blocks(block).into_iter().map(|b| b.text).collect::<Vec<_>>().join("\n\n");
-            if plain.split_whitespace().count() >= MEANINGFUL {
-                return within(&plain, first, last);
-            }
-            fallback.get_or_insert((plain, first, last));
+        if end < part.len() {
+            text.rest.push(&part[end..]);
         }
+        text.complete = end == part.len();
     }
-    fallback.map_or_else(Excerpt::default, |(plain, first, last)| within(&plain, first, last))
+    text
+}
+
+/// How many bytes of `text` are looked into for snippets: at most `bound`, ending on a character
+/// boundary and not within a word.
+fn scanned_end(text: &str, bound: usize) -> usize {
+    if text.len() <= bound {
+        return text.len();
+    }
+    let mut end = bound;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    if text[end..].starts_with(char::is_alphanumeric) {
+        // Back to the start of the word the bound falls in.
+        end =
+            text[..end].char_indices().rev().find(|(_, c)| !c.is_alphanumeric()).map_or(0, |(at, c)| at + c.len_utf8());
+    }
+    end
+}
+
+/// The snippet of passage `cut`, with an ellipsis wherever the texts go on around it.
+fn cut_from(cut: &Cut, terms: &[String]) -> Excerpt {
+    let mut s = snippet(&cut.shown, terms);
+    s.cut_before |= !cut.first;
+    s.cut_after |= !cut.last;
+    s
 }
 
 /// Whether `word` folds to one of `terms` (ASCII words without allocating).
@@ -321,23 +341,43 @@ mod tests {
         assert!(snippet(text, &[]).is_empty());
     }
 
+    /// The snippet for `query` of a report and plan indexed as the search index takes them.
+    fn found_in(report: &str, plan: &str, query: &str) -> Excerpt {
+        let mut index = crate::search::TextIndex::default();
+        index.add(1, "d".into(), text(report, plan));
+        let words = vec![query.to_owned()];
+        index.passage(1, "d", &words).map_or_else(Excerpt::default, |cut| cut_from(&cut, &terms(query)))
+    }
+
     #[test]
     fn a_snippet_is_found_in_the_markdown_and_read_from_its_block_only() {
         let report = "# Executive Summary\n\nThe **Fête** is small.\n\n# Local Initiatives\n\n\
                       A long paragraph about the *fête* of the city, where forty chefs and twelve schools \
                       cook together for [three days](https://example.org).";
-        let s = found_in(report, "", &terms("fete"));
+        let s = found_in(report, "", "fete");
         assert_eq!(
             s.text(),
             "… A long paragraph about the fête of the city, where forty chefs and twelve schools cook together for three days."
         );
         assert_eq!(s.pieces.iter().filter(|p| p.hit).count(), 1);
         // Only in a short block, or only in the plan: still found.
-        assert_eq!(found_in("# Fête\n\nOther.", "", &terms("fete")).text(), "Fête …");
-        assert!(found_in("Nothing.", "The plan's fête.", &terms("fete")).has_hits());
-        assert!(found_in("Nothing.", "", &terms("fete")).is_empty());
+        assert_eq!(found_in("# Fête\n\nOther.", "", "fete").text(), "Fête …");
+        assert!(found_in("Nothing.", "The plan's fête.", "fete").has_hits());
+        assert!(found_in("Nothing.", "", "fete").is_empty());
     }
 
+    #[test]
+    fn only_the_scanned_start_of_a_text_is_cut_from_and_no_word_is_split() {
+        let filler = "Filler words here.\n\n".repeat(SCANNED / 20 + 1);
+        let report = format!("{filler}A late accordion paragraph with enough words to be a good snippet here.");
+        let t = text(&report, "");
+        assert!(!t.complete && t.rest.len() == 1);
+        let scanned: usize = t.passages.iter().map(|p| p.source.len() + 2).sum::<usize>() - 2;
+        assert_eq!(format!("{}{}", &report[..scanned], t.rest[0]), report);
+        assert!(found_in(&report, "", "accordion").is_empty(), "found beyond the scanned bytes");
+        assert_eq!(scanned_end("ab cdé", 5), 3, "not within `cdé`");
+        assert_eq!(scanned_end("abc", 2), 0);
+    }
     #[test]
     fn an_opening_is_the_first_words() {
         let long = (0..100).map(|i| format!("w{i}")).collect::<Vec<_>>().join(" ");

@@ -116,6 +116,41 @@ async fn search_pages(app: TestApp) {
     assert!(r.text.contains("No published report matches"));
 }
 
+/// The snippet a search page shows under report `id`'s link, as HTML (`None` without one).
+fn snippet_of(page: &str, id: i64) -> Option<String> {
+    let item = page.split(&format!("<a href=\"/reports/{id}\">")).nth(1)?.split("</li>").next()?;
+    let snippet = item.split("<p class=\"snippet\">").nth(1)?;
+    Some(snippet.split("</p>").next()?.to_owned())
+}
+
+/// Snippets pinned whole: the block they come from (the first paragraph holding a query word,
+/// else the first block holding one, in the report then the plan), the words marked, the
+/// ellipses, and the abstract where nothing matches or no words are asked for.
+async fn snippets_show_the_matching_block(app: TestApp) {
+    let a = archive(&app).await;
+    for (query, id, expected) in [
+        (
+            "accordion",
+            a.bologna,
+            "… kept food at the heart of its plans. <mark>Accordion</mark> workshops, <mark>accordion</mark> \
+             concerts, <mark>accordion</mark>. …",
+        ),
+        (
+            "parade ACCORDION",
+            a.seville,
+            "… food at the heart of its plans. One <mark>accordion</mark> <mark>parade</mark>. …",
+        ),
+        ("smokehouse", a.ostersund, "… food at the heart of its plans. A <mark>smokehouse</mark> and a Smörgåsbord. …"),
+        ("hosted", a.lyon, "… We <mark>hosted</mark> the 2025 field meeting. …"),
+        ("festival", a.seville, "… A yearly food <mark>festival</mark>."),
+        ("gardens", a.bologna, "… <mark>gardens</mark> …"),
+        ("", a.ostersund, "Östersund kept food at the heart of its plans. A smokehouse and a Smörgåsbord."),
+    ] {
+        let r = page(&app, &format!("/reports?q={}", urlencode(query))).await;
+        assert_eq!(snippet_of(&r.text, id).as_deref(), Some(expected), "q={query}");
+    }
+}
+
 async fn bad_search_input_is_a_page_naming_the_problem(app: TestApp) {
     for (path, named) in [
         ("/reports?year=abc", "year"),
@@ -282,6 +317,7 @@ fn urlencode(text: &str) -> String {
 crate::both_backends!(
     nothing_unpublished_on_any_page,
     search_pages,
+    snippets_show_the_matching_block,
     bad_search_input_is_a_page_naming_the_problem,
     a_report_page_for_people_and_machines,
     english_and_french,
