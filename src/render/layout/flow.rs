@@ -100,7 +100,7 @@ impl Flow {
         self.separator = separator;
     }
 
-    /// The footnotes no placed row referenced, in number order; they are no longer the flow's.
+    /// The footnotes that no placed row has referenced, in number order, handed back to the caller.
     pub fn take_unplaced(&mut self) -> Vec<(usize, Note)> {
         std::mem::take(&mut self.notes).into_iter().collect()
     }

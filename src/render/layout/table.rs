@@ -18,7 +18,7 @@ use super::{Item, Rect};
 
 /// Type size (as a share of the table size) and horizontal and vertical cell padding, tried
 /// in turn until the table's longest words fit side by side.
-const STEPS: [(f32, f32, f32); 3] = [(1.0, 4.0, 3.0), (0.85, 2.5, 2.0), (0.72, 1.5, 1.5)];
+const STEPS: [(f32, f32, f32); 4] = [(1.0, 4.0, 3.0), (0.85, 2.5, 2.0), (0.72, 1.5, 1.5), (0.62, 1.0, 1.2)];
 
 impl Ctx<'_, '_, '_> {
     pub fn table(
