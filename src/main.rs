@@ -526,7 +526,7 @@ fn render_files(opts: &RenderOpts, city: Option<CityCover>) -> anyhow::Result<Re
     };
     let mut meta = match (&city, &opts.title) {
         (Some(c), _) => DocumentMeta::for_city(&c.name),
-        (None, Some(title)) => DocumentMeta { title: title.clone(), city: title.clone(), ..DocumentMeta::default() },
+        (None, Some(title)) => DocumentMeta { title: title.clone(), ..DocumentMeta::default() },
         (None, None) => DocumentMeta::default(),
     };
     if let Some(c) = city {

@@ -59,11 +59,12 @@ pub(crate) fn points(dictionaries: &[&Standard], word: &str) -> Vec<Point> {
         return Vec::new();
     }
     let core = &word[start..end];
-    // An elision (l’, d’, qu’) is kept with what follows; only the word after it is hyphenated.
+    // An elision (l’, d’, qu’) is kept with what follows; only the word after it is
+    // hyphenated. A short ending (the English ’s, ’ll) is kept with what comes before.
     let (offset, core) = match core.rfind(['’', '\'']) {
         Some(i) => {
             let after = i + core[i..].chars().next().map_or(1, char::len_utf8);
-            (start + after, &core[after..])
+            if core[after..].chars().count() <= 2 { (start, &core[..i]) } else { (start + after, &core[after..]) }
         }
         None => (start, core),
     };
@@ -108,6 +109,7 @@ mod tests {
         assert_eq!(split("en-GB", "(participation),"), "(par-ti~c-i-pa-tion),");
         assert_eq!(split("fr", "coopération"), "co-opé-ra-tion");
         assert_eq!(split("fr", "l’organisation"), "l’or-ga-n~i-sa-tion");
+        assert_eq!(split("en", "Children’s"), "Chil-dren’s");
         assert_eq!(split("en", "Gastronomiques"), "Gas-tro~no~miques");
         for plain in ["UNESCO", "https://example.org/participation", "snake_case_identifier", "2013.", "cat"] {
             assert_eq!(split("en", plain), plain);

@@ -58,7 +58,7 @@ pub use template::{PageSize, Part, Section, Template};
 /// made by an earlier renderer instead of looking damaged; `tests/render/golden.rs` fails until it
 /// is bumped and its list regenerated. README's "Renderer versions" table says which release
 /// carries each.
-pub const RENDERER: &str = "mmr-render 3";
+pub const RENDERER: &str = "mmr-render 4";
 
 /// Everything one rendering needs. Borrowed so a caller can render the same bundle
 /// twice without cloning it.
@@ -120,6 +120,7 @@ pub fn render_timed(request: &RenderRequest<'_>) -> Result<(Rendered, Timings), 
     let mut report = markdown::parse(request.report_markdown, limits)?;
     let mut plan = request.action_plan_markdown.map(|text| markdown::parse(text, limits)).transpose()?;
     let unresolved = tree::link_parts(&mut report, plan.as_mut());
+    tree::number_footnotes(&report, plan.as_mut());
     timings.parse = start.elapsed();
 
     // The report's own headings say its language better than the city's or the template's

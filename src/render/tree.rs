@@ -157,7 +157,7 @@ impl Document {
 
     /// Make the text of the links `dead` marks plain text.
     fn unlink(&mut self, dead: &[bool]) {
-        let strip = |inlines: &mut Vec<Inline>| {
+        self.each_inlines(|inlines| {
             for i in inlines {
                 if let Inline::Text { link, .. } = i
                     && link.is_some_and(|l| dead.get(l).copied().unwrap_or(false))
@@ -165,19 +165,51 @@ impl Document {
                     *link = None;
                 }
             }
-        };
+        });
+    }
+
+    /// Call `f` on every run of inline content, footnotes included. An explicit stack, as in
+    /// [`Document::images`].
+    fn each_inlines(&mut self, mut f: impl FnMut(&mut Vec<Inline>)) {
         let mut stack: Vec<&mut Block> =
             self.blocks.iter_mut().chain(self.footnotes.iter_mut().flat_map(|f| &mut f.blocks)).collect();
         while let Some(b) = stack.pop() {
             match b {
-                Block::Heading { content, .. } | Block::Paragraph(content) => strip(content),
+                Block::Heading { content, .. } | Block::Paragraph(content) => f(content),
                 Block::Quote(blocks) => stack.extend(blocks),
                 Block::List { items, .. } => stack.extend(items.iter_mut().flat_map(|i| &mut i.blocks)),
-                Block::Table { header, rows, .. } => header.iter_mut().chain(rows.iter_mut().flatten()).for_each(strip),
+                Block::Table { header, rows, .. } => {
+                    header.iter_mut().chain(rows.iter_mut().flatten()).for_each(&mut f)
+                }
                 Block::Code(_) | Block::Rule => {}
             }
         }
     }
+
+    /// The highest footnote number used, by a note or a reference without one.
+    fn last_footnote(&self) -> usize {
+        self.footnotes.len() + self.undefined_footnotes.len()
+    }
+}
+
+/// Number the footnotes of the parts (the report, then the action plan if any) through the
+/// whole document: the action plan's first note follows the report's last.
+pub(crate) fn number_footnotes(report: &Document, plan: Option<&mut Document>) {
+    let Some(plan) = plan else { return };
+    let offset = report.last_footnote();
+    if offset == 0 {
+        return;
+    }
+    for note in &mut plan.footnotes {
+        note.number += offset;
+    }
+    plan.each_inlines(|inlines| {
+        for i in inlines {
+            if let Inline::FootnoteRef(n) = i {
+                *n += offset;
+            }
+        }
+    });
 }
 
 /// Resolve the in-document links of the parts (the report, then the action plan if any): an

@@ -122,14 +122,14 @@ pub fn words(text: &str) -> Vec<String> {
 }
 
 /// The line that continues line `k`: the next one, or across a page break (a
-/// blank line, the footer, then the next page's header line after the form
-/// feed) the first line of text on the next page.
+/// blank line, the page's footnotes and footer, then the next page's header line
+/// after the form feed) the first line of text on the next page.
 fn continuation(lines: &[&str], k: usize) -> Option<usize> {
     let next = lines.get(k + 1)?;
     if !next.trim().is_empty() {
         return Some(k + 1);
     }
-    let feed = (k + 1..lines.len().min(k + 8)).find(|&i| lines[i].contains('\u{c}'))?;
+    let feed = (k + 1..lines.len().min(k + 60)).find(|&i| lines[i].contains('\u{c}'))?;
     (feed + 1..lines.len().min(feed + 6)).find(|&i| !lines[i].trim().is_empty())
 }
 
@@ -218,8 +218,12 @@ fn strip_inline(line: &str) -> String {
 /// does not move the position. After three misses in a row the next lookup has
 /// no window, which steps over the contents pages.
 pub fn ordered_recall(expected: &[String], actual: &[String]) -> (f64, Vec<String>) {
+    ordered_recall_within(expected, actual, 400)
+}
+
+/// [`ordered_recall`] with the window given.
+pub fn ordered_recall_within(expected: &[String], actual: &[String], window: usize) -> (f64, Vec<String>) {
     use std::collections::HashMap;
-    const WINDOW: usize = 400;
     let mut misses_in_row = 0;
     let mut positions: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, w) in actual.iter().enumerate() {
@@ -231,7 +235,7 @@ pub fn ordered_recall(expected: &[String], actual: &[String]) -> (f64, Vec<Strin
     for w in expected {
         let next = positions.get(w.as_str()).and_then(|ps| {
             let k = ps.partition_point(|&p| p < pos);
-            ps.get(k).copied().filter(|&p| misses_in_row >= 3 || p < pos + WINDOW)
+            ps.get(k).copied().filter(|&p| misses_in_row >= 3 || p < pos.saturating_add(window))
         });
         match next {
             Some(p) => {

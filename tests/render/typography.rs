@@ -32,7 +32,16 @@ fn attr(tag: &str, name: &str) -> f32 {
 
 /// The lines of the document, each with its words, in pdftotext's reading order.
 fn bbox_lines(path: &Path) -> Vec<Vec<Word>> {
-    let xml = pdftotext(path, &["-bbox-layout"]);
+    parse_bbox(&pdftotext(path, &["-bbox-layout"]))
+}
+
+/// [`bbox_lines`] of page `n` (1-based).
+fn bbox_page(path: &Path, n: usize) -> Vec<Vec<Word>> {
+    let n = n.to_string();
+    parse_bbox(&pdftotext(path, &["-bbox-layout", "-f", &n, "-l", &n]))
+}
+
+fn parse_bbox(xml: &str) -> Vec<Vec<Word>> {
     let mut lines = Vec::new();
     for line in xml.split("<line ").skip(1) {
         let body = &line[..line.find("</line>").unwrap_or(line.len())];
@@ -59,15 +68,23 @@ fn bbox_lines(path: &Path) -> Vec<Vec<Word>> {
     lines
 }
 
-/// Right edge of the text block of the built-in template (A4, 20 mm right margin).
-const RIGHT: f32 = 595.276 - 20.0 * 72.0 / 25.4;
-/// Height pdftotext gives a word of body text (10.5 pt Noto Serif).
-const BODY_HEIGHT: f32 = 14.3;
+/// Right edge of the text block of the built-in template (A4, 36 mm right margin).
+const RIGHT: f32 = 595.276 - 36.0 * 72.0 / 25.4;
+
+/// Height pdftotext gives a word of body text: the most common one.
+fn body_height(lines: &[Vec<Word>]) -> f32 {
+    let mut counts = std::collections::BTreeMap::new();
+    for w in lines.iter().flatten() {
+        *counts.entry((w.height() * 10.0).round() as i32).or_insert(0usize) += 1;
+    }
+    counts.into_iter().max_by_key(|&(_, n)| n).map_or(0.0, |(h, _)| h as f32 / 10.0)
+}
 
 /// Mean space of each justified line of body text, as a ratio to the natural space
 /// (the median space of the lines that do not reach the right margin).
 fn justified_space_ratios(lines: &[Vec<Word>]) -> Vec<f32> {
-    let body = |w: &Word| (w.height() - BODY_HEIGHT).abs() < 0.2;
+    let body_height = body_height(lines);
+    let body = |w: &Word| (w.height() - body_height).abs() < 0.2;
     let mut full = Vec::new();
     let mut ragged = Vec::new();
     // Contents lines (dot leaders) are not text.
@@ -169,9 +186,11 @@ fn inline_code_keeps_its_spaces_in_justified_text() {
     let path = write_pdf("typography-code", &rendered.pdf);
     let code = ["let", "total", "=", "a", "+", "b"];
     let mut gaps = Vec::new();
-    for line in bbox_lines(&path) {
+    let lines = bbox_lines(&path);
+    let body = body_height(&lines);
+    for line in lines {
         for pair in line.windows(2) {
-            let mono = |w: &Word| code.contains(&w.text.as_str()) && (w.height() - BODY_HEIGHT).abs() > 0.2;
+            let mono = |w: &Word| code.contains(&w.text.as_str()) && (w.height() - body).abs() > 0.2;
             if mono(&pair[0]) && mono(&pair[1]) {
                 gaps.push(pair[1].x0 - pair[0].x1);
             }
@@ -278,4 +297,136 @@ fn contents_have_dot_leaders_and_parts_have_pages_of_their_own() {
         assert!(!page(n).contains(first_heading), "the part title shares its page with its first heading");
         assert!(page(n + 1).contains(first_heading), "the part's text starts on the page after its title");
     }
+}
+
+/// The text of page `n` (1-based), in layout mode.
+fn page_text(path: &Path, n: usize) -> String {
+    let n = n.to_string();
+    pdftotext(path, &["-layout", "-f", &n, "-l", &n])
+}
+
+#[test]
+fn footnotes_sit_at_the_foot_of_the_page_of_their_mark() {
+    let mut report = String::from("# Report\n\n");
+    let mut definitions = String::new();
+    for n in 1..=40 {
+        let filler = "Filler words of a paragraph that runs on. ".repeat(n % 7 * 4 + 2);
+        report.push_str(&format!("{filler}Then marker{n}word[^n{n}] and more words after it.\n\n"));
+        let body = "a note long enough to take a line or two of its own. ".repeat(n % 4 + 1);
+        definitions.push_str(&format!("[^n{n}]: Note{n}text is {body}\n\n"));
+    }
+    report.push_str(&definitions);
+    let plan = "# Plan\n\nA plan line with its own note[^p].\n\n[^p]: Plannote text.\n";
+    let rendered = render_md(&report, Some(plan), &[]);
+    let path = write_pdf("typography-footnotes", &rendered.pdf);
+    let pages: Vec<String> = (1..=rendered.page_count).map(|n| page_text(&path, n)).collect();
+    for n in 1..=40 {
+        let mark = format!("marker{n}word");
+        let note = format!("Note{n}text");
+        let with_mark: Vec<usize> = (0..pages.len()).filter(|&p| pages[p].contains(&mark)).collect();
+        let with_note: Vec<usize> = (0..pages.len()).filter(|&p| pages[p].contains(&note)).collect();
+        assert_eq!(with_mark.len(), 1, "{mark} found on pages {with_mark:?}");
+        assert_eq!(with_note, with_mark, "note {n} is not on the page of its mark");
+    }
+    // One numbering through the document: the action plan's note is the 41st.
+    let plan_page = pages.iter().find(|p| p.contains("Plannote")).expect("the plan's note");
+    assert!(plan_page.lines().any(|l| l.trim_start().starts_with("41.") && l.contains("Plannote")), "{plan_page}");
+    // Marks link to their notes and notes back to their marks.
+    let unmarked = report.replace("[^n", "[n");
+    let plain = render_md(&unmarked, Some(&plan.replace("[^p]", "[p]")), &[]);
+    assert_eq!(goto_links(&rendered.pdf), goto_links(&plain.pdf) + 2 * 41, "two links per footnote");
+}
+
+#[test]
+fn a_table_keeps_two_rows_at_each_page_edge_and_its_lead_in_and_caption() {
+    let table: String = std::iter::once("| Item | Amount | Comment |\n|---|---:|---|\n".to_string())
+        .chain((1..=14).map(|k| format!("| Row{k}x | {k}00 | spent as planned |\n")))
+        .collect();
+    // Every offset of the table on its first page, so the page break falls at every row.
+    for filler in 0..28 {
+        let md = format!(
+            "# Budget\n\n{}The figures are as follows:\n\nTable: Budget by line\n\n{table}\nAfter the table.\n",
+            "A line of filler text.\n\n".repeat(28 + filler)
+        );
+        let rendered = render_md(&md, None, &[]);
+        let path = write_pdf("typography-table-keep", &rendered.pdf);
+        for n in 1..=rendered.page_count {
+            let text = page_text(&path, n);
+            let rows = (1..=14).filter(|k| text.contains(&format!("Row{k}x"))).count();
+            assert!(rows == 0 || rows >= 2, "filler {filler}: page {n} holds a single row of the table:\n{text}");
+            for above in ["as follows:", "Table: Budget by line"] {
+                if text.contains(above) {
+                    assert!(rows >= 2, "filler {filler}: {above:?} is apart from its table:\n{text}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_label_column_is_not_squeezed() {
+    let labels = ["Cultural events held", "Public library visits", "Residencies hosted abroad"];
+    let long = "a long description of what was done, with partners, places and dates, that wraps over lines";
+    let mut md = String::from("| Indicator | Baseline | Result |\n|---|---|---|\n");
+    for label in labels {
+        md.push_str(&format!("| {label} | {long} | {long} |\n"));
+    }
+    let rendered = render_md(&md, None, &[]);
+    let text = pdftotext(&write_pdf("typography-label-column", &rendered.pdf), &["-layout"]);
+    for label in labels {
+        assert!(text.lines().any(|l| l.contains(label)), "the label {label:?} is wrapped:\n{text}");
+    }
+}
+
+#[test]
+fn a_wide_table_gets_smaller_type_before_its_words_are_cut() {
+    let header: String = (1..=32).map(|c| format!("| C{c} ")).collect::<String>() + "|\n";
+    let rule: String = "|---".repeat(32) + "|\n";
+    let rows: String =
+        (0..6).map(|r| (1..=32).map(|c| format!("| {} ", (r * 32 + c) % 97 + 1)).collect::<String>() + "|\n").collect();
+    let rendered = render_md(&format!("{header}{rule}{rows}"), None, &[]);
+    let text = pdftotext(&write_pdf("typography-wide-table", &rendered.pdf), &["-layout"]);
+    let words: Vec<&str> = text.split_whitespace().collect();
+    for c in 1..=32 {
+        let name = format!("C{c}");
+        assert!(words.contains(&name.as_str()), "the header {name} is cut:\n{text}");
+    }
+}
+
+#[test]
+fn the_cover_uses_the_page_says_the_status_once_and_a_title_is_not_a_city() {
+    use mmr::render::{DocumentMeta, Limits, RenderRequest, Status, Template, render};
+    let template = Template::builtin();
+    let limits = Limits::default();
+    let draw = |meta: &DocumentMeta, name: &str| {
+        let request = RenderRequest {
+            report_markdown: "# Executive Summary\n\nText.\n",
+            action_plan_markdown: None,
+            attachments: &[],
+            meta,
+            template: &template,
+            limits: &limits,
+        };
+        write_pdf(name, &render(&request).expect("renders").pdf)
+    };
+    // A draft: version "draft" and status "Draft" are one fact.
+    let draft = DocumentMeta { status: Status::Draft, version: "draft".into(), ..meta() };
+    let path = draw(&draft, "typography-cover-draft");
+    let cover = page_text(&path, 1);
+    assert_eq!(cover.to_lowercase().matches("draft").count(), 1, "the status is said more than once:\n{cover}");
+    // The facts stand on the bottom margin, the title block above the middle: the page is used.
+    let lines = bbox_page(&path, 1);
+    let cover_words: Vec<&Word> = lines.iter().flatten().collect();
+    let lowest = cover_words.iter().map(|w| w.y1).fold(0.0, f32::max);
+    assert!(lowest > 841.89 * 0.8, "the cover stops at {lowest} pt of 842");
+    let city = cover_words.iter().find(|w| w.text == "Östersund").expect("the city on the cover");
+    assert!(city.y0 > 841.89 * 0.25 && city.y0 < 841.89 * 0.5, "the city sits at {} pt", city.y0);
+    // `mmr render --title` without a city: the title once on the cover, alone in the header.
+    let titled = DocumentMeta { title: "Bologna City of Music: the report".into(), ..DocumentMeta::default() };
+    let path = draw(&titled, "typography-cover-title");
+    let cover = page_text(&path, 1);
+    assert_eq!(cover.matches("Bologna City of Music").count(), 1, "{cover}");
+    let second = page_text(&path, 2);
+    let header = second.lines().find(|l| l.contains("Bologna")).expect("the running header");
+    assert_eq!(header.trim(), "Bologna City of Music: the report", "{second}");
 }

@@ -4,15 +4,15 @@
 //! and decorated (quote bars, list markers) afterwards, so every construct is
 //! built from the same paragraph engine.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::super::images::Images;
 use super::super::template::{Rgb, Template};
 use super::super::tree::{Block, Footnote, Inline, LinkTarget, ListItem, plain_text};
 use super::super::{Warning, WarningCode};
-use super::flow::Row;
+use super::flow::{Note, Row};
 use super::text::{AlignMode, Line, TextEngine, TextStyle};
-use super::{Item, OutlineEntry, Rect};
+use super::{Item, OutlineEntry, Rect, Target, note_anchor, note_ref_anchor};
 
 /// Where and how a block is laid out.
 #[derive(Debug, Clone, Copy)]
@@ -43,6 +43,9 @@ pub(crate) struct Ctx<'a, 'f, 't> {
     pub anchors: HashMap<String, usize>,
     /// Largest image height, so a figure always fits on a page.
     pub max_figure_height: f32,
+    /// Where a table too wide for the measure may spread: the left edge of the text block
+    /// (only a table starting there may), and the left edge and width of the wider block.
+    pub breakout: (f32, f32, f32),
 }
 
 impl Ctx<'_, '_, '_> {
@@ -83,6 +86,11 @@ impl Ctx<'_, '_, '_> {
                 && let Some(first) = block_rows.first_mut()
             {
                 first.space_before = first.space_before.max(env.spacing);
+            }
+            if keeps_with_next(block, blocks.get(k + 1))
+                && let Some(last) = block_rows.last_mut()
+            {
+                last.keep_with_next = true;
             }
             rows.extend(block_rows);
         }
@@ -396,14 +404,10 @@ impl Ctx<'_, '_, '_> {
         rows
     }
 
-    /// Footnotes of a part, numbered, after a short rule.
-    pub fn footnotes(&mut self, notes: &[Footnote], env: &Env) -> Vec<Row> {
-        if notes.is_empty() {
-            return Vec::new();
-        }
+    /// The short rule above the footnotes of a page.
+    pub fn note_separator(&self, env: &Env) -> Row {
         let size = self.template.sizes.footnote;
-        let fenv = Env { size, ..*env };
-        let mut rows = vec![Row {
+        Row {
             height: size,
             space_before: env.spacing * 2.0,
             items: vec![Item::Line {
@@ -416,32 +420,51 @@ impl Ctx<'_, '_, '_> {
             }],
             keep_with_next: true,
             ..Row::default()
-        }];
+        }
+    }
+
+    /// The footnotes of a part laid out for the foot of a page, by number: the number (a
+    /// link back to the first reference) in a gutter, then the note in the footnote size.
+    /// Each note gets its destination (anchor [`note_anchor`]) and one for its first
+    /// reference mark (anchor [`note_ref_anchor`]), which the flow records where the mark lands.
+    pub fn notes(&mut self, notes: &[Footnote], env: &Env) -> BTreeMap<usize, Note> {
+        let size = self.template.sizes.footnote;
+        let fenv = Env { size, ..*env };
         let marker_style = self.text_style(&fenv);
         let widest = notes.iter().map(|n| n.number).max().unwrap_or(1);
         let probe = self.engine.atoms(&[plain(format!("{widest}."))], &marker_style);
         let gutter = (TextEngine::measure(&probe).1 + size * 0.8).max(size * 2.0);
         let inner = Env { x: env.x + gutter, width: env.width - gutter, spacing: size * 0.4, ..fenv };
+        let mut out = BTreeMap::new();
         for note in notes {
-            let mut note_rows = self.blocks(&note.blocks, &inner);
-            if note_rows.is_empty() {
-                note_rows.push(Row { height: size * 1.3, baseline: size, ..Row::default() });
+            let mut rows = self.blocks(&note.blocks, &inner);
+            if rows.is_empty() {
+                rows.push(Row { height: size * 1.3, baseline: size, ..Row::default() });
             }
-            let first = &mut note_rows[0];
+            let dest = self.new_dest();
+            let ref_dest = self.new_dest();
+            self.anchors.insert(note_anchor(note.number), dest);
+            self.anchors.insert(note_ref_anchor(note.number), ref_dest);
+            let first = &mut rows[0];
             first.space_before = size * 0.3;
+            first.anchor = Some(dest);
             let marker_env = Env { x: env.x, width: gutter - size * 0.5, ..fenv };
             let marker =
                 self.text_rows(&[plain(format!("{}.", note.number))], &marker_env, &marker_style, AlignMode::Right);
             if let Some(m) = marker.into_iter().next() {
                 let dy = first.baseline - m.baseline;
+                first.items.push(Item::Link {
+                    rect: Rect { x: env.x, y: 0.0, w: gutter, h: first.height },
+                    target: Target::Anchor(note_ref_anchor(note.number)),
+                });
                 for mut it in m.items {
                     it.translate(0.0, dy);
                     first.items.push(it);
                 }
             }
-            rows.extend(note_rows);
+            out.insert(note.number, Note { rows, ref_dest });
         }
-        rows
+        out
     }
 
     /// Record characters that no face covers as one warning.
@@ -463,6 +486,29 @@ pub(crate) fn plain(text: String) -> Inline {
     Inline::Text { text, style: Default::default(), link: None }
 }
 
+/// A table's caption ("Table: …", "Table 3: …", "Tableau 2 : …") stays with the table it
+/// comes before or after, and so does a paragraph leading into a table (ending in ":").
+fn keeps_with_next(block: &Block, next: Option<&Block>) -> bool {
+    match (block, next) {
+        (Block::Paragraph(p), Some(Block::Table { .. })) => {
+            let text = plain_text(p);
+            let text = text.trim();
+            text.ends_with(':') || is_caption(text)
+        }
+        (Block::Paragraph(p), Some(Block::Paragraph(caption))) => {
+            plain_text(p).trim().ends_with(':') && is_caption(plain_text(caption).trim())
+        }
+        (Block::Table { .. }, Some(Block::Paragraph(p))) => is_caption(plain_text(p).trim()),
+        _ => false,
+    }
+}
+
+fn is_caption(text: &str) -> bool {
+    let Some(rest) = text.strip_prefix("Tableau").or_else(|| text.strip_prefix("Table")) else { return false };
+    let rest = rest.trim_start().trim_start_matches(|c: char| c.is_ascii_digit() || c == '.').trim_start();
+    rest.starts_with([':', '—', '–'])
+}
+
 fn is_blank(i: &Inline) -> bool {
     matches!(i, Inline::Text { text, .. } if text.trim().is_empty())
 }
@@ -475,7 +521,7 @@ pub(crate) fn lines_to_rows(lines: Vec<Line>, x: f32) -> Vec<Row> {
             for it in &mut items {
                 it.translate(x, 0.0);
             }
-            Row { height: l.height, items, baseline: l.baseline, ..Row::default() }
+            Row { height: l.height, items, baseline: l.baseline, notes: l.notes, ..Row::default() }
         })
         .collect()
 }

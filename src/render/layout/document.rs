@@ -1,7 +1,7 @@
 //! The whole document: cover, contents (dot leaders to the page numbers), the
 //! report and the action plan (each from a new page, with its own title page when
-//! both are present, and with their footnotes collected at their end), then the
-//! running header and footer. Contents page numbers need the number of contents pages,
+//! both are present; footnotes at the foot of the page of their first reference,
+//! numbered through the whole document), then the running header and footer. Contents page numbers need the number of contents pages,
 //! so the contents are laid out twice: once to count its pages (the number
 //! column has a fixed width, so the count cannot change), once with the numbers.
 
@@ -14,7 +14,7 @@ use super::super::{Limits, RenderError, Warning, WarningCode};
 use super::blocks::{Ctx, Env, plain};
 use super::flow::{Flow, Frame, Row};
 use super::text::{AlignMode, TextEngine};
-use super::{Dest, Item, LaidOut, Mm, OutlineEntry, Page, PlacedGlyph, Rect, Target, TextItem};
+use super::{Dest, Item, LaidOut, Mm, OutlineEntry, Page, PlacedGlyph, Rect, Target, TextItem, note_ref_anchor};
 
 /// What the layout needs from the request.
 pub(crate) struct Input<'a> {
@@ -31,6 +31,8 @@ struct Geometry {
     width: f32,
     height: f32,
     left: f32,
+    /// Left edge of the block a wide table may spread over, symmetric on the page.
+    wide_left: f32,
     text_width: f32,
     top: f32,
     bottom: f32,
@@ -51,6 +53,9 @@ impl Geometry {
     }
 }
 
+/// The margin, in millimetres, a table too wide for the measure may spread out to.
+const WIDE_MARGIN_MM: f32 = 20.0;
+
 /// Lay out the whole document.
 pub(crate) fn lay_out(
     input: &Input<'_>,
@@ -64,6 +69,7 @@ pub(crate) fn lay_out(
         width,
         height,
         left,
+        wide_left: Mm(WIDE_MARGIN_MM).pt().min(left).min(Mm(t.page.margin_right_mm).pt()),
         text_width: width - left - Mm(t.page.margin_right_mm).pt(),
         top: Mm(t.page.margin_top_mm).pt(),
         bottom: height - Mm(t.page.margin_bottom_mm).pt(),
@@ -80,6 +86,7 @@ pub(crate) fn lay_out(
         outline: Vec::new(),
         anchors: Default::default(),
         max_figure_height: (g.bottom - g.top) * 0.8,
+        breakout: (g.left, g.wide_left, g.width - 2.0 * g.wide_left),
     };
     let env = Env { spacing: t.sizes.paragraph_spacing, justify: true, ..g.text_env(t) };
 
@@ -90,6 +97,7 @@ pub(crate) fn lay_out(
     }
     let titled = parts.len() > 1;
     let mut body = Flow::new(frame, input.limits.max_pages, 1);
+    let mut note_refs: Vec<(usize, usize)> = Vec::new();
     for (k, (doc, title)) in parts.iter().enumerate() {
         if k > 0 {
             body.break_page()?;
@@ -108,8 +116,19 @@ pub(crate) fn lay_out(
             body.push_all(part_title(&mut ctx, title, &env, g.bottom - g.top))?;
             body.break_page()?;
         }
+        let notes = ctx.notes(&doc.footnotes, &env);
+        note_refs.extend(notes.iter().map(|(n, note)| (*n, note.ref_dest)));
+        body.add_notes(notes, ctx.note_separator(&env));
         body.push_all(ctx.blocks(&doc.blocks, &env))?;
-        body.push_all(ctx.footnotes(&doc.footnotes, &env))?;
+        // Notes the part's text never references (unused definitions, notes referenced
+        // only from another note) close the part.
+        let unplaced = body.take_unplaced();
+        if !unplaced.is_empty() {
+            body.push(ctx.note_separator(&env))?;
+            for (_, note) in unplaced {
+                body.push_all(note.rows)?;
+            }
+        }
         for label in &doc.undefined_footnotes {
             ctx.warnings.push(Warning::new(
                 WarningCode::UndefinedFootnote,
@@ -124,6 +143,12 @@ pub(crate) fn lay_out(
         }
     }
     let (body_pages, body_dests) = body.finish()?;
+    // A note whose reference was never placed has nothing to link back to.
+    for (n, dest) in note_refs {
+        if body_dests.get(dest).copied().flatten().is_none() {
+            ctx.anchors.remove(&note_ref_anchor(n));
+        }
+    }
 
     // Contents: count pages first, then lay out with the real numbers.
     let contents_dest = ctx.new_dest();
@@ -343,6 +368,24 @@ fn status_text(t: &Template, status: &Status) -> String {
     }
 }
 
+/// Place rows of text at `y` on a page; returns the height they took.
+fn put_rows(page: &mut Page, rows: Vec<Row>, y: f32) -> f32 {
+    let mut h = 0.0;
+    for row in rows {
+        for mut it in row.items {
+            it.translate(0.0, y + h);
+            page.items.push(it);
+        }
+        h += row.height;
+    }
+    h
+}
+
+/// The cover uses the whole page: the network at the top, the title block (title, city,
+/// field) a quarter of the way down, and the facts as a ruled two-column table standing on
+/// the bottom margin. A fact that repeats another (a version that is just the status) is
+/// left out, and so is an empty or unknown one ("—"). Without a city (`mmr render --title`), the title
+/// takes the city's place.
 fn cover(ctx: &mut Ctx<'_, '_, '_>, input: &Input<'_>, g: &Geometry) -> Page {
     let t = ctx.template;
     let m = input.meta;
@@ -363,73 +406,86 @@ fn cover(ctx: &mut Ctx<'_, '_, '_>, input: &Input<'_>, g: &Geometry) -> Page {
     let colours = t.colours;
     let env = g.text_env(t);
     let mut page = Page::default();
-    let mut y = g.top + (g.bottom - g.top) * 0.12;
-    let mut put = |ctx: &mut Ctx<'_, '_, '_>, text: String, size: f32, bold: bool, colour, y: &mut f32, gap: f32| {
-        let e = Env { size, ..env };
+    let text = |ctx: &mut Ctx<'_, '_, '_>, s: String, size: f32, bold: bool, colour, width: f32, align| {
+        let e = Env { size, x: g.left + (g.text_width - width) / 2.0, width, ..env };
         let mut style = ctx.text_style(&e);
         style.bold = bold;
         style.colour = colour;
         style.line_height = 1.25;
-        for row in ctx.text_rows(&[plain(text)], &e, &style, AlignMode::Center) {
-            for mut it in row.items {
-                it.translate(0.0, *y);
-                page.items.push(it);
-            }
-            *y += row.height;
-        }
-        *y += gap;
+        ctx.text_rows(&[plain(s)], &e, &style, align)
     };
-    put(ctx, fill(&t.texts.cover_kicker, &values), t.sizes.body * 1.1, false, colours.muted, &mut y, 18.0);
-    put(ctx, fill(&t.texts.cover_title, &values), t.sizes.cover_title, true, colours.heading, &mut y, 14.0);
-    if !m.city.is_empty() {
-        put(ctx, m.city.clone(), t.sizes.cover_city, true, colours.accent, &mut y, 8.0);
+    let kicker = text(
+        ctx,
+        fill(&t.texts.cover_kicker, &values),
+        t.sizes.body * 1.1,
+        false,
+        colours.muted,
+        g.text_width,
+        AlignMode::Center,
+    );
+    put_rows(&mut page, kicker, g.top);
+
+    let mut y = g.top + (g.bottom - g.top) * 0.24;
+    let (heading, name) = if m.city.is_empty() {
+        (None, m.title.clone())
+    } else {
+        (Some(fill(&t.texts.cover_title, &values)), m.city.clone())
+    };
+    if let Some(heading) = heading {
+        let rows = text(ctx, heading, t.sizes.cover_title, true, colours.heading, g.text_width, AlignMode::Center);
+        y += put_rows(&mut page, rows, y) + 16.0;
     }
+    let rows = text(ctx, name, t.sizes.cover_city, true, colours.accent, g.text_width, AlignMode::Center);
+    y += put_rows(&mut page, rows, y) + 10.0;
     if !m.creative_field.is_empty() {
-        put(ctx, fill(&t.texts.cover_subtitle, &values), t.sizes.body * 1.3, false, colours.text, &mut y, 18.0);
+        let subtitle = fill(&t.texts.cover_subtitle, &values);
+        let rows = text(ctx, subtitle, t.sizes.body * 1.3, false, colours.text, g.text_width, AlignMode::Center);
+        y += put_rows(&mut page, rows, y);
     }
-    let rule_y = y;
-    let mut items = std::mem::take(&mut page.items);
-    items.push(Item::Line {
-        x1: g.left + g.text_width * 0.2,
-        y1: rule_y,
-        x2: g.left + g.text_width * 0.8,
-        y2: rule_y,
-        width: 1.0,
+    y += 20.0;
+    page.items.push(Item::Line {
+        x1: g.left + g.text_width * 0.35,
+        y1: y,
+        x2: g.left + g.text_width * 0.65,
+        y2: y,
+        width: 1.2,
         colour: colours.accent,
     });
-    page.items = items;
-    y += 26.0;
 
-    // Key/value lines: labels right-aligned against a centre gutter.
-    let label_w = g.text_width * 0.42;
-    let gap = 12.0;
+    // The facts, laid out first to know their height, then set on the bottom margin.
+    let (x, width) = (g.left + g.text_width * 0.1, g.text_width * 0.8);
+    let label_w = width * 0.38;
+    let pad = 5.0;
+    let mut facts: Vec<(Vec<Row>, Vec<Row>, f32)> = Vec::new();
     for (label, value) in &t.texts.cover_fields {
+        let says_status = value.contains("{status}");
         let value = fill(value, &values);
-        if value.trim().is_empty() {
+        let value_said = value.trim();
+        if value_said.is_empty()
+            || value_said == "—"
+            || (!says_status && value_said.eq_ignore_ascii_case(status.trim()))
+        {
             continue;
         }
-        let lenv = Env { width: label_w, ..env };
-        let venv = Env { x: g.left + label_w + gap, width: g.text_width - label_w - gap, ..env };
+        let lenv = Env { x, width: label_w, ..env };
+        let venv = Env { x: x + label_w, width: width - label_w, ..env };
         let mut lstyle = ctx.text_style(&lenv);
         lstyle.colour = colours.muted;
-        let mut vstyle = ctx.text_style(&venv);
-        vstyle.bold = true;
-        let lrows = ctx.text_rows(&[plain(label.clone())], &lenv, &lstyle, AlignMode::Right);
+        let vstyle = ctx.text_style(&venv);
+        let lrows = ctx.text_rows(&[plain(label.clone())], &lenv, &lstyle, AlignMode::Left);
         let vrows = ctx.text_rows(&[plain(value)], &venv, &vstyle, AlignMode::Left);
-        let mut h: f32 = 0.0;
-        for rows in [lrows, vrows] {
-            let mut yy = y;
-            for row in rows {
-                for mut it in row.items {
-                    it.translate(0.0, yy);
-                    page.items.push(it);
-                }
-                yy += row.height;
-            }
-            h = h.max(yy - y);
-        }
-        y += h + 4.0;
+        let h = lrows.iter().map(|r| r.height).sum::<f32>().max(vrows.iter().map(|r| r.height).sum()) + 2.0 * pad;
+        facts.push((lrows, vrows, h));
     }
+    let mut y = g.bottom - facts.iter().map(|f| f.2).sum::<f32>();
+    let rule = |y: f32, w: f32| Item::Line { x1: x, y1: y, x2: x + width, y2: y, width: w, colour: colours.rule };
+    for (k, (lrows, vrows, h)) in facts.into_iter().enumerate() {
+        page.items.push(rule(y, if k == 0 { 0.9 } else { 0.4 }));
+        put_rows(&mut page, lrows, y + pad);
+        put_rows(&mut page, vrows, y + pad);
+        y += h;
+    }
+    page.items.push(rule(y, 0.9));
     page
 }
 
@@ -457,9 +513,13 @@ fn running_header_footer(ctx: &mut Ctx<'_, '_, '_>, input: &Input<'_>, g: &Geome
     let t = ctx.template;
     let total = pages.len().to_string();
     let m = input.meta;
-    let city = if m.city.is_empty() { m.title.as_str() } else { m.city.as_str() };
-    let header = fill(&t.texts.header, &[("city", city), ("cycle", &m.cycle), ("title", &m.title)]);
-    let header = header.trim().trim_end_matches('—').trim().to_string();
+    // Without a city the title says it all; the template's wording would repeat it.
+    let header = if m.city.is_empty() {
+        m.title.clone()
+    } else {
+        let header = fill(&t.texts.header, &[("city", &m.city), ("cycle", &m.cycle), ("title", &m.title)]);
+        header.trim().trim_end_matches('—').trim().to_string()
+    };
     let size = t.sizes.header_footer;
     let env = Env {
         x: g.left,

@@ -3,7 +3,13 @@
 //! `keep_with_next` travel with the row after them (headings, the first and the
 //! second-to-last line of a paragraph, table header rows), and a table row that
 //! lands on a fresh page brings its table's header with it.
+//!
+//! Footnotes are set at the foot of the page of their first reference, under a
+//! short rule: a row fits only if its notes fit with it, so it moves to the next
+//! page with them. A note longer than what is left of an otherwise empty page
+//! goes on at the foot of the next page, before that page's own notes.
 
+use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
 use super::super::RenderError;
@@ -27,6 +33,17 @@ pub(crate) struct Row {
     pub header: Option<Rc<Vec<Row>>>,
     /// Baseline of the first line, relative to the row top (for list markers).
     pub baseline: f32,
+    /// Footnotes referenced in the row, by number.
+    pub notes: Vec<usize>,
+}
+
+/// A footnote ready for the foot of a page.
+#[derive(Debug, Clone)]
+pub(crate) struct Note {
+    /// Its rows; the first carries the note's destination.
+    pub rows: Vec<Row>,
+    /// The destination recorded at the row of its first reference.
+    pub ref_dest: usize,
 }
 
 /// Page geometry for the flow.
@@ -47,6 +64,15 @@ pub(crate) struct Flow {
     max_pages: usize,
     /// Index of the first page of this flow in the final document, for limits.
     page_offset: usize,
+    /// Footnotes not placed yet, by number.
+    notes: BTreeMap<usize, Note>,
+    /// The rule above the footnotes of a page.
+    separator: Row,
+    /// Footnote rows set at the foot of the current page, and their height with the separator.
+    foot: Vec<Row>,
+    foot_height: f32,
+    /// Footnote rows that did not fit at the foot of their page, for the next ones.
+    carry: VecDeque<Row>,
 }
 
 impl Flow {
@@ -60,7 +86,43 @@ impl Flow {
             dests: Vec::new(),
             max_pages,
             page_offset,
+            notes: BTreeMap::new(),
+            separator: Row::default(),
+            foot: Vec::new(),
+            foot_height: 0.0,
+            carry: VecDeque::new(),
         }
+    }
+
+    /// Footnotes to set at the foot of the page where they are first referenced, under `separator`.
+    pub fn add_notes(&mut self, notes: BTreeMap<usize, Note>, separator: Row) {
+        self.notes.extend(notes);
+        self.separator = separator;
+    }
+
+    /// The footnotes that no placed row has referenced, in number order, handed back to the caller.
+    pub fn take_unplaced(&mut self) -> Vec<(usize, Note)> {
+        std::mem::take(&mut self.notes).into_iter().collect()
+    }
+
+    /// Where body text must stop on the current page: above its footnotes.
+    fn bottom(&self) -> f32 {
+        self.frame.bottom - self.foot_height
+    }
+
+    /// Height the unplaced notes referenced by `rows` would add to the foot.
+    fn notes_height<'r>(&self, rows: impl IntoIterator<Item = &'r Row>) -> f32 {
+        let mut seen = Vec::new();
+        let mut h = 0.0;
+        for n in rows.into_iter().flat_map(|r| &r.notes) {
+            if let Some(note) = self.notes.get(n)
+                && !seen.contains(n)
+            {
+                seen.push(*n);
+                h += note.rows.iter().map(|r| r.height + r.space_before).sum::<f32>();
+            }
+        }
+        if h > 0.0 && self.foot.is_empty() { h + self.separator.height } else { h }
     }
 
     pub fn push_all(&mut self, rows: Vec<Row>) -> Result<(), RenderError> {
@@ -86,9 +148,10 @@ impl Flow {
             return Ok(());
         }
         let group = std::mem::take(&mut self.pending);
-        let total: f32 = group.iter().map(|r| r.height + r.space_before).sum::<f32>() - group[0].space_before;
+        let total: f32 = group.iter().map(|r| r.height + r.space_before).sum::<f32>() - group[0].space_before
+            + self.notes_height(&group);
         let capacity = self.frame.bottom - self.frame.top;
-        if !self.empty && self.y + group[0].space_before + total > self.frame.bottom && total <= capacity {
+        if !self.empty && self.y + group[0].space_before + total > self.bottom() && total <= capacity {
             self.new_page()?;
         }
         for row in group {
@@ -110,15 +173,92 @@ impl Flow {
         if self.page_offset + self.pages.len() >= self.max_pages {
             return Err(RenderError::TooManyPages { limit: self.max_pages });
         }
+        self.close_page();
         self.pages.push(Page::default());
         self.y = self.frame.top;
         self.empty = true;
+        // What the last page could not hold goes first, and at least one row of it.
+        while let Some(r) = self.carry.front() {
+            let h = self.foot_row_height(r);
+            if !self.foot.is_empty() && self.y + self.foot_height + h > self.frame.bottom {
+                break;
+            }
+            let r = self.carry.pop_front().expect("a carried row");
+            self.foot_height += h;
+            self.foot.push(r);
+        }
         Ok(())
+    }
+
+    /// Height a row adds to the foot of the current page.
+    fn foot_row_height(&self, row: &Row) -> f32 {
+        if self.foot.is_empty() { self.separator.height + row.height } else { row.space_before + row.height }
+    }
+
+    /// Set the notes of a row placed at `top` at the foot of the page (or carry them on).
+    fn attach_notes(&mut self, numbers: &[usize], top: f32) {
+        for n in numbers {
+            let Some(note) = self.notes.remove(n) else { continue };
+            self.record(note.ref_dest, top);
+            for r in note.rows {
+                let h = self.foot_row_height(&r);
+                if self.carry.is_empty() && self.y + self.foot_height + h <= self.frame.bottom {
+                    self.foot_height += h;
+                    self.foot.push(r);
+                } else {
+                    self.carry.push_back(r);
+                }
+            }
+        }
+    }
+
+    /// Draw the current page's footnotes, their last row on the bottom margin.
+    fn close_page(&mut self) {
+        if self.foot.is_empty() {
+            return;
+        }
+        let mut y = self.frame.bottom - self.foot_height;
+        let separator = self.separator.clone();
+        let h = separator.height;
+        self.put(separator, y, y);
+        y += h;
+        for (k, r) in std::mem::take(&mut self.foot).into_iter().enumerate() {
+            let top = if k == 0 { y } else { y + r.space_before };
+            y = top + r.height;
+            self.put(r, top, top);
+        }
+        self.foot_height = 0.0;
+    }
+
+    fn record(&mut self, dest: usize, y: f32) {
+        if self.dests.len() <= dest {
+            self.dests.resize(dest + 1, None);
+        }
+        self.dests[dest] = Some(Dest { page: self.pages.len() - 1, y });
+    }
+
+    /// Draw a row at `top` on the current page; its bars start at `bar_top`.
+    fn put(&mut self, row: Row, top: f32, bar_top: f32) {
+        if let Some(a) = row.anchor {
+            self.record(a, top);
+        }
+        let page = self.pages.last_mut().expect("a page");
+        for (x, colour) in &row.bars {
+            page.items.push(Item::Fill {
+                rect: Rect { x: *x, y: bar_top, w: 2.2, h: top + row.height - bar_top },
+                colour: *colour,
+            });
+        }
+        for mut item in row.items {
+            item.translate(0.0, top);
+            page.items.push(item);
+        }
     }
 
     fn place(&mut self, mut row: Row, with_header: bool) -> Result<(), RenderError> {
         let mut space = if self.empty { 0.0 } else { row.space_before };
-        if !self.empty && self.y + space + row.height > self.frame.bottom {
+        let crowded = !self.empty || !self.foot.is_empty();
+        if crowded && self.y + space + row.height + self.notes_height([&row]) > self.bottom() {
             self.new_page()?;
             space = 0.0;
         }
@@ -135,32 +275,21 @@ impl Flow {
         }
         let bar_top = self.y;
         let top = self.y + space;
-        let page_index = self.pages.len() - 1;
-        if let Some(a) = row.anchor {
-            if self.dests.len() <= a {
-                self.dests.resize(a + 1, None);
-            }
-            self.dests[a] = Some(Dest { page: page_index, y: top });
-        }
-        let page = &mut self.pages[page_index];
-        for (x, colour) in &row.bars {
-            page.items.push(Item::Fill {
-                rect: Rect { x: *x, y: bar_top, w: 2.2, h: top + row.height - bar_top },
-                colour: *colour,
-            });
-        }
-        for mut item in row.items {
-            item.translate(0.0, top);
-            page.items.push(item);
-        }
+        let notes = std::mem::take(&mut row.notes);
         self.y = top + row.height;
         self.empty = false;
+        self.put(row, top, bar_top);
+        self.attach_notes(&notes, top);
         Ok(())
     }
 
     /// Flush what is pending and hand over the pages and destinations.
     pub fn finish(mut self) -> Result<(Vec<Page>, Vec<Option<Dest>>), RenderError> {
         self.flush()?;
+        while !self.carry.is_empty() {
+            self.new_page()?;
+        }
+        self.close_page();
         Ok((self.pages, self.dests))
     }
 }

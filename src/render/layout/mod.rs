@@ -81,6 +81,17 @@ pub(crate) enum Target {
     Anchor(String),
 }
 
+/// The anchor of footnote `n`'s text. Numbers run through the whole document, and heading
+/// anchors carry their part's prefix (`p0:`), so the two never collide.
+pub(crate) fn note_anchor(n: usize) -> String {
+    format!("fn:{n}")
+}
+
+/// The anchor of the (first) reference mark of footnote `n`, which the note links back to.
+pub(crate) fn note_ref_anchor(n: usize) -> String {
+    format!("fnref:{n}")
+}
+
 /// Something drawn on a page.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Item {

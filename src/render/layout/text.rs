@@ -1,9 +1,11 @@
 //! Inline content to lines. Text is cut into atoms at the line break
 //! opportunities of Unicode UAX #14 (after spaces and hyphens, between CJK
 //! characters, never before closing punctuation), with a space before French
-//! `:`, `;`, `!`, `?`, `»` or after `«` kept unbreakable; in justified text a word
-//! is further cut into syllables at its hyphenation points (see
-//! [`super::super::hyphenate`]). Lines are chosen by minimising the total
+//! `:`, `;`, `!`, `?`, `»` or after `«` kept unbreakable. Justified text is
+//! broken first without hyphenation; only the words of a line that comes out
+//! loose, and of the line after it, are then cut into syllables at their
+//! hyphenation points (see [`super::super::hyphenate`]) and the paragraph broken
+//! again, so most words are never looked up. Lines are chosen by minimising the total
 //! demerits of the paragraph (optimal fit in the spirit of Knuth and Plass):
 //! justified spaces stretch and shrink (down to 80 % of their width), a hyphen
 //! costs a penalty, and breaking where no break is allowed costs more than the
@@ -26,7 +28,7 @@ use super::super::hyphenate::{self, Point};
 use super::super::shaping::{PLACEHOLDER_EM, Shaped, Shaper};
 use super::super::template::Rgb;
 use super::super::tree::{Inline, LinkTarget};
-use super::{Item, PlacedGlyph, Rect, Target, TextItem};
+use super::{Item, PlacedGlyph, Rect, Target, TextItem, note_anchor};
 
 /// Paragraph-level text settings.
 #[derive(Debug, Clone, Copy)]
@@ -65,6 +67,8 @@ pub(crate) struct Atom {
     strike: bool,
     code: bool,
     link: Option<usize>,
+    /// The footnote this atom is the reference mark of.
+    note: Option<usize>,
     /// Width in points.
     width: f32,
     /// Width of the space after the atom, 0 if none.
@@ -87,6 +91,8 @@ pub(crate) struct Atom {
     foreign: bool,
     /// For a syllable, its byte range in the word `shaped` stands for.
     syllable: Option<(u32, u32)>,
+    /// A whole word that may be cut into syllables (justified text, a plain shaped word).
+    hyphenate: bool,
 }
 
 /// One laid-out line; items are relative to the line's top-left corner.
@@ -95,6 +101,8 @@ pub(crate) struct Line {
     pub height: f32,
     pub baseline: f32,
     pub items: Vec<Item>,
+    /// Footnotes referenced on the line, in order.
+    pub notes: Vec<usize>,
 }
 
 /// Collects what the text engine has to report: characters without a face.
@@ -161,6 +169,7 @@ impl<'f, 't> TextEngine<'f, 't> {
                         strike: s.strike,
                         code,
                         link: *link,
+                        note: None,
                         hyphenate: style.hyphenate && !s.code && !style.mono,
                     };
                     self.push_text(&mut atoms, text, &proto);
@@ -181,6 +190,7 @@ impl<'f, 't> TextEngine<'f, 't> {
                         strike: false,
                         code: false,
                         link: None,
+                        note: Some(*n),
                         hyphenate: false,
                     };
                     self.push_text(&mut atoms, &n.to_string(), &proto);
@@ -194,6 +204,7 @@ impl<'f, 't> TextEngine<'f, 't> {
                         strike: false,
                         code: false,
                         link: None,
+                        note: None,
                         hyphenate: false,
                     };
                     self.push_text(&mut atoms, &format!("[{alt}]"), &proto);
@@ -250,46 +261,108 @@ impl<'f, 't> TextEngine<'f, 't> {
         }
     }
 
-    /// Push one unbreakable word, as syllables when it is hyphenated.
+    /// Push one unbreakable word, marked for hyphenation in justified text.
     fn push_word(&mut self, atoms: &mut Vec<Atom>, word: &str, p: &AtomProto) {
-        let points = if !p.hyphenate || self.dictionaries.is_empty() {
-            None
-        } else if let Some(points) = self.points.get(word) {
-            Some(points.clone())
-        } else {
-            let points: Rc<[Point]> = hyphenate::points(&self.dictionaries, word).into();
-            self.points.insert(word.to_string(), points.clone());
-            Some(points)
-        };
         let start = atoms.len();
         self.push_piece(atoms, word, p);
-        let Some(points) = points.filter(|p| !p.is_empty()) else { return };
-        if atoms.len() != start + 1 || atoms[start].shaped.runs.len() != 1 || atoms[start].shaped.rtl {
+        if p.hyphenate
+            && !self.dictionaries.is_empty()
+            && atoms.len() == start + 1
+            && atoms[start].shaped.runs.len() == 1
+            && !atoms[start].shaped.rtl
+        {
+            atoms[start].hyphenate = true;
+        }
+    }
+
+    /// A word as its syllables, cut at its hyphenation points (the whole word when it has none).
+    /// Syllables share the word's shaping; each is as wide as the glyphs of its clusters, so
+    /// nothing is shaped again unless a line ends inside the word.
+    fn syllables(&mut self, whole: &Atom, out: &mut Vec<Atom>) {
+        let word = whole.shaped.runs[0].text.as_str();
+        let points = match self.points.get(word) {
+            Some(points) => points.clone(),
+            None => {
+                let points: Rc<[Point]> = hyphenate::points(&self.dictionaries, word).into();
+                self.points.insert(word.to_string(), points.clone());
+                points
+            }
+        };
+        if points.is_empty() {
+            out.push(Atom { hyphenate: false, ..whole.clone() });
             return;
         }
-        // Syllables share the word's shaping; each is as wide as the glyphs of its
-        // clusters, so nothing is shaped again unless a line ends inside the word.
-        let whole = atoms.pop().expect("the word's atom");
         let glyphs = &whole.shaped.runs[0].glyphs;
-        let hyphen = self.hyphen(p.font) * p.size;
-        let mut bounds: Vec<(usize, bool)> = points.iter().map(|pt| (pt.at, pt.foreign)).collect();
-        bounds.push((word.len(), false));
+        let hyphen = self.hyphen(whole.font) * whole.size;
         let mut from = 0;
-        for (k, &(to, foreign)) in bounds.iter().enumerate() {
+        for (k, to) in points.iter().map(|pt| pt.at).chain(std::iter::once(word.len())).enumerate() {
             let width: f32 =
                 glyphs.iter().filter(|g| (from..to).contains(&(g.text_start as usize))).map(|g| g.advance).sum::<f32>()
-                    * p.size;
-            let last = k + 1 == bounds.len();
-            atoms.push(Atom {
+                    * whole.size;
+            let last = to == word.len();
+            // The word's space and break opportunity belong to its last syllable.
+            let mut syllable = Atom {
                 width,
                 syllable: Some((from as u32, to as u32)),
                 joined: !last,
                 hyphen: if last { 0.0 } else { hyphen },
-                foreign: !last && foreign,
+                foreign: !last && points[k].foreign,
+                hyphenate: false,
                 ..whole.clone()
-            });
+            };
+            if !last {
+                syllable.space = 0.0;
+                syllable.elastic = false;
+                syllable.breakable = false;
+                syllable.hard_break = false;
+            }
+            out.push(syllable);
             from = to;
         }
+    }
+
+    /// Hyphenation where it helps: the words of every line whose spaces would stretch by more
+    /// than a quarter, and of the line after it (whose first word may come back in part), cut
+    /// into syllables. `None` when no line is loose or no word there has a hyphenation point,
+    /// which is most of the time, so most words are never looked up.
+    fn hyphenate_loose(&mut self, atoms: &[Atom], breaks: &[usize], width: f32) -> Option<Vec<Atom>> {
+        const LOOSE: f32 = 0.25;
+        if !atoms.iter().any(|a| a.hyphenate) {
+            return None;
+        }
+        let mut wanted = vec![false; breaks.len()];
+        let mut start = 0;
+        for (k, &end) in breaks.iter().enumerate() {
+            let line = &atoms[start..end];
+            let last = k + 1 == breaks.len() || line[line.len() - 1].hard_break;
+            if !last {
+                let natural: f32 = line.iter().map(|a| a.width + a.space).sum::<f32>() - line[line.len() - 1].space;
+                let spaces: f32 = line[..line.len() - 1].iter().filter(|a| a.elastic).map(|a| a.space).sum();
+                if width - natural > spaces * LOOSE {
+                    wanted[k] = true;
+                    if let Some(next) = wanted.get_mut(k + 1) {
+                        *next = true;
+                    }
+                }
+            }
+            start = end;
+        }
+        if !wanted.contains(&true) {
+            return None;
+        }
+        let mut out = Vec::with_capacity(atoms.len() * 2);
+        let mut start = 0;
+        for (k, &end) in breaks.iter().enumerate() {
+            for a in &atoms[start..end] {
+                if wanted[k] && a.hyphenate {
+                    self.syllables(a, &mut out);
+                } else {
+                    out.push(a.clone());
+                }
+            }
+            start = end;
+        }
+        (out.len() > atoms.len()).then_some(out)
     }
 
     /// Width of a hyphen in a face, in em.
@@ -332,6 +405,7 @@ impl<'f, 't> TextEngine<'f, 't> {
             strike: p.strike,
             code: p.code,
             link: p.link,
+            note: p.note,
             space: 0.0,
             space_gid: 0,
             elastic: false,
@@ -341,6 +415,7 @@ impl<'f, 't> TextEngine<'f, 't> {
             hyphen: 0.0,
             foreign: false,
             syllable: None,
+            hyphenate: false,
         });
     }
 
@@ -355,6 +430,7 @@ impl<'f, 't> TextEngine<'f, 't> {
             strike: false,
             code: false,
             link: None,
+            note: None,
             hyphenate: false,
         };
         let mut atoms = Vec::new();
@@ -437,6 +513,7 @@ impl<'f, 't> TextEngine<'f, 't> {
                     hyphen: 0.0,
                     foreign: false,
                     syllable: None,
+                    hyphenate: false,
                     ..first.clone()
                 });
             }
@@ -475,8 +552,15 @@ impl<'f, 't> TextEngine<'f, 't> {
         links: &[LinkTarget],
     ) -> Vec<Line> {
         let width = width.max(1.0);
-        let atoms = self.split_long(atoms, width);
-        let breaks = break_lines(&atoms, width, align == AlignMode::Justify);
+        let mut atoms = self.split_long(atoms, width);
+        let justify = align == AlignMode::Justify;
+        let mut breaks = break_lines(&atoms, width, justify);
+        // Breaking again can leave another line loose, elsewhere: a few rounds at most.
+        for _ in 0..if justify { 3 } else { 0 } {
+            let Some(hyphenated) = self.hyphenate_loose(&atoms, &breaks, width) else { break };
+            atoms = hyphenated;
+            breaks = break_lines(&atoms, width, true);
+        }
         let mut out = Vec::with_capacity(breaks.len());
         let mut start = 0;
         let n_lines = breaks.len();
@@ -596,6 +680,7 @@ impl<'f, 't> TextEngine<'f, 't> {
         let mut backgrounds: Vec<Item> = Vec::new();
         let mut current: Option<TextItem> = None;
         let mut link_rect: Option<(usize, Rect)> = None;
+        let mut notes = Vec::new();
         for (pos, &i) in order.iter().enumerate() {
             let a = &atoms[i];
             let y = baseline - a.rise;
@@ -672,6 +757,19 @@ impl<'f, 't> TextEngine<'f, 't> {
                     colour: a.colour,
                 });
             }
+            if let Some(n) = a.note {
+                // The mark is small: its link covers the height of the line's text.
+                notes.push(n);
+                items.push(Item::Link {
+                    rect: Rect {
+                        x: atom_x - 1.0,
+                        y: baseline - style.size,
+                        w: atom_end - atom_x + 2.0,
+                        h: style.size * 1.3,
+                    },
+                    target: Target::Anchor(note_anchor(n)),
+                });
+            }
             let space = order.get(pos + 1).map(|&next| space_between(atoms, i, next, rtl_base));
             let (space, elastic) = space.map_or((0.0, false), |k| (atoms[k].space, atoms[k].elastic));
             if space > 0.0 {
@@ -712,7 +810,7 @@ impl<'f, 't> TextEngine<'f, 't> {
             push_link(&mut items, links, cur, r);
         }
         backgrounds.extend(items);
-        Line { height, baseline, items: backgrounds }
+        Line { height, baseline, items: backgrounds, notes }
     }
 }
 
@@ -749,6 +847,7 @@ struct AtomProto {
     strike: bool,
     code: bool,
     link: Option<usize>,
+    note: Option<usize>,
     hyphenate: bool,
 }
 
