@@ -284,7 +284,10 @@ async fn drafting(b: &Browser, pictures: bool) {
     b.press(Key::Enter).await;
     b.wait_for_path("done=saved").await;
     assert_eq!(b.text(".notice[role=status]").await, "The draft is saved.");
-    b.tab_to("the near-miss finding", |(tag, _, href, text)| tag == "A" && href == "#report" && text == "Report, line 1").await;
+    b.tab_to("the near-miss finding", |(tag, _, href, text)| {
+        tag == "A" && href == "#report" && text == "Report, line 1"
+    })
+    .await;
     b.press(Key::Enter).await;
     let caret = b
         .client

@@ -112,10 +112,10 @@ async fn a_good_manifest_imports_every_round_with_its_facts(app: TestApp) {
     assert_eq!(facts, expected);
     assert!(body["rounds"][6]["text_note"].as_str().unwrap().contains("no extractable text"));
 
-    // The city's cycles show them as ordinary cycles with their real facts.
+    // The city's cycles show them as closed cycles with their real facts.
     let cycles = app.get("/api/v1/cities/alpha/cycles", Some(&app.admin)).await;
     assert_eq!(cycles.status, StatusCode::OK, "{}", cycles.text);
-    let shown: Vec<(i64, &str, &str, Value, bool)> = cycles
+    let shown: Vec<(i64, &str, &str, Value, Value, bool)> = cycles
         .body
         .as_array()
         .unwrap()
@@ -126,6 +126,7 @@ async fn a_good_manifest_imports_every_round_with_its_facts(app: TestApp) {
                 c["status"].as_str().unwrap(),
                 c["outcome"].as_str().unwrap_or("-"),
                 c["days_late"].clone(),
+                c["decision"].clone(),
                 c["closed_by_history"].as_bool().unwrap(),
             )
         })
@@ -133,15 +134,17 @@ async fn a_good_manifest_imports_every_round_with_its_facts(app: TestApp) {
     assert_eq!(
         shown,
         [
-            (1, "accepted", "on_time", Value::Null, true),
-            (2, "accepted", "late", json!(10), true),
-            (3, "overdue", "never_received", Value::Null, true),
+            (1, "closed", "on_time", Value::Null, json!("accepted"), true),
+            (2, "closed", "late", json!(10), json!("accepted"), true),
+            (3, "closed", "never_received", Value::Null, Value::Null, true),
         ]
     );
     let beta = app.get("/api/v1/cities/beta/cycles", Some(&app.admin)).await;
     assert_eq!(beta.body[1]["due_date"], "2019-03-31");
     assert_eq!(beta.body[1]["due_date_overridden"], true);
-    assert_eq!(beta.body[0]["status"], "revision_requested");
+    assert_eq!((&beta.body[0]["status"], &beta.body[0]["decision"]), (&json!("closed"), &json!("revision_requested")));
+    let one = app.get(&format!("/api/v1/cycles/{}", cycles.body[2]["id"]), Some(&app.admin)).await;
+    assert_eq!((&one.body["status"], &one.body["outcome"]), (&json!("closed"), &json!("never_received")));
 
     // An audit event per round, and one for the import.
     let audit = app.get("/api/v1/audit?action=history.import_round&per_page=50", Some(&app.admin)).await;
@@ -269,11 +272,74 @@ async fn the_dashboard_counts_past_rounds(app: TestApp) {
     // Beta's 2018-2022 round was neither imported nor created (due before 2026): not tracked.
     assert_eq!(d.body["not_tracked"], json!({"2022": 1}));
 
-    // The board lists them like any cycle, with their outcome.
+    // The board lists them as closed, with their outcome; never among the overdue.
     let board = app.get("/api/v1/cycles?sort=city&per_page=3", Some(&app.admin)).await;
     assert_eq!(board.body["total"], 10);
+    assert_eq!(board.body["items"][1]["status"], "closed");
     assert_eq!(board.body["items"][1]["outcome"], "late");
     assert_eq!(board.body["items"][1]["days_late"], 10);
+    let closed = app.get("/api/v1/cycles?status=closed&sort=days_overdue&per_page=50", Some(&app.admin)).await;
+    assert_eq!(closed.status, StatusCode::OK, "{}", closed.text);
+    let outcomes: Vec<(&str, i64, &str)> = closed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["city"]["slug"].as_str().unwrap(), c["number"].as_i64().unwrap(), c["outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("alpha", 1, "on_time"),
+            ("alpha", 2, "late"),
+            ("alpha", 3, "never_received"),
+            ("beta", 1, "on_time"),
+            ("beta", 2, "on_time"),
+            ("gamma", 1, "late"),
+            ("gamma", 2, "on_time"),
+        ]
+    );
+    for query in ["status=overdue", "min_days_overdue=1", "sort=days_overdue&min_days_overdue=0&per_page=1"] {
+        let r = app.get(&format!("/api/v1/cycles?{query}"), Some(&app.admin)).await;
+        assert_eq!(r.status, StatusCode::OK, "{query}: {}", r.text);
+        let overdue = if query.contains("per_page=1") { 0 } else { r.body["total"].as_i64().unwrap() };
+        assert_eq!(overdue, 0, "{query}: {}", r.text);
+        if query.contains("per_page=1") {
+            assert_eq!(r.body["total"], 10, "{query}");
+            assert_ne!(r.body["items"][0]["status"], "overdue", "{query}");
+        }
+    }
+    let csv = app.get("/api/v1/cycles?format=csv&status=closed", Some(&app.admin)).await;
+    assert_eq!(csv.text.lines().count(), 8, "{}", csv.text);
+    assert!(
+        csv.text.lines().any(|l| l.starts_with("alpha,") && l.contains(",closed,") && l.ends_with(",never_received")),
+        "{}",
+        csv.text
+    );
+
+    // A city's cycles with its past rounds not tracked in their place: beta's 2018-2022 round.
+    let beta = app.get("/api/v1/cities/beta/cycles?include=not_tracked", Some(&app.admin)).await;
+    assert_eq!(beta.status, StatusCode::OK, "{}", beta.text);
+    let rounds: Vec<(i64, &str, Value)> = beta
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["number"].as_i64().unwrap(), c["status"].as_str().unwrap(), c["id"].clone()))
+        .collect();
+    assert_eq!(
+        rounds.iter().map(|r| (r.0, r.1)).collect::<Vec<_>>(),
+        [(1, "closed"), (2, "closed"), (3, "not_tracked"), (4, "open")]
+    );
+    assert_eq!(rounds[2].2, Value::Null, "a round not tracked has no cycle");
+    assert_eq!(
+        beta.body[2],
+        json!({"number": 3, "period_start_year": 2018, "period_end_year": 2022, "due_date": "2022-11-30", "status": "not_tracked"})
+    );
+    let plain = app.get("/api/v1/cities/beta/cycles", Some(&app.admin)).await;
+    assert_eq!(plain.body.as_array().unwrap().len(), 3, "only the cycles unless asked");
+    let bad = app.get("/api/v1/cities/beta/cycles?include=everything", Some(&app.admin)).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
+    assert_eq!(bad.body["error"]["field"], "include", "{}", bad.text);
     // And the calendar feed.
     let ics = app.get("/api/v1/cities/alpha/deadlines.ics", Some(&app.admin)).await;
     assert_eq!(ics.status, StatusCode::OK);
