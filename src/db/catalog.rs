@@ -68,10 +68,11 @@ pub struct CatalogRow {
     pub source_sha256: String,
     #[diesel(sql_type = Text)]
     pub pdf_sha256: String,
-    #[diesel(sql_type = Text)]
-    pub bundle_sha256: String,
-    #[diesel(sql_type = BigInt)]
-    pub bundle_bytes: i64,
+    /// `None` for a received document (no source bundle).
+    #[diesel(sql_type = Nullable<Text>)]
+    pub bundle_sha256: Option<String>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub bundle_bytes: Option<i64>,
     #[diesel(sql_type = Text)]
     pub renderer_version: String,
     #[diesel(sql_type = Text)]

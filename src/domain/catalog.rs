@@ -37,8 +37,10 @@ pub struct Record {
     /// The digest of the accepted sources.
     pub source_sha256: String,
     pub pdf_sha256: String,
-    pub bundle_sha256: String,
-    pub bundle_bytes: i64,
+    /// The source bundle's digest and size; `None` for a received document (a past report
+    /// archived as the city sent it), which has no bundle.
+    pub bundle_sha256: Option<String>,
+    pub bundle_bytes: Option<i64>,
     pub renderer_version: String,
     pub template_version: String,
     pub archived_at: NaiveDateTime,

@@ -19,8 +19,8 @@
 //!   per round.
 //!
 //! A received document's entry is marked [`RECEIVED`] in place of a renderer version: it has no
-//! source bundle, nothing to re-render, and its bundle columns repeat the PDF's (see the
-//! migration `history`).
+//! source bundle (its bundle columns are NULL, migration `received_without_bundle`) and nothing
+//! to re-render.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -539,15 +539,13 @@ fn write(conn: &mut Conn<'_>, actor: &Actor, planned: &[Planned<'_>], now: Naive
                             submission_id,
                             pdf_sha256: &pdf.sha256,
                             pdf_bytes: pdf.bytes.len() as i64,
-                            bundle_sha256: &pdf.sha256,
-                            bundle_bytes: pdf.bytes.len() as i64,
+                            bundle: None,
                             renderer_version: RECEIVED,
                             template_version: NO_TEMPLATE,
                             archived_at: now,
                             published_at: Some(published),
                             public_since: super::archive::public_since(Some(published), now),
                             pdf_edges_sha256: &edges,
-                            bundle_edges_sha256: &edges,
                         },
                     )?;
                     archive_id = Some(entry.id);

@@ -413,8 +413,43 @@ async fn a_legacy_pdf_is_found_served_harvested_and_checked(app: TestApp) {
     let verify = app.get(&format!("/api/v1/archive/{id}/verify"), None).await;
     assert_eq!(verify.status, StatusCode::OK, "{}", verify.text);
     assert_eq!(verify.body["intact"], true, "{}", verify.text);
-    assert_eq!(verify.body["matches"], Value::Null);
+    assert_eq!((&verify.body["matches"], &verify.body["stored_bundle"]), (&Value::Null, &Value::Null));
     assert!(verify.body["note"].as_str().unwrap().contains("nothing to re-render"), "{}", verify.text);
+
+    // No source bundle: not in the entry, not served, not in the exports or the bulk ZIP.
+    assert_eq!(item["source_bundle"], Value::Null, "{item}");
+    let entry = app.get(&format!("/api/v1/archive/{id}"), Some(&app.admin)).await;
+    assert_eq!(entry.body["source_bundle"], Value::Null, "{}", entry.text);
+    assert_eq!(entry.body["pdf"]["sha256"], item["pdf"]["sha256"]);
+    for path in ["source.zip", "source"] {
+        for caller in [None, Some(app.admin.as_str())] {
+            let r = app.get(&format!("/api/v1/archive/{id}/{path}"), caller).await;
+            assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}: {}", r.text);
+            assert_eq!(r.body["error"]["code"], "no_source_bundle", "{}", r.text);
+            assert!(r.body["error"]["message"].as_str().unwrap().contains("received as a PDF"), "{}", r.text);
+        }
+    }
+    let json = app.get("/api/v1/archive/export.json?city=alpha", None).await;
+    assert_eq!(json.body["items"][0]["source_bundle"], Value::Null, "{}", json.text);
+    let csv = app.get("/api/v1/archive/export.csv?city=alpha", None).await;
+    let mut reader = csv::Reader::from_reader(csv.text.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let cells = reader.records().next().unwrap().unwrap();
+    let cell = |name: &str| &cells[header.iter().position(|h| h == name).unwrap()];
+    assert_eq!(
+        (cell("source_bundle_url"), cell("source_bundle_sha256"), cell("source_bundle_bytes")),
+        ("", "", ""),
+        "{}",
+        csv.text
+    );
+    assert_eq!(cell("pdf_sha256"), item["pdf"]["sha256"].as_str().unwrap());
+    let bulk = app.get("/api/v1/archive/bulk.zip?city=alpha", None).await;
+    assert_eq!(bulk.status, StatusCode::OK);
+    let out = crate::bulk::unzip(&bulk.bytes);
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("out/manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["count"], 1, "{manifest}");
+    assert_eq!(manifest["items"][0]["source_bundle"], Value::Null, "{manifest}");
 
     // Fixity: one file per received document; a changed byte is found.
     let s = &app.state;
