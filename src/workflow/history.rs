@@ -24,6 +24,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use serde_json::json;
@@ -234,6 +235,9 @@ pub struct ImportRequest<'a> {
     pub files: &'a Files,
     /// Check everything and report what would be done; write nothing.
     pub dry_run: bool,
+    /// How long parsing one PDF may take (`MMR_RECEIVED_PDF_SECONDS`); a PDF that takes longer
+    /// is a bad line.
+    pub pdf_budget: Duration,
 }
 
 /// A row checked against the registry, its PDF read and inspected.
@@ -269,14 +273,14 @@ pub fn import(
     request: &ImportRequest<'_>,
     now: NaiveDateTime,
 ) -> Result<HistorySummary> {
-    let ImportRequest { manifest, files, dry_run } = *request;
+    let ImportRequest { manifest, files, dry_run, pdf_budget } = *request;
     let (rows, mut problems) = (&manifest.rows, manifest.problems.clone());
     // The files first, each once, outside any transaction.
     let mut pdfs: HashMap<u64, Pdf> = HashMap::new();
     let mut by_sha: HashMap<String, u64> = HashMap::new();
     for row in rows {
         let Some(name) = &row.round.file else { continue };
-        let checked = files.read(name).and_then(|bytes| inspect_received(&bytes).map(|r| (bytes, r)));
+        let checked = files.read(name).and_then(|bytes| inspect_received(&bytes, pdf_budget).map(|r| (bytes, r)));
         match checked {
             Ok((bytes, found)) => {
                 let sha256 = storage::sha256_hex(&bytes);

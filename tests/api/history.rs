@@ -477,6 +477,64 @@ async fn a_legacy_pdf_is_found_served_harvested_and_checked(app: TestApp) {
     assert_eq!(transport.messages().len(), 1);
 }
 
+/// A small PDF that costs much to read, made with lopdf: a thousand pages drawing one content
+/// stream of 20,000 text operators.
+fn costly_pdf() -> Vec<u8> {
+    use lopdf::{Document, Object, Stream, dictionary};
+    let mut doc = Document::with_version("1.4");
+    let pages_id = doc.new_object_id();
+    let font = doc.add_object(dictionary! { "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica" });
+    let content = format!("BT /F1 12 Tf 72 720 Td {} ET", "(legacy) Tj ".repeat(20_000));
+    let content = doc.add_object(Stream::new(dictionary! {}, content.into_bytes()));
+    let kids: Vec<Object> = (0..1_000)
+        .map(|_| {
+            let page = dictionary! {
+                "Type" => "Page", "Parent" => pages_id, "Contents" => content,
+                "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+                "Resources" => dictionary! { "Font" => dictionary! { "F1" => font } },
+            };
+            doc.add_object(page).into()
+        })
+        .collect();
+    doc.objects.insert(pages_id, dictionary! { "Type" => "Pages", "Count" => 1_000, "Kids" => kids }.into());
+    let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    doc.trailer.set("Root", catalog);
+    let mut bytes = Vec::new();
+    doc.save_to(&mut bytes).unwrap();
+    bytes
+}
+
+/// A PDF whose parsing takes longer than the budget is a bad line naming the line and the file,
+/// answered once the budget is spent (not when the parsing would end); nothing is imported.
+async fn a_pdf_over_the_time_budget_is_a_bad_line_named_in_bounded_time(app: TestApp) {
+    cities(&app);
+    let manifest = "city,period,due_date,received_on,decision,decided_on,language,file,notes\n\
+                    alpha,2010-2014,2014-11-30,2014-11-20,accepted,2015-01-10,en,costly.pdf,\n";
+    let rows = workflow::history::parse_manifest(manifest.as_bytes(), now().date()).unwrap();
+    let files = workflow::history::Files::Uploaded([("costly.pdf".to_owned(), costly_pdf())].into());
+    let request = workflow::history::ImportRequest {
+        manifest: &rows,
+        files: &files,
+        dry_run: false,
+        pdf_budget: std::time::Duration::from_millis(300),
+    };
+    let started = std::time::Instant::now();
+    let s = &app.state;
+    let refused =
+        workflow::history::import(&s.db, s.store.as_ref(), &workflow::Actor::cli(), &s.rules, &request, now());
+    let took = started.elapsed();
+    match refused {
+        Err(mmr::error::Error::InvalidMany { problems, .. }) => assert_eq!(
+            problems,
+            ["line 2: file `costly.pdf` takes more than 0.3 s to parse, the time budget of a received PDF \
+              (MMR_RECEIVED_PDF_SECONDS)"]
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert!(took < std::time::Duration::from_secs(3), "refused after {took:?}");
+    assert_eq!(app.db.run_blocking(workflow::history::imported_rounds).unwrap(), 0);
+}
+
 both_backends!(
     a_good_manifest_imports_every_round_with_its_facts,
     the_same_manifest_again_changes_nothing_and_a_dry_run_writes_nothing,
@@ -484,4 +542,5 @@ both_backends!(
     the_dashboard_counts_past_rounds,
     no_reminder_is_ever_sent_for_an_imported_round,
     a_legacy_pdf_is_found_served_harvested_and_checked,
+    a_pdf_over_the_time_budget_is_a_bad_line_named_in_bounded_time,
 );
