@@ -147,6 +147,7 @@ diesel::table! {
         notes -> Text,
         imported_by -> Text,
         imported_at -> Timestamp,
+        revision_due -> Nullable<Date>,
     }
 }
 

@@ -27,7 +27,8 @@ pub struct Record {
     pub region: Option<Region>,
     pub field_slug: String,
     pub field_name: String,
-    /// `en` or `fr`.
+    /// `en` or `fr`: the city's reporting language, or for a received document the language
+    /// the history manifest gives it.
     pub language: String,
     pub cycle_number: i32,
     pub period_start_year: i32,

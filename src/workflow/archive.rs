@@ -258,7 +258,8 @@ pub fn public_since(published_at: Option<NaiveDateTime>, now: NaiveDateTime) -> 
 
 /// Sets (or, with `None`, withdraws) the publication date of an entry. An entry that was public
 /// and is not any more (withdrawn, or its date moved into the future) records when: harvesters
-/// are told of it as a deleted record.
+/// are told of it as a deleted record. Only an accepted report is published: a received document
+/// of a report that was not accepted (history import) is refused (409).
 pub fn publish(
     conn: &mut Conn<'_>,
     actor: &Actor,
@@ -269,6 +270,14 @@ pub fn publish(
     conn.transaction(|conn| {
         let before = db::archive::get(conn, id)?.ok_or_else(|| Error::not_found("archived report", id.to_string()))?;
         let at = published_on.map(|d| d.and_time(chrono::NaiveTime::MIN));
+        if at.is_some()
+            && db::submissions::decisions(conn, &[before.submission_id])?.pop().is_none_or(|d| d.decision != "accept")
+        {
+            return Err(Error::Conflict(format!(
+                "archive {id} holds a report received but never accepted (imported from the Secretariat's \
+                 records); only accepted reports are published"
+            )));
+        }
         let since = public_since(at, now);
         // An entry that had been public before now and no longer is, is withdrawn from now on
         // (OAI-PMH tells harvesters); one public again is not; one still hidden keeps its first

@@ -400,6 +400,18 @@ async fn a_legacy_pdf_is_found_served_harvested_and_checked(app: TestApp) {
     let id = item["id"].as_i64().unwrap();
     let french = app.get("/api/v1/archive?q=placettes", None).await;
     assert_eq!(french.body["items"][0]["city"]["slug"], "gamma", "{}", french.text);
+    // Gamma's city language is English; its reports were received in French (the manifest's):
+    // the catalogue says so in the record, the language filter and facet, OAI-PMH and the page.
+    assert_eq!(french.body["items"][0]["language"], "fr", "{}", french.text);
+    let by_language = app.get("/api/v1/archive?language=fr", None).await;
+    let slugs: Vec<&str> =
+        by_language.body["items"].as_array().unwrap().iter().map(|i| i["city"]["slug"].as_str().unwrap()).collect();
+    assert_eq!(slugs, ["gamma", "gamma"], "{}", by_language.text);
+    let french_id = french.body["items"][0]["id"].as_i64().unwrap();
+    let record = app.get(&format!("/api/v1/archive/{french_id}"), None).await;
+    assert_eq!(record.body["dublin_core"]["language"], "fr", "{}", record.text);
+    let page = app.get(&format!("/reports/{french_id}"), None).await;
+    assert!(page.text.contains(r#"<meta name="citation_language" content="fr">"#), "{}", page.text);
 
     let pdf = app.get(&format!("/api/v1/archive/{id}/pdf"), None).await;
     assert_eq!(pdf.status, StatusCode::OK);
@@ -409,6 +421,7 @@ async fn a_legacy_pdf_is_found_served_harvested_and_checked(app: TestApp) {
     assert_eq!(oai.status, StatusCode::OK);
     assert!(oai.text.contains(&format!(":archive/{id}</identifier>")), "{}", oai.text);
     assert_eq!(oai.text.matches("<record>").count(), 3, "{}", oai.text);
+    assert_eq!(oai.text.matches("<dc:language>fr</dc:language>").count(), 2, "{}", oai.text);
 
     let verify = app.get(&format!("/api/v1/archive/{id}/verify"), None).await;
     assert_eq!(verify.status, StatusCode::OK, "{}", verify.text);
@@ -535,6 +548,71 @@ async fn a_pdf_over_the_time_budget_is_a_bad_line_named_in_bounded_time(app: Tes
     assert_eq!(app.db.run_blocking(workflow::history::imported_rounds).unwrap(), 0);
 }
 
+/// A revision requested with its deadline from the manifest, and the reports received but not
+/// accepted (sent back, or never decided) kept as received documents of their rounds, never
+/// public: not in the search, not found by the public, not publishable.
+async fn a_report_received_but_not_accepted_is_archived_unpublished_with_its_revision_deadline(app: TestApp) {
+    cities(&app);
+    let manifest = "city,period,due_date,received_on,decision,decided_on,revision_due,language,file,notes\n\
+                    beta,2010-2014,2014-11-30,2014-11-30,revision requested,2015-01-15,2015-04-30,en,edinburgh-2012.pdf,\n\
+                    beta,2014-2018,2018-11-30,2018-11-20,none,,,fr,montreal-2018.pdf,never decided\n\
+                    alpha,2010-2014,2014-11-30,2014-11-20,revision requested,2015-01-10,,en,,no deadline known\n";
+    let files = demo_files().into_iter().filter(|(n, _)| *n != "berlin-2021-scan.pdf").collect::<Vec<_>>();
+    let r = import(&app, manifest, &files, "").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["summary"], "3 rounds imported, 0 unchanged, 2 PDFs archived");
+
+    // The revision deadline is the manifest's; without one, the decision's date stands in.
+    let beta = app.get("/api/v1/cities/beta/cycles", Some(&app.admin)).await;
+    assert_eq!(beta.body[0]["submissions"][0]["revision_due"], "2015-04-30", "{}", beta.text);
+    let alpha = app.get("/api/v1/cities/alpha/cycles", Some(&app.admin)).await;
+    assert_eq!(alpha.body[0]["submissions"][0]["revision_due"], "2015-01-10", "{}", alpha.text);
+
+    // Archived, unpublished: the Secretariat reads them, the public finds nothing.
+    let ids: Vec<i64> = r.body["rounds"].as_array().unwrap().iter().filter_map(|r| r["archive_id"].as_i64()).collect();
+    assert_eq!(ids.len(), 2);
+    for id in &ids {
+        let entry = app.get(&format!("/api/v1/archive/{id}"), Some(&app.admin)).await;
+        assert_eq!(entry.status, StatusCode::OK, "{}", entry.text);
+        assert_eq!((&entry.body["published"], &entry.body["source_bundle"]), (&json!(false), &Value::Null));
+        let pdf = app.get(&format!("/api/v1/archive/{id}/pdf"), Some(&app.admin)).await;
+        assert_eq!(pdf.status, StatusCode::OK);
+        assert_eq!(app.get(&format!("/api/v1/archive/{id}"), None).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(app.get(&format!("/api/v1/archive/{id}/pdf"), None).await.status, StatusCode::NOT_FOUND);
+        let publish = app
+            .call(
+                Method::PATCH,
+                &format!("/api/v1/archive/{id}"),
+                Some(&app.admin),
+                Some(json!({"published_on": "2020-01-01"})),
+            )
+            .await;
+        assert_eq!(publish.status, StatusCode::CONFLICT, "{}", publish.text);
+        assert!(publish.text.contains("never accepted"), "{}", publish.text);
+    }
+    assert_eq!(app.get("/api/v1/archive?q=translation", None).await.body["total"], 0);
+    assert_eq!(app.get("/api/v1/archive", None).await.body["total"], 0);
+
+    // History is not rewritten: another deadline for the same round is a bad line.
+    let moved = manifest.replace("2015-04-30", "2015-05-31");
+    let again = import(&app, &moved, &files, "").await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", again.text);
+    assert!(
+        again.text.contains("line 2: this round was imported before with other facts (revision_due 2015-04-30)"),
+        "{}",
+        again.text
+    );
+    // A deadline without a revision requested is named with its column.
+    let stray = "city,period,due_date,received_on,decision,decided_on,revision_due\n\
+                 gamma,2014-2018,2018-11-30,2018-11-20,accepted,2019-01-10,2019-03-01\n";
+    let r = import(&app, stray, &[], "").await;
+    assert!(
+        r.text.contains("line 2: revision_due: a revision deadline only goes with a revision requested"),
+        "{}",
+        r.text
+    );
+}
+
 both_backends!(
     a_good_manifest_imports_every_round_with_its_facts,
     the_same_manifest_again_changes_nothing_and_a_dry_run_writes_nothing,
@@ -543,4 +621,5 @@ both_backends!(
     no_reminder_is_ever_sent_for_an_imported_round,
     a_legacy_pdf_is_found_served_harvested_and_checked,
     a_pdf_over_the_time_budget_is_a_bad_line_named_in_bounded_time,
+    a_report_received_but_not_accepted_is_archived_unpublished_with_its_revision_deadline,
 );
