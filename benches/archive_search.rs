@@ -436,15 +436,17 @@ fn seed(db: &Db, store: &dyn BlobStore, words: &Words, n: usize) {
                             submission_id: submission.id,
                             pdf_sha256: &pdf.sha256,
                             pdf_bytes: pdf.bytes as i64,
-                            bundle_sha256: &bundle.sha256,
-                            bundle_bytes: bundle.bytes as i64,
+                            bundle: Some(db::archive::NewBundle {
+                                sha256: &bundle.sha256,
+                                bytes: bundle.bytes as i64,
+                                edges_sha256: &edges.1,
+                            }),
                             renderer_version: mmr::render::RENDERER,
                             template_version: kit.template.version(),
                             archived_at: decided_at,
                             published_at: Some(decided_at),
                             public_since: Some(decided_at),
                             pdf_edges_sha256: &edges.0,
-                            bundle_edges_sha256: &edges.1,
                         },
                     )?;
                     Ok::<_, mmr::error::Error>(entry)

@@ -47,6 +47,17 @@ pub struct GlobalOpts {
     pub calendar: CalendarOpts,
     #[command(flatten)]
     pub reminders: ReminderOpts,
+    /// Seconds that parsing one received PDF (`mmr history import`, `POST /history/import`) may
+    /// take; a PDF that takes longer is refused as a bad line.
+    #[arg(long, env = "MMR_RECEIVED_PDF_SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=600), global = true)]
+    pub received_pdf_seconds: u64,
+}
+
+impl GlobalOpts {
+    /// The time budget of parsing one received PDF.
+    pub fn received_pdf_budget(&self) -> Duration {
+        Duration::from_secs(self.received_pdf_seconds)
+    }
 }
 
 /// The reporting calendar (DESIGN.md §2), shared by the server and the `cycles` and `remind`

@@ -19,6 +19,12 @@ pub enum Error {
     InvalidMany { summary: String, problems: Vec<String> },
     #[error("{what} `{key}` does not exist")]
     NotFound { what: &'static str, key: String },
+    /// A received document's source bundle was asked for (404 `no_source_bundle`): it has none.
+    #[error(
+        "archived report {id} was received as a PDF (a past report imported from the Secretariat's records): it \
+         was not rendered here and has no source bundle; its PDF is the whole document"
+    )]
+    NoSourceBundle { id: i64 },
     /// The request conflicts with what is stored (409).
     #[error("{0}")]
     Conflict(String),

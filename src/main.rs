@@ -82,7 +82,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let s = db.run_blocking(|conn| workflow::cycles::sync(conn, &Actor::cli(), &rules, now()))?;
             tracing::info!(cycles.created = s.created, cities = s.cities, "reporting cycles synced");
             let store = storage::open_store(&cli.global.archive_url())?;
-            serve(db, opts, rules, store, cli.global.reminders.clone(), &cli.global.data_dir)
+            let pdf_budget = cli.global.received_pdf_budget();
+            serve(db, opts, rules, store, cli.global.reminders.clone(), &cli.global.data_dir, pdf_budget)
         }
         Command::Migrate => startup::migrate(&connect()?),
         Command::Cities { command: CitiesCommand::Import { file, if_empty } } => {
@@ -122,7 +123,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let rules = cli.global.calendar.rules();
             let files = workflow::history::Files::Dir(dir);
-            let request = workflow::history::ImportRequest { manifest: &manifest_rows, files: &files, dry_run };
+            let request = workflow::history::ImportRequest {
+                manifest: &manifest_rows,
+                files: &files,
+                dry_run,
+                pdf_budget: cli.global.received_pdf_budget(),
+            };
             let s = workflow::history::import(&db, store.as_ref(), &Actor::cli(), &rules, &request, now())?;
             for r in &s.rounds {
                 let outcome = match (r.outcome, r.days_late) {
@@ -372,6 +378,7 @@ fn serve(
     store: Arc<dyn BlobStore>,
     reminders: ReminderOpts,
     data_dir: &Path,
+    received_pdf_budget: std::time::Duration,
 ) -> anyhow::Result<()> {
     let config = reminders.config().map_err(Error::from)?;
     let transport: Arc<dyn Transport> = transport(&reminders, data_dir)?.into();
@@ -393,6 +400,7 @@ fn serve(
             from: config.from.clone(),
             public_url: state.public_url.clone(),
         }));
+        state.received_pdf_budget = received_pdf_budget;
         state.alarm = Some(Arc::new(workflow::archive::Alarm {
             transport: transport.clone(),
             envelope: fixity_envelope(&config),

@@ -1,5 +1,6 @@
 //! Archive entries: one row per accepted version, written only after its PDF and source bundle are
-//! durable in the blob store, and never deleted. Only the publication date, the fixity result
+//! durable in the blob store (a received document, archived by the history import, has a PDF and
+//! no bundle), and never deleted. Only the publication date, the fixity result
 //! (which a reader that finds a file damaged also sets, [`mark_damaged`]) and, for entries
 //! archived before they were recorded, the files' edge digests change afterwards. Beside them, the
 //! stored verdicts of `/verify` ([`Verdict`]).
@@ -18,8 +19,10 @@ pub struct ArchivedDocument {
     pub submission_id: i64,
     pub pdf_sha256: String,
     pub pdf_bytes: i64,
-    pub bundle_sha256: String,
-    pub bundle_bytes: i64,
+    /// The source bundle's SHA-256 and size; `None` for a received document, which has none
+    /// (the database keeps this equal to `renderer_version = 'received'`).
+    pub bundle_sha256: Option<String>,
+    pub bundle_bytes: Option<i64>,
     pub renderer_version: String,
     pub template_version: String,
     pub archived_at: NaiveDateTime,
@@ -39,21 +42,38 @@ pub struct ArchivedDocument {
     pub withdrawn_at: Option<NaiveDateTime>,
 }
 
+impl ArchivedDocument {
+    /// The stored files of the entry: `("pdf", sha256, bytes)`, then `("bundle", ...)` unless it
+    /// is a received document.
+    pub fn files(&self) -> impl Iterator<Item = (&'static str, &str, i64)> {
+        let bundle = self.bundle_sha256.as_deref().zip(self.bundle_bytes);
+        std::iter::once(("pdf", self.pdf_sha256.as_str(), self.pdf_bytes))
+            .chain(bundle.map(|(sha256, bytes)| ("bundle", sha256, bytes)))
+    }
+}
+
 /// An entry to insert.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewArchivedDocument<'a> {
     pub submission_id: i64,
     pub pdf_sha256: &'a str,
     pub pdf_bytes: i64,
-    pub bundle_sha256: &'a str,
-    pub bundle_bytes: i64,
+    /// `None` for a received document.
+    pub bundle: Option<NewBundle<'a>>,
     pub renderer_version: &'a str,
     pub template_version: &'a str,
     pub archived_at: NaiveDateTime,
     pub published_at: Option<NaiveDateTime>,
     pub public_since: Option<NaiveDateTime>,
     pub pdf_edges_sha256: &'a str,
-    pub bundle_edges_sha256: &'a str,
+}
+
+/// The source bundle of an entry to insert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewBundle<'a> {
+    pub sha256: &'a str,
+    pub bytes: i64,
+    pub edges_sha256: &'a str,
 }
 
 /// Inserts the entry of a version unless it exists (a completed retry); returns the entry.
@@ -64,15 +84,15 @@ pub fn insert(conn: &mut Conn<'_>, new: &NewArchivedDocument<'_>) -> Result<Arch
                 archived_documents::submission_id.eq(new.submission_id),
                 archived_documents::pdf_sha256.eq(new.pdf_sha256),
                 archived_documents::pdf_bytes.eq(new.pdf_bytes),
-                archived_documents::bundle_sha256.eq(new.bundle_sha256),
-                archived_documents::bundle_bytes.eq(new.bundle_bytes),
+                archived_documents::bundle_sha256.eq(new.bundle.map(|b| b.sha256)),
+                archived_documents::bundle_bytes.eq(new.bundle.map(|b| b.bytes)),
                 archived_documents::renderer_version.eq(new.renderer_version),
                 archived_documents::template_version.eq(new.template_version),
                 archived_documents::archived_at.eq(new.archived_at),
                 archived_documents::published_at.eq(new.published_at),
                 archived_documents::public_since.eq(new.public_since),
                 archived_documents::pdf_edges_sha256.eq(new.pdf_edges_sha256),
-                archived_documents::bundle_edges_sha256.eq(new.bundle_edges_sha256),
+                archived_documents::bundle_edges_sha256.eq(new.bundle.map(|b| b.edges_sha256)),
             ))
             .on_conflict(archived_documents::submission_id)
             .do_nothing()
@@ -172,8 +192,13 @@ pub fn mark_damaged(conn: &mut Conn<'_>, sha256: &str, at: NaiveDateTime) -> Res
 }
 
 /// Records the edge digests of an entry archived before they were recorded (left as they are
-/// when already set).
-pub fn backfill_edges(conn: &mut Conn<'_>, id: i64, pdf_edges: &str, bundle_edges: &str) -> Result<(), DbError> {
+/// when already set); `bundle_edges` is `None` for a received document.
+pub fn backfill_edges(
+    conn: &mut Conn<'_>,
+    id: i64,
+    pdf_edges: &str,
+    bundle_edges: Option<&str>,
+) -> Result<(), DbError> {
     use archived_documents::dsl as d;
     with_conn!(conn, |c| diesel::update(d::archived_documents.find(id).filter(d::pdf_edges_sha256.is_null()))
         .set((d::pdf_edges_sha256.eq(pdf_edges), d::bundle_edges_sha256.eq(bundle_edges)))
@@ -183,8 +208,9 @@ pub fn backfill_edges(conn: &mut Conn<'_>, id: i64, pdf_edges: &str, bundle_edge
 
 /// Entries whose edge digests are not recorded yet, oldest first.
 pub fn without_edges(conn: &mut Conn<'_>) -> Result<Vec<ArchivedDocument>, DbError> {
+    use archived_documents::dsl as d;
     with_conn!(conn, |c| Ok(archived_documents::table
-        .filter(archived_documents::pdf_edges_sha256.is_null().or(archived_documents::bundle_edges_sha256.is_null()))
+        .filter(d::pdf_edges_sha256.is_null().or(d::bundle_sha256.is_not_null().and(d::bundle_edges_sha256.is_null())))
         .order(archived_documents::id)
         .select(ArchivedDocument::as_select())
         .load(c)?))

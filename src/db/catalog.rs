@@ -50,7 +50,8 @@ pub struct CatalogRow {
     pub field_slug: String,
     #[diesel(sql_type = Text)]
     pub field_name: String,
-    /// The city's reporting language (`en` or `fr`).
+    /// The report's language (`en` or `fr`): the city's, or for a received document the one its
+    /// history manifest gives.
     #[diesel(sql_type = Text)]
     pub language: String,
     #[diesel(sql_type = Integer)]
@@ -68,10 +69,11 @@ pub struct CatalogRow {
     pub source_sha256: String,
     #[diesel(sql_type = Text)]
     pub pdf_sha256: String,
-    #[diesel(sql_type = Text)]
-    pub bundle_sha256: String,
-    #[diesel(sql_type = BigInt)]
-    pub bundle_bytes: i64,
+    /// `None` for a received document (no source bundle).
+    #[diesel(sql_type = Nullable<Text>)]
+    pub bundle_sha256: Option<String>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub bundle_bytes: Option<i64>,
     #[diesel(sql_type = Text)]
     pub renderer_version: String,
     #[diesel(sql_type = Text)]
@@ -163,7 +165,7 @@ macro_rules! load {
 const COLUMNS: &str = "SELECT d.id AS id, d.published_at AS published_at, d.public_since AS public_since, \
      d.pdf_bytes AS pdf_bytes, \
      c.slug AS city_slug, c.name AS city_name, c.country AS country, c.field AS field_slug, \
-     f.name AS field_name, c.language AS language, y.number AS cycle_number, \
+     f.name AS field_name, COALESCE(h.language, c.language) AS language, y.number AS cycle_number, \
      y.period_start_year AS period_start_year, y.period_end_year AS period_end_year, s.version AS version, \
      s.id AS submission_id, s.bundle_sha256 AS source_sha256, d.pdf_sha256 AS pdf_sha256, \
      d.bundle_sha256 AS bundle_sha256, d.bundle_bytes AS bundle_bytes, d.renderer_version AS renderer_version, \
@@ -175,7 +177,8 @@ const FROM: &str = " FROM archived_documents d \
      JOIN submissions s ON s.id = d.submission_id \
      JOIN reporting_cycles y ON y.id = s.cycle_id \
      JOIN cities c ON c.id = y.city_id \
-     JOIN creative_fields f ON f.slug = c.field";
+     JOIN creative_fields f ON f.slug = c.field \
+     LEFT JOIN history_rounds h ON h.cycle_id = y.id";
 
 const PUBLISHED: &str = " WHERE d.published_at IS NOT NULL AND d.published_at <= ";
 

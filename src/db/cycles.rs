@@ -146,17 +146,50 @@ pub struct CycleFilter {
     pub submitted: SubmittedCycles,
     /// `None` keeps no cycle without a submission.
     pub unsubmitted: Option<DueWindow>,
+    /// Keeps the past rounds closed by the history import, whose status is `closed` whatever
+    /// their dates and submissions; `submitted` and `unsubmitted` select among the other cycles.
+    pub closed: bool,
+}
+
+/// What a [`CycleFilter`] does with the cycles closed by history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClosedPart {
+    /// Leaves them out.
+    Left,
+    /// Keeps them and nothing else.
+    Only,
+    /// Keeps them beside the other cycles its conditions keep.
+    Also,
 }
 
 impl CycleFilter {
     /// Every cycle of the selection.
     pub fn all(selection: CycleSelection) -> Self {
-        Self { selection, submitted: SubmittedCycles::ALL, unsubmitted: Some(DueWindow::default()), ..Self::default() }
+        Self {
+            selection,
+            submitted: SubmittedCycles::ALL,
+            unsubmitted: Some(DueWindow::default()),
+            closed: true,
+            ..Self::default()
+        }
+    }
+
+    /// Whether the filter keeps no cycle that is not closed by history.
+    fn keeps_no_open_cycle(&self) -> bool {
+        self.submitted == SubmittedCycles::NONE && self.unsubmitted.is_none()
     }
 
     /// Whether the filter keeps nothing whatever the data.
     fn keeps_nothing(&self) -> bool {
-        self.submitted == SubmittedCycles::NONE && self.unsubmitted.is_none()
+        self.keeps_no_open_cycle() && !self.closed
+    }
+
+    fn closed_part(&self) -> ClosedPart {
+        match (self.closed, self.keeps_no_open_cycle()) {
+            (false, _) => ClosedPart::Left,
+            (true, true) => ClosedPart::Only,
+            (true, false) => ClosedPart::Also,
+        }
     }
 
     fn zoned_dates(&self) -> Vec<NaiveDate> {
@@ -175,6 +208,7 @@ impl CycleFilter {
             && self.due_to.is_none_or(|d| row.due_in_force <= d);
         selected
             && match (row.first_submitted_at, row.latest_decision.as_deref()) {
+                _ if row.closed_by_history => self.closed,
                 (Some(_), None) => self.submitted.undecided,
                 (Some(_), Some("accept")) => self.submitted.accepted,
                 (Some(_), Some("request_revision")) => self.submitted.revision_requested,
@@ -206,6 +240,7 @@ struct FilterColumns {
     due_in_force: NaiveDate,
     first_submitted_at: Option<NaiveDateTime>,
     latest_decision: Option<String>,
+    closed_by_history: bool,
 }
 
 /// How selected cycles are ordered. Every order ends in a unique key, so pages are stable.
@@ -266,15 +301,28 @@ type CycleRow = (
     CityBrief,
 );
 
+/// Adds `$term`, a condition on the cycles not closed by history, to `$q`: as it is, or, when
+/// the filter keeps the closed ones `$also`, as `closed_by_history OR $term`.
+macro_rules! open_condition {
+    ($q:ident, $also:expr, $term:expr) => {
+        if $also {
+            $q = $q.filter(reporting_cycles::closed_by_history.eq(true).or($term));
+        } else {
+            $q = $q.filter($term);
+        }
+    };
+}
+
 /// Adds `$term`, a condition on one part of a [`CycleFilter`] (cycles with or without a
 /// submission), to `$q`: as it is when the filter keeps that part `$alone`, else as
-/// `$other_part OR $term`, so that one query keeps both parts.
+/// `$other_part OR $term`, so that one query keeps both parts (and the closed cycles, when
+/// `$also`: see [`open_condition`]).
 macro_rules! part_condition {
-    ($q:ident, $alone:expr, $other_part:expr, $term:expr) => {
+    ($q:ident, $also:expr, $alone:expr, $other_part:expr, $term:expr) => {
         if $alone {
-            $q = $q.filter($term);
+            open_condition!($q, $also, $term);
         } else {
-            $q = $q.filter($other_part.or($term));
+            open_condition!($q, $also, $other_part.or($term));
         }
     };
 }
@@ -300,40 +348,61 @@ macro_rules! cycle_conditions {
         if let Some(d) = f.due_to {
             q = q.filter(reporting_cycles::due_in_force.le(d));
         }
-        // Literal IS NULL / IS NOT NULL terms, which the partial indexes need.
-        let submitted_only = f.unsubmitted.is_none();
-        let unsubmitted_only = f.submitted == SubmittedCycles::NONE;
-        if unsubmitted_only {
-            q = q.filter(reporting_cycles::first_submitted_at.is_null());
-        } else if submitted_only {
-            q = q.filter(reporting_cycles::first_submitted_at.is_not_null());
+        let closed_part = f.closed_part();
+        match closed_part {
+            ClosedPart::Left => q = q.filter(reporting_cycles::closed_by_history.eq(false)),
+            ClosedPart::Only => q = q.filter(reporting_cycles::closed_by_history.eq(true)),
+            ClosedPart::Also => {}
         }
-        let unsubmitted = reporting_cycles::first_submitted_at.is_null();
-        let decision = reporting_cycles::latest_decision;
-        let SubmittedCycles { undecided, accepted, revision_requested } = f.submitted;
-        match (undecided, accepted, revision_requested) {
-            (false, false, false) | (true, true, true) => {}
-            (true, false, false) => part_condition!(q, submitted_only, unsubmitted, decision.is_null()),
-            (false, true, false) => part_condition!(q, submitted_only, unsubmitted, decision.eq("accept")),
-            (false, false, true) => part_condition!(q, submitted_only, unsubmitted, decision.eq("request_revision")),
-            (false, true, true) => part_condition!(q, submitted_only, unsubmitted, decision.is_not_null()),
-            (true, true, false) => {
-                part_condition!(q, submitted_only, unsubmitted, decision.is_null().or(decision.eq("accept")))
+        let also = closed_part == ClosedPart::Also;
+        if closed_part != ClosedPart::Only {
+            // Literal IS NULL / IS NOT NULL terms, which the partial indexes need.
+            let submitted_only = f.unsubmitted.is_none();
+            let unsubmitted_only = f.submitted == SubmittedCycles::NONE;
+            if unsubmitted_only {
+                open_condition!(q, also, reporting_cycles::first_submitted_at.is_null());
+            } else if submitted_only {
+                open_condition!(q, also, reporting_cycles::first_submitted_at.is_not_null());
             }
-            (true, false, true) => {
-                part_condition!(q, submitted_only, unsubmitted, decision.is_null().or(decision.eq("request_revision")))
+            let unsubmitted = reporting_cycles::first_submitted_at.is_null();
+            let decision = reporting_cycles::latest_decision;
+            let SubmittedCycles { undecided, accepted, revision_requested } = f.submitted;
+            match (undecided, accepted, revision_requested) {
+                (false, false, false) | (true, true, true) => {}
+                (true, false, false) => part_condition!(q, also, submitted_only, unsubmitted, decision.is_null()),
+                (false, true, false) => part_condition!(q, also, submitted_only, unsubmitted, decision.eq("accept")),
+                (false, false, true) => {
+                    part_condition!(q, also, submitted_only, unsubmitted, decision.eq("request_revision"))
+                }
+                (false, true, true) => part_condition!(q, also, submitted_only, unsubmitted, decision.is_not_null()),
+                (true, true, false) => {
+                    part_condition!(q, also, submitted_only, unsubmitted, decision.is_null().or(decision.eq("accept")))
+                }
+                (true, false, true) => part_condition!(
+                    q,
+                    also,
+                    submitted_only,
+                    unsubmitted,
+                    decision.is_null().or(decision.eq("request_revision"))
+                ),
             }
-        }
-        if let Some(w) = &f.unsubmitted {
-            let submitted = reporting_cycles::first_submitted_at.is_not_null();
-            if let Some(d) = w.from {
-                part_condition!(q, unsubmitted_only, submitted, reporting_cycles::due_in_force.ge(d));
-            }
-            if let Some(d) = w.to {
-                part_condition!(q, unsubmitted_only, submitted, reporting_cycles::due_in_force.le(d));
-            }
-            for (a, b) in &w.skip {
-                part_condition!(q, unsubmitted_only, submitted, reporting_cycles::due_in_force.not_between(*a, *b));
+            if let Some(w) = &f.unsubmitted {
+                let submitted = reporting_cycles::first_submitted_at.is_not_null();
+                if let Some(d) = w.from {
+                    part_condition!(q, also, unsubmitted_only, submitted, reporting_cycles::due_in_force.ge(d));
+                }
+                if let Some(d) = w.to {
+                    part_condition!(q, also, unsubmitted_only, submitted, reporting_cycles::due_in_force.le(d));
+                }
+                for (a, b) in &w.skip {
+                    part_condition!(
+                        q,
+                        also,
+                        unsubmitted_only,
+                        submitted,
+                        reporting_cycles::due_in_force.not_between(*a, *b)
+                    );
+                }
             }
         }
         q
@@ -354,9 +423,10 @@ macro_rules! city_conditions {
         }
         if let Some(w) = &f.unsubmitted {
             let unsubmitted_only = f.submitted == SubmittedCycles::NONE;
+            let also = f.closed_part() == ClosedPart::Also;
             for (date, zones) in &w.zoned {
                 let term = reporting_cycles::due_in_force.ne(*date).or(cities::time_zone.eq_any(zones.as_slice()));
-                part_condition!(q, unsubmitted_only, reporting_cycles::first_submitted_at.is_not_null(), term);
+                part_condition!(q, also, unsubmitted_only, reporting_cycles::first_submitted_at.is_not_null(), term);
             }
         }
         q
@@ -540,6 +610,7 @@ fn withdrawn_cycles(conn: &mut Conn<'_>) -> Result<Vec<FilterColumns>, DbError> 
                         reporting_cycles::due_in_force,
                         reporting_cycles::first_submitted_at,
                         reporting_cycles::latest_decision,
+                        reporting_cycles::closed_by_history,
                     ))
                     .load::<FilterColumns>(c)?,
             );
@@ -565,7 +636,8 @@ pub fn nth_due_date(conn: &mut Conn<'_>, filter: &CycleFilter, n: i64) -> Result
     })
 }
 
-/// The time zones of the cities with a cycle due on each of `dates` that has no submission.
+/// The time zones of the cities with a cycle due on each of `dates` that has no submission and
+/// is not closed by history.
 pub fn zones_due_on(conn: &mut Conn<'_>, dates: &[NaiveDate]) -> Result<Vec<(NaiveDate, String)>, DbError> {
     if dates.is_empty() {
         return Ok(Vec::new());
@@ -574,6 +646,7 @@ pub fn zones_due_on(conn: &mut Conn<'_>, dates: &[NaiveDate]) -> Result<Vec<(Nai
         Ok(reporting_cycles::table
             .inner_join(cities::table)
             .filter(reporting_cycles::first_submitted_at.is_null())
+            .filter(reporting_cycles::closed_by_history.eq(false))
             .filter(reporting_cycles::due_in_force.eq_any(dates))
             .select((reporting_cycles::due_in_force, cities::time_zone))
             .distinct()

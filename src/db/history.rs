@@ -26,6 +26,8 @@ pub struct HistoryRound {
     pub notes: String,
     pub imported_by: String,
     pub imported_at: NaiveDateTime,
+    /// The revision deadline the manifest gave, if any.
+    pub revision_due: Option<NaiveDate>,
 }
 
 /// A round to record.
@@ -43,6 +45,7 @@ pub struct NewHistoryRound<'a> {
     pub notes: &'a str,
     pub imported_by: &'a str,
     pub imported_at: NaiveDateTime,
+    pub revision_due: Option<NaiveDate>,
 }
 
 pub fn insert(conn: &mut Conn<'_>, new: &NewHistoryRound<'_>) -> Result<(), DbError> {
@@ -60,6 +63,7 @@ pub fn insert(conn: &mut Conn<'_>, new: &NewHistoryRound<'_>) -> Result<(), DbEr
             history_rounds::notes.eq(new.notes),
             history_rounds::imported_by.eq(new.imported_by),
             history_rounds::imported_at.eq(new.imported_at),
+            history_rounds::revision_due.eq(new.revision_due),
         ))
         .execute(c))?;
     Ok(())

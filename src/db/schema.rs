@@ -147,6 +147,7 @@ diesel::table! {
         notes -> Text,
         imported_by -> Text,
         imported_at -> Timestamp,
+        revision_due -> Nullable<Date>,
     }
 }
 
@@ -231,8 +232,8 @@ diesel::table! {
         submission_id -> BigInt,
         pdf_sha256 -> Text,
         pdf_bytes -> BigInt,
-        bundle_sha256 -> Text,
-        bundle_bytes -> BigInt,
+        bundle_sha256 -> Nullable<Text>,
+        bundle_bytes -> Nullable<BigInt>,
         renderer_version -> Text,
         template_version -> Text,
         archived_at -> Timestamp,

@@ -27,7 +27,8 @@ pub struct Record {
     pub region: Option<Region>,
     pub field_slug: String,
     pub field_name: String,
-    /// `en` or `fr`.
+    /// `en` or `fr`: the city's reporting language, or for a received document the language
+    /// the history manifest gives it.
     pub language: String,
     pub cycle_number: i32,
     pub period_start_year: i32,
@@ -37,8 +38,10 @@ pub struct Record {
     /// The digest of the accepted sources.
     pub source_sha256: String,
     pub pdf_sha256: String,
-    pub bundle_sha256: String,
-    pub bundle_bytes: i64,
+    /// The source bundle's digest and size; `None` for a received document (a past report
+    /// archived as the city sent it), which has no bundle.
+    pub bundle_sha256: Option<String>,
+    pub bundle_bytes: Option<i64>,
     pub renderer_version: String,
     pub template_version: String,
     pub archived_at: NaiveDateTime,

@@ -126,11 +126,21 @@ pub enum CycleStatus {
     RevisionRequested,
     Accepted,
     Overdue,
+    /// A past round closed by the history import: its facts are final (on time, late, never
+    /// received), nothing more is expected and nobody chases it; never overdue.
+    Closed,
 }
 
 impl CycleStatus {
-    pub const ALL: [CycleStatus; 6] =
-        [Self::Upcoming, Self::Open, Self::Submitted, Self::RevisionRequested, Self::Accepted, Self::Overdue];
+    pub const ALL: [CycleStatus; 7] = [
+        Self::Upcoming,
+        Self::Open,
+        Self::Submitted,
+        Self::RevisionRequested,
+        Self::Accepted,
+        Self::Overdue,
+        Self::Closed,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -140,6 +150,7 @@ impl CycleStatus {
             Self::RevisionRequested => "revision_requested",
             Self::Accepted => "accepted",
             Self::Overdue => "overdue",
+            Self::Closed => "closed",
         }
     }
 
@@ -148,7 +159,8 @@ impl CycleStatus {
             Invalid::new(
                 "status",
                 format!(
-                    "`{raw}` is not a cycle status (upcoming, open, submitted, revision_requested, accepted, overdue)"
+                    "`{raw}` is not a cycle status (upcoming, open, submitted, revision_requested, accepted, overdue, \
+                     closed)"
                 ),
             )
         })
@@ -174,6 +186,8 @@ pub struct CycleFacts {
     pub latest_decision: Option<Decision>,
     /// Whether any version was submitted.
     pub submitted: bool,
+    /// A past round closed by the history import ([`CycleStatus::Closed`]).
+    pub closed: bool,
 }
 
 /// A cycle's derived state at a moment.
@@ -193,7 +207,7 @@ pub struct CycleState {
 impl CycleFacts {
     /// The facts of a cycle nothing has been submitted for.
     pub fn unsubmitted(due_date: NaiveDate, time_zone: Tz) -> Self {
-        Self { due_date, time_zone, first_submitted_at: None, latest_decision: None, submitted: false }
+        Self { due_date, time_zone, first_submitted_at: None, latest_decision: None, submitted: false, closed: false }
     }
 
     pub fn state(&self, rules: &CycleRules, now: DateTime<Utc>) -> CycleState {
@@ -202,6 +216,7 @@ impl CycleFacts {
         let days_left = (self.due_date - today).num_days();
         let window_opens = rules.window_opens(self.due_date);
         let status = match (self.submitted, self.latest_decision) {
+            _ if self.closed => CycleStatus::Closed,
             (true, Some(Decision::Accepted)) => CycleStatus::Accepted,
             (true, Some(Decision::RevisionRequested { .. })) => CycleStatus::RevisionRequested,
             (true, None) => CycleStatus::Submitted,
@@ -370,7 +385,7 @@ mod tests {
     }
 
     fn facts(due: NaiveDate, tz: Tz) -> CycleFacts {
-        CycleFacts { due_date: due, time_zone: tz, first_submitted_at: None, latest_decision: None, submitted: false }
+        CycleFacts::unsubmitted(due, tz)
     }
 
     #[test]
@@ -414,6 +429,27 @@ mod tests {
         assert_eq!(f.state(&rules, now).status, CycleStatus::RevisionRequested);
         f.latest_decision = Some(Decision::Accepted);
         assert_eq!(f.state(&rules, now).status, CycleStatus::Accepted);
+    }
+
+    #[test]
+    fn a_round_closed_by_history_is_closed_never_overdue() {
+        let rules = CycleRules::default();
+        let tz = chrono_tz::Europe::Paris;
+        let now = at(tz, 2026, 12, 7, 12, 0);
+        let mut never = facts(date(2022, 11, 30), tz);
+        assert_eq!(never.state(&rules, now).status, CycleStatus::Overdue);
+        never.closed = true;
+        let s = never.state(&rules, now);
+        assert_eq!((s.status, s.days_overdue), (CycleStatus::Closed, 0));
+        let mut late = never.clone();
+        late.submitted = true;
+        late.first_submitted_at = Some(at(tz, 2023, 1, 10, 12, 0));
+        late.latest_decision = Some(Decision::Accepted);
+        let s = late.state(&rules, now);
+        assert_eq!((s.status, s.late), (CycleStatus::Closed, true));
+        let overdue = StateFilter { status: Some(CycleStatus::Overdue), min_days_overdue: None };
+        let days = StateFilter { status: None, min_days_overdue: Some(1) };
+        assert!(!overdue.matches(&s) && !days.matches(&s));
     }
 
     /// Zones at the edges of the offset range, with half- and quarter-hour offsets, and with DST

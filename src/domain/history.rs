@@ -1,6 +1,12 @@
 //! Past reporting rounds, as the Secretariat's records give them (`mmr history import`): one row
 //! of the manifest per round of a city, checked on its own here (dates in order, a decision only
-//! on a report received, a file only for an accepted report). What needs the registry (the city,
+//! on a report received, a file and a revision deadline only where they belong).
+//!
+//! A file is the report as it was received, whatever became of it: the PDF of an accepted report
+//! is archived and published from the decision date like any accepted report; that of a report
+//! received but not accepted (undecided, or sent back for revision) is archived write-once as
+//! the received document of its round and stays unpublished (it was never accepted), readable by
+//! those who read the city's work. What needs the registry (the city,
 //! which of its cycles the round is) is checked by `workflow::history`.
 
 use chrono::{Datelike, NaiveDate};
@@ -98,6 +104,8 @@ pub struct PastRound {
     pub received_on: Option<NaiveDate>,
     pub decision: PastDecision,
     pub decided_on: Option<NaiveDate>,
+    /// The revision deadline the Secretariat set, for a revision requested (`None`: unknown).
+    pub revision_due: Option<NaiveDate>,
     pub language: Language,
     /// The report as it was sent: a PDF file name (no directories).
     pub file: Option<String>,
@@ -114,6 +122,7 @@ pub struct RawRound<'a> {
     pub received_on: Option<&'a str>,
     pub decision: Option<&'a str>,
     pub decided_on: Option<&'a str>,
+    pub revision_due: Option<&'a str>,
     pub language: Option<&'a str>,
     pub file: Option<&'a str>,
     pub notes: Option<&'a str>,
@@ -124,8 +133,9 @@ fn date(field: &'static str, raw: Option<&str>) -> Result<Option<NaiveDate>, Inv
 }
 
 impl PastRound {
-    /// Checks a row: every date a date, none after `today`, received before decided, a decision
-    /// only on a report received, a file only for an accepted report.
+    /// Checks a row: every date a date, none after `today` (but a revision deadline), received
+    /// before decided, a decision only on a report received, a revision deadline only for a
+    /// revision requested and not before it, a file only for a report received.
     pub fn parse(raw: &RawRound<'_>, today: NaiveDate) -> Result<Self, Invalid> {
         let city = raw.city.ok_or_else(|| Invalid::new("city", "is empty"))?.trim().to_ascii_lowercase();
         let year = |field: &'static str, r: &str| {
@@ -194,16 +204,27 @@ impl PastRound {
             }
             _ => {}
         }
+        let revision_due = date("revision_due", raw.revision_due)?;
+        if let Some(due) = revision_due {
+            if decision != PastDecision::RevisionRequested {
+                return Err(Invalid::new("revision_due", "a revision deadline only goes with a revision requested"));
+            }
+            if let Some(d) = decided_on
+                && due < d
+            {
+                return Err(Invalid::new("revision_due", format!("{due} is before the revision was requested ({d})")));
+            }
+        }
         let language = raw.language.map(Language::parse).transpose()?.unwrap_or_default();
         let file = match raw.file.map(str::trim) {
             None | Some("") => None,
             Some(f) if f.contains(['/', '\\']) || f.starts_with('.') || f.chars().any(char::is_control) => {
                 return Err(Invalid::new("file", format!("`{}` is not a plain file name", truncate(f))));
             }
-            Some(_) if decision != PastDecision::Accepted => {
+            Some(_) if received_on.is_none() => {
                 return Err(Invalid::new(
                     "file",
-                    "the archive keeps the reports that were accepted; leave the file empty for this round",
+                    "a file for a report never received (received_on is empty); leave the file empty for this round",
                 ));
             }
             Some(f) => Some(f.to_owned()),
@@ -212,7 +233,7 @@ impl PastRound {
         if notes.chars().count() > MAX_NOTES || notes.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\t')) {
             return Err(Invalid::new("notes", format!("at most {MAX_NOTES} characters, no control characters")));
         }
-        Ok(Self { city, round, due_date, received_on, decision, decided_on, language, file, notes })
+        Ok(Self { city, round, due_date, received_on, decision, decided_on, revision_due, language, file, notes })
     }
 
     /// Days the report came after the due date (0 when on time); `None` when never received.
@@ -260,7 +281,14 @@ mod tests {
         assert_eq!(bad(RawRound { due_date: Some("2013-11-30"), ..good() }), "due_date");
         assert_eq!(bad(RawRound { received_on: Some("2027-01-01"), ..good() }), "received_on");
         assert_eq!(bad(RawRound { decision: Some("none"), ..good() }), "decided_on");
-        assert_eq!(bad(RawRound { decision: Some("revision requested"), ..good() }), "file");
+        let never = RawRound { received_on: None, decision: None, decided_on: None, ..good() };
+        assert_eq!(bad(never), "file");
+        let revision = RawRound { decision: Some("revision requested"), revision_due: Some("2015-04-30"), ..good() };
+        let parsed = PastRound::parse(&revision, today()).unwrap();
+        assert_eq!(parsed.revision_due, NaiveDate::from_ymd_opt(2015, 4, 30));
+        assert_eq!(parsed.file.as_deref(), Some("ostersund-2014.pdf"), "a report received, not accepted");
+        assert_eq!(bad(RawRound { revision_due: Some("2015-01-31"), ..revision }), "revision_due");
+        assert_eq!(bad(RawRound { revision_due: Some("2015-04-30"), ..good() }), "revision_due");
         assert_eq!(bad(RawRound { file: Some("../x.pdf"), ..good() }), "file");
     }
 }

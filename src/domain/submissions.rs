@@ -71,6 +71,9 @@ pub fn may_submit(state: &CycleState) -> Result<(), String> {
             Err("the latest version is awaiting review; a new version can follow a revision request".into())
         }
         CycleStatus::Accepted => Err("the report of this cycle is already accepted".into()),
+        CycleStatus::Closed => {
+            Err("this past round was closed by the history import: its facts are final and it takes no report".into())
+        }
     }
 }
 

@@ -17,7 +17,7 @@ use super::extract::{ApiJson, ApiPath, ApiQuery, Auth};
 use super::{ApiError, AppState, ListView, PageQuery, rfc3339};
 use crate::domain::auth::{Action, Denied, Scope};
 use crate::domain::cities::CountryCode;
-use crate::domain::cycles::{CycleRules, CycleStatus};
+use crate::domain::cycles::{CycleRules, CycleStatus, Decision};
 use crate::domain::fields::FieldSlug;
 use crate::domain::{Invalid, Page, parse_date};
 use crate::workflow::Conn;
@@ -72,9 +72,12 @@ struct CycleView {
     last_submitted_at: Option<String>,
     /// A past round closed by the history import: never reminded.
     closed_by_history: bool,
-    /// `on_time`, `late` or `never_received` once settled (see `CycleOverview::outcome`).
+    /// `on_time`, `late` or `never_received` once settled (see `CycleOverview::outcome`); with
+    /// the status `closed`, what became of a past round.
     outcome: Option<&'static str>,
     days_late: Option<i64>,
+    /// The decision on the latest version: `accepted`, `revision_requested`, or `null`.
+    decision: Option<&'static str>,
 }
 
 impl From<&CycleOverview> for CycleView {
@@ -107,6 +110,10 @@ impl From<&CycleOverview> for CycleView {
             closed_by_history: r.closed_by_history,
             outcome: c.outcome().map(|(o, _)| o),
             days_late: c.outcome().and_then(|(_, days)| days),
+            decision: r.latest_decision.map(|d| match d {
+                Decision::Accepted => CycleStatus::Accepted.as_str(),
+                Decision::RevisionRequested { .. } => CycleStatus::RevisionRequested.as_str(),
+            }),
         }
     }
 }
@@ -272,26 +279,82 @@ async fn show(
     Ok(Json(CycleDetailView::new(&cycle, extensions)))
 }
 
-/// A city's cycles, oldest first, with versions and extensions.
+/// A past round of a city that the system knows nothing of (see
+/// [`workflow::cycles::UntrackedRound`]).
+#[derive(Serialize)]
+struct NotTrackedView {
+    number: u32,
+    period_start_year: i32,
+    period_end_year: i32,
+    /// The regular due date of the round.
+    due_date: String,
+    /// `not_tracked`.
+    status: &'static str,
+}
+
+/// An entry of a city's list of rounds: a cycle, or a past round not tracked.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum RoundView {
+    Cycle(Box<CycleDetailView>),
+    NotTracked(NotTrackedView),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CityCyclesQuery {
+    /// `not_tracked`: list the past rounds neither created nor imported too.
+    include: Option<String>,
+}
+
+/// A city's cycles, oldest first, with versions and extensions. With `?include=not_tracked`, the
+/// past rounds the system knows nothing of (due before `MMR_FIRST_DUE_YEAR`, never imported)
+/// are listed in their place among them, as `{number, period_start_year, period_end_year,
+/// due_date, status: "not_tracked"}`: the same rounds the dashboard counts as `not_tracked`.
 async fn city_cycles(
     State(state): State<AppState>,
     auth: Auth,
     ApiPath(slug): ApiPath<String>,
-) -> Result<Json<Vec<CycleDetailView>>, ApiError> {
+    ApiQuery(query): ApiQuery<CityCyclesQuery>,
+) -> Result<Json<Vec<RoundView>>, ApiError> {
     let principal = auth.signed_in()?.clone();
     let slug = path_slug(&slug)?;
+    let with_untracked = match query.include.as_deref() {
+        None => false,
+        Some("not_tracked") => true,
+        Some(other) => {
+            return Err(Invalid::new("include", format!("`{other}` is not something to include (not_tracked)")).into());
+        }
+    };
     let (rules, now) = (state.rules, state.now().and_utc());
     let views = state
         .db
         .run(move |conn| {
             let city = workflow::cities::with_readable_work(conn, &principal, slug.as_str())?;
             let sel = CycleSelection { city_id: Some(city.id), include_withdrawn: true, ..CycleSelection::default() };
-            let mut cycles = workflow::cycles::overview(conn, &rules, now, &sel)?;
-            cycles.sort_by_key(|c| c.record.number);
-            cycles
-                .iter()
-                .map(|c| Ok(CycleDetailView::new(c, workflow::cycles::extensions(conn, c.record.id)?)))
-                .collect::<Result<Vec<_>, crate::error::Error>>()
+            let cycles = workflow::cycles::overview(conn, &rules, now, &sel)?;
+            let untracked = if with_untracked {
+                workflow::cycles::not_tracked(conn, &rules, now.date_naive(), &sel, &cycles)?
+            } else {
+                Vec::new()
+            };
+            let mut views = Vec::with_capacity(cycles.len() + untracked.len());
+            for c in &cycles {
+                let detail = CycleDetailView::new(c, workflow::cycles::extensions(conn, c.record.id)?);
+                views.push((c.record.number, RoundView::Cycle(Box::new(detail))));
+            }
+            views.extend(untracked.into_iter().map(|r| {
+                let view = NotTrackedView {
+                    number: r.plan.number,
+                    period_start_year: r.plan.period_start_year,
+                    period_end_year: r.plan.period_end_year(),
+                    due_date: r.plan.due_date.to_string(),
+                    status: "not_tracked",
+                };
+                (r.plan.number as i32, RoundView::NotTracked(view))
+            }));
+            views.sort_by_key(|(number, _)| *number);
+            Ok::<_, crate::error::Error>(views.into_iter().map(|(_, v)| v).collect::<Vec<_>>())
         })
         .await?;
     Ok(Json(views))

@@ -122,6 +122,7 @@ impl From<Error> for ApiError {
                 ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", summary)
             },
             Error::NotFound { .. } => Self::not_found(e.to_string()),
+            Error::NoSourceBundle { .. } => Self::new(StatusCode::NOT_FOUND, "no_source_bundle", e.to_string()),
             Error::Conflict(message) => Self::new(StatusCode::CONFLICT, "conflict", message),
             Error::Denied(d) => d.into(),
             Error::CheckFailed { summary, findings } => {

@@ -94,7 +94,12 @@ async fn import(
     let st = state.clone();
     let summary = blocking(move || {
         let manifest_rows = workflow::history::parse_manifest(&manifest, now.date())?;
-        let request = workflow::history::ImportRequest { manifest: &manifest_rows, files: &files, dry_run: q.dry_run };
+        let request = workflow::history::ImportRequest {
+            manifest: &manifest_rows,
+            files: &files,
+            dry_run: q.dry_run,
+            pdf_budget: st.received_pdf_budget,
+        };
         workflow::history::import(&st.db, st.store.as_ref(), &actor, &st.rules, &request, now)
     })
     .await?;

@@ -84,6 +84,8 @@ pub struct AppState {
     pub oai_page_size: usize,
     /// The bounds on one bulk download.
     pub bulk_limits: BulkLimits,
+    /// How long parsing one received PDF of a history import may take.
+    pub received_pdf_budget: std::time::Duration,
     /// The limit on requests without a valid token per client address; `None` (the default
     /// here; `mmr serve` sets `MMR_RATE_LIMIT`) turns it off.
     pub rate_limiter: Option<Arc<RateLimiter>>,
@@ -121,6 +123,7 @@ impl AppState {
             secretariat_email: crate::config::DEFAULT_SECRETARIAT_EMAIL.to_owned(),
             oai_page_size: crate::workflow::catalog::PAGE_SIZE,
             bulk_limits: BulkLimits::default(),
+            received_pdf_budget: crate::render::DEFAULT_RECEIVED_PDF_BUDGET,
             rate_limiter: None,
             trusted_proxies: Arc::default(),
             verified: Arc::default(),

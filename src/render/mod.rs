@@ -47,7 +47,7 @@ pub use error::{RenderError, Warning, WarningCode};
 pub use limits::Limits;
 pub use markdown::{TextBlock, text_blocks};
 pub use meta::{Attachment, DocumentMeta, PdfDate, Status, bundle_digest, load_attachments_dir};
-pub use received::{MAX_RECEIVED_PDF_BYTES, ReceivedPdf, inspect_received};
+pub use received::{DEFAULT_RECEIVED_PDF_BUDGET, MAX_RECEIVED_PDF_BYTES, ReceivedPdf, inspect_received};
 pub use skeleton::{PlanItem, Skeleton, plan_items, skeleton};
 pub use template::{PageSize, Part, Section, Template};
 

@@ -241,6 +241,7 @@ struct ReportPage {
     archived: String,
     pdf_size: String,
     bundle_size: String,
+    bundle_sha256: String,
     page_url: String,
     /// The downloads and the JSON record, relative to the server the page came from.
     pdf_href: String,
@@ -363,7 +364,8 @@ fn report_view(
         published: tr.date(date),
         archived: tr.date(r.archived_at.date()),
         pdf_size: tr.bytes(r.pdf_bytes),
-        bundle_size: tr.bytes(r.bundle_bytes),
+        bundle_size: r.bundle_bytes.map(|b| tr.bytes(b)).unwrap_or_default(),
+        bundle_sha256: r.bundle_sha256.clone().unwrap_or_default(),
         pdf_href: format!("{api}/pdf"),
         bundle_href: format!("{api}/source.zip"),
         json_href: api,

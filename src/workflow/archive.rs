@@ -29,7 +29,7 @@ use serde_json::json;
 
 use super::render::{Reporting, Sources, city_cover, cycle_meta};
 use super::{Actor, audit};
-use crate::db::archive::{ArchivedDocument, NewArchivedDocument};
+use crate::db::archive::{ArchivedDocument, NewArchivedDocument, NewBundle};
 use crate::db::{self, Conn, Db};
 use crate::domain::cycles::CycleRules;
 use crate::error::{Error, Result};
@@ -184,15 +184,17 @@ pub fn archive_accepted(
                     submission_id,
                     pdf_sha256: &stored_pdf.sha256,
                     pdf_bytes: stored_pdf.bytes as i64,
-                    bundle_sha256: &stored_bundle.sha256,
-                    bundle_bytes: stored_bundle.bytes as i64,
+                    bundle: Some(NewBundle {
+                        sha256: &stored_bundle.sha256,
+                        bytes: stored_bundle.bytes as i64,
+                        edges_sha256: &bundle_edges,
+                    }),
                     renderer_version: render::RENDERER,
                     template_version: kit.template.version(),
                     archived_at: now,
                     published_at: Some(loaded.accepted_at),
                     public_since: public_since(Some(loaded.accepted_at), now),
                     pdf_edges_sha256: &pdf_edges,
-                    bundle_edges_sha256: &bundle_edges,
                 },
             )?;
             let details = json!({
@@ -256,7 +258,8 @@ pub fn public_since(published_at: Option<NaiveDateTime>, now: NaiveDateTime) -> 
 
 /// Sets (or, with `None`, withdraws) the publication date of an entry. An entry that was public
 /// and is not any more (withdrawn, or its date moved into the future) records when: harvesters
-/// are told of it as a deleted record.
+/// are told of it as a deleted record. Only an accepted report is published: a received document
+/// of a report that was not accepted (history import) is refused (409).
 pub fn publish(
     conn: &mut Conn<'_>,
     actor: &Actor,
@@ -267,6 +270,14 @@ pub fn publish(
     conn.transaction(|conn| {
         let before = db::archive::get(conn, id)?.ok_or_else(|| Error::not_found("archived report", id.to_string()))?;
         let at = published_on.map(|d| d.and_time(chrono::NaiveTime::MIN));
+        if at.is_some()
+            && db::submissions::decisions(conn, &[before.submission_id])?.pop().is_none_or(|d| d.decision != "accept")
+        {
+            return Err(Error::Conflict(format!(
+                "archive {id} holds a report received but never accepted (imported from the Secretariat's \
+                 records); only accepted reports are published"
+            )));
+        }
         let since = public_since(at, now);
         // An entry that had been public before now and no longer is, is withdrawn from now on
         // (OAI-PMH tells harvesters); one public again is not; one still hidden keeps its first
@@ -294,7 +305,8 @@ pub fn publish(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verification {
     pub pdf: Fixity,
-    pub bundle: Fixity,
+    /// `None` for a received document, which has no bundle.
+    pub bundle: Option<Fixity>,
     /// SHA-256 of the PDF re-rendered from the stored bundle, when the bundle could be read.
     pub rerendered_sha256: Option<String>,
     /// Both stored files are intact and re-rendering the bundle gives exactly the PDF's bytes;
@@ -341,14 +353,14 @@ pub fn verify(
     now: NaiveDateTime,
 ) -> Result<Verification> {
     let pdf = store.verify(&document.pdf_sha256)?;
-    if is_received(document) {
+    let Some(bundle_sha256) = document.bundle_sha256.as_deref() else {
         if pdf != Fixity::Intact {
             report_damage(db, alarm, &document.pdf_sha256, &format!("/verify found it {}", fixity_label(&pdf)), now)?;
         }
         return Ok(received(document, pdf));
-    }
-    let bundle = store.verify(&document.bundle_sha256)?;
-    for (sha, state) in [(&document.pdf_sha256, &pdf), (&document.bundle_sha256, &bundle)] {
+    };
+    let bundle = store.verify(bundle_sha256)?;
+    for (sha, state) in [(document.pdf_sha256.as_str(), &pdf), (bundle_sha256, &bundle)] {
         if *state != Fixity::Intact {
             report_damage(db, alarm, sha, &format!("/verify found it {}", fixity_label(state)), now)?;
         }
@@ -365,7 +377,7 @@ pub fn verify(
     let (verdict, cached) = match stored {
         Some(verdict) => (Some(verdict), true),
         None if bundle == Fixity::Intact => {
-            let (rerendered_sha256, problem) = rerender(kit, store, document)?;
+            let (rerendered_sha256, problem) = rerender(kit, store, document, bundle_sha256)?;
             let verdict = db::archive::Verdict {
                 archive_id: document.id,
                 renderer_version: render::RENDERER.to_owned(),
@@ -402,7 +414,7 @@ pub fn verify(
         note: None,
         rendered_at: verdict.as_ref().map(|v| v.verified_at),
         pdf,
-        bundle,
+        bundle: Some(bundle),
         rerendered_sha256,
         problem,
         cached,
@@ -410,20 +422,14 @@ pub fn verify(
 }
 
 impl Verification {
-    /// Both stored files hash to their recorded digests.
+    /// The stored files (one for a received document) hash to their recorded digests.
     pub fn intact(&self) -> bool {
-        self.pdf == Fixity::Intact && self.bundle == Fixity::Intact
+        self.pdf == Fixity::Intact && self.bundle.as_ref().is_none_or(|b| *b == Fixity::Intact)
     }
 }
 
-/// Whether an entry is a received document (a legacy PDF archived by the history import), which
-/// has no source bundle and was not rendered here.
-pub fn is_received(document: &ArchivedDocument) -> bool {
-    document.renderer_version == super::history::RECEIVED
-}
-
-/// The verification of a received document: its PDF's fixity, and nothing to re-render. Its
-/// `bundle` repeats the PDF's state (the entry has no bundle of its own).
+/// The verification of a received document: its PDF's fixity, and nothing to re-render (it has
+/// no bundle).
 fn received(document: &ArchivedDocument, pdf: Fixity) -> Verification {
     Verification {
         note: Some(
@@ -438,7 +444,7 @@ fn received(document: &ArchivedDocument, pdf: Fixity) -> Verification {
         rerendered_sha256: None,
         rendered_at: None,
         cached: false,
-        bundle: pdf.clone(),
+        bundle: None,
         pdf,
     }
 }
@@ -466,18 +472,19 @@ fn made_elsewhere(document: &ArchivedDocument, pdf: Fixity, bundle: Fixity) -> V
         cached: false,
         problem,
         pdf,
-        bundle,
+        bundle: Some(bundle),
     }
 }
 
-/// Re-renders an entry's stored bundle: the SHA-256 of the PDF it gives and, when that cannot be
-/// the archived one, why.
+/// Re-renders an entry's stored bundle (`bundle_sha256`): the SHA-256 of the PDF it gives and,
+/// when that cannot be the archived one, why.
 fn rerender(
     kit: &Reporting,
     store: &dyn BlobStore,
     document: &ArchivedDocument,
+    bundle_sha256: &str,
 ) -> Result<(Option<String>, Option<String>)> {
-    let decoded = bundle::decode(&store.get(&document.bundle_sha256)?, &BundleLimits::default())?;
+    let decoded = bundle::decode(&store.get(bundle_sha256)?, &BundleLimits::default())?;
     if decoded.manifest.template_version != kit.template.version() {
         let problem = format!(
             "the bundle was rendered with template {}, this server has {}",
@@ -585,10 +592,10 @@ pub fn backfill_edges(db: &Db, store: &dyn BlobStore) -> Result<usize> {
     Ok(done)
 }
 
-/// Records `doc`'s edge digests if both its files hash to their names; whether it did.
+/// Records `doc`'s edge digests if all its files hash to their names; whether it did.
 fn record_edges(db: &Db, store: &dyn BlobStore, doc: &ArchivedDocument) -> Result<bool> {
     let mut edges = Vec::with_capacity(2);
-    for sha in [&doc.pdf_sha256, &doc.bundle_sha256] {
+    for (_, sha, _) in doc.files() {
         if store.verify(sha)? != Fixity::Intact {
             return Ok(false);
         }
@@ -600,7 +607,7 @@ fn record_edges(db: &Db, store: &dyn BlobStore, doc: &ArchivedDocument) -> Resul
         })?;
         edges.push(digest);
     }
-    db.run_blocking(|conn| db::archive::backfill_edges(conn, doc.id, &edges[0], &edges[1]))?;
+    db.run_blocking(|conn| db::archive::backfill_edges(conn, doc.id, &edges[0], edges.get(1).map(String::as_str)))?;
     Ok(true)
 }
 
@@ -636,19 +643,19 @@ pub fn fixity(
     let mut report = FixityReport { documents: documents.len(), ..FixityReport::default() };
     for doc in &documents {
         let mut ok = true;
-        // A received document has no bundle: its bundle columns repeat the PDF's.
-        let files = if is_received(doc) { 1 } else { 2 };
-        for (file, sha) in [("pdf", &doc.pdf_sha256), ("bundle", &doc.bundle_sha256)].into_iter().take(files) {
+        // A received document has its PDF only.
+        for (file, sha, _) in doc.files() {
             report.files += 1;
             let state = store.verify(sha)?;
             if state != Fixity::Intact {
                 ok = false;
                 tracing::error!(archive.id = doc.id, file, sha256 = %sha, state = ?state, "fixity check failed");
-                report.problems.push(FixityProblem { archive_id: doc.id, file, sha256: sha.clone(), state });
+                report.problems.push(FixityProblem { archive_id: doc.id, file, sha256: sha.to_owned(), state });
             }
         }
         db.run_blocking(|conn| db::archive::record_fixity(conn, doc.id, now, ok))?;
-        if ok && (doc.pdf_edges_sha256.is_none() || doc.bundle_edges_sha256.is_none()) {
+        if ok && (doc.pdf_edges_sha256.is_none() || (doc.bundle_sha256.is_some() && doc.bundle_edges_sha256.is_none()))
+        {
             record_edges(db, store, doc)?;
         }
     }

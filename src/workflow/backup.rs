@@ -73,16 +73,11 @@ pub fn backup(
     let copy = copy_files.then(|| LocalStore::open(dir.join(ARCHIVE_DIR))).transpose()?;
     let mut files = Vec::new();
     for entry in &snapshot.archived {
-        // A received document (history import) has no bundle: its bundle columns repeat the PDF's.
-        let kinds = if super::archive::is_received(entry) { 1 } else { 2 };
-        for (kind, sha256, bytes) in
-            [("pdf", &entry.pdf_sha256, entry.pdf_bytes), ("bundle", &entry.bundle_sha256, entry.bundle_bytes)]
-                .into_iter()
-                .take(kinds)
-        {
+        // A received document (history import) has its PDF only.
+        for (kind, sha256, bytes) in entry.files() {
             if let Some(copy) = &copy {
                 let stored = copy.put(&store.get(sha256)?)?;
-                debug_assert_eq!(&stored.sha256, sha256, "get checked the bytes against their name");
+                debug_assert_eq!(stored.sha256, sha256, "get checked the bytes against their name");
             }
             files.push(json!({ "archive_id": entry.id, "submission_id": entry.submission_id, "kind": kind,
                 "sha256": sha256, "bytes": bytes }));

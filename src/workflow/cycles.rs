@@ -23,7 +23,7 @@ use crate::db::{self, Conn};
 use crate::domain::auth::{Action, CityRef, Principal, authorize};
 use crate::domain::cities::CityTimeZone;
 use crate::domain::cycles::{
-    CycleFacts, CycleRules, CycleState, CycleStatus, Decision, DueSpan, StateFilter, split_due_dates,
+    CycleFacts, CyclePlan, CycleRules, CycleState, CycleStatus, Decision, DueSpan, StateFilter, split_due_dates,
     zone_dependent_due_dates,
 };
 use crate::domain::{Invalid, Page, PageRequest, clean_text};
@@ -58,12 +58,18 @@ impl CycleOverview {
         }
     }
 
-    /// The status the dashboard counts it under: its status, except that a past round closed
-    /// without a report is `not_received` rather than `overdue` (nobody chases it).
+    /// The status the dashboard counts it under: its status, except that a past round closed by
+    /// history counts under what became of it: `not_received` without a report, else the
+    /// decision on it (`accepted`, `revision_requested`, or `submitted` when none was taken).
     fn dashboard_status(&self) -> &'static str {
-        match self.state.status {
-            CycleStatus::Overdue if self.record.closed_by_history => "not_received",
-            status => status.as_str(),
+        match (self.state.status, self.record.first_submitted_at, self.record.latest_decision) {
+            (CycleStatus::Closed, None, _) => "not_received",
+            (CycleStatus::Closed, Some(_), Some(Decision::Accepted)) => CycleStatus::Accepted.as_str(),
+            (CycleStatus::Closed, Some(_), Some(Decision::RevisionRequested { .. })) => {
+                CycleStatus::RevisionRequested.as_str()
+            }
+            (CycleStatus::Closed, Some(_), None) => CycleStatus::Submitted.as_str(),
+            (status, ..) => status.as_str(),
         }
     }
 }
@@ -138,6 +144,7 @@ pub fn facts(record: &CycleRecord) -> CycleFacts {
         first_submitted_at: record.first_submitted_at.map(|t| t.and_utc()),
         latest_decision: record.latest_decision,
         submitted: record.first_submitted_at.is_some(),
+        closed: record.closed_by_history,
     }
 }
 
@@ -272,9 +279,12 @@ impl<'a> BoardQuery<'a> {
                 first_submitted_at: Some(self.now),
                 latest_decision: decision,
                 submitted: true,
+                closed: false,
             };
             keep(&facts.state(self.rules, self.now))
         };
+        // A closed round's state does not depend on its dates or versions: one answers for all.
+        let closed = CycleFacts { closed: true, ..CycleFacts::unsubmitted(self.now.date_naive(), chrono_tz::UTC) };
         let revision = Decision::RevisionRequested { revision_due: self.now.date_naive() };
         CycleFilter {
             selection: self.sel.clone(),
@@ -286,6 +296,7 @@ impl<'a> BoardQuery<'a> {
                 revision_requested: submitted(Some(revision)),
             },
             unsubmitted: self.due_window(&keep),
+            closed: keep(&closed.state(self.rules, self.now)),
         }
     }
 
@@ -462,7 +473,9 @@ pub fn dashboard(
     let mut d = Dashboard::default();
     let cycles = overview(conn, rules, now, sel)?;
     d.cannot_be_reminded = super::reminders::count_unreachable(conn, &cycles)?;
-    d.not_tracked = not_tracked(conn, rules, now.date_naive(), sel, &cycles)?;
+    for round in not_tracked(conn, rules, now.date_naive(), sel, &cycles)? {
+        *d.not_tracked.entry(round.plan.due_date.year()).or_default() += 1;
+    }
     for c in cycles {
         let status = c.dashboard_status();
         d.total += 1;
@@ -487,18 +500,28 @@ pub fn dashboard(
     Ok(d)
 }
 
-/// The past rounds of the selected cities that have no cycle: due (by the regular calendar)
-/// before today and before `first_due_year`, and not imported; counted by due year.
-fn not_tracked(
+/// A past round the system knows nothing of: due (by the regular calendar) before today and
+/// before `first_due_year`, so never created, and not imported. Shown as "not tracked", never as
+/// overdue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UntrackedRound {
+    pub city_id: i64,
+    /// The round as the regular calendar has it (number, period, due date).
+    pub plan: CyclePlan,
+}
+
+/// The past rounds of the selected cities (by city or field) that have no cycle among `cycles`
+/// (the selection's cycles, loaded), by city and round.
+pub fn not_tracked(
     conn: &mut Conn<'_>,
     rules: &CycleRules,
     today: NaiveDate,
     sel: &CycleSelection,
     cycles: &[CycleOverview],
-) -> Result<BTreeMap<i32, usize>> {
+) -> Result<Vec<UntrackedRound>> {
     let known: std::collections::HashSet<(i64, i32)> =
         cycles.iter().map(|c| (c.record.city.id, c.record.number)).collect();
-    let mut counts = BTreeMap::new();
+    let mut rounds = Vec::new();
     // The dashboard selects by field (a coordinator's) or city, never by country.
     for city in db::cycles::cities_for_sync(conn)? {
         if sel.city_id.is_some_and(|id| id != city.id) || sel.field.as_ref().is_some_and(|f| *f != city.field) {
@@ -511,11 +534,12 @@ fn not_tracked(
                 break;
             }
             if !known.contains(&(city.id, number as i32)) {
-                *counts.entry(due.year()).or_default() += 1;
+                let plan = CyclePlan { number, period_start_year: year + 4 * (number as i32 - 1), due_date: due };
+                rounds.push(UntrackedRound { city_id: city.id, plan });
             }
         }
     }
-    Ok(counts)
+    Ok(rounds)
 }
 
 /// Grants an extension to a new date after the one in force; pending deadline reminders are
@@ -536,8 +560,14 @@ pub fn extend(
         if new_due <= current {
             return Err(Invalid::new("due_date", format!("an extension must move the deadline past {current}")).into());
         }
-        if cycle.state.status == CycleStatus::Accepted {
-            return Err(Error::Conflict("the report of this cycle is already accepted".into()));
+        match cycle.state.status {
+            CycleStatus::Accepted => {
+                return Err(Error::Conflict("the report of this cycle is already accepted".into()));
+            }
+            CycleStatus::Closed => {
+                return Err(Error::Conflict("this past round was closed by the history import; it takes no extension".into()));
+            }
+            _ => {}
         }
         db::cycles::insert_extension(conn, cycle_id, current, new_due, &reason, &actor.name, now)?;
         let cancelled = db::reminders::cancel_pending(conn, cycle_id, "deadline", now)?;

@@ -196,8 +196,9 @@ fn target(conn: &mut db::Conn<'_>, rules: &CycleRules, report: &DemoReport, now:
     let mut all = cycles::overview(conn, rules, now.and_utc(), &sel)?;
     all.sort_by_key(|c| c.record.number);
     let accepted = all.iter().any(|c| c.state.status == CycleStatus::Accepted);
-    let Some(cycle) =
-        all.into_iter().find(|c| !matches!(c.state.status, CycleStatus::Accepted | CycleStatus::Upcoming))
+    let Some(cycle) = all
+        .into_iter()
+        .find(|c| !matches!(c.state.status, CycleStatus::Accepted | CycleStatus::Upcoming | CycleStatus::Closed))
     else {
         return Ok(Target::Skip(if accepted {
             "its report is accepted already".into()

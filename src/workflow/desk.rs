@@ -103,6 +103,7 @@ pub fn board_csv(rows: &[CycleOverview]) -> std::io::Result<Vec<u8>> {
         "late",
         "versions",
         "extended",
+        "outcome",
     ];
     let mut sheet = Sheet::new(&header)?;
     for c in rows {
@@ -123,6 +124,7 @@ pub fn board_csv(rows: &[CycleOverview]) -> std::io::Result<Vec<u8>> {
             c.state.late.to_string(),
             r.submissions.len().to_string(),
             r.extended_due.is_some().to_string(),
+            c.outcome().map(|(o, _)| o).unwrap_or_default().to_owned(),
         ])?;
     }
     sheet.finish()

@@ -3,8 +3,9 @@
 //! were received become archive entries.
 //!
 //! A manifest row names a city, the round (its period or due year), the due date that applied,
-//! when the report was received (empty: never), the decision and its date, the language, the
-//! file of the report as sent (a PDF, only for an accepted report) and free notes. The import:
+//! when the report was received (empty: never), the decision and its date (and, for a revision
+//! requested, its deadline), the language, the file of the report as sent (a PDF, for a report
+//! received) and free notes. The import:
 //!
 //! - is all or nothing: every row is checked (on its own in `domain::history`, against the
 //!   registry and the cycles here, its PDF by `render::inspect_received`) and every bad line is
@@ -15,15 +16,17 @@
 //!   pending ones are cancelled;
 //! - writes each PDF to the blob store first, then, in one transaction, the cycle, its version
 //!   (the text extracted from the PDF, so that the archive search finds it), the decision, the
-//!   archive entry (published from the decision date), the imported facts and an audit event
+//!   archive entry (an accepted report's published from the decision date; one received but not
+//!   accepted stays unpublished, see `domain::history`), the imported facts and an audit event
 //!   per round.
 //!
 //! A received document's entry is marked [`RECEIVED`] in place of a renderer version: it has no
-//! source bundle, nothing to re-render, and its bundle columns repeat the PDF's (see the
-//! migration `history`).
+//! source bundle (its bundle columns are NULL, migration `received_without_bundle`) and nothing
+//! to re-render.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use serde_json::json;
@@ -152,8 +155,19 @@ impl HistorySummary {
     }
 }
 
-const COLUMNS: [&str; 10] =
-    ["city", "period", "due_year", "due_date", "received_on", "decision", "decided_on", "language", "file", "notes"];
+const COLUMNS: [&str; 11] = [
+    "city",
+    "period",
+    "due_year",
+    "due_date",
+    "received_on",
+    "decision",
+    "decided_on",
+    "revision_due",
+    "language",
+    "file",
+    "notes",
+];
 
 /// Parses and checks every row of a manifest on its own, without the database; only a manifest
 /// that cannot be read at all (its header) is an error here.
@@ -199,6 +213,7 @@ pub fn parse_manifest(data: &[u8], today: NaiveDate) -> Result<Manifest> {
             received_on: get("received_on"),
             decision: get("decision"),
             decided_on: get("decided_on"),
+            revision_due: get("revision_due"),
             language: get("language"),
             file: get("file"),
             notes: get("notes"),
@@ -234,6 +249,9 @@ pub struct ImportRequest<'a> {
     pub files: &'a Files,
     /// Check everything and report what would be done; write nothing.
     pub dry_run: bool,
+    /// How long parsing one PDF may take (`MMR_RECEIVED_PDF_SECONDS`); a PDF that takes longer
+    /// is a bad line.
+    pub pdf_budget: Duration,
 }
 
 /// A row checked against the registry, its PDF read and inspected.
@@ -269,14 +287,14 @@ pub fn import(
     request: &ImportRequest<'_>,
     now: NaiveDateTime,
 ) -> Result<HistorySummary> {
-    let ImportRequest { manifest, files, dry_run } = *request;
+    let ImportRequest { manifest, files, dry_run, pdf_budget } = *request;
     let (rows, mut problems) = (&manifest.rows, manifest.problems.clone());
     // The files first, each once, outside any transaction.
     let mut pdfs: HashMap<u64, Pdf> = HashMap::new();
     let mut by_sha: HashMap<String, u64> = HashMap::new();
     for row in rows {
         let Some(name) = &row.round.file else { continue };
-        let checked = files.read(name).and_then(|bytes| inspect_received(&bytes).map(|r| (bytes, r)));
+        let checked = files.read(name).and_then(|bytes| inspect_received(&bytes, pdf_budget).map(|r| (bytes, r)));
         match checked {
             Ok((bytes, found)) => {
                 let sha256 = storage::sha256_hex(&bytes);
@@ -404,6 +422,9 @@ fn differences(before: &db::history::HistoryRound, r: &PastRound, pdf: Option<&P
     if before.decision != r.decision.as_str() || before.decided_on != r.decided_on {
         diff.push(format!("decision {} on {}", before.decision, opt(before.decided_on)));
     }
+    if before.revision_due != r.revision_due {
+        diff.push(format!("revision_due {}", opt(before.revision_due)));
+    }
     if before.language != r.language.as_str() {
         diff.push(format!("language {}", before.language));
     }
@@ -514,7 +535,11 @@ fn write(conn: &mut Conn<'_>, actor: &Actor, planned: &[Planned<'_>], now: Naive
             if let (Some(decided_on), decision) = (r.decided_on, r.decision) {
                 let (kind, revision_due, accepted) = match decision {
                     PastDecision::Accepted => ("accept", None, Some(digest.clone())),
-                    PastDecision::RevisionRequested => ("request_revision", Some(decided_on), None),
+                    // The decision row needs a deadline: the decision's date when the manifest
+                    // gives none.
+                    PastDecision::RevisionRequested => {
+                        ("request_revision", Some(r.revision_due.unwrap_or(decided_on)), None)
+                    }
                     PastDecision::None => unreachable!("a decision date comes with a decision (domain::history)"),
                 };
                 db::submissions::insert_decision(
@@ -530,28 +555,30 @@ fn write(conn: &mut Conn<'_>, actor: &Actor, planned: &[Planned<'_>], now: Naive
                         decided_at: local_noon(decided_on, p.tz),
                     },
                 )?;
-                if let (PastDecision::Accepted, Some(pdf)) = (decision, &p.pdf) {
-                    let published = decided_on.and_time(NaiveTime::MIN);
-                    let edges = storage::edges_sha256(&pdf.bytes);
-                    let entry = db::archive::insert(
-                        conn,
-                        &db::archive::NewArchivedDocument {
-                            submission_id,
-                            pdf_sha256: &pdf.sha256,
-                            pdf_bytes: pdf.bytes.len() as i64,
-                            bundle_sha256: &pdf.sha256,
-                            bundle_bytes: pdf.bytes.len() as i64,
-                            renderer_version: RECEIVED,
-                            template_version: NO_TEMPLATE,
-                            archived_at: now,
-                            published_at: Some(published),
-                            public_since: super::archive::public_since(Some(published), now),
-                            pdf_edges_sha256: &edges,
-                            bundle_edges_sha256: &edges,
-                        },
-                    )?;
-                    archive_id = Some(entry.id);
-                }
+            }
+            if let Some(pdf) = &p.pdf {
+                // Public from the decision date when accepted; never otherwise.
+                let published = match (r.decision, r.decided_on) {
+                    (PastDecision::Accepted, Some(decided_on)) => Some(decided_on.and_time(NaiveTime::MIN)),
+                    _ => None,
+                };
+                let edges = storage::edges_sha256(&pdf.bytes);
+                let entry = db::archive::insert(
+                    conn,
+                    &db::archive::NewArchivedDocument {
+                        submission_id,
+                        pdf_sha256: &pdf.sha256,
+                        pdf_bytes: pdf.bytes.len() as i64,
+                        bundle: None,
+                        renderer_version: RECEIVED,
+                        template_version: NO_TEMPLATE,
+                        archived_at: now,
+                        published_at: published,
+                        public_since: super::archive::public_since(published, now),
+                        pdf_edges_sha256: &edges,
+                    },
+                )?;
+                archive_id = Some(entry.id);
             }
             db::cycles::refresh_progress(conn, cycle_id)?;
         }
@@ -570,6 +597,7 @@ fn write(conn: &mut Conn<'_>, actor: &Actor, planned: &[Planned<'_>], now: Naive
                 notes: &r.notes,
                 imported_by: &actor.name,
                 imported_at: now,
+                revision_due: r.revision_due,
             },
         )?;
         let details = json!({
@@ -579,6 +607,7 @@ fn write(conn: &mut Conn<'_>, actor: &Actor, planned: &[Planned<'_>], now: Naive
             "received_on": r.received_on.map(|d| d.to_string()),
             "decision": r.decision.as_str(),
             "decided_on": r.decided_on.map(|d| d.to_string()),
+            "revision_due": r.revision_due.map(|d| d.to_string()),
             "outcome": outcome.outcome,
             "days_late": outcome.days_late,
             "file": r.file,

@@ -111,23 +111,31 @@ pub fn file(
     }
 }
 
-/// File `which` of an entry the caller may see ([`visible`]).
+/// File `which` of an entry the caller may see ([`visible`]); a received document has no source
+/// bundle (`no_source_bundle`).
 pub fn entry_file(entry: &Entry, which: ArchiveFile, now: NaiveDateTime) -> Result<ArchivedFile> {
     let d = &entry.document;
     let facts = match which {
         ArchiveFile::Pdf => (&d.pdf_sha256, d.pdf_bytes, &d.pdf_edges_sha256),
-        ArchiveFile::SourceBundle => (&d.bundle_sha256, d.bundle_bytes, &d.bundle_edges_sha256),
+        ArchiveFile::SourceBundle => match (&d.bundle_sha256, d.bundle_bytes) {
+            (Some(sha256), Some(bytes)) => (sha256, bytes, &d.bundle_edges_sha256),
+            _ => return Err(Error::NoSourceBundle { id: d.id }),
+        },
     };
     let c = &entry.cycle.record;
     let name = |extension: &str| download_name(&c.city.name, &c.city.slug, &c.city.field, c.period_end_year, extension);
     checked_file(which, facts, d.last_fixity_ok, d.archived_at, entry.is_published(now), name)
 }
 
-/// File `which` of a published entry, from its catalogue record.
+/// File `which` of a published entry, from its catalogue record; a received document has no
+/// source bundle (`no_source_bundle`).
 pub fn published_file(r: &Record, which: ArchiveFile) -> Result<ArchivedFile> {
     let facts = match which {
         ArchiveFile::Pdf => (&r.pdf_sha256, r.pdf_bytes, &r.pdf_edges_sha256),
-        ArchiveFile::SourceBundle => (&r.bundle_sha256, r.bundle_bytes, &r.bundle_edges_sha256),
+        ArchiveFile::SourceBundle => match (&r.bundle_sha256, r.bundle_bytes) {
+            (Some(sha256), Some(bytes)) => (sha256, bytes, &r.bundle_edges_sha256),
+            _ => return Err(Error::NoSourceBundle { id: r.id }),
+        },
     };
     let name = |extension: &str| download_name(&r.city_name, &r.city_slug, &r.field_slug, r.period_end_year, extension);
     checked_file(which, facts, r.last_fixity_ok, r.archived_at, true, name)

@@ -100,7 +100,7 @@ fn applicable<'a>(c: &CycleOverview, schedule: &'a ReminderSchedule) -> Option<(
         CycleStatus::RevisionRequested => {
             revision_due(&c.record).map(|due| (due, schedule.revision.as_slice(), "revision"))
         }
-        CycleStatus::Submitted | CycleStatus::Accepted => None,
+        CycleStatus::Submitted | CycleStatus::Accepted | CycleStatus::Closed => None,
     }
 }
 

@@ -59,7 +59,7 @@ async fn archive(app: &TestApp) -> Archive {
 }
 
 /// Unpacks `zip` with Python's zipfile into a new directory, which it returns.
-fn unzip(zip: &[u8]) -> tempfile::TempDir {
+pub fn unzip(zip: &[u8]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bulk.zip");
     std::fs::write(&path, zip).unwrap();

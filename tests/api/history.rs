@@ -112,10 +112,10 @@ async fn a_good_manifest_imports_every_round_with_its_facts(app: TestApp) {
     assert_eq!(facts, expected);
     assert!(body["rounds"][6]["text_note"].as_str().unwrap().contains("no extractable text"));
 
-    // The city's cycles show them as ordinary cycles with their real facts.
+    // The city's cycles show them as closed cycles with their real facts.
     let cycles = app.get("/api/v1/cities/alpha/cycles", Some(&app.admin)).await;
     assert_eq!(cycles.status, StatusCode::OK, "{}", cycles.text);
-    let shown: Vec<(i64, &str, &str, Value, bool)> = cycles
+    let shown: Vec<(i64, &str, &str, Value, Value, bool)> = cycles
         .body
         .as_array()
         .unwrap()
@@ -126,6 +126,7 @@ async fn a_good_manifest_imports_every_round_with_its_facts(app: TestApp) {
                 c["status"].as_str().unwrap(),
                 c["outcome"].as_str().unwrap_or("-"),
                 c["days_late"].clone(),
+                c["decision"].clone(),
                 c["closed_by_history"].as_bool().unwrap(),
             )
         })
@@ -133,15 +134,17 @@ async fn a_good_manifest_imports_every_round_with_its_facts(app: TestApp) {
     assert_eq!(
         shown,
         [
-            (1, "accepted", "on_time", Value::Null, true),
-            (2, "accepted", "late", json!(10), true),
-            (3, "overdue", "never_received", Value::Null, true),
+            (1, "closed", "on_time", Value::Null, json!("accepted"), true),
+            (2, "closed", "late", json!(10), json!("accepted"), true),
+            (3, "closed", "never_received", Value::Null, Value::Null, true),
         ]
     );
     let beta = app.get("/api/v1/cities/beta/cycles", Some(&app.admin)).await;
     assert_eq!(beta.body[1]["due_date"], "2019-03-31");
     assert_eq!(beta.body[1]["due_date_overridden"], true);
-    assert_eq!(beta.body[0]["status"], "revision_requested");
+    assert_eq!((&beta.body[0]["status"], &beta.body[0]["decision"]), (&json!("closed"), &json!("revision_requested")));
+    let one = app.get(&format!("/api/v1/cycles/{}", cycles.body[2]["id"]), Some(&app.admin)).await;
+    assert_eq!((&one.body["status"], &one.body["outcome"]), (&json!("closed"), &json!("never_received")));
 
     // An audit event per round, and one for the import.
     let audit = app.get("/api/v1/audit?action=history.import_round&per_page=50", Some(&app.admin)).await;
@@ -269,11 +272,74 @@ async fn the_dashboard_counts_past_rounds(app: TestApp) {
     // Beta's 2018-2022 round was neither imported nor created (due before 2026): not tracked.
     assert_eq!(d.body["not_tracked"], json!({"2022": 1}));
 
-    // The board lists them like any cycle, with their outcome.
+    // The board lists them as closed, with their outcome; never among the overdue.
     let board = app.get("/api/v1/cycles?sort=city&per_page=3", Some(&app.admin)).await;
     assert_eq!(board.body["total"], 10);
+    assert_eq!(board.body["items"][1]["status"], "closed");
     assert_eq!(board.body["items"][1]["outcome"], "late");
     assert_eq!(board.body["items"][1]["days_late"], 10);
+    let closed = app.get("/api/v1/cycles?status=closed&sort=days_overdue&per_page=50", Some(&app.admin)).await;
+    assert_eq!(closed.status, StatusCode::OK, "{}", closed.text);
+    let outcomes: Vec<(&str, i64, &str)> = closed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["city"]["slug"].as_str().unwrap(), c["number"].as_i64().unwrap(), c["outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("alpha", 1, "on_time"),
+            ("alpha", 2, "late"),
+            ("alpha", 3, "never_received"),
+            ("beta", 1, "on_time"),
+            ("beta", 2, "on_time"),
+            ("gamma", 1, "late"),
+            ("gamma", 2, "on_time"),
+        ]
+    );
+    for query in ["status=overdue", "min_days_overdue=1", "sort=days_overdue&min_days_overdue=0&per_page=1"] {
+        let r = app.get(&format!("/api/v1/cycles?{query}"), Some(&app.admin)).await;
+        assert_eq!(r.status, StatusCode::OK, "{query}: {}", r.text);
+        let overdue = if query.contains("per_page=1") { 0 } else { r.body["total"].as_i64().unwrap() };
+        assert_eq!(overdue, 0, "{query}: {}", r.text);
+        if query.contains("per_page=1") {
+            assert_eq!(r.body["total"], 10, "{query}");
+            assert_ne!(r.body["items"][0]["status"], "overdue", "{query}");
+        }
+    }
+    let csv = app.get("/api/v1/cycles?format=csv&status=closed", Some(&app.admin)).await;
+    assert_eq!(csv.text.lines().count(), 8, "{}", csv.text);
+    assert!(
+        csv.text.lines().any(|l| l.starts_with("alpha,") && l.contains(",closed,") && l.ends_with(",never_received")),
+        "{}",
+        csv.text
+    );
+
+    // A city's cycles with its past rounds not tracked in their place: beta's 2018-2022 round.
+    let beta = app.get("/api/v1/cities/beta/cycles?include=not_tracked", Some(&app.admin)).await;
+    assert_eq!(beta.status, StatusCode::OK, "{}", beta.text);
+    let rounds: Vec<(i64, &str, Value)> = beta
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["number"].as_i64().unwrap(), c["status"].as_str().unwrap(), c["id"].clone()))
+        .collect();
+    assert_eq!(
+        rounds.iter().map(|r| (r.0, r.1)).collect::<Vec<_>>(),
+        [(1, "closed"), (2, "closed"), (3, "not_tracked"), (4, "open")]
+    );
+    assert_eq!(rounds[2].2, Value::Null, "a round not tracked has no cycle");
+    assert_eq!(
+        beta.body[2],
+        json!({"number": 3, "period_start_year": 2018, "period_end_year": 2022, "due_date": "2022-11-30", "status": "not_tracked"})
+    );
+    let plain = app.get("/api/v1/cities/beta/cycles", Some(&app.admin)).await;
+    assert_eq!(plain.body.as_array().unwrap().len(), 3, "only the cycles unless asked");
+    let bad = app.get("/api/v1/cities/beta/cycles?include=everything", Some(&app.admin)).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
+    assert_eq!(bad.body["error"]["field"], "include", "{}", bad.text);
     // And the calendar feed.
     let ics = app.get("/api/v1/cities/alpha/deadlines.ics", Some(&app.admin)).await;
     assert_eq!(ics.status, StatusCode::OK);
@@ -334,6 +400,18 @@ async fn a_legacy_pdf_is_found_served_harvested_and_checked(app: TestApp) {
     let id = item["id"].as_i64().unwrap();
     let french = app.get("/api/v1/archive?q=placettes", None).await;
     assert_eq!(french.body["items"][0]["city"]["slug"], "gamma", "{}", french.text);
+    // Gamma's city language is English; its reports were received in French (the manifest's):
+    // the catalogue says so in the record, the language filter and facet, OAI-PMH and the page.
+    assert_eq!(french.body["items"][0]["language"], "fr", "{}", french.text);
+    let by_language = app.get("/api/v1/archive?language=fr", None).await;
+    let slugs: Vec<&str> =
+        by_language.body["items"].as_array().unwrap().iter().map(|i| i["city"]["slug"].as_str().unwrap()).collect();
+    assert_eq!(slugs, ["gamma", "gamma"], "{}", by_language.text);
+    let french_id = french.body["items"][0]["id"].as_i64().unwrap();
+    let record = app.get(&format!("/api/v1/archive/{french_id}"), None).await;
+    assert_eq!(record.body["dublin_core"]["language"], "fr", "{}", record.text);
+    let page = app.get(&format!("/reports/{french_id}"), None).await;
+    assert!(page.text.contains(r#"<meta name="citation_language" content="fr">"#), "{}", page.text);
 
     let pdf = app.get(&format!("/api/v1/archive/{id}/pdf"), None).await;
     assert_eq!(pdf.status, StatusCode::OK);
@@ -343,12 +421,48 @@ async fn a_legacy_pdf_is_found_served_harvested_and_checked(app: TestApp) {
     assert_eq!(oai.status, StatusCode::OK);
     assert!(oai.text.contains(&format!(":archive/{id}</identifier>")), "{}", oai.text);
     assert_eq!(oai.text.matches("<record>").count(), 3, "{}", oai.text);
+    assert_eq!(oai.text.matches("<dc:language>fr</dc:language>").count(), 2, "{}", oai.text);
 
     let verify = app.get(&format!("/api/v1/archive/{id}/verify"), None).await;
     assert_eq!(verify.status, StatusCode::OK, "{}", verify.text);
     assert_eq!(verify.body["intact"], true, "{}", verify.text);
-    assert_eq!(verify.body["matches"], Value::Null);
+    assert_eq!((&verify.body["matches"], &verify.body["stored_bundle"]), (&Value::Null, &Value::Null));
     assert!(verify.body["note"].as_str().unwrap().contains("nothing to re-render"), "{}", verify.text);
+
+    // No source bundle: not in the entry, not served, not in the exports or the bulk ZIP.
+    assert_eq!(item["source_bundle"], Value::Null, "{item}");
+    let entry = app.get(&format!("/api/v1/archive/{id}"), Some(&app.admin)).await;
+    assert_eq!(entry.body["source_bundle"], Value::Null, "{}", entry.text);
+    assert_eq!(entry.body["pdf"]["sha256"], item["pdf"]["sha256"]);
+    for path in ["source.zip", "source"] {
+        for caller in [None, Some(app.admin.as_str())] {
+            let r = app.get(&format!("/api/v1/archive/{id}/{path}"), caller).await;
+            assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}: {}", r.text);
+            assert_eq!(r.body["error"]["code"], "no_source_bundle", "{}", r.text);
+            assert!(r.body["error"]["message"].as_str().unwrap().contains("received as a PDF"), "{}", r.text);
+        }
+    }
+    let json = app.get("/api/v1/archive/export.json?city=alpha", None).await;
+    assert_eq!(json.body["items"][0]["source_bundle"], Value::Null, "{}", json.text);
+    let csv = app.get("/api/v1/archive/export.csv?city=alpha", None).await;
+    let mut reader = csv::Reader::from_reader(csv.text.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let cells = reader.records().next().unwrap().unwrap();
+    let cell = |name: &str| &cells[header.iter().position(|h| h == name).unwrap()];
+    assert_eq!(
+        (cell("source_bundle_url"), cell("source_bundle_sha256"), cell("source_bundle_bytes")),
+        ("", "", ""),
+        "{}",
+        csv.text
+    );
+    assert_eq!(cell("pdf_sha256"), item["pdf"]["sha256"].as_str().unwrap());
+    let bulk = app.get("/api/v1/archive/bulk.zip?city=alpha", None).await;
+    assert_eq!(bulk.status, StatusCode::OK);
+    let out = crate::bulk::unzip(&bulk.bytes);
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("out/manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["count"], 1, "{manifest}");
+    assert_eq!(manifest["items"][0]["source_bundle"], Value::Null, "{manifest}");
 
     // Fixity: one file per received document; a changed byte is found.
     let s = &app.state;
@@ -376,6 +490,129 @@ async fn a_legacy_pdf_is_found_served_harvested_and_checked(app: TestApp) {
     assert_eq!(transport.messages().len(), 1);
 }
 
+/// A small PDF that costs much to read, made with lopdf: a thousand pages drawing one content
+/// stream of 20,000 text operators.
+fn costly_pdf() -> Vec<u8> {
+    use lopdf::{Document, Object, Stream, dictionary};
+    let mut doc = Document::with_version("1.4");
+    let pages_id = doc.new_object_id();
+    let font = doc.add_object(dictionary! { "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica" });
+    let content = format!("BT /F1 12 Tf 72 720 Td {} ET", "(legacy) Tj ".repeat(20_000));
+    let content = doc.add_object(Stream::new(dictionary! {}, content.into_bytes()));
+    let kids: Vec<Object> = (0..1_000)
+        .map(|_| {
+            let page = dictionary! {
+                "Type" => "Page", "Parent" => pages_id, "Contents" => content,
+                "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+                "Resources" => dictionary! { "Font" => dictionary! { "F1" => font } },
+            };
+            doc.add_object(page).into()
+        })
+        .collect();
+    doc.objects.insert(pages_id, dictionary! { "Type" => "Pages", "Count" => 1_000, "Kids" => kids }.into());
+    let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    doc.trailer.set("Root", catalog);
+    let mut bytes = Vec::new();
+    doc.save_to(&mut bytes).unwrap();
+    bytes
+}
+
+/// A PDF whose parsing takes longer than the budget is a bad line naming the line and the file,
+/// answered once the budget is spent (not when the parsing would end); nothing is imported.
+async fn a_pdf_over_the_time_budget_is_a_bad_line_named_in_bounded_time(app: TestApp) {
+    cities(&app);
+    let manifest = "city,period,due_date,received_on,decision,decided_on,language,file,notes\n\
+                    alpha,2010-2014,2014-11-30,2014-11-20,accepted,2015-01-10,en,costly.pdf,\n";
+    let rows = workflow::history::parse_manifest(manifest.as_bytes(), now().date()).unwrap();
+    let files = workflow::history::Files::Uploaded([("costly.pdf".to_owned(), costly_pdf())].into());
+    let request = workflow::history::ImportRequest {
+        manifest: &rows,
+        files: &files,
+        dry_run: false,
+        pdf_budget: std::time::Duration::from_millis(300),
+    };
+    let started = std::time::Instant::now();
+    let s = &app.state;
+    let refused =
+        workflow::history::import(&s.db, s.store.as_ref(), &workflow::Actor::cli(), &s.rules, &request, now());
+    let took = started.elapsed();
+    match refused {
+        Err(mmr::error::Error::InvalidMany { problems, .. }) => assert_eq!(
+            problems,
+            ["line 2: file `costly.pdf` takes more than 0.3 s to parse, the time budget of a received PDF \
+              (MMR_RECEIVED_PDF_SECONDS)"]
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert!(took < std::time::Duration::from_secs(3), "refused after {took:?}");
+    assert_eq!(app.db.run_blocking(workflow::history::imported_rounds).unwrap(), 0);
+}
+
+/// A revision requested with its deadline from the manifest, and the reports received but not
+/// accepted (sent back, or never decided) kept as received documents of their rounds, never
+/// public: not in the search, not found by the public, not publishable.
+async fn a_report_received_but_not_accepted_is_archived_unpublished_with_its_revision_deadline(app: TestApp) {
+    cities(&app);
+    let manifest = "city,period,due_date,received_on,decision,decided_on,revision_due,language,file,notes\n\
+                    beta,2010-2014,2014-11-30,2014-11-30,revision requested,2015-01-15,2015-04-30,en,edinburgh-2012.pdf,\n\
+                    beta,2014-2018,2018-11-30,2018-11-20,none,,,fr,montreal-2018.pdf,never decided\n\
+                    alpha,2010-2014,2014-11-30,2014-11-20,revision requested,2015-01-10,,en,,no deadline known\n";
+    let files = demo_files().into_iter().filter(|(n, _)| *n != "berlin-2021-scan.pdf").collect::<Vec<_>>();
+    let r = import(&app, manifest, &files, "").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["summary"], "3 rounds imported, 0 unchanged, 2 PDFs archived");
+
+    // The revision deadline is the manifest's; without one, the decision's date stands in.
+    let beta = app.get("/api/v1/cities/beta/cycles", Some(&app.admin)).await;
+    assert_eq!(beta.body[0]["submissions"][0]["revision_due"], "2015-04-30", "{}", beta.text);
+    let alpha = app.get("/api/v1/cities/alpha/cycles", Some(&app.admin)).await;
+    assert_eq!(alpha.body[0]["submissions"][0]["revision_due"], "2015-01-10", "{}", alpha.text);
+
+    // Archived, unpublished: the Secretariat reads them, the public finds nothing.
+    let ids: Vec<i64> = r.body["rounds"].as_array().unwrap().iter().filter_map(|r| r["archive_id"].as_i64()).collect();
+    assert_eq!(ids.len(), 2);
+    for id in &ids {
+        let entry = app.get(&format!("/api/v1/archive/{id}"), Some(&app.admin)).await;
+        assert_eq!(entry.status, StatusCode::OK, "{}", entry.text);
+        assert_eq!((&entry.body["published"], &entry.body["source_bundle"]), (&json!(false), &Value::Null));
+        let pdf = app.get(&format!("/api/v1/archive/{id}/pdf"), Some(&app.admin)).await;
+        assert_eq!(pdf.status, StatusCode::OK);
+        assert_eq!(app.get(&format!("/api/v1/archive/{id}"), None).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(app.get(&format!("/api/v1/archive/{id}/pdf"), None).await.status, StatusCode::NOT_FOUND);
+        let publish = app
+            .call(
+                Method::PATCH,
+                &format!("/api/v1/archive/{id}"),
+                Some(&app.admin),
+                Some(json!({"published_on": "2020-01-01"})),
+            )
+            .await;
+        assert_eq!(publish.status, StatusCode::CONFLICT, "{}", publish.text);
+        assert!(publish.text.contains("never accepted"), "{}", publish.text);
+    }
+    assert_eq!(app.get("/api/v1/archive?q=translation", None).await.body["total"], 0);
+    assert_eq!(app.get("/api/v1/archive", None).await.body["total"], 0);
+
+    // History is not rewritten: another deadline for the same round is a bad line.
+    let moved = manifest.replace("2015-04-30", "2015-05-31");
+    let again = import(&app, &moved, &files, "").await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", again.text);
+    assert!(
+        again.text.contains("line 2: this round was imported before with other facts (revision_due 2015-04-30)"),
+        "{}",
+        again.text
+    );
+    // A deadline without a revision requested is named with its column.
+    let stray = "city,period,due_date,received_on,decision,decided_on,revision_due\n\
+                 gamma,2014-2018,2018-11-30,2018-11-20,accepted,2019-01-10,2019-03-01\n";
+    let r = import(&app, stray, &[], "").await;
+    assert!(
+        r.text.contains("line 2: revision_due: a revision deadline only goes with a revision requested"),
+        "{}",
+        r.text
+    );
+}
+
 both_backends!(
     a_good_manifest_imports_every_round_with_its_facts,
     the_same_manifest_again_changes_nothing_and_a_dry_run_writes_nothing,
@@ -383,4 +620,6 @@ both_backends!(
     the_dashboard_counts_past_rounds,
     no_reminder_is_ever_sent_for_an_imported_round,
     a_legacy_pdf_is_found_served_harvested_and_checked,
+    a_pdf_over_the_time_budget_is_a_bad_line_named_in_bounded_time,
+    a_report_received_but_not_accepted_is_archived_unpublished_with_its_revision_deadline,
 );

@@ -61,7 +61,8 @@ struct EntryView {
     /// The digest of the accepted sources (printed on the PDF's cover).
     source_sha256: String,
     pdf: FileView<'static>,
-    source_bundle: FileView<'static>,
+    /// `null` for a received document (a past report archived as the city sent it): it has none.
+    source_bundle: Option<FileView<'static>>,
     renderer_version: String,
     template_version: String,
     archived_at: String,
@@ -153,11 +154,11 @@ impl EntryView {
             version: e.submission.version,
             source_sha256: e.submission.bundle_sha256,
             pdf: FileView { sha256: d.pdf_sha256.into(), bytes: d.pdf_bytes, url: format!("/api/v1/archive/{id}/pdf") },
-            source_bundle: FileView {
-                sha256: d.bundle_sha256.into(),
-                bytes: d.bundle_bytes,
+            source_bundle: d.bundle_sha256.zip(d.bundle_bytes).map(|(sha256, bytes)| FileView {
+                sha256: sha256.into(),
+                bytes,
                 url: format!("/api/v1/archive/{id}/source.zip"),
-            },
+            }),
             renderer_version: d.renderer_version,
             template_version: d.template_version,
             archived_at: rfc3339(d.archived_at.and_utc()),
@@ -244,7 +245,8 @@ async fn pdf(
 }
 
 /// The source bundle: a ZIP of the Markdown, the attachments and a manifest of hashes; served like
-/// the PDF, at `source.zip` and at the older `source`.
+/// the PDF, at `source.zip` and at the older `source`. A received document has none: 404
+/// `no_source_bundle`.
 async fn source(
     State(state): State<AppState>,
     auth: Auth,
@@ -262,7 +264,8 @@ struct VerificationView {
     pdf_sha256: String,
     /// `intact`, `missing` or `changed`, as hashed for this answer.
     stored_pdf: &'static str,
-    stored_bundle: &'static str,
+    /// `null` for a received document, which has no bundle.
+    stored_bundle: Option<&'static str>,
     rerendered_sha256: Option<String>,
     /// Both stored files are intact (as `stored_pdf` and `stored_bundle` say).
     intact: bool,
@@ -320,7 +323,7 @@ async fn verify(
         archive_id: id,
         pdf_sha256: entry.document.pdf_sha256,
         stored_pdf: fixity_label(&v.pdf),
-        stored_bundle: fixity_label(&v.bundle),
+        stored_bundle: v.bundle.as_ref().map(fixity_label),
         rerendered_sha256: v.rerendered_sha256,
         intact,
         matches: v.matches,

@@ -81,7 +81,8 @@ struct SummaryView<'a> {
     published_at: String,
     archived_at: String,
     pdf: FileView<'a>,
-    source_bundle: FileView<'a>,
+    /// `null` for a received document (a past report archived as the city sent it).
+    source_bundle: Option<FileView<'a>>,
     source_sha256: &'a str,
     renderer_version: &'a str,
     template_version: &'a str,
@@ -106,11 +107,11 @@ impl<'a> SummaryView<'a> {
             published_at: rfc3339(r.published_at.and_utc()),
             archived_at: rfc3339(r.archived_at.and_utc()),
             pdf: FileView { sha256: Cow::Borrowed(&r.pdf_sha256), bytes: r.pdf_bytes, url: format!("{url}/pdf") },
-            source_bundle: FileView {
-                sha256: Cow::Borrowed(&r.bundle_sha256),
-                bytes: r.bundle_bytes,
+            source_bundle: r.bundle_sha256.as_deref().zip(r.bundle_bytes).map(|(sha256, bytes)| FileView {
+                sha256: Cow::Borrowed(sha256),
+                bytes,
                 url: format!("{url}/source.zip"),
-            },
+            }),
             source_sha256: &r.source_sha256,
             renderer_version: &r.renderer_version,
             template_version: &r.template_version,

@@ -1,0 +1,1 @@
+ALTER TABLE history_rounds DROP COLUMN revision_due;
