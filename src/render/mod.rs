@@ -22,6 +22,7 @@
 //! The module is a leaf: it imports nothing else from the crate.
 
 mod check;
+mod content;
 mod error;
 mod fonts;
 mod hyphenate;
