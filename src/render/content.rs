@@ -25,34 +25,65 @@ pub(crate) struct GlyphUse {
     pub faces: Vec<Option<Vec<Option<GlyphText>>>>,
 }
 
+/// A glyph's text so far, and whether that text is the glyph's alone.
+type Seen = (GlyphText, bool);
+
 impl GlyphUse {
-    /// Every glyph the pages draw, with the text of its first drawing that has one.
+    /// Every glyph the pages draw, with the text it stands for: from a cluster of that
+    /// one glyph where there is one (so `स` maps to "स", not to the "से" of a cluster
+    /// it also begins), else from its first drawing with text.
     pub fn of(doc: &LaidOut, fonts: &FontSet<'_>) -> GlyphUse {
-        let mut faces: Vec<Option<Vec<Option<GlyphText>>>> = fonts.faces.iter().map(|_| None).collect();
+        let mut seen: Vec<Option<Vec<Option<Seen>>>> = fonts.faces.iter().map(|_| None).collect();
         for item in doc.pages.iter().flat_map(|p| &p.items) {
             let Item::Text(t) = item else { continue };
-            let (Some(slot), Some(face)) = (faces.get_mut(t.font), fonts.faces.get(t.font)) else { continue };
+            let (Some(slot), Some(face)) = (seen.get_mut(t.font), fonts.faces.get(t.font)) else { continue };
             let table = slot.get_or_insert_with(|| vec![None; face.shaper.number_of_glyphs() as usize]);
-            for g in &t.glyphs {
+            for (k, g) in t.glyphs.iter().enumerate() {
                 let Some(entry) = table.get_mut(g.gid as usize) else { continue };
-                if matches!(entry, Some(Some(_))) {
+                if matches!(entry, Some((_, true))) {
                     continue;
                 }
-                let text = t.text.get(g.text_start as usize..g.text_end as usize).filter(|s| !s.is_empty());
-                *entry = Some(text.map(Box::from));
+                let text = cluster_text(t, k);
+                if text.is_none() && entry.is_some() {
+                    continue;
+                }
+                let alone = text.is_some() && cluster_end(t, k) == k;
+                if alone || matches!(entry, None | Some((None, _))) {
+                    *entry = Some((text.map(Box::from), alone));
+                }
             }
         }
+        let faces = seen
+            .into_iter()
+            .map(|table| table.map(|t| t.into_iter().map(|e| e.map(|(text, _)| text)).collect()))
+            .collect();
         GlyphUse { faces }
     }
 }
 
+/// The text glyph `k` of an item stands for; `None` for the second and later
+/// glyphs of a cluster.
+fn cluster_text(t: &TextItem, k: usize) -> Option<&str> {
+    let g = &t.glyphs[k];
+    t.text.get(g.text_start as usize..g.text_end as usize).filter(|s| !s.is_empty())
+}
+
+/// The last glyph of the cluster glyph `k` begins: the glyphs after it without text.
+fn cluster_end(t: &TextItem, k: usize) -> usize {
+    let more = t.glyphs[k + 1..].iter().take_while(|g| g.text_start >= g.text_end).count();
+    k + more
+}
+
 /// How one face's glyphs are written: the Identity-H code of each glyph id (the
-/// glyph id itself, except in CID-keyed CFF fonts) and its `/W` width.
+/// glyph id itself, except in CID-keyed CFF fonts), its `/W` width and the text its
+/// ToUnicode entry gives.
 pub(crate) struct FaceCodes {
     /// Code by glyph id; empty when codes are glyph ids.
     pub codes: Vec<u16>,
     /// Declared width by glyph id, in thousandths of an em.
     pub widths: Vec<i32>,
+    /// ToUnicode text by glyph id.
+    pub texts: Vec<GlyphText>,
 }
 
 impl FaceCodes {
@@ -62,6 +93,11 @@ impl FaceCodes {
 
     fn width(&self, gid: u16) -> i32 {
         self.widths.get(gid as usize).copied().unwrap_or(0)
+    }
+
+    /// Whether the ToUnicode entry of `gid` reads as `text`.
+    fn reads_as(&self, gid: u16, text: &str) -> bool {
+        self.texts.get(gid as usize).and_then(|t| t.as_deref()) == Some(text)
     }
 }
 
@@ -180,7 +216,28 @@ fn text(out: &mut Vec<u8>, st: &mut State, t: &TextItem, page_height: f32, face:
     let mut open = false;
     // Rounding error carried from one adjustment to the next.
     let mut carry = 0.0f32;
-    for glyph in &t.glyphs {
+    // The last glyph of an open /ActualText span.
+    let mut span_end: Option<usize> = None;
+    for (k, glyph) in t.glyphs.iter().enumerate() {
+        // A cluster its glyphs' ToUnicode entries would misread (several glyphs, a
+        // glyph shared with another text, a reordered vowel sign) carries its text.
+        if span_end.is_none()
+            && let Some(own) = cluster_text(t, k)
+        {
+            let end = cluster_end(t, k);
+            if end > k || !face.reads_as(glyph.gid, own) {
+                if open {
+                    out.extend_from_slice(b"] TJ\n");
+                    open = false;
+                }
+                out.extend_from_slice(b"/Span <</ActualText <FEFF");
+                for unit in own.encode_utf16() {
+                    hex_digits(out, unit);
+                }
+                out.extend_from_slice(b">>> BDC\n");
+                span_end = Some(end);
+            }
+        }
         if glyph.x_offset != 0.0 || glyph.y_offset != 0.0 {
             // A positioned mark: shown on its own at its offset, then the run
             // continues from where its advance puts the pen.
@@ -192,22 +249,29 @@ fn text(out: &mut Vec<u8>, st: &mut State, t: &TextItem, page_height: f32, face:
             hex(out, face.code(glyph.gid));
             out.extend_from_slice(b"] TJ\n");
             pen += glyph.advance;
-            carry = 0.0;
-            continue;
+        } else {
+            if !open {
+                start_run(out, pen, baseline);
+                open = true;
+                carry = 0.0;
+            }
+            hex(out, face.code(glyph.gid));
+            pen += glyph.advance;
+            // TJ moves the pen left by n/1000 em after the declared width.
+            carry += face.width(glyph.gid) as f32 - glyph.advance * per_pt;
+            let n = carry.round();
+            if n != 0.0 {
+                carry -= n;
+                int(out, n as i64);
+            }
         }
-        if !open {
-            start_run(out, pen, baseline);
-            open = true;
-            carry = 0.0;
-        }
-        hex(out, face.code(glyph.gid));
-        pen += glyph.advance;
-        // TJ moves the pen left by n/1000 em after the declared width.
-        carry += face.width(glyph.gid) as f32 - glyph.advance * per_pt;
-        let n = carry.round();
-        if n != 0.0 {
-            carry -= n;
-            int(out, n as i64);
+        if span_end == Some(k) {
+            if open {
+                out.extend_from_slice(b"] TJ\n");
+                open = false;
+            }
+            out.extend_from_slice(b"EMC\n");
+            span_end = None;
         }
     }
     if open {
@@ -221,16 +285,21 @@ fn start_run(out: &mut Vec<u8>, x: f32, y: f32) {
     out.extend_from_slice(b"Tm [");
 }
 
+/// A glyph's two-byte code as a hex string.
 fn hex(out: &mut Vec<u8>, code: u16) {
+    out.push(b'<');
+    hex_digits(out, code);
+    out.push(b'>');
+}
+
+fn hex_digits(out: &mut Vec<u8>, unit: u16) {
     const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
-    let b = code.to_be_bytes();
+    let b = unit.to_be_bytes();
     out.extend_from_slice(&[
-        b'<',
         DIGITS[(b[0] >> 4) as usize],
         DIGITS[(b[0] & 15) as usize],
         DIGITS[(b[1] >> 4) as usize],
         DIGITS[(b[1] & 15) as usize],
-        b'>',
     ]);
 }
 

@@ -77,7 +77,7 @@ pub(crate) fn write(
             table.into_iter().enumerate().filter_map(|(g, text)| text.map(|t| (g as u16, t))).collect();
         let gids: Vec<u16> = glyphs.iter().map(|(g, _)| *g).collect();
         let parsed = embed_font(fonts, font, &gids)?;
-        codes[font] = Some(face_codes(&parsed, &gids));
+        codes[font] = Some(face_codes(&parsed, &gids, &glyphs));
         declarations.push(Op::SetFont { font: PdfFontHandle::External(font_id(font)), size: Pt(1.0) });
         declarations.push(Op::ShowText {
             items: vec![PText::GlyphIds(
@@ -145,7 +145,7 @@ fn font_id(font: OurFontId) -> FontId {
 /// The Identity-H code and declared width of each glyph of an embedded face, as
 /// printpdf writes them into `/W`: codes are the charset's CIDs in a CID-keyed CFF
 /// font, glyph ids otherwise; widths are truncated to thousandths of an em.
-fn face_codes(parsed: &ParsedFont, gids: &[u16]) -> FaceCodes {
+fn face_codes(parsed: &ParsedFont, gids: &[u16], glyphs: &[(u16, GlyphText)]) -> FaceCodes {
     let len = gids.last().map_or(0, |&g| g as usize + 1);
     let codes = match printpdf::cff_charset_gid_to_cid_map(&parsed.original_bytes, 0) {
         Some(map) => (0..len).map(|g| map.get(&(g as u16)).copied().unwrap_or(g as u16)).collect(),
@@ -157,7 +157,11 @@ fn face_codes(parsed: &ParsedFont, gids: &[u16]) -> FaceCodes {
         let w = parsed.glyph_widths.get(&g).copied().unwrap_or(0);
         widths[g as usize] = (w as f32 * 1000.0 / upem) as i32;
     }
-    FaceCodes { codes, widths }
+    let mut texts = vec![None; len];
+    for (g, text) in glyphs {
+        texts[*g as usize] = text.clone();
+    }
+    FaceCodes { codes, widths, texts }
 }
 
 /// printpdf's link annotations for the links of one page.
@@ -239,7 +243,7 @@ fn embed_font(fonts: &FontSet<'_>, font: OurFontId, gids: &[u16]) -> Result<Pars
     if !keep.contains(&0) {
         keep.insert(0, 0);
     }
-    let subset = subsetter::subset(face.data, 0, subsetter::Profile::pdf(&keep))
+    let subset = subsetter::subset(face.data, face.index, subsetter::Profile::pdf(&keep))
         .map_err(|e| RenderError::MissingFont { path: face.name.clone(), reason: format!("cannot subset: {e}") })?;
     // The subset tag is derived from the content, so it is stable across runs.
     let mut h = Sha256::new();
