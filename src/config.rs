@@ -466,8 +466,8 @@ pub struct RenderOpts {
     /// A template directory (template.json and fonts) instead of the built-in MMR template.
     #[arg(long)]
     pub template: Option<PathBuf>,
-    /// A directory of extra .ttf/.otf fonts (CJK, Arabic, Hebrew...) used where the template's
-    /// fonts have no glyph.
+    /// A directory of extra fonts (CJK, Arabic, Hebrew...) used where the template's fonts have
+    /// no glyph: .ttf, .otf, and each face of a .ttc/.otc collection; symbolic links followed.
     #[arg(long)]
     pub fonts: Option<PathBuf>,
     /// Page size: a4 or letter.

@@ -13,8 +13,9 @@
 //! 3. [`layout`] breaks lines, paginates, adds the cover, contents, running header
 //!    and footer, and returns pages of positioned items in points with a top-left
 //!    origin. It never touches PDF.
-//! 4. [`pdf`] (the only file that imports printpdf and lopdf) walks those pages,
-//!    subsets the fonts, flips the y axis once, and writes a deterministic PDF with
+//! 4. [`content`] encodes each page's content stream (one `TJ` per glyph run),
+//!    flipping the y axis; [`pdf`] (the only file that imports printpdf and lopdf)
+//!    subsets the fonts and writes a deterministic PDF around those streams with
 //!    outline, links, metadata and XMP.
 //!
 //! Nothing here reads the clock, the machine's fonts or any file the caller did not
@@ -59,7 +60,7 @@ pub use template::{PageSize, Part, Section, Template};
 /// made by an earlier renderer instead of looking damaged; `tests/render/golden.rs` fails until it
 /// is bumped and its list regenerated. README's "Renderer versions" table says which release
 /// carries each.
-pub const RENDERER: &str = "mmr-render 3";
+pub const RENDERER: &str = "mmr-render 4";
 
 /// Everything one rendering needs. Borrowed so a caller can render the same bundle
 /// twice without cloning it.
