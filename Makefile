@@ -68,6 +68,8 @@ test-deps:
 	$(call need,command -v python3,python3)
 	$(call need,command -v pdftotext && command -v pdfinfo && command -v pdffonts && command -v pdftoppm,poppler-utils)
 	$(call need,command -v qpdf,qpdf)
+	$(call need,test -f /usr/share/fonts/truetype/noto/NotoNaskhArabic-Regular.ttf,fonts-noto-core)
+	$(call need,test -f /usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc,fonts-noto-cjk)
 	$(call need,command -v openssl,openssl)
 	$(call need,command -v nginx || test -x /usr/sbin/nginx,nginx-light)
 	$(call need,test -x /usr/bin/chromium,chromium)

@@ -7,6 +7,7 @@ use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::domain::cycles::CycleRules;
@@ -366,21 +367,36 @@ pub struct AdmissionOpts {
     /// Previews one token may ask for in a minute (one at a time); 429 beyond.
     #[arg(long, env = "MMR_PREVIEW_RATE", default_value_t = crate::workflow::admission::DEFAULT_PREVIEW_RATE, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub preview_rate: u32,
+    /// A directory of extra fonts (.ttf, .otf, and each face of a .ttc/.otc collection; symbolic
+    /// links followed) used wherever the template's fonts have no glyph, as `mmr render --fonts`
+    /// does: previews, draft and version PDFs, archiving and verification all render with them.
+    /// Read once at startup. README shows a directory for Arabic, Hebrew, Devanagari, Thai and CJK.
+    #[arg(long, env = "MMR_FONTS_DIR")]
+    pub fonts_dir: Option<PathBuf>,
 }
 
 impl AdmissionOpts {
-    /// The rendering kit of `mmr serve`: the default template and limits, admitted as configured.
-    pub fn reporting(&self) -> crate::workflow::render::Reporting {
+    /// The rendering kit of `mmr serve`: the built-in template with the fonts of `--fonts-dir`,
+    /// the default limits, admitted as configured. Fails when the fonts directory cannot be read
+    /// or holds a file that is not a font.
+    pub fn reporting(&self) -> anyhow::Result<crate::workflow::render::Reporting> {
         use crate::workflow::admission::{CallerLimit, CallerRate, RenderBudget, RenderGate, default_concurrency};
         let budget = RenderBudget {
             concurrency: self.render_concurrency.map_or_else(default_concurrency, |n| n as usize),
             queue: std::time::Duration::from_secs(self.render_queue_secs),
         };
-        crate::workflow::render::Reporting {
+        let mut template = crate::render::Template::builtin();
+        if let Some(dir) = &self.fonts_dir {
+            template = template
+                .with_fonts_dir(dir)
+                .with_context(|| format!("MMR_FONTS_DIR / --fonts-dir {}", dir.display()))?;
+        }
+        Ok(crate::workflow::render::Reporting {
+            template: std::sync::Arc::new(template),
             gate: std::sync::Arc::new(RenderGate::new(budget)),
             previews: std::sync::Arc::new(CallerLimit::new(CallerRate { per_minute: self.preview_rate })),
             ..Default::default()
-        }
+        })
     }
 }
 
@@ -461,8 +477,8 @@ pub struct RenderOpts {
     /// A template directory (template.json and fonts) instead of the built-in MMR template.
     #[arg(long)]
     pub template: Option<PathBuf>,
-    /// A directory of extra .ttf/.otf fonts (CJK, Arabic, Hebrew...) used where the template's
-    /// fonts have no glyph.
+    /// A directory of extra fonts (CJK, Arabic, Hebrew...) used where the template's fonts have
+    /// no glyph: .ttf, .otf, and each face of a .ttc/.otc collection; symbolic links followed.
     #[arg(long)]
     pub fonts: Option<PathBuf>,
     /// Page size: a4 or letter.

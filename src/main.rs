@@ -394,7 +394,7 @@ fn serve(
             tracing::info!(proxies = %opts.trusted_proxies, "X-Forwarded-For is believed from these proxies");
         }
         state.trusted_proxies = Arc::new(opts.trusted_proxies.clone());
-        state.reporting = opts.admission.reporting();
+        state.reporting = opts.admission.reporting()?;
         state.postman = Some(Arc::new(workflow::sign_in::Postman {
             transport: transport.clone(),
             from: config.from.clone(),
@@ -508,20 +508,7 @@ fn render_files(opts: &RenderOpts, city: Option<CityCover>) -> anyhow::Result<Re
         template = template.with_page_size(PageSize::Letter);
     }
     if let Some(dir) = &opts.fonts {
-        for entry in std::fs::read_dir(dir).with_context(|| format!("--fonts {}", dir.display()))? {
-            let path = entry?.path();
-            let is_font = path
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| e.eq_ignore_ascii_case("ttf") || e.eq_ignore_ascii_case("otf"));
-            if is_font {
-                let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-                template = template.with_extra_font(
-                    &name,
-                    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?,
-                );
-            }
-        }
+        template = template.with_fonts_dir(dir).with_context(|| format!("--fonts {}", dir.display()))?;
     }
     let date = match opts.date {
         Some(d) => d,

@@ -1,7 +1,8 @@
 //! The faces a rendering may use: the template's regular, bold, italic, bold
 //! italic and monospace faces, then its extra faces as fallbacks for scripts the
-//! main family lacks. Faces borrow the template's font bytes for the length of one
-//! rendering; nothing is read from the machine.
+//! main family lacks (each face of a collection is a face of its own). Faces
+//! borrow the template's font bytes for the length of one rendering; nothing is
+//! read from the machine.
 
 use rustybuzz::ttf_parser::name_id;
 
@@ -21,7 +22,10 @@ const FIRST_EXTRA: FontId = 5;
 /// One parsed face.
 pub(crate) struct Face<'t> {
     pub shaper: rustybuzz::Face<'t>,
+    /// The font file (a whole collection for a face of a `.ttc`).
     pub data: &'t [u8],
+    /// The face's index in `data`.
+    pub index: u32,
     /// PostScript name, used for the PDF /BaseFont.
     pub name: String,
     pub units_per_em: f32,
@@ -73,7 +77,8 @@ impl<'t> FontSet<'t> {
 
 fn parse_face(font: &FontData) -> Result<Face<'_>, RenderError> {
     let missing = |reason: &str| RenderError::MissingFont { path: font.path.clone(), reason: reason.to_string() };
-    let shaper = rustybuzz::Face::from_slice(&font.bytes, 0).ok_or_else(|| missing("not a TrueType/OpenType font"))?;
+    let shaper =
+        rustybuzz::Face::from_slice(font.data(), font.index).ok_or_else(|| missing("not a TrueType/OpenType font"))?;
     let upem = shaper.units_per_em() as f32;
     if upem <= 0.0 {
         return Err(missing("units per em is zero"));
@@ -93,7 +98,8 @@ fn parse_face(font: &FontData) -> Result<Face<'_>, RenderError> {
         units_per_em: upem,
         name,
         truetype,
-        data: &font.bytes,
+        data: font.data(),
+        index: font.index,
         shaper,
     })
 }

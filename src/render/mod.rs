@@ -13,8 +13,9 @@
 //! 3. [`layout`] breaks lines, paginates, adds the cover, contents, running header
 //!    and footer, and returns pages of positioned items in points with a top-left
 //!    origin. It never touches PDF.
-//! 4. [`pdf`] (the only file that imports printpdf and lopdf) walks those pages,
-//!    subsets the fonts, flips the y axis once, and writes a deterministic PDF with
+//! 4. [`content`] encodes each page's content stream (one `TJ` per glyph run),
+//!    flipping the y axis; [`pdf`] (the only file that imports printpdf and lopdf)
+//!    subsets the fonts and writes a deterministic PDF around those streams with
 //!    outline, links, metadata and XMP.
 //!
 //! Nothing here reads the clock, the machine's fonts or any file the caller did not
@@ -22,6 +23,7 @@
 //! The module is a leaf: it imports nothing else from the crate.
 
 mod check;
+mod content;
 mod error;
 mod fonts;
 mod hyphenate;

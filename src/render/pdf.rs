@@ -1,13 +1,17 @@
-//! The PDF writer: walks the laid-out pages and hands printpdf one operation per
-//! item, then finishes the document through lopdf. The only file that imports
-//! printpdf and lopdf, and the one place that flips the y axis (layout measures
-//! from the top of the page, PDF from the bottom).
+//! The PDF writer: has the page content streams encoded by [`content`](super::content),
+//! hands printpdf the fonts, images, pages and link annotations, then finishes the
+//! document through lopdf. The only file that imports printpdf and lopdf, and with
+//! `content` the one place that flips the y axis (layout measures from the top of
+//! the page, PDF from the bottom).
 //!
 //! Around printpdf 0.12.8's defaults, on purpose:
+//! - content streams are encoded directly and put in place of printpdf's after
+//!   `to_lopdf_document`: its per-glyph operation list was more than half of a
+//!   rendering's time and held every page in memory; printpdf still writes each
+//!   font's `/W` and ToUnicode, from one declaration of its glyphs and their text
+//!   (so ToUnicode maps ligatures back to their letters);
 //! - fonts are subset here with `subsetter` (which keeps glyph ids) because
-//!   printpdf only subsets with its heavy `text_layout` feature; glyphs are shown
-//!   as glyph ids with their text attached, so ToUnicode maps ligatures back to
-//!   their letters;
+//!   printpdf only subsets with its heavy `text_layout` feature;
 //! - font and image resource names are fixed (`F0`, `Im0`...), and the trailer
 //!   /ID is a digest of the input, where printpdf would use a process-global
 //!   counter and random strings;
@@ -19,25 +23,25 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use flate2::Compression;
 use flate2::write::ZlibEncoder;
 use lopdf::{Dictionary, Object, ObjectId, Stream, StringFormat};
 use printpdf::{
-    Actions, BorderArray, Codepoint, Color, Destination, DictItem, ExternalStream, ExternalXObject, FontId,
-    FontMetrics, FontType, Line as PLine, LineCapStyle, LinePoint, LinkAnnotation, Op, PaintMode, ParsedFont,
-    PdfDocument, PdfFont, PdfFontHandle, PdfFontMetricsStub, PdfPage, PdfSaveOptions, Point, Pt, Px, Rect as PRect,
-    Rgb as PRgb, TextItem as PText, TextMatrix, XObject, XObjectId, XObjectTransform,
+    Actions, BorderArray, Codepoint, Destination, DictItem, ExternalStream, ExternalXObject, FontId, FontMetrics,
+    FontType, LinkAnnotation, Op, ParsedFont, PdfDocument, PdfFont, PdfFontHandle, PdfFontMetricsStub, PdfPage,
+    PdfSaveOptions, Pt, Px, Rect as PRect, TextItem as PText, XObject, XObjectId,
 };
 use rustybuzz::ttf_parser::GlyphId;
 use sha2::{Digest, Sha256};
 
+use super::content::{self, FaceCodes, GlyphText, GlyphUse};
 use super::fonts::{FontId as OurFontId, FontSet};
 use super::images::{ColourSpace, Encoded, Images};
-use super::layout::{Item, LaidOut, OutlineEntry, Rect, Target, TextItem};
+use super::layout::{Item, LaidOut, OutlineEntry, Rect, Target};
 use super::meta::{DocumentMeta, document_id};
-use super::template::{Rgb, Template};
+use super::template::Template;
 use super::{RENDERER, RenderError, Timings};
 
 /// Document-level values for the Info dictionary and XMP.
@@ -47,12 +51,9 @@ pub(crate) struct Info<'a> {
     pub source_sha: &'a str,
 }
 
-/// Where a glyph's text is attached: the last place it is shown. printpdf keeps
-/// the last text it sees for a glyph id, so text on that one glyph is enough.
-type GlyphSite = (u32, u32, u32);
-
-/// Write the PDF. The layout is consumed page by page, so its glyphs are freed
-/// as printpdf's operations are built and the two never peak together.
+/// Write the PDF. Content streams are encoded and compressed page by page as the
+/// layout is consumed, so neither the layout's glyphs nor uncompressed content
+/// are held for every page at once; printpdf then writes the document around them.
 pub(crate) fn write(
     mut doc: LaidOut,
     fonts: &FontSet<'_>,
@@ -61,12 +62,31 @@ pub(crate) fn write(
     timings: &mut Timings,
 ) -> Result<Vec<u8>, RenderError> {
     let start = Instant::now();
-    let sites = glyph_sites(&doc, fonts);
+    let used = GlyphUse::of(&doc, fonts);
 
     let subset_start = Instant::now();
     let mut pdf = PdfDocument::new(&info.meta.title);
-    for (font, gids) in used_glyphs(&sites) {
+    let mut codes: Vec<Option<FaceCodes>> = fonts.faces.iter().map(|_| None).collect();
+    // printpdf learns the glyphs of each font (for /W and ToUnicode) from text shown
+    // on a page: one declaration per font on the first page, whose content stream is
+    // replaced below like every other.
+    let mut declarations = Vec::new();
+    for (font, table) in used.faces.into_iter().enumerate() {
+        let Some(table) = table else { continue };
+        let glyphs: Vec<(u16, GlyphText)> =
+            table.into_iter().enumerate().filter_map(|(g, text)| text.map(|t| (g as u16, t))).collect();
+        let gids: Vec<u16> = glyphs.iter().map(|(g, _)| *g).collect();
         let parsed = embed_font(fonts, font, &gids)?;
+        codes[font] = Some(face_codes(&parsed, &gids, &glyphs));
+        declarations.push(Op::SetFont { font: PdfFontHandle::External(font_id(font)), size: Pt(1.0) });
+        declarations.push(Op::ShowText {
+            items: vec![PText::GlyphIds(
+                glyphs
+                    .into_iter()
+                    .map(|(gid, text)| Codepoint { gid, offset: 0.0, cid: text.map(String::from) })
+                    .collect(),
+            )],
+        });
         pdf.resources.fonts.map.insert(font_id(font), PdfFont::new(parsed));
     }
     timings.subset = subset_start.elapsed();
@@ -74,16 +94,28 @@ pub(crate) fn write(
     for (i, img) in images.list.iter().enumerate() {
         pdf.resources.xobjects.map.insert(XObjectId(format!("Im{i}")), XObject::External(image_xobject(img)));
     }
-    let height = doc.height;
+    let (width, height) = (doc.width, doc.height);
     let pages = std::mem::take(&mut doc.pages);
+    let mut contents = Vec::with_capacity(pages.len());
+    let mut deflating = Duration::ZERO;
     pdf.pages = pages
         .into_iter()
         .enumerate()
-        .map(|(p, page)| PdfPage {
-            media_box: PRect::from_wh(Pt(doc.width), Pt(height)),
-            trim_box: PRect::from_wh(Pt(doc.width), Pt(height)),
-            crop_box: PRect::from_wh(Pt(doc.width), Pt(height)),
-            ops: page_ops(p, &page.items, &doc, fonts, &sites),
+        .map(|(p, page)| {
+            let stream = content::page(&page.items, height, &codes);
+            let deflate_start = Instant::now();
+            contents.push(deflate(&stream));
+            deflating += deflate_start.elapsed();
+            let mut ops = link_ops(&page.items, &doc);
+            if p == 0 {
+                ops.append(&mut declarations);
+            }
+            PdfPage {
+                media_box: PRect::from_wh(Pt(width), Pt(height)),
+                trim_box: PRect::from_wh(Pt(width), Pt(height)),
+                crop_box: PRect::from_wh(Pt(width), Pt(height)),
+                ops,
+            }
         })
         .collect();
 
@@ -93,6 +125,7 @@ pub(crate) fn write(
     let mut lo = pdf.to_lopdf_document(&opts, &mut warnings);
     timings.printpdf = writer_start.elapsed();
     drop(pdf);
+    set_contents(&mut lo, contents)?;
     finish_document(&mut lo, &doc, info)?;
     let before_compress = start.elapsed();
 
@@ -100,8 +133,8 @@ pub(crate) fn write(
     compress_streams(&mut lo);
     let mut out = Vec::with_capacity(1 << 20);
     lo.save_to(&mut out).map_err(|e| RenderError::Pdf(e.to_string()))?;
-    timings.compress = compress_start.elapsed();
-    timings.pdf = before_compress.saturating_sub(timings.subset + timings.printpdf);
+    timings.compress = compress_start.elapsed() + deflating;
+    timings.pdf = before_compress.saturating_sub(timings.subset + timings.printpdf + deflating);
     Ok(out)
 }
 
@@ -109,38 +142,98 @@ fn font_id(font: OurFontId) -> FontId {
     FontId(format!("F{font}"))
 }
 
-/// For every (face, glyph id) the last place it is shown with non-empty text.
-fn glyph_sites(doc: &LaidOut, fonts: &FontSet<'_>) -> Vec<Vec<Option<GlyphSite>>> {
-    let mut sites: Vec<Vec<Option<GlyphSite>>> =
-        fonts.faces.iter().map(|f| vec![None; f.shaper.number_of_glyphs() as usize]).collect();
-    for (p, page) in doc.pages.iter().enumerate() {
-        for (i, item) in page.items.iter().enumerate() {
-            if let Item::Text(t) = item {
-                let Some(table) = sites.get_mut(t.font) else {
-                    continue;
-                };
-                for (g, glyph) in t.glyphs.iter().enumerate() {
-                    if let Some(slot) = table.get_mut(glyph.gid as usize)
-                        && (glyph.text_end > glyph.text_start || slot.is_none())
-                    {
-                        *slot = Some((p as u32, i as u32, g as u32));
-                    }
-                }
-            }
-        }
+/// The Identity-H code and declared width of each glyph of an embedded face, as
+/// printpdf writes them into `/W`: codes are the charset's CIDs in a CID-keyed CFF
+/// font, glyph ids otherwise; widths are truncated to thousandths of an em.
+fn face_codes(parsed: &ParsedFont, gids: &[u16], glyphs: &[(u16, GlyphText)]) -> FaceCodes {
+    let len = gids.last().map_or(0, |&g| g as usize + 1);
+    let codes = match printpdf::cff_charset_gid_to_cid_map(&parsed.original_bytes, 0) {
+        Some(map) => (0..len).map(|g| map.get(&(g as u16)).copied().unwrap_or(g as u16)).collect(),
+        None => Vec::new(),
+    };
+    let upem = f32::from(parsed.pdf_font_metrics.units_per_em);
+    let mut widths = vec![0; len];
+    for &g in gids {
+        let w = parsed.glyph_widths.get(&g).copied().unwrap_or(0);
+        widths[g as usize] = (w as f32 * 1000.0 / upem) as i32;
     }
-    sites
+    let mut texts = vec![None; len];
+    for (g, text) in glyphs {
+        texts[*g as usize] = text.clone();
+    }
+    FaceCodes { codes, widths, texts }
 }
 
-fn used_glyphs(sites: &[Vec<Option<GlyphSite>>]) -> Vec<(OurFontId, Vec<u16>)> {
-    sites
+/// printpdf's link annotations for the links of one page.
+fn link_ops(items: &[Item], doc: &LaidOut) -> Vec<Op> {
+    let h = doc.height;
+    items
         .iter()
-        .enumerate()
-        .filter_map(|(font, table)| {
-            let gids: Vec<u16> = table.iter().enumerate().filter(|(_, s)| s.is_some()).map(|(g, _)| g as u16).collect();
-            (!gids.is_empty()).then_some((font, gids))
+        .filter_map(|item| {
+            let Item::Link { rect, target } = item else { return None };
+            let action = match target {
+                Target::Uri(u) => Actions::Uri(u.clone()),
+                Target::Dest(d) => {
+                    let dest = doc.dests.get(*d)?;
+                    Actions::Goto(Destination::Xyz {
+                        page: dest.page + 1,
+                        left: Some(0.0),
+                        top: Some(h - dest.y + 4.0),
+                        zoom: None,
+                    })
+                }
+                Target::Anchor(_) => return None,
+            };
+            Some(Op::LinkAnnotation {
+                link: LinkAnnotation::new(
+                    pdf_rect(rect, h),
+                    action,
+                    Some(BorderArray::Solid([0.0, 0.0, 0.0])),
+                    None,
+                    None,
+                ),
+            })
         })
         .collect()
+}
+
+/// Put the encoded content streams in place of printpdf's (which hold only the
+/// glyph declarations), page by page in order.
+fn set_contents(lo: &mut lopdf::Document, contents: Vec<Deflated>) -> Result<(), RenderError> {
+    let pdf_err = |e: lopdf::Error| RenderError::Pdf(e.to_string());
+    let pages: Vec<ObjectId> = lo.get_pages().into_values().collect();
+    for (page, content) in pages.into_iter().zip(contents) {
+        let stream_id =
+            lo.get_dictionary(page).and_then(|d| d.get(b"Contents")).and_then(Object::as_reference).map_err(pdf_err)?;
+        let Object::Stream(stream) = lo.get_object_mut(stream_id).map_err(pdf_err)? else {
+            return Err(RenderError::Pdf("page contents are not a stream".into()));
+        };
+        match content {
+            Deflated::Packed(packed) => {
+                stream.dict.set("Filter", "FlateDecode");
+                stream.set_content(packed);
+            }
+            Deflated::Plain(plain) => stream.set_content(plain),
+        }
+    }
+    Ok(())
+}
+
+/// A stream's bytes after compression was tried.
+enum Deflated {
+    Packed(Vec<u8>),
+    /// Compression did not make it smaller.
+    Plain(Vec<u8>),
+}
+
+/// Flate at level 1: content streams of shaped text compress about as well at the
+/// fastest level, at a fraction of the time (level 6: 6× the time, ~30 % smaller).
+fn deflate(data: &[u8]) -> Deflated {
+    let mut enc = ZlibEncoder::new(Vec::with_capacity(data.len() / 3 + 64), Compression::fast());
+    match enc.write_all(data).ok().and_then(|()| enc.finish().ok()) {
+        Some(packed) if packed.len() < data.len() => Deflated::Packed(packed),
+        _ => Deflated::Plain(data.to_vec()),
+    }
 }
 
 /// Subset a face to the glyphs used (ids unchanged) and describe it to printpdf.
@@ -150,7 +243,7 @@ fn embed_font(fonts: &FontSet<'_>, font: OurFontId, gids: &[u16]) -> Result<Pars
     if !keep.contains(&0) {
         keep.insert(0, 0);
     }
-    let subset = subsetter::subset(face.data, 0, subsetter::Profile::pdf(&keep))
+    let subset = subsetter::subset(face.data, face.index, subsetter::Profile::pdf(&keep))
         .map_err(|e| RenderError::MissingFont { path: face.name.clone(), reason: format!("cannot subset: {e}") })?;
     // The subset tag is derived from the content, so it is stable across runs.
     let mut h = Sha256::new();
@@ -231,177 +324,16 @@ fn image_xobject(img: &super::images::Image) -> ExternalXObject {
     }
 }
 
-fn colour(c: Rgb) -> Color {
-    Color::Rgb(PRgb { r: c.0, g: c.1, b: c.2, icc_profile: None })
-}
-
-/// Graphics state already set in the content stream, to avoid repeating it.
-#[derive(Default)]
-struct State {
-    fill: Option<Rgb>,
-    stroke: Option<Rgb>,
-    stroke_width: Option<f32>,
-    font: Option<(OurFontId, f32)>,
-    in_text: bool,
-}
-
-fn page_ops(
-    page_index: usize,
-    items: &[Item],
-    doc: &LaidOut,
-    fonts: &FontSet<'_>,
-    sites: &[Vec<Option<GlyphSite>>],
-) -> Vec<Op> {
-    let h = doc.height;
-    let mut ops = Vec::with_capacity(items.len() * 6);
-    let mut st = State::default();
-    ops.push(Op::SetLineCapStyle { cap: LineCapStyle::Butt });
-    for (i, item) in items.iter().enumerate() {
-        if !matches!(item, Item::Text(_)) && st.in_text {
-            ops.push(Op::EndTextSection);
-            st.in_text = false;
-        }
-        match item {
-            Item::Text(t) => text_ops(&mut ops, &mut st, t, (page_index, i), h, fonts, sites),
-            Item::Fill { rect, colour: c } => {
-                if st.fill != Some(*c) {
-                    ops.push(Op::SetFillColor { col: colour(*c) });
-                    st.fill = Some(*c);
-                }
-                ops.push(Op::DrawRectangle { rectangle: pdf_rect(rect, h, Some(PaintMode::Fill)) });
-            }
-            Item::Stroke { rect, colour: c, width } => {
-                set_stroke(&mut ops, &mut st, *c, *width);
-                ops.push(Op::DrawRectangle { rectangle: pdf_rect(rect, h, Some(PaintMode::Stroke)) });
-            }
-            Item::Line { x1, y1, x2, y2, width, colour: c } => {
-                set_stroke(&mut ops, &mut st, *c, *width);
-                let pt = |x: f32, y: f32| LinePoint { p: Point { x: Pt(x), y: Pt(h - y) }, bezier: false };
-                ops.push(Op::DrawLine { line: PLine { points: vec![pt(*x1, *y1), pt(*x2, *y2)], is_closed: false } });
-            }
-            Item::Image { rect, image } => {
-                ops.push(Op::SaveGraphicsState);
-                ops.push(Op::SetTransformationMatrix {
-                    matrix: printpdf::CurTransMat::Raw([rect.w, 0.0, 0.0, rect.h, rect.x, h - rect.y - rect.h]),
-                });
-                ops.push(Op::UseXobject {
-                    id: XObjectId(format!("Im{image}")),
-                    transform: XObjectTransform { no_auto_scale: true, ..Default::default() },
-                });
-                ops.push(Op::RestoreGraphicsState);
-                // Q restores colours and line width.
-                st = State::default();
-            }
-            Item::Link { rect, target } => {
-                let action = match target {
-                    Target::Uri(u) => Actions::Uri(u.clone()),
-                    Target::Dest(d) => match doc.dests.get(*d) {
-                        Some(dest) => Actions::Goto(Destination::Xyz {
-                            page: dest.page + 1,
-                            left: Some(0.0),
-                            top: Some(h - dest.y + 4.0),
-                            zoom: None,
-                        }),
-                        None => continue,
-                    },
-                    Target::Anchor(_) => continue,
-                };
-                ops.push(Op::LinkAnnotation {
-                    link: LinkAnnotation::new(
-                        pdf_rect(rect, h, None),
-                        action,
-                        Some(BorderArray::Solid([0.0, 0.0, 0.0])),
-                        None,
-                        None,
-                    ),
-                });
-            }
-        }
+/// A link rectangle in PDF coordinates; layout rectangles hang from their top edge.
+fn pdf_rect(r: &Rect, page_height: f32) -> PRect {
+    PRect {
+        x: Pt(r.x),
+        y: Pt(page_height - r.y - r.h),
+        width: Pt(r.w),
+        height: Pt(r.h),
+        mode: None,
+        winding_order: None,
     }
-    if st.in_text {
-        ops.push(Op::EndTextSection);
-    }
-    ops
-}
-
-fn set_stroke(ops: &mut Vec<Op>, st: &mut State, c: Rgb, width: f32) {
-    if st.stroke != Some(c) {
-        ops.push(Op::SetOutlineColor { col: colour(c) });
-        st.stroke = Some(c);
-    }
-    if st.stroke_width != Some(width) {
-        ops.push(Op::SetOutlineThickness { pt: Pt(width) });
-        st.stroke_width = Some(width);
-    }
-}
-
-/// The one place the y axis flips: layout rectangles hang from their top edge.
-fn pdf_rect(r: &Rect, page_height: f32, mode: Option<PaintMode>) -> PRect {
-    PRect { x: Pt(r.x), y: Pt(page_height - r.y - r.h), width: Pt(r.w), height: Pt(r.h), mode, winding_order: None }
-}
-
-fn text_ops(
-    ops: &mut Vec<Op>,
-    st: &mut State,
-    t: &TextItem,
-    at: (usize, usize),
-    page_height: f32,
-    fonts: &FontSet<'_>,
-    sites: &[Vec<Option<GlyphSite>>],
-) {
-    if !st.in_text {
-        ops.push(Op::StartTextSection);
-        st.in_text = true;
-    }
-    if st.font != Some((t.font, t.size)) {
-        ops.push(Op::SetFont { font: PdfFontHandle::External(font_id(t.font)), size: Pt(t.size) });
-        st.font = Some((t.font, t.size));
-    }
-    if st.fill != Some(t.colour) {
-        ops.push(Op::SetFillColor { col: colour(t.colour) });
-        st.fill = Some(t.colour);
-    }
-    let face = &fonts.faces[t.font];
-    let scale = t.size / face.units_per_em;
-    let table = &sites[t.font];
-    let baseline = page_height - t.y;
-    let mut pen = t.x;
-    let mut run: Vec<Codepoint> = Vec::with_capacity(t.glyphs.len());
-    let mut run_start = pen;
-    let flush = |ops: &mut Vec<Op>, run: &mut Vec<Codepoint>, x: f32, y: f32| {
-        if run.is_empty() {
-            return;
-        }
-        ops.push(Op::SetTextMatrix { matrix: TextMatrix::Translate(Pt(x), Pt(y)) });
-        ops.push(Op::ShowText { items: vec![PText::GlyphIds(std::mem::take(run))] });
-    };
-    for (g, glyph) in t.glyphs.iter().enumerate() {
-        let nominal = face.shaper.glyph_hor_advance(GlyphId(glyph.gid)).unwrap_or(0) as f32 * scale;
-        let here = Some((at.0 as u32, at.1 as u32, g as u32));
-        let cid = if table.get(glyph.gid as usize).copied().flatten() == here {
-            t.text.get(glyph.text_start as usize..glyph.text_end as usize).map(str::to_string)
-        } else {
-            None
-        };
-        let offset = if t.size > 0.0 { (nominal - glyph.advance) * 1000.0 / t.size } else { 0.0 };
-        if glyph.x_offset != 0.0 || glyph.y_offset != 0.0 {
-            // A positioned mark: shown on its own at its offset, then the pen
-            // continues from where the advance puts it.
-            flush(ops, &mut run, run_start, baseline);
-            let mut single = vec![Codepoint { gid: glyph.gid, offset: 0.0, cid }];
-            flush(ops, &mut single, pen + glyph.x_offset, baseline + glyph.y_offset);
-            pen += glyph.advance;
-            run_start = pen;
-            continue;
-        }
-        run.push(Codepoint {
-            gid: glyph.gid,
-            offset: if offset.abs() < 0.01 { 0.0 } else { (offset * 100.0).round() / 100.0 },
-            cid,
-        });
-        pen += glyph.advance;
-    }
-    flush(ops, &mut run, run_start, baseline);
 }
 
 /// Text string for the Info dictionary and outline: PDFDocEncoding-safe ASCII as
@@ -636,23 +568,15 @@ fn xmp_packet(meta: &DocumentMeta, subject: &str, keywords: &str, producer: &str
     )
 }
 
-/// Flate-compress every stream that has no filter yet (content, fonts, ToUnicode,
-/// ICC); the XMP packet stays readable.
+/// Flate-compress every stream that has no filter yet (fonts, ToUnicode, ICC); the
+/// XMP packet stays readable.
 fn compress_streams(lo: &mut lopdf::Document) {
     for obj in lo.objects.values_mut() {
         let Object::Stream(s) = obj else { continue };
         if !s.allows_compression || s.dict.has(b"Filter") {
             continue;
         }
-        // Level 1: content streams of shaped text compress about as well at the
-        // fastest level, at a fraction of the time.
-        let mut enc = ZlibEncoder::new(Vec::with_capacity(s.content.len() / 3 + 64), Compression::fast());
-        if enc.write_all(&s.content).is_err() {
-            continue;
-        }
-        if let Ok(packed) = enc.finish()
-            && packed.len() < s.content.len()
-        {
+        if let Deflated::Packed(packed) = deflate(&s.content) {
             s.dict.set("Filter", "FlateDecode");
             s.set_content(packed);
         }

@@ -6,6 +6,7 @@
 
 use std::borrow::Cow;
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -192,11 +193,58 @@ struct TemplateFile {
     sections: Vec<Section>,
 }
 
-/// A font program with the name it was loaded under (for messages).
+/// One face of a font file, with the name it was loaded under (for messages). The
+/// faces of a collection (`.ttc`) share the file's bytes.
 #[derive(Debug, Clone)]
 pub(crate) struct FontData {
     pub path: String,
-    pub bytes: Cow<'static, [u8]>,
+    pub bytes: Arc<Cow<'static, [u8]>>,
+    /// The face's index in a collection; 0 in a single-face file.
+    pub index: u32,
+}
+
+impl FontData {
+    /// Every face of a font file: one for a `.ttf`/`.otf`, each face of a collection.
+    fn faces(path: String, bytes: Cow<'static, [u8]>) -> Vec<FontData> {
+        let count = rustybuzz::ttf_parser::fonts_in_collection(&bytes).unwrap_or(1);
+        let bytes = Arc::new(bytes);
+        (0..count).map(|index| FontData { path: path.clone(), bytes: bytes.clone(), index }).collect()
+    }
+
+    /// The font file's bytes (the whole collection for a face of a `.ttc`).
+    pub fn data(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// Whether a file name is a font this renderer loads (TrueType or OpenType, single or
+/// collection).
+fn is_font_file(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    [".ttf", ".otf", ".ttc", ".otc"].iter().any(|ext| lower.ends_with(ext))
+}
+
+/// The font files of a directory (not its subdirectories; symbolic links followed), in
+/// file-name order, each face of a collection apart.
+fn fonts_in_dir(dir: &Path) -> Result<Vec<FontData>, RenderError> {
+    let missing = |path: &Path, e: std::io::Error| RenderError::MissingFont {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map_err(|e| missing(dir, e))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| is_font_file(n))
+        .collect();
+    names.sort();
+    let mut faces = Vec::new();
+    for n in names {
+        let p = dir.join(&n);
+        let bytes = std::fs::read(&p).map_err(|e| missing(&p, e))?;
+        faces.extend(FontData::faces(p.display().to_string(), Cow::Owned(bytes)));
+    }
+    Ok(faces)
 }
 
 /// The fonts of a template: the five roles plus extra fallback faces.
@@ -242,7 +290,7 @@ impl Template {
             let Some(bytes) = BUILTIN_FONTS.iter().find(|(name, _)| *name == path).map(|(_, bytes)| *bytes) else {
                 panic!("the built-in template names {path}, which is not compiled in");
             };
-            FontData { path: path.to_string(), bytes: Cow::Borrowed(bytes) }
+            FontData { path: path.to_string(), bytes: Arc::new(Cow::Borrowed(bytes)), index: 0 }
         };
         let fonts = TemplateFonts {
             regular: font(&file.fonts.regular),
@@ -259,7 +307,8 @@ impl Template {
     }
 
     /// Load a template directory: `template.json` plus the font files it names,
-    /// relative to the directory, and every `.ttf`/`.otf` of `fonts.extra_dir`.
+    /// relative to the directory, and every font file of `fonts.extra_dir`
+    /// (`.ttf`, `.otf`, and each face of a `.ttc`/`.otc` collection).
     pub fn load(dir: &Path) -> Result<Template, RenderError> {
         let path = dir.join("template.json");
         let shown = path.display().to_string();
@@ -267,45 +316,43 @@ impl Template {
             .map_err(|e| RenderError::BadTemplate { path: shown.clone(), reason: e.to_string() })?;
         let file: TemplateFile = serde_json::from_str(&text)
             .map_err(|e| RenderError::BadTemplate { path: shown.clone(), reason: e.to_string() })?;
-        let read = |rel: &str| -> Result<FontData, RenderError> {
+        let read = |rel: &str| -> Result<Vec<FontData>, RenderError> {
             let p = dir.join(rel);
             let bytes = std::fs::read(&p)
                 .map_err(|e| RenderError::MissingFont { path: p.display().to_string(), reason: e.to_string() })?;
-            Ok(FontData { path: p.display().to_string(), bytes: Cow::Owned(bytes) })
+            Ok(FontData::faces(p.display().to_string(), Cow::Owned(bytes)))
         };
-        let mut extra = file.fonts.extra.iter().map(|p| read(p)).collect::<Result<Vec<_>, _>>()?;
+        // A role names one face: the first of a collection.
+        let role = |rel: &str| -> Result<FontData, RenderError> {
+            read(rel)?.into_iter().next().ok_or_else(|| RenderError::MissingFont {
+                path: dir.join(rel).display().to_string(),
+                reason: "the collection has no face".to_string(),
+            })
+        };
+        let mut extra = Vec::new();
+        for p in &file.fonts.extra {
+            extra.extend(read(p)?);
+        }
         if let Some(extra_dir) = &file.fonts.extra_dir {
-            let d = dir.join(extra_dir);
-            let entries = std::fs::read_dir(&d)
-                .map_err(|e| RenderError::MissingFont { path: d.display().to_string(), reason: e.to_string() })?;
-            let mut names: Vec<String> = entries
-                .filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| {
-                    let lower = n.to_ascii_lowercase();
-                    lower.ends_with(".ttf") || lower.ends_with(".otf")
-                })
-                .collect();
-            names.sort();
-            for n in names {
-                extra.push(read(&format!("{extra_dir}/{n}"))?);
-            }
+            extra.extend(fonts_in_dir(&dir.join(extra_dir))?);
         }
         let fonts = TemplateFonts {
-            regular: read(&file.fonts.regular)?,
-            bold: read(&file.fonts.bold)?,
-            italic: read(&file.fonts.italic)?,
-            bold_italic: read(&file.fonts.bold_italic)?,
-            mono: read(&file.fonts.mono)?,
+            regular: role(&file.fonts.regular)?,
+            bold: role(&file.fonts.bold)?,
+            italic: role(&file.fonts.italic)?,
+            bold_italic: role(&file.fonts.bold_italic)?,
+            mono: role(&file.fonts.mono)?,
             extra,
         };
         Template::assemble(file, fonts, &shown)
     }
 
-    /// Add fallback fonts (for example a CJK or Arabic face) after loading.
-    pub fn with_extra_font(mut self, name: &str, bytes: Vec<u8>) -> Template {
-        self.fonts.extra.push(FontData { path: name.to_string(), bytes: Cow::Owned(bytes) });
-        self
+    /// Add every font file of a directory as fallback fonts (`mmr render --fonts`,
+    /// `MMR_FONTS_DIR`): `.ttf`, `.otf` and each face of a `.ttc`/`.otc`, in file-name
+    /// order, symbolic links followed.
+    pub fn with_fonts_dir(mut self, dir: &Path) -> Result<Template, RenderError> {
+        self.fonts.extra.extend(fonts_in_dir(dir)?);
+        Ok(self)
     }
 
     /// Use another paper size (the template default is A4).

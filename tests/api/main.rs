@@ -24,6 +24,7 @@ mod pages;
 mod permissions;
 mod progress;
 mod reminders;
+mod scripts;
 mod search;
 mod sign_in;
 mod skeleton;

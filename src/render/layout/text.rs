@@ -73,7 +73,6 @@ pub(crate) struct Atom {
     width: f32,
     /// Width of the space after the atom, 0 if none.
     space: f32,
-    space_gid: u16,
     /// The space after the atom stretches and shrinks when a line is justified
     /// (not the spaces inside inline code).
     elastic: bool,
@@ -115,7 +114,8 @@ pub(crate) struct Missing {
 pub(crate) struct TextEngine<'f, 't> {
     pub shaper: Shaper<'f, 't>,
     pub missing: Missing,
-    spaces: Vec<Option<(u16, f32)>>,
+    /// Width of a space in em, by face.
+    spaces: Vec<Option<f32>>,
     /// Hyphenation dictionaries, the document's language first; none for a
     /// language without patterns.
     dictionaries: Vec<&'static Standard>,
@@ -138,12 +138,12 @@ impl<'f, 't> TextEngine<'f, 't> {
         }
     }
 
-    fn space(&mut self, font: FontId) -> (u16, f32) {
+    fn space(&mut self, font: FontId) -> f32 {
         if let Some(Some(s)) = self.spaces.get(font) {
             return *s;
         }
         let shaped = self.shaper.shape(font, " ");
-        let s = shaped.runs.first().and_then(|r| r.glyphs.first()).map(|g| (g.gid, g.advance)).unwrap_or((0, 0.25));
+        let s = shaped.runs.first().and_then(|r| r.glyphs.first()).map_or(0.25, |g| g.advance);
         if let Some(slot) = self.spaces.get_mut(font) {
             *slot = Some(s);
         }
@@ -249,13 +249,12 @@ impl<'f, 't> TextEngine<'f, 't> {
 
     /// Give the last atom a space (one, however many the source has).
     fn space_after(&mut self, atoms: &mut [Atom], p: &AtomProto) {
-        let (gid, w) = self.space(p.font);
+        let w = self.space(p.font);
         if let Some(last) = atoms.last_mut()
             && !last.hard_break
             && last.space == 0.0
         {
             last.space = w * p.size;
-            last.space_gid = gid;
             last.elastic = !p.code;
             last.breakable = true;
         }
@@ -407,7 +406,6 @@ impl<'f, 't> TextEngine<'f, 't> {
             link: p.link,
             note: p.note,
             space: 0.0,
-            space_gid: 0,
             elastic: false,
             breakable: false,
             hard_break: false,
@@ -505,7 +503,6 @@ impl<'f, 't> TextEngine<'f, 't> {
                     width: shaped.width * first.size,
                     shaped,
                     space: if is_last { last.space } else { 0.0 },
-                    space_gid: last.space_gid,
                     elastic: is_last && last.elastic,
                     breakable: !is_last || last.breakable,
                     hard_break: is_last && last.hard_break,
@@ -598,7 +595,6 @@ impl<'f, 't> TextEngine<'f, 't> {
                 }
                 a.width += next.width;
                 a.space = next.space;
-                a.space_gid = next.space_gid;
                 a.elastic = next.elastic;
                 a.breakable = next.breakable;
                 a.hard_break = next.hard_break;
@@ -774,11 +770,17 @@ impl<'f, 't> TextEngine<'f, 't> {
             let (space, elastic) = space.map_or((0.0, false), |k| (atoms[k].space, atoms[k].elastic));
             if space > 0.0 {
                 let adv = if elastic { space + extra } else { space };
-                if let Some(t) = current.as_mut() {
+                // The space is drawn with the space glyph of the face of the item it
+                // joins (the width may come from the atom on its other side); a face
+                // without one leaves a gap only, never another face's glyph id.
+                let faces = &self.shaper.fonts().faces;
+                if let Some(t) = current.as_mut()
+                    && let Some(gid) = faces.get(t.font).and_then(|f| f.shaper.glyph_index(' '))
+                {
                     let base = t.text.len() as u32;
                     t.text.push(' ');
                     t.glyphs.push(PlacedGlyph {
-                        gid: a.space_gid,
+                        gid: gid.0,
                         advance: adv,
                         x_offset: 0.0,
                         y_offset: 0.0,

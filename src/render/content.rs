@@ -1,0 +1,374 @@
+//! Page content streams, encoded directly from the laid-out items: the PDF writer's
+//! hot loop. printpdf writes everything around them (fonts, resources, annotations,
+//! pages); going through its operation list cost a `String` and a map entry per
+//! glyph and a float per adjustment, more than half of a rendering.
+//!
+//! A glyph run is one `TJ` array of two-byte Identity-H codes with integer
+//! adjustments (thousandths of an em). The adjustments are rounded with the error
+//! carried to the next glyph, and measured against the widths the font's `/W` array
+//! declares, so a run never drifts from the layout by more than half a thousandth of
+//! an em. Numbers are written with at most three decimals, so the bytes depend on
+//! the input only.
+//!
+//! [`GlyphUse`] is the first pass: which glyphs of which face are drawn, with the
+//! text each stands for (the ToUnicode map), before the faces are subset.
+
+use super::fonts::FontSet;
+use super::layout::{Item, LaidOut, Rect, TextItem};
+use super::template::Rgb;
+
+/// Text a drawn glyph stands for, `None` until a drawing with text is seen.
+pub(crate) type GlyphText = Option<Box<str>>;
+
+/// Per face, the glyphs drawn (indexed by glyph id; allocated only for faces used).
+pub(crate) struct GlyphUse {
+    pub faces: Vec<Option<Vec<Option<GlyphText>>>>,
+}
+
+/// A glyph's text so far, and whether that text is the glyph's alone.
+type Seen = (GlyphText, bool);
+
+impl GlyphUse {
+    /// Every glyph the pages draw, with the text it stands for: from a cluster of that
+    /// one glyph where there is one (so `स` maps to "स", not to the "से" of a cluster
+    /// it also begins), else from its first drawing with text.
+    pub fn of(doc: &LaidOut, fonts: &FontSet<'_>) -> GlyphUse {
+        let mut seen: Vec<Option<Vec<Option<Seen>>>> = fonts.faces.iter().map(|_| None).collect();
+        for item in doc.pages.iter().flat_map(|p| &p.items) {
+            let Item::Text(t) = item else { continue };
+            let (Some(slot), Some(face)) = (seen.get_mut(t.font), fonts.faces.get(t.font)) else { continue };
+            let table = slot.get_or_insert_with(|| vec![None; face.shaper.number_of_glyphs() as usize]);
+            for (k, g) in t.glyphs.iter().enumerate() {
+                let Some(entry) = table.get_mut(g.gid as usize) else { continue };
+                if matches!(entry, Some((_, true))) {
+                    continue;
+                }
+                let text = cluster_text(t, k);
+                if text.is_none() && entry.is_some() {
+                    continue;
+                }
+                let alone = text.is_some() && cluster_end(t, k) == k;
+                if alone || matches!(entry, None | Some((None, _))) {
+                    *entry = Some((text.map(Box::from), alone));
+                }
+            }
+        }
+        let faces = seen
+            .into_iter()
+            .map(|table| table.map(|t| t.into_iter().map(|e| e.map(|(text, _)| text)).collect()))
+            .collect();
+        GlyphUse { faces }
+    }
+}
+
+/// The text glyph `k` of an item stands for; `None` for the second and later
+/// glyphs of a cluster.
+fn cluster_text(t: &TextItem, k: usize) -> Option<&str> {
+    let g = &t.glyphs[k];
+    t.text.get(g.text_start as usize..g.text_end as usize).filter(|s| !s.is_empty())
+}
+
+/// The last glyph of the cluster glyph `k` begins: the glyphs after it without text.
+fn cluster_end(t: &TextItem, k: usize) -> usize {
+    let more = t.glyphs[k + 1..].iter().take_while(|g| g.text_start >= g.text_end).count();
+    k + more
+}
+
+/// How one face's glyphs are written: the Identity-H code of each glyph id (the
+/// glyph id itself, except in CID-keyed CFF fonts), its `/W` width and the text its
+/// ToUnicode entry gives.
+pub(crate) struct FaceCodes {
+    /// Code by glyph id; empty when codes are glyph ids.
+    pub codes: Vec<u16>,
+    /// Declared width by glyph id, in thousandths of an em.
+    pub widths: Vec<i32>,
+    /// ToUnicode text by glyph id.
+    pub texts: Vec<GlyphText>,
+}
+
+impl FaceCodes {
+    fn code(&self, gid: u16) -> u16 {
+        self.codes.get(gid as usize).copied().unwrap_or(gid)
+    }
+
+    fn width(&self, gid: u16) -> i32 {
+        self.widths.get(gid as usize).copied().unwrap_or(0)
+    }
+
+    /// Whether the ToUnicode entry of `gid` reads as `text`.
+    fn reads_as(&self, gid: u16, text: &str) -> bool {
+        self.texts.get(gid as usize).and_then(|t| t.as_deref()) == Some(text)
+    }
+}
+
+/// Graphics state already set in the stream, so it is not repeated.
+#[derive(Default)]
+struct State {
+    fill: Option<Rgb>,
+    stroke: Option<Rgb>,
+    stroke_width: Option<f32>,
+    font: Option<(usize, f32)>,
+    in_text: bool,
+}
+
+/// The content stream of one page (uncompressed). `codes` is indexed by face; the
+/// y axis flips here, as everywhere in the writer, with `page_height`.
+pub(crate) fn page(items: &[Item], page_height: f32, codes: &[Option<FaceCodes>]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(items.len() * 48);
+    let mut st = State::default();
+    out.extend_from_slice(b"0 J\n");
+    for item in items {
+        if !matches!(item, Item::Text(_)) && st.in_text {
+            out.extend_from_slice(b"ET\n");
+            st.in_text = false;
+        }
+        match item {
+            Item::Text(t) => {
+                if let Some(Some(face)) = codes.get(t.font) {
+                    text(&mut out, &mut st, t, page_height, face);
+                }
+            }
+            Item::Fill { rect, colour } => {
+                set_fill(&mut out, &mut st, *colour);
+                rect_path(&mut out, rect, page_height);
+                out.extend_from_slice(b"f\n");
+            }
+            Item::Stroke { rect, colour, width } => {
+                set_stroke(&mut out, &mut st, *colour, *width);
+                rect_path(&mut out, rect, page_height);
+                out.extend_from_slice(b"S\n");
+            }
+            Item::Line { x1, y1, x2, y2, width, colour } => {
+                set_stroke(&mut out, &mut st, *colour, *width);
+                nums(&mut out, &[*x1, page_height - y1]);
+                out.extend_from_slice(b"m ");
+                nums(&mut out, &[*x2, page_height - y2]);
+                out.extend_from_slice(b"l S\n");
+            }
+            Item::Image { rect, image } => {
+                out.extend_from_slice(b"q ");
+                nums(&mut out, &[rect.w, 0.0, 0.0, rect.h, rect.x, page_height - rect.y - rect.h]);
+                out.extend_from_slice(b"cm /Im");
+                uint(&mut out, *image as u64, 1);
+                out.extend_from_slice(b" Do Q\n");
+                // Q restores colours and line width: state set inside q/Q is gone
+                // (none is set inside, but the next item must not rely on it).
+                st = State::default();
+            }
+            // Annotations, not content: printpdf writes them on the page.
+            Item::Link { .. } => {}
+        }
+    }
+    if st.in_text {
+        out.extend_from_slice(b"ET\n");
+    }
+    out
+}
+
+fn set_fill(out: &mut Vec<u8>, st: &mut State, c: Rgb) {
+    if st.fill != Some(c) {
+        nums(out, &[c.0, c.1, c.2]);
+        out.extend_from_slice(b"rg\n");
+        st.fill = Some(c);
+    }
+}
+
+fn set_stroke(out: &mut Vec<u8>, st: &mut State, c: Rgb, width: f32) {
+    if st.stroke != Some(c) {
+        nums(out, &[c.0, c.1, c.2]);
+        out.extend_from_slice(b"RG\n");
+        st.stroke = Some(c);
+    }
+    if st.stroke_width != Some(width) {
+        nums(out, &[width]);
+        out.extend_from_slice(b"w\n");
+        st.stroke_width = Some(width);
+    }
+}
+
+/// A rectangle path; layout rectangles hang from their top edge.
+fn rect_path(out: &mut Vec<u8>, r: &Rect, page_height: f32) {
+    nums(out, &[r.x, page_height - r.y - r.h, r.w, r.h]);
+    out.extend_from_slice(b"re ");
+}
+
+fn text(out: &mut Vec<u8>, st: &mut State, t: &TextItem, page_height: f32, face: &FaceCodes) {
+    if t.glyphs.is_empty() {
+        return;
+    }
+    if !st.in_text {
+        out.extend_from_slice(b"BT\n");
+        st.in_text = true;
+    }
+    if st.font != Some((t.font, t.size)) {
+        out.extend_from_slice(b"/F");
+        uint(out, t.font as u64, 1);
+        out.push(b' ');
+        nums(out, &[t.size]);
+        out.extend_from_slice(b"Tf\n");
+        st.font = Some((t.font, t.size));
+    }
+    set_fill(out, st, t.colour);
+    let baseline = page_height - t.y;
+    // Thousandths of an em per point at this size.
+    let per_pt = if t.size > 0.0 { 1000.0 / t.size } else { 0.0 };
+    let mut pen = t.x;
+    let mut open = false;
+    // Rounding error carried from one adjustment to the next.
+    let mut carry = 0.0f32;
+    // The last glyph of an open /ActualText span.
+    let mut span_end: Option<usize> = None;
+    for (k, glyph) in t.glyphs.iter().enumerate() {
+        // A cluster its glyphs' ToUnicode entries would misread (several glyphs, a
+        // glyph shared with another text, a reordered vowel sign) carries its text.
+        if span_end.is_none()
+            && let Some(own) = cluster_text(t, k)
+        {
+            let end = cluster_end(t, k);
+            if end > k || !face.reads_as(glyph.gid, own) {
+                if open {
+                    out.extend_from_slice(b"] TJ\n");
+                    open = false;
+                }
+                out.extend_from_slice(b"/Span <</ActualText <FEFF");
+                for unit in own.encode_utf16() {
+                    hex_digits(out, unit);
+                }
+                out.extend_from_slice(b">>> BDC\n");
+                span_end = Some(end);
+            }
+        }
+        if glyph.x_offset != 0.0 || glyph.y_offset != 0.0 {
+            // A positioned mark: shown on its own at its offset, then the run
+            // continues from where its advance puts the pen.
+            if open {
+                out.extend_from_slice(b"] TJ\n");
+                open = false;
+            }
+            start_run(out, pen + glyph.x_offset, baseline + glyph.y_offset);
+            hex(out, face.code(glyph.gid));
+            out.extend_from_slice(b"] TJ\n");
+            pen += glyph.advance;
+        } else {
+            if !open {
+                start_run(out, pen, baseline);
+                open = true;
+                carry = 0.0;
+            }
+            hex(out, face.code(glyph.gid));
+            pen += glyph.advance;
+            // TJ moves the pen left by n/1000 em after the declared width.
+            carry += face.width(glyph.gid) as f32 - glyph.advance * per_pt;
+            let n = carry.round();
+            if n != 0.0 {
+                carry -= n;
+                int(out, n as i64);
+            }
+        }
+        if span_end == Some(k) {
+            if open {
+                out.extend_from_slice(b"] TJ\n");
+                open = false;
+            }
+            out.extend_from_slice(b"EMC\n");
+            span_end = None;
+        }
+    }
+    if open {
+        out.extend_from_slice(b"] TJ\n");
+    }
+}
+
+fn start_run(out: &mut Vec<u8>, x: f32, y: f32) {
+    out.extend_from_slice(b"1 0 0 1 ");
+    nums(out, &[x, y]);
+    out.extend_from_slice(b"Tm [");
+}
+
+/// A glyph's two-byte code as a hex string.
+fn hex(out: &mut Vec<u8>, code: u16) {
+    out.push(b'<');
+    hex_digits(out, code);
+    out.push(b'>');
+}
+
+fn hex_digits(out: &mut Vec<u8>, unit: u16) {
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+    let b = unit.to_be_bytes();
+    out.extend_from_slice(&[
+        DIGITS[(b[0] >> 4) as usize],
+        DIGITS[(b[0] & 15) as usize],
+        DIGITS[(b[1] >> 4) as usize],
+        DIGITS[(b[1] & 15) as usize],
+    ]);
+}
+
+fn int(out: &mut Vec<u8>, n: i64) {
+    if n < 0 {
+        out.push(b'-');
+    }
+    uint(out, n.unsigned_abs(), 1);
+}
+
+/// `n` in decimal, at least `width` digits (zero-padded), without allocating.
+fn uint(out: &mut Vec<u8>, mut n: u64, width: usize) {
+    let mut buf = [b'0'; 20];
+    let mut i = buf.len();
+    while n > 0 || buf.len() - i < width {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+/// Numbers followed by a space each, with at most three decimals and no trailing
+/// zeros (`12.5 `, `0 `, `-3.125 `).
+fn nums(out: &mut Vec<u8>, values: &[f32]) {
+    for &v in values {
+        let milli = (f64::from(v) * 1000.0).round() as i64;
+        if milli < 0 {
+            out.push(b'-');
+        }
+        let milli = milli.unsigned_abs();
+        uint(out, milli / 1000, 1);
+        let mut frac = milli % 1000;
+        if frac != 0 {
+            out.push(b'.');
+            let mut digits = 3;
+            while frac.is_multiple_of(10) {
+                frac /= 10;
+                digits -= 1;
+            }
+            uint(out, frac, digits);
+        }
+        out.push(b' ');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn written(values: &[f32]) -> String {
+        let mut out = Vec::new();
+        nums(&mut out, values);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn numbers_have_at_most_three_decimals_and_no_trailing_zeros() {
+        assert_eq!(
+            written(&[0.0, 12.5, -3.125, 0.0004, -0.0004, 841.89, 1.0 / 3.0, -0.05]),
+            "0 12.5 -3.125 0 0 841.89 0.333 -0.05 "
+        );
+    }
+
+    #[test]
+    fn codes_are_four_hex_digits() {
+        let mut out = Vec::new();
+        hex(&mut out, 0x0A3F);
+        hex(&mut out, 7);
+        assert_eq!(out, b"<0A3F><0007>");
+    }
+}
