@@ -49,8 +49,7 @@ impl CycleRow {
             "work.deadline_at",
             &[("date", &tr.date(local.date_naive())), ("time", &local.format("%H:%M")), ("zone", &tz.name())],
         );
-        let awaited = matches!(c.state.status, CycleStatus::Upcoming | CycleStatus::Open | CycleStatus::Overdue)
-            && !r.closed_by_history;
+        let awaited = matches!(c.state.status, CycleStatus::Upcoming | CycleStatus::Open | CycleStatus::Overdue);
         let countdown = awaited.then(|| match c.state.days_left {
             0 => tr.t("work.due_today").to_owned(),
             n if n > 0 => tr.count("work.days_left", n),
@@ -78,15 +77,11 @@ impl CycleRow {
                 (line, format!("/submissions/{}", s.id))
             })
             .collect();
-        let status_key = if r.closed_by_history && c.state.status == CycleStatus::Overdue {
-            "closed"
-        } else {
-            c.state.status.as_str()
-        };
+        let status_key = c.state.status.as_str();
         let drafting = matches!(
             c.state.status,
             CycleStatus::Upcoming | CycleStatus::Open | CycleStatus::Overdue | CycleStatus::RevisionRequested
-        ) && !r.closed_by_history;
+        );
         let draft = drafting.then(|| {
             let words = if r.submissions.is_empty() { tr.t("work.write") } else { tr.t("work.open_draft") };
             (format!("/cycles/{}/draft", r.id), words)
@@ -101,7 +96,7 @@ impl CycleRow {
             deadline,
             deadline_iso: local.to_rfc3339(),
             countdown,
-            urgent: c.state.status == CycleStatus::Overdue && !r.closed_by_history,
+            urgent: c.state.status == CycleStatus::Overdue,
             revision_due,
             versions,
         }
