@@ -19,8 +19,6 @@ use super::forms::{self, Failure, Fields, FormState, Refused, optional, path_id,
 use super::page::{Chrome, Ctx, PageError, html};
 use super::portal::{CycleRow, ReminderRow};
 use super::views::field_name;
-use crate::db::archive::ArchivedDocument;
-use crate::db::reminders::Suppression;
 use crate::domain::auth::{Action, Scope};
 use crate::domain::cities::{CityPatch, CityPatchInput};
 use crate::domain::contacts::{Contact, ContactPatch, NewContact};
@@ -28,6 +26,7 @@ use crate::domain::fields::CreativeField;
 use crate::domain::{Page, PageRequest, parse_date};
 use crate::error::Error;
 use crate::workflow::portal::{CityWork, city_work};
+use crate::workflow::reminders::Suppression;
 use crate::workflow::{self, AuditEvent};
 
 /// How many of the newest audit events the page lists.
@@ -40,9 +39,17 @@ const CITY_STATUSES: [&str; 3] = ["active", "on_notice", "withdrawn"];
 struct SecretariatPart {
     contacts: Vec<Contact>,
     holds: Vec<Suppression>,
-    /// Archived versions: the cycle's number, the version's, and the entry.
-    entries: Vec<(i32, i32, ArchivedDocument)>,
+    entries: Vec<Archived>,
     audit: Page<AuditEvent>,
+}
+
+/// An archived version of the city's report.
+struct Archived {
+    id: i64,
+    cycle: i32,
+    version: i32,
+    archived_at: chrono::NaiveDateTime,
+    published_at: Option<chrono::NaiveDateTime>,
 }
 
 struct ContactRow {
@@ -158,7 +165,13 @@ fn secretariat_part(
     for cycle in &work.cycles {
         for version in workflow::review::versions(conn, cycle.record.id)? {
             if let Some(document) = version.archive {
-                entries.push((cycle.record.number, version.submission.version, document));
+                entries.push(Archived {
+                    id: document.id,
+                    cycle: cycle.record.number,
+                    version: version.submission.version,
+                    archived_at: document.archived_at,
+                    published_at: document.published_at,
+                });
             }
         }
     }
@@ -287,11 +300,11 @@ fn page(
         entries: part
             .entries
             .iter()
-            .map(|(cycle, version, d)| {
+            .map(|d| {
                 let on = d.published_at.map(|t| t.date().to_string()).unwrap_or_default();
                 EntryRow {
                     id: d.id,
-                    heading: tr.fmt("desk.publication.entry", &[("cycle", cycle), ("version", version)]),
+                    heading: tr.fmt("desk.publication.entry", &[("cycle", &d.cycle), ("version", &d.version)]),
                     state: tr.fmt(
                         "desk.publication.state",
                         &[
@@ -418,30 +431,24 @@ pub async fn add_contact(
     .await
 }
 
-/// What a contact's forms do.
-#[derive(Clone, Copy)]
-enum ContactChange {
-    Edit,
-    MakePrimary,
-    Remove,
-}
-
-async fn contact_change(
-    state: WebState,
+/// `POST /desk/cities/{slug}/contacts/{id}/{change}` (Secretariat): `edit` changes a contact
+/// (a new address signs the old one out), `primary` makes it the primary one, `remove` removes
+/// it and ends its sessions.
+pub async fn contact(
+    State(state): State<WebState>,
     ctx: Ctx,
-    (slug, id): (String, String),
-    sent: Fields,
-    change: ContactChange,
+    Path((slug, id, change)): Path<(String, String, String)>,
+    Form(sent): Form<Fields>,
 ) -> Response {
     let id = match path_id(&id) {
-        Ok(id) => id,
-        Err(e) => return e.page(&ctx),
+        Ok(id) if matches!(change.as_str(), "edit" | "primary" | "remove") => id,
+        _ => return PageError::NotFound.page(&ctx),
     };
     let (key, values) = (slug.clone(), sent.clone());
     city_change(state, ctx, slug, format!("contact-{id}"), sent, Action::EditRegistry, move |conn, actor, now| {
         let city = workflow::cities::get(conn, &key)?;
-        match change {
-            ContactChange::Edit => {
+        match change.as_str() {
+            "edit" => {
                 let patch = ContactPatch::parse(
                     Some(value(&values, "name")),
                     Some(value(&values, "email")),
@@ -452,12 +459,12 @@ async fn contact_change(
                 workflow::contacts::update(conn, actor, &city, id, &patch, now)?;
                 Ok("contact")
             }
-            ContactChange::MakePrimary => {
+            "primary" => {
                 let patch = ContactPatch { is_primary: Some(true), ..ContactPatch::default() };
                 workflow::contacts::update(conn, actor, &city, id, &patch, now)?;
                 Ok("primary")
             }
-            ContactChange::Remove => {
+            _ => {
                 workflow::contacts::delete(conn, actor, &city, id, now)?;
                 Ok("contact_removed")
             }
@@ -466,75 +473,30 @@ async fn contact_change(
     .await
 }
 
-/// `POST /desk/cities/{slug}/contacts/{id}`: changes a contact (Secretariat); a new address
-/// signs the old one out.
-pub async fn edit_contact(
+/// `POST /desk/cities/{slug}/cycles/{id}/{change}` (Secretariat): `extension` grants one (a
+/// later date and a reason), as `POST /api/v1/cycles/{id}/extension`; `due-date` sets the
+/// scheduled due date of a catch-up round, as `PUT /api/v1/cycles/{id}/due-date`.
+pub async fn deadline(
     State(state): State<WebState>,
     ctx: Ctx,
-    Path(path): Path<(String, String)>,
+    Path((slug, id, change)): Path<(String, String, String)>,
     Form(sent): Form<Fields>,
 ) -> Response {
-    contact_change(state, ctx, path, sent, ContactChange::Edit).await
-}
-
-/// `POST /desk/cities/{slug}/contacts/{id}/primary`: makes a contact the primary one.
-pub async fn make_primary(
-    State(state): State<WebState>,
-    ctx: Ctx,
-    Path(path): Path<(String, String)>,
-    Form(sent): Form<Fields>,
-) -> Response {
-    contact_change(state, ctx, path, sent, ContactChange::MakePrimary).await
-}
-
-/// `POST /desk/cities/{slug}/contacts/{id}/remove`: removes a contact and ends their sessions.
-pub async fn remove_contact(
-    State(state): State<WebState>,
-    ctx: Ctx,
-    Path(path): Path<(String, String)>,
-    Form(sent): Form<Fields>,
-) -> Response {
-    contact_change(state, ctx, path, sent, ContactChange::Remove).await
-}
-
-/// `POST /desk/cities/{slug}/cycles/{id}/extension`: grants an extension (a later date and a
-/// reason), as `POST /api/v1/cycles/{id}/extension`.
-pub async fn extend(
-    State(state): State<WebState>,
-    ctx: Ctx,
-    Path((slug, id)): Path<(String, String)>,
-    Form(sent): Form<Fields>,
-) -> Response {
-    let id = match path_id(&id) {
-        Ok(id) => id,
-        Err(e) => return e.page(&ctx),
+    let (id, form) = match (path_id(&id), change.as_str()) {
+        (Ok(id), "extension") => (id, format!("extend-{id}")),
+        (Ok(id), "due-date") => (id, format!("due-{id}")),
+        _ => return PageError::NotFound.page(&ctx),
     };
     let (rules, values) = (state.rules, sent.clone());
-    city_change(state, ctx, slug, format!("extend-{id}"), sent, Action::EditRegistry, move |conn, actor, now| {
+    city_change(state, ctx, slug, form, sent, Action::EditRegistry, move |conn, actor, now| {
         let due = parse_date("due_date", value(&values, "due_date"))?;
-        workflow::cycles::extend(conn, actor, &rules, id, due, value(&values, "reason"), now)?;
-        Ok("extension")
-    })
-    .await
-}
-
-/// `POST /desk/cities/{slug}/cycles/{id}/due-date`: sets a cycle's scheduled due date (a
-/// catch-up round), as `PUT /api/v1/cycles/{id}/due-date`.
-pub async fn set_due_date(
-    State(state): State<WebState>,
-    ctx: Ctx,
-    Path((slug, id)): Path<(String, String)>,
-    Form(sent): Form<Fields>,
-) -> Response {
-    let id = match path_id(&id) {
-        Ok(id) => id,
-        Err(e) => return e.page(&ctx),
-    };
-    let (rules, values) = (state.rules, sent.clone());
-    city_change(state, ctx, slug, format!("due-{id}"), sent, Action::EditRegistry, move |conn, actor, now| {
-        let due = parse_date("due_date", value(&values, "due_date"))?;
-        workflow::cycles::set_due_date(conn, actor, &rules, id, due, now)?;
-        Ok("due_date")
+        if change == "extension" {
+            workflow::cycles::extend(conn, actor, &rules, id, due, value(&values, "reason"), now)?;
+            Ok("extension")
+        } else {
+            workflow::cycles::set_due_date(conn, actor, &rules, id, due, now)?;
+            Ok("due_date")
+        }
     })
     .await
 }

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use serde_json::{Map, Value, json};
 
 use super::{Actor, audit};
-use crate::db::audit::{AuditEvent, CitySubjects};
+use crate::db::audit::{AuditEvent, AuditFilter, CitySubjects};
 /// The city list's filters, as the entry points pass them.
 pub use crate::db::cities::CityFilter;
 use crate::db::{self, Conn};
@@ -40,7 +40,7 @@ pub fn audit_trail(conn: &mut Conn<'_>, caller: &Principal, slug: &str, page: Pa
         }
         subjects.cycles.push(cycle.id.to_string());
     }
-    Ok(db::audit::about_city(conn, &subjects, page)?)
+    Ok(db::audit::list(conn, AuditFilter { city: Some(&subjects), ..Default::default() }, page)?)
 }
 
 /// Every creative field with its number of cities.

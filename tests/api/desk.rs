@@ -107,7 +107,7 @@ async fn the_secretariat_edits_a_city(app: TestApp) {
     anna_browser.use_link(&links[0]).await;
     assert_eq!(anna_browser.get("/portal").await.status, StatusCode::OK);
     let edit = [("name", "Anna Svensson"), ("email", "anna.svensson@ostersund.example"), ("role", "Focal point")];
-    let r = post(&mut desk, &format!("/contacts/{anna}"), &edit).await;
+    let r = post(&mut desk, &format!("/contacts/{anna}/edit"), &edit).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
     let contacts = contacts_json(&app).await;
     assert_eq!(contacts[0]["email"], "anna.svensson@ostersund.example");
@@ -119,6 +119,7 @@ async fn the_secretariat_edits_a_city(app: TestApp) {
     assert_eq!(contacts_json(&app).await.len(), 1);
     assert_eq!(post(&mut desk, "/contacts/abc/remove", &[]).await.status, StatusCode::NOT_FOUND);
     assert_eq!(post(&mut desk, "/contacts/999999/remove", &[]).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(post(&mut desk, &format!("/contacts/{anna}/promote"), &[]).await.status, StatusCode::NOT_FOUND);
 
     // Deadlines: an extension (a later date and a reason), then a catch-up due date.
     let r = post(&mut desk, &format!("/cycles/{cycle}/extension"), &[("due_date", "soon"), ("reason", "x")]).await;
