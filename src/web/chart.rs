@@ -182,6 +182,6 @@ mod tests {
             [("2019".to_owned(), vec![Some(0.5), None]), ("A long field name".to_owned(), vec![Some(1.0), Some(0.0)])];
         let svg = grouped_bars(&rows, "On time", "r", "t");
         assert_eq!(svg.matches("<rect").count(), 3);
-        assert!(svg.contains(">100%</text>") && svg.contains("rotate(-40"), "{svg}");
+        assert!(svg.contains(">100%</text>") && svg.contains(">A long field name</text>"), "{svg}");
     }
 }

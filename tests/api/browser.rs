@@ -375,7 +375,8 @@ async fn signed_in(app: &TestApp, b: &Browser, outbox: &MemoryTransport, picture
     // A version's review page, from the city's desk page.
     b.open("/desk/cities/ostersund?lang=en").await;
     let version = b.css("a[href^='/submissions/']").await.attr("href").await.unwrap().expect("a version link");
-    check_pages(b, &[("review", format!("{version}?lang=en")), ("review-fr", format!("{version}?lang=fr"))], pictures).await;
+    check_pages(b, &[("review", format!("{version}?lang=en")), ("review-fr", format!("{version}?lang=fr"))], pictures)
+        .await;
     b.open("/desk?lang=en").await;
 }
 
