@@ -54,6 +54,18 @@ pub struct AuditFilter<'a> {
     pub subject_type: Option<&'a str>,
     /// Only this subject id (of any kind, unless `subject_type` is set too).
     pub subject_id: Option<&'a str>,
+    /// Only events about one city's subjects.
+    pub city: Option<&'a CitySubjects>,
+}
+
+/// The subjects of one city's audit trail: the city, its contacts, and its cycles, versions
+/// and archive entries by id.
+#[derive(Debug, Clone, Default)]
+pub struct CitySubjects {
+    pub slug: String,
+    pub cycles: Vec<String>,
+    pub submissions: Vec<String>,
+    pub archive: Vec<String>,
 }
 
 /// Newest first, narrowed by `filter`.
@@ -69,6 +81,21 @@ pub fn list(conn: &mut Conn<'_>, filter: AuditFilter<'_>, page: PageRequest) -> 
             }
             if let Some(id) = filter.subject_id {
                 q = q.filter(audit_events::subject_id.eq(id));
+            }
+            if let Some(s) = filter.city {
+                // Contacts are `slug/id`; a slug is lowercase letters, digits and hyphens, so it
+                // holds no LIKE wildcard.
+                q = q.filter(
+                    (audit_events::subject_type.eq("city").and(audit_events::subject_id.eq(&s.slug)))
+                        .or(audit_events::subject_type
+                            .eq("contact")
+                            .and(audit_events::subject_id.like(format!("{}/%", s.slug))))
+                        .or(audit_events::subject_type.eq("cycle").and(audit_events::subject_id.eq_any(&s.cycles)))
+                        .or(audit_events::subject_type
+                            .eq("submission")
+                            .and(audit_events::subject_id.eq_any(&s.submissions)))
+                        .or(audit_events::subject_type.eq("archive").and(audit_events::subject_id.eq_any(&s.archive))),
+                );
             }
             q
         };

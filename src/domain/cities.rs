@@ -367,9 +367,44 @@ pub struct CityPatch {
     pub status: Option<CityStatus>,
 }
 
+/// A change to a city as text, as the API's body and the desk's form bring it; `None` leaves
+/// a value as it is.
+#[derive(Debug, Clone, Default)]
+pub struct CityPatchInput<'a> {
+    pub name: Option<&'a str>,
+    pub aliases: Option<Vec<&'a str>>,
+    pub country: Option<&'a str>,
+    pub field: Option<&'a str>,
+    pub designation_date: Option<&'a str>,
+    pub time_zone: Option<&'a str>,
+    pub language: Option<&'a str>,
+    pub status: Option<&'a str>,
+}
+
 impl CityPatch {
     pub fn is_empty(&self) -> bool {
         *self == Self::default()
+    }
+
+    /// Validates each value given; a designation date must not be after `today`.
+    pub fn parse(input: &CityPatchInput<'_>, today: NaiveDate) -> Result<Self, Invalid> {
+        let name = input.name.map(|n| CityName::parse("name", n)).transpose()?;
+        Ok(Self {
+            aliases: match &input.aliases {
+                Some(a) => Some(parse_aliases(name.as_ref(), a.iter().copied())?),
+                None => None,
+            },
+            name,
+            country: input.country.map(CountryCode::parse).transpose()?,
+            field: input.field.map(FieldSlug::parse).transpose()?,
+            designation_date: match input.designation_date {
+                Some(d) => Some(check_designation_date(super::parse_date("designation_date", d)?, today)?),
+                None => None,
+            },
+            time_zone: input.time_zone.map(CityTimeZone::parse).transpose()?,
+            language: input.language.map(Language::parse).transpose()?,
+            status: input.status.map(CityStatus::parse).transpose()?,
+        })
     }
 }
 

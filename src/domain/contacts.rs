@@ -69,6 +69,31 @@ pub struct ContactPatch {
     pub is_primary: Option<bool>,
 }
 
+impl ContactPatch {
+    /// Validates each value given, with the limits of [`NewContact::parse`]; `Some(None)` clears
+    /// the role or phone.
+    pub fn parse(
+        name: Option<&str>,
+        email: Option<&str>,
+        role: Option<Option<&str>>,
+        phone: Option<Option<&str>>,
+        is_primary: Option<bool>,
+    ) -> Result<Self, Invalid> {
+        let optional = |field, value: Option<Option<&str>>, max| match value {
+            Some(Some(v)) => clean_text(field, v, max).map(|v| Some(Some(v))),
+            Some(None) => Ok(Some(None)),
+            None => Ok(None),
+        };
+        Ok(Self {
+            name: name.map(|n| clean_text("name", n, 200)).transpose()?,
+            email: email.map(Email::parse).transpose()?,
+            role: optional("role", role, 200)?,
+            phone: optional("phone", phone, 50)?,
+            is_primary,
+        })
+    }
+}
+
 /// A contact as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Contact {

@@ -70,6 +70,7 @@ async fn list(
                 action: q.action.as_deref(),
                 subject_type: q.subject_type.as_deref(),
                 subject_id: q.subject_id.as_deref(),
+                city: None,
             };
             workflow::audit_log(conn, filter, page)
         })

@@ -11,8 +11,7 @@ use super::extract::{ApiJson, ApiPath, ApiQuery, Auth};
 use super::{ApiError, AppState, ListView, PageQuery};
 use crate::domain::auth::Action;
 use crate::domain::cities::{
-    City, CityInput, CityName, CityPatch, CitySlug, CityStatus, CityTimeZone, CountryCode, FieldPeriod, Language,
-    NewCity, check_designation_date, fold, parse_aliases,
+    City, CityInput, CityPatch, CityPatchInput, CitySlug, CityStatus, CountryCode, FieldPeriod, NewCity, fold,
 };
 use crate::domain::fields::FieldSlug;
 use crate::domain::{Invalid, parse_date};
@@ -199,23 +198,17 @@ struct CityPatchBody {
 
 impl CityPatchBody {
     fn parse(&self, today: chrono::NaiveDate) -> Result<CityPatch, Invalid> {
-        let name = self.name.as_deref().map(|n| CityName::parse("name", n)).transpose()?;
-        Ok(CityPatch {
-            aliases: match &self.aliases {
-                Some(a) => Some(parse_aliases(name.as_ref(), a.iter().map(String::as_str))?),
-                None => None,
-            },
-            name,
-            country: self.country.as_deref().map(CountryCode::parse).transpose()?,
-            field: self.field.as_deref().map(FieldSlug::parse).transpose()?,
-            designation_date: match &self.designation_date {
-                Some(d) => Some(check_designation_date(parse_date("designation_date", d)?, today)?),
-                None => None,
-            },
-            time_zone: self.time_zone.as_deref().map(CityTimeZone::parse).transpose()?,
-            language: self.language.as_deref().map(Language::parse).transpose()?,
-            status: self.status.as_deref().map(CityStatus::parse).transpose()?,
-        })
+        let input = CityPatchInput {
+            name: self.name.as_deref(),
+            aliases: self.aliases.as_ref().map(|a| a.iter().map(String::as_str).collect()),
+            country: self.country.as_deref(),
+            field: self.field.as_deref(),
+            designation_date: self.designation_date.as_deref(),
+            time_zone: self.time_zone.as_deref(),
+            language: self.language.as_deref(),
+            status: self.status.as_deref(),
+        };
+        CityPatch::parse(&input, today)
     }
 }
 

@@ -11,8 +11,7 @@ use super::cities::path_slug;
 use super::extract::{ApiJson, ApiPath, Auth};
 use super::{ApiError, AppState, double_option};
 use crate::domain::auth::{Action, CityRef};
-use crate::domain::clean_text;
-use crate::domain::contacts::{Contact, ContactPatch, Email, NewContact};
+use crate::domain::contacts::{Contact, ContactPatch, NewContact};
 use crate::workflow;
 
 pub fn router() -> Router<AppState> {
@@ -106,18 +105,13 @@ struct ContactPatchBody {
 
 impl ContactPatchBody {
     fn parse(&self) -> Result<ContactPatch, crate::domain::Invalid> {
-        let optional = |field, value: &Option<Option<String>>, max| match value {
-            Some(Some(v)) => clean_text(field, v, max).map(|v| Some(Some(v))),
-            Some(None) => Ok(Some(None)),
-            None => Ok(None),
-        };
-        Ok(ContactPatch {
-            name: self.name.as_deref().map(|n| clean_text("name", n, 200)).transpose()?,
-            email: self.email.as_deref().map(Email::parse).transpose()?,
-            role: optional("role", &self.role, 200)?,
-            phone: optional("phone", &self.phone, 50)?,
-            is_primary: self.primary,
-        })
+        ContactPatch::parse(
+            self.name.as_deref(),
+            self.email.as_deref(),
+            self.role.as_ref().map(Option::as_deref),
+            self.phone.as_ref().map(Option::as_deref),
+            self.primary,
+        )
     }
 }
 

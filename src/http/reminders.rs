@@ -205,9 +205,6 @@ async fn suppress(
     let slug = path_slug(&slug)?;
     let until = body.until.as_deref().map(|d| parse_date("until", d)).transpose()?;
     let (actor, now) = (auth.actor()?, state.now());
-    if until.is_some_and(|u| u < now.date()) {
-        return Err(Invalid::new("until", "is in the past").into());
-    }
     let s = state
         .db
         .run(move |conn| workflow::reminders::suppress(conn, &actor, slug.as_str(), until, &body.reason, now))

@@ -1,19 +1,20 @@
 //! The desk of the Secretariat and the field coordinators: the board (the cycles by status,
 //! field, country and days overdue, as the API's `GET /api/v1/cycles` filters and sorts them,
-//! with a CSV of the same selection) and a city's work. Coordinators see their field only; what
+//! with a CSV of the same selection); a city's page is [`super::desk_city`], the dashboard
+//! [`super::dashboard`], tokens and staff addresses [`super::access`]. Coordinators see their field only; what
 //! they may see is [`workflow::desk`]'s rule, the same as the API's.
 
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::WebState;
 use super::i18n::Tr;
 use super::page::{Chrome, Ctx, PageError, href, html};
-use super::portal::{CycleRow, ReminderRow};
+use super::portal::CycleRow;
 use super::session::{home_of, signed_in};
 use super::views::field_name;
 use crate::domain::auth::{Principal, Scope};
@@ -23,7 +24,6 @@ use crate::domain::{Invalid, PageRequest};
 use crate::error::Error;
 use crate::workflow::cycles::{BoardFilter, BoardSort, CycleOverview, CycleSelection};
 use crate::workflow::desk::{BoardRequest, board_csv, last_reminders};
-use crate::workflow::portal::city_work;
 use crate::workflow::{self};
 
 const PER_PAGE: i64 = 50;
@@ -95,6 +95,7 @@ struct BoardRow {
 #[template(path = "desk.html")]
 struct DeskPage {
     c: Chrome,
+    nav: &'static str,
     is_secretariat: bool,
     statuses: Vec<(&'static str, &'static str)>,
     status: String,
@@ -113,7 +114,7 @@ struct DeskPage {
 }
 
 /// The desk is for the Secretariat and coordinators; a city's focal point goes to the portal.
-fn desk_caller(ctx: &Ctx) -> Result<Principal, Redirect> {
+pub(super) fn desk_caller(ctx: &Ctx) -> Result<Principal, Redirect> {
     let principal = signed_in(ctx)?;
     if matches!(principal.scope, Scope::City { .. }) {
         return Err(Redirect::to(home_of(principal)));
@@ -167,6 +168,7 @@ pub async fn board(State(state): State<WebState>, ctx: Ctx) -> Response {
     };
     let page = DeskPage {
         c: ctx.chrome(title, "work"),
+        nav: "board",
         is_secretariat: matches!(principal.scope, Scope::Secretariat),
         statuses: CycleStatus::ALL.iter().map(|s| (s.as_str(), tr.t(&format!("status.{}", s.as_str())))).collect(),
         status: q.status.map(|s| s.as_str().to_owned()).unwrap_or_default(),
@@ -247,43 +249,4 @@ pub async fn board_csv_download(State(state): State<WebState>, ctx: Ctx) -> Resp
         }
         Err(e) => PageError::from(e).page(&ctx),
     }
-}
-
-#[derive(Template)]
-#[template(path = "desk_city.html")]
-struct CityPage {
-    c: Chrome,
-    city: String,
-    public_href: String,
-    facts: String,
-    cycles: Vec<CycleRow>,
-    reminders: Vec<ReminderRow>,
-}
-
-/// `GET /desk/cities/{slug}`: a city's cycles and reminders, for the Secretariat and the field's
-/// coordinator.
-pub async fn city(State(state): State<WebState>, ctx: Ctx, Path(slug): Path<String>) -> Response {
-    let principal = match desk_caller(&ctx) {
-        Ok(p) => p,
-        Err(redirect) => return redirect.into_response(),
-    };
-    let (rules, now) = (state.rules, state.now());
-    let work = state.db.run(move |conn| city_work(conn, &rules, &principal, Some(&slug), now)).await;
-    let work = match work {
-        Ok(work) => work,
-        Err(e) => return PageError::from(e).page(&ctx),
-    };
-    let tr = ctx.tr;
-    let page = CityPage {
-        c: ctx.chrome(work.city.name.clone(), "work"),
-        city: work.city.name.clone(),
-        public_href: format!("/cities/{}", work.city.slug),
-        facts: tr.fmt(
-            "desk.city.facts",
-            &[("country", &work.city.country), ("field", &work.city.field), ("zone", &work.city.time_zone)],
-        ),
-        cycles: work.cycles.iter().map(|c| CycleRow::new(tr, c)).collect(),
-        reminders: work.reminders.iter().map(|r| ReminderRow::new(tr, r)).collect(),
-    };
-    html(&ctx, StatusCode::OK, &page)
 }

@@ -52,11 +52,13 @@ async fn home_page(state: WebState, ctx: Ctx) -> PageResult {
         .enumerate()
         .map(|(i, f)| (field_name(tr, &fields, &f.slug, &f.name).to_owned(), chart::colour(i)))
         .collect();
+    let per_year: Vec<(String, Vec<usize>)> =
+        overview.per_year.iter().map(|(y, counts)| (y.to_string(), counts.clone())).collect();
     let page = HomePage {
         c: ctx.chrome(tr.t("home.title"), "home"),
         stats,
         latest,
-        chart: chart::stacked_bars(&overview.per_year, tr.t("home.chart.title"), "chart-table"),
+        chart: chart::stacked_bars(&per_year, tr.t("home.chart.title"), "chart", "chart-table"),
         series,
         years: overview.per_year.iter().map(|(y, counts)| (*y, counts.clone(), counts.iter().sum())).collect(),
     };

@@ -5,17 +5,22 @@
 //! - Server-rendered with askama (templates in `templates/`, checked and compiled with the
 //!   binary, escaping everything but the server's own SVG and JSON-LD), in English and French
 //!   ([`i18n`]), with static files embedded under content-hashed names ([`assets`]).
-//! - Every page works without JavaScript: links and GET forms. `static/site.js` only adds copy
+//! - Every page works without JavaScript: links, GET forms, and the desk's POST forms
+//!   ([`forms`]: the form's token first, then Post/Redirect/Get). `static/site.js` only adds copy
 //!   buttons to citations.
 //! - Every page carries a strict Content-Security-Policy (no inline script or style) and the
 //!   other security headers ([`page::page_headers`]); errors are pages too ([`page::PageError`]).
 //! - Public pages show published reports only: they read the public catalogue
 //!   ([`workflow::catalog`], [`workflow::public`]), which holds nothing else.
 
+mod access;
 mod assets;
 mod chart;
+mod dashboard;
 mod desk;
+mod desk_city;
 mod drafting;
+mod forms;
 mod home;
 pub mod i18n;
 mod page;
@@ -98,7 +103,6 @@ pub fn router(state: WebState) -> Router {
         .route("/portal", get(portal::portal))
         .route("/desk", get(desk::board))
         .route("/desk/board.csv", get(desk::board_csv_download))
-        .route("/desk/cities/{slug}", get(desk::city))
         .route("/cycles/{id}/draft", get(drafting::show).post(drafting::save))
         .route("/cycles/{id}/draft.pdf", get(drafting::pdf))
         .route("/cycles/{id}/submit", get(drafting::confirm).post(drafting::submit))
@@ -106,6 +110,21 @@ pub fn router(state: WebState) -> Router {
         .route("/submissions/{id}/pdf", get(review::pdf))
         .route("/submissions/{id}/comments", post(review::comment))
         .route("/submissions/{id}/decision", post(review::decide))
+        .route("/desk/dashboard", get(dashboard::dashboard))
+        .route("/desk/cities/{slug}", get(desk_city::city))
+        .route("/desk/cities/{slug}/registry", post(desk_city::edit_city))
+        .route("/desk/cities/{slug}/contacts", post(desk_city::add_contact))
+        .route("/desk/cities/{slug}/contacts/{id}/{change}", post(desk_city::contact))
+        .route("/desk/cities/{slug}/cycles/{id}/{change}", post(desk_city::deadline))
+        .route("/desk/cities/{slug}/holds", post(desk_city::hold))
+        .route("/desk/cities/{slug}/holds/{id}/lift", post(desk_city::lift))
+        .route("/desk/cities/{slug}/archive/{id}/publication", post(desk_city::publication))
+        .route("/desk/access", get(access::access))
+        .route("/desk/access/tokens", post(access::issue))
+        .route("/desk/access/tokens/{id}/revoke", post(access::revoke))
+        .route("/desk/access/staff", post(access::add_staff))
+        .route("/desk/access/staff/remove", post(access::remove_staff))
+        .route("/desk/access/sessions", post(access::end_sessions))
         .route("/static/{name}", get(asset))
         .route("/robots.txt", get(robots))
         .route("/sitemap.xml", get(sitemap))

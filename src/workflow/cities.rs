@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use serde_json::{Map, Value, json};
 
 use super::{Actor, audit};
+use crate::db::audit::{AuditEvent, AuditFilter, CitySubjects};
 /// The city list's filters, as the entry points pass them.
 pub use crate::db::cities::CityFilter;
 use crate::db::{self, Conn};
@@ -20,6 +21,26 @@ pub fn check_field(conn: &mut Conn<'_>, field: &FieldSlug) -> Result<()> {
     } else {
         Err(Invalid::new("field", format!("`{field}` is not a creative field (see GET /api/v1/fields)")).into())
     }
+}
+
+/// The audit trail of city `slug` (the Secretariat): the changes to the city, its contacts, its
+/// cycles and their versions and archive entries, newest first.
+pub fn audit_trail(conn: &mut Conn<'_>, caller: &Principal, slug: &str, page: PageRequest) -> Result<Page<AuditEvent>> {
+    authorize(Some(caller), Action::Administer)?;
+    let city = get(conn, slug)?;
+    let mut subjects = CitySubjects { slug: city.slug, ..Default::default() };
+    let selection =
+        db::cycles::CycleSelection { city_id: Some(city.id), include_withdrawn: true, ..Default::default() };
+    for cycle in db::cycles::load(conn, &selection)? {
+        for version in db::submissions::versions(conn, cycle.id)? {
+            if let Some(entry) = db::archive::by_submission(conn, version.id)? {
+                subjects.archive.push(entry.id.to_string());
+            }
+            subjects.submissions.push(version.id.to_string());
+        }
+        subjects.cycles.push(cycle.id.to_string());
+    }
+    Ok(db::audit::list(conn, AuditFilter { city: Some(&subjects), ..Default::default() }, page)?)
 }
 
 /// Every creative field with its number of cities.

@@ -1,9 +1,12 @@
 //! A city's focal points: the Secretariat writes them; the city and the Secretariat read them.
+//! A contact removed, or given another address, is signed out of every session at the old
+//! address in the same transaction ([`sign_in::end_sessions_at`]): the address no longer speaks
+//! for the city.
 
 use chrono::NaiveDateTime;
 use serde_json::json;
 
-use super::{Actor, audit};
+use super::{Actor, audit, sign_in};
 use crate::db::{self, Conn};
 use crate::domain::cities::City;
 use crate::domain::contacts::{Contact, ContactPatch, NewContact};
@@ -55,6 +58,9 @@ pub fn update(
         let contact = get(conn, city, id)?;
         let updated =
             db::contacts::update(conn, &contact, patch, now).map_err(Error::from).map_err(duplicate_email(city))?;
+        if patch.email.as_ref().is_some_and(|e| e.as_str() != contact.email) {
+            sign_in::end_sessions_at(conn, actor, &contact.email, now)?;
+        }
         let subject = format!("{}/{id}", city.slug);
         let changed: Vec<&str> = [
             ("name", patch.name.is_some()),
@@ -76,6 +82,8 @@ pub fn delete(conn: &mut Conn<'_>, actor: &Actor, city: &City, id: i64, now: Nai
         let contact = get(conn, city, id)?;
         db::contacts::delete(conn, &contact)?;
         let subject = format!("{}/{id}", city.slug);
-        audit(conn, actor, now, "contact.delete", ("contact", &subject), json!({}))
+        audit(conn, actor, now, "contact.delete", ("contact", &subject), json!({}))?;
+        sign_in::end_sessions_at(conn, actor, &contact.email, now)?;
+        Ok(())
     })
 }

@@ -800,7 +800,7 @@ pub fn list(
     Ok(db::reminders::list(conn, filter, page)?)
 }
 
-/// Holds back a city's reminders until a date (inclusive) or until lifted.
+/// Holds back a city's reminders until a date (inclusive, not in the past) or until lifted.
 pub fn suppress(
     conn: &mut Conn<'_>,
     actor: &Actor,
@@ -809,6 +809,9 @@ pub fn suppress(
     reason: &str,
     now: NaiveDateTime,
 ) -> Result<db::reminders::Suppression> {
+    if until.is_some_and(|u| u < now.date()) {
+        return Err(crate::domain::Invalid::new("until", "is in the past").into());
+    }
     let reason = crate::domain::clean_text("reason", reason, 2000)?;
     conn.transaction(|conn| {
         let city = super::cities::get(conn, city_slug)?;

@@ -413,6 +413,12 @@ pub fn end_sessions_of(
     conn.transaction(|conn| end_all(conn, actor, &digest(email.as_str()), now))
 }
 
+/// Ends every session of the person at `address` inside the caller's transaction: a city's
+/// contact removed, or moved to another address, signs in no more as that city; how many.
+pub(crate) fn end_sessions_at(conn: &mut Conn<'_>, actor: &Actor, address: &str, now: NaiveDateTime) -> Result<usize> {
+    end_all(conn, actor, &digest(&address.to_lowercase()), now)
+}
+
 fn end_all(conn: &mut Conn<'_>, actor: &Actor, person: &str, now: NaiveDateTime) -> Result<usize> {
     let ended = db::sessions::end_sessions_of(conn, person, now)?;
     if ended > 0 {

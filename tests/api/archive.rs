@@ -21,7 +21,7 @@ async fn submitted(app: &TestApp) -> i64 {
 }
 
 /// Submits and accepts a report; returns its archive entry's id.
-async fn archived(app: &TestApp) -> i64 {
+pub async fn archived(app: &TestApp) -> i64 {
     let id = submitted(app).await;
     let accept = json!({ "decision": "accept" });
     let r = app.call(Method::POST, &format!("/api/v1/submissions/{id}/decision"), Some(&app.admin), Some(accept)).await;

@@ -366,7 +366,10 @@ async fn signed_in(app: &TestApp, b: &Browser, outbox: &MemoryTransport, picture
         ("desk", "/desk?lang=en".to_owned()),
         ("desk-overdue", "/desk?status=overdue&sort=days_overdue".to_owned()),
         ("desk-city", "/desk/cities/ostersund".to_owned()),
+        ("desk-dashboard", "/desk/dashboard".to_owned()),
+        ("desk-access", "/desk/access".to_owned()),
         ("desk-fr", "/desk?lang=fr".to_owned()),
+        ("desk-city-fr", "/desk/cities/ostersund".to_owned()),
     ];
     check_pages(b, &secretariat, pictures).await;
     // A version's review page, from the city's desk page.

@@ -13,6 +13,7 @@ mod cities;
 mod connections;
 mod contacts;
 mod cycles;
+mod desk;
 mod downloads;
 mod drafting;
 mod edge;
