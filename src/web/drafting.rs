@@ -14,12 +14,12 @@
 use askama::Template;
 use axum::extract::multipart::MultipartError;
 use axum::extract::{Multipart, Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::WebState;
 use super::i18n::Tr;
-use super::page::{Chrome, Ctx, PageError, html};
+use super::page::{Chrome, Ctx, PageError, framed_pdf, html};
 use super::portal::CycleRow;
 use super::session::{check_form, home_of, signed_in};
 use crate::domain::auth::{Action, Principal, Scope, authorize};
@@ -286,35 +286,15 @@ pub async fn pdf(State(state): State<WebState>, ctx: Ctx, Path(id): Path<i64>) -
         .run(move |conn| {
             let cycle = workflow::cycles::for_caller(conn, &rules, &principal, id, Access::Read, now)?;
             let today = local_date(now.and_utc(), cycle.record.city.time_zone.tz());
-            Ok::<_, Error>((submissions::draft_rendering(conn, &cycle, today)?, cycle.record.city.slug.clone()))
+            submissions::draft_rendering(conn, &cycle, today)
         })
         .await;
-    let (rendering, slug) = match loaded {
-        Ok(loaded) => loaded,
+    let rendering = match loaded {
+        Ok(rendering) => rendering,
         Err(e) => return PageError::from(e).page(&ctx),
     };
     let kit = state.reporting.clone();
-    let rendered = tokio::task::spawn_blocking(move || rendering.pdf(&kit)).await;
-    match rendered {
-        Ok(Ok(pdf)) => {
-            let mut response = pdf.into_response();
-            let headers = response.headers_mut();
-            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
-            if let Ok(disposition) = HeaderValue::from_str(&format!("inline; filename=\"{slug}-draft.pdf\"")) {
-                headers.insert(header::CONTENT_DISPOSITION, disposition);
-            }
-            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
-            // Shown in the drafting page's frame, and nowhere else.
-            headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("frame-ancestors 'self'"));
-            headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("SAMEORIGIN"));
-            response
-        }
-        Ok(Err(e)) => PageError::from(e).page(&ctx),
-        Err(e) => {
-            tracing::error!(error = %e, "rendering a draft was interrupted");
-            PageError::Internal.page(&ctx)
-        }
-    }
+    framed_pdf(&ctx, tokio::task::spawn_blocking(move || rendering.pdf(&kit)).await)
 }
 
 #[derive(Template)]

@@ -7,13 +7,13 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::WebState;
 use super::i18n::Tr;
-use super::page::{Chrome, Ctx, PageError, html};
+use super::page::{Chrome, Ctx, PageError, framed_pdf, html};
 use super::portal::CycleRow;
 use super::session::{check_form, home_of, signed_in};
 use crate::domain::auth::{Action, Scope, authorize};
@@ -340,17 +340,5 @@ pub async fn pdf(State(state): State<WebState>, ctx: Ctx, Path(id): Path<i64>) -
         VersionPdf::Render(rendering) => rendering.pdf(&kit),
     })
     .await;
-    match made {
-        Ok(Ok(bytes)) => {
-            let mut response = bytes.into_response();
-            let headers = response.headers_mut();
-            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
-            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
-            headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("frame-ancestors 'self'"));
-            headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("SAMEORIGIN"));
-            response
-        }
-        Ok(Err(e)) => PageError::from(e).page(&ctx),
-        Err(_) => PageError::Internal.page(&ctx),
-    }
+    framed_pdf(&ctx, made)
 }
