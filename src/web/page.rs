@@ -49,6 +49,12 @@ impl FromRequestParts<WebState> for Ctx {
         ctx.form_cookie = cookie(&parts.headers, session::FORM_COOKIE).map(str::to_owned);
         if let Some(secret) = cookie(&parts.headers, session::SESSION_COOKIE) {
             ctx.viewer = session::viewer(state, secret.to_owned()).await;
+            // A city's focal points read their city's language unless they chose another
+            // (`?lang=` or the `lang` cookie).
+            let chosen = ctx.chose_lang || cookie(&parts.headers, "lang").and_then(Lang::parse).is_some();
+            if let Some(lang) = ctx.viewer.as_ref().and_then(|v| v.language).filter(|_| !chosen) {
+                ctx.tr = Tr::new(lang);
+            }
         }
         Ok(ctx)
     }

@@ -31,11 +31,13 @@ use crate::workflow::sign_in::{self, LinkRequest, LinkState, Opened, Refused};
 pub const SESSION_COOKIE: &str = "mmr_session";
 pub const FORM_COOKIE: &str = "mmr_form";
 
-/// A signed-in person as the pages see them: who, and the token their forms carry.
+/// A signed-in person as the pages see them: who, the token their forms carry, and the language
+/// their pages default to (a city's, for its focal points).
 #[derive(Debug, Clone)]
 pub struct Viewer {
     pub principal: Principal,
     pub csrf: String,
+    pub language: Option<Lang>,
 }
 
 /// The token a form carries for a cookie's secret.
@@ -49,8 +51,23 @@ fn form_token(secret: &str) -> String {
 pub async fn viewer(state: &WebState, secret: String) -> Option<Viewer> {
     let now = state.now();
     let csrf = form_token(&secret);
-    match state.db.run(move |conn| sign_in::session(conn, &secret, now)).await {
-        Ok(found) => found.map(|principal| Viewer { principal, csrf }),
+    let found = state
+        .db
+        .run(move |conn| {
+            let Some(principal) = sign_in::session(conn, &secret, now)? else { return Ok(None) };
+            let language = sign_in::default_language(conn, &principal)?;
+            Ok::<_, crate::error::Error>(Some((principal, language)))
+        })
+        .await;
+    match found {
+        Ok(found) => found.map(|(principal, language)| Viewer {
+            principal,
+            csrf,
+            language: language.map(|l| match l {
+                Language::En => Lang::En,
+                Language::Fr => Lang::Fr,
+            }),
+        }),
         Err(e) => {
             tracing::warn!(error = %e, "a session could not be looked up");
             None

@@ -384,6 +384,15 @@ pub fn session(conn: &mut Conn<'_>, secret: &str, now: NaiveDateTime) -> Result<
     Ok(Some(Principal { credential, name: row.grant.name, scope }))
 }
 
+/// The language a signed-in person's pages default to: a city's focal points read their city's
+/// language; `None` for others (the browser's choice stands).
+pub fn default_language(conn: &mut Conn<'_>, principal: &Principal) -> Result<Option<Language>> {
+    match principal.scope {
+        Scope::City { city_id } => Ok(Language::parse(&db::cities::find_by_id(conn, city_id)?.language).ok()),
+        _ => Ok(None),
+    }
+}
+
 /// Ends the caller's session.
 pub fn sign_out(conn: &mut Conn<'_>, actor: &Actor, caller: &Principal, now: NaiveDateTime) -> Result<()> {
     let Credential::Session { id, .. } = caller.credential else {
