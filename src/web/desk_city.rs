@@ -248,8 +248,14 @@ fn page(
         notice: ctx.param("done").and_then(done_key).map(|key| tr.t(key)),
         city: city.name.clone(),
         public_href: format!("/cities/{}", city.slug),
-        facts: tr
-            .fmt("desk.city.facts", &[("country", &city.country), ("field", &city.field), ("zone", &city.time_zone)]),
+        facts: tr.fmt(
+            "desk.city.facts",
+            &[
+                ("country", &city.country),
+                ("field", &field_name(tr, &fields, &city.field, &city.field)),
+                ("zone", &city.time_zone),
+            ],
+        ),
         registry,
         registry_form,
         fields: fields.iter().map(|f| (f.slug.clone(), f.name_in(tr.lang.code()).to_owned())).collect(),
