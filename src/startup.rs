@@ -21,7 +21,6 @@ pub fn pages(state: &AppState) -> axum::Router {
         db: state.db.clone(),
         clock: state.clock.clone(),
         rules: state.rules,
-        template: state.reporting.template.clone(),
         reporting: state.reporting.clone(),
         store: state.store.clone(),
         catalog: state.catalog.clone(),

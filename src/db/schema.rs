@@ -341,6 +341,7 @@ diesel::table! {
 
 diesel::joinable!(api_tokens -> cities (city_id));
 diesel::joinable!(sessions -> api_tokens (token_id));
+diesel::joinable!(sessions -> cities (city_id));
 diesel::joinable!(reporting_cycles -> cities (city_id));
 diesel::joinable!(reminders -> reporting_cycles (cycle_id));
 diesel::joinable!(city_aliases -> cities (city_id));

@@ -5,7 +5,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{api_tokens, contacts, creative_fields, sessions, sign_in_links, staff_addresses};
+use super::schema::{api_tokens, cities, contacts, creative_fields, sessions, sign_in_links, staff_addresses};
 use super::{Conn, DbError, with_conn};
 
 /// Who a link or a session signs in: a role and its scope, as in `api_tokens`.
@@ -228,6 +228,8 @@ pub struct SessionRow {
     pub grant: Grant,
     pub token_id: Option<i64>,
     pub token_revoked: bool,
+    /// The language of the session's city, for a city's focal point.
+    pub city_language: Option<String>,
     pub last_seen_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     pub ended_at: Option<NaiveDateTime>,
@@ -242,6 +244,7 @@ type SessionColumns = (
     Option<i64>,
     Option<i64>,
     Option<NaiveDateTime>,
+    Option<String>,
     NaiveDateTime,
     NaiveDateTime,
     Option<NaiveDateTime>,
@@ -251,6 +254,7 @@ pub fn find_session(conn: &mut Conn<'_>, hash: &str) -> Result<Option<SessionRow
     let row: Option<SessionColumns> = with_conn!(conn, |c| {
         sessions::table
             .left_join(api_tokens::table)
+            .left_join(cities::table)
             .filter(sessions::session_hash.eq(hash))
             .select((
                 sessions::id,
@@ -261,6 +265,7 @@ pub fn find_session(conn: &mut Conn<'_>, hash: &str) -> Result<Option<SessionRow
                 sessions::city_id,
                 sessions::token_id,
                 api_tokens::revoked_at.nullable(),
+                cities::language.nullable(),
                 sessions::last_seen_at,
                 sessions::expires_at,
                 sessions::ended_at,
@@ -268,18 +273,34 @@ pub fn find_session(conn: &mut Conn<'_>, hash: &str) -> Result<Option<SessionRow
             .first(c)
             .optional()?
     });
-    Ok(row.map(|(id, person, name, role, field, city_id, token_id, revoked, last_seen_at, expires_at, ended_at)| {
-        SessionRow {
+    Ok(row.map(
+        |(
             id,
             person,
-            grant: Grant { name, role, field, city_id },
+            name,
+            role,
+            field,
+            city_id,
             token_id,
-            token_revoked: revoked.is_some(),
+            revoked,
+            city_language,
             last_seen_at,
             expires_at,
             ended_at,
-        }
-    }))
+        )| {
+            SessionRow {
+                id,
+                person,
+                grant: Grant { name, role, field, city_id },
+                token_id,
+                token_revoked: revoked.is_some(),
+                city_language,
+                last_seen_at,
+                expires_at,
+                ended_at,
+            }
+        },
+    ))
 }
 
 pub fn touch_session(conn: &mut Conn<'_>, id: i64, now: NaiveDateTime) -> Result<(), DbError> {

@@ -286,15 +286,15 @@ pub async fn pdf(State(state): State<WebState>, ctx: Ctx, Path(id): Path<i64>) -
         .run(move |conn| {
             let cycle = workflow::cycles::for_caller(conn, &rules, &principal, id, Access::Read, now)?;
             let today = local_date(now.and_utc(), cycle.record.city.time_zone.tz());
-            submissions::draft_rendering(conn, &cycle, today)
+            Ok::<_, Error>((submissions::draft_rendering(conn, &cycle, today)?, cycle.record.city.slug.clone()))
         })
         .await;
-    let rendering = match loaded {
-        Ok(rendering) => rendering,
+    let (rendering, slug) = match loaded {
+        Ok(loaded) => loaded,
         Err(e) => return PageError::from(e).page(&ctx),
     };
     let kit = state.reporting.clone();
-    framed_pdf(&ctx, tokio::task::spawn_blocking(move || rendering.pdf(&kit)).await)
+    framed_pdf(&ctx, &format!("{slug}-draft.pdf"), tokio::task::spawn_blocking(move || rendering.pdf(&kit)).await)
 }
 
 #[derive(Template)]

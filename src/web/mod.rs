@@ -45,7 +45,6 @@ use page::{Ctx, PageError};
 
 use crate::domain::cycles::CycleRules;
 use crate::error::Error;
-use crate::render::Template;
 use crate::storage::BlobStore;
 use crate::workflow::catalog_index::CatalogIndex;
 use crate::workflow::excerpts::Excerpts;
@@ -60,9 +59,8 @@ pub struct WebState {
     pub db: Db,
     pub clock: Clock,
     pub rules: CycleRules,
-    /// The report template: where a report's executive summary is.
-    pub template: Arc<Template>,
-    /// The template, limits and rendering gate, for drafts' checks and previews.
+    /// The template (where a report's executive summary is), limits and rendering gate, for
+    /// abstracts, drafts' checks and previews.
     pub reporting: Reporting,
     /// The archive's store: archived PDFs, and archiving a version the Secretariat accepts.
     pub store: Arc<dyn BlobStore>,

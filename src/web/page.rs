@@ -296,15 +296,22 @@ pub fn respond(result: PageResult) -> Response {
     result.unwrap_or_else(|(ctx, e)| e.page(&ctx))
 }
 
-/// A PDF made for a signed-in person (a draft's preview, a version under review), shown in its
-/// page's frame and nowhere else, never cached; a rendering that failed or was interrupted is an
+/// A PDF made for a signed-in person (a draft's preview, a version under review), named
+/// `file_name` when saved, shown in its page's frame and nowhere else, never cached; a rendering that failed or was interrupted is an
 /// error page.
-pub fn framed_pdf(ctx: &Ctx, made: Result<crate::error::Result<Vec<u8>>, tokio::task::JoinError>) -> Response {
+pub fn framed_pdf(
+    ctx: &Ctx,
+    file_name: &str,
+    made: Result<crate::error::Result<Vec<u8>>, tokio::task::JoinError>,
+) -> Response {
     match made {
         Ok(Ok(bytes)) => {
             let mut response = bytes.into_response();
             let headers = response.headers_mut();
             headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
+            if let Ok(disposition) = HeaderValue::from_str(&format!("inline; filename=\"{file_name}\"")) {
+                headers.insert(header::CONTENT_DISPOSITION, disposition);
+            }
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
             headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("frame-ancestors 'self'"));
             headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("SAMEORIGIN"));

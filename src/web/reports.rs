@@ -113,7 +113,7 @@ async fn search_page(state: WebState, ctx: Ctx) -> PageResult {
     let shown: Vec<&Record> = found.page.items.iter().map(Arc::as_ref).collect();
     let (mut snippets, unread) = state.excerpts.under_results(&state.catalog, &shown, &filter.words);
     if !unread.is_empty() {
-        let (excerpts, template) = (state.excerpts.clone(), state.template.clone());
+        let (excerpts, template) = (state.excerpts.clone(), state.reporting.template.clone());
         let read =
             state.db.run(move |conn| excerpts.read(conn, &template, &unread)).await.map_err(|e| fail(e.into()))?;
         snippets.extend(read);
@@ -264,7 +264,7 @@ pub async fn report(State(state): State<WebState>, ctx: Ctx, Path(key): Path<Str
 async fn report_page(state: WebState, ctx: Ctx, key: String) -> PageResult {
     let fail = |e: PageError| (ctx.clone(), e);
     let (index, excerpts, template, now) =
-        (state.catalog.clone(), state.excerpts.clone(), state.template.clone(), state.now());
+        (state.catalog.clone(), state.excerpts.clone(), state.reporting.template.clone(), state.now());
     let Ok(id) = key.parse::<i64>() else {
         // A readable name: redirect to the report's stable address.
         let found = state

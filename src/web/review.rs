@@ -327,11 +327,12 @@ pub async fn pdf(State(state): State<WebState>, ctx: Ctx, Path(id): Path<i64>) -
         .db
         .run(move |conn| {
             let found = review::readable(conn, &rules, &principal, id, now)?;
-            review::pdf(conn, &found)
+            let name = format!("{}-v{}.pdf", found.cycle.record.city.slug, found.version.submission.version);
+            Ok::<_, Error>((review::pdf(conn, &found)?, name))
         })
         .await;
-    let source = match source {
-        Ok(source) => source,
+    let (source, name) = match source {
+        Ok(found) => found,
         Err(e) => return PageError::from(e).page(&ctx),
     };
     let (store, kit) = (state.store.clone(), state.reporting.clone());
@@ -340,5 +341,5 @@ pub async fn pdf(State(state): State<WebState>, ctx: Ctx, Path(id): Path<i64>) -
         VersionPdf::Render(rendering) => rendering.pdf(&kit),
     })
     .await;
-    framed_pdf(&ctx, made)
+    framed_pdf(&ctx, &name, made)
 }

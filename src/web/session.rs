@@ -51,16 +51,9 @@ fn form_token(secret: &str) -> String {
 pub async fn viewer(state: &WebState, secret: String) -> Option<Viewer> {
     let now = state.now();
     let csrf = form_token(&secret);
-    let found = state
-        .db
-        .run(move |conn| {
-            let Some(principal) = sign_in::session(conn, &secret, now)? else { return Ok(None) };
-            let language = sign_in::default_language(conn, &principal)?;
-            Ok::<_, crate::error::Error>(Some((principal, language)))
-        })
-        .await;
+    let found = state.db.run(move |conn| sign_in::session(conn, &secret, now)).await;
     match found {
-        Ok(found) => found.map(|(principal, language)| Viewer {
+        Ok(found) => found.map(|sign_in::SignedIn { principal, language }| Viewer {
             principal,
             csrf,
             language: language.map(|l| match l {

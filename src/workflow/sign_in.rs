@@ -24,7 +24,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use chrono::{NaiveDateTime, TimeDelta};
 use rand::RngCore;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use super::tokens::Authentication;
 use super::{Actor, audit};
@@ -36,7 +35,7 @@ use crate::domain::clean_text;
 use crate::domain::contacts::Email;
 use crate::error::{Error, Result};
 use crate::mail::{self, Envelope, OutgoingMessage, SignInLink, Transport};
-use crate::storage::hex;
+use crate::storage::{hex, sha256_hex};
 
 /// How long a sign-in link may be used.
 pub const LINK_VALID: TimeDelta = TimeDelta::minutes(15);
@@ -83,7 +82,7 @@ pub fn new_secret() -> String {
 
 /// The SHA-256 of a secret or an address, hex-encoded: what is stored in its place.
 pub fn digest(text: &str) -> String {
-    hex(&Sha256::digest(text.as_bytes()))
+    sha256_hex(text.as_bytes())
 }
 
 /// What became of a request for a link: for the logs and tests, never shown to the person.
@@ -365,8 +364,16 @@ pub fn use_token(
     })
 }
 
+/// A signed-in person, and the language their pages default to: a city's focal points read their
+/// city's language; `None` for others (the browser's choice stands).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedIn {
+    pub principal: Principal,
+    pub language: Option<Language>,
+}
+
 /// The signed-in person a session secret stands for, or `None` if it is unknown or has ended.
-pub fn session(conn: &mut Conn<'_>, secret: &str, now: NaiveDateTime) -> Result<Option<Principal>> {
+pub fn session(conn: &mut Conn<'_>, secret: &str, now: NaiveDateTime) -> Result<Option<SignedIn>> {
     if !plausible_secret(secret) {
         return Ok(None);
     }
@@ -381,16 +388,8 @@ pub fn session(conn: &mut Conn<'_>, secret: &str, now: NaiveDateTime) -> Result<
         db::sessions::touch_session(conn, row.id, now)?;
     }
     let credential = Credential::Session { id: row.id, token: row.token_id };
-    Ok(Some(Principal { credential, name: row.grant.name, scope }))
-}
-
-/// The language a signed-in person's pages default to: a city's focal points read their city's
-/// language; `None` for others (the browser's choice stands).
-pub fn default_language(conn: &mut Conn<'_>, principal: &Principal) -> Result<Option<Language>> {
-    match principal.scope {
-        Scope::City { city_id } => Ok(Language::parse(&db::cities::find_by_id(conn, city_id)?.language).ok()),
-        _ => Ok(None),
-    }
+    let language = row.city_language.as_deref().and_then(|l| Language::parse(l).ok());
+    Ok(Some(SignedIn { principal: Principal { credential, name: row.grant.name, scope }, language }))
 }
 
 /// Ends the caller's session.

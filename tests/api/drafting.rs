@@ -119,6 +119,7 @@ async fn a_city_drafts_and_submits(app: TestApp) {
     let pdf = city.get(&format!("/cycles/{id}/draft.pdf")).await;
     assert_eq!(pdf.headers[header::CONTENT_TYPE], "application/pdf");
     assert_eq!(pdf.headers[header::X_FRAME_OPTIONS], "SAMEORIGIN");
+    assert_eq!(pdf.headers[header::CONTENT_DISPOSITION], "inline; filename=\"ostersund-draft.pdf\"");
     assert!(pdf.bytes.starts_with(b"%PDF-"));
 
     let confirm = city.get(&format!("/cycles/{id}/submit")).await;
