@@ -395,7 +395,7 @@ fn serve(
         }
         state.trusted_proxies = Arc::new(opts.trusted_proxies.clone());
         state.reporting = opts.admission.reporting()?;
-        state.postman = Some(Arc::new(workflow::sign_in::Postman {
+        state.postman = Some(Arc::new(workflow::Postman {
             transport: transport.clone(),
             from: config.from.clone(),
             public_url: state.public_url.clone(),

@@ -107,7 +107,7 @@ pub struct AppState {
     pub alarm: Option<Arc<crate::workflow::archive::Alarm>>,
     /// How the pages send sign-in links; `None` (the default here; `mmr serve` sets it): the
     /// sign-in page says it cannot send mail.
-    pub postman: Option<Arc<crate::workflow::sign_in::Postman>>,
+    pub postman: Option<Arc<crate::workflow::Postman>>,
 }
 
 impl AppState {

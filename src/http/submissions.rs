@@ -23,12 +23,12 @@ use crate::domain::cycles::local_date;
 use crate::domain::submissions::DecisionInput;
 use crate::domain::{Invalid, parse_date};
 use crate::render::Finding;
+use crate::workflow;
 use crate::workflow::continuity::{DraftSkeleton, PreviousPlan};
 use crate::workflow::cycles::{Access, CycleOverview};
 use crate::workflow::review::{Comment, DecisionRow, StoredAttachment, Submission};
 use crate::workflow::review::{NewCommentInput, SectionDiff, Version, VersionDiff, VersionInCycle, VersionPdf};
 use crate::workflow::submissions::DraftOverview;
-use crate::workflow::{self, Actor};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -591,37 +591,30 @@ async fn decide(
         .db
         .run(move |conn| workflow::review::decide_as(conn, &actor, &rules, &caller, id, &decision, now))
         .await?;
-    let (mut archive_id, mut archive_error) = (None, None);
-    if row.decision == "accept" {
-        match archive(&state, archive_actor, id, now).await {
-            Ok(doc) => archive_id = Some(doc),
-            Err(e) => {
-                tracing::error!(submission.id = id, error = ?e, "archiving an accepted version failed; it is completed at the next start or fixity run");
-                archive_error =
-                    Some("the acceptance is recorded; archiving it failed and will be completed automatically".into());
-            }
-        }
-    }
-    Ok((StatusCode::CREATED, Json(DecidedView { decision: row.into(), archive_id, archive_error })))
-}
-
-/// Archives an accepted version on the blocking pool (rendering and fsyncs stay off the async
-/// threads, inside the request's span).
-async fn archive(state: &AppState, actor: Actor, submission_id: i64, now: NaiveDateTime) -> Result<i64, ApiError> {
-    let st = state.clone();
-    blocking(move || {
-        workflow::archive::archive_accepted(
+    // The city is told and an acceptance archived on the blocking pool (rendering and fsyncs stay
+    // off the async threads, inside the request's span).
+    let (st, decided) = (state.clone(), row.clone());
+    let followed = blocking(move || {
+        workflow::review::follow_up(
             &st.db,
             st.store.as_ref(),
             &st.reporting,
             &st.rules,
-            &actor,
-            submission_id,
+            &archive_actor,
+            st.postman.as_ref(),
+            &decided,
             now,
         )
-        .map(|doc| doc.id)
     })
-    .await
+    .await;
+    let (archive_id, archive_error) = match followed {
+        Ok(archived) => (archived, None),
+        Err(e) => {
+            tracing::error!(submission.id = id, error = ?e, "archiving an accepted version failed; it is completed at the next start or fixity run");
+            (None, Some("the acceptance is recorded; archiving it failed and will be completed automatically".into()))
+        }
+    };
+    Ok((StatusCode::CREATED, Json(DecidedView { decision: row.into(), archive_id, archive_error })))
 }
 
 #[derive(Serialize)]

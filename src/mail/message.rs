@@ -93,6 +93,14 @@ pub fn compose_notice(envelope: &Envelope, subject: &str, body: &str) -> Result<
     build(envelope, subject.to_owned(), body.to_owned())
 }
 
+/// A message id unique to this server: `mmr-<local>@<host of the public URL>` (`mmr.invalid`
+/// when the URL has no host), so a duplicate delivery is recognisable by its `Message-ID`.
+pub fn message_id_on(local: &str, public_url: &str) -> String {
+    let rest = public_url.split_once("://").map_or(public_url, |(_, rest)| rest);
+    let host = rest.split(['/', ':']).next().filter(|h| !h.is_empty()).unwrap_or("mmr.invalid");
+    format!("mmr-{local}@{host}")
+}
+
 /// Builds the lettre message from already rendered text.
 fn build(envelope: &Envelope, subject: String, body: String) -> Result<OutgoingMessage, MailError> {
     let message_id = message_id(&envelope.message_id)?;
@@ -168,6 +176,13 @@ mod tests {
             cc: vec![],
             message_id: "reminder-1@mmr.example.org".to_owned(),
         }
+    }
+
+    #[test]
+    fn message_ids_use_the_public_host() {
+        assert_eq!(message_id_on("a.1", "https://mmr.example.org/base"), "mmr-a.1@mmr.example.org");
+        assert_eq!(message_id_on("a.1", "http://127.0.0.1:8080"), "mmr-a.1@127.0.0.1");
+        assert_eq!(message_id_on("a.1", ""), "mmr-a.1@mmr.invalid");
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! is the moment a reminder may be marked sent; [`MailError::is_permanent`] tells a failed send that
 //! must not be retried from one worth retrying.
 
+mod decision;
 mod digest;
 mod eml;
 mod error;
@@ -21,11 +22,12 @@ mod templates;
 mod transport;
 mod wording;
 
+pub use decision::{DecisionNotice, DecisionOutcome, compose_decision};
 pub use digest::{Digest, DigestCity, DigestNote, FailedMessage};
 pub use eml::EmlDirTransport;
 pub use error::MailError;
 pub use memory::{MemoryTransport, SimulatedFailure};
-pub use message::{Envelope, OutgoingMessage, compose, compose_notice};
+pub use message::{Envelope, OutgoingMessage, compose, compose_notice, message_id_on};
 pub use reminder::{Language, ReminderContext, ReminderKind};
 pub use sign_in::{SignInLink, compose_sign_in};
 pub use smtp::{SmtpOptions, SmtpTransport};

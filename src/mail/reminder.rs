@@ -33,6 +33,16 @@ impl Language {
     }
 }
 
+impl From<crate::domain::cities::Language> for Language {
+    /// A city's language, which its messages are written in.
+    fn from(language: crate::domain::cities::Language) -> Self {
+        match language {
+            crate::domain::cities::Language::En => Language::En,
+            crate::domain::cities::Language::Fr => Language::Fr,
+        }
+    }
+}
+
 /// What a reminder is about. Whether it says "due in 7 days", "due today" or "overdue by 7
 /// days" is not part of the kind: it follows from the deadline and the day it is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

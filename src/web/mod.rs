@@ -46,10 +46,11 @@ use page::{Ctx, PageError};
 use crate::domain::cycles::CycleRules;
 use crate::error::Error;
 use crate::storage::BlobStore;
+use crate::workflow::Postman;
 use crate::workflow::catalog_index::CatalogIndex;
 use crate::workflow::excerpts::Excerpts;
 use crate::workflow::render::Reporting;
-use crate::workflow::sign_in::{ClientThrottle, Postman};
+use crate::workflow::sign_in::ClientThrottle;
 use crate::workflow::{self, Clock, Db};
 
 /// What the pages share: the same database, clock, rules, template and search index as the API

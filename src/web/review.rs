@@ -299,18 +299,17 @@ pub async fn decide(
         Ok(row) => row,
         Err(e) => return PageError::from(e).page(&ctx),
     };
-    if row.decision == "accept" {
-        let (db, store, kit, actor) = (state.db.clone(), state.store.clone(), state.reporting.clone(), ctx.actor());
-        let archived = tokio::task::spawn_blocking(move || {
-            crate::workflow::archive::archive_accepted(&db, store.as_ref(), &kit, &rules, &actor, id, now)
-        })
-        .await;
-        if !matches!(archived, Ok(Ok(_))) {
-            tracing::error!(
-                submission.id = id,
-                "archiving an accepted version failed; it is completed at the next start or fixity run"
-            );
-        }
+    let (db, store, kit, actor, postman) =
+        (state.db.clone(), state.store.clone(), state.reporting.clone(), ctx.actor(), state.postman.clone());
+    let followed = tokio::task::spawn_blocking(move || {
+        review::follow_up(&db, store.as_ref(), &kit, &rules, &actor, postman.as_ref(), &row, now)
+    })
+    .await;
+    if !matches!(followed, Ok(Ok(_))) {
+        tracing::error!(
+            submission.id = id,
+            "archiving an accepted version failed; it is completed at the next start or fixity run"
+        );
     }
     Redirect::to(&format!("/submissions/{id}?done=decided")).into_response()
 }

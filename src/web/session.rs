@@ -228,7 +228,7 @@ pub async fn email(State(state): State<WebState>, ctx: Ctx, Form(form): Form<Ema
             match request {
                 LinkRequest::Send(message) => {
                     // The page answers now, as it does for an unknown address; the message goes after.
-                    tokio::task::spawn_blocking(move || postman.deliver(&message));
+                    postman.post(*message);
                 }
                 LinkRequest::Unknown => tracing::info!("a sign-in link was asked for an address no one has"),
                 LinkRequest::Limited => tracing::warn!("a sign-in link was asked for an address sent many lately"),

@@ -18,6 +18,7 @@ pub mod harvest;
 pub mod history;
 pub mod import;
 pub mod portal;
+mod postman;
 pub mod public;
 pub mod reading;
 pub mod reminders;
@@ -36,6 +37,7 @@ use crate::db;
 /// to the use cases here without looking into them.
 pub use crate::db::audit::{AuditEvent, AuditFilter};
 pub use crate::db::{Conn, Db};
+pub use postman::Postman;
 
 /// The current time, as the HTTP handlers and pages see it; tests pin it.
 pub type Clock = std::sync::Arc<dyn Fn() -> chrono::NaiveDateTime + Send + Sync>;

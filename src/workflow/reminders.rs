@@ -553,10 +553,7 @@ fn send_due(
         } else {
             Vec::new()
         };
-        let language = match cycle.record.city.language {
-            crate::domain::cities::Language::En => Language::En,
-            crate::domain::cities::Language::Fr => Language::Fr,
-        };
+        let language = Language::from(cycle.record.city.language);
         let context = context(cycle, kind, &row, tz, today, cfg, language, &fields)
             .map(|ctx| ReminderContext {
                 recipient_name: names.get(&(row.city_id, row.recipient.clone())).cloned(),
@@ -568,7 +565,7 @@ fn send_due(
                 from: cfg.from.clone(),
                 to: vec![row.recipient.clone()],
                 cc,
-                message_id: message_id(&format!("reminder-{}", row.id), &cfg.public_url),
+                message_id: mail::message_id_on(&format!("reminder-{}", row.id), &cfg.public_url),
             };
             mail::compose(&ctx, &envelope).map_err(|e| Failure { message: e.to_string(), permanent: true })
         });
@@ -672,7 +669,7 @@ fn send_digest(
         from: cfg.from.clone(),
         to: vec![cfg.secretariat_email.clone()],
         cc: Vec::new(),
-        message_id: message_id(&format!("digest-{day}"), &cfg.public_url),
+        message_id: mail::message_id_on(&format!("digest-{day}"), &cfg.public_url),
     };
     let sent = mail::compose_notice(&envelope, &subject, &body).and_then(|m| transport.send(&m));
     // A digest is due once a day, so a retry waits only the first backoff step: the next sweep
@@ -721,18 +718,6 @@ struct Failure {
 /// Waits 5 minutes after the first failure, doubling up to 12 hours.
 fn backoff(attempts: i32) -> TimeDelta {
     TimeDelta::minutes(5 * 2_i64.pow(attempts.clamp(0, 8) as u32)).min(TimeDelta::hours(12))
-}
-
-/// A message id that names what it carries (`reminder-42`, `digest-2027-02-05`), so a
-/// duplicate delivery is recognisable.
-fn message_id(local: &str, public_url: &str) -> String {
-    let host = public_url
-        .split("://")
-        .nth(1)
-        .and_then(|rest| rest.split(['/', ':']).next())
-        .filter(|h| !h.is_empty())
-        .unwrap_or("mmr.invalid");
-    format!("mmr-{local}@{host}")
 }
 
 /// The facts of a message to the city, as they are on `today` (its local date).

@@ -6,24 +6,28 @@
 //! [`super::archive`], outside the decision's transaction, so a crash between the two leaves an
 //! acceptance that [`super::archive::resume`] completes.
 
+use std::sync::Arc;
+
 use chrono::NaiveDateTime;
 use serde_json::json;
 use similar::{ChangeTag, TextDiff};
 
 use super::cycles::CycleOverview;
 use super::render::{Rendering, Reporting};
-use super::{Actor, audit};
+use super::{Actor, Postman, audit};
 use crate::db::archive::ArchivedDocument;
 /// The stored versions, comments and decisions, as `workflow` hands them to the entry points.
 pub use crate::db::submissions::{Comment, DecisionRow, StoredAttachment, Submission};
 use crate::db::submissions::{NewComment, Owner};
-use crate::db::{self, Conn};
+use crate::db::{self, Conn, Db};
 use crate::domain::Invalid;
 use crate::domain::auth::{Action, Principal, Role, authorize};
 use crate::domain::cycles::CycleRules;
 use crate::domain::submissions::{DecisionInput, markdown_text, section_anchor};
 use crate::error::{Error, Result};
+use crate::mail::{self, OutgoingMessage};
 use crate::render;
+use crate::storage::BlobStore;
 
 /// A version with what happened to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -231,6 +235,83 @@ pub fn comment(
         audit(conn, actor, now, "comment.create", ("comment", &id.to_string()), details)?;
         db::submissions::comment(conn, id)?.ok_or_else(|| db::DbError::NotFound.into())
     })
+}
+
+/// What a recorded decision sets going, outside its transaction (blocking): the city is told by
+/// mail, when the server sends mail, in its language, to each of its contacts with the field's
+/// coordinator in copy, and with links to the review page and the drafting page; then an
+/// acceptance is archived ([`super::archive::archive_accepted`]). Returns the archive entry an
+/// acceptance made. An archiving error leaves the acceptance standing: archiving is completed at
+/// the next start or fixity run ([`super::archive::resume`]).
+#[allow(clippy::too_many_arguments, reason = "the stores and settings a decision's sequel uses, each once")]
+pub fn follow_up(
+    db: &Db,
+    store: &dyn BlobStore,
+    kit: &Reporting,
+    rules: &CycleRules,
+    actor: &Actor,
+    postman: Option<&Arc<Postman>>,
+    decided: &DecisionRow,
+    now: NaiveDateTime,
+) -> Result<Option<i64>> {
+    if let Some(postman) = postman {
+        match db.run_blocking(|conn| decision_message(conn, rules, postman, decided, now)) {
+            Ok(Some(message)) => postman.post(message),
+            Ok(None) => {
+                tracing::info!(submission.id = decided.submission_id, "the city has no contact to tell of the decision")
+            }
+            Err(e) => {
+                tracing::error!(submission.id = decided.submission_id, error = %e, "the decision could not be told to the city")
+            }
+        }
+    }
+    if decided.decision != "accept" {
+        return Ok(None);
+    }
+    super::archive::archive_accepted(db, store, kit, rules, actor, decided.submission_id, now).map(|doc| Some(doc.id))
+}
+
+/// The message that tells the city's contacts of a decision; `None` when the city has none (or
+/// the message cannot be composed, which is logged).
+fn decision_message(
+    conn: &mut Conn<'_>,
+    rules: &CycleRules,
+    postman: &Postman,
+    decided: &DecisionRow,
+    now: NaiveDateTime,
+) -> Result<Option<OutgoingMessage>> {
+    let found = get(conn, rules, now, decided.submission_id)?;
+    let city = &found.cycle.record.city;
+    let to: Vec<String> = db::contacts::list(conn, city.id)?.into_iter().map(|c| c.email).collect();
+    if to.is_empty() {
+        return Ok(None);
+    }
+    let cc =
+        db::cities::coordinator_emails(conn)?.into_iter().filter(|(f, _)| *f == city.field).map(|(_, e)| e).collect();
+    let outcome = match (&decided.comments, decided.revision_due) {
+        (Some(comments), Some(due)) if decided.decision != "accept" => {
+            mail::DecisionOutcome::Revision { comments: comments.clone(), due }
+        }
+        _ => mail::DecisionOutcome::Accepted,
+    };
+    let record = &found.cycle.record;
+    let notice = mail::DecisionNotice {
+        city_name: city.name.clone(),
+        period: format!("{}–{}", record.period_start_year, record.period_end_year),
+        version: found.version.submission.version,
+        outcome,
+        review_url: postman.link(&format!("/submissions/{}", decided.submission_id)),
+        draft_url: postman.link(&format!("/cycles/{}/draft", record.id)),
+    };
+    let envelope = mail::Envelope {
+        from: postman.from.clone(),
+        to,
+        cc,
+        message_id: mail::message_id_on(&format!("decision-{}", decided.submission_id), &postman.public_url),
+    };
+    let composed = mail::compose_decision(&envelope, city.language.into(), &notice);
+    // A message that cannot be composed is a mail setting's fault (MMR_MAIL_FROM), not the decision's.
+    Ok(composed.inspect_err(|e| tracing::error!(error = %e, "a decision message could not be composed")).ok())
 }
 
 /// Records the Secretariat's decision on a version: the latest one of its cycle, decided once.

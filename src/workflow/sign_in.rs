@@ -19,14 +19,14 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
 use chrono::{NaiveDateTime, TimeDelta};
 use rand::RngCore;
 use serde_json::json;
 
 use super::tokens::Authentication;
-use super::{Actor, audit};
+use super::{Actor, Postman, audit};
 use crate::db::sessions::{Grant, NewLink, NewSession, StaffRow};
 use crate::db::{self, Conn};
 use crate::domain::auth::{Action, Credential, Principal, Scope, authorize};
@@ -34,7 +34,7 @@ use crate::domain::cities::Language;
 use crate::domain::clean_text;
 use crate::domain::contacts::Email;
 use crate::error::{Error, Result};
-use crate::mail::{self, Envelope, OutgoingMessage, SignInLink, Transport};
+use crate::mail::{self, Envelope, OutgoingMessage, SignInLink};
 use crate::storage::{hex, sha256_hex};
 
 /// How long a sign-in link may be used.
@@ -48,30 +48,6 @@ pub const IDLE: TimeDelta = TimeDelta::hours(12);
 pub const LONGEST: TimeDelta = TimeDelta::days(7);
 /// How often a session's last use is written (it is read on every page).
 const TOUCH_EVERY: TimeDelta = TimeDelta::minutes(1);
-
-/// How sign-in messages go out: the transport of the reminders, the sender, and the base of the
-/// links (`MMR_PUBLIC_URL`).
-pub struct Postman {
-    pub transport: Arc<dyn Transport>,
-    pub from: String,
-    pub public_url: String,
-}
-
-impl std::fmt::Debug for Postman {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Postman").field("from", &self.from).finish_non_exhaustive()
-    }
-}
-
-impl Postman {
-    /// Sends a message, logging (without the address) what could not be sent: the person can ask
-    /// again, and the page already answered.
-    pub fn deliver(&self, message: &OutgoingMessage) {
-        if let Err(e) = self.transport.send(message) {
-            tracing::error!(error = %e, message_id = message.message_id(), "a sign-in message could not be sent");
-        }
-    }
-}
 
 /// A random secret, hex-encoded (256 bits).
 pub fn new_secret() -> String {
@@ -154,20 +130,16 @@ pub fn request_link(
             db::sessions::insert_link(conn, &link, now)?;
             links.push(SignInLink {
                 label: label(conn, grant, language)?,
-                url: format!("{}/sign-in/link/{secret}", postman.public_url),
+                url: postman.link(&format!("/sign-in/link/{secret}")),
             });
         }
         let envelope = Envelope {
             from: postman.from.clone(),
             to: vec![email.as_str().to_owned()],
             cc: Vec::new(),
-            message_id: format!("sign-in.{}@{}", &new_secret()[..24], host(&postman.public_url)),
+            message_id: mail::message_id_on(&format!("sign-in.{}", &new_secret()[..24]), &postman.public_url),
         };
-        let language = match language {
-            Language::En => mail::Language::En,
-            Language::Fr => mail::Language::Fr,
-        };
-        match mail::compose_sign_in(&envelope, language, &links, LINK_VALID.num_minutes()) {
+        match mail::compose_sign_in(&envelope, language.into(), &links, LINK_VALID.num_minutes()) {
             Ok(message) => Ok(LinkRequest::Send(Box::new(message))),
             Err(e) => {
                 tracing::error!(error = %e, "a sign-in message could not be composed (is MMR_MAIL_FROM an address?)");
@@ -175,12 +147,6 @@ pub fn request_link(
             }
         }
     })
-}
-
-fn host(public_url: &str) -> &str {
-    let rest = public_url.split_once("://").map_or(public_url, |(_, rest)| rest);
-    let host = rest.split(['/', ':']).next().unwrap_or("");
-    if host.is_empty() { "mmr.invalid" } else { host }
 }
 
 /// A path on this site to return to after signing in: `/…`, not `//host` and no scheme, so a
@@ -568,12 +534,5 @@ mod tests {
         assert!(plausible_secret(&s));
         assert_eq!(digest("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
         assert!(!plausible_secret("mmr_abc"));
-    }
-
-    #[test]
-    fn message_ids_use_the_public_host() {
-        assert_eq!(host("https://mmr.example.org/base"), "mmr.example.org");
-        assert_eq!(host("http://127.0.0.1:8080"), "127.0.0.1");
-        assert_eq!(host(""), "mmr.invalid");
     }
 }

@@ -27,7 +27,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use mmr::mail::MemoryTransport;
-use mmr::workflow::sign_in::Postman;
+use mmr::workflow::Postman;
 
 use crate::helpers::{Backend, TestApp};
 use crate::search::{Archive, archive};

@@ -264,6 +264,20 @@ async fn reviewed_revised_accepted(app: TestApp) {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
     let portal = city.get("/portal").await;
     assert!(portal.text.contains("Revision requested") && portal.text.contains("31 January 2027"), "{}", portal.text);
+    // The city is told by mail, with the comments, the deadline and the pages to act on.
+    let told = city.mail_to("anna@ostersund.example", "Revision requested").await;
+    assert_eq!(told.subject(), "Revision requested: the monitoring report of Östersund (2022–2026)");
+    assert!(told.body().contains("by 31 January 2027.") && told.body().contains("> Add partners."), "{}", told.body());
+    assert!(told.body().contains(&format!("https://mmr.example.org{version}\n")), "{}", told.body());
+    assert!(told.body().contains(&format!("https://mmr.example.org{path}\n")), "{}", told.body());
+    // Its link leads a signed-out person to sign in and back to the review page.
+    let mut elsewhere = city.another();
+    let asked = elsewhere.get(&version).await;
+    assert_eq!(asked.status, StatusCode::SEE_OTHER);
+    let (_, links) =
+        elsewhere.ask_link_from(asked.headers[header::LOCATION].to_str().unwrap(), "anna@ostersund.example").await;
+    let landed = elsewhere.use_link(&links[0]).await;
+    assert_eq!(landed.headers[header::LOCATION], version.as_str(), "back on the page the message named");
 
     // The city revises and submits version 2; the Secretariat sees what changed and accepts.
     let page = city.get(&path).await;
@@ -288,6 +302,8 @@ async fn reviewed_revised_accepted(app: TestApp) {
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let page = desk.get(&format!("{second}?done=decided")).await;
     assert!(page.text.contains("The decision is recorded.") && page.text.contains("Accepted on"));
+    let told = city.mail_to("anna@ostersund.example", "Accepted").await;
+    assert!(told.body().contains("accepted version 2"), "{}", told.body());
     let pdf = desk.get(&format!("{second}/pdf")).await;
     assert_eq!(pdf.headers[header::CONTENT_TYPE], "application/pdf");
     let entries = app.get("/api/v1/cities/ostersund/cycles", Some(&app.admin)).await;

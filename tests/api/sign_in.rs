@@ -15,7 +15,8 @@ use mmr::domain::auth::Role;
 use mmr::domain::cities::Language;
 use mmr::http::router_with_pages;
 use mmr::mail::MemoryTransport;
-use mmr::workflow::sign_in::{self, LinkState, Postman};
+use mmr::workflow::Postman;
+use mmr::workflow::sign_in::{self, LinkState};
 use mmr::workflow::{self, Actor, AuditFilter};
 use serde_json::json;
 
@@ -103,9 +104,16 @@ impl Browser {
 
     /// Asks for a link for `address` and returns the links the message holds.
     pub async fn ask_link(&mut self, address: &str) -> (Reply, Vec<String>) {
+        self.ask_link_from("/sign-in", address).await
+    }
+
+    /// Asks for a link for `address` on the sign-in page at `page` (with the `next` it carries).
+    pub async fn ask_link_from(&mut self, page: &str, address: &str) -> (Reply, Vec<String>) {
         let before = self.outbox.messages().len();
-        let csrf = self.csrf("/sign-in").await;
-        let r = self.post("/sign-in/email", &[("email", address), ("csrf", &csrf), ("next", "")]).await;
+        let form = self.get(page).await;
+        assert_eq!(form.status, StatusCode::OK, "{page}: {}", form.text);
+        let (csrf, next) = (field(&form.text, "csrf"), field(&form.text, "next"));
+        let r = self.post("/sign-in/email", &[("email", address), ("csrf", &csrf), ("next", &next)]).await;
         // The message goes out after the page answered.
         for _ in 0..100 {
             if self.outbox.messages().len() > before {
@@ -125,6 +133,26 @@ impl Browser {
             .map(|url| url.trim_start_matches("https://mmr.example.org").to_owned())
             .collect();
         (r, links)
+    }
+
+    /// The last message to `address` whose subject starts with `subject`, waited for (messages go
+    /// out after the page answered).
+    pub async fn mail_to(&self, address: &str, subject: &str) -> mmr::mail::OutgoingMessage {
+        for _ in 0..200 {
+            let found = self
+                .outbox
+                .messages()
+                .into_iter()
+                .rev()
+                .find(|m| m.to().iter().any(|to| to.contains(address)) && m.subject().starts_with(subject));
+            if let Some(message) = found {
+                return message;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let sent: Vec<String> =
+            self.outbox.messages().iter().map(|m| format!("{:?} {}", m.to(), m.subject())).collect();
+        panic!("no message `{subject}…` to {address}; sent: {sent:#?}");
     }
 
     /// Signs in with an API token through the sign-in page.
