@@ -6,10 +6,10 @@
 //! page at desktop and phone widths and must find no serious or critical violation; screenshots
 //! of each are written under `target/screenshots/` to be looked at.
 //!
-//! Then the signed-in pages: sign-in by e-mail link and by token with the keyboard, the city's
-//! portal, sign-out, the Secretariat's board and a city's desk page, each checked the same way.
+//! Then the journey of a report through the signed-in pages (`journey.rs`), with the sign-in
+//! links and the decisions mailed through a real SMTP server.
 //!
-//! Needs `chromium`, `chromium-driver` and axe-core (`make test-deps` installs them). Without
+//! Needs `chromium`, `chromium-driver`, axe-core and aiosmtpd (`make test-deps` installs them). Without
 //! them the test says it was skipped, except under CI, where it fails.
 
 use std::net::SocketAddr;
@@ -18,7 +18,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::{Method, StatusCode};
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::elements::Element;
 use fantoccini::key::Key;
@@ -26,11 +25,12 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use mmr::mail::MemoryTransport;
+use mmr::mail::{SmtpOptions, SmtpTransport};
 use mmr::workflow::Postman;
 
 use crate::helpers::{Backend, TestApp};
 use crate::search::{Archive, archive};
+use crate::smtp::SmtpServer;
 
 /// Where axe-core is installed by `make test-deps` (or `MMR_AXE_JS`).
 fn axe_path() -> PathBuf {
@@ -40,8 +40,8 @@ fn axe_path() -> PathBuf {
 }
 
 /// A browser session on its own chromedriver, which is killed on drop.
-struct Browser {
-    client: Client,
+pub(crate) struct Browser {
+    pub(crate) client: Client,
     driver: Child,
     axe: String,
     base: String,
@@ -85,6 +85,8 @@ async fn browser(base: String) -> Option<Browser> {
         .expect("start chromedriver");
     let mut caps = serde_json::Map::new();
     caps.insert("browserName".into(), json!("chrome"));
+    // A "leave the page?" prompt is answered as a person leaving on purpose would.
+    caps.insert("unhandledPromptBehavior".into(), json!("accept"));
     caps.insert(
         "goog:chromeOptions".into(),
         json!({
@@ -109,11 +111,11 @@ async fn browser(base: String) -> Option<Browser> {
 }
 
 impl Browser {
-    async fn open(&self, path: &str) {
+    pub(crate) async fn open(&self, path: &str) {
         self.client.goto(&format!("{}{path}", self.base)).await.unwrap();
     }
 
-    async fn path(&self) -> String {
+    pub(crate) async fn path(&self) -> String {
         let url = self.client.current_url().await.unwrap();
         match url.query() {
             Some(q) => format!("{}?{q}", url.path()),
@@ -121,27 +123,27 @@ impl Browser {
         }
     }
 
-    async fn css(&self, selector: &str) -> Element {
+    pub(crate) async fn css(&self, selector: &str) -> Element {
         match self.client.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(selector)).await {
             Ok(element) => element,
             Err(e) => panic!("no `{selector}` on {}: {e}", self.path().await),
         }
     }
 
-    async fn text(&self, selector: &str) -> String {
+    pub(crate) async fn text(&self, selector: &str) -> String {
         self.css(selector).await.text().await.unwrap()
     }
 
     /// Presses `key` as a keyboard does, wherever the focus is (also on a file input, which
     /// takes an element's keys as a file name).
-    async fn press(&self, key: Key) {
+    pub(crate) async fn press(&self, key: Key) {
         let value = char::from(key);
         let keys = KeyActions::new("keyboard".into()).then(KeyAction::Down { value }).then(KeyAction::Up { value });
         self.client.perform_actions(keys).await.unwrap();
     }
 
     /// The focused element's `(tag, id, href, text)`.
-    async fn focused(&self) -> (String, String, String, String) {
+    pub(crate) async fn focused(&self) -> (String, String, String, String) {
         let v = self
             .client
             .execute(
@@ -156,7 +158,7 @@ impl Browser {
     }
 
     /// Tabs forward until `wanted` holds for the focused element; panics after 60 presses.
-    async fn tab_to(&self, what: &str, wanted: impl Fn(&(String, String, String, String)) -> bool) {
+    pub(crate) async fn tab_to(&self, what: &str, wanted: impl Fn(&(String, String, String, String)) -> bool) {
         for _ in 0..60 {
             self.press(Key::Tab).await;
             if wanted(&self.focused().await) {
@@ -166,7 +168,7 @@ impl Browser {
         panic!("the keyboard never reached {what} on {}", self.path().await);
     }
 
-    async fn wait_for_path(&self, part: &str) {
+    pub(crate) async fn wait_for_path(&self, part: &str) {
         for _ in 0..100 {
             if self.path().await.contains(part) {
                 return;
@@ -177,7 +179,7 @@ impl Browser {
     }
 
     /// Runs axe-core in the page; every violation of impact serious or critical fails.
-    async fn axe(&self, name: &str) {
+    pub(crate) async fn axe(&self, name: &str) {
         self.client.execute(&self.axe, vec![]).await.unwrap();
         let result = self
             .client
@@ -199,7 +201,7 @@ impl Browser {
     }
 
     /// A screenshot of the page as it is, under `target/screenshots/<name>.png`.
-    async fn screenshot(&self, name: &str) {
+    pub(crate) async fn screenshot(&self, name: &str) {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
         std::fs::create_dir_all(&dir).unwrap();
         let png = self.client.screenshot().await.unwrap();
@@ -207,34 +209,36 @@ impl Browser {
     }
 }
 
-/// Serves the app over TCP as `mmr serve` does, pages included, with sign-in messages caught
-/// in memory; returns its base address and the messages.
-async fn serve(app: &mut TestApp) -> (String, Arc<MemoryTransport>) {
+/// Serves the app over TCP as `mmr serve` does, pages included, its messages sent through SMTP
+/// to a real SMTP server process (aiosmtpd); returns its base address and that server.
+async fn serve(app: &mut TestApp) -> (String, SmtpServer) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
     let base = format!("http://{addr}");
     app.state.public_url = base.clone();
-    let outbox = Arc::new(MemoryTransport::new());
+    let smtp = SmtpServer::start();
+    let options = SmtpOptions { timeout: Duration::from_secs(10), ..SmtpOptions::default() };
+    let transport = SmtpTransport::with_options(&smtp.url(), &options).expect("an SMTP URL");
     app.state.postman = Some(Arc::new(Postman {
-        transport: outbox.clone(),
-        from: "MMR <mmr@example.org>".into(),
+        transport: Arc::new(transport),
+        from: "UNESCO Creative Cities <ccn@mmr.example>".into(),
         public_url: base.clone(),
     }));
     let (state, pages) = (app.state.clone(), mmr::startup::pages(&app.state));
     tokio::spawn(mmr::http::serve_with_pages(listener, state, Some(pages), std::future::pending()));
-    (base, outbox)
+    (base, smtp)
 }
 
 async fn in_a_real_browser(mut app: TestApp) {
     let a = archive(&app).await;
-    let (base, outbox) = serve(&mut app).await;
+    let (base, smtp) = serve(&mut app).await;
     let Some(b) = browser(base).await else { return };
-    let result = tokio::time::timeout(Duration::from_secs(300), walk(&app, &a, &b, &outbox)).await;
+    let result = tokio::time::timeout(Duration::from_secs(420), walk(&app, &a, &b, &smtp)).await;
     let _ = b.client.clone().close().await;
-    result.expect("the browser walk took over 5 minutes");
+    result.expect("the browser walk took over 7 minutes");
 }
 
-async fn walk(app: &TestApp, a: &Archive, b: &Browser, outbox: &MemoryTransport) {
+async fn walk(app: &TestApp, a: &Archive, b: &Browser, smtp: &SmtpServer) {
     keyboard_only(b, a).await;
     search_facets_and_pages(b, a).await;
     report_and_download(app, b, a).await;
@@ -243,12 +247,12 @@ async fn walk(app: &TestApp, a: &Archive, b: &Browser, outbox: &MemoryTransport)
     if pictures {
         every_page_checked_and_pictured(b, a).await;
     }
-    signed_in(app, b, outbox, pictures).await;
+    crate::journey::journey(app, b, smtp, pictures).await;
 }
 
 /// Checks each page with axe-core at desktop and phone widths and, when `pictures`, keeps a
 /// screenshot of each.
-async fn check_pages(b: &Browser, pages: &[(&str, String)], pictures: bool) {
+pub(crate) async fn check_pages(b: &Browser, pages: &[(&str, String)], pictures: bool) {
     for (width, height, label) in [(1280, 800, "desktop"), (390, 844, "phone")] {
         b.client.set_window_size(width, height).await.unwrap();
         for (name, path) in pages {
@@ -260,124 +264,6 @@ async fn check_pages(b: &Browser, pages: &[(&str, String)], pictures: bool) {
         }
     }
     b.client.set_window_size(1280, 800).await.unwrap();
-}
-
-/// Types `text` into the element with the focus.
-async fn type_in(b: &Browser, text: &str) {
-    b.client.active_element().await.unwrap().send_keys(text).await.unwrap();
-}
-
-/// The drafting page by keyboard: from the portal to the draft, type into the report, save with
-/// the keyboard; a finding's link puts the cursor on its line (site.js); then the submit page.
-async fn drafting(b: &Browser, pictures: bool) {
-    b.open("/portal?lang=en").await;
-    b.tab_to("the draft link", |(tag, _, href, _)| tag == "A" && href.ends_with("/draft")).await;
-    let (_, _, draft, _) = b.focused().await;
-    b.press(Key::Enter).await;
-    b.wait_for_path(&draft).await;
-    b.tab_to("the report editor", |(tag, id, _, _)| tag == "TEXTAREA" && id == "report").await;
-    // A misspelt second heading, typed at the start of the report.
-    b.press(Key::Home).await;
-    b.client.execute("const e = document.getElementById('report'); e.setSelectionRange(0, 0);", vec![]).await.unwrap();
-    type_in(b, "# 2. Generel Informaton\n\n").await;
-    b.tab_to("the save button", |(tag, _, _, text)| tag == "BUTTON" && text == "Save the draft").await;
-    b.press(Key::Enter).await;
-    b.wait_for_path("done=saved").await;
-    assert_eq!(b.text(".notice[role=status]").await, "The draft is saved.");
-    b.tab_to("the near-miss finding", |(tag, _, href, text)| {
-        tag == "A" && href == "#report" && text == "Report, line 1"
-    })
-    .await;
-    b.press(Key::Enter).await;
-    let caret = b
-        .client
-        .execute("const e = document.activeElement; return [e.id, e.selectionStart, e.selectionEnd];", vec![])
-        .await
-        .unwrap();
-    assert_eq!(caret, json!(["report", 0, 23]), "the cursor is on the finding's line");
-    let submit = draft.replace("/draft", "/submit");
-    let mut pages = vec![("draft", format!("{draft}?lang=en")), ("submit", format!("{submit}?lang=en"))];
-    pages.push(("draft-fr", format!("{draft}?lang=fr")));
-    check_pages(b, &pages, pictures).await;
-}
-
-/// Signing in and the signed-in pages, by keyboard: a city's contact asks for a link, opens it
-/// from the message and confirms; signs out with the header's button; the Secretariat signs in
-/// with a token and reads the board and a city's page. Each page passes axe-core.
-async fn signed_in(app: &TestApp, b: &Browser, outbox: &MemoryTransport, pictures: bool) {
-    let contact = json!({ "name": "Ana Sousa", "email": "ana@porto.example", "primary": true });
-    let r = app.call(Method::POST, "/api/v1/cities/porto/contacts", Some(&app.admin), Some(contact)).await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    app.sync_cycles();
-
-    b.open("/reports").await;
-    b.tab_to("the sign-in link", |(tag, _, href, _)| tag == "A" && href.starts_with("/sign-in?next=")).await;
-    b.press(Key::Enter).await;
-    b.wait_for_path("/sign-in").await;
-    b.tab_to("the address box", |(_, id, _, _)| id == "email").await;
-    type_in(b, "ana@porto.example").await;
-    b.press(Key::Enter).await;
-    assert_eq!(b.text(".notice h2").await, "Check your inbox");
-    let mut link = None;
-    for _ in 0..100 {
-        link = outbox
-            .messages()
-            .last()
-            .and_then(|m| m.body().split_whitespace().find(|w| w.contains("/sign-in/link/")).map(str::to_owned));
-        if link.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let link = link.expect("a sign-in message");
-    b.client.goto(&link).await.unwrap();
-    let link_path = b.path().await;
-    let mut anonymous = vec![("sign-in", "/sign-in?lang=en".to_owned())];
-    if pictures {
-        // The link's page, before it is used (looking does not use it).
-        anonymous.push(("sign-in-link", link_path.clone()));
-    }
-    check_pages(b, &anonymous, pictures).await;
-    b.open(&link_path).await;
-    b.tab_to("the sign-in button", |(tag, _, _, text)| tag == "BUTTON" && text == "Sign in").await;
-    b.press(Key::Enter).await;
-    // Back where the person asked to sign in, now signed in; their work is one link away.
-    b.wait_for_path("/reports").await;
-    assert!(b.text(".account .who").await.ends_with("Ana Sousa"));
-    b.tab_to("the portal link", |(tag, _, href, _)| tag == "A" && href == "/portal").await;
-    b.press(Key::Enter).await;
-    b.wait_for_path("/portal").await;
-    assert_eq!(b.text("h1").await, "Porto");
-    check_pages(b, &[("portal", "/portal?lang=en".to_owned()), ("portal-fr", "/portal?lang=fr".to_owned())], pictures)
-        .await;
-    drafting(b, pictures).await;
-    b.open("/portal?lang=en").await;
-    b.tab_to("the sign-out button", |(tag, _, _, text)| tag == "BUTTON" && text == "Sign out").await;
-    b.press(Key::Enter).await;
-    b.wait_for_path("/").await;
-    b.open("/portal").await;
-    b.wait_for_path("/sign-in?next=").await;
-
-    b.tab_to("the token box", |(_, id, _, _)| id == "api-token").await;
-    type_in(b, &app.admin).await;
-    b.press(Key::Enter).await;
-    b.wait_for_path("/desk").await;
-    let secretariat = [
-        ("desk", "/desk?lang=en".to_owned()),
-        ("desk-overdue", "/desk?status=overdue&sort=days_overdue".to_owned()),
-        ("desk-city", "/desk/cities/ostersund".to_owned()),
-        ("desk-dashboard", "/desk/dashboard".to_owned()),
-        ("desk-access", "/desk/access".to_owned()),
-        ("desk-fr", "/desk?lang=fr".to_owned()),
-        ("desk-city-fr", "/desk/cities/ostersund".to_owned()),
-    ];
-    check_pages(b, &secretariat, pictures).await;
-    // A version's review page, from the city's desk page.
-    b.open("/desk/cities/ostersund?lang=en").await;
-    let version = b.css("a[href^='/submissions/']").await.attr("href").await.unwrap().expect("a version link");
-    check_pages(b, &[("review", format!("{version}?lang=en")), ("review-fr", format!("{version}?lang=fr"))], pictures)
-        .await;
-    b.open("/desk?lang=en").await;
 }
 
 /// The search page with the keyboard alone: the skip link, the query box, a result.
@@ -493,7 +379,7 @@ async fn every_page_checked_and_pictured(b: &Browser, a: &Archive) {
 crate::both_backends!(in_a_real_browser);
 
 impl TestApp {
-    fn backend_name(&self) -> &'static str {
+    pub(crate) fn backend_name(&self) -> &'static str {
         match self.backend {
             Backend::Sqlite => "sqlite",
             Backend::Postgres => "postgres",

@@ -20,6 +20,7 @@ mod edge;
 mod harvest;
 mod health;
 mod history;
+mod journey;
 mod outage;
 mod pages;
 mod permissions;
@@ -29,6 +30,10 @@ mod scripts;
 mod search;
 mod sign_in;
 mod skeleton;
+/// The SMTP server harness of the mail tests (aiosmtpd in a child process).
+#[allow(dead_code)]
+#[path = "../mail/server.rs"]
+mod smtp;
 mod submissions;
 mod tokens;
 mod uploads;
