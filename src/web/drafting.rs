@@ -14,7 +14,7 @@
 use askama::Template;
 use axum::extract::multipart::MultipartError;
 use axum::extract::{Multipart, Path, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::WebState;
@@ -57,10 +57,24 @@ impl FindingRow {
     }
 }
 
-/// A stored image as the page lists it.
+/// A stored image as the page lists it, with the address of its bytes for a thumbnail.
 pub struct ImageRow {
     pub name: String,
     pub size: String,
+    pub src: String,
+}
+
+/// `/cycles/{id}/draft/images/{name}`, the name percent-encoded as one path segment.
+fn image_src(id: i64, name: &str) -> String {
+    let mut url = url::Url::parse("http://host/").expect("a base URL");
+    url.path_segments_mut().expect("a base URL has a path").extend([
+        "cycles",
+        &id.to_string(),
+        "draft",
+        "images",
+        name,
+    ]);
+    url.path().to_owned()
 }
 
 #[derive(Template)]
@@ -137,8 +151,12 @@ fn fill(tr: Tr, page: &mut DraftingPage, draft: &DraftOverview) {
     );
     page.saved_at = draft.draft.updated_at.and_utc().to_rfc3339();
     set_findings(tr, page, &draft.findings);
-    page.images =
-        draft.attachments.iter().map(|a| ImageRow { name: a.name.clone(), size: tr.bytes(a.size_bytes) }).collect();
+    let id = page.id;
+    page.images = draft
+        .attachments
+        .iter()
+        .map(|a| ImageRow { name: a.name.clone(), size: tr.bytes(a.size_bytes), src: image_src(id, &a.name) })
+        .collect();
 }
 
 fn set_findings(tr: Tr, page: &mut DraftingPage, findings: &[Finding]) {
@@ -274,6 +292,23 @@ async fn refused(state: &WebState, ctx: &Ctx, principal: &Principal, id: i64, ed
     html(ctx, status, &page)
 }
 
+/// `GET /cycles/{id}/draft/images/{name}`: an image of the draft, for its thumbnail on the drafting
+/// page, to whoever may read the draft.
+pub async fn image(State(state): State<WebState>, ctx: Ctx, Path((id, name)): Path<(i64, String)>) -> Response {
+    let principal = match signed_in(&ctx) {
+        Ok(p) => p.clone(),
+        Err(redirect) => return redirect.into_response(),
+    };
+    let (rules, now) = (state.rules, state.now());
+    match state.db.run(move |conn| submissions::draft_image(conn, &rules, &principal, id, &name, now)).await {
+        Ok(image) => {
+            let private = [(header::CACHE_CONTROL, "private, no-cache")];
+            (private, [(header::CONTENT_TYPE, image.content_type)], image.data).into_response()
+        }
+        Err(e) => PageError::from(e).page(&ctx),
+    }
+}
+
 /// `GET /cycles/{id}/draft.pdf`: the saved draft as the archive would render it, marked draft.
 pub async fn pdf(State(state): State<WebState>, ctx: Ctx, Path(id): Path<i64>) -> Response {
     let principal = match signed_in(&ctx) {
@@ -396,5 +431,18 @@ pub async fn submit(
         }
         Err(Error::CheckFailed { .. }) => Redirect::to(&format!("/cycles/{id}/submit")).into_response(),
         Err(e) => PageError::from(e).page(&ctx),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::image_src;
+
+    #[test]
+    fn image_addresses_keep_the_name_as_one_segment() {
+        assert_eq!(image_src(3, "map.png"), "/cycles/3/draft/images/map.png");
+        assert_eq!(image_src(3, "Carte de Lyon.JPG"), "/cycles/3/draft/images/Carte%20de%20Lyon.JPG");
+        assert_eq!(image_src(3, "東京.png"), "/cycles/3/draft/images/%E6%9D%B1%E4%BA%AC.png");
+        assert_eq!(image_src(3, "a#b?.png"), "/cycles/3/draft/images/a%23b%3F.png");
     }
 }

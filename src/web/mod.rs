@@ -104,6 +104,7 @@ pub fn router(state: WebState) -> Router {
         .route("/desk/board.csv", get(desk::board_csv_download))
         .route("/cycles/{id}/draft", get(drafting::show).post(drafting::save))
         .route("/cycles/{id}/draft.pdf", get(drafting::pdf))
+        .route("/cycles/{id}/draft/images/{name}", get(drafting::image))
         .route("/cycles/{id}/submit", get(drafting::confirm).post(drafting::submit))
         .route("/submissions/{id}", get(review::show))
         .route("/submissions/{id}/pdf", get(review::pdf))

@@ -292,6 +292,21 @@ pub fn drafting(
     Ok(Drafting { cycle, draft, skeleton })
 }
 
+/// An image of cycle `cycle_id`'s draft, with its bytes, for a `caller` who may read the city's
+/// work.
+pub fn draft_image(
+    conn: &mut Conn<'_>,
+    rules: &CycleRules,
+    caller: &Principal,
+    cycle_id: i64,
+    name: &str,
+    now: NaiveDateTime,
+) -> Result<StoredAttachment> {
+    super::cycles::for_caller(conn, rules, caller, cycle_id, Access::Read, now)?;
+    db::submissions::attachment(conn, Owner::Draft(cycle_id), name)?
+        .ok_or_else(|| Error::not_found("image", name.to_owned()))
+}
+
 /// What rendering a cycle's draft as the archive would, marked draft, needs; nothing is stored.
 pub fn draft_rendering(conn: &mut Conn<'_>, cycle: &CycleOverview, today: NaiveDate) -> Result<Rendering> {
     let cycle_id = cycle.record.id;

@@ -74,6 +74,18 @@ async fn a_city_drafts_and_submits(app: TestApp) {
     assert!(page.text.contains(&format!("data-part=\"report\" data-line=\"{line}\"")), "the finding links its line");
     assert!(page.text.contains(&format!("Report, line {line}")));
     assert!(page.text.contains("<code>map.png</code>"));
+    // Its thumbnail: the stored bytes, to whoever may read the draft, not kept by shared caches.
+    let src = format!("/cycles/{id}/draft/images/map.png");
+    assert!(page.text.contains(&format!("<img src=\"{src}\" alt=\"\"")), "a thumbnail");
+    let thumbnail = city.get(&src).await;
+    assert_eq!((thumbnail.status, thumbnail.bytes.as_slice()), (StatusCode::OK, image.as_slice()));
+    assert_eq!(thumbnail.headers[header::CONTENT_TYPE], "image/png");
+    assert_eq!(thumbnail.headers[header::CACHE_CONTROL], "private, no-cache");
+    assert_eq!(city.get(&format!("/cycles/{id}/draft/images/nothing.png")).await.status, StatusCode::NOT_FOUND);
+    let mut stranger = city.another();
+    stranger.sign_in_with_token(&app.token(Role::City, None, Some("parma"))).await;
+    assert_eq!(stranger.get(&src).await.status, StatusCode::FORBIDDEN, "another city's draft");
+    assert_eq!(city.another().get(&src).await.status, StatusCode::SEE_OTHER, "signed out: to the sign-in page");
     assert_eq!(textarea(&page.text, "report"), misspelt);
 
     // Submitting is refused while a section is missing; the page says why.
