@@ -91,6 +91,34 @@ struct AuditRow {
     actor: String,
     action: String,
     subject: String,
+    /// What changed, from the event's details: `name: value` pairs.
+    details: Vec<(String, String)>,
+}
+
+/// The longest value shown of an audit event's detail; the API has the whole event.
+const DETAIL_CHARS: usize = 160;
+
+/// An audit event's details (a JSON object) as `name: value` pairs, each value as plain text
+/// (strings unquoted, anything else as compact JSON) and cut at [`DETAIL_CHARS`].
+fn detail_pairs(details: &str) -> Vec<(String, String)> {
+    let Ok(serde_json::Value::Object(fields)) = serde_json::from_str::<serde_json::Value>(details) else {
+        return Vec::new();
+    };
+    fields
+        .into_iter()
+        .map(|(name, value)| {
+            let text = match value {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Null => "–".to_owned(),
+                other => other.to_string(),
+            };
+            let cut = match text.char_indices().nth(DETAIL_CHARS) {
+                Some((at, _)) => format!("{}…", &text[..at]),
+                None => text,
+            };
+            (name.replace('_', " "), cut)
+        })
+        .collect()
 }
 
 #[derive(Template)]
@@ -335,6 +363,7 @@ fn page(
                 actor: e.actor.clone(),
                 action: e.action.clone(),
                 subject: format!("{} {}", e.subject_type, e.subject_id),
+                details: detail_pairs(&e.details),
             })
             .collect(),
         audit_total: tr.count("desk.audit.total", part.audit.total),
@@ -565,4 +594,25 @@ pub async fn publication(
         Ok(done)
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::detail_pairs;
+
+    #[test]
+    fn audit_details_read_as_pairs() {
+        let pairs = detail_pairs(r#"{"due_date":"2027-01-31","reason":null,"changes":{"name":"Östersund"},"n":2}"#);
+        let expected =
+            [("due date", "2027-01-31"), ("reason", "–"), ("changes", r#"{"name":"Östersund"}"#), ("n", "2")];
+        let got: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let mut want = expected.to_vec();
+        want.sort();
+        let mut got_sorted = got.clone();
+        got_sorted.sort();
+        assert_eq!(got_sorted, want);
+        assert!(detail_pairs("not json").is_empty() && detail_pairs("[1]").is_empty());
+        let long = format!(r#"{{"text":"{}"}}"#, "é".repeat(400));
+        assert_eq!(detail_pairs(&long)[0].1.chars().count(), super::DETAIL_CHARS + 1, "cut, with an ellipsis");
+    }
 }

@@ -158,6 +158,9 @@ async fn the_secretariat_edits_a_city(app: TestApp) {
         .map(|action| trail.find(&format!("<code>{action}</code>")).unwrap_or_else(|| panic!("{action}")))
         .collect();
     assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}");
+    // Each with what changed.
+    let extended = &trail[order[2]..trail[order[2]..].find("</tr>").unwrap() + order[2]];
+    assert!(extended.contains("<dd>Elections in the city council</dd>"), "{extended}");
     desk.jar.insert("lang".into(), "fr".into());
     let french = desk.get(PAGE).await.text;
     assert!(french.contains("Données du registre") && french.contains("Journal des modifications"));
