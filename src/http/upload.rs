@@ -18,13 +18,14 @@ use super::error::ApiError;
 use super::extract::ApiJson;
 use crate::workflow::submissions::{Upload, UploadedFile};
 
-/// A report upload, or `None` for an empty body.
+/// A report upload, or `None` for an empty body or an empty JSON object (`{}`, what many clients
+/// send for "no body").
 pub struct ReportUpload(pub Option<Upload>);
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct JsonUpload {
-    report_markdown: String,
+    report_markdown: Option<String>,
     action_plan_markdown: Option<String>,
     attachments: Option<Vec<JsonAttachment>>,
 }
@@ -50,7 +51,7 @@ impl<S: Send + Sync> FromRequest<S> for ReportUpload {
             "" if empty => Ok(Self(None)),
             "application/json" => {
                 let ApiJson(body) = ApiJson::<JsonUpload>::from_request(req, state).await?;
-                Ok(Self(Some(from_json(body)?)))
+                Ok(Self(from_json(body)?))
             }
             "multipart/form-data" => {
                 let multipart = Multipart::from_request(req, state).await.map_err(rejection)?;
@@ -71,7 +72,13 @@ fn invalid(message: String) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
 }
 
-fn from_json(body: JsonUpload) -> Result<Upload, ApiError> {
+fn from_json(body: JsonUpload) -> Result<Option<Upload>, ApiError> {
+    let Some(report_markdown) = body.report_markdown else {
+        if body.action_plan_markdown.is_some() || body.attachments.is_some() {
+            return Err(invalid("report_markdown is required with action_plan_markdown or attachments".into()));
+        }
+        return Ok(None);
+    };
     let attachments = body
         .attachments
         .map(|list| {
@@ -85,11 +92,11 @@ fn from_json(body: JsonUpload) -> Result<Upload, ApiError> {
                 .collect::<Result<Vec<_>, ApiError>>()
         })
         .transpose()?;
-    Ok(Upload {
-        report_markdown: body.report_markdown.into_bytes(),
+    Ok(Some(Upload {
+        report_markdown: report_markdown.into_bytes(),
         action_plan_markdown: body.action_plan_markdown.map(String::into_bytes),
         attachments,
-    })
+    }))
 }
 
 async fn from_multipart(mut multipart: Multipart) -> Result<Upload, ApiError> {

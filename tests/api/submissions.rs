@@ -153,6 +153,15 @@ async fn full_walk(app: TestApp) {
     assert_eq!((r.body["version"].as_i64(), r.body["late"].as_bool()), (Some(1), Some(false)));
     let r = app.call(Method::POST, &format!("/api/v1/cycles/{cycle}/submissions"), Some(&city), None).await;
     assert_eq!((r.status, r.body["id"].as_i64()), (StatusCode::OK, Some(v1)), "{}", r.text);
+    // `{}`, what many clients send for "no body", also means "submit the draft".
+    let r = app.call(Method::POST, &format!("/api/v1/cycles/{cycle}/submissions"), Some(&city), Some(json!({}))).await;
+    assert_eq!((r.status, r.body["id"].as_i64()), (StatusCode::OK, Some(v1)), "{}", r.text);
+    let partial = json!({ "action_plan_markdown": "# Plan" });
+    let r = app.call(Method::POST, &format!("/api/v1/cycles/{cycle}/submissions"), Some(&city), Some(partial)).await;
+    assert_eq!((r.status, r.code()), (StatusCode::UNPROCESSABLE_ENTITY, "invalid"), "{}", r.text);
+    assert!(r.text.contains("report_markdown is required"), "{}", r.text);
+    let r = app.call(Method::PUT, &format!("/api/v1/cycles/{cycle}/draft"), Some(&city), Some(json!({}))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "a draft needs a report: {}", r.text);
     let r = app.get(&format!("/api/v1/cycles/{cycle}"), Some(&app.admin)).await;
     assert_eq!(r.body["status"], "submitted");
 
