@@ -539,3 +539,42 @@ pub enum TokenCommand {
     /// Revoke a token by id.
     Revoke { id: i64 },
 }
+
+/// The warning to give at start when `MMR_PUBLIC_URL` names this machine's loopback (as its
+/// default does) while the server listens beyond it: its host would go into every link of the
+/// messages and into the permanent OAI-PMH identifiers, which harvesters keep.
+pub fn public_url_warning(public_url: &str, bind: SocketAddr) -> Option<String> {
+    if bind.ip().is_loopback() {
+        return None;
+    }
+    let host = url::Url::parse(public_url).ok()?.host_str()?.trim_matches(['[', ']']).to_ascii_lowercase();
+    let loopback = host == "localhost"
+        || host.ends_with(".localhost")
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified());
+    loopback.then(|| {
+        format!(
+            "MMR_PUBLIC_URL is {public_url} while the server listens on {bind}: the links in its messages would \
+             lead nowhere and the permanent OAI-PMH identifiers would name {host}. Set MMR_PUBLIC_URL to the \
+             address people reach this service at (e.g. https://mmr.example.org)."
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::public_url_warning;
+
+    #[test]
+    fn a_loopback_public_url_is_flagged_only_when_serving_beyond_loopback() {
+        let everywhere = "0.0.0.0:8080".parse().unwrap();
+        let here = "127.0.0.1:8080".parse().unwrap();
+        let warning = public_url_warning("http://127.0.0.1:8080", everywhere).expect("a warning");
+        assert!(warning.contains("0.0.0.0:8080") && warning.contains("OAI-PMH identifiers would name 127.0.0.1"));
+        for url in ["http://localhost:8080/", "http://[::1]:8080", "http://mmr.localhost"] {
+            assert!(public_url_warning(url, everywhere).is_some(), "{url}");
+        }
+        assert_eq!(public_url_warning("http://127.0.0.1:8080", here), None, "a local trial");
+        assert_eq!(public_url_warning("https://mmr.unesco.example", everywhere), None);
+        assert_eq!(public_url_warning("https://mmr.unesco.example", "10.0.0.5:80".parse().unwrap()), None);
+    }
+}

@@ -447,6 +447,9 @@ fn serve(
             }
         });
         let _schedule = scheduler::start(&opts.reminder_cron, reminder, &opts.fixity_cron, fixity).await?;
+        if let Some(warning) = mmr::config::public_url_warning(&state.public_url, opts.bind) {
+            tracing::warn!("{warning}");
+        }
         let listener = tokio::net::TcpListener::bind(opts.bind)
             .await
             .with_context(|| format!("MMR_BIND / --bind: cannot listen on {}", opts.bind))?;
