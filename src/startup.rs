@@ -27,6 +27,7 @@ pub fn pages(state: &AppState) -> axum::Router {
         public_url: state.public_url.clone(),
         excerpts: Default::default(),
         postman: state.postman.clone(),
+        max_body_bytes: state.max_body_bytes,
         sign_in_throttle: Default::default(),
     })
 }

@@ -35,6 +35,18 @@ impl ApiError {
         Self { status, code, message: message.into(), extra: None, retry_after: None }
     }
 
+    /// 413 `payload_too_large`, naming the route's limit when it is known.
+    pub fn too_large(limit: Option<super::BodyLimit>) -> Self {
+        let message = match limit {
+            Some(super::BodyLimit(bytes)) if bytes % (1 << 20) == 0 => {
+                format!("the request body exceeds this route's limit of {} MiB", bytes >> 20)
+            }
+            Some(super::BodyLimit(bytes)) => format!("the request body exceeds this route's limit of {bytes} bytes"),
+            None => "the request body exceeds the size limit".to_owned(),
+        };
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
+    }
+
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
     }
@@ -228,9 +240,7 @@ impl From<JsonRejection> for ApiError {
                 "unsupported_media_type",
                 "expected a body with Content-Type: application/json",
             ),
-            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the request body exceeds the size limit")
-            }
+            other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => Self::too_large(None),
             other => Self::new(other.status(), "bad_request", message),
         }
     }

@@ -70,13 +70,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let (parts, body) = req.into_parts();
+        let limit = parts.extensions.get::<super::BodyLimit>().copied();
         let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state).await.map_err(|r| {
             if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    "the request body exceeds the size limit",
-                )
+                ApiError::too_large(limit)
             } else {
                 ApiError::new(r.status(), "bad_request", r.body_text())
             }

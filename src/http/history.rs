@@ -13,12 +13,14 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::extract::{ApiQuery, Auth};
+use super::upload::multipart_error;
 use super::{ApiError, AppState, blocking};
 use crate::workflow;
 use crate::workflow::history::{Files, HistorySummary};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/history/import", post(import))
+/// The import takes PDFs with its manifest: up to `max_body` bytes (`MMR_MAX_BODY_BYTES`).
+pub fn router(max_body: usize) -> Router<AppState> {
+    Router::new().route("/history/import", post(import).layer(super::body_limit(max_body)))
 }
 
 #[derive(Deserialize)]
@@ -112,11 +114,15 @@ async fn read_body(request: Request, state: &AppState) -> Result<(Vec<u8>, Files
     let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     match mime.as_str() {
         "text/csv" => {
-            let body =
-                axum::body::to_bytes(request.into_body(), state.max_body_bytes).await.map_err(|_| too_large())?;
+            let limit = super::BodyLimit(state.max_body_bytes);
+            let body = axum::body::to_bytes(request.into_body(), limit.0)
+                .await
+                .map_err(|_| ApiError::too_large(Some(limit)))?;
             Ok((body.to_vec(), Files::Uploaded(HashMap::new())))
         }
         "multipart/form-data" => {
+            let limit = Some(super::BodyLimit(state.max_body_bytes));
+            let part_error = |e| multipart_error(e, limit);
             let mut multipart = Multipart::from_request(request, state)
                 .await
                 .map_err(|r| ApiError::new(r.status(), "bad_request", r.body_text()))?;
@@ -157,16 +163,4 @@ async fn read_body(request: Request, state: &AppState) -> Result<(Vec<u8>, Files
 
 fn invalid(message: &str) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
-}
-
-fn too_large() -> ApiError {
-    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the request body exceeds the size limit")
-}
-
-fn part_error(e: axum::extract::multipart::MultipartError) -> ApiError {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        too_large()
-    } else {
-        ApiError::new(e.status(), "bad_request", e.body_text())
-    }
 }

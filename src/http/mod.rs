@@ -63,6 +63,21 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 pub use crate::workflow::Clock;
 
+/// The body-size limit of the small JSON requests (cities, contacts, comments, decisions, tokens,
+/// and every page form but the draft's). Only the routes that take a report (drafts, submissions,
+/// previews, the history import) take `MMR_MAX_BODY_BYTES`.
+pub const SMALL_BODY_BYTES: usize = 1 << 20;
+
+/// The body-size limit of the route a request is on, for a 413 to name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyLimit(pub usize);
+
+/// The layers that give a route (or every route below) the body-size limit `max`: extractors
+/// stop reading at it, and a refusal names it.
+pub fn body_limit(max: usize) -> (DefaultBodyLimit, axum::Extension<BodyLimit>) {
+    (DefaultBodyLimit::max(max), axum::Extension(BodyLimit(max)))
+}
+
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
@@ -156,9 +171,9 @@ pub fn router_with_pages(state: AppState, pages: Option<Router>) -> Router {
         .merge(contacts::router())
         .merge(cycles::router())
         .merge(reminders::router())
-        .merge(submissions::router())
+        .merge(submissions::router(state.max_body_bytes))
         .merge(archive::router())
-        .merge(history::router())
+        .merge(history::router(state.max_body_bytes))
         .merge(audit::router())
         .merge(tokens::router());
     let routes = Router::new()
@@ -182,7 +197,7 @@ pub fn router_with_pages(state: AppState, pages: Option<Router>) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), authn::check))
         .layer(axum::middleware::from_fn_with_state(state.clone(), ratelimit::limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), client::resolve))
-        .layer(DefaultBodyLimit::max(state.max_body_bytes))
+        .layer(body_limit(SMALL_BODY_BYTES))
         .layer(axum::middleware::from_fn(server::head_limits))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(

@@ -30,13 +30,15 @@ use crate::workflow::review::{Comment, DecisionRow, StoredAttachment, Submission
 use crate::workflow::review::{NewCommentInput, SectionDiff, Version, VersionDiff, VersionInCycle, VersionPdf};
 use crate::workflow::submissions::DraftOverview;
 
-pub fn router() -> Router<AppState> {
+/// The routes that take a report (the draft, a submission, a preview) take up to `max_body` bytes
+/// (`MMR_MAX_BODY_BYTES`); comments and decisions take the small limit of every JSON request.
+pub fn router(max_body: usize) -> Router<AppState> {
     Router::new()
-        .route("/cycles/{id}/draft", get(show_draft).put(save_draft))
+        .route("/cycles/{id}/draft", get(show_draft).put(save_draft).layer(super::body_limit(max_body)))
         .route("/cycles/{id}/draft/pdf", get(draft_pdf))
         .route("/cycles/{id}/draft/skeleton", get(draft_skeleton))
-        .route("/cycles/{id}/submissions", get(list_versions).post(submit))
-        .route("/preview", post(preview))
+        .route("/cycles/{id}/submissions", get(list_versions).post(submit).layer(super::body_limit(max_body)))
+        .route("/preview", post(preview).layer(super::body_limit(max_body)))
         .route("/submissions/{id}", get(show_version))
         .route("/submissions/{id}/pdf", get(version_pdf))
         .route("/submissions/{id}/attachments/{name}", get(version_attachment))

@@ -14,6 +14,7 @@ use axum::http::{StatusCode, header};
 use base64::Engine;
 use serde::Deserialize;
 
+use super::BodyLimit;
 use super::error::ApiError;
 use super::extract::ApiJson;
 use crate::workflow::submissions::{Upload, UploadedFile};
@@ -54,8 +55,9 @@ impl<S: Send + Sync> FromRequest<S> for ReportUpload {
                 Ok(Self(from_json(body)?))
             }
             "multipart/form-data" => {
+                let limit = req.extensions().get::<BodyLimit>().copied();
                 let multipart = Multipart::from_request(req, state).await.map_err(rejection)?;
-                Ok(Self(Some(from_multipart(multipart).await?)))
+                Ok(Self(Some(from_multipart(multipart, limit).await?)))
             }
             other => {
                 Err(unsupported(&format!("a report is sent as application/json or multipart/form-data, not `{other}`")))
@@ -99,7 +101,8 @@ fn from_json(body: JsonUpload) -> Result<Option<Upload>, ApiError> {
     }))
 }
 
-async fn from_multipart(mut multipart: Multipart) -> Result<Upload, ApiError> {
+async fn from_multipart(mut multipart: Multipart, limit: Option<BodyLimit>) -> Result<Upload, ApiError> {
+    let part_error = |e| multipart_error(e, limit);
     let mut report = None;
     let mut plan = None;
     let mut attachments = Vec::new();
@@ -107,7 +110,7 @@ async fn from_multipart(mut multipart: Multipart) -> Result<Upload, ApiError> {
         let name = field.name().unwrap_or("").to_owned();
         match name.as_str() {
             "report" | "action_plan" => {
-                let bytes = text_part(&name, field).await?;
+                let bytes = text_part(&name, field, limit).await?;
                 let slot = if name == "report" { &mut report } else { &mut plan };
                 if slot.replace(bytes).is_some() {
                     return Err(invalid(format!("the part `{name}` appears twice")));
@@ -139,14 +142,14 @@ async fn from_multipart(mut multipart: Multipart) -> Result<Upload, ApiError> {
     Ok(Upload { report_markdown, action_plan_markdown: plan, attachments: Some(attachments) })
 }
 
-async fn text_part(name: &str, field: Field<'_>) -> Result<Vec<u8>, ApiError> {
+async fn text_part(name: &str, field: Field<'_>, limit: Option<BodyLimit>) -> Result<Vec<u8>, ApiError> {
     if let Some(declared) = field.content_type() {
         let mime = declared.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
         if !matches!(mime.as_str(), "text/markdown" | "text/x-markdown" | "text/plain") {
             return Err(unsupported(&format!("the part `{name}` is declared `{declared}`; expected text/markdown")));
         }
     }
-    let bytes = field.bytes().await.map_err(part_error)?.to_vec();
+    let bytes = field.bytes().await.map_err(|e| multipart_error(e, limit))?.to_vec();
     // The control-character rule of every text input (see `extract`): multi-line text.
     match crate::domain::forbidden_control(&bytes, true) {
         Some(c) => Err(ApiError::invalid_field(name, crate::domain::control_message(c))),
@@ -158,9 +161,10 @@ fn rejection(r: MultipartRejection) -> ApiError {
     ApiError::new(r.status(), "bad_request", r.body_text())
 }
 
-fn part_error(e: MultipartError) -> ApiError {
+/// A multipart body that could not be read: 413 naming the route's `limit` when it was too large.
+pub(super) fn multipart_error(e: MultipartError, limit: Option<BodyLimit>) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the request body exceeds the size limit")
+        ApiError::too_large(limit)
     } else {
         ApiError::new(e.status(), "bad_request", e.body_text())
     }

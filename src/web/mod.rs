@@ -70,8 +70,11 @@ pub struct WebState {
     pub public_url: String,
     /// The plain text of reports shown lately, for abstracts and snippets.
     pub excerpts: Arc<Excerpts>,
-    /// How sign-in links are sent; `None`: this server sends no mail, and says so.
+    /// How sign-in links and decisions are sent; `None`: this server sends no mail, and says so.
     pub postman: Option<Arc<Postman>>,
+    /// The body-size limit of the drafting form (`MMR_MAX_BODY_BYTES`: the texts and their
+    /// images); every other form takes [`crate::http::SMALL_BODY_BYTES`].
+    pub max_body_bytes: usize,
     /// Requests for sign-in links and token sign-ins per client.
     pub sign_in_throttle: Arc<ClientThrottle>,
 }
@@ -85,6 +88,7 @@ impl WebState {
 /// Every page, the static files, the sitemap and robots.txt, and the page shown for an unknown
 /// address.
 pub fn router(state: WebState) -> Router {
+    let draft_limit = crate::http::body_limit(state.max_body_bytes);
     Router::new()
         .route("/", get(home::home))
         .route("/reports", get(reports::search))
@@ -102,7 +106,7 @@ pub fn router(state: WebState) -> Router {
         .route("/portal", get(portal::portal))
         .route("/desk", get(desk::board))
         .route("/desk/board.csv", get(desk::board_csv_download))
-        .route("/cycles/{id}/draft", get(drafting::show).post(drafting::save))
+        .route("/cycles/{id}/draft", get(drafting::show).post(drafting::save).layer(draft_limit))
         .route("/cycles/{id}/draft.pdf", get(drafting::pdf))
         .route("/cycles/{id}/draft/images/{name}", get(drafting::image))
         .route("/cycles/{id}/submit", get(drafting::confirm).post(drafting::submit))

@@ -56,6 +56,7 @@ async fn bodies_and_content_types(app: TestApp) {
     let r =
         app.call(Method::PUT, &path, Some(&city), Some(json!({ "report_markdown": "x".repeat(MAX_BODY + 1) }))).await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text);
+    assert_eq!(r.body["error"]["message"], "the request body exceeds this route's limit of 2 MiB");
     // Wrong content types: of the body, of a text part, of an attachment.
     let r = app.raw(Method::PUT, &path, Some(&city), "text/plain", b"# Report".to_vec()).await;
     assert_eq!((r.status, r.code()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"));
@@ -88,6 +89,11 @@ async fn bodies_and_content_types(app: TestApp) {
     // Nothing was saved by any of these.
     let r = app.get(&path, Some(&city)).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    // A report over the small limit of other requests is taken: drafts take MMR_MAX_BODY_BYTES.
+    let long = format!("# 1. Executive Summary\n\n{}\n", "Word ".repeat(300_000));
+    assert!(long.len() > mmr::http::SMALL_BODY_BYTES && long.len() < MAX_BODY);
+    let r = app.call(Method::PUT, &path, Some(&city), Some(json!({ "report_markdown": long }))).await;
+    assert_ne!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "status {}", r.status);
 }
 
 async fn attachment_names_and_images(app: TestApp) {
