@@ -167,7 +167,7 @@ report = open(f"{work}/verify.md").read() + (
     "# Major Initiatives Implemented at the Local Level\n\nA trail.\n\n"
     "# Major Initiatives Implemented through Inter-City Cooperation\n\nExchanges.\n")
 cycles = json.loads(call("GET", "/cities/ostersund/cycles", city)[1])
-cycle = [c["id"] for c in cycles if c["status"] in ("open", "overdue")][0]
+cycle = [c["id"] for c in cycles["items"] if c["status"] in ("open", "overdue")][0]
 status, payload, took = call("POST", f"/cycles/{cycle}/submissions", city,
                              {"report_markdown": report, "action_plan_markdown": plan})
 if status != 201:

@@ -141,7 +141,7 @@ EOF
 
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
 CYCLE=$(curl -sf -H "Authorization: Bearer $CITY" "$API/cities/ostersund/cycles" |
-    json '[c["id"] for c in d if c["status"] in ("open", "overdue")][0]')
+    json '[c["id"] for c in d["items"] if c["status"] in ("open", "overdue")][0]')
 curl -sf -o /dev/null -X PUT -H "Authorization: Bearer $CITY" \
     -F "report=@$WORK/report.md;type=text/markdown" -F "action_plan=@$WORK/plan.md;type=text/markdown" \
     -F "attachment=@$WORK/map.png;type=image/png" -F "attachment=@$WORK/photo.png;type=image/png" \

@@ -123,6 +123,14 @@ impl PageRequest {
         (self.page - 1) * self.per_page
     }
 
+    /// This request's page of a whole list held in memory (the short lists: a city's contacts and
+    /// cycles, a version's comments, the tokens).
+    pub fn slice<T>(self, all: Vec<T>) -> Page<T> {
+        let total = all.len() as i64;
+        let items = all.into_iter().skip(self.offset() as usize).take(self.per_page as usize).collect();
+        self.wrap(items, total)
+    }
+
     /// Wraps one page of results with this request's numbers.
     pub fn wrap<T>(self, items: Vec<T>, total: i64) -> Page<T> {
         Page { items, total, page: self.page, per_page: self.per_page }

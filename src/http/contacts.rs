@@ -8,8 +8,8 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::cities::path_slug;
-use super::extract::{ApiJson, ApiPath, Auth};
-use super::{ApiError, AppState, double_option};
+use super::extract::{ApiJson, ApiPath, ApiQuery, Auth};
+use super::{ApiError, AppState, ListView, PageQuery, double_option};
 use crate::domain::auth::{Action, CityRef};
 use crate::domain::contacts::{Contact, ContactPatch, NewContact};
 use crate::workflow;
@@ -41,7 +41,8 @@ async fn list(
     State(state): State<AppState>,
     auth: Auth,
     ApiPath(slug): ApiPath<String>,
-) -> Result<Json<Vec<ContactView>>, ApiError> {
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> Result<Json<ListView<ContactView>>, ApiError> {
     auth.signed_in()?;
     let slug = path_slug(&slug)?;
     let principal = auth.principal.clone();
@@ -56,7 +57,7 @@ async fn list(
             workflow::contacts::list(conn, &city)
         })
         .await?;
-    Ok(Json(contacts.into_iter().map(ContactView::from).collect()))
+    Ok(Json(ListView::of(contacts, &page, ContactView::from)?))
 }
 
 #[derive(Deserialize)]

@@ -305,6 +305,8 @@ enum RoundView {
 struct CityCyclesQuery {
     /// `not_tracked`: list the past rounds neither created nor imported too.
     include: Option<String>,
+    page: Option<i64>,
+    per_page: Option<i64>,
 }
 
 /// A city's cycles, oldest first, with versions and extensions. With `?include=not_tracked`, the
@@ -316,7 +318,7 @@ async fn city_cycles(
     auth: Auth,
     ApiPath(slug): ApiPath<String>,
     ApiQuery(query): ApiQuery<CityCyclesQuery>,
-) -> Result<Json<Vec<RoundView>>, ApiError> {
+) -> Result<Json<ListView<RoundView>>, ApiError> {
     let principal = auth.signed_in()?.clone();
     let slug = path_slug(&slug)?;
     let with_untracked = match query.include.as_deref() {
@@ -357,7 +359,8 @@ async fn city_cycles(
             Ok::<_, crate::error::Error>(views.into_iter().map(|(_, v)| v).collect::<Vec<_>>())
         })
         .await?;
-    Ok(Json(views))
+    let page = PageQuery { page: query.page, per_page: query.per_page };
+    Ok(Json(ListView::of(views, &page, |v| v)?))
 }
 
 #[derive(Deserialize)]

@@ -5,8 +5,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
 
-use super::extract::Auth;
-use super::{ApiError, AppState};
+use super::extract::{ApiQuery, Auth};
+use super::{ApiError, AppState, ListView, PageQuery};
 use crate::domain::auth::Action;
 use crate::workflow;
 
@@ -26,19 +26,19 @@ struct FieldView {
 }
 
 /// Every creative field with its number of cities; anyone may read it.
-async fn list(State(state): State<AppState>, auth: Auth) -> Result<Json<Vec<FieldView>>, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> Result<Json<ListView<FieldView>>, ApiError> {
     auth.require(Action::ReadRegistry)?;
     let fields = state.db.run(workflow::cities::list_fields).await?;
-    Ok(Json(
-        fields
-            .into_iter()
-            .map(|(f, cities)| FieldView {
-                slug: f.slug,
-                name: f.name,
-                name_fr: f.name_fr,
-                since_year: f.since_year,
-                cities,
-            })
-            .collect(),
-    ))
+    let view = |(f, cities): (crate::domain::fields::CreativeField, i64)| FieldView {
+        slug: f.slug,
+        name: f.name,
+        name_fr: f.name_fr,
+        since_year: f.since_year,
+        cities,
+    };
+    Ok(Json(ListView::of(fields, &page, view)?))
 }

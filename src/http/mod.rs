@@ -282,6 +282,11 @@ struct ListView<T> {
 }
 
 impl<T> ListView<T> {
+    /// The requested page of a whole list, each item through `view`.
+    fn of<U>(all: Vec<U>, query: &PageQuery, view: impl FnMut(U) -> T) -> Result<Self, ApiError> {
+        Ok(Self::from_page(query.parse()?.slice(all), view))
+    }
+
     fn from_page<U>(page: Page<U>, view: impl FnMut(U) -> T) -> Self {
         Self {
             items: page.items.into_iter().map(view).collect(),
@@ -294,6 +299,7 @@ impl<T> ListView<T> {
 
 /// `?page=&per_page=`, shared by every list.
 #[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 struct PageQuery {
     page: Option<i64>,
     per_page: Option<i64>,

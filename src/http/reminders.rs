@@ -178,11 +178,12 @@ async fn suppressions(
     State(state): State<AppState>,
     auth: Auth,
     ApiPath(slug): ApiPath<String>,
-) -> Result<Json<Vec<SuppressionView>>, ApiError> {
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> Result<Json<ListView<SuppressionView>>, ApiError> {
     auth.require(Action::EditRegistry)?;
     let slug = path_slug(&slug)?;
     let list = state.db.run(move |conn| workflow::reminders::suppressions(conn, slug.as_str())).await?;
-    Ok(Json(list.into_iter().map(SuppressionView::from).collect()))
+    Ok(Json(ListView::of(list, &page, SuppressionView::from)?))
 }
 
 #[derive(Deserialize)]

@@ -15,9 +15,9 @@ use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
 use super::error::FindingView;
-use super::extract::{ApiJson, ApiPath, Auth};
+use super::extract::{ApiJson, ApiPath, ApiQuery, Auth};
 use super::upload::ReportUpload;
-use super::{ApiError, AppState, blocking, rfc3339};
+use super::{ApiError, AppState, ListView, PageQuery, blocking, rfc3339};
 use crate::domain::auth::{Action, Principal, Scope};
 use crate::domain::cycles::local_date;
 use crate::domain::submissions::DecisionInput;
@@ -372,7 +372,8 @@ async fn list_versions(
     State(state): State<AppState>,
     auth: Auth,
     ApiPath(id): ApiPath<i64>,
-) -> Result<Json<Vec<VersionView>>, ApiError> {
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> Result<Json<ListView<VersionView>>, ApiError> {
     let principal = auth.signed_in()?.clone();
     let now = state.now();
     let st = state.clone();
@@ -383,7 +384,7 @@ async fn list_versions(
             workflow::review::versions(conn, id)
         })
         .await?;
-    Ok(Json(versions.into_iter().map(|v| VersionView::new(v, false)).collect()))
+    Ok(Json(ListView::of(versions, &page, |v| VersionView::new(v, false))?))
 }
 
 #[derive(Serialize)]
@@ -519,10 +520,11 @@ async fn list_comments(
     State(state): State<AppState>,
     auth: Auth,
     ApiPath(id): ApiPath<i64>,
-) -> Result<Json<Vec<CommentView>>, ApiError> {
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> Result<Json<ListView<CommentView>>, ApiError> {
     readable_version(&state, &auth, id).await?;
     let comments = state.db.run(move |conn| workflow::review::comments(conn, id)).await?;
-    Ok(Json(comments.into_iter().map(CommentView::from).collect()))
+    Ok(Json(ListView::of(comments, &page, CommentView::from)?))
 }
 
 #[derive(Deserialize)]

@@ -7,8 +7,8 @@ use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use super::extract::{ApiJson, ApiPath, Auth};
-use super::{ApiError, AppState};
+use super::extract::{ApiJson, ApiPath, ApiQuery, Auth};
+use super::{ApiError, AppState, ListView, PageQuery};
 use crate::domain::auth::{Action, Role};
 use crate::workflow;
 use crate::workflow::tokens::TokenSpec;
@@ -50,10 +50,14 @@ impl From<TokenWithCity> for TokenView {
 }
 
 /// Every token, newest first, without secrets (Secretariat).
-async fn list(State(state): State<AppState>, auth: Auth) -> Result<Json<Vec<TokenView>>, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> Result<Json<ListView<TokenView>>, ApiError> {
     auth.require(Action::Administer)?;
     let tokens = state.db.run(workflow::tokens::list).await?;
-    Ok(Json(tokens.into_iter().map(TokenView::from).collect()))
+    Ok(Json(ListView::of(tokens, &page, TokenView::from)?))
 }
 
 #[derive(Deserialize)]

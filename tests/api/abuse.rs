@@ -44,7 +44,9 @@ async fn open_cycle_of(app: &TestApp, slug: &str, name: &str) -> i64 {
     app.sync_cycles();
     let r = app.get(&format!("/api/v1/cities/{slug}/cycles"), Some(&app.admin)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    r.body.as_array().unwrap().iter().find(|c| c["status"] == "open").expect("an open cycle")["id"].as_i64().unwrap()
+    r.body["items"].as_array().unwrap().iter().find(|c| c["status"] == "open").expect("an open cycle")["id"]
+        .as_i64()
+        .unwrap()
 }
 
 /// Submits `body` to `cycle` on the city's behalf; returns the version's id and bundle digest.

@@ -194,7 +194,8 @@ async fn edge_digests_are_backfilled_for_intact_entries_only(app: TestApp) {
         app.sync_cycles();
         let city = app.token(mmr::domain::auth::Role::City, None, Some("parma"));
         let cycles = app.get("/api/v1/cities/parma/cycles", Some(&city)).await;
-        let open = cycles.body.as_array().unwrap().iter().find(|c| c["status"] == "open").unwrap()["id"].as_i64();
+        let open =
+            cycles.body["items"].as_array().unwrap().iter().find(|c| c["status"] == "open").unwrap()["id"].as_i64();
         crate::submissions::submit_and_accept(&app, open.unwrap(), &city, " Parma.").await
     };
     let get = |id: i64| app.db.run_blocking(|conn| mmr::db::archive::get(conn, id)).unwrap().unwrap();

@@ -26,7 +26,7 @@ async fn archived(app: &TestApp, slug: &str, name: &str, country: &str, field: &
     app.db.run_blocking(|conn| workflow::cycles::sync(conn, &Actor::cli(), &rules, sync_day)).unwrap();
     let city = app.token(Role::City, None, Some(slug));
     let cycles = app.get(&format!("/api/v1/cities/{slug}/cycles"), Some(&city)).await;
-    let cycle = cycles.body.as_array().unwrap().iter().find(|c| c["period_end_year"] == end_year);
+    let cycle = cycles.body["items"].as_array().unwrap().iter().find(|c| c["period_end_year"] == end_year);
     let cycle =
         cycle.unwrap_or_else(|| panic!("a cycle ending in {end_year}: {}", cycles.text))["id"].as_i64().unwrap();
     submit_and_accept(app, cycle, &city, "").await

@@ -21,7 +21,7 @@ fn designation_years() -> Vec<(String, i32)> {
 async fn cycle_id(app: &TestApp, slug: &str) -> i64 {
     let r = app.get(&format!("/api/v1/cities/{slug}/cycles"), Some(&app.admin)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    r.body.as_array().unwrap().last().unwrap()["id"].as_i64().unwrap()
+    r.body["items"].as_array().unwrap().last().unwrap()["id"].as_i64().unwrap()
 }
 
 async fn sync_creates_the_current_cycles_once(app: TestApp) {
@@ -33,7 +33,7 @@ async fn sync_creates_the_current_cycles_once(app: TestApp) {
     assert_eq!(r.body["total"], 116);
     // Östersund, designated 2010: cycle 4 covers 2022–2026, due 30 November 2026 at 23:59 in Stockholm.
     let r = app.get("/api/v1/cities/ostersund/cycles", Some(&app.admin)).await;
-    let c = &r.body[0];
+    let c = &r.body["items"][0];
     assert_eq!(
         (c["number"].as_i64(), c["period_start_year"].as_i64(), c["period_end_year"].as_i64()),
         (Some(4), Some(2022), Some(2026))

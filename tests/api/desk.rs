@@ -37,7 +37,7 @@ async fn city_json(app: &TestApp) -> Value {
 }
 
 async fn contacts_json(app: &TestApp) -> Vec<Value> {
-    app.get("/api/v1/cities/ostersund/contacts", Some(&app.admin)).await.body.as_array().unwrap().clone()
+    app.get("/api/v1/cities/ostersund/contacts", Some(&app.admin)).await.body["items"].as_array().unwrap().clone()
 }
 
 /// Registry details, contacts, deadlines and holds: each form changes what the API shows, says
@@ -142,12 +142,12 @@ async fn the_secretariat_edits_a_city(app: TestApp) {
     assert!(r.text.contains("is in the past") && r.text.contains(r#"aria-describedby="hold-until-error""#));
     let r = post(&mut desk, "/holds", &[("until", "2027-03-01"), ("reason", "A new mayor")]).await;
     assert_eq!(location(&r), "/desk/cities/ostersund?done=hold#hold");
-    let holds = app.get("/api/v1/cities/ostersund/reminder-suppressions", Some(&app.admin)).await.body;
+    let holds = app.get("/api/v1/cities/ostersund/reminder-suppressions", Some(&app.admin)).await.body["items"].clone();
     assert_eq!(holds[0]["reason"], "A new mayor");
     let id = holds[0]["id"].as_i64().unwrap();
     let r = post(&mut desk, &format!("/holds/{id}/lift"), &[]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    let holds = app.get("/api/v1/cities/ostersund/reminder-suppressions", Some(&app.admin)).await.body;
+    let holds = app.get("/api/v1/cities/ostersund/reminder-suppressions", Some(&app.admin)).await.body["items"].clone();
     assert_eq!(holds.as_array().unwrap().len(), 0);
 
     // The audit trail lists the city's changes, newest first; in French the page is French.
@@ -270,7 +270,7 @@ async fn the_access_page(app: TestApp) {
     assert_eq!(app.get("/api/v1/dashboard", Some(&secret)).await.status, StatusCode::OK, "the token works");
     let page = desk.get("/desk/access").await.text;
     assert!(page.contains("Gastronomy desk") && !page.contains(&secret), "the secret is shown once only");
-    let tokens = app.get("/api/v1/tokens", Some(&app.admin)).await.body;
+    let tokens = app.get("/api/v1/tokens", Some(&app.admin)).await.body["items"].clone();
     let id = tokens.as_array().unwrap().iter().find(|t| t["name"] == "Gastronomy desk").unwrap()["id"].clone();
     let r = desk.post(&format!("/desk/access/tokens/{id}/revoke"), &[("csrf", &csrf)]).await;
     assert_eq!(location(&r), "/desk/access?done=revoked");

@@ -50,7 +50,7 @@ async fn archived(app: &TestApp, slug: &str, name: &str, country: &str, map: Vec
     app.sync_cycles();
     let city = app.token(Role::City, None, Some(slug));
     let cycles = app.get(&format!("/api/v1/cities/{slug}/cycles"), Some(&city)).await;
-    let open = cycles.body.as_array().unwrap().iter().find(|c| c["status"] == "open").expect("an open cycle");
+    let open = cycles.body["items"].as_array().unwrap().iter().find(|c| c["status"] == "open").expect("an open cycle");
     let cycle = open["id"].as_i64().unwrap();
     let body = json!({ "report_markdown": full_report(""), "action_plan_markdown": full_plan(),
         "attachments": [{ "name": "map.png", "content_base64": b64(&map) }] });
@@ -651,7 +651,7 @@ async fn trusted_files_are_sent_with_sendfile_over_keep_alive(app: TestApp) {
         assert!(calls >= round);
         // A JSON answer between downloads, on the same connection.
         let fields = c.get("/api/v1/fields").await;
-        assert_eq!((fields.status, fields.json().as_array().map(Vec::len).is_some()), (200, true));
+        assert_eq!((fields.status, fields.json()["items"].as_array().map(Vec::len).is_some()), (200, true));
     }
     let ready = c.get("/readyz").await.json();
     assert_eq!(ready["zero_copy"]["bytes"], 3 * len);

@@ -146,7 +146,7 @@ async fn a_city_drafts_and_submits(app: TestApp) {
     assert!(portal.text.contains("The report is submitted."));
     assert!(portal.text.contains("Version 1, submitted") && portal.text.contains("awaiting review"), "{}", portal.text);
     let versions = app.get(&format!("/api/v1/cycles/{id}/submissions"), Some(&app.admin)).await;
-    assert_eq!(versions.body.as_array().map(Vec::len), Some(1), "{}", versions.text);
+    assert_eq!(versions.body["items"].as_array().map(Vec::len), Some(1), "{}", versions.text);
 }
 
 /// A drafting form's fields: the form token and the two texts.

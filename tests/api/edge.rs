@@ -266,7 +266,44 @@ async fn csv_cells_cannot_be_formulas(app: TestApp) {
     assert!(format!("{refused:?}").contains("U+202E"), "{refused:?}");
 }
 
+/// Every list answers `{"items", "total", "page", "per_page"}` and pages with `?page=&per_page=`,
+/// the short lists held whole (a city's contacts and cycles, versions, comments, tokens, holds,
+/// fields) as well as the long ones.
+async fn every_list_has_the_documented_shape(app: TestApp) {
+    let cycle = crate::submissions::city_with_draft(&app, "ostersund", "Östersund", "SE", "gastronomy", "Words.").await;
+    let city = app.token(Role::City, None, Some("ostersund"));
+    submit_and_accept(&app, cycle, &city, "").await;
+    let versions = app.get(&format!("/api/v1/cycles/{cycle}/submissions"), Some(&app.admin)).await;
+    let version = versions.body["items"][0]["id"].as_i64().expect("a version");
+    let lists = [
+        "/api/v1/fields".to_owned(),
+        "/api/v1/tokens".to_owned(),
+        "/api/v1/cities/ostersund/contacts".to_owned(),
+        "/api/v1/cities/ostersund/cycles".to_owned(),
+        "/api/v1/cities/ostersund/reminder-suppressions".to_owned(),
+        format!("/api/v1/cycles/{cycle}/submissions"),
+        format!("/api/v1/submissions/{version}/comments"),
+        "/api/v1/cities".to_owned(),
+        "/api/v1/cycles".to_owned(),
+        "/api/v1/archive".to_owned(),
+    ];
+    for list in &lists {
+        let whole = app.get(list, Some(&app.admin)).await;
+        assert_eq!(whole.status, StatusCode::OK, "{list}: {}", whole.text);
+        let total = whole.body["total"].as_i64().unwrap_or_else(|| panic!("{list}: no total in {}", whole.text));
+        assert_eq!((whole.body["page"].as_i64(), whole.body["per_page"].as_i64()), (Some(1), Some(50)), "{list}");
+        assert_eq!(whole.body["items"].as_array().map(Vec::len), Some(total.min(50) as usize), "{list}");
+        let second = app.get(&format!("{list}?page=2&per_page=1"), Some(&app.admin)).await;
+        assert_eq!((second.body["page"].as_i64(), second.body["total"].as_i64()), (Some(2), Some(total)), "{list}");
+        let expected = if total >= 2 { vec![whole.body["items"][1].clone()] } else { Vec::new() };
+        assert_eq!(second.body["items"].as_array().unwrap(), &expected, "{list}: the second item alone");
+        let bad = app.get(&format!("{list}?per_page=0"), Some(&app.admin)).await;
+        assert_eq!((bad.status, bad.code()), (StatusCode::UNPROCESSABLE_ENTITY, "invalid"), "{list}: {}", bad.text);
+    }
+}
+
 crate::both_backends!(
+    every_list_has_the_documented_shape,
     control_characters_are_refused_alike,
     every_error_is_json,
     bad_tokens_are_refused_on_every_route,

@@ -40,7 +40,7 @@ async fn fields_are_data_with_counts(app: TestApp) {
     app.seed_demo();
     let r = app.get("/api/v1/fields", None).await;
     assert_eq!(r.status, StatusCode::OK);
-    let fields = r.body.as_array().unwrap();
+    let fields = r.body["items"].as_array().unwrap();
     let slugs: Vec<&str> = fields.iter().map(|f| f["slug"].as_str().unwrap()).collect();
     assert_eq!(
         slugs,

@@ -115,8 +115,7 @@ async fn a_good_manifest_imports_every_round_with_its_facts(app: TestApp) {
     // The city's cycles show them as closed cycles with their real facts.
     let cycles = app.get("/api/v1/cities/alpha/cycles", Some(&app.admin)).await;
     assert_eq!(cycles.status, StatusCode::OK, "{}", cycles.text);
-    let shown: Vec<(i64, &str, &str, Value, Value, bool)> = cycles
-        .body
+    let shown: Vec<(i64, &str, &str, Value, Value, bool)> = cycles.body["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -140,10 +139,13 @@ async fn a_good_manifest_imports_every_round_with_its_facts(app: TestApp) {
         ]
     );
     let beta = app.get("/api/v1/cities/beta/cycles", Some(&app.admin)).await;
-    assert_eq!(beta.body[1]["due_date"], "2019-03-31");
-    assert_eq!(beta.body[1]["due_date_overridden"], true);
-    assert_eq!((&beta.body[0]["status"], &beta.body[0]["decision"]), (&json!("closed"), &json!("revision_requested")));
-    let one = app.get(&format!("/api/v1/cycles/{}", cycles.body[2]["id"]), Some(&app.admin)).await;
+    assert_eq!(beta.body["items"][1]["due_date"], "2019-03-31");
+    assert_eq!(beta.body["items"][1]["due_date_overridden"], true);
+    assert_eq!(
+        (&beta.body["items"][0]["status"], &beta.body["items"][0]["decision"]),
+        (&json!("closed"), &json!("revision_requested"))
+    );
+    let one = app.get(&format!("/api/v1/cycles/{}", cycles.body["items"][2]["id"]), Some(&app.admin)).await;
     assert_eq!((&one.body["status"], &one.body["outcome"]), (&json!("closed"), &json!("never_received")));
 
     // An audit event per round, and one for the import.
@@ -319,8 +321,7 @@ async fn the_dashboard_counts_past_rounds(app: TestApp) {
     // A city's cycles with its past rounds not tracked in their place: beta's 2018-2022 round.
     let beta = app.get("/api/v1/cities/beta/cycles?include=not_tracked", Some(&app.admin)).await;
     assert_eq!(beta.status, StatusCode::OK, "{}", beta.text);
-    let rounds: Vec<(i64, &str, Value)> = beta
-        .body
+    let rounds: Vec<(i64, &str, Value)> = beta.body["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -332,11 +333,11 @@ async fn the_dashboard_counts_past_rounds(app: TestApp) {
     );
     assert_eq!(rounds[2].2, Value::Null, "a round not tracked has no cycle");
     assert_eq!(
-        beta.body[2],
+        beta.body["items"][2],
         json!({"number": 3, "period_start_year": 2018, "period_end_year": 2022, "due_date": "2022-11-30", "status": "not_tracked"})
     );
     let plain = app.get("/api/v1/cities/beta/cycles", Some(&app.admin)).await;
-    assert_eq!(plain.body.as_array().unwrap().len(), 3, "only the cycles unless asked");
+    assert_eq!(plain.body["items"].as_array().unwrap().len(), 3, "only the cycles unless asked");
     let bad = app.get("/api/v1/cities/beta/cycles?include=everything", Some(&app.admin)).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
     assert_eq!(bad.body["error"]["field"], "include", "{}", bad.text);
@@ -564,9 +565,9 @@ async fn a_report_received_but_not_accepted_is_archived_unpublished_with_its_rev
 
     // The revision deadline is the manifest's; without one, the decision's date stands in.
     let beta = app.get("/api/v1/cities/beta/cycles", Some(&app.admin)).await;
-    assert_eq!(beta.body[0]["submissions"][0]["revision_due"], "2015-04-30", "{}", beta.text);
+    assert_eq!(beta.body["items"][0]["submissions"][0]["revision_due"], "2015-04-30", "{}", beta.text);
     let alpha = app.get("/api/v1/cities/alpha/cycles", Some(&app.admin)).await;
-    assert_eq!(alpha.body[0]["submissions"][0]["revision_due"], "2015-01-10", "{}", alpha.text);
+    assert_eq!(alpha.body["items"][0]["submissions"][0]["revision_due"], "2015-01-10", "{}", alpha.text);
 
     // Archived, unpublished: the Secretariat reads them, the public finds nothing.
     let ids: Vec<i64> = r.body["rounds"].as_array().unwrap().iter().filter_map(|r| r["archive_id"].as_i64()).collect();

@@ -77,7 +77,7 @@ fn write_then_refresh(app: &TestApp, cycle: i64, sql: &str) {
 async fn cycle_of(app: &TestApp, slug: &str) -> serde_json::Value {
     let r = app.get(&format!("/api/v1/cities/{slug}/cycles"), Some(&app.admin)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    r.body.as_array().unwrap().last().unwrap().clone()
+    r.body["items"].as_array().unwrap().last().unwrap().clone()
 }
 
 async fn board_total(app: &TestApp, query: &str) -> i64 {

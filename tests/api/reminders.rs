@@ -185,7 +185,8 @@ async fn extensions_cancel_and_replan(app: TestApp) {
     setup(&app).await;
     let mail = MemoryTransport::new();
     app.sweep(&mail, now(), "a");
-    let cycle = app.get("/api/v1/cities/ostersund/cycles", Some(&app.admin)).await.body[0]["id"].as_i64().unwrap();
+    let cycle =
+        app.get("/api/v1/cities/ostersund/cycles", Some(&app.admin)).await.body["items"][0]["id"].as_i64().unwrap();
     let body = json!({ "due_date": "2027-01-15", "reason": "New municipal council" });
     let r = app.call(Method::POST, &format!("/api/v1/cycles/{cycle}/extension"), Some(&app.admin), Some(body)).await;
     assert_eq!(r.status, StatusCode::OK);

@@ -80,7 +80,7 @@ async fn archived_registered(app: &TestApp, slug: &str, extra: &str) -> i64 {
     app.sync_cycles();
     let city = app.token(Role::City, None, Some(slug));
     let cycles = app.get(&format!("/api/v1/cities/{slug}/cycles"), Some(&city)).await;
-    let open = cycles.body.as_array().unwrap().iter().find(|c| c["status"] == "open").expect("an open cycle");
+    let open = cycles.body["items"].as_array().unwrap().iter().find(|c| c["status"] == "open").expect("an open cycle");
     let cycle = open["id"].as_i64().unwrap();
     submit_and_accept(app, cycle, &city, extra).await
 }

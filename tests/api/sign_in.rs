@@ -296,7 +296,8 @@ async fn links_and_sessions_end(app: TestApp) {
     assert_eq!(r.headers[header::LOCATION], "/desk?status=overdue");
     assert_eq!(coordinator.get("/desk").await.status, StatusCode::OK);
     let tokens = app.get("/api/v1/tokens", Some(&app.admin)).await;
-    let id = tokens.body.as_array().unwrap().iter().find(|t| t["role"] == "coordinator").unwrap()["id"].clone();
+    let id =
+        tokens.body["items"].as_array().unwrap().iter().find(|t| t["role"] == "coordinator").unwrap()["id"].clone();
     let revoked = app.call(Method::DELETE, &format!("/api/v1/tokens/{id}"), Some(&app.admin), None).await;
     assert!(revoked.status.is_success(), "{}", revoked.text);
     assert_eq!(coordinator.get("/desk").await.status, StatusCode::SEE_OTHER, "signed out with its token");

@@ -90,7 +90,9 @@ async fn city_with_accepted_previous_report(app: &TestApp) -> (i64, i64, i64, St
     let cycles = app.get("/api/v1/cities/jacmel/cycles", Some(&token)).await;
     assert_eq!(cycles.status, StatusCode::OK, "{}", cycles.text);
     let id_of = |status: &str| {
-        cycles.body.as_array().unwrap().iter().find(|c| c["status"] == status).expect(status)["id"].as_i64().unwrap()
+        cycles.body["items"].as_array().unwrap().iter().find(|c| c["status"] == status).expect(status)["id"]
+            .as_i64()
+            .unwrap()
     };
     let (old, new) = (id_of("overdue"), id_of("open"));
     let body = json!({ "report_markdown": OLD_REPORT, "action_plan_markdown": OLD_PLAN });

@@ -52,7 +52,7 @@ pub async fn open_cycle(app: &TestApp) -> (i64, String) {
     let city = app.token(Role::City, None, Some("ostersund"));
     let cycles = app.get("/api/v1/cities/ostersund/cycles", Some(&city)).await;
     assert_eq!(cycles.status, StatusCode::OK, "{}", cycles.text);
-    let open = cycles.body.as_array().unwrap().iter().find(|c| c["status"] == "open").expect("an open cycle");
+    let open = cycles.body["items"].as_array().unwrap().iter().find(|c| c["status"] == "open").expect("an open cycle");
     (open["id"].as_i64().unwrap(), city)
 }
 
@@ -70,7 +70,7 @@ pub async fn city_with_draft(
     app.sync_cycles();
     let city = app.token(Role::City, None, Some(slug));
     let cycles = app.get(&format!("/api/v1/cities/{slug}/cycles"), Some(&city)).await;
-    let open = cycles.body.as_array().unwrap().iter().find(|c| c["status"] == "open").expect("an open cycle");
+    let open = cycles.body["items"].as_array().unwrap().iter().find(|c| c["status"] == "open").expect("an open cycle");
     let cycle = open["id"].as_i64().unwrap();
     let draft =
         json!({ "report_markdown": format!("# Executive Summary\n\n{draft_words}\n"), "action_plan_markdown": "" });
@@ -200,7 +200,7 @@ async fn full_walk(app: TestApp) {
         .await;
     assert_eq!((r.status, r.body["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("section")));
     let r = app.get(&format!("/api/v1/submissions/{v1}/comments"), Some(&city)).await;
-    assert_eq!(r.body.as_array().unwrap().len(), 2);
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 2);
 
     // The Secretariat asks for a revision; the cycle reopens against the revision deadline.
     let decision =

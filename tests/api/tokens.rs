@@ -28,7 +28,7 @@ async fn secretariat_issues_lists_and_revokes_tokens(app: TestApp) {
     let r = app.get("/api/v1/tokens", Some(&app.admin)).await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(!r.text.contains(&secret[4..]));
-    let listed = r.body.as_array().unwrap().iter().find(|t| t["id"] == id).unwrap().clone();
+    let listed = r.body["items"].as_array().unwrap().iter().find(|t| t["id"] == id).unwrap().clone();
     assert_eq!((listed["role"].as_str(), listed["city"].as_str()), (Some("city"), Some("ostersund")));
     // Revoked: 401 at once; revoking again is 404.
     let path = format!("/api/v1/tokens/{id}");

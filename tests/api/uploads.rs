@@ -171,8 +171,9 @@ async fn submitting_out_of_turn_and_at_once(app: TestApp) {
     app.sync_cycles();
     let lyon = app.token(Role::City, None, Some("lyon"));
     let cycles = app.get("/api/v1/cities/lyon/cycles", Some(&lyon)).await;
-    let upcoming =
-        cycles.body.as_array().unwrap().iter().find(|c| c["status"] == "upcoming").unwrap()["id"].as_i64().unwrap();
+    let upcoming = cycles.body["items"].as_array().unwrap().iter().find(|c| c["status"] == "upcoming").unwrap()["id"]
+        .as_i64()
+        .unwrap();
     let body = json!({ "report_markdown": full_report(""), "action_plan_markdown": full_plan(),
         "attachments": [{ "name": "map.png", "content_base64": b64(&png(4, 4)) }] });
     let r = app
@@ -200,8 +201,8 @@ async fn submitting_out_of_turn_and_at_once(app: TestApp) {
     statuses.sort_unstable();
     assert_eq!(statuses, [200, 201], "{} / {}", a.text, b.text);
     let versions = app.get(&path, Some(&city)).await;
-    assert_eq!(versions.body.as_array().unwrap().len(), 1, "{}", versions.text);
-    let id = versions.body[0]["id"].as_i64().unwrap();
+    assert_eq!(versions.body["items"].as_array().unwrap().len(), 1, "{}", versions.text);
+    let id = versions.body["items"][0]["id"].as_i64().unwrap();
     // A different report while one awaits review: 409.
     let mut other = body.clone();
     other["report_markdown"] = json!(full_report(" Changed."));
@@ -248,7 +249,7 @@ async fn identical_submissions_at_once_are_one_version(app: TestApp) {
     let ids: Vec<&Value> = replies.iter().map(|r| &r.body["id"]).collect();
     assert!(ids.iter().all(|id| *id == ids[0]), "every call answers the same version: {ids:?}");
     let versions = app.get(&path, Some(&city)).await;
-    assert_eq!(versions.body.as_array().unwrap().len(), 1, "{}", versions.text);
+    assert_eq!(versions.body["items"].as_array().unwrap().len(), 1, "{}", versions.text);
 }
 
 /// Runs the futures at once on this task and collects their outputs in order.

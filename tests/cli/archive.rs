@@ -133,7 +133,7 @@ fn killing_the_server_while_it_archives_loses_nothing() {
         let (mut server, addr) = start_server(dir.path(), &[("MMR_REMINDER_CRON", ""), ("MMR_FIXITY_CRON", "")]);
         let (status, cycles) = http(&addr, "GET", &format!("/api/v1/cities/{slug}/cycles"), &city, None);
         assert_eq!(status, 200, "{cycles}");
-        let cycle = cycles
+        let cycle = cycles["items"]
             .as_array()
             .unwrap()
             .iter()
@@ -248,10 +248,11 @@ fn a_source_bundle_renders_offline_to_the_archived_bytes() {
     let city = token(&["--role", "city", "--city", "bundleton", "--name", "focal"]);
     let (mut server, addr) = start_server(dir.path(), &[("MMR_REMINDER_CRON", ""), ("MMR_FIXITY_CRON", "")]);
     let (_, cycles) = http(&addr, "GET", "/api/v1/cities/bundleton/cycles", &city, None);
-    let cycle = cycles.as_array().unwrap().iter().find(|c| c["status"] == "open" || c["status"] == "overdue").unwrap()
-        ["id"]
-        .as_i64()
-        .unwrap();
+    let cycle =
+        cycles["items"].as_array().unwrap().iter().find(|c| c["status"] == "open" || c["status"] == "overdue").unwrap()
+            ["id"]
+            .as_i64()
+            .unwrap();
     let (status, version) =
         http(&addr, "POST", &format!("/api/v1/cycles/{cycle}/submissions"), &city, Some(&report("Bundleton", 40)));
     assert_eq!(status, 201, "{version}");

@@ -109,7 +109,8 @@ fn a_backup_taken_under_write_load_restores_on_its_own() {
     let cycle_of = |slug: &str| {
         let (status, cycles) = http(&addr, "GET", &format!("/api/v1/cities/{slug}/cycles"), &admin, None);
         assert_eq!(status, 200, "{cycles}");
-        cycles.as_array().unwrap().iter().find(|c| c["status"] == "open" || c["status"] == "overdue").unwrap()["id"]
+        cycles["items"].as_array().unwrap().iter().find(|c| c["status"] == "open" || c["status"] == "overdue").unwrap()
+            ["id"]
             .as_i64()
             .unwrap()
     };

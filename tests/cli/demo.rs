@@ -134,7 +134,8 @@ fn an_archive_with_a_report_gets_no_demo_reports() {
     let (mut server, addr) = start_server(dir.path(), &[("MMR_REMINDER_CRON", ""), ("MMR_FIXITY_CRON", "")]);
     let open_cycle = |slug: &str| -> i64 {
         let (_, cycles) = http(&addr, "GET", &format!("/api/v1/cities/{slug}/cycles"), &admin, None);
-        let open = cycles.as_array().unwrap().iter().find(|c| c["status"] == "open" || c["status"] == "overdue");
+        let open =
+            cycles["items"].as_array().unwrap().iter().find(|c| c["status"] == "open" || c["status"] == "overdue");
         open.unwrap_or_else(|| panic!("{cycles}"))["id"].as_i64().unwrap()
     };
     // Östersund's report, accepted and archived through the API.
