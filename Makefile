@@ -66,6 +66,7 @@ build-deps:
 test-deps:
 	$(call need,command -v pg_isready && command -v psql,postgresql-client)
 	$(call need,command -v python3,python3)
+	$(call need,command -v curl,curl)
 	$(call need,command -v pdftotext && command -v pdfinfo && command -v pdffonts && command -v pdftoppm,poppler-utils)
 	$(call need,command -v qpdf,qpdf)
 	$(call need,test -f /usr/share/fonts/truetype/noto/NotoNaskhArabic-Regular.ttf,fonts-noto-core)
@@ -80,6 +81,8 @@ test-deps:
 	  || { echo "make: missing axe-core: run 'npm install --prefix target/web-tools axe-core@$(AXE_VERSION)'"; exit 1; }; }
 	@python3 -c 'import aiosmtpd' 2>/dev/null || { echo "make: installing aiosmtpd (the SMTP server the mail tests run)"; \
 	  python3 -m pip install -q aiosmtpd || { echo "make: missing aiosmtpd: run 'python3 -m pip install aiosmtpd'"; exit 1; }; }
+	@python3 -c 'import prometheus_client' 2>/dev/null || { echo "make: installing prometheus-client (the Prometheus text parser the metrics test reads the scrape with)"; \
+	  python3 -m pip install -q prometheus-client || { echo "make: missing prometheus-client: run 'python3 -m pip install prometheus-client'"; exit 1; }; }
 	@python3 -c 'import sickle' 2>/dev/null || { echo "make: installing Sickle (the OAI-PMH harvester the harvest tests run)"; \
 	  python3 -m pip install -q sickle || { echo "make: missing Sickle: run 'python3 -m pip install sickle'"; exit 1; }; }
 	@python3 -c 'import moto.server, flask, flask_cors' 2>/dev/null || { echo "make: installing moto[server] (the S3 server the storage tests run)"; \

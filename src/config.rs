@@ -282,6 +282,10 @@ pub struct ServeOpts {
     pub max_body_bytes: u32,
     #[command(flatten)]
     pub admission: AdmissionOpts,
+    /// Serve the Prometheus metrics (`/metrics`) on this address instead of the main one, e.g. an
+    /// interface only the monitoring can reach.
+    #[arg(long, env = "MMR_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
     /// When to sync cycles and send reminders: a cron expression in UTC (5 fields, or 6 with
     /// seconds). Empty turns the schedule off.
     #[arg(long, env = "MMR_REMINDER_CRON", default_value = "0 6 * * *")]

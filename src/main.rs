@@ -394,6 +394,7 @@ fn serve(
             tracing::info!(proxies = %opts.trusted_proxies, "X-Forwarded-For is believed from these proxies");
         }
         state.trusted_proxies = Arc::new(opts.trusted_proxies.clone());
+        state.metrics_here = opts.metrics_bind.is_none();
         state.reporting = opts.admission.reporting()?;
         state.postman = Some(Arc::new(workflow::Postman {
             transport: transport.clone(),
@@ -454,6 +455,14 @@ fn serve(
             .await
             .with_context(|| format!("MMR_BIND / --bind: cannot listen on {}", opts.bind))?;
         let addr = listener.local_addr()?;
+        if let Some(metrics_bind) = opts.metrics_bind {
+            let metrics = tokio::net::TcpListener::bind(metrics_bind)
+                .await
+                .with_context(|| format!("MMR_METRICS_BIND / --metrics-bind: cannot listen on {metrics_bind}"))?;
+            let app = mmr::http::metrics::router().with_state(state.clone());
+            tracing::info!(addr = %metrics.local_addr()?, "metrics on http://{}/metrics", metrics.local_addr()?);
+            tokio::spawn(async move { axum::serve(metrics, app).await });
+        }
         tracing::info!(%addr, db.backend = db.backend().as_str(), archive = %state.store.describe(), "listening on http://{addr}");
         startup::serve(listener, state).await
     })

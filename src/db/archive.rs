@@ -124,6 +124,33 @@ pub fn count(conn: &mut Conn<'_>) -> Result<i64, DbError> {
     with_conn!(conn, |c| Ok(archived_documents::table.count().get_result(c)?))
 }
 
+/// What the archive holds, for the operators' metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Holdings {
+    /// Entries, published or not.
+    pub entries: i64,
+    /// Bytes of their PDFs and source bundles.
+    pub bytes: i64,
+    /// Entries whose files were last found missing or changed.
+    pub damaged: i64,
+    /// When a fixity check last looked at an entry.
+    pub last_fixity_at: Option<NaiveDateTime>,
+}
+
+pub fn holdings(conn: &mut Conn<'_>) -> Result<Holdings, DbError> {
+    use diesel::dsl::{count_star, max, sql};
+    use diesel::sql_types::{BigInt, Nullable};
+    let d = archived_documents::table;
+    // SUM of a BIGINT is NUMERIC on PostgreSQL: cast back, the same on both stores.
+    let bytes = sql::<Nullable<BigInt>>("CAST(SUM(pdf_bytes + COALESCE(bundle_bytes, 0)) AS BIGINT)");
+    with_conn!(conn, |c| {
+        let (entries, bytes, last_fixity_at): (i64, Option<i64>, Option<NaiveDateTime>) =
+            d.select((count_star(), bytes.clone(), max(archived_documents::last_fixity_at))).first(c)?;
+        let damaged = d.filter(archived_documents::last_fixity_ok.eq(false)).count().get_result(c)?;
+        Ok(Holdings { entries, bytes: bytes.unwrap_or(0), damaged, last_fixity_at })
+    })
+}
+
 /// Every entry, oldest first (for the fixity run).
 pub fn all(conn: &mut Conn<'_>) -> Result<Vec<ArchivedDocument>, DbError> {
     with_conn!(conn, |c| Ok(archived_documents::table

@@ -312,6 +312,14 @@ impl Db {
         self
     }
 
+    /// The pool's connections now: `(open, idle, most)`.
+    pub fn pool_state(&self) -> (u32, u32, u32) {
+        match &self.pool {
+            Pool::Sqlite(p) => (p.state().connections, p.state().idle_connections, p.max_size()),
+            Pool::Postgres(p) => (p.state().connections, p.state().idle_connections, p.max_size()),
+        }
+    }
+
     pub fn backend(&self) -> Backend {
         match self.pool {
             Pool::Sqlite(_) => Backend::Sqlite,

@@ -408,6 +408,16 @@ pub struct Suppression {
     pub lifted_at: Option<NaiveDateTime>,
 }
 
+/// How many ledger rows are in each state (planned, sent, failed, skipped, cancelled, ...).
+pub fn count_by_state(conn: &mut Conn<'_>) -> Result<Vec<(String, i64)>, DbError> {
+    use diesel::dsl::count_star;
+    with_conn!(conn, |c| Ok(reminders::table
+        .group_by(reminders::state)
+        .select((reminders::state, count_star()))
+        .order(reminders::state)
+        .load(c)?))
+}
+
 pub fn insert_suppression(
     conn: &mut Conn<'_>,
     city_id: i64,

@@ -21,6 +21,7 @@ mod feeds;
 mod fields;
 mod health;
 mod history;
+pub mod metrics;
 mod oai;
 mod ratelimit;
 mod reminders;
@@ -122,6 +123,9 @@ pub struct AppState {
     pub alarm: Option<Arc<crate::workflow::archive::Alarm>>,
     /// How the pages send sign-in links; `None` (the default here; `mmr serve` sets it): the
     /// sign-in page says it cannot send mail.
+    /// `/metrics` is served on this router (`false` when `MMR_METRICS_BIND` gives it an address
+    /// of its own).
+    pub metrics_here: bool,
     pub postman: Option<Arc<crate::workflow::Postman>>,
 }
 
@@ -148,6 +152,7 @@ impl AppState {
             connection_limits: ConnectionLimits::default(),
             alarm: None,
             postman: None,
+            metrics_here: true,
         }
     }
 
@@ -176,7 +181,10 @@ pub fn router_with_pages(state: AppState, pages: Option<Router>) -> Router {
         .merge(history::router(state.max_body_bytes))
         .merge(audit::router())
         .merge(tokens::router());
+    // Installed before anything is counted.
+    metrics::handle();
     let routes = Router::new()
+        .merge(if state.metrics_here { metrics::router() } else { Router::new() })
         .merge(health::router())
         .merge(oai::router())
         .merge(feeds::router())
@@ -195,6 +203,7 @@ pub fn router_with_pages(state: AppState, pages: Option<Router>) -> Router {
     };
     routes
         .layer(axum::middleware::from_fn_with_state(state.clone(), authn::check))
+        .layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn_with_state(state.clone(), ratelimit::limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), client::resolve))
         .layer(body_limit(SMALL_BODY_BYTES))

@@ -17,6 +17,7 @@ pub mod excerpts;
 pub mod harvest;
 pub mod history;
 pub mod import;
+pub mod operations;
 pub mod portal;
 mod postman;
 pub mod public;

@@ -65,8 +65,13 @@ impl Reporting {
             limits: &self.limits,
         };
         let permit = self.gate.admit()?;
+        let started = std::time::Instant::now();
         let rendered = render::render(&request);
         drop(permit);
+        metrics::histogram!("mmr_render_seconds").record(started.elapsed().as_secs_f64());
+        if let Ok(done) = &rendered {
+            metrics::counter!("mmr_render_pages_total").increment(done.page_count as u64);
+        }
         admission::trim_after(sources.report_markdown.len() + sources.action_plan_markdown.len());
         Ok(rendered?)
     }

@@ -21,6 +21,7 @@ mod harvest;
 mod health;
 mod history;
 mod journey;
+mod metrics;
 mod outage;
 mod pages;
 mod permissions;

@@ -147,6 +147,7 @@ async fn bulk_zip(
         inline("citations.bib", citations.into_bytes()),
     ];
     parts.extend(pdfs);
+    metrics::counter!("mmr_downloads_total", "kind" => "bulk_zip").increment(1);
     bulk::respond(state.store.clone(), parts, &format!("mmr-archive-{}.zip", now.date()))
 }
 

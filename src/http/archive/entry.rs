@@ -228,7 +228,16 @@ async fn send_file(
     let (rules, now, caller, index) = (state.rules, state.now(), auth.principal, state.catalog.clone());
     let file = state.db.run(move |conn| reading::file(conn, &index, &rules, caller.as_ref(), id, which, now)).await?;
     let damage = reading::damage_hook(state.db.clone(), state.alarm.clone(), state.clock.clone());
-    download::serve(state.store.clone(), &state.verified, &damage, sender, &method, &headers, file).await
+    let response =
+        download::serve(state.store.clone(), &state.verified, &damage, sender, &method, &headers, file).await?;
+    if method == Method::GET && response.status().is_success() {
+        let kind = match which {
+            ArchiveFile::Pdf => "pdf",
+            ArchiveFile::SourceBundle => "source_bundle",
+        };
+        metrics::counter!("mmr_downloads_total", "kind" => kind).increment(1);
+    }
+    Ok(response)
 }
 
 /// The archived PDF, streamed or sent with `sendfile`, with conditional requests and byte ranges
