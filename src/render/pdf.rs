@@ -1,8 +1,9 @@
 //! The PDF writer: has the page content streams encoded by [`content`](super::content),
-//! hands printpdf the fonts, images, pages and link annotations, then finishes the
-//! document through lopdf. The only file that imports printpdf and lopdf, and with
-//! `content` the one place that flips the y axis (layout measures from the top of
-//! the page, PDF from the bottom).
+//! hands printpdf the fonts, images and pages, then finishes the document through
+//! lopdf: link annotations, the structure tree ([`structure`](super::structure)),
+//! outline, metadata. The only file that imports printpdf (with `structure`, the only
+//! ones that import lopdf), and with `content` the one place that flips the y axis
+//! (layout measures from the top of the page, PDF from the bottom).
 //!
 //! Around printpdf 0.12.8's defaults, on purpose:
 //! - content streams are encoded directly and put in place of printpdf's after
@@ -17,9 +18,11 @@
 //!   counter and random strings;
 //! - images never pass through printpdf's optimiser (which turns PNG into lossy
 //!   JPEG): PNG samples are Flate-compressed, JPEG is embedded as is;
+//! - link annotations are written here, each an object of its own so the structure
+//!   tree can point at it, printed (PDF/A) and described by `/Contents` (PDF/UA);
 //! - the outline is built here, nested and in document order (printpdf's is flat
 //!   and sorted by title), together with the XMP packet, the sRGB output intent,
-//!   the document language and annotation print flags that PDF/A asks for.
+//!   the document language, `/MarkInfo` and the pages' tab order.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -29,9 +32,9 @@ use flate2::Compression;
 use flate2::write::ZlibEncoder;
 use lopdf::{Dictionary, Object, ObjectId, Stream, StringFormat};
 use printpdf::{
-    Actions, BorderArray, Codepoint, Destination, DictItem, ExternalStream, ExternalXObject, FontId, FontMetrics,
-    FontType, LinkAnnotation, Op, ParsedFont, PdfDocument, PdfFont, PdfFontHandle, PdfFontMetricsStub, PdfPage,
-    PdfSaveOptions, Pt, Px, Rect as PRect, TextItem as PText, XObject, XObjectId,
+    Codepoint, DictItem, ExternalStream, ExternalXObject, FontId, FontMetrics, FontType, Op, ParsedFont, PdfDocument,
+    PdfFont, PdfFontHandle, PdfFontMetricsStub, PdfPage, PdfSaveOptions, Pt, Px, Rect as PRect, TextItem as PText,
+    XObject, XObjectId,
 };
 use rustybuzz::ttf_parser::GlyphId;
 use sha2::{Digest, Sha256};
@@ -39,8 +42,9 @@ use sha2::{Digest, Sha256};
 use super::content::{self, FaceCodes, GlyphText, GlyphUse};
 use super::fonts::{FontId as OurFontId, FontSet};
 use super::images::{ColourSpace, Encoded, Images};
-use super::layout::{Item, LaidOut, OutlineEntry, Rect, Target};
+use super::layout::{Dest, Item, LaidOut, OutlineEntry, Rect, Target};
 use super::meta::{DocumentMeta, document_id};
+use super::structure::{self, Annotation, Kind, NodeId, Tag};
 use super::template::Template;
 use super::{RENDERER, RenderError, Timings};
 
@@ -97,19 +101,36 @@ pub(crate) fn write(
     let (width, height) = (doc.width, doc.height);
     let pages = std::mem::take(&mut doc.pages);
     let mut contents = Vec::with_capacity(pages.len());
+    let mut marks = Vec::with_capacity(pages.len());
+    let mut links = Vec::with_capacity(pages.len());
+    let mut link_texts: BTreeMap<NodeId, String> = BTreeMap::new();
     let mut deflating = Duration::ZERO;
+    let tree = &doc.structure;
     pdf.pages = pages
         .into_iter()
         .enumerate()
         .map(|(p, page)| {
-            let stream = content::page(&page.items, height, &codes);
+            let (stream, page_marks) = content::page(&page.items, height, &codes, tree);
+            marks.push(page_marks);
             let deflate_start = Instant::now();
             contents.push(deflate(&stream));
             deflating += deflate_start.elapsed();
-            let mut ops = link_ops(&page.items, &doc);
-            if p == 0 {
-                ops.append(&mut declarations);
+            let mut page_links = Vec::new();
+            for item in page.items {
+                match item {
+                    Item::Link { rect, target, tag } => page_links.push(Link { rect, target, tag }),
+                    Item::Text(t) => {
+                        if let Tag::Node(node) = t.tag
+                            && tree.kind(node) == Kind::Link
+                        {
+                            link_texts.entry(node).or_default().push_str(&t.text);
+                        }
+                    }
+                    _ => {}
+                }
             }
+            links.push(page_links);
+            let ops = if p == 0 { std::mem::take(&mut declarations) } else { Vec::new() };
             PdfPage {
                 media_box: PRect::from_wh(Pt(width), Pt(height)),
                 trim_box: PRect::from_wh(Pt(width), Pt(height)),
@@ -126,7 +147,10 @@ pub(crate) fn write(
     timings.printpdf = writer_start.elapsed();
     drop(pdf);
     set_contents(&mut lo, contents)?;
-    finish_document(&mut lo, &doc, info)?;
+    let page_refs: Vec<ObjectId> = lo.get_pages().into_values().collect();
+    let annotations = annotate(&mut lo, links, &link_texts, &doc, &page_refs);
+    let struct_root = structure::write(&mut lo, &doc.structure, &marks, &page_refs, &annotations);
+    finish_document(&mut lo, &doc, info, struct_root, &page_refs)?;
     let before_compress = start.elapsed();
 
     let compress_start = Instant::now();
@@ -164,37 +188,85 @@ fn face_codes(parsed: &ParsedFont, gids: &[u16], glyphs: &[(u16, GlyphText)]) ->
     FaceCodes { codes, widths, texts }
 }
 
-/// printpdf's link annotations for the links of one page.
-fn link_ops(items: &[Item], doc: &LaidOut) -> Vec<Op> {
+/// A link annotation to write.
+struct Link {
+    rect: Rect,
+    target: Target,
+    tag: Tag,
+}
+
+/// Write the link annotations of each page (`links[p]`), as objects of their own so the
+/// structure tree can point at them; returns those that belong to a `Link` element.
+/// Each has its element's text as `/Contents` (PDF/UA), else its address.
+fn annotate(
+    lo: &mut lopdf::Document,
+    links: Vec<Vec<Link>>,
+    texts: &BTreeMap<NodeId, String>,
+    doc: &LaidOut,
+    page_refs: &[ObjectId],
+) -> Vec<Annotation> {
     let h = doc.height;
-    items
-        .iter()
-        .filter_map(|item| {
-            let Item::Link { rect, target } = item else { return None };
-            let action = match target {
-                Target::Uri(u) => Actions::Uri(u.clone()),
-                Target::Dest(d) => {
-                    let dest = doc.dests.get(*d)?;
-                    Actions::Goto(Destination::Xyz {
-                        page: dest.page + 1,
-                        left: Some(0.0),
-                        top: Some(h - dest.y + 4.0),
-                        zoom: None,
-                    })
+    let mut out = Vec::new();
+    for (p, page_links) in links.into_iter().enumerate() {
+        let mut refs = Vec::with_capacity(page_links.len());
+        for Link { rect, target, tag } in page_links {
+            let mut action = Dictionary::new();
+            let uri = match target {
+                Target::Uri(u) => {
+                    action.set("S", "URI");
+                    action.set("URI", Object::string_literal(u.as_bytes()));
+                    Some(u)
                 }
-                Target::Anchor(_) => return None,
+                Target::Dest(d) => {
+                    let Some(dest) = doc.dests.get(d) else { continue };
+                    let Some(&page_ref) = page_refs.get(dest.page) else { continue };
+                    action.set("S", "GoTo");
+                    action.set(
+                        "D",
+                        Object::Array(vec![
+                            page_ref.into(),
+                            "XYZ".into(),
+                            Object::Integer(0),
+                            Object::Real(h - dest.y + 4.0),
+                            Object::Null,
+                        ]),
+                    );
+                    None
+                }
+                Target::Anchor(_) => continue,
             };
-            Some(Op::LinkAnnotation {
-                link: LinkAnnotation::new(
-                    pdf_rect(rect, h),
-                    action,
-                    Some(BorderArray::Solid([0.0, 0.0, 0.0])),
-                    None,
-                    None,
-                ),
-            })
-        })
-        .collect()
+            let node = match tag {
+                Tag::Node(node) => Some(node),
+                Tag::Artifact(_) => None,
+            };
+            let text = node.and_then(|n| texts.get(&n)).map(|t| t.trim()).filter(|t| !t.is_empty());
+            let mut a = Dictionary::new();
+            a.set("Type", "Annot");
+            a.set("Subtype", "Link");
+            a.set(
+                "Rect",
+                Object::Array([rect.x, h - rect.y - rect.h, rect.x + rect.w, h - rect.y].map(Object::Real).to_vec()),
+            );
+            a.set("Border", Object::Array(vec![0.into(), 0.into(), 0.into()]));
+            // Printed, as PDF/A asks.
+            a.set("F", 4);
+            a.set("A", action);
+            if let Some(contents) = text.or(uri.as_deref()) {
+                a.set("Contents", text_string(contents));
+            }
+            let id = lo.add_object(a);
+            refs.push(Object::Reference(id));
+            if let Some(node) = node {
+                out.push(Annotation { id, page: p, node });
+            }
+        }
+        if !refs.is_empty()
+            && let Ok(page) = lo.get_dictionary_mut(page_refs[p])
+        {
+            page.set("Annots", Object::Array(refs));
+        }
+    }
+    out
 }
 
 /// Put the encoded content streams in place of printpdf's (which hold only the
@@ -324,21 +396,9 @@ fn image_xobject(img: &super::images::Image) -> ExternalXObject {
     }
 }
 
-/// A link rectangle in PDF coordinates; layout rectangles hang from their top edge.
-fn pdf_rect(r: &Rect, page_height: f32) -> PRect {
-    PRect {
-        x: Pt(r.x),
-        y: Pt(page_height - r.y - r.h),
-        width: Pt(r.w),
-        height: Pt(r.h),
-        mode: None,
-        winding_order: None,
-    }
-}
-
-/// Text string for the Info dictionary and outline: PDFDocEncoding-safe ASCII as
-/// a literal, anything else as UTF-16BE with a byte order mark.
-fn text_string(s: &str) -> Object {
+/// Text string for the Info dictionary, outline and structure tree: PDFDocEncoding-safe
+/// ASCII as a literal, anything else as UTF-16BE with a byte order mark.
+pub(crate) fn text_string(s: &str) -> Object {
     if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
         Object::String(s.as_bytes().to_vec(), StringFormat::Literal)
     } else {
@@ -350,7 +410,13 @@ fn text_string(s: &str) -> Object {
     }
 }
 
-fn finish_document(lo: &mut lopdf::Document, doc: &LaidOut, info: &Info<'_>) -> Result<(), RenderError> {
+fn finish_document(
+    lo: &mut lopdf::Document,
+    doc: &LaidOut,
+    info: &Info<'_>,
+    struct_root: ObjectId,
+    page_refs: &[ObjectId],
+) -> Result<(), RenderError> {
     let meta = info.meta;
     let pdf_err = |e: lopdf::Error| RenderError::Pdf(e.to_string());
     lo.version = "1.7".to_string();
@@ -409,33 +475,27 @@ fn finish_document(lo: &mut lopdf::Document, doc: &LaidOut, info: &Info<'_>) -> 
     intent.set("Info", Object::string_literal("sRGB IEC61966-2.1"));
     intent.set("DestOutputProfile", icc_id);
 
-    let pages: BTreeMap<u32, ObjectId> = lo.get_pages();
-    let page_refs: Vec<ObjectId> = pages.values().copied().collect();
-    let outline_root = build_outline(lo, &doc.outline, &doc.dests, &page_refs, doc.height);
+    let outline_root = build_outline(lo, &doc.outline, &doc.dests, page_refs, doc.height);
+    // Tab order follows the structure (PDF/UA).
+    for page in page_refs {
+        lo.get_dictionary_mut(*page).map_err(pdf_err)?.set("Tabs", "S");
+    }
 
     let root_id = lo.trailer.get(b"Root").and_then(Object::as_reference).map_err(pdf_err)?;
     let catalog = lo.get_dictionary_mut(root_id).map_err(pdf_err)?;
     catalog.set("Metadata", xmp_id);
     catalog.set("OutputIntents", Object::Array(vec![Object::Dictionary(intent)]));
     catalog.set("Lang", text_string(&meta.language));
+    catalog.set("StructTreeRoot", struct_root);
+    let mut mark_info = Dictionary::new();
+    mark_info.set("Marked", true);
+    catalog.set("MarkInfo", mark_info);
     let mut prefs = Dictionary::new();
     prefs.set("DisplayDocTitle", true);
     catalog.set("ViewerPreferences", prefs);
     if let Some(outline_root) = outline_root {
         catalog.set("Outlines", outline_root);
         catalog.set("PageMode", "UseOutlines");
-    }
-
-    // Link annotations must print (PDF/A); printpdf does not set the flag.
-    for obj in lo.objects.values_mut() {
-        let Object::Dictionary(d) = obj else { continue };
-        if let Ok(Object::Array(annots)) = d.get_mut(b"Annots") {
-            for a in annots.iter_mut() {
-                if let Object::Dictionary(ad) = a {
-                    ad.set("F", 4);
-                }
-            }
-        }
     }
     Ok(())
 }
@@ -444,7 +504,7 @@ fn finish_document(lo: &mut lopdf::Document, doc: &LaidOut, info: &Info<'_>) -> 
 fn build_outline(
     lo: &mut lopdf::Document,
     entries: &[OutlineEntry],
-    dests: &[super::layout::Dest],
+    dests: &[Dest],
     page_refs: &[ObjectId],
     page_height: f32,
 ) -> Option<ObjectId> {
