@@ -163,7 +163,8 @@ pub(crate) fn page(
         match item {
             Item::Text(t) => {
                 if let Some(Some(face)) = codes.get(t.font) {
-                    text(&mut out, &mut st, t, page_height, face);
+                    let mut marking = Marking { tree, marks: &mut marks };
+                    text(&mut out, &mut st, t, page_height, face, &mut marking);
                 }
             }
             Item::Fill { rect, colour, .. } => {
@@ -203,6 +204,12 @@ pub(crate) fn page(
         out.extend_from_slice(b"EMC\n");
     }
     (out, marks)
+}
+
+/// What opening a marked-content sequence needs: the element types and the page's MCIDs so far.
+struct Marking<'a> {
+    tree: &'a StructTree,
+    marks: &'a mut Vec<NodeId>,
 }
 
 /// Open the marked-content sequence of `tag`: an element's gets the page's next MCID.
@@ -251,7 +258,7 @@ fn rect_path(out: &mut Vec<u8>, r: &Rect, page_height: f32) {
     out.extend_from_slice(b"re ");
 }
 
-fn text(out: &mut Vec<u8>, st: &mut State, t: &TextItem, page_height: f32, face: &FaceCodes) {
+fn text(out: &mut Vec<u8>, st: &mut State, t: &TextItem, page_height: f32, face: &FaceCodes, m: &mut Marking<'_>) {
     if t.glyphs.is_empty() {
         return;
     }
@@ -289,11 +296,27 @@ fn text(out: &mut Vec<u8>, st: &mut State, t: &TextItem, page_height: f32, face:
                     out.extend_from_slice(b"] TJ\n");
                     open = false;
                 }
-                out.extend_from_slice(b"/Span <</ActualText <FEFF");
+                // An element's span is a marked-content sequence of its own (an MCID of the
+                // same element), not one nested in the line's: readers of the structure
+                // (poppler's among them) stop at a nested sequence's end.
+                let own_mcid = match t.tag {
+                    Tag::Node(node) => {
+                        out.extend_from_slice(b"ET\nEMC\n/Span <</MCID ");
+                        uint(out, m.marks.len() as u64, 1);
+                        out.push(b' ');
+                        m.marks.push(node);
+                        true
+                    }
+                    Tag::Artifact(_) => {
+                        out.extend_from_slice(b"/Span <<");
+                        false
+                    }
+                };
+                out.extend_from_slice(b"/ActualText <FEFF");
                 for unit in own.encode_utf16() {
                     hex_digits(out, unit);
                 }
-                out.extend_from_slice(b">>> BDC\n");
+                out.extend_from_slice(if own_mcid { b">>> BDC\nBT\n" } else { b">>> BDC\n" });
                 span_end = Some(end);
             }
         }
@@ -329,7 +352,13 @@ fn text(out: &mut Vec<u8>, st: &mut State, t: &TextItem, page_height: f32, face:
                 out.extend_from_slice(b"] TJ\n");
                 open = false;
             }
-            out.extend_from_slice(b"EMC\n");
+            if let Tag::Node(_) = t.tag {
+                out.extend_from_slice(b"ET\nEMC\n");
+                begin_marked(out, t.tag, m.tree, m.marks);
+                out.extend_from_slice(b"BT\n");
+            } else {
+                out.extend_from_slice(b"EMC\n");
+            }
             span_end = None;
         }
     }

@@ -119,6 +119,8 @@ fn metadata_comes_from_the_input() {
     let xmp = doc.get_object(xmp_ref).and_then(Object::as_stream).expect("xmp stream");
     let xmp = String::from_utf8_lossy(&xmp.content);
     assert!(xmp.contains("<pdfaid:part>2</pdfaid:part>") && xmp.contains("2024-11-28T10:15:00Z"), "{xmp}");
+    assert!(xmp.contains("<pdfaid:conformance>A</pdfaid:conformance>"), "PDF/A-2a: {xmp}");
+    assert!(xmp.contains("<pdfuaid:part>1</pdfuaid:part>") && xmp.contains("<pdfaSchema:prefix>pdfuaid<"), "{xmp}");
     assert!(doc.trailer.get(b"Encrypt").is_err(), "must not be encrypted");
     let raw = String::from_utf8_lossy(&r.pdf);
     assert!(!raw.contains("/JavaScript") && !raw.contains("/JS"), "no JavaScript");

@@ -19,8 +19,8 @@ and exits 1 if there is any (2 if a file cannot be read). What it checks:
 - headings begin at H1 and never skip a level going down (14-*);
 - tables contain TH, cells sit in rows and rows in tables (15-*);
 - figures have /Alt or /ActualText (13-004);
-- fonts are embedded and composite fonts have a ToUnicode map; glyph 0 is never
-  drawn (31-*);
+- fonts are embedded and composite fonts have a ToUnicode map that maps every
+  code drawn (PDF/A-2u, 2a); glyph 0 is never drawn (31-*);
 - the catalog has /MarkInfo /Marked true, /Lang, /ViewerPreferences
   /DisplayDocTitle true, a /StructTreeRoot, pages /Tabs /S, and the XMP a dc:title
   and the pdfuaid:part it claims (06-*, 07-*, 11-*).
@@ -76,6 +76,7 @@ def name(obj):
 def check_content(pdf, report):
     """Marked content of each page: returns {page index: {mcid: structure type}}."""
     marked = {}
+    unicode_maps = {}
     for p, page in enumerate(pdf.pages):
         where = f"page {p + 1}"
         fonts = {}
@@ -116,17 +117,22 @@ def check_content(pdf, report):
                 if not any(s[1] is not None or s[2] for s in stack):
                     report.add(where, f"content operator {op} outside tagged content and outside an artifact")
                 if op in TEXT_SHOWING and font is not None:
-                    check_glyph_zero(fonts.get(font), operands, op, font, where, report)
+                    check_codes(fonts.get(font), operands, op, font, where, report, unicode_maps)
         if stack:
             report.add(where, f"{len(stack)} marked-content sequence(s) left open")
         marked[p] = mcids
     return marked
 
 
-def check_glyph_zero(font, operands, op, font_name, where, report):
-    """Two-byte codes of a composite (Identity-H) font: code 0 is glyph 0, .notdef."""
+def check_codes(font, operands, op, font_name, where, report, unicode_maps):
+    """Two-byte codes of a composite (Identity-H) font: code 0 is glyph 0, .notdef, and
+    every code needs a Unicode value in the font's ToUnicode map."""
     if font is None or font.get("/Subtype") != Name.Type0:
         return
+    key = ref(font)
+    if key not in unicode_maps:
+        unicode_maps[key] = to_unicode(font)
+    mapped = unicode_maps[key]
     strings = operands[0] if op == "TJ" else [operands[-1]]
     for s in strings:
         if isinstance(s, pikepdf.String):
@@ -134,7 +140,31 @@ def check_glyph_zero(font, operands, op, font_name, where, report):
             codes = [data[i] << 8 | data[i + 1] for i in range(0, len(data) - 1, 2)]
             if 0 in codes:
                 report.add(where, f"glyph 0 (.notdef) drawn with font {font_name}")
-                return
+            unmapped = sorted({c for c in codes if c not in mapped})
+            if unmapped:
+                listed = " ".join(f"{c:04X}" for c in unmapped[:8])
+                report.add(where, f"codes without a Unicode value in font {font_name}'s ToUnicode: {listed}")
+
+
+def to_unicode(font):
+    """The codes a font's ToUnicode CMap maps to a usable value (not 0, U+FEFF, U+FFFE)."""
+    if "/ToUnicode" not in font:
+        return set()
+    cmap = bytes(font.ToUnicode.read_bytes()).decode("latin-1")
+    out = set()
+
+    def usable(hexes):
+        return hexes.upper() not in ("", "0000", "FEFF", "FFFE")
+
+    for block in re.findall(r"beginbfchar(.*?)endbfchar", cmap, re.S):
+        for code, dst in re.findall(r"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]*)>", block):
+            if usable(dst):
+                out.add(int(code, 16))
+    for block in re.findall(r"beginbfrange(.*?)endbfrange", cmap, re.S):
+        for lo, hi, dst in re.findall(r"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*(<[0-9A-Fa-f]*>|\[[^\]]*\])", block):
+            if dst.startswith("[") or usable(dst[1:-1]):
+                out.update(range(int(lo, 16), int(hi, 16) + 1))
+    return out
 
 
 def check_fonts(pdf, report):
