@@ -291,9 +291,8 @@ def check_structure(pdf, marked, report):
         key = page.obj.get("/StructParents")
         if mcids and key is None:
             report.add(where, "marked content but no /StructParents")
-            continue
         entry = parent_tree.get(int(key)) if key is not None else None
-        for mcid in mcids:
+        for mcid in mcids if key is not None else []:
             elems = tree_mcids.get((p, mcid), [])
             if not elems:
                 report.add(where, f"MCID {mcid} belongs to no structure element")
