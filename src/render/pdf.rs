@@ -147,6 +147,7 @@ pub(crate) fn write(
     timings.printpdf = writer_start.elapsed();
     drop(pdf);
     set_contents(&mut lo, contents)?;
+    tidy(&mut lo, fonts);
     let page_refs: Vec<ObjectId> = lo.get_pages().into_values().collect();
     let annotations = annotate(&mut lo, links, &link_texts, &doc, &page_refs);
     let struct_root = structure::write(&mut lo, &doc.structure, &marks, &page_refs, &annotations);
@@ -186,6 +187,49 @@ fn face_codes(parsed: &ParsedFont, gids: &[u16], glyphs: &[(u16, GlyphText)]) ->
         texts[*g as usize] = text.clone();
     }
     FaceCodes { codes, widths, texts }
+}
+
+/// What a strict validator would flag in printpdf's output: the empty resource
+/// dictionaries it gives every page (`/ExtGState`, `/Shading`, `/XObject` without
+/// images) go, and font descriptors are flagged symbolic, not nonsymbolic: the fonts
+/// are reached through Identity-H glyph codes, not a standard Latin encoding (and
+/// fixed-pitch where the face is monospaced; italic as printpdf set it).
+fn tidy(lo: &mut lopdf::Document, fonts: &FontSet<'_>) {
+    const FIXED_PITCH: i64 = 1;
+    const SYMBOLIC: i64 = 4;
+    const NONSYMBOLIC: i64 = 32;
+    let empty: Vec<ObjectId> =
+        lo.objects.iter().filter(|(_, o)| o.as_dict().is_ok_and(Dictionary::is_empty)).map(|(id, _)| *id).collect();
+    let mut dropped = Vec::new();
+    let mut drop_empty = |resources: &mut Dictionary| {
+        for key in [b"ExtGState".as_slice(), b"Shading", b"XObject", b"Pattern", b"ColorSpace", b"Properties"] {
+            match resources.get(key) {
+                Ok(Object::Reference(id)) if empty.contains(id) => dropped.push(*id),
+                Ok(Object::Dictionary(d)) if d.is_empty() => {}
+                _ => continue,
+            }
+            resources.remove(key);
+        }
+    };
+    for obj in lo.objects.values_mut() {
+        let Object::Dictionary(d) = obj else { continue };
+        // Resources, whether their own object or inside the page.
+        drop_empty(d);
+        if let Ok(Object::Dictionary(resources)) = d.get_mut(b"Resources") {
+            drop_empty(resources);
+        }
+        if d.get(b"Type").and_then(Object::as_name).is_ok_and(|t| t == b"FontDescriptor") {
+            let name = d.get(b"FontName").and_then(Object::as_name).map(|n| n.to_vec()).unwrap_or_default();
+            let face = name.iter().position(|&b| b == b'+').map_or(&name[..], |i| &name[i + 1..]);
+            let fixed = fonts.faces.iter().any(|f| f.name.as_bytes() == face && f.shaper.is_monospaced());
+            let flags = d.get(b"Flags").and_then(Object::as_i64).unwrap_or(0);
+            let flags = (flags & !NONSYMBOLIC) | SYMBOLIC | if fixed { FIXED_PITCH } else { 0 };
+            d.set("Flags", flags);
+        }
+    }
+    for id in dropped {
+        lo.objects.remove(&id);
+    }
 }
 
 /// A link annotation to write.

@@ -127,6 +127,41 @@ fn metadata_comes_from_the_input() {
 }
 
 #[test]
+fn resources_hold_no_empty_dictionaries_and_fonts_are_flagged_symbolic() {
+    let r = render_md("# Title\n\nText with `code`.\n", None, &[]);
+    let doc = Document::load_mem(&r.pdf).expect("lopdf reads the PDF");
+    let resolve = |o: &Object| match o {
+        Object::Reference(id) => doc.get_object(*id).expect("resolves").clone(),
+        other => other.clone(),
+    };
+    let mut descriptors = 0;
+    for (_, page) in doc.get_pages() {
+        let page = doc.get_dictionary(page).expect("page");
+        let resources = resolve(page.get(b"Resources").expect("resources"));
+        for (key, value) in resources.as_dict().expect("dictionary").iter() {
+            let value = resolve(value);
+            assert!(
+                !value.as_dict().is_ok_and(|d| d.is_empty()),
+                "empty /{} in the resources",
+                String::from_utf8_lossy(key)
+            );
+        }
+    }
+    for obj in doc.objects.values() {
+        let Ok(d) = obj.as_dict() else { continue };
+        if d.get(b"Type").and_then(Object::as_name).is_ok_and(|t| t == b"FontDescriptor") {
+            descriptors += 1;
+            let flags = d.get(b"Flags").and_then(Object::as_i64).expect("flags");
+            let name =
+                String::from_utf8_lossy(d.get(b"FontName").and_then(Object::as_name).expect("name")).into_owned();
+            assert!(flags & 4 != 0 && flags & 32 == 0, "{name}: flags {flags}, not symbolic");
+            assert_eq!(flags & 1 != 0, name.contains("Mono"), "{name}: fixed pitch flag in {flags}");
+        }
+    }
+    assert!(descriptors >= 2, "regular and monospace faces");
+}
+
+#[test]
 fn outline_is_nested_in_document_order() {
     let md = "# Report\n\n## Zeta first\n\ntext\n\n### Inner\n\ntext\n\n## Alpha second\n\ntext\n";
     let r = render_md(md, Some("# Plan\n\n## Budget\n\ntext\n"), &[]);
