@@ -399,7 +399,6 @@ fn image_xobject(img: &super::images::Image) -> ExternalXObject {
     let colour = match img.colour {
         ColourSpace::Gray => "DeviceGray",
         ColourSpace::Rgb => "DeviceRGB",
-        ColourSpace::Cmyk => "DeviceCMYK",
     };
     let mut dict = BTreeMap::new();
     dict.insert("Type".to_string(), name("XObject"));
