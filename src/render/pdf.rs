@@ -265,16 +265,7 @@ fn annotate(
                     let Some(dest) = doc.dests.get(d) else { continue };
                     let Some(&page_ref) = page_refs.get(dest.page) else { continue };
                     action.set("S", "GoTo");
-                    action.set(
-                        "D",
-                        Object::Array(vec![
-                            page_ref.into(),
-                            "XYZ".into(),
-                            Object::Integer(0),
-                            Object::Real(h - dest.y + 4.0),
-                            Object::Null,
-                        ]),
-                    );
+                    action.set("D", destination(page_ref, h, dest.y));
                     None
                 }
                 Target::Anchor(_) => continue,
@@ -311,6 +302,18 @@ fn annotate(
         }
     }
     out
+}
+
+/// A destination at the left edge of `page`, a little above `y` (from the top) so the line
+/// there is not cut by the window's edge.
+fn destination(page: ObjectId, page_height: f32, y: f32) -> Object {
+    Object::Array(vec![
+        page.into(),
+        "XYZ".into(),
+        Object::Integer(0),
+        Object::Real(page_height - y + 4.0),
+        Object::Null,
+    ])
 }
 
 /// Put the encoded content streams in place of printpdf's (which hold only the
@@ -607,16 +610,7 @@ fn build_outline(
         if let Some(dest) = dests.get(e.dest)
             && let Some(&page) = page_refs.get(dest.page)
         {
-            d.set(
-                "Dest",
-                Object::Array(vec![
-                    page.into(),
-                    "XYZ".into(),
-                    Object::Integer(0),
-                    Object::Real(page_height - dest.y + 4.0),
-                    Object::Null,
-                ]),
-            );
+            d.set("Dest", destination(page, page_height, dest.y));
         }
         lo.objects.insert(ids[i], Object::Dictionary(d));
     }

@@ -75,6 +75,17 @@ fn is_type(d: &lopdf::Dictionary, s: &[u8]) -> bool {
     d.get(b"S").and_then(Object::as_name).is_ok_and(|n| n == s)
 }
 
+/// The constructs document with its elements of type `from` made `to`.
+fn retyped(from: &[u8], to: &str) -> Document {
+    let mut doc = constructs();
+    each_element(&mut doc, |d| {
+        if is_type(d, from) {
+            d.set("S", to);
+        }
+    });
+    doc
+}
+
 /// Rewrite every page's content stream.
 fn each_content(doc: &mut Document, f: impl Fn(&str) -> String) {
     let streams: Vec<_> = doc.get_pages().values().flat_map(|&p| doc.get_page_contents(p)).collect();
@@ -113,32 +124,13 @@ fn the_check_catches_a_figure_without_alt_text_and_a_skipped_heading() {
     });
     assert_caught("figure-without-alt", doc, "figure without /Alt");
 
-    let mut doc = constructs();
-    each_element(&mut doc, |d| {
-        if is_type(d, b"H2") {
-            d.set("S", "H3");
-        }
-    });
-    assert_caught("skipped-heading", doc, "heading skips from H1 to H3");
+    assert_caught("skipped-heading", retyped(b"H2", "H3"), "heading skips from H1 to H3");
 }
 
 #[test]
 fn the_check_catches_a_table_without_headers_and_an_unknown_type() {
-    let mut doc = constructs();
-    each_element(&mut doc, |d| {
-        if is_type(d, b"TH") {
-            d.set("S", "TD");
-        }
-    });
-    assert_caught("table-without-headers", doc, "table without header cells");
-
-    let mut doc = constructs();
-    each_element(&mut doc, |d| {
-        if is_type(d, b"BlockQuote") {
-            d.set("S", "Pullquote");
-        }
-    });
-    assert_caught("unknown-type", doc, "neither standard nor role-mapped");
+    assert_caught("table-without-headers", retyped(b"TH", "TD"), "table without header cells");
+    assert_caught("unknown-type", retyped(b"BlockQuote", "Pullquote"), "neither standard nor role-mapped");
 }
 
 #[test]
