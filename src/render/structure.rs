@@ -138,6 +138,8 @@ struct Node {
     alt: Option<String>,
     /// Replacement text (`/ActualText`), for a label drawn rather than written (a task box).
     actual_text: Option<String>,
+    /// Language (`/Lang`), where it is not the document's.
+    lang: Option<String>,
 }
 
 /// The structure tree of one rendering.
@@ -151,7 +153,8 @@ pub(crate) struct StructTree {
 impl StructTree {
     /// A tree holding only its `Document` element ([`StructTree::root`]).
     pub fn new(language: &str) -> StructTree {
-        let root = Node { kind: Kind::Document, parent: None, children: Vec::new(), alt: None, actual_text: None };
+        let root =
+            Node { kind: Kind::Document, parent: None, children: Vec::new(), alt: None, actual_text: None, lang: None };
         StructTree { nodes: vec![root], language: language.to_string() }
     }
 
@@ -170,7 +173,7 @@ impl StructTree {
     /// A new element without a parent yet.
     pub fn detached(&mut self, kind: Kind) -> NodeId {
         let id = NodeId(self.nodes.len() as u32);
-        self.nodes.push(Node { kind, parent: None, children: Vec::new(), alt: None, actual_text: None });
+        self.nodes.push(Node { kind, parent: None, children: Vec::new(), alt: None, actual_text: None, lang: None });
         id
     }
 
@@ -187,6 +190,14 @@ impl StructTree {
     /// Set a figure's alternate description.
     pub fn set_alt(&mut self, node: NodeId, alt: &str) {
         self.nodes[node.0 as usize].alt = Some(alt.to_string());
+    }
+
+    /// Set the language of an element written in another than the document's (BCP 47);
+    /// nothing when it is the document's.
+    pub fn set_lang(&mut self, node: NodeId, lang: &str) {
+        if !lang.eq_ignore_ascii_case(&self.language) {
+            self.nodes[node.0 as usize].lang = Some(lang.to_string());
+        }
     }
 
     /// Set the text an element stands for in place of its drawing.
@@ -333,8 +344,8 @@ pub(crate) fn write(
         };
         d.set("S", Object::Name(node.kind.name(level).as_bytes().to_vec()));
         d.set("P", node.parent.and_then(|p| ids[p.0 as usize]).unwrap_or(root_id));
-        if i == 0 {
-            d.set("Lang", text_string(&tree.language));
+        if let Some(lang) = if i == 0 { Some(&tree.language) } else { node.lang.as_ref() } {
+            d.set("Lang", text_string(lang));
         }
         if let Some(alt) = &node.alt {
             d.set("Alt", text_string(alt));

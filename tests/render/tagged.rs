@@ -4,13 +4,13 @@
 //! check itself fails on PDFs damaged on purpose, so it is known to catch what it looks for.
 
 use lopdf::{Document, Object};
-use mmr::render::Attachment;
+use mmr::render::{Attachment, Limits, RenderRequest, Template, render};
 
 use super::constructs::{ALL, png};
 use super::golden::documents;
 use super::support::{
-    generated_report, ordered_recall, ordered_recall_within, pdfua_check, render_md, source_words, struct_text, words,
-    write_pdf, write_unchecked,
+    generated_report, meta, ordered_recall, ordered_recall_within, pdfua_check, render_md, source_words, struct_text,
+    words, write_pdf, write_unchecked,
 };
 
 #[test]
@@ -42,6 +42,37 @@ fn the_structure_tree_reads_the_report_in_order() {
         "footnote recall {:.4}% from the structure tree; first missing: {missing:?}",
         recall * 100.0
     );
+}
+
+#[test]
+fn the_templates_words_carry_their_language_in_a_report_of_another() {
+    let mut french = meta();
+    french.language = "fr".into();
+    let template = Template::builtin();
+    let r = render(&RenderRequest {
+        report_markdown: "# Résumé\n\nLa ville a organisé des ateliers.\n",
+        action_plan_markdown: Some("# Plan d’action\n\n1. Un festival.\n"),
+        attachments: &[],
+        meta: &french,
+        template: &template,
+        limits: &Limits::default(),
+    })
+    .expect("renders");
+    write_pdf("tagged-languages", &r.pdf);
+    let doc = Document::load_mem(&r.pdf).expect("lopdf reads the PDF");
+    let mut langs: Vec<(String, String)> = Vec::new();
+    for obj in doc.objects.values() {
+        let Ok(d) = obj.as_dict() else { continue };
+        if let (Ok(s), Ok(lang)) = (d.get(b"S").and_then(Object::as_name), d.get(b"Lang").and_then(Object::as_str)) {
+            langs.push((String::from_utf8_lossy(s).into_owned(), String::from_utf8_lossy(lang).into_owned()));
+        }
+    }
+    langs.sort();
+    // The document is French; the cover, the contents title and the two part titles are the
+    // (English) template's.
+    let expected = [("Document", "fr"), ("H1", "en"), ("H1", "en"), ("H1", "en"), ("Sect", "en")];
+    let expected: Vec<(String, String)> = expected.iter().map(|(s, l)| (s.to_string(), l.to_string())).collect();
+    assert_eq!(langs, expected);
 }
 
 /// The constructs document with its picture, opened for damaging.

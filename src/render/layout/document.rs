@@ -97,6 +97,9 @@ pub(crate) fn lay_out(
     ctx.parent = root;
     let cover_sect = ctx.add(Kind::Sect);
     let contents_sect = ctx.add(Kind::Sect);
+    // The template's own words (cover, contents title, part titles) are in its language,
+    // which may not be the report's.
+    ctx.tree.set_lang(cover_sect, t.language());
     let env = Env { spacing: t.sizes.paragraph_spacing, justify: true, ..g.text_env(t) };
 
     // Body: the parts, each from a new page.
@@ -226,6 +229,7 @@ fn part_title(ctx: &mut Ctx<'_, '_, '_>, title: &str, env: &Env, frame_height: f
     style.colour = ctx.template.colours.accent;
     style.line_height = 1.3;
     let node = ctx.add(Kind::H(1));
+    ctx.tree.set_lang(node, ctx.template.language());
     let mut rows = ctx.text_rows(&[plain(title.to_string())], &penv, &style, AlignMode::Center, Tag::Node(node));
     let dest = ctx.new_dest();
     ctx.outline.push(OutlineEntry { level: 0, title: title.to_string(), dest });
@@ -274,6 +278,7 @@ fn contents(
     hstyle.bold = true;
     hstyle.colour = t.colours.heading;
     let heading = ctx.add(Kind::H(1));
+    ctx.tree.set_lang(heading, t.language());
     let mut title =
         ctx.text_rows(&[plain(t.texts.contents.clone())], &henv, &hstyle, AlignMode::Left, Tag::Node(heading));
     if let Some(first) = title.first_mut() {
