@@ -12,6 +12,11 @@
 //!   repeating table headers;
 //! - [`document`] assembles cover, contents, parts, footnotes, running header and
 //!   footer, and resolves page numbers.
+//!
+//! Every item carries its [`Tag`]: the element of the structure tree
+//! ([`structure`](super::structure)) it is content of, which the block drawing it
+//! adds as it goes, or the kind of artifact it is (running header and footer,
+//! rules, backgrounds, leaders, a table header repeated on a later page).
 
 mod blocks;
 mod document;
