@@ -85,6 +85,8 @@ test-deps:
 	  python3 -m pip install -q prometheus-client || { echo "make: missing prometheus-client: run 'python3 -m pip install prometheus-client'"; exit 1; }; }
 	@python3 -c 'import sickle' 2>/dev/null || { echo "make: installing Sickle (the OAI-PMH harvester the harvest tests run)"; \
 	  python3 -m pip install -q sickle || { echo "make: missing Sickle: run 'python3 -m pip install sickle'"; exit 1; }; }
+	@python3 -c 'import pikepdf' 2>/dev/null || { echo "make: installing pikepdf (the PDF reader of the render tests' PDF/UA check)"; \
+	  python3 -m pip install -q pikepdf || { echo "make: missing pikepdf: run 'python3 -m pip install pikepdf'"; exit 1; }; }
 	@python3 -c 'import moto.server, flask, flask_cors' 2>/dev/null || { echo "make: installing moto[server] (the S3 server the storage tests run)"; \
 	  python3 -m pip install -q 'moto[server]' || { echo "make: missing moto's server: run \"python3 -m pip install 'moto[server]'\""; exit 1; }; }
 

@@ -52,6 +52,7 @@
 //! | `duplicate_attachment` | error | two attachments have the same name; only the first could be shown |
 //! | `unused_attachment` | error | no image uses an attachment (not checked when a text could not be read) |
 //! | `raw_html` | warning | raw HTML, shown as text and not interpreted (one per line) |
+//! | `image_without_alt` | warning | an image has no alternative text: the PDF shows it without a caption, and screen readers skip it as decoration |
 //! | `inert_link` | warning | a link shown as plain text: not http(s), mailto or a heading of the report or the action plan |
 //!
 //! Findings come in a stable order: the report's by line, then the action plan's
@@ -397,6 +398,18 @@ impl Text<'_> {
                     ),
                 ));
             }
+        }
+        for (src, offset) in &marks.undescribed_images {
+            out.push(self.warning(
+                "image_without_alt",
+                *offset,
+                format!(
+                    "the image “{}” has no description: write what it shows between the brackets, \
+                     ![…]({}), or the archived PDF has no caption for it and screen readers skip it",
+                    shorten(src),
+                    shorten(src)
+                ),
+            ));
         }
         let mut last_line = 0;
         for range in &marks.html {

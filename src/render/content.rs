@@ -10,11 +10,18 @@
 //! an em. Numbers are written with at most three decimals, so the bytes depend on
 //! the input only.
 //!
+//! Every item is drawn inside a marked-content sequence: a run of items of one
+//! element on one line is `/P <</MCID n>> BDC … EMC` (the element type, and the
+//! page's next MCID), a run of artifacts `/Artifact <</Type …>> BDC … EMC`. A sequence never
+//! straddles a text object: the text object is closed first. [`page`] returns which
+//! element each MCID belongs to, for the structure tree's `/ParentTree`.
+//!
 //! [`GlyphUse`] is the first pass: which glyphs of which face are drawn, with the
 //! text each stands for (the ToUnicode map), before the faces are subset.
 
 use super::fonts::FontSet;
 use super::layout::{Item, LaidOut, Rect, TextItem};
+use super::structure::{NodeId, StructTree, Tag};
 use super::template::Rgb;
 
 /// Text a drawn glyph stands for, `None` until a drawing with text is seen.
@@ -109,43 +116,75 @@ struct State {
     stroke_width: Option<f32>,
     font: Option<(usize, f32)>,
     in_text: bool,
+    /// The tag of the open marked-content sequence.
+    marked: Option<Tag>,
+    /// The baseline of the last text drawn in it.
+    line: Option<f32>,
 }
 
-/// The content stream of one page (uncompressed). `codes` is indexed by face; the
-/// y axis flips here, as everywhere in the writer, with `page_height`.
-pub(crate) fn page(items: &[Item], page_height: f32, codes: &[Option<FaceCodes>]) -> Vec<u8> {
+/// The content stream of one page (uncompressed), and the element of each MCID.
+/// `codes` is indexed by face; the y axis flips here, as everywhere in the writer,
+/// with `page_height`.
+pub(crate) fn page(
+    items: &[Item],
+    page_height: f32,
+    codes: &[Option<FaceCodes>],
+    tree: &StructTree,
+) -> (Vec<u8>, Vec<NodeId>) {
     let mut out = Vec::with_capacity(items.len() * 48);
     let mut st = State::default();
+    let mut marks = Vec::new();
     out.extend_from_slice(b"0 J\n");
     for item in items {
-        if !matches!(item, Item::Text(_)) && st.in_text {
+        // Annotations, not content: the writer puts them on the page.
+        if matches!(item, Item::Link { .. }) {
+            continue;
+        }
+        // A sequence per line of text, so what reads the structure gets lines, not words
+        // run together across a line end.
+        let tag = item.tag();
+        let new_line = matches!(item, Item::Text(t) if st.line.is_some_and(|y| y != t.y));
+        let retag = st.marked != Some(tag) || new_line;
+        if (retag || !matches!(item, Item::Text(_))) && st.in_text {
             out.extend_from_slice(b"ET\n");
             st.in_text = false;
+        }
+        if retag {
+            if st.marked.is_some() {
+                out.extend_from_slice(b"EMC\n");
+            }
+            begin_marked(&mut out, tag, tree, &mut marks);
+            st.marked = Some(tag);
+            st.line = None;
+        }
+        if let Item::Text(t) = item {
+            st.line = Some(t.y);
         }
         match item {
             Item::Text(t) => {
                 if let Some(Some(face)) = codes.get(t.font) {
-                    text(&mut out, &mut st, t, page_height, face);
+                    let mut marking = Marking { tree, marks: &mut marks };
+                    text(&mut out, &mut st, t, page_height, face, &mut marking);
                 }
             }
-            Item::Fill { rect, colour } => {
+            Item::Fill { rect, colour, .. } => {
                 set_fill(&mut out, &mut st, *colour);
                 rect_path(&mut out, rect, page_height);
                 out.extend_from_slice(b"f\n");
             }
-            Item::Stroke { rect, colour, width } => {
+            Item::Stroke { rect, colour, width, .. } => {
                 set_stroke(&mut out, &mut st, *colour, *width);
                 rect_path(&mut out, rect, page_height);
                 out.extend_from_slice(b"S\n");
             }
-            Item::Line { x1, y1, x2, y2, width, colour } => {
+            Item::Line { x1, y1, x2, y2, width, colour, .. } => {
                 set_stroke(&mut out, &mut st, *colour, *width);
                 nums(&mut out, &[*x1, page_height - y1]);
                 out.extend_from_slice(b"m ");
                 nums(&mut out, &[*x2, page_height - y2]);
                 out.extend_from_slice(b"l S\n");
             }
-            Item::Image { rect, image } => {
+            Item::Image { rect, image, .. } => {
                 out.extend_from_slice(b"q ");
                 nums(&mut out, &[rect.w, 0.0, 0.0, rect.h, rect.x, page_height - rect.y - rect.h]);
                 out.extend_from_slice(b"cm /Im");
@@ -153,16 +192,43 @@ pub(crate) fn page(items: &[Item], page_height: f32, codes: &[Option<FaceCodes>]
                 out.extend_from_slice(b" Do Q\n");
                 // Q restores colours and line width: state set inside q/Q is gone
                 // (none is set inside, but the next item must not rely on it).
-                st = State::default();
+                st = State { marked: st.marked, line: st.line, ..State::default() };
             }
-            // Annotations, not content: printpdf writes them on the page.
             Item::Link { .. } => {}
         }
     }
     if st.in_text {
         out.extend_from_slice(b"ET\n");
     }
-    out
+    if st.marked.is_some() {
+        out.extend_from_slice(b"EMC\n");
+    }
+    (out, marks)
+}
+
+/// What opening a marked-content sequence needs: the element types and the page's MCIDs so far.
+struct Marking<'a> {
+    tree: &'a StructTree,
+    marks: &'a mut Vec<NodeId>,
+}
+
+/// Open the marked-content sequence of `tag`: an element's gets the page's next MCID.
+fn begin_marked(out: &mut Vec<u8>, tag: Tag, tree: &StructTree, marks: &mut Vec<NodeId>) {
+    match tag {
+        Tag::Node(node) => {
+            out.push(b'/');
+            out.extend_from_slice(tree.tag_name(node).as_bytes());
+            out.extend_from_slice(b" <</MCID ");
+            uint(out, marks.len() as u64, 1);
+            out.extend_from_slice(b">> BDC\n");
+            marks.push(node);
+        }
+        Tag::Artifact(kind) => {
+            out.extend_from_slice(b"/Artifact ");
+            out.extend_from_slice(kind.properties());
+            out.extend_from_slice(b" BDC\n");
+        }
+    }
 }
 
 fn set_fill(out: &mut Vec<u8>, st: &mut State, c: Rgb) {
@@ -192,7 +258,7 @@ fn rect_path(out: &mut Vec<u8>, r: &Rect, page_height: f32) {
     out.extend_from_slice(b"re ");
 }
 
-fn text(out: &mut Vec<u8>, st: &mut State, t: &TextItem, page_height: f32, face: &FaceCodes) {
+fn text(out: &mut Vec<u8>, st: &mut State, t: &TextItem, page_height: f32, face: &FaceCodes, m: &mut Marking<'_>) {
     if t.glyphs.is_empty() {
         return;
     }
@@ -230,11 +296,27 @@ fn text(out: &mut Vec<u8>, st: &mut State, t: &TextItem, page_height: f32, face:
                     out.extend_from_slice(b"] TJ\n");
                     open = false;
                 }
-                out.extend_from_slice(b"/Span <</ActualText <FEFF");
+                // An element's span is a marked-content sequence of its own (an MCID of the
+                // same element), not one nested in the line's: readers of the structure
+                // (poppler's among them) stop at a nested sequence's end.
+                let own_mcid = match t.tag {
+                    Tag::Node(node) => {
+                        out.extend_from_slice(b"ET\nEMC\n/Span <</MCID ");
+                        uint(out, m.marks.len() as u64, 1);
+                        out.push(b' ');
+                        m.marks.push(node);
+                        true
+                    }
+                    Tag::Artifact(_) => {
+                        out.extend_from_slice(b"/Span <<");
+                        false
+                    }
+                };
+                out.extend_from_slice(b"/ActualText <FEFF");
                 for unit in own.encode_utf16() {
                     hex_digits(out, unit);
                 }
-                out.extend_from_slice(b">>> BDC\n");
+                out.extend_from_slice(if own_mcid { b">>> BDC\nBT\n" } else { b">>> BDC\n" });
                 span_end = Some(end);
             }
         }
@@ -270,7 +352,13 @@ fn text(out: &mut Vec<u8>, st: &mut State, t: &TextItem, page_height: f32, face:
                 out.extend_from_slice(b"] TJ\n");
                 open = false;
             }
-            out.extend_from_slice(b"EMC\n");
+            if let Tag::Node(_) = t.tag {
+                out.extend_from_slice(b"ET\nEMC\n");
+                begin_marked(out, t.tag, m.tree, m.marks);
+                out.extend_from_slice(b"BT\n");
+            } else {
+                out.extend_from_slice(b"EMC\n");
+            }
             span_end = None;
         }
     }

@@ -37,12 +37,27 @@ fn text_tag(text: &str) -> Vec<u8> {
     t
 }
 
+/// Entries of the tone curve: as many as the ICC's own sRGB v2 profiles sample.
+const CURVE_POINTS: u32 = 1024;
+
+/// The sRGB tone curve of IEC 61966-2.1 (a linear segment near black, then a 2.4 power),
+/// sampled: a version 2 profile has no parametric curves, and a single gamma of 2.2 is
+/// what a strict validator would call another colour space.
 fn curve_tag() -> Vec<u8> {
-    // A single gamma of 2.2 (u8Fixed8): close to the sRGB curve and universally read.
     let mut t = b"curv\0\0\0\0".to_vec();
-    t.extend(1u32.to_be_bytes());
-    t.extend(0x0233u16.to_be_bytes());
+    t.extend(CURVE_POINTS.to_be_bytes());
+    for k in 0..CURVE_POINTS {
+        t.extend(srgb_sample(k).to_be_bytes());
+    }
     t
+}
+
+/// Entry `k` of the curve: the linear light of the encoded value `k / (CURVE_POINTS - 1)`,
+/// scaled to 16 bits.
+fn srgb_sample(k: u32) -> u16 {
+    let v = f64::from(k) / f64::from(CURVE_POINTS - 1);
+    let linear = if v <= 0.04045 { v / 12.92 } else { ((v + 0.055) / 1.055).powf(2.4) };
+    (linear * 65535.0).round() as u16
 }
 
 /// The profile bytes.
@@ -100,4 +115,20 @@ pub(crate) fn srgb_profile() -> Vec<u8> {
     p.extend(table);
     p.extend(data);
     p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tone_curve_is_the_srgb_one() {
+        assert_eq!(srgb_sample(0), 0);
+        assert_eq!(srgb_sample(CURVE_POINTS - 1), 65535);
+        // Mid grey (encoded 0.5) is 21.4 % linear light in sRGB; a 2.2 gamma would give 21.8 %.
+        let mid = f64::from(srgb_sample(CURVE_POINTS / 2)) / 65535.0;
+        assert!((mid - 0.2145).abs() < 0.001, "{mid}");
+        let profile = srgb_profile();
+        assert_eq!(u32::from_be_bytes(profile[..4].try_into().unwrap()) as usize, profile.len());
+    }
 }

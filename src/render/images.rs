@@ -2,6 +2,11 @@
 //! turned into what a PDF image XObject needs: JPEG passes through untouched
 //! (DCTDecode), PNG is decoded and stored losslessly with Flate, its alpha
 //! channel as a soft mask. Size and pixel limits are checked before decoding.
+//!
+//! A CMYK JPEG is the exception: the document's colours are declared sRGB (the
+//! PDF/A output intent), which DeviceCMYK samples would break, so it is decoded
+//! (zune-jpeg, which reads Adobe's inverted CMYK and YCCK) and stored as sRGB
+//! samples with Flate.
 
 use std::collections::BTreeMap;
 use std::io::{Cursor, Write};
@@ -12,11 +17,17 @@ use flate2::write::ZlibEncoder;
 use super::tree::Document;
 use super::{Attachment, Limits, RenderError, Warning, WarningCode};
 
-/// Colour space of decoded samples.
+/// Colour space of an image's samples.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ColourSpace {
     Gray,
     Rgb,
+}
+
+/// The colour components a JPEG's frame header declares: a colour space a PDF shows
+/// under the sRGB output intent, or CMYK, which must be converted first.
+enum JpegColour {
+    Shown(ColourSpace),
     Cmyk,
 }
 
@@ -101,8 +112,29 @@ pub(crate) fn validate(att: &Attachment, limits: &Limits) -> Result<(), RenderEr
             while reader.next_row().map_err(bad)?.is_some() {}
             Ok(())
         }
-        Format::Jpeg => jpeg_frame(att, limits).map(drop),
+        Format::Jpeg => match jpeg_frame(att, limits)? {
+            (.., JpegColour::Cmyk) => cmyk_jpeg_as_rgb(att, limits).map(drop),
+            (.., JpegColour::Shown(_)) => Ok(()),
+        },
     }
+}
+
+/// The RGB samples of a CMYK JPEG (its pixel count already checked), converted by the decoder.
+fn cmyk_jpeg_as_rgb(att: &Attachment, limits: &Limits) -> Result<Vec<u8>, RenderError> {
+    use zune_jpeg::JpegDecoder;
+    use zune_jpeg::zune_core::colorspace::ColorSpace;
+    use zune_jpeg::zune_core::options::DecoderOptions;
+    let bad = |reason: String| RenderError::BadImage { name: att.name.clone(), reason };
+    let side = usize::try_from(limits.max_image_pixels).unwrap_or(usize::MAX).min(u16::MAX as usize);
+    let options =
+        DecoderOptions::default().jpeg_set_out_colorspace(ColorSpace::RGB).set_max_width(side).set_max_height(side);
+    let mut decoder = JpegDecoder::new_with_options(&att.bytes[..], options);
+    let rgb = decoder.decode().map_err(|e| bad(format!("CMYK JPEG: {e:?}")))?;
+    let (width, height) = decoder.dimensions().unwrap_or_default();
+    if rgb.len() != width * height * 3 {
+        return Err(bad("CMYK JPEG: decoded samples do not fill the frame".to_string()));
+    }
+    Ok(rgb)
 }
 
 /// The two formats an attachment can have.
@@ -135,10 +167,15 @@ fn format(att: &Attachment, limits: &Limits) -> Result<Format, RenderError> {
 fn decode(att: &Attachment, limits: &Limits) -> Result<Image, RenderError> {
     match format(att, limits)? {
         Format::Png => decode_png(att, limits),
-        Format::Jpeg => {
-            let (width, height, colour) = jpeg_frame(att, limits)?;
-            Ok(Image { width, height, colour, encoded: Encoded::Jpeg(att.bytes.clone()) })
-        }
+        Format::Jpeg => match jpeg_frame(att, limits)? {
+            (width, height, JpegColour::Cmyk) => {
+                let data = zlib(&cmyk_jpeg_as_rgb(att, limits)?);
+                Ok(Image { width, height, colour: ColourSpace::Rgb, encoded: Encoded::Flate { data, alpha: None } })
+            }
+            (width, height, JpegColour::Shown(colour)) => {
+                Ok(Image { width, height, colour, encoded: Encoded::Jpeg(att.bytes.clone()) })
+            }
+        },
     }
 }
 
@@ -228,8 +265,8 @@ fn zlib(bytes: &[u8]) -> Vec<u8> {
 }
 
 /// Read width, height and components from the first SOF marker, checking the pixel limit; the
-/// data itself is embedded unchanged.
-fn jpeg_frame(att: &Attachment, limits: &Limits) -> Result<(u32, u32, ColourSpace), RenderError> {
+/// data itself is embedded unchanged unless it is CMYK.
+fn jpeg_frame(att: &Attachment, limits: &Limits) -> Result<(u32, u32, JpegColour), RenderError> {
     let bad = |reason: &str| RenderError::BadImage { name: att.name.clone(), reason: reason.to_string() };
     let b = &att.bytes;
     let mut i = 2;
@@ -268,9 +305,9 @@ fn jpeg_frame(att: &Attachment, limits: &Limits) -> Result<(u32, u32, ColourSpac
             let height = u16::from_be_bytes([seg[1], seg[2]]) as u32;
             let width = u16::from_be_bytes([seg[3], seg[4]]) as u32;
             let colour = match seg[5] {
-                1 => ColourSpace::Gray,
-                3 => ColourSpace::Rgb,
-                4 => ColourSpace::Cmyk,
+                1 => JpegColour::Shown(ColourSpace::Gray),
+                3 => JpegColour::Shown(ColourSpace::Rgb),
+                4 => JpegColour::Cmyk,
                 _ => return Err(bad("unsupported number of colour components")),
             };
             check_pixels(&att.name, width, height, limits)?;

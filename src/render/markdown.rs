@@ -81,6 +81,8 @@ pub(crate) struct Marks {
     pub headings: Vec<HeadingMark>,
     /// Image references the renderer resolves, as written.
     pub images: Vec<(String, usize)>,
+    /// Those of them without alternative text: decorative in the PDF (an artifact).
+    pub undescribed_images: Vec<(String, usize)>,
     /// Raw HTML blocks and inline tags, which are shown as text.
     pub html: Vec<Range<usize>>,
     /// Links rendered as plain text because of their target, as written.
@@ -205,6 +207,8 @@ struct Observer {
     heading: Option<OpenHeading>,
     /// Images currently open: the builder keeps only the outermost one.
     images: usize,
+    /// The alternative text of the image being read.
+    alt: String,
     /// The table cell being read, if any.
     cell: Option<String>,
     /// The table row being read: its cells and where it starts.
@@ -238,10 +242,19 @@ impl Observer {
                 if self.images == 0 {
                     self.marks.images.push((dest_url.to_string(), range.start));
                     self.content();
+                    self.alt.clear();
                 }
                 self.images += 1;
             }
-            Event::End(TagEnd::Image) => self.images = self.images.saturating_sub(1),
+            Event::End(TagEnd::Image) => {
+                self.images = self.images.saturating_sub(1);
+                if self.images == 0
+                    && self.alt.trim().is_empty()
+                    && let Some(image) = self.marks.images.last()
+                {
+                    self.marks.undescribed_images.push(image.clone());
+                }
+            }
             Event::Start(Tag::Link { link_type, dest_url, .. }) => {
                 match link_target(&link_dest(*link_type, dest_url)) {
                     None => self.marks.inert_links.push((dest_url.to_string(), range.start)),
@@ -291,6 +304,9 @@ impl Observer {
     fn text(&mut self, t: &str) {
         if let Some(cell) = &mut self.cell {
             cell.push_str(t);
+        }
+        if self.images > 0 {
+            self.alt.push_str(t);
         }
         match &mut self.heading {
             Some(h) => h.text.push_str(t),

@@ -12,11 +12,13 @@
 //!    the template's extra fonts) and shape runs with rustybuzz.
 //! 3. [`layout`] breaks lines, paginates, adds the cover, contents, running header
 //!    and footer, and returns pages of positioned items in points with a top-left
-//!    origin. It never touches PDF.
-//! 4. [`content`] encodes each page's content stream (one `TJ` per glyph run),
-//!    flipping the y axis; [`pdf`] (the only file that imports printpdf and lopdf)
-//!    subsets the fonts and writes a deterministic PDF around those streams with
-//!    outline, links, metadata and XMP.
+//!    origin. It never touches PDF. As it goes it builds the [`structure`] tree
+//!    (tagged PDF) and tags every item with its element or as an artifact.
+//! 4. [`content`] encodes each page's content stream (one `TJ` per glyph run, each
+//!    element's content in marked-content sequences), flipping the y axis; [`pdf`]
+//!    (the only file that imports printpdf) subsets the fonts and writes a
+//!    deterministic PDF around those streams with structure tree, outline, links,
+//!    metadata and XMP.
 //!
 //! Nothing here reads the clock, the machine's fonts or any file the caller did not
 //! hand over: the same request always gives the same bytes.
@@ -37,6 +39,7 @@ mod pdf;
 mod received;
 mod shaping;
 mod skeleton;
+mod structure;
 mod template;
 mod tree;
 
@@ -60,7 +63,7 @@ pub use template::{PageSize, Part, Section, Template};
 /// made by an earlier renderer instead of looking damaged; `tests/render/golden.rs` fails until it
 /// is bumped and its list regenerated. README's "Renderer versions" table says which release
 /// carries each.
-pub const RENDERER: &str = "mmr-render 4";
+pub const RENDERER: &str = "mmr-render 5";
 
 /// Everything one rendering needs. Borrowed so a caller can render the same bundle
 /// twice without cloning it.

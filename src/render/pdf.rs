@@ -1,8 +1,9 @@
 //! The PDF writer: has the page content streams encoded by [`content`](super::content),
-//! hands printpdf the fonts, images, pages and link annotations, then finishes the
-//! document through lopdf. The only file that imports printpdf and lopdf, and with
-//! `content` the one place that flips the y axis (layout measures from the top of
-//! the page, PDF from the bottom).
+//! hands printpdf the fonts, images and pages, then finishes the document through
+//! lopdf: link annotations, the structure tree ([`structure`](super::structure)),
+//! outline, metadata. The only file that imports printpdf (with `structure`, the only
+//! ones that import lopdf), and with `content` the one place that flips the y axis
+//! (layout measures from the top of the page, PDF from the bottom).
 //!
 //! Around printpdf 0.12.8's defaults, on purpose:
 //! - content streams are encoded directly and put in place of printpdf's after
@@ -17,9 +18,14 @@
 //!   counter and random strings;
 //! - images never pass through printpdf's optimiser (which turns PNG into lossy
 //!   JPEG): PNG samples are Flate-compressed, JPEG is embedded as is;
+//! - the file is saved with object streams and a cross-reference stream (PDF 1.5,
+//!   allowed by PDF/A-2): the structure tree's thousands of small dictionaries
+//!   would otherwise be a third of the file;
+//! - link annotations are written here, each an object of its own so the structure
+//!   tree can point at it, printed (PDF/A) and described by `/Contents` (PDF/UA);
 //! - the outline is built here, nested and in document order (printpdf's is flat
 //!   and sorted by title), together with the XMP packet, the sRGB output intent,
-//!   the document language and annotation print flags that PDF/A asks for.
+//!   the document language, `/MarkInfo` and the pages' tab order.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -29,9 +35,9 @@ use flate2::Compression;
 use flate2::write::ZlibEncoder;
 use lopdf::{Dictionary, Object, ObjectId, Stream, StringFormat};
 use printpdf::{
-    Actions, BorderArray, Codepoint, Destination, DictItem, ExternalStream, ExternalXObject, FontId, FontMetrics,
-    FontType, LinkAnnotation, Op, ParsedFont, PdfDocument, PdfFont, PdfFontHandle, PdfFontMetricsStub, PdfPage,
-    PdfSaveOptions, Pt, Px, Rect as PRect, TextItem as PText, XObject, XObjectId,
+    Codepoint, DictItem, ExternalStream, ExternalXObject, FontId, FontMetrics, FontType, Op, ParsedFont, PdfDocument,
+    PdfFont, PdfFontHandle, PdfFontMetricsStub, PdfPage, PdfSaveOptions, Pt, Px, Rect as PRect, TextItem as PText,
+    XObject, XObjectId,
 };
 use rustybuzz::ttf_parser::GlyphId;
 use sha2::{Digest, Sha256};
@@ -39,8 +45,9 @@ use sha2::{Digest, Sha256};
 use super::content::{self, FaceCodes, GlyphText, GlyphUse};
 use super::fonts::{FontId as OurFontId, FontSet};
 use super::images::{ColourSpace, Encoded, Images};
-use super::layout::{Item, LaidOut, OutlineEntry, Rect, Target};
+use super::layout::{Dest, Item, LaidOut, OutlineEntry, Rect, Target};
 use super::meta::{DocumentMeta, document_id};
+use super::structure::{self, Annotation, Kind, NodeId, Tag};
 use super::template::Template;
 use super::{RENDERER, RenderError, Timings};
 
@@ -97,19 +104,36 @@ pub(crate) fn write(
     let (width, height) = (doc.width, doc.height);
     let pages = std::mem::take(&mut doc.pages);
     let mut contents = Vec::with_capacity(pages.len());
+    let mut marks = Vec::with_capacity(pages.len());
+    let mut links = Vec::with_capacity(pages.len());
+    let mut link_texts: BTreeMap<NodeId, String> = BTreeMap::new();
     let mut deflating = Duration::ZERO;
+    let tree = &doc.structure;
     pdf.pages = pages
         .into_iter()
         .enumerate()
         .map(|(p, page)| {
-            let stream = content::page(&page.items, height, &codes);
+            let (stream, page_marks) = content::page(&page.items, height, &codes, tree);
+            marks.push(page_marks);
             let deflate_start = Instant::now();
             contents.push(deflate(&stream));
             deflating += deflate_start.elapsed();
-            let mut ops = link_ops(&page.items, &doc);
-            if p == 0 {
-                ops.append(&mut declarations);
+            let mut page_links = Vec::new();
+            for item in page.items {
+                match item {
+                    Item::Link { rect, target, tag } => page_links.push(Link { rect, target, tag }),
+                    Item::Text(t) => {
+                        if let Tag::Node(node) = t.tag
+                            && tree.kind(node) == Kind::Link
+                        {
+                            link_texts.entry(node).or_default().push_str(&t.text);
+                        }
+                    }
+                    _ => {}
+                }
             }
+            links.push(page_links);
+            let ops = if p == 0 { std::mem::take(&mut declarations) } else { Vec::new() };
             PdfPage {
                 media_box: PRect::from_wh(Pt(width), Pt(height)),
                 trim_box: PRect::from_wh(Pt(width), Pt(height)),
@@ -126,13 +150,20 @@ pub(crate) fn write(
     timings.printpdf = writer_start.elapsed();
     drop(pdf);
     set_contents(&mut lo, contents)?;
-    finish_document(&mut lo, &doc, info)?;
+    tidy(&mut lo, fonts);
+    let page_refs: Vec<ObjectId> = lo.get_pages().into_values().collect();
+    let annotations = annotate(&mut lo, links, &link_texts, &doc, &page_refs);
+    let struct_root = structure::write(&mut lo, &doc.structure, &marks, &page_refs, &annotations);
+    finish_document(&mut lo, &doc, info, struct_root, &page_refs)?;
     let before_compress = start.elapsed();
 
     let compress_start = Instant::now();
     compress_streams(&mut lo);
     let mut out = Vec::with_capacity(1 << 20);
-    lo.save_to(&mut out).map_err(|e| RenderError::Pdf(e.to_string()))?;
+    // Object streams: the structure tree is thousands of small dictionaries, a third of
+    // the file written out plain; compressed together they cost a tenth of that.
+    let options = lopdf::SaveOptions { use_object_streams: true, use_xref_streams: true, ..Default::default() };
+    lo.save_with_options(&mut out, options).map_err(|e| RenderError::Pdf(e.to_string()))?;
     timings.compress = compress_start.elapsed() + deflating;
     timings.pdf = before_compress.saturating_sub(timings.subset + timings.printpdf + deflating);
     Ok(out)
@@ -164,37 +195,131 @@ fn face_codes(parsed: &ParsedFont, gids: &[u16], glyphs: &[(u16, GlyphText)]) ->
     FaceCodes { codes, widths, texts }
 }
 
-/// printpdf's link annotations for the links of one page.
-fn link_ops(items: &[Item], doc: &LaidOut) -> Vec<Op> {
+/// What a strict validator would flag in printpdf's output: the empty resource
+/// dictionaries it gives every page (`/ExtGState`, `/Shading`, `/XObject` without
+/// images) go, and font descriptors are flagged symbolic, not nonsymbolic: the fonts
+/// are reached through Identity-H glyph codes, not a standard Latin encoding (and
+/// fixed-pitch where the face is monospaced; italic as printpdf set it).
+fn tidy(lo: &mut lopdf::Document, fonts: &FontSet<'_>) {
+    const FIXED_PITCH: i64 = 1;
+    const SYMBOLIC: i64 = 4;
+    const NONSYMBOLIC: i64 = 32;
+    let empty: Vec<ObjectId> =
+        lo.objects.iter().filter(|(_, o)| o.as_dict().is_ok_and(Dictionary::is_empty)).map(|(id, _)| *id).collect();
+    let mut dropped = Vec::new();
+    let mut drop_empty = |resources: &mut Dictionary| {
+        for key in [b"ExtGState".as_slice(), b"Shading", b"XObject", b"Pattern", b"ColorSpace", b"Properties"] {
+            match resources.get(key) {
+                Ok(Object::Reference(id)) if empty.contains(id) => dropped.push(*id),
+                Ok(Object::Dictionary(d)) if d.is_empty() => {}
+                _ => continue,
+            }
+            resources.remove(key);
+        }
+    };
+    for obj in lo.objects.values_mut() {
+        let Object::Dictionary(d) = obj else { continue };
+        // Resources, whether their own object or inside the page.
+        drop_empty(d);
+        if let Ok(Object::Dictionary(resources)) = d.get_mut(b"Resources") {
+            drop_empty(resources);
+        }
+        if d.get(b"Type").and_then(Object::as_name).is_ok_and(|t| t == b"FontDescriptor") {
+            let name = d.get(b"FontName").and_then(Object::as_name).map(|n| n.to_vec()).unwrap_or_default();
+            let face = name.iter().position(|&b| b == b'+').map_or(&name[..], |i| &name[i + 1..]);
+            let fixed = fonts.faces.iter().any(|f| f.name.as_bytes() == face && f.shaper.is_monospaced());
+            let flags = d.get(b"Flags").and_then(Object::as_i64).unwrap_or(0);
+            let flags = (flags & !NONSYMBOLIC) | SYMBOLIC | if fixed { FIXED_PITCH } else { 0 };
+            d.set("Flags", flags);
+        }
+    }
+    for id in dropped {
+        lo.objects.remove(&id);
+    }
+}
+
+/// A link annotation to write.
+struct Link {
+    rect: Rect,
+    target: Target,
+    tag: Tag,
+}
+
+/// Write the link annotations of each page (`links[p]`), as objects of their own so the
+/// structure tree can point at them; returns those that belong to a `Link` element.
+/// Each has its element's text as `/Contents` (PDF/UA), else its address.
+fn annotate(
+    lo: &mut lopdf::Document,
+    links: Vec<Vec<Link>>,
+    texts: &BTreeMap<NodeId, String>,
+    doc: &LaidOut,
+    page_refs: &[ObjectId],
+) -> Vec<Annotation> {
     let h = doc.height;
-    items
-        .iter()
-        .filter_map(|item| {
-            let Item::Link { rect, target } = item else { return None };
-            let action = match target {
-                Target::Uri(u) => Actions::Uri(u.clone()),
-                Target::Dest(d) => {
-                    let dest = doc.dests.get(*d)?;
-                    Actions::Goto(Destination::Xyz {
-                        page: dest.page + 1,
-                        left: Some(0.0),
-                        top: Some(h - dest.y + 4.0),
-                        zoom: None,
-                    })
+    let mut out = Vec::new();
+    for (p, page_links) in links.into_iter().enumerate() {
+        let mut refs = Vec::with_capacity(page_links.len());
+        for Link { rect, target, tag } in page_links {
+            let mut action = Dictionary::new();
+            let uri = match target {
+                Target::Uri(u) => {
+                    action.set("S", "URI");
+                    action.set("URI", Object::string_literal(u.as_bytes()));
+                    Some(u)
                 }
-                Target::Anchor(_) => return None,
+                Target::Dest(d) => {
+                    let Some(dest) = doc.dests.get(d) else { continue };
+                    let Some(&page_ref) = page_refs.get(dest.page) else { continue };
+                    action.set("S", "GoTo");
+                    action.set("D", destination(page_ref, h, dest.y));
+                    None
+                }
+                Target::Anchor(_) => continue,
             };
-            Some(Op::LinkAnnotation {
-                link: LinkAnnotation::new(
-                    pdf_rect(rect, h),
-                    action,
-                    Some(BorderArray::Solid([0.0, 0.0, 0.0])),
-                    None,
-                    None,
-                ),
-            })
-        })
-        .collect()
+            let node = match tag {
+                Tag::Node(node) => Some(node),
+                Tag::Artifact(_) => None,
+            };
+            let text = node.and_then(|n| texts.get(&n)).map(|t| t.trim()).filter(|t| !t.is_empty());
+            let mut a = Dictionary::new();
+            a.set("Type", "Annot");
+            a.set("Subtype", "Link");
+            a.set(
+                "Rect",
+                Object::Array([rect.x, h - rect.y - rect.h, rect.x + rect.w, h - rect.y].map(Object::Real).to_vec()),
+            );
+            a.set("Border", Object::Array(vec![0.into(), 0.into(), 0.into()]));
+            // Printed, as PDF/A asks.
+            a.set("F", 4);
+            a.set("A", action);
+            if let Some(contents) = text.or(uri.as_deref()) {
+                a.set("Contents", text_string(contents));
+            }
+            let id = lo.add_object(a);
+            refs.push(Object::Reference(id));
+            if let Some(node) = node {
+                out.push(Annotation { id, page: p, node });
+            }
+        }
+        if !refs.is_empty()
+            && let Ok(page) = lo.get_dictionary_mut(page_refs[p])
+        {
+            page.set("Annots", Object::Array(refs));
+        }
+    }
+    out
+}
+
+/// A destination at the left edge of `page`, a little above `y` (from the top) so the line
+/// there is not cut by the window's edge.
+fn destination(page: ObjectId, page_height: f32, y: f32) -> Object {
+    Object::Array(vec![
+        page.into(),
+        "XYZ".into(),
+        Object::Integer(0),
+        Object::Real(page_height - y + 4.0),
+        Object::Null,
+    ])
 }
 
 /// Put the encoded content streams in place of printpdf's (which hold only the
@@ -283,7 +408,6 @@ fn image_xobject(img: &super::images::Image) -> ExternalXObject {
     let colour = match img.colour {
         ColourSpace::Gray => "DeviceGray",
         ColourSpace::Rgb => "DeviceRGB",
-        ColourSpace::Cmyk => "DeviceCMYK",
     };
     let mut dict = BTreeMap::new();
     dict.insert("Type".to_string(), name("XObject"));
@@ -324,21 +448,9 @@ fn image_xobject(img: &super::images::Image) -> ExternalXObject {
     }
 }
 
-/// A link rectangle in PDF coordinates; layout rectangles hang from their top edge.
-fn pdf_rect(r: &Rect, page_height: f32) -> PRect {
-    PRect {
-        x: Pt(r.x),
-        y: Pt(page_height - r.y - r.h),
-        width: Pt(r.w),
-        height: Pt(r.h),
-        mode: None,
-        winding_order: None,
-    }
-}
-
-/// Text string for the Info dictionary and outline: PDFDocEncoding-safe ASCII as
-/// a literal, anything else as UTF-16BE with a byte order mark.
-fn text_string(s: &str) -> Object {
+/// Text string for the Info dictionary, outline and structure tree: PDFDocEncoding-safe
+/// ASCII as a literal, anything else as UTF-16BE with a byte order mark.
+pub(crate) fn text_string(s: &str) -> Object {
     if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
         Object::String(s.as_bytes().to_vec(), StringFormat::Literal)
     } else {
@@ -350,7 +462,13 @@ fn text_string(s: &str) -> Object {
     }
 }
 
-fn finish_document(lo: &mut lopdf::Document, doc: &LaidOut, info: &Info<'_>) -> Result<(), RenderError> {
+fn finish_document(
+    lo: &mut lopdf::Document,
+    doc: &LaidOut,
+    info: &Info<'_>,
+    struct_root: ObjectId,
+    page_refs: &[ObjectId],
+) -> Result<(), RenderError> {
     let meta = info.meta;
     let pdf_err = |e: lopdf::Error| RenderError::Pdf(e.to_string());
     lo.version = "1.7".to_string();
@@ -409,33 +527,27 @@ fn finish_document(lo: &mut lopdf::Document, doc: &LaidOut, info: &Info<'_>) -> 
     intent.set("Info", Object::string_literal("sRGB IEC61966-2.1"));
     intent.set("DestOutputProfile", icc_id);
 
-    let pages: BTreeMap<u32, ObjectId> = lo.get_pages();
-    let page_refs: Vec<ObjectId> = pages.values().copied().collect();
-    let outline_root = build_outline(lo, &doc.outline, &doc.dests, &page_refs, doc.height);
+    let outline_root = build_outline(lo, &doc.outline, &doc.dests, page_refs, doc.height);
+    // Tab order follows the structure (PDF/UA).
+    for page in page_refs {
+        lo.get_dictionary_mut(*page).map_err(pdf_err)?.set("Tabs", "S");
+    }
 
     let root_id = lo.trailer.get(b"Root").and_then(Object::as_reference).map_err(pdf_err)?;
     let catalog = lo.get_dictionary_mut(root_id).map_err(pdf_err)?;
     catalog.set("Metadata", xmp_id);
     catalog.set("OutputIntents", Object::Array(vec![Object::Dictionary(intent)]));
     catalog.set("Lang", text_string(&meta.language));
+    catalog.set("StructTreeRoot", struct_root);
+    let mut mark_info = Dictionary::new();
+    mark_info.set("Marked", true);
+    catalog.set("MarkInfo", mark_info);
     let mut prefs = Dictionary::new();
     prefs.set("DisplayDocTitle", true);
     catalog.set("ViewerPreferences", prefs);
     if let Some(outline_root) = outline_root {
         catalog.set("Outlines", outline_root);
         catalog.set("PageMode", "UseOutlines");
-    }
-
-    // Link annotations must print (PDF/A); printpdf does not set the flag.
-    for obj in lo.objects.values_mut() {
-        let Object::Dictionary(d) = obj else { continue };
-        if let Ok(Object::Array(annots)) = d.get_mut(b"Annots") {
-            for a in annots.iter_mut() {
-                if let Object::Dictionary(ad) = a {
-                    ad.set("F", 4);
-                }
-            }
-        }
     }
     Ok(())
 }
@@ -444,7 +556,7 @@ fn finish_document(lo: &mut lopdf::Document, doc: &LaidOut, info: &Info<'_>) -> 
 fn build_outline(
     lo: &mut lopdf::Document,
     entries: &[OutlineEntry],
-    dests: &[super::layout::Dest],
+    dests: &[Dest],
     page_refs: &[ObjectId],
     page_height: f32,
 ) -> Option<ObjectId> {
@@ -504,16 +616,7 @@ fn build_outline(
         if let Some(dest) = dests.get(e.dest)
             && let Some(&page) = page_refs.get(dest.page)
         {
-            d.set(
-                "Dest",
-                Object::Array(vec![
-                    page.into(),
-                    "XYZ".into(),
-                    Object::Integer(0),
-                    Object::Real(page_height - dest.y + 4.0),
-                    Object::Null,
-                ]),
-            );
+            d.set("Dest", destination(page, page_height, dest.y));
         }
         lo.objects.insert(ids[i], Object::Dictionary(d));
     }
@@ -532,6 +635,11 @@ fn xml_escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
+/// The XMP packet. It declares PDF/A-2a and PDF/UA-1: the file is tagged (structure tree,
+/// marked content, `/Lang`, standard types only), every glyph drawn has a Unicode value, and
+/// `tests/render/pdfua_check.py` checks that on every PDF the tests render. PDF/UA's
+/// `pdfuaid` schema is not one PDF/A-2 predefines, so the packet describes it (an extension
+/// schema), as PDF/A asks.
 fn xmp_packet(meta: &DocumentMeta, subject: &str, keywords: &str, producer: &str) -> String {
     let date = meta.creation_date.xmp_string();
     let e = xml_escape;
@@ -539,7 +647,20 @@ fn xmp_packet(meta: &DocumentMeta, subject: &str, keywords: &str, producer: &str
         r#"<?xpacket begin="﻿" id="W5M0MpCehiHzreSzNTczkc9d"?>
 <x:xmpmeta xmlns:x="adobe:ns:meta/">
 <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
-<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:pdf="http://ns.adobe.com/pdf/1.3/" xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/">
+<rdf:Description rdf:about="" xmlns:pdfaExtension="http://www.aiim.org/pdfa/ns/extension/" xmlns:pdfaSchema="http://www.aiim.org/pdfa/ns/schema#" xmlns:pdfaProperty="http://www.aiim.org/pdfa/ns/property#">
+<pdfaExtension:schemas><rdf:Bag><rdf:li rdf:parseType="Resource">
+<pdfaSchema:schema>PDF/UA Universal Accessibility Schema</pdfaSchema:schema>
+<pdfaSchema:namespaceURI>http://www.aiim.org/pdfua/ns/id/</pdfaSchema:namespaceURI>
+<pdfaSchema:prefix>pdfuaid</pdfaSchema:prefix>
+<pdfaSchema:property><rdf:Seq><rdf:li rdf:parseType="Resource">
+<pdfaProperty:name>part</pdfaProperty:name>
+<pdfaProperty:valueType>Integer</pdfaProperty:valueType>
+<pdfaProperty:category>internal</pdfaProperty:category>
+<pdfaProperty:description>Indicates which part of ISO 14289 standard is followed</pdfaProperty:description>
+</rdf:li></rdf:Seq></pdfaSchema:property>
+</rdf:li></rdf:Bag></pdfaExtension:schemas>
+</rdf:Description>
+<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:pdf="http://ns.adobe.com/pdf/1.3/" xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/" xmlns:pdfuaid="http://www.aiim.org/pdfua/ns/id/">
 <dc:format>application/pdf</dc:format>
 <dc:title><rdf:Alt><rdf:li xml:lang="x-default">{title}</rdf:li></rdf:Alt></dc:title>
 <dc:creator><rdf:Seq><rdf:li>{author}</rdf:li></rdf:Seq></dc:creator>
@@ -552,7 +673,8 @@ fn xmp_packet(meta: &DocumentMeta, subject: &str, keywords: &str, producer: &str
 <xmp:ModifyDate>{date}</xmp:ModifyDate>
 <xmp:MetadataDate>{date}</xmp:MetadataDate>
 <pdfaid:part>2</pdfaid:part>
-<pdfaid:conformance>B</pdfaid:conformance>
+<pdfaid:conformance>A</pdfaid:conformance>
+<pdfuaid:part>1</pdfuaid:part>
 </rdf:Description>
 </rdf:RDF>
 </x:xmpmeta>

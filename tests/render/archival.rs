@@ -119,9 +119,46 @@ fn metadata_comes_from_the_input() {
     let xmp = doc.get_object(xmp_ref).and_then(Object::as_stream).expect("xmp stream");
     let xmp = String::from_utf8_lossy(&xmp.content);
     assert!(xmp.contains("<pdfaid:part>2</pdfaid:part>") && xmp.contains("2024-11-28T10:15:00Z"), "{xmp}");
+    assert!(xmp.contains("<pdfaid:conformance>A</pdfaid:conformance>"), "PDF/A-2a: {xmp}");
+    assert!(xmp.contains("<pdfuaid:part>1</pdfuaid:part>") && xmp.contains("<pdfaSchema:prefix>pdfuaid<"), "{xmp}");
     assert!(doc.trailer.get(b"Encrypt").is_err(), "must not be encrypted");
     let raw = String::from_utf8_lossy(&r.pdf);
     assert!(!raw.contains("/JavaScript") && !raw.contains("/JS"), "no JavaScript");
+}
+
+#[test]
+fn resources_hold_no_empty_dictionaries_and_fonts_are_flagged_symbolic() {
+    let r = render_md("# Title\n\nText with `code`.\n", None, &[]);
+    let doc = Document::load_mem(&r.pdf).expect("lopdf reads the PDF");
+    let resolve = |o: &Object| match o {
+        Object::Reference(id) => doc.get_object(*id).expect("resolves").clone(),
+        other => other.clone(),
+    };
+    let mut descriptors = 0;
+    for (_, page) in doc.get_pages() {
+        let page = doc.get_dictionary(page).expect("page");
+        let resources = resolve(page.get(b"Resources").expect("resources"));
+        for (key, value) in resources.as_dict().expect("dictionary").iter() {
+            let value = resolve(value);
+            assert!(
+                !value.as_dict().is_ok_and(|d| d.is_empty()),
+                "empty /{} in the resources",
+                String::from_utf8_lossy(key)
+            );
+        }
+    }
+    for obj in doc.objects.values() {
+        let Ok(d) = obj.as_dict() else { continue };
+        if d.get(b"Type").and_then(Object::as_name).is_ok_and(|t| t == b"FontDescriptor") {
+            descriptors += 1;
+            let flags = d.get(b"Flags").and_then(Object::as_i64).expect("flags");
+            let name =
+                String::from_utf8_lossy(d.get(b"FontName").and_then(Object::as_name).expect("name")).into_owned();
+            assert!(flags & 4 != 0 && flags & 32 == 0, "{name}: flags {flags}, not symbolic");
+            assert_eq!(flags & 1 != 0, name.contains("Mono"), "{name}: fixed pitch flag in {flags}");
+        }
+    }
+    assert!(descriptors >= 2, "regular and monospace faces");
 }
 
 #[test]

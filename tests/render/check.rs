@@ -470,6 +470,14 @@ fn images_resolve_to_attachments_only() {
     assert!(findings.iter().all(|f| f.is_error() && f.source == Source::Report));
     assert!(findings[0].message.contains("photos/missing.png"), "{}", findings[0].message);
     assert!(findings[1].message.contains("https://example.org/x.png"), "{}", findings[1].message);
+
+    // An image without a description is decoration to a screen reader: a warning.
+    let report = format!("{REPORT}\n![](market.png)\n\n![ ](logo.jpg \"a title is no description\")\n");
+    let findings = run(&report, Some(&plan), &atts);
+    assert_eq!(codes(&findings), ["image_without_alt", "image_without_alt"], "{findings:#?}");
+    assert_eq!(findings.iter().map(|f| f.line).collect::<Vec<_>>(), [Some(23), Some(25)]);
+    assert!(findings.iter().all(|f| f.severity == Severity::Warning));
+    assert!(findings[0].message.contains("market.png") && findings[0].message.contains("screen readers"));
 }
 
 #[test]

@@ -162,6 +162,34 @@ fn jpeg_is_embedded_unchanged() {
     assert!(found, "JPEG bytes not embedded as DCTDecode");
 }
 
+/// A 16x8 CMYK JPEG as Photoshop and Pillow write them (Adobe marker, inverted samples): cyan
+/// on the left half, black on the right.
+const CMYK_JPEG: &[u8] = include_bytes!("cmyk.jpg");
+
+#[test]
+fn a_cmyk_jpeg_is_converted_to_srgb_samples() {
+    let r = render_md(
+        "![Cyan and black](ink.jpg)\n",
+        None,
+        &[Attachment { name: "ink.jpg".into(), bytes: CMYK_JPEG.to_vec() }],
+    );
+    write_pdf("cmyk", &r.pdf);
+    let doc = Document::load_mem(&r.pdf).expect("lopdf reads the PDF");
+    let image = doc
+        .objects
+        .values()
+        .filter_map(|o| o.as_stream().ok())
+        .find(|s| s.dict.get(b"Subtype").and_then(Object::as_name).ok() == Some(b"Image"))
+        .expect("an image XObject");
+    assert_eq!(image.dict.get(b"ColorSpace").and_then(Object::as_name).ok(), Some(b"DeviceRGB".as_slice()));
+    let samples = image.decompressed_content().expect("Flate samples");
+    assert_eq!(samples.len(), 16 * 8 * 3);
+    let pixel = |x: usize, y: usize| &samples[(y * 16 + x) * 3..(y * 16 + x) * 3 + 3];
+    let (cyan, black) = (pixel(2, 4), pixel(13, 4));
+    assert!(cyan[0] < 60 && cyan[1] > 200 && cyan[2] > 200, "cyan came out as {cyan:?}");
+    assert!(black.iter().all(|&c| c < 60), "black came out as {black:?}");
+}
+
 #[test]
 fn missing_image_is_a_warning_and_a_visible_box() {
     let r = render_md("![Alt text here](nothere.png)\n", None, &[]);

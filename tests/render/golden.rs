@@ -49,7 +49,7 @@ fn pdf(
 }
 
 /// Each golden document's name and PDF.
-fn documents() -> Vec<(&'static str, Vec<u8>)> {
+pub(crate) fn documents() -> Vec<(&'static str, Vec<u8>)> {
     let builtin = Template::builtin();
     let english = meta();
     let french = DocumentMeta {

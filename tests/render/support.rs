@@ -70,11 +70,55 @@ pub fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// Write the PDF to a scratch file and return its path.
+/// Write the PDF to a scratch file and return its path, once the PDF/UA machine check
+/// ([`pdfua_check`]) finds nothing wrong with it: every PDF a test looks at is checked.
 pub fn write_pdf(name: &str, pdf: &[u8]) -> PathBuf {
+    let path = write_unchecked(name, pdf);
+    let (ok, report) = pdfua_check(&path);
+    assert!(ok, "{name}: the PDF/UA machine check failed:\n{report}");
+    path
+}
+
+/// Write the PDF to a scratch file without checking it (a PDF made bad on purpose).
+pub fn write_unchecked(name: &str, pdf: &[u8]) -> PathBuf {
     let path = scratch(name).join("out.pdf");
     std::fs::write(&path, pdf).expect("write pdf");
     path
+}
+
+/// Run `tests/render/pdfua_check.py` (Python with pikepdf) on a PDF: whether it passed, and
+/// its report (one violation a line).
+pub fn pdfua_check(path: &Path) -> (bool, String) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/render/pdfua_check.py");
+    let out = Command::new("python3")
+        .arg(&script)
+        .arg(path)
+        .output()
+        .unwrap_or_else(|e| panic!("python3 is needed to run pdfua_check.py (apt-get install python3): {e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("No module named 'pikepdf'"),
+        "pdfua_check.py needs pikepdf: `make test-deps` or `python3 -m pip install pikepdf`"
+    );
+    assert!(out.status.code() != Some(2), "pdfua_check.py could not read {}: {stderr}", path.display());
+    (out.status.success(), format!("{}{stderr}", String::from_utf8_lossy(&out.stdout)))
+}
+
+/// The text of the structure tree in its order, as `pdfinfo -struct-text` reads it: one line
+/// per marked-content sequence it prints (the renderer writes one per line of text), the
+/// cover and contents left out when `from_part` is set (they repeat the headings).
+pub fn struct_text(path: &Path, from_part: bool) -> String {
+    let (ok, out, err) = tool("pdfinfo", "poppler-utils", &["-struct-text", path.to_str().expect("utf-8 path")]);
+    assert!(ok, "pdfinfo -struct-text failed: {err}");
+    let start = if from_part { out.lines().position(|l| l == "  Part").unwrap_or(0) } else { 0 };
+    out.lines()
+        .skip(start)
+        .filter_map(|l| {
+            let l = l.trim_start();
+            l.strip_prefix('"').and_then(|t| t.strip_suffix('"'))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Run an external tool; a missing tool fails the test with the package to install.

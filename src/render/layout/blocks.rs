@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::super::images::Images;
+use super::super::structure::{Kind, LAYOUT, NodeId, StructTree, Tag, Tagger};
 use super::super::template::{Rgb, Template};
 use super::super::tree::{Block, Footnote, Inline, LinkTarget, ListItem, plain_text};
 use super::super::{Warning, WarningCode};
@@ -46,6 +47,9 @@ pub(crate) struct Ctx<'a, 'f, 't> {
     /// Where a table too wide for the measure may spread: the left edge of the text block
     /// (only a table starting there may), and the left edge and width of the wider block.
     pub breakout: (f32, f32, f32),
+    /// The structure tree being built, and the element the blocks being laid out go in.
+    pub tree: StructTree,
+    pub parent: NodeId,
 }
 
 impl Ctx<'_, '_, '_> {
@@ -70,11 +74,33 @@ impl Ctx<'_, '_, '_> {
         }
     }
 
-    /// Lay out inline content as lines of rows at `env.x`.
-    pub fn text_rows(&mut self, inlines: &[Inline], env: &Env, style: &TextStyle, align: AlignMode) -> Vec<Row> {
+    /// Lay out inline content as lines of rows at `env.x`, its text tagged `tag` (its
+    /// links as `Link` elements inside it).
+    pub fn text_rows(
+        &mut self,
+        inlines: &[Inline],
+        env: &Env,
+        style: &TextStyle,
+        align: AlignMode,
+        tag: Tag,
+    ) -> Vec<Row> {
         let atoms = self.engine.atoms(inlines, style);
-        let lines = self.engine.lines(atoms, env.width, align, style, &self.links);
+        let mut tagger = Tagger::new(&mut self.tree, tag);
+        let lines = self.engine.lines(atoms, env.width, align, style, &self.links, &mut tagger);
         lines_to_rows(lines, env.x)
+    }
+
+    /// A new element, last child of the current one.
+    pub fn add(&mut self, kind: Kind) -> NodeId {
+        self.tree.add(self.parent, kind)
+    }
+
+    /// Run `f` with `node` as the element new elements go in.
+    pub fn inside<R>(&mut self, node: NodeId, f: impl FnOnce(&mut Self) -> R) -> R {
+        let outer = std::mem::replace(&mut self.parent, node);
+        let r = f(self);
+        self.parent = outer;
+        r
     }
 
     /// Lay out a sequence of blocks.
@@ -116,6 +142,7 @@ impl Ctx<'_, '_, '_> {
                         y2: h / 2.0,
                         width: 0.7,
                         colour: self.template.colours.rule,
+                        tag: LAYOUT,
                     }],
                     ..Row::default()
                 }]
@@ -133,7 +160,8 @@ impl Ctx<'_, '_, '_> {
         style.italic = level >= 5;
         style.colour = self.template.colours.heading;
         style.line_height = 1.25;
-        let mut rows = self.text_rows(content, &henv, &style, AlignMode::Left);
+        let node = self.add(Kind::H(level));
+        let mut rows = self.text_rows(content, &henv, &style, AlignMode::Left, Tag::Node(node));
         let dest = self.new_dest();
         let key = format!("{}:{slug}", self.part_prefix);
         self.anchors.entry(key).or_insert(dest);
@@ -158,6 +186,16 @@ impl Ctx<'_, '_, '_> {
         let mut style = self.text_style(env);
         style.hyphenate = env.justify;
         let align = if env.justify { AlignMode::Justify } else { AlignMode::Left };
+        // A paragraph of images alone is its figures; one with text is a `P` with its
+        // figures inside.
+        let texts = inlines.iter().any(|i| !is_blank(i) && !matches!(i, Inline::Image { .. }));
+        let p = if texts { self.add(Kind::P) } else { self.parent };
+        self.inside(p, |ctx| ctx.paragraph_in(inlines, env, &style, align))
+    }
+
+    /// A paragraph's text segments and figures, in the current element.
+    fn paragraph_in(&mut self, inlines: &[Inline], env: &Env, style: &TextStyle, align: AlignMode) -> Vec<Row> {
+        let tag = Tag::Node(self.parent);
         let mut rows = Vec::new();
         let mut start = 0;
         // Images split a paragraph into text segments and figures.
@@ -165,7 +203,7 @@ impl Ctx<'_, '_, '_> {
             if let Inline::Image { src, alt } = inline {
                 let segment = &inlines[start..k];
                 if !segment.iter().all(is_blank) {
-                    rows.extend(keep_lines_together(self.text_rows(segment, env, &style, align)));
+                    rows.extend(keep_lines_together(self.text_rows(segment, env, style, align, tag)));
                 }
                 let mut fig = self.figure(src, alt, env);
                 if !rows.is_empty()
@@ -179,7 +217,7 @@ impl Ctx<'_, '_, '_> {
         }
         let segment = &inlines[start..];
         if !segment.iter().all(is_blank) {
-            let mut text = keep_lines_together(self.text_rows(segment, env, &style, align));
+            let mut text = keep_lines_together(self.text_rows(segment, env, style, align, tag));
             if start > 0
                 && let Some(f) = text.first_mut()
             {
@@ -190,8 +228,18 @@ impl Ctx<'_, '_, '_> {
         rows
     }
 
+    /// An image and its caption (the alt text) in a `Figure` with the alt text as `/Alt`; an
+    /// image without alt text is decorative, an artifact.
     fn figure(&mut self, src: &str, alt: &str, env: &Env) -> Vec<Row> {
         let colours = self.template.colours;
+        let described = !alt.trim().is_empty();
+        let tag = if described {
+            let node = self.add(Kind::Figure);
+            self.tree.set_alt(node, alt.trim());
+            Tag::Node(node)
+        } else {
+            LAYOUT
+        };
         let caption_env = Env { size: env.size * 0.88, colour: colours.muted, ..*env };
         let mut caption_style = self.text_style(&caption_env);
         caption_style.italic = true;
@@ -209,8 +257,8 @@ impl Ctx<'_, '_, '_> {
                 let x = env.x + (env.width - w) / 2.0;
                 rows.push(Row {
                     height: h + 4.0,
-                    items: vec![Item::Image { rect: Rect { x, y: 2.0, w, h }, image: idx }],
-                    keep_with_next: !alt.trim().is_empty(),
+                    items: vec![Item::Image { rect: Rect { x, y: 2.0, w, h }, image: idx, tag }],
+                    keep_with_next: described,
                     ..Row::default()
                 });
             }
@@ -218,13 +266,14 @@ impl Ctx<'_, '_, '_> {
                 let label = self.template.texts.image_missing.replace("{name}", src);
                 let box_env = Env { x: env.x + 8.0, width: env.width - 16.0, ..caption_env };
                 let label_inl = vec![Inline::Text { text: label, style: Default::default(), link: None }];
-                let lines = self.text_rows(&label_inl, &box_env, &caption_style, AlignMode::Center);
+                let lines = self.text_rows(&label_inl, &box_env, &caption_style, AlignMode::Center, tag);
                 let inner: f32 = lines.iter().map(|r| r.height).sum();
                 let h = inner + 16.0;
                 let mut items = vec![Item::Stroke {
                     rect: Rect { x: env.x, y: 0.0, w: env.width, h },
                     colour: colours.rule,
                     width: 0.8,
+                    tag: LAYOUT,
                 }];
                 let mut y = 8.0;
                 for l in lines {
@@ -234,11 +283,12 @@ impl Ctx<'_, '_, '_> {
                     }
                     y += l.height;
                 }
-                rows.push(Row { height: h, items, keep_with_next: !alt.trim().is_empty(), ..Row::default() });
+                rows.push(Row { height: h, items, keep_with_next: described, ..Row::default() });
             }
         }
-        if !alt.trim().is_empty() {
-            let mut cap = self.text_rows(&caption, &caption_env, &caption_style, AlignMode::Center);
+        if let Tag::Node(figure) = tag {
+            let node = self.tree.add(figure, Kind::Caption);
+            let mut cap = self.text_rows(&caption, &caption_env, &caption_style, AlignMode::Center, Tag::Node(node));
             let n = cap.len();
             for (k, r) in cap.iter_mut().enumerate() {
                 r.keep_with_next = k + 1 < n;
@@ -260,6 +310,7 @@ impl Ctx<'_, '_, '_> {
         let pad = 5.0;
         let inner = Env { x: env.x + pad, width: env.width - 2.0 * pad, ..cenv };
         let body = text.strip_suffix('\n').unwrap_or(text);
+        let node = self.add(Kind::Code);
         let mut rows: Vec<Row> = Vec::new();
         for line in body.split('\n') {
             let line = line.trim_end_matches('\r').replace('\t', "    ");
@@ -268,7 +319,8 @@ impl Ctx<'_, '_, '_> {
                 continue;
             }
             let atoms = self.engine.code_atoms(&line, &style);
-            let lines = self.engine.lines(atoms, inner.width, AlignMode::Left, &style, &[]);
+            let mut tagger = Tagger::new(&mut self.tree, Tag::Node(node));
+            let lines = self.engine.lines(atoms, inner.width, AlignMode::Left, &style, &[], &mut tagger);
             for (k, mut row) in lines_to_rows(lines, inner.x).into_iter().enumerate() {
                 if k > 0 {
                     // A wrapped line goes on: a hooked arrow in the left padding says so.
@@ -276,11 +328,12 @@ impl Ctx<'_, '_, '_> {
                     let y = row.baseline - size * 0.3;
                     let colour = self.template.colours.muted;
                     let w = (size * 0.06).max(0.4);
+                    let tag = LAYOUT;
                     row.items.extend([
-                        Item::Line { x1: x0, y1: y - size * 0.35, x2: x0, y2: y, width: w, colour },
-                        Item::Line { x1: x0, y1: y, x2: x1, y2: y, width: w, colour },
-                        Item::Line { x1: x1 - 1.3, y1: y - 1.1, x2: x1, y2: y, width: w, colour },
-                        Item::Line { x1: x1 - 1.3, y1: y + 1.1, x2: x1, y2: y, width: w, colour },
+                        Item::Line { x1: x0, y1: y - size * 0.35, x2: x0, y2: y, width: w, colour, tag },
+                        Item::Line { x1: x0, y1: y, x2: x1, y2: y, width: w, colour, tag },
+                        Item::Line { x1: x1 - 1.3, y1: y - 1.1, x2: x1, y2: y, width: w, colour, tag },
+                        Item::Line { x1: x1 - 1.3, y1: y + 1.1, x2: x1, y2: y, width: w, colour, tag },
                     ]);
                 }
                 rows.push(row);
@@ -298,7 +351,10 @@ impl Ctx<'_, '_, '_> {
             if k + 1 == n {
                 r.height += pad;
             }
-            r.items.insert(0, Item::Fill { rect: Rect { x: env.x, y: 0.0, w: env.width, h: r.height }, colour: bg });
+            r.items.insert(
+                0,
+                Item::Fill { rect: Rect { x: env.x, y: 0.0, w: env.width, h: r.height }, colour: bg, tag: LAYOUT },
+            );
             // Keep at least two lines together at either end of a code block.
             r.keep_with_next = n > 1 && (k == 0 || k + 2 == n);
         }
@@ -308,7 +364,8 @@ impl Ctx<'_, '_, '_> {
     fn quote(&mut self, blocks: &[Block], env: &Env) -> Vec<Row> {
         let indent = env.size * 1.2;
         let inner = Env { x: env.x + indent, width: env.width - indent, colour: self.template.colours.muted, ..*env };
-        let mut rows = self.blocks(blocks, &inner);
+        let node = self.add(Kind::BlockQuote);
+        let mut rows = self.inside(node, |ctx| ctx.blocks(blocks, &inner));
         let bar = (env.x + 2.0, self.template.colours.quote_bar);
         for r in &mut rows {
             r.bars.insert(0, bar);
@@ -338,9 +395,14 @@ impl Ctx<'_, '_, '_> {
             spacing: env.spacing * 0.5,
             ..*env
         };
+        let list = self.add(Kind::L);
         let mut rows = Vec::new();
         for (k, item) in items.iter().enumerate() {
-            let mut item_rows = self.blocks(&item.blocks, &inner);
+            let li = self.tree.add(list, Kind::LI);
+            let label = self.tree.add(li, Kind::Lbl);
+            let body = self.tree.add(li, Kind::LBody);
+            let mut item_rows = self.inside(body, |ctx| ctx.blocks(&item.blocks, &inner));
+            let tag = Tag::Node(label);
             if item_rows.is_empty() {
                 item_rows.push(Row {
                     height: env.size * self.template.sizes.line_height,
@@ -355,10 +417,13 @@ impl Ctx<'_, '_, '_> {
                     let s = env.size * 0.72;
                     let x = inner.x - gutter + (gutter - s) / 2.0 - env.size * 0.15;
                     let y = baseline - s * 0.95;
+                    // A drawn box: its label says what it shows.
+                    self.tree.set_actual_text(label, if checked { "☑" } else { "☐" });
                     first.items.push(Item::Stroke {
                         rect: Rect { x, y, w: s, h: s },
                         colour: marker_style.colour,
                         width: 0.8,
+                        tag,
                     });
                     if checked {
                         let c = marker_style.colour;
@@ -369,6 +434,7 @@ impl Ctx<'_, '_, '_> {
                             y2: y + s * 0.8,
                             width: 1.2,
                             colour: c,
+                            tag,
                         });
                         first.items.push(Item::Line {
                             x1: x + s * 0.42,
@@ -377,6 +443,7 @@ impl Ctx<'_, '_, '_> {
                             y2: y + s * 0.15,
                             width: 1.2,
                             colour: c,
+                            tag,
                         });
                     }
                 }
@@ -386,7 +453,7 @@ impl Ctx<'_, '_, '_> {
                         None => ["•", "–", "◦"][env.list_depth % 3].to_string(),
                     };
                     let marker_env = Env { x: env.x, width: gutter - env.size * 0.45, ..*env };
-                    let marker = self.text_rows(&[plain(text)], &marker_env, &marker_style, AlignMode::Right);
+                    let marker = self.text_rows(&[plain(text)], &marker_env, &marker_style, AlignMode::Right, tag);
                     if let Some(m) = marker.into_iter().next() {
                         let dy = baseline - m.baseline;
                         for mut it in m.items {
@@ -417,6 +484,7 @@ impl Ctx<'_, '_, '_> {
                 y2: size / 2.0,
                 width: 0.6,
                 colour: self.template.colours.rule,
+                tag: LAYOUT,
             }],
             keep_with_next: true,
             ..Row::default()
@@ -427,7 +495,9 @@ impl Ctx<'_, '_, '_> {
     /// link back to the first reference) in a gutter, then the note in the footnote size.
     /// Each note gets its destination (anchor [`note_anchor`]) and one for its first
     /// reference mark (anchor [`note_ref_anchor`]), which the flow records where the mark lands.
-    pub fn notes(&mut self, notes: &[Footnote], env: &Env) -> BTreeMap<usize, Note> {
+    /// Also returns their `Note` elements, in number order, not yet in the tree: they go
+    /// after the part's text.
+    pub fn notes(&mut self, notes: &[Footnote], env: &Env) -> (BTreeMap<usize, Note>, Vec<NodeId>) {
         let size = self.template.sizes.footnote;
         let fenv = Env { size, ..*env };
         let marker_style = self.text_style(&fenv);
@@ -436,8 +506,13 @@ impl Ctx<'_, '_, '_> {
         let gutter = (TextEngine::measure(&probe).1 + size * 0.8).max(size * 2.0);
         let inner = Env { x: env.x + gutter, width: env.width - gutter, spacing: size * 0.4, ..fenv };
         let mut out = BTreeMap::new();
+        let mut nodes = Vec::with_capacity(notes.len());
         for note in notes {
-            let mut rows = self.blocks(&note.blocks, &inner);
+            let node = self.tree.detached(Kind::Note);
+            nodes.push(node);
+            // The number links back to the mark: a `Link`, the note's first element.
+            let link = self.tree.add(node, Kind::Link);
+            let mut rows = self.inside(node, |ctx| ctx.blocks(&note.blocks, &inner));
             if rows.is_empty() {
                 rows.push(Row { height: size * 1.3, baseline: size, ..Row::default() });
             }
@@ -449,13 +524,20 @@ impl Ctx<'_, '_, '_> {
             first.space_before = size * 0.3;
             first.anchor = Some(dest);
             let marker_env = Env { x: env.x, width: gutter - size * 0.5, ..fenv };
-            let marker =
-                self.text_rows(&[plain(format!("{}.", note.number))], &marker_env, &marker_style, AlignMode::Right);
+            let tag = Tag::Node(link);
+            let marker = self.text_rows(
+                &[plain(format!("{}.", note.number))],
+                &marker_env,
+                &marker_style,
+                AlignMode::Right,
+                tag,
+            );
             if let Some(m) = marker.into_iter().next() {
                 let dy = first.baseline - m.baseline;
                 first.items.push(Item::Link {
                     rect: Rect { x: env.x, y: 0.0, w: gutter, h: first.height },
                     target: Target::Anchor(note_ref_anchor(note.number)),
+                    tag,
                 });
                 for mut it in m.items {
                     it.translate(0.0, dy);
@@ -464,7 +546,7 @@ impl Ctx<'_, '_, '_> {
             }
             out.insert(note.number, Note { rows, ref_dest });
         }
-        out
+        (out, nodes)
     }
 
     /// Record characters that no face covers as one warning.

@@ -8,6 +8,7 @@
 use super::super::fonts::{FontSet, REGULAR};
 use super::super::images::Images;
 use super::super::meta::{DocumentMeta, Status};
+use super::super::structure::{Artifact, Kind, LAYOUT, NodeId, Scope, StructTree, Tag};
 use super::super::template::{Rgb, Template};
 use super::super::tree::{Document, Inline, LinkTarget};
 use super::super::{Limits, RenderError, Warning, WarningCode};
@@ -87,7 +88,18 @@ pub(crate) fn lay_out(
         anchors: Default::default(),
         max_figure_height: (g.bottom - g.top) * 0.8,
         breakout: (g.left, g.wide_left, g.width - 2.0 * g.wide_left),
+        tree: StructTree::new(&input.meta.language),
+        parent: NodeId::default(),
     };
+    // The cover and the contents are laid out last, but read first: their sections
+    // are made now.
+    let root = ctx.tree.root();
+    ctx.parent = root;
+    let cover_sect = ctx.add(Kind::Sect);
+    let contents_sect = ctx.add(Kind::Sect);
+    // The template's own words (cover, contents title, part titles) are in its language,
+    // which may not be the report's.
+    ctx.tree.set_lang(cover_sect, t.language());
     let env = Env { spacing: t.sizes.paragraph_spacing, justify: true, ..g.text_env(t) };
 
     // Body: the parts, each from a new page.
@@ -102,6 +114,8 @@ pub(crate) fn lay_out(
         if k > 0 {
             body.break_page()?;
         }
+        let part = ctx.tree.add(root, Kind::Part);
+        ctx.parent = part;
         ctx.part_prefix = format!("p{k}");
         ctx.links = doc
             .links
@@ -116,7 +130,7 @@ pub(crate) fn lay_out(
             body.push_all(part_title(&mut ctx, title, &env, g.bottom - g.top))?;
             body.break_page()?;
         }
-        let notes = ctx.notes(&doc.footnotes, &env);
+        let (notes, note_nodes) = ctx.notes(&doc.footnotes, &env);
         note_refs.extend(notes.iter().map(|(n, note)| (*n, note.ref_dest)));
         body.add_notes(notes, ctx.note_separator(&env));
         body.push_all(ctx.blocks(&doc.blocks, &env))?;
@@ -128,6 +142,9 @@ pub(crate) fn lay_out(
             for (_, note) in unplaced {
                 body.push_all(note.rows)?;
             }
+        }
+        for node in note_nodes {
+            ctx.tree.attach(part, node);
         }
         for label in &doc.undefined_footnotes {
             ctx.warnings.push(Warning::new(
@@ -154,7 +171,10 @@ pub(crate) fn lay_out(
     let contents_dest = ctx.new_dest();
     let depth = t.toc_depth;
     let entries: Vec<OutlineEntry> = ctx.outline.iter().filter(|e| e.level <= depth).cloned().collect();
+    ctx.parent = contents_sect;
+    let measured = ctx.tree.len();
     let (probe, _) = contents(&mut ctx, &entries, contents_dest, None, &g, input.limits)?;
+    ctx.tree.truncate(measured);
     let toc_count = probe.len();
     let first_body = 1 + toc_count;
     let numbers: Vec<usize> = entries
@@ -164,6 +184,7 @@ pub(crate) fn lay_out(
     let (toc_pages, toc_dests) = contents(&mut ctx, &entries, contents_dest, Some(&numbers), &g, input.limits)?;
 
     let mut pages = Vec::with_capacity(1 + toc_pages.len() + body_pages.len());
+    ctx.parent = cover_sect;
     pages.push(cover(&mut ctx, input, &g));
     pages.extend(toc_pages);
     pages.extend(body_pages);
@@ -195,7 +216,7 @@ pub(crate) fn lay_out(
             ..e.clone()
         }),
     );
-    Ok(LaidOut { width: g.width, height: g.height, pages, dests, outline })
+    Ok(LaidOut { width: g.width, height: g.height, pages, dests, outline, structure: ctx.tree })
 }
 
 /// A part's title page: the title centred a third of the way down, between two
@@ -207,7 +228,9 @@ fn part_title(ctx: &mut Ctx<'_, '_, '_>, title: &str, env: &Env, frame_height: f
     style.bold = true;
     style.colour = ctx.template.colours.accent;
     style.line_height = 1.3;
-    let mut rows = ctx.text_rows(&[plain(title.to_string())], &penv, &style, AlignMode::Center);
+    let node = ctx.add(Kind::H(1));
+    ctx.tree.set_lang(node, ctx.template.language());
+    let mut rows = ctx.text_rows(&[plain(title.to_string())], &penv, &style, AlignMode::Center, Tag::Node(node));
     let dest = ctx.new_dest();
     ctx.outline.push(OutlineEntry { level: 0, title: title.to_string(), dest });
     let rule = |y: f32| Item::Line {
@@ -217,6 +240,7 @@ fn part_title(ctx: &mut Ctx<'_, '_, '_>, title: &str, env: &Env, frame_height: f
         y2: y,
         width: 1.2,
         colour: ctx.template.colours.accent,
+        tag: LAYOUT,
     };
     if let Some(first) = rows.first_mut() {
         first.anchor = Some(dest);
@@ -253,7 +277,10 @@ fn contents(
     let mut hstyle = ctx.text_style(&henv);
     hstyle.bold = true;
     hstyle.colour = t.colours.heading;
-    let mut title = ctx.text_rows(&[plain(t.texts.contents.clone())], &henv, &hstyle, AlignMode::Left);
+    let heading = ctx.add(Kind::H(1));
+    ctx.tree.set_lang(heading, t.language());
+    let mut title =
+        ctx.text_rows(&[plain(t.texts.contents.clone())], &henv, &hstyle, AlignMode::Left, Tag::Node(heading));
     if let Some(first) = title.first_mut() {
         first.anchor = Some(contents_dest);
         first.height += hsize * 0.6;
@@ -263,6 +290,7 @@ fn contents(
     let number_col = env.size * 4.0;
     let min_level = entries.iter().map(|e| e.level).min().unwrap_or(0);
     let indent_step = env.size * 1.5;
+    let toc = ctx.add(Kind::Toc);
     for (k, e) in entries.iter().enumerate() {
         let depth = e.level.saturating_sub(min_level) as f32;
         let top_level = e.level <= min_level;
@@ -270,24 +298,28 @@ fn contents(
         let mut style = ctx.text_style(&eenv);
         style.bold = top_level;
         style.line_height = 1.3;
-        let mut rows = ctx.text_rows(&[plain(e.title.clone())], &eenv, &style, AlignMode::Left);
+        // An entry is a link to its heading: its title and page number.
+        let item = ctx.tree.add(toc, Kind::Toci);
+        let tag = Tag::Node(ctx.tree.add(item, Kind::Link));
+        let mut rows = ctx.text_rows(&[plain(e.title.clone())], &eenv, &style, AlignMode::Left, tag);
         if rows.is_empty() {
             continue;
         }
         let number = numbers.and_then(|n| n.get(k)).map_or_else(|| "000".to_string(), |n| n.to_string());
         let nenv = Env { x: env.x + env.width - number_col, width: number_col, ..env };
-        let num_rows = ctx.text_rows(&[plain(number)], &nenv, &style, AlignMode::Right);
+        let num_rows = ctx.text_rows(&[plain(number)], &nenv, &style, AlignMode::Right, tag);
         let n = rows.len();
         if let (Some(last), Some(num)) = (rows.last_mut(), num_rows.into_iter().next()) {
             let dy = last.baseline - num.baseline;
             let from = text_right(&last.items);
             let to = text_left(&num.items);
+            // The leaders between title and number, also in drawing order, so the two read apart.
+            if let (Some(from), Some(to)) = (from, to) {
+                last.items.extend(leaders(ctx, from, to, last.baseline, env.size, t.colours.muted));
+            }
             for mut it in num.items {
                 it.translate(0.0, dy);
                 last.items.push(it);
-            }
-            if let (Some(from), Some(to)) = (from, to) {
-                last.items.extend(leaders(ctx, from, to, last.baseline, env.size, t.colours.muted));
             }
         }
         for (i, r) in rows.iter_mut().enumerate() {
@@ -295,6 +327,7 @@ fn contents(
             r.items.push(Item::Link {
                 rect: Rect { x: env.x, y: 0.0, w: env.width, h: r.height },
                 target: Target::Dest(e.dest),
+                tag,
             });
         }
         if let Some(first) = rows.first_mut() {
@@ -349,7 +382,16 @@ fn leaders(ctx: &mut Ctx<'_, '_, '_>, from: f32, to: f32, baseline: f32, size: f
             text_end: k as u32 + 1,
         })
         .collect();
-    Some(Item::Text(TextItem { x: first, y: baseline, font: REGULAR, size, colour, glyphs, text: ".".repeat(count) }))
+    Some(Item::Text(TextItem {
+        x: first,
+        y: baseline,
+        font: REGULAR,
+        size,
+        colour,
+        glyphs,
+        text: ".".repeat(count),
+        tag: LAYOUT,
+    }))
 }
 
 fn fill(template: &str, values: &[(&str, &str)]) -> String {
@@ -406,23 +448,17 @@ fn cover(ctx: &mut Ctx<'_, '_, '_>, input: &Input<'_>, g: &Geometry) -> Page {
     let colours = t.colours;
     let env = g.text_env(t);
     let mut page = Page::default();
-    let text = |ctx: &mut Ctx<'_, '_, '_>, s: String, size: f32, bold: bool, colour, width: f32, align| {
-        let e = Env { size, x: g.left + (g.text_width - width) / 2.0, width, ..env };
+    // Each line of the cover is a paragraph of its own, the title its heading.
+    let text = |ctx: &mut Ctx<'_, '_, '_>, kind, s: String, size: f32, bold: bool, colour| {
+        let e = Env { size, ..env };
         let mut style = ctx.text_style(&e);
         style.bold = bold;
         style.colour = colour;
         style.line_height = 1.25;
-        ctx.text_rows(&[plain(s)], &e, &style, align)
+        let node = ctx.add(kind);
+        ctx.text_rows(&[plain(s)], &e, &style, AlignMode::Center, Tag::Node(node))
     };
-    let kicker = text(
-        ctx,
-        fill(&t.texts.cover_kicker, &values),
-        t.sizes.body * 1.1,
-        false,
-        colours.muted,
-        g.text_width,
-        AlignMode::Center,
-    );
+    let kicker = text(ctx, Kind::P, fill(&t.texts.cover_kicker, &values), t.sizes.body * 1.1, false, colours.muted);
     put_rows(&mut page, kicker, g.top);
 
     let mut y = g.top + (g.bottom - g.top) * 0.24;
@@ -432,14 +468,14 @@ fn cover(ctx: &mut Ctx<'_, '_, '_>, input: &Input<'_>, g: &Geometry) -> Page {
         (Some(fill(&t.texts.cover_title, &values)), m.city.clone())
     };
     if let Some(heading) = heading {
-        let rows = text(ctx, heading, t.sizes.cover_title, true, colours.heading, g.text_width, AlignMode::Center);
+        let rows = text(ctx, Kind::H(1), heading, t.sizes.cover_title, true, colours.heading);
         y += put_rows(&mut page, rows, y) + 16.0;
     }
-    let rows = text(ctx, name, t.sizes.cover_city, true, colours.accent, g.text_width, AlignMode::Center);
+    let rows = text(ctx, Kind::P, name, t.sizes.cover_city, true, colours.accent);
     y += put_rows(&mut page, rows, y) + 10.0;
     if !m.creative_field.is_empty() {
         let subtitle = fill(&t.texts.cover_subtitle, &values);
-        let rows = text(ctx, subtitle, t.sizes.body * 1.3, false, colours.text, g.text_width, AlignMode::Center);
+        let rows = text(ctx, Kind::P, subtitle, t.sizes.body * 1.3, false, colours.text);
         y += put_rows(&mut page, rows, y);
     }
     y += 20.0;
@@ -450,12 +486,15 @@ fn cover(ctx: &mut Ctx<'_, '_, '_>, input: &Input<'_>, g: &Geometry) -> Page {
         y2: y,
         width: 1.2,
         colour: colours.accent,
+        tag: LAYOUT,
     });
 
     // The facts, laid out first to know their height, then set on the bottom margin.
     let (x, width) = (g.left + g.text_width * 0.1, g.text_width * 0.8);
     let label_w = width * 0.38;
     let pad = 5.0;
+    // The facts are a table of rows headed by their labels.
+    let table = ctx.add(Kind::Table);
     let mut facts: Vec<(Vec<Row>, Vec<Row>, f32)> = Vec::new();
     for (label, value) in &t.texts.cover_fields {
         let says_status = value.contains("{status}");
@@ -472,13 +511,17 @@ fn cover(ctx: &mut Ctx<'_, '_, '_>, input: &Input<'_>, g: &Geometry) -> Page {
         let mut lstyle = ctx.text_style(&lenv);
         lstyle.colour = colours.muted;
         let vstyle = ctx.text_style(&venv);
-        let lrows = ctx.text_rows(&[plain(label.clone())], &lenv, &lstyle, AlignMode::Left);
-        let vrows = ctx.text_rows(&[plain(value)], &venv, &vstyle, AlignMode::Left);
+        let tr = ctx.tree.add(table, Kind::TR);
+        let th = Tag::Node(ctx.tree.add(tr, Kind::TH(Scope::Row)));
+        let td = Tag::Node(ctx.tree.add(tr, Kind::TD));
+        let lrows = ctx.text_rows(&[plain(label.clone())], &lenv, &lstyle, AlignMode::Left, th);
+        let vrows = ctx.text_rows(&[plain(value)], &venv, &vstyle, AlignMode::Left, td);
         let h = lrows.iter().map(|r| r.height).sum::<f32>().max(vrows.iter().map(|r| r.height).sum()) + 2.0 * pad;
         facts.push((lrows, vrows, h));
     }
     let mut y = g.bottom - facts.iter().map(|f| f.2).sum::<f32>();
-    let rule = |y: f32, w: f32| Item::Line { x1: x, y1: y, x2: x + width, y2: y, width: w, colour: colours.rule };
+    let rule =
+        |y: f32, w: f32| Item::Line { x1: x, y1: y, x2: x + width, y2: y, width: w, colour: colours.rule, tag: LAYOUT };
     for (k, (lrows, vrows, h)) in facts.into_iter().enumerate() {
         page.items.push(rule(y, if k == 0 { 0.9 } else { 0.4 }));
         put_rows(&mut page, lrows, y + pad);
@@ -531,7 +574,8 @@ fn running_header_footer(ctx: &mut Ctx<'_, '_, '_>, input: &Input<'_>, g: &Geome
         justify: false,
     };
     let style = ctx.text_style(&env);
-    let header_rows: Vec<Row> = ctx.text_rows(&[plain(header)], &env, &style, AlignMode::Left);
+    let header_rows: Vec<Row> =
+        ctx.text_rows(&[plain(header)], &env, &style, AlignMode::Left, Tag::Artifact(Artifact::Header));
     let header_y = g.top - size * 2.6;
     let rule = t.colours.rule;
     let footer_template = t.texts.footer.clone();
@@ -552,10 +596,11 @@ fn running_header_footer(ctx: &mut Ctx<'_, '_, '_>, input: &Input<'_>, g: &Geome
             y2: y + 1.5,
             width: 0.4,
             colour: rule,
+            tag: Tag::Artifact(Artifact::Header),
         });
         let footer = fill(&footer_template, &[("page", &(k + 1).to_string()), ("pages", &total)]);
         let footer_inl: Vec<Inline> = vec![plain(footer)];
-        let rows = ctx.text_rows(&footer_inl, &env, &style, AlignMode::Center);
+        let rows = ctx.text_rows(&footer_inl, &env, &style, AlignMode::Center, Tag::Artifact(Artifact::Footer));
         let mut y = g.bottom + size * 2.2;
         for row in rows {
             for mut it in row.items {

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
 use super::super::RenderError;
+use super::super::structure::{Artifact, LAYOUT};
 use super::super::template::Rgb;
 use super::{Dest, Item, Page, Rect};
 
@@ -247,6 +248,7 @@ impl Flow {
             page.items.push(Item::Fill {
                 rect: Rect { x: *x, y: bar_top, w: 2.2, h: top + row.height - bar_top },
                 colour: *colour,
+                tag: LAYOUT,
             });
         }
         for mut item in row.items {
@@ -269,6 +271,10 @@ impl Flow {
             for h in header.iter() {
                 let mut h = h.clone();
                 h.header = None;
+                // Read once, where the table starts: repeated, it is pagination.
+                for item in &mut h.items {
+                    item.make_artifact(Artifact::Pagination);
+                }
                 self.place(h, false)?;
             }
             space = 0.0;

@@ -12,6 +12,11 @@
 //!   repeating table headers;
 //! - [`document`] assembles cover, contents, parts, footnotes, running header and
 //!   footer, and resolves page numbers.
+//!
+//! Every item carries its [`Tag`]: the element of the structure tree
+//! ([`structure`](super::structure)) it is content of, which the block drawing it
+//! adds as it goes, or the kind of artifact it is (running header and footer,
+//! rules, backgrounds, leaders, a table header repeated on a later page).
 
 mod blocks;
 mod document;
@@ -22,6 +27,7 @@ mod text;
 pub(crate) use document::{Input, lay_out};
 
 use super::fonts::FontId;
+use super::structure::{Artifact, StructTree, Tag};
 use super::template::Rgb;
 
 /// Millimetres, as the template gives margins.
@@ -69,6 +75,7 @@ pub(crate) struct TextItem {
     pub glyphs: Vec<PlacedGlyph>,
     /// The text the glyphs stand for, for text extraction.
     pub text: String,
+    pub tag: Tag,
 }
 
 /// Where a link goes once laid out.
@@ -92,18 +99,42 @@ pub(crate) fn note_ref_anchor(n: usize) -> String {
     format!("fnref:{n}")
 }
 
-/// Something drawn on a page.
+/// Something drawn on a page, with the element of the structure tree it belongs to
+/// (for a link, the `Link` element its annotation is part of).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Item {
     Text(TextItem),
-    Fill { rect: Rect, colour: Rgb },
-    Stroke { rect: Rect, colour: Rgb, width: f32 },
-    Line { x1: f32, y1: f32, x2: f32, y2: f32, width: f32, colour: Rgb },
-    Image { rect: Rect, image: usize },
-    Link { rect: Rect, target: Target },
+    Fill { rect: Rect, colour: Rgb, tag: Tag },
+    Stroke { rect: Rect, colour: Rgb, width: f32, tag: Tag },
+    Line { x1: f32, y1: f32, x2: f32, y2: f32, width: f32, colour: Rgb, tag: Tag },
+    Image { rect: Rect, image: usize, tag: Tag },
+    Link { rect: Rect, target: Target, tag: Tag },
 }
 
 impl Item {
+    pub fn tag(&self) -> Tag {
+        match self {
+            Item::Text(t) => t.tag,
+            Item::Fill { tag, .. }
+            | Item::Stroke { tag, .. }
+            | Item::Line { tag, .. }
+            | Item::Image { tag, .. }
+            | Item::Link { tag, .. } => *tag,
+        }
+    }
+
+    /// Make drawn content an artifact (a link annotation keeps its element).
+    fn make_artifact(&mut self, kind: Artifact) {
+        match self {
+            Item::Text(TextItem { tag, .. })
+            | Item::Fill { tag, .. }
+            | Item::Stroke { tag, .. }
+            | Item::Line { tag, .. }
+            | Item::Image { tag, .. } => *tag = Tag::Artifact(kind),
+            Item::Link { .. } => {}
+        }
+    }
+
     fn translate(&mut self, dx: f32, dy: f32) {
         match self {
             Item::Text(t) => {
@@ -156,4 +187,6 @@ pub(crate) struct LaidOut {
     pub pages: Vec<Page>,
     pub dests: Vec<Dest>,
     pub outline: Vec<OutlineEntry>,
+    /// The elements the items' tags name.
+    pub structure: StructTree,
 }

@@ -10,6 +10,7 @@
 
 use std::rc::Rc;
 
+use super::super::structure::{Kind, LAYOUT, Scope, Tag, Tagger};
 use super::super::tree::{Align, Inline};
 use super::blocks::{Ctx, Env, lines_to_rows};
 use super::flow::Row;
@@ -78,11 +79,13 @@ impl Ctx<'_, '_, '_> {
         }
         let colours = self.template.colours;
 
+        let table = self.add(Kind::Table);
         let mut out: Vec<Row> = Vec::with_capacity(shaped_rows.len());
         let mut header_rc: Option<Rc<Vec<Row>>> = None;
         let n_rows = shaped_rows.len();
         for (r, cells) in shaped_rows.into_iter().enumerate() {
             let style = if r == 0 { head_style } else { body_style };
+            let tr = self.tree.add(table, Kind::TR);
             let mut items = Vec::new();
             let mut height: f32 = 0.0;
             let mut first_baseline = 0.0;
@@ -93,7 +96,9 @@ impl Ctx<'_, '_, '_> {
                     Some(Align::Right) => AlignMode::Right,
                     _ => AlignMode::Left,
                 };
-                let lines = self.engine.lines(atoms, widths[c] - 2.0 * pad_x, align, &style, &self.links);
+                let cell = self.tree.add(tr, if r == 0 { Kind::TH(Scope::Column) } else { Kind::TD });
+                let mut tagger = Tagger::new(&mut self.tree, Tag::Node(cell));
+                let lines = self.engine.lines(atoms, widths[c] - 2.0 * pad_x, align, &style, &self.links, &mut tagger);
                 let rows = lines_to_rows(lines, xs[c] + pad_x);
                 let mut y = pad_y;
                 for (k, row) in rows.into_iter().enumerate() {
@@ -115,6 +120,7 @@ impl Ctx<'_, '_, '_> {
                     Item::Fill {
                         rect: Rect { x: left, y: 0.0, w: table_width, h: height },
                         colour: colours.table_header_background,
+                        tag: LAYOUT,
                     },
                 );
             }
@@ -125,6 +131,7 @@ impl Ctx<'_, '_, '_> {
                 y2: height,
                 width: if r == 0 || r + 1 == n_rows { 0.9 } else { 0.4 },
                 colour: colours.table_rule,
+                tag: LAYOUT,
             });
             // The header, the first body row and the second-to-last travel with the row after them.
             let keep = r == 0 || r == 1 || r + 2 == n_rows;
@@ -140,6 +147,7 @@ impl Ctx<'_, '_, '_> {
                     y2: 0.0,
                     width: 0.9,
                     colour: colours.table_rule,
+                    tag: LAYOUT,
                 });
                 if let Some(h) = header_rc.as_mut().and_then(Rc::get_mut) {
                     h[0] = row.clone();

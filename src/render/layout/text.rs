@@ -26,6 +26,7 @@ use unicode_segmentation::UnicodeSegmentation;
 use super::super::fonts::{FontId, FontSet, REGULAR};
 use super::super::hyphenate::{self, Point};
 use super::super::shaping::{PLACEHOLDER_EM, Shaped, Shaper};
+use super::super::structure::{LAYOUT, Tagger};
 use super::super::template::Rgb;
 use super::super::tree::{Inline, LinkTarget};
 use super::{Item, PlacedGlyph, Rect, Target, TextItem, note_anchor};
@@ -547,6 +548,7 @@ impl<'f, 't> TextEngine<'f, 't> {
         align: AlignMode,
         style: &TextStyle,
         links: &[LinkTarget],
+        tagger: &mut Tagger<'_>,
     ) -> Vec<Line> {
         let width = width.max(1.0);
         let mut atoms = self.split_long(atoms, width);
@@ -566,9 +568,9 @@ impl<'f, 't> TextEngine<'f, 't> {
             let line = &atoms[start..end];
             if line.iter().any(|a| a.joined || a.syllable.is_some()) {
                 let merged = self.words(line);
-                out.push(self.place(&merged, width, align, last, style, links));
+                out.push(self.place(&merged, width, align, last, style, links, tagger));
             } else {
-                out.push(self.place(line, width, align, last, style, links));
+                out.push(self.place(line, width, align, last, style, links, tagger));
             }
             start = end;
         }
@@ -623,6 +625,8 @@ impl<'f, 't> TextEngine<'f, 't> {
         out
     }
 
+    // The line's settings and the part's links and tagger, all needed per atom.
+    #[allow(clippy::too_many_arguments)]
     fn place(
         &mut self,
         atoms: &[Atom],
@@ -631,6 +635,7 @@ impl<'f, 't> TextEngine<'f, 't> {
         last: bool,
         style: &TextStyle,
         links: &[LinkTarget],
+        tagger: &mut Tagger<'_>,
     ) -> Line {
         let fonts = self.shaper.fonts();
         let regular = &fonts.faces[REGULAR];
@@ -683,6 +688,11 @@ impl<'f, 't> TextEngine<'f, 't> {
             let atom_x = x;
             let line_end = pos + 1 == order.len();
             let tracking = if a.code || a.shaped.rtl { 0.0 } else { letter };
+            let tag = match (a.note, a.link) {
+                (Some(_), _) => tagger.note_mark(),
+                (None, Some(l)) => tagger.link(l),
+                (None, None) => tagger.text(),
+            };
             for (r, run) in a.shaped.runs.iter().enumerate() {
                 if run.placeholder {
                     flush(&mut current, &mut items);
@@ -696,14 +706,15 @@ impl<'f, 't> TextEngine<'f, 't> {
                             rect: Rect { x: x + w * 0.1, y: y - a.size * 0.7, w: w * 0.8, h: a.size * 0.8 },
                             colour: style.placeholder,
                             width: 0.6,
+                            tag,
                         });
                         x += w;
                     }
                     continue;
                 }
-                let same = current
-                    .as_ref()
-                    .is_some_and(|t| t.font == run.font && t.size == a.size && t.colour == a.colour && t.y == y);
+                let same = current.as_ref().is_some_and(|t| {
+                    t.font == run.font && t.size == a.size && t.colour == a.colour && t.y == y && t.tag == tag
+                });
                 if !same {
                     flush(&mut current, &mut items);
                     current = Some(TextItem {
@@ -714,6 +725,7 @@ impl<'f, 't> TextEngine<'f, 't> {
                         colour: a.colour,
                         glyphs: Vec::with_capacity(run.glyphs.len() + 4),
                         text: String::with_capacity(run.text.len() + 4),
+                        tag,
                     });
                 }
                 let last_run = line_end && r + 1 == a.shaped.runs.len();
@@ -741,6 +753,7 @@ impl<'f, 't> TextEngine<'f, 't> {
                 backgrounds.push(Item::Fill {
                     rect: Rect { x: atom_x - 1.0, y: y - a.size * 0.92, w: atom_end - atom_x + 2.0, h: a.size * 1.22 },
                     colour: style.code_background,
+                    tag: LAYOUT,
                 });
             }
             if a.strike {
@@ -751,6 +764,7 @@ impl<'f, 't> TextEngine<'f, 't> {
                     y2: y - a.size * 0.3,
                     width: (a.size * 0.06).max(0.4),
                     colour: a.colour,
+                    tag: LAYOUT,
                 });
             }
             if let Some(n) = a.note {
@@ -764,6 +778,7 @@ impl<'f, 't> TextEngine<'f, 't> {
                         h: style.size * 1.3,
                     },
                     target: Target::Anchor(note_anchor(n)),
+                    tag,
                 });
             }
             let space = order.get(pos + 1).map(|&next| space_between(atoms, i, next, rtl_base));
@@ -798,18 +813,37 @@ impl<'f, 't> TextEngine<'f, 't> {
                     }
                     _ => {
                         if let Some((cur, r)) = link_rect.take() {
-                            push_link(&mut items, links, cur, r);
+                            push_link(&mut items, links, cur, r, tagger);
                         }
                         link_rect = Some((l, rect));
                     }
                 }
             } else if let Some((cur, r)) = link_rect.take() {
-                push_link(&mut items, links, cur, r);
+                push_link(&mut items, links, cur, r, tagger);
             }
+        }
+        // A line that ends at a space or a hard break keeps its space (drawn without
+        // advance), so text read from the structure keeps the words of two lines apart.
+        let ends_word = atoms.last().is_some_and(|a| a.space > 0.0 || a.hard_break);
+        if ends_word
+            && !rtl_base
+            && let Some(t) = current.as_mut()
+            && let Some(gid) = self.shaper.fonts().faces.get(t.font).and_then(|f| f.shaper.glyph_index(' '))
+        {
+            let base = t.text.len() as u32;
+            t.text.push(' ');
+            t.glyphs.push(PlacedGlyph {
+                gid: gid.0,
+                advance: 0.0,
+                x_offset: 0.0,
+                y_offset: 0.0,
+                text_start: base,
+                text_end: base + 1,
+            });
         }
         flush(&mut current, &mut items);
         if let Some((cur, r)) = link_rect.take() {
-            push_link(&mut items, links, cur, r);
+            push_link(&mut items, links, cur, r, tagger);
         }
         backgrounds.extend(items);
         Line { height, baseline, items: backgrounds, notes }
@@ -909,13 +943,13 @@ fn flush(current: &mut Option<TextItem>, items: &mut Vec<Item>) {
     }
 }
 
-fn push_link(items: &mut Vec<Item>, links: &[LinkTarget], idx: usize, rect: Rect) {
+fn push_link(items: &mut Vec<Item>, links: &[LinkTarget], idx: usize, rect: Rect, tagger: &mut Tagger<'_>) {
     let target = match links.get(idx) {
         Some(LinkTarget::Uri(u)) => Target::Uri(u.clone()),
         Some(LinkTarget::Anchor(a) | LinkTarget::PartAnchor(_, a)) => Target::Anchor(a.clone()),
         None => return,
     };
-    items.push(Item::Link { rect, target });
+    items.push(Item::Link { rect, target, tag: tagger.link(idx) });
 }
 
 /// The atom whose space is drawn between two atoms that are neighbours in
@@ -1090,6 +1124,7 @@ mod tests {
     //! order, long words cut.
 
     use super::*;
+    use crate::render::structure::StructTree;
     use crate::render::template::Template;
     use crate::render::tree::Style;
 
@@ -1107,6 +1142,11 @@ mod tests {
             mono: false,
             hyphenate: false,
         }
+    }
+
+    /// The line breaker's tests draw artifacts: no structure tree to build.
+    fn untagged() -> Tagger<'static> {
+        Tagger::new(Box::leak(Box::new(StructTree::new("en"))), LAYOUT)
     }
 
     fn text(t: &str) -> Vec<Inline> {
@@ -1135,7 +1175,7 @@ mod tests {
                     Supercalifragilisticexpialidociouswithoutanybreakopportunityatall ends it.";
         for width in [60.0, 120.0, 250.0, 400.0] {
             let atoms = engine.atoms(&text(para), &s);
-            let lines = engine.lines(atoms, width, AlignMode::Justify, &s, &[]);
+            let lines = engine.lines(atoms, width, AlignMode::Justify, &s, &[], &mut untagged());
             assert!(!lines.is_empty());
             for l in &lines {
                 assert!(right_edge(l) <= width + 0.05, "line wider than {width}: {}", right_edge(l));
@@ -1164,9 +1204,9 @@ mod tests {
         inl.push(Inline::Break);
         inl.extend(text("two"));
         let atoms = engine.atoms(&inl, &s);
-        assert_eq!(engine.lines(atoms, 400.0, AlignMode::Left, &s, &[]).len(), 2);
+        assert_eq!(engine.lines(atoms, 400.0, AlignMode::Left, &s, &[], &mut untagged()).len(), 2);
         let atoms = engine.atoms(&text("漢字漢字漢字漢字漢字漢字漢字漢字"), &s);
-        let lines = engine.lines(atoms, 40.0, AlignMode::Left, &s, &[]);
+        let lines = engine.lines(atoms, 40.0, AlignMode::Left, &s, &[], &mut untagged());
         assert!(lines.len() >= 3, "CJK text should wrap between characters");
     }
 }
