@@ -7,6 +7,7 @@ mod demo;
 mod history;
 mod proxy;
 mod reminders;
+mod walkthrough;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
