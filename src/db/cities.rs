@@ -51,7 +51,8 @@ pub struct CityFilter {
 }
 
 /// Every creative field with the number of cities currently in it, oldest fields first.
-pub fn list_fields(conn: &mut Conn<'_>) -> Result<Vec<(CreativeField, i64)>, DbError> {
+/// The creative fields, oldest first (eight rows: what a page needs to name them).
+pub fn fields(conn: &mut Conn<'_>) -> Result<Vec<CreativeField>, DbError> {
     with_conn!(conn, |c| {
         let fields: Vec<(String, String, Option<String>, i32)> = creative_fields::table
             .select((
@@ -62,16 +63,25 @@ pub fn list_fields(conn: &mut Conn<'_>) -> Result<Vec<(CreativeField, i64)>, DbE
             ))
             .order((creative_fields::since_year, creative_fields::slug))
             .load(c)?;
-        let counts: Vec<(String, i64)> =
-            cities::table.group_by(cities::field).select((cities::field, count_star())).load(c)?;
         Ok(fields
             .into_iter()
-            .map(|(slug, name, name_fr, since_year)| {
-                let n = counts.iter().find(|(f, _)| *f == slug).map_or(0, |(_, n)| *n);
-                (CreativeField { slug, name, name_fr, since_year }, n)
-            })
+            .map(|(slug, name, name_fr, since_year)| CreativeField { slug, name, name_fr, since_year })
             .collect())
     })
+}
+
+/// The creative fields with how many cities each has (a count over every city).
+pub fn list_fields(conn: &mut Conn<'_>) -> Result<Vec<(CreativeField, i64)>, DbError> {
+    let fields = fields(conn)?;
+    let counts: Vec<(String, i64)> =
+        with_conn!(conn, |c| cities::table.group_by(cities::field).select((cities::field, count_star())).load(c))?;
+    Ok(fields
+        .into_iter()
+        .map(|field| {
+            let n = counts.iter().find(|(f, _)| *f == field.slug).map_or(0, |(_, n)| *n);
+            (field, n)
+        })
+        .collect())
 }
 
 pub fn field_exists(conn: &mut Conn<'_>, slug: &str) -> Result<bool, DbError> {

@@ -9,7 +9,7 @@ use chrono::{Datelike, NaiveDateTime};
 
 use super::catalog::{Filter, Record};
 use super::catalog_index::CatalogIndex;
-use crate::db::Conn;
+use crate::db::{self, Conn};
 use crate::domain::PageRequest;
 use crate::domain::cities::City;
 use crate::domain::fields::CreativeField;
@@ -62,9 +62,10 @@ pub fn overview(index: &CatalogIndex, conn: &mut Conn<'_>, now: NaiveDateTime) -
     })
 }
 
-/// Every creative field, oldest first (for the names of fields in the visitor's language).
+/// Every creative field, oldest first (for the names of fields in the visitor's language), without
+/// counting their cities: every page that names a field reads it.
 pub fn fields(conn: &mut Conn<'_>) -> Result<Vec<CreativeField>> {
-    Ok(super::cities::list_fields(conn)?.into_iter().map(|(f, _)| f).collect())
+    Ok(db::cities::fields(conn)?)
 }
 
 /// Every member city `filter` selects, by name.
