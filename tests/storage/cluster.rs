@@ -196,9 +196,17 @@ fn report(word: &str) -> Value {
 }
 
 /// The .eml files in a data directory's outbox.
-fn outbox(data_dir: &Path) -> Vec<PathBuf> {
+/// The messages of one kind (`reminder`, `decision`) a server wrote to its outbox: their files
+/// are named by their Message-ID, `mmr-<kind>-<id>@host`.
+fn outbox(data_dir: &Path, kind: &str) -> Vec<PathBuf> {
+    let kind = format!("-mmr-{kind}-");
     std::fs::read_dir(data_dir.join("outbox"))
-        .map(|d| d.map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "eml")).collect())
+        .map(|d| {
+            d.map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().contains(&kind)))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -257,7 +265,12 @@ fn two_servers_on_one_database_double_nothing_and_lose_nothing() {
         .map(|i| {
             let (status, cycles) = http(&via, "GET", &format!("/api/v1/cities/twinville-{i}/cycles"), &admin, None);
             assert_eq!(status, 200, "{cycles}");
-            cycles.as_array().unwrap().iter().find(|c| c["status"] == "open" || c["status"] == "overdue").unwrap()["id"]
+            cycles["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["status"] == "open" || c["status"] == "overdue")
+                .unwrap()["id"]
                 .as_i64()
                 .unwrap()
         })
@@ -357,7 +370,16 @@ fn two_servers_on_one_database_double_nothing_and_lose_nothing() {
             http(&via, "GET", &format!("/api/v1/archive/{}/verify", v["archive_id"]), &admin, None);
         assert_eq!((status, verified["matches"].as_bool()), (200, Some(true)), "{verified}");
     }
-    let (mails_a, mails_b) = (outbox(&dir_a), outbox(&dir_b));
+    // Each acceptance told its city once, by whichever server recorded it.
+    let told: Vec<PathBuf> = outbox(&dir_a, "decision").into_iter().chain(outbox(&dir_b, "decision")).collect();
+    let mut decided: Vec<String> = told
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().split("-mmr-").nth(1).unwrap().to_owned())
+        .collect();
+    decided.sort();
+    decided.dedup();
+    assert!(!told.is_empty() && decided.len() == told.len(), "each decision told once: {told:?}");
+    let (mails_a, mails_b) = (outbox(&dir_a, "reminder"), outbox(&dir_b, "reminder"));
     eprintln!("reminders sent: {} by server A, {} by server B", mails_a.len(), mails_b.len());
     let mails: Vec<PathBuf> = mails_a.into_iter().chain(mails_b).collect();
     assert_eq!(mails.len() as i64, sent(), "each reminder marked sent was written once: {mails:?}");
