@@ -365,15 +365,7 @@ async fn every_page_checked_and_pictured(b: &Browser, a: &Archive) {
         ("about", "/about".to_owned()),
         ("not-found", "/no/such/page".to_owned()),
     ];
-    for (width, height, label) in [(1280, 800, "desktop"), (390, 844, "phone")] {
-        b.client.set_window_size(width, height).await.unwrap();
-        for (name, path) in &pages {
-            b.open(path).await;
-            b.axe(&format!("{name} ({label})")).await;
-            b.screenshot(&format!("{name}-{label}")).await;
-        }
-    }
-    b.client.set_window_size(1280, 800).await.unwrap();
+    check_pages(b, &pages, true).await;
 }
 
 crate::both_backends!(in_a_real_browser);
