@@ -346,7 +346,7 @@ fn seed(db: &Db, store: &dyn BlobStore, words: &Words, n: usize) {
     let mut rng = StdRng::seed_from_u64(6);
     let demo = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/demo/cities.csv")).unwrap();
     let rows = workflow::import::parse_csv(&demo, now.date()).unwrap();
-    db.run_blocking(|conn| workflow::import::import(conn, &actor, &rows, false, now)).unwrap();
+    db.run_blocking(|conn| workflow::import::import(conn, &actor, &rows, false, &workflow::Silent, now)).unwrap();
     // Synthetic cities until their past cycles reach `n`: founding members' countries weigh more.
     let mut planned: usize = rows.iter().map(|r| past_cycles(r.city.designation_date, now.date())).sum::<usize>();
     let mut i = 0;

@@ -133,7 +133,8 @@ fn bench(backend: &str, url: &str, n: u64) {
         ("sweep: the day after", now + TimeDelta::days(2)),
     ] {
         let report = timed(label, backend, n, || {
-            mmr::workflow::reminders::sweep(&db, &mail, &cfg, &rules, at, "bench", false).unwrap()
+            mmr::workflow::reminders::sweep(&db, &mail, &cfg, &rules, at, "bench", false, &mmr::workflow::Silent)
+                .unwrap()
         });
         println!(
             "{backend:<8} {n:>7} cities    planned {} sent {} skipped {} cancelled {}",

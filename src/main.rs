@@ -1,5 +1,6 @@
 //! The `mmr` command: the server and the operator's tools.
 
+use std::io::IsTerminal;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -91,7 +92,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let rows = workflow::import::parse_csv(&data, now().date())?;
             let db = connect()?;
             startup::migrate(&db)?;
-            let s = db.run_blocking(|conn| workflow::import::import(conn, &Actor::cli(), &rows, if_empty, now()))?;
+            let s = db.run_blocking(|conn| {
+                workflow::import::import(conn, &Actor::cli(), &rows, if_empty, &*progress(), now())
+            })?;
             if s.skipped_non_empty {
                 println!("{}: not imported, the database already has {} cities", file.display(), s.cities_total);
             } else {
@@ -129,7 +132,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 dry_run,
                 pdf_budget: cli.global.received_pdf_budget(),
             };
-            let s = workflow::history::import(&db, store.as_ref(), &Actor::cli(), &rules, &request, now())?;
+            let s =
+                workflow::history::import(&db, store.as_ref(), &Actor::cli(), &rules, &request, &*progress(), now())?;
             for r in &s.rounds {
                 let outcome = match (r.outcome, r.days_late) {
                     ("late", Some(days)) => format!("late by {days} day{}", if days == 1 { "" } else { "s" }),
@@ -162,8 +166,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let rules = cli.global.calendar.rules();
             let at = as_of.map_or_else(now, |d| d.and_time(chrono::NaiveTime::MIN));
             let owner = workflow::reminders::owner_id();
-            let (created, r) =
-                workflow::reminders::daily(&db, transport.as_ref(), &config, &rules, at, &owner, dry_run)?;
+            let (created, r) = workflow::reminders::daily(
+                &db,
+                transport.as_ref(),
+                &config,
+                &rules,
+                at,
+                &owner,
+                dry_run,
+                &*progress(),
+            )?;
             for line in r.lines.iter().chain(&r.digest) {
                 println!("{line}");
             }
@@ -239,7 +251,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("completed {} interrupted archiving(s)", resumed.len());
             }
             let envelope = fixity_envelope(&config);
-            let r = workflow::archive::fixity(&db, store.as_ref(), Some((transport.as_ref(), &envelope)), now())?;
+            let r = workflow::archive::fixity(
+                &db,
+                store.as_ref(),
+                Some((transport.as_ref(), &envelope)),
+                &*progress(),
+                now(),
+            )?;
             for p in &r.problems {
                 println!(
                     "archive {} {}: {} ({})",
@@ -466,6 +484,40 @@ fn serve(
         tracing::info!(%addr, db.backend = db.backend().as_str(), archive = %state.store.describe(), "listening on http://{addr}");
         startup::serve(listener, state).await
     })
+}
+
+/// A progress bar on standard error when it is a terminal (`mmr fixity` and the like at a
+/// prompt); nothing otherwise, as under cron or in a pipe, where the command's summary says it all.
+fn progress() -> Box<dyn workflow::Progress> {
+    if std::io::stderr().is_terminal() {
+        Box::new(Bar(indicatif::ProgressBar::hidden()))
+    } else {
+        Box::new(workflow::Silent)
+    }
+}
+
+/// [`progress`]'s bar: hidden until a job says how many steps it has, cleared when it ends.
+struct Bar(indicatif::ProgressBar);
+
+impl workflow::Progress for Bar {
+    fn begin(&self, what: &str, total: u64) {
+        let style =
+            indicatif::ProgressStyle::with_template("{msg}: {bar:32} {pos}/{len} ({elapsed}, about {eta} left)")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        self.0.set_style(style);
+        self.0.set_message(what.to_owned());
+        self.0.set_length(total);
+        self.0.set_position(0);
+        self.0.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    }
+
+    fn step(&self) {
+        self.0.inc(1);
+    }
+
+    fn end(&self) {
+        self.0.finish_and_clear();
+    }
 }
 
 /// How a fixity alert is addressed: to the Secretariat, with a unique message id.

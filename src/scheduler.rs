@@ -35,7 +35,16 @@ pub struct FixityJob {
 impl ReminderJob {
     fn run(&self, owner: &str) {
         let now = chrono::Utc::now().naive_utc();
-        match reminders::daily(&self.db, self.transport.as_ref(), &self.config, &self.rules, now, owner, false) {
+        match reminders::daily(
+            &self.db,
+            self.transport.as_ref(),
+            &self.config,
+            &self.rules,
+            now,
+            owner,
+            false,
+            &crate::workflow::Silent,
+        ) {
             Ok((created, r)) => tracing::info!(
                 cycles.created = created,
                 planned = r.planned,
@@ -57,7 +66,13 @@ impl FixityJob {
         if let Err(e) = archive::resume(&self.db, self.store.as_ref(), &self.reporting, &self.rules, now) {
             tracing::error!(error = %e, "completing interrupted archivings failed");
         }
-        match archive::fixity(&self.db, self.store.as_ref(), Some((self.transport.as_ref(), &self.envelope)), now) {
+        match archive::fixity(
+            &self.db,
+            self.store.as_ref(),
+            Some((self.transport.as_ref(), &self.envelope)),
+            &crate::workflow::Silent,
+            now,
+        ) {
             Ok(r) if r.problems.is_empty() => {
                 tracing::info!(documents = r.documents, files = r.files, "fixity check done")
             }

@@ -102,7 +102,7 @@ async fn import(
             dry_run: q.dry_run,
             pdf_budget: st.received_pdf_budget,
         };
-        workflow::history::import(&st.db, st.store.as_ref(), &actor, &st.rules, &request, now)
+        workflow::history::import(&st.db, st.store.as_ref(), &actor, &st.rules, &request, &workflow::Silent, now)
     })
     .await?;
     Ok(Json(summary.into()))

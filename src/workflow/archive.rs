@@ -636,12 +636,15 @@ pub fn fixity(
     db: &Db,
     store: &dyn BlobStore,
     notify: Option<(&dyn Transport, &Envelope)>,
+    progress: &dyn super::Progress,
     now: NaiveDateTime,
 ) -> Result<FixityReport> {
     let actor = Actor::system("fixity");
     let documents = db.run_blocking(db::archive::all)?;
     let mut report = FixityReport { documents: documents.len(), ..FixityReport::default() };
+    progress.begin("archive entries", documents.len() as u64);
     for doc in &documents {
+        progress.step();
         let mut ok = true;
         // A received document has its PDF only.
         for (file, sha, _) in doc.files() {
@@ -659,6 +662,7 @@ pub fn fixity(
             record_edges(db, store, doc)?;
         }
     }
+    progress.end();
     let problems: Vec<_> = report
         .problems
         .iter()

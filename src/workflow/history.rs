@@ -285,6 +285,7 @@ pub fn import(
     actor: &Actor,
     rules: &CycleRules,
     request: &ImportRequest<'_>,
+    progress: &dyn super::Progress,
     now: NaiveDateTime,
 ) -> Result<HistorySummary> {
     let ImportRequest { manifest, files, dry_run, pdf_budget } = *request;
@@ -292,8 +293,10 @@ pub fn import(
     // The files first, each once, outside any transaction.
     let mut pdfs: HashMap<u64, Pdf> = HashMap::new();
     let mut by_sha: HashMap<String, u64> = HashMap::new();
+    progress.begin("PDFs read", rows.iter().filter(|r| r.round.file.is_some()).count() as u64);
     for row in rows {
         let Some(name) = &row.round.file else { continue };
+        progress.step();
         let checked = files.read(name).and_then(|bytes| inspect_received(&bytes, pdf_budget).map(|r| (bytes, r)));
         match checked {
             Ok((bytes, found)) => {
@@ -307,6 +310,7 @@ pub fn import(
             Err(why) => problems.push(format!("line {}: file `{name}` {why}", row.line)),
         }
     }
+    progress.end();
     let summary = db.run_blocking(|conn| -> Result<HistorySummary> {
         let planned = plan(conn, rules, rows, &mut pdfs, &mut problems)?;
         if !problems.is_empty() {

@@ -163,6 +163,7 @@ pub fn import(
     actor: &Actor,
     rows: &[ImportRow],
     only_if_empty: bool,
+    progress: &dyn super::Progress,
     now: NaiveDateTime,
 ) -> Result<ImportSummary> {
     conn.transaction(|conn| {
@@ -179,9 +180,12 @@ pub fn import(
             if !unknown.is_empty() {
                 return Err(many(unknown));
             }
+            progress.begin("cities", rows.len() as u64);
             for row in rows {
                 upsert(conn, actor, row, now, &mut summary)?;
+                progress.step();
             }
+            progress.end();
             audit(
                 conn,
                 actor,

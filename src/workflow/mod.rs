@@ -20,6 +20,7 @@ pub mod import;
 pub mod operations;
 pub mod portal;
 mod postman;
+pub mod progress;
 pub mod public;
 pub mod reading;
 pub mod reminders;
@@ -39,6 +40,7 @@ use crate::db;
 pub use crate::db::audit::{AuditEvent, AuditFilter};
 pub use crate::db::{Conn, Db};
 pub use postman::Postman;
+pub use progress::{Progress, Silent};
 
 /// The current time, as the HTTP handlers and pages see it; tests pin it.
 pub type Clock = std::sync::Arc<dyn Fn() -> chrono::NaiveDateTime + Send + Sync>;

@@ -449,6 +449,7 @@ fn select_due(conn: &mut Conn<'_>, cfg: &ReminderConfig, now: NaiveDateTime) -> 
 /// Plans, then sends what is due through `transport`, then the Secretariat's digest when there
 /// is something to say. `owner` names this process in claims. On a dry run nothing is written or
 /// sent; the report says what would be.
+#[allow(clippy::too_many_arguments, reason = "the stores, settings and run options of one sweep, each used once")]
 pub fn sweep(
     db: &Db,
     transport: &dyn Transport,
@@ -457,6 +458,7 @@ pub fn sweep(
     now: NaiveDateTime,
     owner: &str,
     dry_run: bool,
+    progress: &dyn super::Progress,
 ) -> Result<SweepReport> {
     if dry_run {
         return db.run_blocking(|conn| conn.rolled_back(|conn| dry_run_report(conn, cfg, rules, now)));
@@ -466,7 +468,7 @@ pub fn sweep(
     report.skipped +=
         db.run_blocking(|conn| Ok::<_, Error>(db::reminders::skip(conn, &skip, "superseded by a later stage", now)?))?;
     if !send.is_empty() {
-        send_due(db, transport, cfg, now, owner, send, &planned, &mut report)?;
+        send_due(db, transport, cfg, now, owner, send, &planned, &mut report, progress)?;
     }
     report.cannot_remind = db.run_blocking(|conn| cannot_remind(conn, cfg, &planned, now))?;
     send_digest(db, transport, cfg, now, owner, &mut report)?;
@@ -484,6 +486,7 @@ fn send_due(
     send: Vec<Reminder>,
     planned: &[CycleOverview],
     report: &mut SweepReport,
+    progress: &dyn super::Progress,
 ) -> Result<()> {
     // Planning read the state of every cycle with a pending row, so these are all the cycles a
     // due row can belong to.
@@ -504,7 +507,9 @@ fn send_due(
     formal_cycles.sort_unstable();
     formal_cycles.dedup();
     let received = db.run_blocking(|conn| Ledger::load(conn, &formal_cycles))?;
+    progress.begin("reminders due", send.len() as u64);
     for row in send {
+        progress.step();
         let Some(cycle) = cycles.get(&row.cycle_id) else { continue };
         let tz = cycle.record.city.time_zone.tz();
         let today = local_date(now.and_utc(), tz);
@@ -592,6 +597,7 @@ fn send_due(
             }
         }
     }
+    progress.end();
     Ok(())
 }
 
@@ -833,6 +839,7 @@ pub fn suppressions(conn: &mut Conn<'_>, city_slug: &str) -> Result<Vec<db::remi
 
 /// The daily job: create the cycles that have started, then sweep. A dry run only sweeps (in a
 /// rolled-back transaction), so it writes nothing.
+#[allow(clippy::too_many_arguments, reason = "the stores, settings and run options of one sweep, each used once")]
 pub fn daily(
     db: &Db,
     transport: &dyn Transport,
@@ -841,13 +848,14 @@ pub fn daily(
     now: NaiveDateTime,
     owner: &str,
     dry_run: bool,
+    progress: &dyn super::Progress,
 ) -> Result<(usize, SweepReport)> {
     let created = if dry_run {
         0
     } else {
         db.run_blocking(|conn| super::cycles::sync(conn, &Actor::system("reminder sweep"), rules, now))?.created
     };
-    Ok((created, sweep(db, transport, cfg, rules, now, owner, dry_run)?))
+    Ok((created, sweep(db, transport, cfg, rules, now, owner, dry_run, progress)?))
 }
 
 /// A name for this process in reminder claims: host-less, but unique enough to tell two apart.

@@ -88,7 +88,14 @@ async fn fixity_finds_changed_and_missing_files(app: TestApp) {
         message_id: "fixity.test@uccn.test".into(),
     };
     let s = &app.state;
-    let clean = workflow::archive::fixity(&s.db, s.store.as_ref(), Some((&transport, &envelope)), now()).unwrap();
+    let clean = workflow::archive::fixity(
+        &s.db,
+        s.store.as_ref(),
+        Some((&transport, &envelope)),
+        &mmr::workflow::Silent,
+        now(),
+    )
+    .unwrap();
     assert_eq!((clean.documents, clean.files, clean.problems.len()), (1, 2, 0));
     assert!(transport.messages().is_empty());
 
@@ -103,7 +110,14 @@ async fn fixity_finds_changed_and_missing_files(app: TestApp) {
     std::fs::write(&pdf_path, &bytes).unwrap();
     std::fs::remove_file(object_path(&app, &bundle)).unwrap();
 
-    let report = workflow::archive::fixity(&s.db, s.store.as_ref(), Some((&transport, &envelope)), now()).unwrap();
+    let report = workflow::archive::fixity(
+        &s.db,
+        s.store.as_ref(),
+        Some((&transport, &envelope)),
+        &mmr::workflow::Silent,
+        now(),
+    )
+    .unwrap();
     let found: Vec<(&str, &str)> =
         report.problems.iter().map(|p| (p.file, workflow::archive::fixity_label(&p.state))).collect();
     assert_eq!(found, [("pdf", "changed"), ("bundle", "missing")]);

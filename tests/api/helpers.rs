@@ -163,7 +163,9 @@ impl TestApp {
     pub fn seed_demo(&self) {
         let data = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/demo/cities.csv")).unwrap();
         let rows = workflow::import::parse_csv(&data, now().date()).unwrap();
-        self.db.run_blocking(|conn| workflow::import::import(conn, &Actor::cli(), &rows, false, now())).unwrap();
+        self.db
+            .run_blocking(|conn| workflow::import::import(conn, &Actor::cli(), &rows, false, &workflow::Silent, now()))
+            .unwrap();
     }
 
     /// Creates the cycles that have started by the pinned date; returns how many were created.
@@ -175,7 +177,8 @@ impl TestApp {
     /// Runs the reminder sweep at `at` through `transport`, as one process named `owner`.
     pub fn sweep(&self, transport: &dyn Transport, at: NaiveDateTime, owner: &str) -> SweepReport {
         let rules = CycleRules::default();
-        workflow::reminders::sweep(&self.db, transport, &reminder_config(), &rules, at, owner, false).unwrap()
+        workflow::reminders::sweep(&self.db, transport, &reminder_config(), &rules, at, owner, false, &workflow::Silent)
+            .unwrap()
     }
 
     pub async fn send(&self, request: Request<Body>) -> Reply {

@@ -474,7 +474,14 @@ async fn a_legacy_pdf_is_found_served_harvested_and_checked(app: TestApp) {
         cc: vec![],
         message_id: "fixity.history@uccn.test".into(),
     };
-    let clean = workflow::archive::fixity(&s.db, s.store.as_ref(), Some((&transport, &envelope)), now()).unwrap();
+    let clean = workflow::archive::fixity(
+        &s.db,
+        s.store.as_ref(),
+        Some((&transport, &envelope)),
+        &mmr::workflow::Silent,
+        now(),
+    )
+    .unwrap();
     assert_eq!((clean.documents, clean.files, clean.problems.len()), (3, 3, 0));
     let sha = item["pdf"]["sha256"].as_str().unwrap_or_else(|| panic!("{item}")).to_owned();
     let path = app.archive_dir.path().join("objects").join(&sha[..2]).join(&sha[2..4]).join(&sha);
@@ -485,7 +492,14 @@ async fn a_legacy_pdf_is_found_served_harvested_and_checked(app: TestApp) {
     perms.set_readonly(false);
     std::fs::set_permissions(&path, perms).unwrap();
     std::fs::write(&path, &bytes).unwrap();
-    let report = workflow::archive::fixity(&s.db, s.store.as_ref(), Some((&transport, &envelope)), now()).unwrap();
+    let report = workflow::archive::fixity(
+        &s.db,
+        s.store.as_ref(),
+        Some((&transport, &envelope)),
+        &mmr::workflow::Silent,
+        now(),
+    )
+    .unwrap();
     assert_eq!(report.problems.len(), 1, "{report:?}");
     assert_eq!((report.problems[0].archive_id, report.problems[0].file), (id, "pdf"));
     assert_eq!(transport.messages().len(), 1);
@@ -534,8 +548,15 @@ async fn a_pdf_over_the_time_budget_is_a_bad_line_named_in_bounded_time(app: Tes
     };
     let started = std::time::Instant::now();
     let s = &app.state;
-    let refused =
-        workflow::history::import(&s.db, s.store.as_ref(), &workflow::Actor::cli(), &s.rules, &request, now());
+    let refused = workflow::history::import(
+        &s.db,
+        s.store.as_ref(),
+        &workflow::Actor::cli(),
+        &s.rules,
+        &request,
+        &workflow::Silent,
+        now(),
+    );
     let took = started.elapsed();
     match refused {
         Err(mmr::error::Error::InvalidMany { problems, .. }) => assert_eq!(

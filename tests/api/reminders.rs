@@ -313,9 +313,17 @@ async fn a_dry_run_shows_who_gets_what_and_leaves_nothing(app: TestApp) {
     setup(&app).await;
     let mail = MemoryTransport::new();
     let rules = mmr::domain::cycles::CycleRules::default();
-    let report =
-        mmr::workflow::reminders::sweep(&app.db, &mail, &crate::helpers::reminder_config(), &rules, now(), "a", true)
-            .unwrap();
+    let report = mmr::workflow::reminders::sweep(
+        &app.db,
+        &mail,
+        &crate::helpers::reminder_config(),
+        &rules,
+        now(),
+        "a",
+        true,
+        &mmr::workflow::Silent,
+    )
+    .unwrap();
     assert_eq!(report.lines, ["would send before_7@2026-11-30 ostersund -> anna@ostersund.se"]);
     assert_eq!(report.skipped, 3);
     assert!(report.planned > 0);

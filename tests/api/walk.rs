@@ -122,7 +122,8 @@ async fn a_whole_cycle_day_by_day(app: TestApp) {
                 })
                 .unwrap();
         }
-        let (_, report) = workflow::reminders::daily(&app.db, &mail, &cfg, &rules, now, "walk", false).unwrap();
+        let (_, report) =
+            workflow::reminders::daily(&app.db, &mail, &cfg, &rules, now, "walk", false, &workflow::Silent).unwrap();
         assert_eq!(report.failed, 0, "{day}: {report:?}");
         for line in &report.lines {
             let mut parts = line.split_whitespace().skip(1);

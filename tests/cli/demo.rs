@@ -111,6 +111,27 @@ fn demo_reports_load_once_through_the_real_path_and_the_public_finds_them() {
     let dir = tempfile::tempdir().unwrap();
     loads_once(dir.path(), None);
     the_public_finds_them(dir.path(), None);
+    fixity_at_a_terminal_shows_its_progress(dir.path());
+}
+
+/// `mmr fixity` at a terminal (a pseudo-terminal made by util-linux's `script`) draws its progress
+/// bar and clears it for the summary; in a pipe (the other tests) it prints the summary alone.
+fn fixity_at_a_terminal_shows_its_progress(dir: &Path) {
+    let command = format!("{} fixity", env!("CARGO_BIN_EXE_mmr"));
+    let out = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_remove("MMR_DATABASE_URL")
+        .env("MMR_DATA_DIR", dir)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("script (util-linux) runs a command on a pseudo-terminal");
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{shown}");
+    assert!(shown.contains("archive entries:") && shown.contains("6/6"), "a bar counting the entries: {shown}");
+    assert!(shown.contains("fixity: 12 files of 6 archived reports checked"), "{shown}");
+    let (_, piped, err) = run(mmr(dir).arg("fixity"));
+    assert!(!piped.contains("archive entries:") && !err.contains("archive entries:"), "no bar in a pipe: {err}");
+    assert!(!err.contains('\u{1b}'), "no terminal colours in a pipe: {err}");
 }
 
 #[test]
