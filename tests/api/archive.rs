@@ -87,15 +87,7 @@ async fn fixity_finds_changed_and_missing_files(app: TestApp) {
         cc: vec![],
         message_id: "fixity.test@uccn.test".into(),
     };
-    let s = &app.state;
-    let clean = workflow::archive::fixity(
-        &s.db,
-        s.store.as_ref(),
-        Some((&transport, &envelope)),
-        &mmr::workflow::Silent,
-        now(),
-    )
-    .unwrap();
+    let clean = app.fixity(Some((&transport, &envelope)));
     assert_eq!((clean.documents, clean.files, clean.problems.len()), (1, 2, 0));
     assert!(transport.messages().is_empty());
 
@@ -110,14 +102,7 @@ async fn fixity_finds_changed_and_missing_files(app: TestApp) {
     std::fs::write(&pdf_path, &bytes).unwrap();
     std::fs::remove_file(object_path(&app, &bundle)).unwrap();
 
-    let report = workflow::archive::fixity(
-        &s.db,
-        s.store.as_ref(),
-        Some((&transport, &envelope)),
-        &mmr::workflow::Silent,
-        now(),
-    )
-    .unwrap();
+    let report = app.fixity(Some((&transport, &envelope)));
     let found: Vec<(&str, &str)> =
         report.problems.iter().map(|p| (p.file, workflow::archive::fixity_label(&p.state))).collect();
     assert_eq!(found, [("pdf", "changed"), ("bundle", "missing")]);

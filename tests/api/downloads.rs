@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tower::ServiceExt;
 
-use crate::helpers::{Reply, TestApp, now};
+use crate::helpers::{Reply, TestApp};
 use crate::submissions::{b64, full_plan, full_report, png, sha256};
 
 /// A PNG of pseudo-random pixels, which no compression shrinks much.
@@ -402,16 +402,11 @@ async fn damaged_files_are_not_served(app: TestApp) {
     // Restored, the entry stays refused until a fixity run finds both files intact again.
     std::fs::write(&pdf, &original).unwrap();
     assert_eq!(app.get(&path, None).await.status, StatusCode::INTERNAL_SERVER_ERROR);
-    let s = &app.state;
-    let report =
-        mmr::workflow::archive::fixity(&s.db, s.store.as_ref(), None, &mmr::workflow::Silent, crate::helpers::now())
-            .unwrap();
+    let report = app.fixity(None);
     assert_eq!(report.problems.len(), 1, "the bundle is still missing");
     assert_eq!(app.get(&path, None).await.status, StatusCode::INTERNAL_SERVER_ERROR);
     std::fs::write(&bundle, &bundle_bytes).unwrap();
-    let report =
-        mmr::workflow::archive::fixity(&s.db, s.store.as_ref(), None, &mmr::workflow::Silent, crate::helpers::now())
-            .unwrap();
+    let report = app.fixity(None);
     assert!(report.problems.is_empty());
     let r = app.get(&path, None).await;
     assert_eq!((r.status, sha256(&r.bytes)), (StatusCode::OK, sha.to_owned()));
@@ -770,13 +765,7 @@ async fn a_changed_file_is_not_sent_with_sendfile(app: TestApp) {
 
     // A change at the file's end is found before the headers, on this connection too.
     std::fs::write(&file, &pdf).unwrap();
-    let s = &app.state;
-    assert!(
-        mmr::workflow::archive::fixity(&s.db, s.store.as_ref(), None, &mmr::workflow::Silent, now())
-            .unwrap()
-            .problems
-            .is_empty()
-    );
+    assert!(app.fixity(None).problems.is_empty());
     let mut end_changed = pdf.clone();
     *end_changed.last_mut().unwrap() ^= 0x01;
     std::fs::write(&file, &end_changed).unwrap();
@@ -785,12 +774,7 @@ async fn a_changed_file_is_not_sent_with_sendfile(app: TestApp) {
 
     // Restored (and checked again): another version again, hashed once, then trusted and sent.
     std::fs::write(&file, &pdf).unwrap();
-    assert!(
-        mmr::workflow::archive::fixity(&s.db, s.store.as_ref(), None, &mmr::workflow::Silent, now())
-            .unwrap()
-            .problems
-            .is_empty()
-    );
+    assert!(app.fixity(None).problems.is_empty());
     let mut c = Client::connect(server.addr).await;
     assert_eq!(c.get(&path).await.body, pdf);
     assert_eq!(server.zero_copy().0, 1);

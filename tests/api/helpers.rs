@@ -181,6 +181,11 @@ impl TestApp {
             .unwrap()
     }
 
+    /// A fixity run over this app's archive, mailing problems through `notify` when given.
+    pub fn fixity(&self, notify: Option<(&dyn Transport, &mmr::mail::Envelope)>) -> workflow::archive::FixityReport {
+        workflow::archive::fixity(&self.db, self.state.store.as_ref(), notify, &workflow::Silent, now()).unwrap()
+    }
+
     pub async fn send(&self, request: Request<Body>) -> Reply {
         send_via(&self.router, request).await
     }

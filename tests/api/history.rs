@@ -466,7 +466,6 @@ async fn a_legacy_pdf_is_found_served_harvested_and_checked(app: TestApp) {
     assert_eq!(manifest["items"][0]["source_bundle"], Value::Null, "{manifest}");
 
     // Fixity: one file per received document; a changed byte is found.
-    let s = &app.state;
     let transport = MemoryTransport::new();
     let envelope = Envelope {
         from: "UCCN <mmr@uccn.test>".into(),
@@ -474,14 +473,7 @@ async fn a_legacy_pdf_is_found_served_harvested_and_checked(app: TestApp) {
         cc: vec![],
         message_id: "fixity.history@uccn.test".into(),
     };
-    let clean = workflow::archive::fixity(
-        &s.db,
-        s.store.as_ref(),
-        Some((&transport, &envelope)),
-        &mmr::workflow::Silent,
-        now(),
-    )
-    .unwrap();
+    let clean = app.fixity(Some((&transport, &envelope)));
     assert_eq!((clean.documents, clean.files, clean.problems.len()), (3, 3, 0));
     let sha = item["pdf"]["sha256"].as_str().unwrap_or_else(|| panic!("{item}")).to_owned();
     let path = app.archive_dir.path().join("objects").join(&sha[..2]).join(&sha[2..4]).join(&sha);
@@ -492,14 +484,7 @@ async fn a_legacy_pdf_is_found_served_harvested_and_checked(app: TestApp) {
     perms.set_readonly(false);
     std::fs::set_permissions(&path, perms).unwrap();
     std::fs::write(&path, &bytes).unwrap();
-    let report = workflow::archive::fixity(
-        &s.db,
-        s.store.as_ref(),
-        Some((&transport, &envelope)),
-        &mmr::workflow::Silent,
-        now(),
-    )
-    .unwrap();
+    let report = app.fixity(Some((&transport, &envelope)));
     assert_eq!(report.problems.len(), 1, "{report:?}");
     assert_eq!((report.problems[0].archive_id, report.problems[0].file), (id, "pdf"));
     assert_eq!(transport.messages().len(), 1);
