@@ -53,6 +53,7 @@
 //! | `unused_attachment` | error | no image uses an attachment (not checked when a text could not be read) |
 //! | `raw_html` | warning | raw HTML, shown as text and not interpreted (one per line) |
 //! | `image_without_alt` | warning | an image has no alternative text: the PDF shows it without a caption, and screen readers skip it as decoration |
+//! | `uncovered_characters` | warning | characters no font of the server has, drawn as empty boxes (naming the first few, with the line of the first) |
 //! | `inert_link` | warning | a link shown as plain text: not http(s), mailto or a heading of the report or the action plan |
 //!
 //! Findings come in a stable order: the report's by line, then the action plan's
@@ -294,12 +295,63 @@ pub fn check(req: &CheckRequest<'_>) -> Vec<Finding> {
     // Which attachments are used is known only when every text could be read.
     let all_read = report.is_some() && !matches!(plan, Some(None));
     check_attachments(req, &texts, all_read, &mut out);
+    check_coverage(req.template, &texts, &mut out);
 
     out.sort_by(|a, b| {
         let key = |f: &Finding| (f.source.rank(), f.line.unwrap_or(0));
         key(a).cmp(&key(b)).then_with(|| a.attachment.cmp(&b.attachment))
     });
     out
+}
+
+/// How many uncovered characters a warning names.
+const UNCOVERED_NAMED: usize = 8;
+
+/// Characters no face of the template has (its own and the server's extra fonts): the PDF would
+/// draw each as an empty box with no text behind it. One `uncovered_characters` warning per text,
+/// naming the first few with the line of the first. ASCII is in every face, and characters that
+/// are never drawn (controls, spaces, joiners, direction marks, variation selectors) are left out.
+fn check_coverage(template: &Template, texts: &[&Text<'_>], out: &mut Vec<Finding>) {
+    if texts.iter().all(|t| t.body.is_ascii()) {
+        return;
+    }
+    // A face that does not parse is the renderer's error to report, not the check's.
+    let Ok(fonts) = super::fonts::FontSet::load(template) else { return };
+    for text in texts {
+        let mut seen = HashSet::new();
+        let missing: Vec<(char, usize)> = text
+            .body
+            .char_indices()
+            .filter(|&(_, c)| !c.is_ascii() && drawn(c) && seen.insert(c))
+            .filter(|&(_, c)| fonts.covering(super::fonts::REGULAR, c).is_none())
+            .map(|(offset, c)| (c, text.lines.line(offset)))
+            .collect();
+        let Some(&(_, line)) = missing.first() else { continue };
+        let named: Vec<String> =
+            missing.iter().take(UNCOVERED_NAMED).map(|(c, _)| format!("“{c}” (U+{:04X})", u32::from(*c))).collect();
+        let more = missing.len().saturating_sub(UNCOVERED_NAMED);
+        let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+        out.push(Finding::new(
+            Severity::Warning,
+            "uncovered_characters",
+            text.source,
+            Some(line),
+            format!(
+                "no font of this server has {}{more}: the PDF would show empty boxes in their place \
+                 (first on line {line}); the Secretariat can add a font for the script (MMR_FONTS_DIR)",
+                named.join(", ")
+            ),
+        ));
+    }
+}
+
+/// Whether a character is drawn as a glyph (not a control, a space, or an invisible format
+/// character the shaper consumes).
+fn drawn(c: char) -> bool {
+    !(c.is_control()
+        || c.is_whitespace()
+        || matches!(c, '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}')
+        || matches!(c, '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{E0100}'..='\u{E01EF}'))
 }
 
 /// One Markdown text that could be read.

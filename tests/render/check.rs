@@ -823,3 +823,40 @@ proptest! {
         run_with(&bytes, None, &[], &limits);
     }
 }
+
+/// Characters no font of the server has are named, with the line of the first; Latin with its
+/// accents is covered; a font for the script (the template's extra fonts) removes the warning.
+#[test]
+fn characters_no_font_has_are_named() {
+    let report = REPORT.replacen(
+        "The city did a great deal.",
+        "The city did a great deal.\n\nÉté à Saint-Étienne.\n\nمدينة مبدعة",
+        1,
+    );
+    assert_ne!(report, REPORT, "the report holds the sentence this test replaces");
+    let findings = run(&report, Some(PLAN), &[]);
+    let uncovered = with_code(&findings, "uncovered_characters");
+    assert_eq!(uncovered.len(), 1, "{findings:?}");
+    let f = uncovered[0];
+    assert_eq!((f.severity, f.source), (Severity::Warning, Source::Report));
+    let line = report.lines().position(|l| l.starts_with("مدينة")).unwrap() + 1;
+    assert_eq!(f.line, Some(line));
+    assert!(f.message.contains("“م” (U+0645)") && f.message.contains("“ع” (U+0639)"), "{}", f.message);
+    assert!(!f.message.contains('É') && !f.message.contains('é'), "accented Latin is covered: {}", f.message);
+
+    let plain =
+        run(&REPORT.replacen("The city did a great deal.", "Été à Saint-Étienne, « 2 000 € ».", 1), Some(PLAN), &[]);
+    assert!(with_code(&plain, "uncovered_characters").is_empty(), "{plain:?}");
+
+    let template = super::scripts::template_with_extra_dir();
+    let arabic = REPORT.replacen("The city did a great deal.", "مدينة مبدعة", 1);
+    let with_font = check(&CheckRequest {
+        report_markdown: arabic.as_bytes(),
+        action_plan_markdown: Some(PLAN.as_bytes()),
+        attachments: &[],
+        template: &template,
+        limits: &Limits::default(),
+        previous_items: &[],
+    });
+    assert!(with_code(&with_font, "uncovered_characters").is_empty(), "{with_font:?}");
+}
