@@ -373,7 +373,9 @@ async fn the_secretariat_accepts_and_publishes(b: &Browser, smtp: &SmtpServer) {
     for v in versions {
         hrefs.push(v.attr("href").await.unwrap().unwrap_or_default());
     }
-    let second = hrefs.iter().max().expect("versions").clone();
+    // The latest version: the highest id (compared as numbers, not as text).
+    let id_of = |href: &String| href.trim_start_matches("/submissions/").parse::<i64>().unwrap_or(0);
+    let second = hrefs.iter().max_by_key(|h| id_of(h)).expect("versions").clone();
     b.open(&format!("{second}?lang=en")).await;
     assert!(b.text("main").await.contains("What changed from version 1 to version 2"));
     assert_eq!(b.text("pre.diff .add").await, "+Braga made films with Lyon.");
