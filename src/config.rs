@@ -265,6 +265,9 @@ pub enum Command {
         #[command(subcommand)]
         command: StaffCommand,
     },
+    /// Print the API's OpenAPI 3.1 document (what `GET /api/v1/openapi.json` serves), e.g. to
+    /// generate a client; needs no database.
+    Openapi,
     /// Demonstration content for a new installation (`make run`); `mmr serve` never adds it.
     Demo {
         #[command(subcommand)]

@@ -87,6 +87,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             serve(db, opts, rules, store, cli.global.reminders.clone(), &cli.global.data_dir, pdf_budget)
         }
         Command::Migrate => startup::migrate(&connect()?),
+        Command::Openapi => {
+            println!("{}", mmr::http::openapi::json());
+            Ok(())
+        }
         Command::Cities { command: CitiesCommand::Import { file, if_empty } } => {
             let data = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let rows = workflow::import::parse_csv(&data, now().date())?;
@@ -477,7 +481,7 @@ fn serve(
             let metrics = tokio::net::TcpListener::bind(metrics_bind)
                 .await
                 .with_context(|| format!("MMR_METRICS_BIND / --metrics-bind: cannot listen on {metrics_bind}"))?;
-            let app = mmr::http::metrics::router().with_state(state.clone());
+            let app = axum::Router::from(mmr::http::metrics::router()).with_state(state.clone());
             tracing::info!(addr = %metrics.local_addr()?, "metrics on http://{}/metrics", metrics.local_addr()?);
             tokio::spawn(async move { axum::serve(metrics, app).await });
         }

@@ -1,9 +1,11 @@
 //! `GET /api/v1/audit`: every recorded state change, newest first (Secretariat).
 
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::{ApiQuery, Auth};
 use super::{ApiError, AppState, ListView, PageQuery};
@@ -11,18 +13,21 @@ use crate::domain::auth::Action;
 use crate::workflow;
 use crate::workflow::{AuditEvent, AuditFilter};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/audit", get(list))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct AuditView {
     id: i64,
+    #[schema(format = DateTime)]
     at: String,
     actor: String,
     action: String,
     subject_type: String,
     subject_id: String,
+    /// What changed, as the action records it.
+    #[schema(value_type = Object)]
     details: serde_json::Value,
     request_id: Option<String>,
     client_addr: Option<String>,
@@ -44,18 +49,23 @@ impl From<AuditEvent> for AuditView {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct AuditQuery {
     /// Only this action, such as `city.update`.
     action: Option<String>,
     subject_type: Option<String>,
     subject_id: Option<String>,
+    #[param(minimum = 1, maximum = 1_000_000)]
     page: Option<i64>,
+    #[param(minimum = 1, maximum = 200)]
     per_page: Option<i64>,
 }
 
 /// The audit log, filtered by action and subject, paginated (Secretariat).
+#[utoipa::path(get, path = "/audit", tag = "administration", params(AuditQuery), security(("bearer" = [])),
+    responses((status = 200, description = "A page of events, newest first", body = ListView<AuditView>)))]
 async fn list(
     State(state): State<AppState>,
     auth: Auth,

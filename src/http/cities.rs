@@ -3,9 +3,11 @@
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery, Auth};
 use super::{ApiError, AppState, ListView, PageQuery};
@@ -18,21 +20,36 @@ use crate::domain::{Invalid, parse_date};
 use crate::workflow;
 use crate::workflow::cities::CityFilter;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/cities", get(list).post(create)).route("/cities/{slug}", get(show).patch(update))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(show, update))
 }
 
 /// A city as the API shows it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct CityView {
+    #[schema(example = "krakow")]
     slug: String,
+    #[schema(example = "Kraków")]
     name: String,
+    /// Other names the city is found by.
+    #[schema(example = json!(["Cracow", "Cracovie"]))]
     aliases: Vec<String>,
+    /// ISO 3166-1 alpha-2.
+    #[schema(example = "PL")]
     country: String,
+    /// The creative field's slug.
+    #[schema(example = "literature")]
     field: String,
+    #[schema(format = Date, example = "2013-10-21")]
     designation_date: String,
+    /// IANA time zone: deadlines fall at the end of the day there.
+    #[schema(example = "Europe/Warsaw")]
     time_zone: String,
+    /// The city's language for mail and the report skeleton: `en` or `fr`.
+    #[schema(example = "en")]
     language: String,
+    /// `active`, `withdrawn` or `suspended`.
+    #[schema(example = "active")]
     status: String,
 }
 
@@ -52,15 +69,18 @@ impl From<City> for CityView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct FieldPeriodView {
     field: String,
+    #[schema(format = Date)]
     from: String,
+    /// `null` for the current field.
+    #[schema(format = Date)]
     until: Option<String>,
 }
 
 /// One city with the history of its creative fields.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct CityDetailView {
     #[serde(flatten)]
     city: CityView,
@@ -81,20 +101,31 @@ impl CityDetailView {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// A creative field's slug.
+    #[param(example = "literature")]
     field: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    #[param(example = "PL")]
     country: Option<String>,
+    /// `active`, `withdrawn` or `suspended`.
     status: Option<String>,
-    /// Text matched against names and aliases, accents and case ignored.
+    /// Text matched against names and aliases, accents and case ignored (at most 200 characters).
+    #[param(example = "krakow")]
     q: Option<String>,
+    #[param(minimum = 1, maximum = 1_000_000)]
     page: Option<i64>,
+    #[param(minimum = 1, maximum = 200)]
     per_page: Option<i64>,
 }
 
 /// Lists cities, filtered by field, country, status and a text query on names and aliases;
 /// public. An unknown field, country or status is a 422, not an empty list.
+#[utoipa::path(get, path = "/cities", tag = "registry", params(ListQuery), security((), ("bearer" = [])),
+    responses((status = 200, description = "A page of cities", body = ListView<CityView>)))]
 async fn list(
     State(state): State<AppState>,
     auth: Auth,
@@ -125,6 +156,8 @@ async fn list(
 }
 
 /// One city and its field history; public.
+#[utoipa::path(get, path = "/cities/{slug}", tag = "registry", params(("slug" = String, Path, description = "The city's slug", example = "krakow")), security((), ("bearer" = [])),
+    responses((status = 200, description = "The city", body = CityDetailView)))]
 async fn show(
     State(state): State<AppState>,
     auth: Auth,
@@ -137,21 +170,37 @@ async fn show(
 }
 
 /// The body of `POST /api/v1/cities`.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewCityBody {
+    /// Lower-case ASCII letters, digits and hyphens; permanent.
+    #[schema(example = "braga")]
     slug: String,
+    #[schema(example = "Braga")]
     name: String,
     #[serde(default)]
     aliases: Vec<String>,
+    /// ISO 3166-1 alpha-2.
+    #[schema(example = "PT")]
     country: String,
+    #[schema(example = "media_arts")]
     field: String,
+    #[schema(format = Date, example = "2017-10-31")]
     designation_date: String,
+    /// IANA time zone.
+    #[schema(example = "Europe/Lisbon")]
     time_zone: String,
+    /// `en` (the default) or `fr`.
+    #[schema(example = "en")]
     language: Option<String>,
 }
 
 /// Registers a city (Secretariat). A taken slug is a 409.
+#[utoipa::path(post, path = "/cities", tag = "registry", request_body = NewCityBody, security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Registered", body = CityDetailView,
+            headers(("Location" = String, description = "The city's address"))),
+        (status = 409, description = "The slug is taken", body = super::openapi::ErrorBody)))]
 async fn create(
     State(state): State<AppState>,
     auth: Auth,
@@ -183,16 +232,19 @@ async fn create(
 }
 
 /// The body of `PATCH /api/v1/cities/{slug}`: any subset of the city's values except the slug.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CityPatchBody {
     name: Option<String>,
     aliases: Option<Vec<String>>,
     country: Option<String>,
     field: Option<String>,
+    #[schema(format = Date)]
     designation_date: Option<String>,
     time_zone: Option<String>,
     language: Option<String>,
+    /// `active`, `withdrawn` or `suspended`.
+    #[schema(example = "active")]
     status: Option<String>,
 }
 
@@ -213,6 +265,8 @@ impl CityPatchBody {
 }
 
 /// Edits a city (Secretariat). A change of field is kept in the city's field history.
+#[utoipa::path(patch, path = "/cities/{slug}", tag = "registry", params(("slug" = String, Path, description = "The city's slug", example = "krakow")), request_body = CityPatchBody,
+    security(("bearer" = [])), responses((status = 200, description = "The city as it now is", body = CityDetailView)))]
 async fn update(
     State(state): State<AppState>,
     auth: Auth,

@@ -3,24 +3,25 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, patch};
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::cities::path_slug;
 use super::extract::{ApiJson, ApiPath, ApiQuery, Auth};
+use super::openapi::ErrorBody;
 use super::{ApiError, AppState, ListView, PageQuery, double_option};
 use crate::domain::auth::{Action, CityRef};
 use crate::domain::contacts::{Contact, ContactPatch, NewContact};
 use crate::workflow;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/cities/{slug}/contacts", get(list).post(create))
-        .route("/cities/{slug}/contacts/{id}", patch(update).delete(delete))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(update, delete))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct ContactView {
     id: i64,
     name: String,
@@ -37,6 +38,8 @@ impl From<Contact> for ContactView {
 }
 
 /// A city's contacts, the primary first (the city itself and the Secretariat).
+#[utoipa::path(get, path = "/cities/{slug}/contacts", tag = "registry", params(("slug" = String, Path, description = "The city's slug", example = "krakow"), PageQuery), security(("bearer" = [])),
+    responses((status = 200, description = "A page of contacts", body = ListView<ContactView>)))]
 async fn list(
     State(state): State<AppState>,
     auth: Auth,
@@ -60,10 +63,12 @@ async fn list(
     Ok(Json(ListView::of(contacts, &page, ContactView::from)?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewContactBody {
+    #[schema(example = "Ana Sousa")]
     name: String,
+    #[schema(format = Email, example = "ana.sousa@cm-braga.pt")]
     email: String,
     role: Option<String>,
     phone: Option<String>,
@@ -72,6 +77,9 @@ struct NewContactBody {
 }
 
 /// Adds a contact (Secretariat); `primary: true` demotes the previous primary.
+#[utoipa::path(post, path = "/cities/{slug}/contacts", tag = "registry", params(("slug" = String, Path, description = "The city's slug", example = "krakow")), request_body = NewContactBody,
+    security(("bearer" = [])), responses((status = 201, description = "Added", body = ContactView),
+        (status = 409, description = "The address is already a contact of the city", body = ErrorBody)))]
 async fn create(
     State(state): State<AppState>,
     auth: Auth,
@@ -92,7 +100,7 @@ async fn create(
     Ok((StatusCode::CREATED, Json(contact.into())))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ContactPatchBody {
     name: Option<String>,
@@ -117,6 +125,9 @@ impl ContactPatchBody {
 }
 
 /// Changes a contact (Secretariat); `null` clears the role or phone.
+#[utoipa::path(patch, path = "/cities/{slug}/contacts/{id}", tag = "registry", params(("slug" = String, Path, description = "The city's slug", example = "krakow"), ("id" = i64, Path, description = "The contact's id")), request_body = ContactPatchBody,
+    security(("bearer" = [])), responses((status = 200, description = "The contact as it now is", body = ContactView),
+        (status = 409, description = "The address is already a contact of the city", body = ErrorBody)))]
 async fn update(
     State(state): State<AppState>,
     auth: Auth,
@@ -138,6 +149,8 @@ async fn update(
 }
 
 /// Removes a contact (Secretariat).
+#[utoipa::path(delete, path = "/cities/{slug}/contacts/{id}", tag = "registry", params(("slug" = String, Path, description = "The city's slug", example = "krakow"), ("id" = i64, Path, description = "The contact's id")), security(("bearer" = [])),
+    responses((status = 204, description = "Removed")))]
 async fn delete(
     State(state): State<AppState>,
     auth: Auth,

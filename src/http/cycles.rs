@@ -7,10 +7,12 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::cities::path_slug;
 use super::extract::{ApiJson, ApiPath, ApiQuery, Auth};
@@ -26,19 +28,19 @@ use crate::workflow::cycles::{CycleSelection, Extension};
 use crate::workflow::desk::BoardRequest;
 use crate::workflow::{self, Actor};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/cycles", get(board))
-        .route("/cycles/{id}", get(show))
-        .route("/cycles/{id}/extension", post(extend))
-        .route("/cycles/{id}/due-date", put(set_due_date))
-        .route("/cities/{slug}/cycles", get(city_cycles))
-        .route("/cities/{slug}/deadlines.ics", get(city_calendar))
-        .route("/deadlines.ics", get(calendar))
-        .route("/dashboard", get(dashboard))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(board))
+        .routes(routes!(show))
+        .routes(routes!(extend))
+        .routes(routes!(set_due_date))
+        .routes(routes!(city_cycles))
+        .routes(routes!(city_calendar))
+        .routes(routes!(calendar))
+        .routes(routes!(dashboard))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct CityBriefView {
     slug: String,
     name: String,
@@ -47,7 +49,7 @@ struct CityBriefView {
 }
 
 /// A cycle with its derived state.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct CycleView {
     id: i64,
     city: CityBriefView,
@@ -64,6 +66,8 @@ struct CycleView {
     deadline: String,
     time_zone: String,
     window_opens: String,
+    /// `upcoming`, `open`, `submitted`, `revision_requested`, `accepted`, `overdue` or `closed`.
+    #[schema(pattern = "^(upcoming|open|submitted|revision_requested|accepted|overdue|closed)$")]
     status: &'static str,
     days_left: i64,
     days_overdue: i64,
@@ -118,23 +122,40 @@ impl From<&CycleOverview> for CycleView {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct BoardQuery {
+    /// `upcoming`, `open`, `submitted`, `revision_requested`, `accepted`, `overdue` or `closed`.
     status: Option<String>,
+    /// A creative field's slug.
     field: Option<String>,
+    /// ISO 3166-1 alpha-2.
     country: Option<String>,
+    /// Due on or after this date.
+    #[param(format = Date)]
     due_from: Option<String>,
+    /// Due on or before this date.
+    #[param(format = Date)]
     due_to: Option<String>,
+    /// At least this many days overdue.
+    #[param(minimum = 0)]
     min_days_overdue: Option<i64>,
+    /// `due_date` (the default), `-due_date`, `days_overdue` or `city`.
     sort: Option<String>,
+    /// `csv`: the whole filtered list as CSV (so does `Accept: text/csv`).
     format: Option<String>,
+    #[param(minimum = 1, maximum = 1_000_000)]
     page: Option<i64>,
+    #[param(minimum = 1, maximum = 200)]
     per_page: Option<i64>,
 }
 
 /// The board: cycles filtered by status, field, country, due window and days overdue, sorted,
 /// paginated; `?format=csv` or `Accept: text/csv` gives the whole filtered list as CSV.
+#[utoipa::path(get, path = "/cycles", tag = "cycles", params(BoardQuery), security(("bearer" = [])),
+    responses((status = 200, description = "A page of cycles, or all of them as CSV", content(
+        (ListView<CycleView> = "application/json"), (String = "text/csv")))))]
 async fn board(
     State(state): State<AppState>,
     auth: Auth,
@@ -198,7 +219,7 @@ fn csv_response(rows: &[CycleOverview]) -> Result<Response, ApiError> {
         .into_response())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct SubmissionBrief {
     id: i64,
     version: i32,
@@ -208,7 +229,7 @@ struct SubmissionBrief {
     revision_due: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct ExtensionView {
     from: String,
     to: String,
@@ -230,7 +251,7 @@ impl From<Extension> for ExtensionView {
 }
 
 /// One cycle with its versions and the history of its deadline.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct CycleDetailView {
     #[serde(flatten)]
     cycle: CycleView,
@@ -261,6 +282,8 @@ impl CycleDetailView {
 }
 
 /// One cycle: the city, its coordinator and the Secretariat.
+#[utoipa::path(get, path = "/cycles/{id}", tag = "cycles", params(("id" = i64, Path, description = "The cycle's id")), security(("bearer" = [])),
+    responses((status = 200, description = "The cycle", body = CycleDetailView)))]
 async fn show(
     State(state): State<AppState>,
     auth: Auth,
@@ -281,7 +304,7 @@ async fn show(
 
 /// A past round of a city that the system knows nothing of (see
 /// [`workflow::cycles::UntrackedRound`]).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct NotTrackedView {
     number: u32,
     period_start_year: i32,
@@ -289,23 +312,27 @@ struct NotTrackedView {
     /// The regular due date of the round.
     due_date: String,
     /// `not_tracked`.
+    #[schema(pattern = "^not_tracked$")]
     status: &'static str,
 }
 
 /// An entry of a city's list of rounds: a cycle, or a past round not tracked.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(untagged)]
 enum RoundView {
     Cycle(Box<CycleDetailView>),
     NotTracked(NotTrackedView),
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct CityCyclesQuery {
     /// `not_tracked`: list the past rounds neither created nor imported too.
     include: Option<String>,
+    #[param(minimum = 1, maximum = 1_000_000)]
     page: Option<i64>,
+    #[param(minimum = 1, maximum = 200)]
     per_page: Option<i64>,
 }
 
@@ -313,6 +340,8 @@ struct CityCyclesQuery {
 /// past rounds the system knows nothing of (due before `MMR_FIRST_DUE_YEAR`, never imported)
 /// are listed in their place among them, as `{number, period_start_year, period_end_year,
 /// due_date, status: "not_tracked"}`: the same rounds the dashboard counts as `not_tracked`.
+#[utoipa::path(get, path = "/cities/{slug}/cycles", tag = "cycles", params(("slug" = String, Path, description = "The city's slug", example = "krakow"), CityCyclesQuery), security(("bearer" = [])),
+    responses((status = 200, description = "A page of the city's rounds", body = ListView<RoundView>)))]
 async fn city_cycles(
     State(state): State<AppState>,
     auth: Auth,
@@ -363,14 +392,20 @@ async fn city_cycles(
     Ok(Json(ListView::of(views, &page, |v| v)?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ExtensionBody {
+    /// The new due date, later than the one in force.
+    #[schema(format = Date, example = "2027-03-31")]
     due_date: String,
+    #[schema(example = "The city council's elections delayed the report.")]
     reason: String,
 }
 
 /// Grants an extension (Secretariat): a later date and a reason, kept as history.
+#[utoipa::path(post, path = "/cycles/{id}/extension", tag = "cycles", params(("id" = i64, Path, description = "The cycle's id")), request_body = ExtensionBody,
+    security(("bearer" = [])), responses((status = 200, description = "The cycle as it now is", body = CycleDetailView),
+        (status = 409, description = "The report is accepted, or the round was closed by the history import", body = super::openapi::ErrorBody)))]
 async fn extend(
     State(state): State<AppState>,
     auth: Auth,
@@ -384,13 +419,16 @@ async fn extend(
     .await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct DueDateBody {
+    #[schema(format = Date, example = "2027-06-30")]
     due_date: String,
 }
 
 /// Sets a cycle's scheduled due date, for catch-up rounds (Secretariat).
+#[utoipa::path(put, path = "/cycles/{id}/due-date", tag = "cycles", params(("id" = i64, Path, description = "The cycle's id")), request_body = DueDateBody,
+    security(("bearer" = [])), responses((status = 200, description = "The cycle as it now is", body = CycleDetailView)))]
 async fn set_due_date(
     State(state): State<AppState>,
     auth: Auth,
@@ -423,7 +461,7 @@ async fn change(
     Ok(Json(CycleDetailView::new(&cycle, extensions)))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct OnTimeView {
     past_cycles: usize,
     on_time: usize,
@@ -437,21 +475,26 @@ impl From<crate::workflow::cycles::OnTime> for OnTimeView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct DashboardView {
     as_of: String,
     total: usize,
     by_status: std::collections::BTreeMap<&'static str, usize>,
     by_field: std::collections::BTreeMap<String, std::collections::BTreeMap<&'static str, usize>>,
     by_country: std::collections::BTreeMap<String, std::collections::BTreeMap<&'static str, usize>>,
+    /// By the year the reports are due (JSON object keys are strings).
+    #[schema(value_type = std::collections::BTreeMap<String, std::collections::BTreeMap<String, usize>>)]
     by_due_year: std::collections::BTreeMap<i32, std::collections::BTreeMap<&'static str, usize>>,
     on_time_by_field: std::collections::BTreeMap<String, OnTimeView>,
     /// Per round: the year the reports were due.
+    #[schema(value_type = std::collections::BTreeMap<String, OnTimeView>)]
     on_time_by_round: std::collections::BTreeMap<i32, OnTimeView>,
+    #[schema(value_type = std::collections::BTreeMap<String, std::collections::BTreeMap<String, OnTimeView>>)]
     on_time_by_field_and_round: std::collections::BTreeMap<String, std::collections::BTreeMap<i32, OnTimeView>>,
     /// Overdue reports of cities that cannot be reminded (no contact, or every message failed).
     cannot_be_reminded: usize,
     /// Past rounds neither created nor imported, by due year: not tracked (never overdue).
+    #[schema(value_type = std::collections::BTreeMap<String, usize>)]
     not_tracked: std::collections::BTreeMap<i32, usize>,
 }
 
@@ -479,6 +522,8 @@ impl DashboardView {
 
 /// Counts by status per field, country and due year, and on-time rates per field (the
 /// Secretariat; a coordinator sees their field).
+#[utoipa::path(get, path = "/dashboard", tag = "cycles", security(("bearer" = [])),
+    responses((status = 200, description = "The counts", body = DashboardView)))]
 async fn dashboard(State(state): State<AppState>, auth: Auth) -> Result<Json<DashboardView>, ApiError> {
     let principal = auth.signed_in()?.clone();
     if matches!(principal.scope, Scope::City { .. }) {
@@ -492,6 +537,8 @@ async fn dashboard(State(state): State<AppState>, auth: Auth) -> Result<Json<Das
 }
 
 /// A city's deadlines as an iCalendar feed.
+#[utoipa::path(get, path = "/cities/{slug}/deadlines.ics", tag = "cycles", params(("slug" = String, Path, description = "The city's slug", example = "krakow")), security(("bearer" = [])),
+    responses((status = 200, description = "An iCalendar feed (RFC 5545)", content_type = "text/calendar", body = String)))]
 async fn city_calendar(
     State(state): State<AppState>,
     auth: Auth,
@@ -513,6 +560,8 @@ async fn city_calendar(
 
 /// Every deadline the caller may see (the Secretariat: all; a coordinator: their field; a city:
 /// its own) as an iCalendar feed.
+#[utoipa::path(get, path = "/deadlines.ics", tag = "cycles", security(("bearer" = [])),
+    responses((status = 200, description = "An iCalendar feed (RFC 5545)", content_type = "text/calendar", body = String)))]
 async fn calendar(State(state): State<AppState>, auth: Auth) -> Result<Response, ApiError> {
     let principal = auth.signed_in()?.clone();
     let mut sel = CycleSelection::default();

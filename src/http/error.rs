@@ -183,12 +183,19 @@ impl From<Error> for ApiError {
 }
 
 /// One finding of the template check, as clients see it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FindingView {
+    /// `error` (the report cannot be submitted) or `warning`.
+    #[schema(example = "error")]
     severity: &'static str,
+    /// A stable code, e.g. `missing_section`.
+    #[schema(example = "missing_section")]
     code: &'static str,
     message: String,
+    /// `report`, `action_plan` or `attachment`.
+    #[schema(example = "report")]
     source: &'static str,
+    /// The line (from 1) in the source.
     #[serde(skip_serializing_if = "Option::is_none")]
     line: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]

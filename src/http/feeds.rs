@@ -6,24 +6,26 @@
 //! public in its current form (a backdated publication still shows as new).
 //! Entry ids are `tag:` URIs (RFC 4151) on the public URL's host, so they never change.
 
-use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::ApiQuery;
 use super::oai::escape;
 use super::{ApiError, AppState, rfc3339};
 use crate::workflow::catalog::{self, FEED_SIZE, Filter, Record, SearchParams, page_url};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/feeds/archive.atom", get(feed))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(feed))
 }
 
 /// The newest reports, or with the archive search's filters (`field`, `country`, `region`,
 /// `year`, `language`, `city`, `q`) the newest of that selection, so a reader can follow a field,
 /// a country or a subject. Not paged.
+#[utoipa::path(get, path = "/feeds/archive.atom", tag = "harvesting", params(SearchParams), security((), ("bearer" = [])),
+    responses((status = 200, description = "An Atom feed (RFC 4287)", content_type = "application/atom+xml", body = String)))]
 async fn feed(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,

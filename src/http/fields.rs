@@ -1,22 +1,26 @@
 //! `GET /api/v1/fields`: the creative fields, public.
 
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::{ApiQuery, Auth};
 use super::{ApiError, AppState, ListView, PageQuery};
 use crate::domain::auth::Action;
 use crate::workflow;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/fields", get(list))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct FieldView {
+    #[schema(example = "gastronomy")]
     slug: String,
+    #[schema(example = "Gastronomy")]
     name: String,
     /// The French name (UNESCO's), `null` where none is recorded.
     name_fr: Option<String>,
@@ -26,6 +30,8 @@ struct FieldView {
 }
 
 /// Every creative field with its number of cities; anyone may read it.
+#[utoipa::path(get, path = "/fields", tag = "registry", params(PageQuery), security((), ("bearer" = [])),
+    responses((status = 200, description = "The fields", body = ListView<FieldView>)))]
 async fn list(
     State(state): State<AppState>,
     auth: Auth,

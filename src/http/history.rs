@@ -8,9 +8,11 @@ use std::collections::HashMap;
 
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{StatusCode, header};
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use super::extract::{ApiQuery, Auth};
 use super::upload::multipart_error;
@@ -19,18 +21,33 @@ use crate::workflow;
 use crate::workflow::history::{Files, HistorySummary};
 
 /// The import takes PDFs with its manifest: up to `max_body` bytes (`MMR_MAX_BODY_BYTES`).
-pub fn router(max_body: usize) -> Router<AppState> {
-    Router::new().route("/history/import", post(import).layer(super::body_limit(max_body)))
+pub fn router(max_body: usize) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(import).layer(super::body_limit(max_body)))
 }
 
-#[derive(Deserialize)]
+/// The import as `multipart/form-data`.
+#[derive(ToSchema)]
+#[allow(dead_code, reason = "the multipart form's description: `read_body` reads its parts")]
+struct ImportForm {
+    /// The manifest (CSV; see README, "Past rounds").
+    #[schema(content_media_type = "text/csv")]
+    manifest: String,
+    /// A PDF the manifest names, per part, with its file name.
+    #[schema(content_media_type = "application/pdf")]
+    file: Option<Vec<String>>,
+}
+
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ImportQuery {
+    /// `true`: check everything and write nothing.
     #[serde(default)]
     dry_run: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = ImportedRoundView)]
 struct RoundView {
     line: u64,
     city: String,
@@ -44,7 +61,8 @@ struct RoundView {
     text_note: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = ImportSummaryView)]
 struct SummaryView {
     dry_run: bool,
     imported: usize,
@@ -83,6 +101,10 @@ impl From<HistorySummary> for SummaryView {
 }
 
 /// Imports past reporting rounds (Secretariat): all or nothing, idempotent, every bad line named.
+#[utoipa::path(post, path = "/history/import", tag = "history", params(ImportQuery),
+    request_body(description = "The manifest alone (CSV), or the manifest with the PDFs it names",
+        content((String = "text/csv"), (ImportForm = "multipart/form-data"))),
+    security(("bearer" = [])), responses((status = 200, description = "What was imported, round by round", body = SummaryView)))]
 async fn import(
     State(state): State<AppState>,
     auth: Auth,

@@ -21,12 +21,12 @@
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
@@ -55,8 +55,8 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
 }
 
 /// The `/metrics` route.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/metrics", get(scrape))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(scrape))
 }
 
 /// Counts each request and times it, by method, route template and status.
@@ -81,6 +81,10 @@ pub async fn track(request: Request, next: Next) -> Response {
     response
 }
 
+/// The service's metrics (see the module doc); on the main address unless `MMR_METRICS_BIND`
+/// gives them one of their own.
+#[utoipa::path(get, path = "/metrics", tag = "operations", security((), ("bearer" = [])),
+    responses((status = 200, description = "Prometheus text exposition format 0.0.4", content_type = "text/plain; version=0.0.4", body = String)))]
 async fn scrape(State(state): State<AppState>) -> Response {
     let Some(handle) = handle() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "metrics are not recorded by this process\n").into_response();

@@ -23,6 +23,7 @@ mod health;
 mod history;
 pub mod metrics;
 mod oai;
+pub mod openapi;
 mod ratelimit;
 mod reminders;
 mod server;
@@ -35,6 +36,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::response::IntoResponse;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Request, Response, header};
 use chrono::NaiveDateTime;
@@ -161,6 +165,37 @@ impl AppState {
     }
 }
 
+/// Every route with its OpenAPI operation (see `openapi`): the API under `/api/v1` and, beside
+/// it, the probes, OAI-PMH, the feed and (when `metrics_here`) `/metrics`.
+fn routes(max_body: usize, metrics_here: bool) -> OpenApiRouter<AppState> {
+    let api = OpenApiRouter::new()
+        .merge(fields::router())
+        .merge(cities::router())
+        .merge(contacts::router())
+        .merge(cycles::router())
+        .merge(reminders::router())
+        .merge(submissions::router(max_body))
+        .merge(archive::router())
+        .merge(history::router(max_body))
+        .merge(audit::router())
+        .merge(tokens::router())
+        .routes(routes!(openapi_json))
+        .fallback(|| async { ApiError::not_found("no such route") });
+    OpenApiRouter::new()
+        .merge(if metrics_here { metrics::router() } else { OpenApiRouter::new() })
+        .merge(health::router())
+        .merge(oai::router())
+        .merge(feeds::router())
+        .nest("/api/v1", api)
+}
+
+/// This API's OpenAPI 3.1 document.
+#[utoipa::path(get, path = "/openapi.json", tag = "harvesting", security((), ("bearer" = [])),
+    responses((status = 200, description = "The OpenAPI document", content_type = "application/json", body = Object)))]
+async fn openapi_json() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "public, max-age=3600")], openapi::json())
+}
+
 /// The whole API.
 pub fn router(state: AppState) -> Router {
     router_with_pages(state, None)
@@ -170,25 +205,9 @@ pub fn router(state: AppState) -> Router {
 /// address outside the API, unknown ones with their 404 page), under the same layers. Without
 /// pages an unknown address is the API's JSON 404.
 pub fn router_with_pages(state: AppState, pages: Option<Router>) -> Router {
-    let api = Router::new()
-        .merge(fields::router())
-        .merge(cities::router())
-        .merge(contacts::router())
-        .merge(cycles::router())
-        .merge(reminders::router())
-        .merge(submissions::router(state.max_body_bytes))
-        .merge(archive::router())
-        .merge(history::router(state.max_body_bytes))
-        .merge(audit::router())
-        .merge(tokens::router());
     // Installed before anything is counted.
     metrics::handle();
-    let routes = Router::new()
-        .merge(if state.metrics_here { metrics::router() } else { Router::new() })
-        .merge(health::router())
-        .merge(oai::router())
-        .merge(feeds::router())
-        .nest("/api/v1", api.fallback(|| async { ApiError::not_found("no such route") }))
+    let routes = Router::from(routes(state.max_body_bytes, state.metrics_here))
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 axum::http::StatusCode::METHOD_NOT_ALLOWED,
@@ -282,11 +301,14 @@ fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 /// A page of a list: `{"items": [...], "total": N, "page": P, "per_page": K}`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct ListView<T> {
     items: Vec<T>,
+    /// Items in the whole list.
     total: i64,
+    /// This page's number, from 1.
     page: i64,
+    /// Items a page.
     per_page: i64,
 }
 
@@ -307,10 +329,15 @@ impl<T> ListView<T> {
 }
 
 /// `?page=&per_page=`, shared by every list.
-#[derive(serde::Deserialize, Default)]
+#[derive(serde::Deserialize, Default, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct PageQuery {
+    /// The page, from 1.
+    #[param(minimum = 1, maximum = 1_000_000)]
     page: Option<i64>,
+    /// Items a page (default 50).
+    #[param(minimum = 1, maximum = 200)]
     per_page: Option<i64>,
 }
 

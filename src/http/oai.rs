@@ -26,16 +26,16 @@
 
 use std::collections::BTreeMap;
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{ApiError, AppState, rfc3339};
 use crate::workflow::Conn;
@@ -44,14 +44,61 @@ use crate::workflow::harvest::{self, Harvested, Selection, Withdrawn};
 
 const REPOSITORY_NAME: &str = "UNESCO Creative Cities Network — Membership Monitoring Reports";
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/oai", get(by_get).post(by_post))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(by_get, by_post))
 }
 
+/// An OAI-PMH 2.0 request's arguments. A bad or missing one is answered in XML with OAI-PMH's own
+/// error (`badArgument`, `badVerb`, ...), status 200 as the protocol has it.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code, reason = "the arguments' description: the handler parses the raw query, as OAI-PMH requires")]
+struct OaiArguments {
+    /// `Identify`, `ListMetadataFormats`, `ListSets`, `ListIdentifiers`, `ListRecords` or `GetRecord`.
+    #[param(example = "ListRecords")]
+    verb: Option<String>,
+    /// `oai_dc`.
+    #[param(example = "oai_dc", rename = "metadataPrefix")]
+    metadata_prefix: Option<String>,
+    /// A record's identifier (GetRecord, ListMetadataFormats).
+    identifier: Option<String>,
+    /// A set spec: `field`, `field:<slug>`, `country`, `country:<code>`, `region`, `region:<slug>`.
+    set: Option<String>,
+    /// From this date or time (UTC, `YYYY-MM-DD` or `YYYY-MM-DDThh:mm:ssZ`).
+    from: Option<String>,
+    /// Until this date or time.
+    until: Option<String>,
+    /// The token a previous list answer ended with.
+    #[param(rename = "resumptionToken")]
+    resumption_token: Option<String>,
+}
+
+/// The form of an OAI-PMH request by POST: the same arguments.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code, reason = "the form's description: the handler parses the raw body, as OAI-PMH requires")]
+struct OaiForm {
+    verb: Option<String>,
+    #[schema(rename = "metadataPrefix")]
+    metadata_prefix: Option<String>,
+    identifier: Option<String>,
+    set: Option<String>,
+    from: Option<String>,
+    until: Option<String>,
+    #[schema(rename = "resumptionToken")]
+    resumption_token: Option<String>,
+}
+
+/// An OAI-PMH 2.0 request (`oai_dc`) over the published reports.
+#[utoipa::path(get, path = "/oai", tag = "harvesting", params(OaiArguments), security((), ("bearer" = [])),
+    responses((status = 200, description = "The OAI-PMH answer, or its error", content_type = "text/xml", body = String)))]
 async fn by_get(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
     answer(&state, query.unwrap_or_default().into_bytes()).await
 }
 
+/// An OAI-PMH 2.0 request by POST, form-encoded.
+#[utoipa::path(post, path = "/oai", tag = "harvesting", request_body(content = OaiForm, content_type = "application/x-www-form-urlencoded"),
+    security((), ("bearer" = [])),
+    responses((status = 200, description = "The OAI-PMH answer, or its error", content_type = "text/xml", body = String)))]
 async fn by_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     let form = headers
         .get(header::CONTENT_TYPE)

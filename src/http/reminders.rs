@@ -3,9 +3,11 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, get, patch};
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::cities::path_slug;
 use super::extract::{ApiJson, ApiPath, ApiQuery, Auth};
@@ -18,20 +20,20 @@ use crate::domain::{Invalid, parse_date};
 use crate::workflow;
 use crate::workflow::reminders::{Reminder, ReminderFilter, Suppression};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/reminders", get(ledger))
-        .route("/cities/{slug}/reminders", get(city_reminders))
-        .route("/cities/{slug}/reminder-suppressions", get(suppressions).post(suppress))
-        .route("/cities/{slug}/reminder-suppressions/{id}", delete(lift))
-        .route("/fields/{slug}", patch(update_field))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(ledger))
+        .routes(routes!(city_reminders))
+        .routes(routes!(suppressions, suppress))
+        .routes(routes!(lift))
+        .routes(routes!(update_field))
 }
 
 fn timestamp(t: chrono::NaiveDateTime) -> String {
     t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct ReminderView {
     id: i64,
     city: String,
@@ -70,16 +72,27 @@ impl ReminderView {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct LedgerQuery {
+    /// A city's slug (the ledger only).
     city: Option<String>,
+    /// A cycle's id.
     cycle: Option<i64>,
+    /// `planned`, `sending`, `sent`, `failed`, `skipped` or `cancelled`.
     state: Option<String>,
+    /// `deadline` or `revision`.
     kind: Option<String>,
+    /// To be sent on or after this date.
+    #[param(format = Date)]
     send_from: Option<String>,
+    /// To be sent on or before this date.
+    #[param(format = Date)]
     send_to: Option<String>,
+    #[param(minimum = 1, maximum = 1_000_000)]
     page: Option<i64>,
+    #[param(minimum = 1, maximum = 200)]
     per_page: Option<i64>,
 }
 
@@ -104,6 +117,8 @@ impl LedgerQuery {
 }
 
 /// The whole ledger, by send date (Secretariat), filtered by city, cycle, state, kind and dates.
+#[utoipa::path(get, path = "/reminders", tag = "reminders", params(LedgerQuery), security(("bearer" = [])),
+    responses((status = 200, description = "A page of the ledger, by send date", body = ListView<ReminderView>)))]
 async fn ledger(
     State(state): State<AppState>,
     auth: Auth,
@@ -127,6 +142,8 @@ async fn ledger(
 
 /// A city's reminders: what was sent and what is planned (the preview). The city, its field's
 /// coordinator (without recipients) and the Secretariat.
+#[utoipa::path(get, path = "/cities/{slug}/reminders", tag = "reminders", params(("slug" = String, Path, description = "The city's slug", example = "krakow"), LedgerQuery), security(("bearer" = [])),
+    responses((status = 200, description = "A page of the city's reminders", body = ListView<ReminderView>)))]
 async fn city_reminders(
     State(state): State<AppState>,
     auth: Auth,
@@ -152,7 +169,7 @@ async fn city_reminders(
     Ok(Json(ListView::from_page(rows, |r| ReminderView::new(r, show_recipient))))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct SuppressionView {
     id: i64,
     until: Option<String>,
@@ -174,6 +191,8 @@ impl From<Suppression> for SuppressionView {
 }
 
 /// A city's holds in force (Secretariat).
+#[utoipa::path(get, path = "/cities/{slug}/reminder-suppressions", tag = "reminders", params(("slug" = String, Path, description = "The city's slug", example = "krakow"), PageQuery), security(("bearer" = [])),
+    responses((status = 200, description = "A page of holds in force", body = ListView<SuppressionView>)))]
 async fn suppressions(
     State(state): State<AppState>,
     auth: Auth,
@@ -186,16 +205,20 @@ async fn suppressions(
     Ok(Json(ListView::of(list, &page, SuppressionView::from)?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SuppressBody {
     /// Last day held back (inclusive); absent: until lifted.
+    #[schema(format = Date, example = "2027-01-31")]
     until: Option<String>,
+    #[schema(example = "The focal point is on leave; the city asked for a pause.")]
     reason: String,
 }
 
 /// Holds back a city's reminders (Secretariat): due ones are skipped, with the reason, while the
 /// hold lasts.
+#[utoipa::path(post, path = "/cities/{slug}/reminder-suppressions", tag = "reminders", params(("slug" = String, Path, description = "The city's slug", example = "krakow")), request_body = SuppressBody,
+    security(("bearer" = [])), responses((status = 201, description = "The hold", body = SuppressionView)))]
 async fn suppress(
     State(state): State<AppState>,
     auth: Auth,
@@ -214,6 +237,8 @@ async fn suppress(
 }
 
 /// Lifts a hold (Secretariat).
+#[utoipa::path(delete, path = "/cities/{slug}/reminder-suppressions/{id}", tag = "reminders", params(("slug" = String, Path, description = "The city's slug", example = "krakow"), ("id" = i64, Path, description = "The hold's id")),
+    security(("bearer" = [])), responses((status = 204, description = "Lifted")))]
 async fn lift(
     State(state): State<AppState>,
     auth: Auth,
@@ -226,20 +251,23 @@ async fn lift(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct FieldBody {
     /// The field coordinator's address; `null` removes it.
+    #[schema(format = Email, example = "gastronomy.coordinator@example.org")]
     coordinator_email: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct FieldContactView {
     slug: String,
     coordinator_email: Option<String>,
 }
 
 /// Sets where a field's coordinator is reached (Secretariat).
+#[utoipa::path(patch, path = "/fields/{slug}", tag = "reminders", params(("slug" = String, Path, description = "The field's slug", example = "gastronomy")),
+    request_body = FieldBody, security(("bearer" = [])), responses((status = 200, description = "The field's contact", body = FieldContactView)))]
 async fn update_field(
     State(state): State<AppState>,
     auth: Auth,

@@ -9,14 +9,17 @@
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use super::error::FindingView;
 use super::extract::{ApiJson, ApiPath, ApiQuery, Auth};
-use super::upload::ReportUpload;
+use super::openapi::ErrorBody;
+use super::upload::{JsonUpload, MultipartUpload, ReportUpload};
 use super::{ApiError, AppState, ListView, PageQuery, blocking, rfc3339};
 use crate::domain::auth::{Action, Principal, Scope};
 use crate::domain::cycles::local_date;
@@ -32,22 +35,22 @@ use crate::workflow::submissions::DraftOverview;
 
 /// The routes that take a report (the draft, a submission, a preview) take up to `max_body` bytes
 /// (`MMR_MAX_BODY_BYTES`); comments and decisions take the small limit of every JSON request.
-pub fn router(max_body: usize) -> Router<AppState> {
-    Router::new()
-        .route("/cycles/{id}/draft", get(show_draft).put(save_draft).layer(super::body_limit(max_body)))
-        .route("/cycles/{id}/draft/pdf", get(draft_pdf))
-        .route("/cycles/{id}/draft/skeleton", get(draft_skeleton))
-        .route("/cycles/{id}/submissions", get(list_versions).post(submit).layer(super::body_limit(max_body)))
-        .route("/preview", post(preview).layer(super::body_limit(max_body)))
-        .route("/submissions/{id}", get(show_version))
-        .route("/submissions/{id}/pdf", get(version_pdf))
-        .route("/submissions/{id}/attachments/{name}", get(version_attachment))
-        .route("/submissions/{id}/comments", get(list_comments).post(add_comment))
-        .route("/submissions/{id}/decision", post(decide))
-        .route("/submissions/{id}/diff", get(diff))
+pub fn router(max_body: usize) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(show_draft, save_draft).layer(super::body_limit(max_body)))
+        .routes(routes!(draft_pdf))
+        .routes(routes!(draft_skeleton))
+        .routes(routes!(list_versions, submit).layer(super::body_limit(max_body)))
+        .routes(routes!(preview).layer(super::body_limit(max_body)))
+        .routes(routes!(show_version))
+        .routes(routes!(version_pdf))
+        .routes(routes!(version_attachment))
+        .routes(routes!(list_comments, add_comment))
+        .routes(routes!(decide))
+        .routes(routes!(diff))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct AttachmentView {
     name: String,
     content_type: String,
@@ -62,7 +65,7 @@ impl From<StoredAttachment> for AttachmentView {
 }
 
 /// The template check's verdict.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct CheckView {
     /// No errors: the report can be submitted.
     ok: bool,
@@ -83,7 +86,7 @@ impl From<&[Finding]> for CheckView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct DraftView {
     cycle_id: i64,
     report_markdown: String,
@@ -123,6 +126,8 @@ fn cycle_for(
 }
 
 /// The cycle's draft with the check's findings.
+#[utoipa::path(get, path = "/cycles/{id}/draft", tag = "reports", params(("id" = i64, Path, description = "The cycle's id")), security(("bearer" = [])),
+    responses((status = 200, description = "The draft and its check", body = DraftView)))]
 async fn show_draft(
     State(state): State<AppState>,
     auth: Auth,
@@ -142,6 +147,9 @@ async fn show_draft(
 }
 
 /// Saves the draft (creating or overwriting it); answers with the check's findings.
+#[utoipa::path(put, path = "/cycles/{id}/draft", tag = "reports", params(("id" = i64, Path, description = "The cycle's id")), request_body(description = "The report: JSON, or multipart/form-data with parts `report`, `action_plan` and `attachment`", content((JsonUpload = "application/json"), (MultipartUpload = "multipart/form-data"))),
+    security(("bearer" = [])), responses((status = 200, description = "Saved; the check's findings", body = DraftView),
+        (status = 409, description = "The cycle's report is accepted: its draft is closed", body = ErrorBody)))]
 async fn save_draft(
     State(state): State<AppState>,
     auth: Auth,
@@ -163,7 +171,7 @@ async fn save_draft(
 }
 
 /// The accepted action plan of the city's previous cycle.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct PreviousPlanView {
     cycle_id: i64,
     period: String,
@@ -184,13 +192,13 @@ impl From<PreviousPlan> for PreviousPlanView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct PlanItemView {
     section: String,
     text: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct SkeletonView {
     cycle_id: i64,
     language: &'static str,
@@ -205,6 +213,8 @@ struct SkeletonView {
 /// The template's skeleton in the city's language, ready to be saved as the first draft
 /// (`PUT …/draft`), with the previous accepted action plan's items to report against. Whoever
 /// may read the city's draft may read it; nothing is stored.
+#[utoipa::path(get, path = "/cycles/{id}/draft/skeleton", tag = "reports", params(("id" = i64, Path, description = "The cycle's id")), security(("bearer" = [])),
+    responses((status = 200, description = "Where a new report starts", body = SkeletonView)))]
 async fn draft_skeleton(
     State(state): State<AppState>,
     auth: Auth,
@@ -247,6 +257,8 @@ fn city_today(c: &CycleOverview, now: NaiveDateTime) -> chrono::NaiveDate {
 }
 
 /// The draft rendered as the archive would render it, marked draft; nothing is stored.
+#[utoipa::path(get, path = "/cycles/{id}/draft/pdf", tag = "reports", params(("id" = i64, Path, description = "The cycle's id")), security(("bearer" = [])),
+    responses((status = 200, description = "The draft's PDF, marked draft", content_type = "application/pdf", body = Vec<u8>)))]
 async fn draft_pdf(State(state): State<AppState>, auth: Auth, ApiPath(id): ApiPath<i64>) -> Result<Response, ApiError> {
     let principal = auth.signed_in()?.clone();
     let now = state.now();
@@ -266,6 +278,8 @@ async fn draft_pdf(State(state): State<AppState>, auth: Auth, ApiPath(id): ApiPa
 /// Any signed-in user: Markdown in, the PDF the archive would make out, marked draft. A token has
 /// one preview at a time and a few a minute (429 beyond); every rendering waits for a free slot
 /// (503 `render_busy` past the queue deadline).
+#[utoipa::path(post, path = "/preview", tag = "reports", request_body(description = "The report: JSON, or multipart/form-data with parts `report`, `action_plan` and `attachment`", content((JsonUpload = "application/json"), (MultipartUpload = "multipart/form-data"))),
+    security(("bearer" = [])), responses((status = 200, description = "The PDF, marked draft", content_type = "application/pdf", body = Vec<u8>)))]
 async fn preview(
     State(state): State<AppState>,
     auth: Auth,
@@ -293,7 +307,7 @@ async fn preview(
     Ok(pdf_response(pdf, "preview.pdf"))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct DecisionView {
     decision: String,
     comments: Option<String>,
@@ -316,7 +330,7 @@ impl From<DecisionRow> for DecisionView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct VersionView {
     id: i64,
     cycle_id: i64,
@@ -368,6 +382,8 @@ impl VersionView {
 }
 
 /// A cycle's versions, oldest first (without their text).
+#[utoipa::path(get, path = "/cycles/{id}/submissions", tag = "reports", params(("id" = i64, Path, description = "The cycle's id"), PageQuery), security(("bearer" = [])),
+    responses((status = 200, description = "A page of versions, oldest first", body = ListView<VersionView>)))]
 async fn list_versions(
     State(state): State<AppState>,
     auth: Auth,
@@ -387,7 +403,7 @@ async fn list_versions(
     Ok(Json(ListView::of(versions, &page, |v| VersionView::new(v, false))?))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct SubmittedView {
     #[serde(flatten)]
     version: VersionView,
@@ -396,6 +412,11 @@ struct SubmittedView {
 
 /// Submits the draft, or the report in the body, as a new version: 201, or 200 with the same
 /// version when that exact bundle is already awaiting review.
+#[utoipa::path(post, path = "/cycles/{id}/submissions", tag = "reports", params(("id" = i64, Path, description = "The cycle's id")), request_body(description = "The report: JSON, or multipart/form-data with parts `report`, `action_plan` and `attachment`", content((JsonUpload = "application/json"), (MultipartUpload = "multipart/form-data"))),
+    security(("bearer" = [])), responses(
+        (status = 201, description = "Submitted as a new version", body = SubmittedView),
+        (status = 200, description = "That exact bundle is already awaiting review: the same version", body = SubmittedView),
+        (status = 409, description = "The cycle takes no submission now, or has no draft to submit", body = ErrorBody)))]
 async fn submit(
     State(state): State<AppState>,
     auth: Auth,
@@ -434,7 +455,7 @@ async fn readable_version(state: &AppState, auth: &Auth, id: i64) -> Result<(Ver
     Ok((found, principal))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct VersionDetailView {
     #[serde(flatten)]
     version: VersionView,
@@ -444,6 +465,8 @@ struct VersionDetailView {
 }
 
 /// One version with its Markdown and the previous cycle's accepted action plan.
+#[utoipa::path(get, path = "/submissions/{id}", tag = "reports", params(("id" = i64, Path, description = "The version's (submission's) id")), security(("bearer" = [])),
+    responses((status = 200, description = "The version with its Markdown", body = VersionDetailView)))]
 async fn show_version(
     State(state): State<AppState>,
     auth: Auth,
@@ -459,6 +482,8 @@ async fn show_version(
 }
 
 /// A version's PDF: the archived file once accepted, otherwise rendered marked submitted.
+#[utoipa::path(get, path = "/submissions/{id}/pdf", tag = "reports", params(("id" = i64, Path, description = "The version's (submission's) id")), security(("bearer" = [])),
+    responses((status = 200, description = "The version's PDF", content_type = "application/pdf", body = Vec<u8>)))]
 async fn version_pdf(
     State(state): State<AppState>,
     auth: Auth,
@@ -476,6 +501,9 @@ async fn version_pdf(
 }
 
 /// One attachment of a version (its image).
+#[utoipa::path(get, path = "/submissions/{id}/attachments/{name}", tag = "reports",
+    params(("id" = i64, Path, description = "The version's (submission's) id"), ("name" = String, Path, description = "The attachment's file name")), security(("bearer" = [])),
+    responses((status = 200, description = "The image", content((Vec<u8> = "image/png"), (Vec<u8> = "image/jpeg")))))]
 async fn version_attachment(
     State(state): State<AppState>,
     auth: Auth,
@@ -488,7 +516,7 @@ async fn version_attachment(
     Ok(([(header::CONTENT_TYPE, content_type)], file.data).into_response())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct CommentView {
     id: i64,
     submission_id: i64,
@@ -516,6 +544,8 @@ impl From<Comment> for CommentView {
 }
 
 /// The comments on a version, oldest first.
+#[utoipa::path(get, path = "/submissions/{id}/comments", tag = "reports", params(("id" = i64, Path, description = "The version's (submission's) id"), PageQuery), security(("bearer" = [])),
+    responses((status = 200, description = "A page of comments, oldest first", body = ListView<CommentView>)))]
 async fn list_comments(
     State(state): State<AppState>,
     auth: Auth,
@@ -527,15 +557,21 @@ async fn list_comments(
     Ok(Json(ListView::of(comments, &page, CommentView::from)?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CommentBody {
+    #[schema(example = "Section 3 could say how many residents took part.")]
     body_markdown: String,
+    /// The report's section the comment is on (its key, e.g. `3`).
+    #[schema(example = "3")]
     section: Option<String>,
+    /// The comment this one answers.
     parent_id: Option<i64>,
 }
 
 /// Comments on a version: its field's coordinator and the Secretariat; the city replies.
+#[utoipa::path(post, path = "/submissions/{id}/comments", tag = "reports", params(("id" = i64, Path, description = "The version's (submission's) id")), request_body = CommentBody,
+    security(("bearer" = [])), responses((status = 201, description = "The comment", body = CommentView)))]
 async fn add_comment(
     State(state): State<AppState>,
     auth: Auth,
@@ -555,15 +591,21 @@ async fn add_comment(
     Ok((StatusCode::CREATED, Json(comment.into())))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct DecisionBody {
+    /// `accept` or `request_revision`.
+    #[schema(example = "request_revision")]
     decision: String,
+    /// What to revise (required with `request_revision`).
+    #[schema(example = "Please complete section 4 with the partnerships of 2024.")]
     comments: Option<String>,
+    /// The revised report's due date (required with `request_revision`).
+    #[schema(format = Date, example = "2027-02-28")]
     revision_due: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct DecidedView {
     #[serde(flatten)]
     decision: DecisionView,
@@ -575,6 +617,9 @@ struct DecidedView {
 }
 
 /// The Secretariat's decision on a version. An acceptance archives the version before answering.
+#[utoipa::path(post, path = "/submissions/{id}/decision", tag = "reports", params(("id" = i64, Path, description = "The version's (submission's) id")), request_body = DecisionBody,
+    security(("bearer" = [])), responses((status = 201, description = "The decision", body = DecidedView),
+        (status = 409, description = "The version is decided already, or is not the latest", body = ErrorBody)))]
 async fn decide(
     State(state): State<AppState>,
     auth: Auth,
@@ -621,7 +666,7 @@ async fn decide(
     Ok((StatusCode::CREATED, Json(DecidedView { decision: row.into(), archive_id, archive_error })))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct SectionDiffView {
     heading: Option<String>,
     key: Option<String>,
@@ -635,7 +680,7 @@ impl From<SectionDiff> for SectionDiffView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct DiffView {
     from_version: i32,
     to_version: i32,
@@ -655,6 +700,8 @@ impl From<VersionDiff> for DiffView {
 }
 
 /// What changed since the previous version, section by section.
+#[utoipa::path(get, path = "/submissions/{id}/diff", tag = "reports", params(("id" = i64, Path, description = "The version's (submission's) id")), security(("bearer" = [])),
+    responses((status = 200, description = "What changed since the previous version", body = DiffView)))]
 async fn diff(
     State(state): State<AppState>,
     auth: Auth,

@@ -3,9 +3,11 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::extract::{ApiJson, ApiPath, ApiQuery, Auth};
 use super::{ApiError, AppState, ListView, PageQuery};
@@ -14,19 +16,23 @@ use crate::workflow;
 use crate::workflow::tokens::TokenSpec;
 use crate::workflow::tokens::TokenWithCity;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/tokens", get(list).post(create)).route("/tokens/{id}", delete(revoke))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(revoke))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct TokenView {
     id: i64,
     name: String,
+    /// `city`, `coordinator` or `secretariat`.
     role: String,
     field: Option<String>,
     city: Option<String>,
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(format = DateTime)]
     last_used_at: Option<String>,
+    #[schema(format = DateTime)]
     revoked_at: Option<String>,
 }
 
@@ -50,6 +56,8 @@ impl From<TokenWithCity> for TokenView {
 }
 
 /// Every token, newest first, without secrets (Secretariat).
+#[utoipa::path(get, path = "/tokens", tag = "administration", params(PageQuery), security(("bearer" = [])),
+    responses((status = 200, description = "A page of tokens", body = ListView<TokenView>)))]
 async fn list(
     State(state): State<AppState>,
     auth: Auth,
@@ -60,16 +68,23 @@ async fn list(
     Ok(Json(ListView::of(tokens, &page, TokenView::from)?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewTokenBody {
+    /// `city`, `coordinator` or `secretariat`.
+    #[schema(example = "city")]
     role: String,
+    /// A coordinator's field.
     field: Option<String>,
+    /// A city token's city (slug).
+    #[schema(example = "braga")]
     city: Option<String>,
+    /// Who or what holds it, for the list and the audit log.
+    #[schema(example = "Braga focal point")]
     name: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct CreatedTokenView {
     id: i64,
     /// The secret, shown this once.
@@ -77,6 +92,8 @@ struct CreatedTokenView {
 }
 
 /// Issues a token (Secretariat). The secret is in this response only.
+#[utoipa::path(post, path = "/tokens", tag = "administration", request_body = NewTokenBody, security(("bearer" = [])),
+    responses((status = 201, description = "Issued; the secret is in this response only", body = CreatedTokenView)))]
 async fn create(
     State(state): State<AppState>,
     auth: Auth,
@@ -90,6 +107,8 @@ async fn create(
 }
 
 /// Revokes a token at once (Secretariat).
+#[utoipa::path(delete, path = "/tokens/{id}", tag = "administration", params(("id" = i64, Path, description = "The token's id")),
+    security(("bearer" = [])), responses((status = 204, description = "Revoked")))]
 async fn revoke(State(state): State<AppState>, auth: Auth, ApiPath(id): ApiPath<i64>) -> Result<StatusCode, ApiError> {
     auth.require(Action::Administer)?;
     let (actor, now) = (auth.actor()?, state.now());

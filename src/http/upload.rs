@@ -23,19 +23,44 @@ use crate::workflow::submissions::{Upload, UploadedFile};
 /// send for "no body").
 pub struct ReportUpload(pub Option<Upload>);
 
-#[derive(Deserialize)]
+/// A report as JSON. `{}` is no report (a submission then takes the saved draft).
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct JsonUpload {
+pub(super) struct JsonUpload {
+    /// The Membership Monitoring Report, in Markdown following the template.
+    #[schema(example = "# Membership Monitoring Report\n\n## 1. Executive Summary\n\n...")]
     report_markdown: Option<String>,
+    /// The action plan for the next four years, in Markdown.
+    #[schema(example = "# Action Plan\n\n## 1. Objectives\n\n...")]
     action_plan_markdown: Option<String>,
+    /// The images the Markdown refers to by name.
     attachments: Option<Vec<JsonAttachment>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct JsonAttachment {
+    /// The file name the Markdown refers to (`![…](festival.jpg)`).
+    #[schema(example = "festival.jpg")]
     name: String,
+    /// The file, in base64 (PNG or JPEG).
+    #[schema(content_encoding = "base64")]
     content_base64: String,
+}
+
+/// A report as `multipart/form-data`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code, reason = "the multipart form's description: `from_multipart` reads its parts")]
+pub(super) struct MultipartUpload {
+    /// The report (text/markdown).
+    #[schema(content_media_type = "text/markdown")]
+    report: String,
+    /// The action plan (text/markdown).
+    #[schema(content_media_type = "text/markdown")]
+    action_plan: Option<String>,
+    /// An image per part, each with its file name.
+    #[schema(content_media_type = "application/octet-stream")]
+    attachment: Option<Vec<String>>,
 }
 
 impl<S: Send + Sync> FromRequest<S> for ReportUpload {

@@ -73,8 +73,9 @@ impl Default for BulkLimits {
 
 /// A search's filters as a query string gives them (`GET /api/v1/archive`, the exports, the
 /// search page): each optional, an empty value no filter. [`SearchParams::filter`] checks them.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct SearchParams {
     /// A city slug.
     pub city: Option<String>,
@@ -88,9 +89,14 @@ pub struct SearchParams {
     pub year: Option<String>,
     /// `en` or `fr`.
     pub language: Option<String>,
-    /// Words that must all occur in the report or the action plan.
+    /// Words that must all occur in the report or the action plan (at most 200 characters and
+    /// 16 words).
     pub q: Option<String>,
+    /// The page, from 1 (not on the exports and the feed, which are not paged).
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<i64>,
+    /// Items a page, 1 to 200 (not on the exports and the feed).
+    #[param(minimum = 1, maximum = 200)]
     pub per_page: Option<i64>,
 }
 

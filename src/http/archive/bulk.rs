@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use serde::Serialize;
 
 use super::super::bulk;
@@ -18,8 +18,8 @@ use crate::workflow;
 use crate::workflow::catalog::{Record, SearchParams};
 use crate::workflow::reading;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/archive/bulk.zip", get(bulk_zip))
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(bulk_zip))
 }
 
 /// A report in a bulk download's manifest: its file in the ZIP and its metadata.
@@ -62,6 +62,9 @@ struct BulkManifest<'a> {
 /// with `sha256sum -c SHA256SUMS`) and `citations.bib` first. Within the state's
 /// [`BulkLimits`](workflow::catalog::BulkLimits) (413 beyond, naming the bound); streamed in
 /// bounded memory (see [`bulk`]); public.
+#[utoipa::path(get, path = "/archive/bulk.zip", tag = "archive", params(SearchParams), security((), ("bearer" = [])),
+    responses((status = 200, description = "A ZIP of the PDFs with `manifest.json`, `SHA256SUMS` and `citations.bib`", content_type = "application/zip", body = Vec<u8>),
+        (status = 413, description = "More reports or bytes than one download holds", body = super::super::openapi::ErrorBody)))]
 async fn bulk_zip(
     State(state): State<AppState>,
     auth: Auth,

@@ -5,14 +5,15 @@
 //! exists only for those who may read the city's work (404 for anyone else).
 
 use axum::Json;
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method};
 use axum::response::Response;
-use axum::routing::get;
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::super::download;
 use super::super::extract::{ApiJson, ApiPath, ApiQuery, Auth};
@@ -26,13 +27,13 @@ use crate::workflow::archive::{Entry, Verification, fixity_label};
 use crate::workflow::catalog::{Record, page_url};
 use crate::workflow::reading::{self, ArchiveFile, Described};
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/archive/{id}", get(show).patch(publish))
-        .route("/archive/{id}/pdf", get(pdf))
-        .route("/archive/{id}/source.zip", get(source))
-        .route("/archive/{id}/source", get(source))
-        .route("/archive/{id}/verify", get(verify))
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(show, publish))
+        .routes(routes!(pdf))
+        .routes(routes!(source))
+        .routes(routes!(source_by_old_name))
+        .routes(routes!(verify))
 }
 
 /// Loads an entry the caller may see ([`reading::visible`]).
@@ -41,7 +42,8 @@ async fn visible(state: &AppState, auth: &Auth, id: i64) -> Result<Entry, ApiErr
     Ok(state.db.run(move |conn| reading::visible(conn, &rules, caller.as_ref(), id, now)).await?)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = ArchivedCityView)]
 struct CityView {
     slug: String,
     name: String,
@@ -49,7 +51,7 @@ struct CityView {
     field: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct EntryView {
     id: i64,
     submission_id: i64,
@@ -86,7 +88,7 @@ struct EntryView {
     citation: Option<CitationView>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct DublinCoreView {
     title: String,
     creator: String,
@@ -122,14 +124,16 @@ impl DublinCoreView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct CitationView {
     text: String,
     bibtex: String,
+    /// CSL-JSON, for reference managers.
+    #[schema(value_type = Object)]
     csl_json: Value,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct VersionLink {
     id: i64,
     persistent_id: String,
@@ -205,6 +209,8 @@ async fn entry_view(state: &AppState, entry: Entry) -> Result<EntryView, ApiErro
 
 /// An entry's metadata: hashes, sizes, versions, fixity, and once published its Dublin Core
 /// terms, other versions of the same city and cycle, and citations.
+#[utoipa::path(get, path = "/archive/{id}", tag = "archive", params(("id" = i64, Path, description = "The archive entry's id")), security((), ("bearer" = [])),
+    responses((status = 200, description = "The entry", body = EntryView)))]
 async fn show(
     State(state): State<AppState>,
     auth: Auth,
@@ -242,6 +248,12 @@ async fn send_file(
 
 /// The archived PDF, streamed or sent with `sendfile`, with conditional requests and byte ranges
 /// (see [`download`]).
+#[utoipa::path(get, path = "/archive/{id}/pdf", tag = "archive", params(("id" = i64, Path, description = "The archive entry's id"), ("Range" = Option<String>, Header, description = "Byte ranges, e.g. `bytes=0-1023`"), ("If-None-Match" = Option<String>, Header), ("If-Modified-Since" = Option<String>, Header), ("If-Range" = Option<String>, Header)), security((), ("bearer" = [])),
+    responses((status = 200, description = "The whole file", content_type = "application/pdf", body = Vec<u8>,
+            headers(("ETag" = String, description = "The file's SHA-256, quoted"), ("Last-Modified" = String), ("Accept-Ranges" = String))),
+        (status = 206, description = "The range asked for (several: `multipart/byteranges`)", content_type = "application/pdf", body = Vec<u8>),
+        (status = 304, description = "Not modified (`If-None-Match`, `If-Modified-Since`)"),
+        (status = 416, description = "No range asked for is in the file", body = super::super::openapi::ErrorBody)))]
 async fn pdf(
     State(state): State<AppState>,
     auth: Auth,
@@ -254,8 +266,13 @@ async fn pdf(
 }
 
 /// The source bundle: a ZIP of the Markdown, the attachments and a manifest of hashes; served like
-/// the PDF, at `source.zip` and at the older `source`. A received document has none: 404
-/// `no_source_bundle`.
+/// the PDF. A received document has none: 404 `no_source_bundle`.
+#[utoipa::path(get, path = "/archive/{id}/source.zip", tag = "archive", params(("id" = i64, Path, description = "The archive entry's id"), ("Range" = Option<String>, Header, description = "Byte ranges, e.g. `bytes=0-1023`"), ("If-None-Match" = Option<String>, Header), ("If-Modified-Since" = Option<String>, Header), ("If-Range" = Option<String>, Header)), security((), ("bearer" = [])),
+    responses((status = 200, description = "The whole file", content_type = "application/zip", body = Vec<u8>,
+            headers(("ETag" = String, description = "The file's SHA-256, quoted"), ("Last-Modified" = String), ("Accept-Ranges" = String))),
+        (status = 206, description = "The range asked for (several: `multipart/byteranges`)", content_type = "application/zip", body = Vec<u8>),
+        (status = 304, description = "Not modified (`If-None-Match`, `If-Modified-Since`)"),
+        (status = 416, description = "No range asked for is in the file", body = super::super::openapi::ErrorBody)))]
 async fn source(
     State(state): State<AppState>,
     auth: Auth,
@@ -267,7 +284,25 @@ async fn source(
     send_file(state, auth, id, ArchiveFile::SourceBundle, zero_copy, method, headers).await
 }
 
-#[derive(Serialize)]
+/// The source bundle at its older address, `source` (as `source.zip`).
+#[utoipa::path(get, path = "/archive/{id}/source", tag = "archive", params(("id" = i64, Path, description = "The archive entry's id"), ("Range" = Option<String>, Header, description = "Byte ranges, e.g. `bytes=0-1023`"), ("If-None-Match" = Option<String>, Header), ("If-Modified-Since" = Option<String>, Header), ("If-Range" = Option<String>, Header)), security((), ("bearer" = [])),
+    responses((status = 200, description = "The whole file", content_type = "application/zip", body = Vec<u8>,
+            headers(("ETag" = String, description = "The file's SHA-256, quoted"), ("Last-Modified" = String), ("Accept-Ranges" = String))),
+        (status = 206, description = "The range asked for (several: `multipart/byteranges`)", content_type = "application/zip", body = Vec<u8>),
+        (status = 304, description = "Not modified (`If-None-Match`, `If-Modified-Since`)"),
+        (status = 416, description = "No range asked for is in the file", body = super::super::openapi::ErrorBody)))]
+async fn source_by_old_name(
+    state: State<AppState>,
+    auth: Auth,
+    id: ApiPath<i64>,
+    zero_copy: ZeroCopy,
+    method: Method,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    source(state, auth, id, zero_copy, method, headers).await
+}
+
+#[derive(Serialize, ToSchema)]
 struct VerificationView {
     archive_id: i64,
     pdf_sha256: String,
@@ -297,8 +332,9 @@ struct VerificationView {
     renderer: &'static str,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct VerifyQuery {
     /// `true`: re-render now and store the new verdict (Secretariat only).
     #[serde(default)]
@@ -309,6 +345,9 @@ struct VerifyQuery {
 /// stored files are re-hashed on every call; the re-rendering is the stored verdict of this
 /// renderer and template version, made once; `?fresh=true` (Secretariat; 401/403 for anyone
 /// else) renders again and replaces it. A file found damaged marks the entry damaged.
+#[utoipa::path(get, path = "/archive/{id}/verify", tag = "archive", params(("id" = i64, Path, description = "The archive entry's id"), VerifyQuery), security((), ("bearer" = [])),
+    responses((status = 200, description = "The verdict", body = VerificationView),
+        (status = 403, description = "`fresh=true` is the Secretariat's", body = super::super::openapi::ErrorBody)))]
 async fn verify(
     State(state): State<AppState>,
     auth: Auth,
@@ -345,15 +384,18 @@ async fn verify(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PublishBody {
     /// `YYYY-MM-DD`, or `null` to withdraw the entry from the public.
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, format = Date, example = "2027-01-15")]
     published_on: Option<Option<String>>,
 }
 
 /// Sets the publication date (Secretariat).
+#[utoipa::path(patch, path = "/archive/{id}", tag = "archive", params(("id" = i64, Path, description = "The archive entry's id")), request_body = PublishBody, security(("bearer" = [])),
+    responses((status = 200, description = "The entry as it now is", body = EntryView)))]
 async fn publish(
     State(state): State<AppState>,
     auth: Auth,

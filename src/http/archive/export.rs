@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::super::extract::{ApiQuery, Auth};
 use super::super::{ApiError, AppState};
@@ -16,8 +16,15 @@ use crate::workflow;
 use crate::workflow::catalog::{EXPORT_LIMIT, Record, SearchParams};
 use crate::workflow::spreadsheet::Sheet;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/archive/export.csv", get(export_csv)).route("/archive/export.json", get(export_json))
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(export_csv)).routes(routes!(export_json))
+}
+
+/// Every selected report's metadata.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct ExportView<'a> {
+    items: Vec<SummaryView<'a>>,
+    total: usize,
 }
 
 /// The entries an export covers: the search's filters, no pages, at most [`EXPORT_LIMIT`].
@@ -33,6 +40,10 @@ async fn exported(state: &AppState, auth: &Auth, query: &SearchParams) -> Result
 
 /// The metadata of every published entry the filters select, as JSON:
 /// `{"items": [...], "total": N}`; public.
+/// The metadata of every published report the filters select (not paged; 413 beyond 10,000).
+#[utoipa::path(get, path = "/archive/export.json", tag = "archive", params(SearchParams), security((), ("bearer" = [])),
+    responses((status = 200, description = "Every selected report", body = ExportView),
+        (status = 413, description = "More reports than one export holds", body = super::super::openapi::ErrorBody)))]
 async fn export_json(
     State(state): State<AppState>,
     auth: Auth,
@@ -41,7 +52,7 @@ async fn export_json(
     let records = exported(&state, &auth, &query).await?;
     let items: Vec<SummaryView> = records.iter().map(|r| SummaryView::new(r, &state)).collect();
     let total = items.len();
-    let mut response = Json(serde_json::json!({ "items": items, "total": total })).into_response();
+    let mut response = Json(ExportView { items, total }).into_response();
     response
         .headers_mut()
         .insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("inline; filename=\"mmr-archive.json\""));
@@ -86,6 +97,10 @@ const CSV_COLUMNS: [&str; 31] = [
 /// The metadata of every published entry the filters select, as CSV (UTF-8, a header row, one
 /// row per entry, empty cells for absent values); public. `url` is the entry in this API,
 /// `page_url` its page for people.
+/// The same as CSV, one report a line.
+#[utoipa::path(get, path = "/archive/export.csv", tag = "archive", params(SearchParams), security((), ("bearer" = [])),
+    responses((status = 200, description = "Every selected report", content_type = "text/csv", body = String),
+        (status = 413, description = "More reports than one export holds", body = super::super::openapi::ErrorBody)))]
 async fn export_csv(
     State(state): State<AppState>,
     auth: Auth,

@@ -14,21 +14,23 @@ mod search;
 
 use std::borrow::Cow;
 
-use axum::Router;
 use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
 
 use super::{ApiError, AppState, rfc3339};
 use crate::domain::Invalid;
 use crate::domain::regions::Region;
 use crate::workflow::catalog::{Filter, Record, SearchParams, page_url};
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> OpenApiRouter<AppState> {
     // The exports' static paths win over `{id}` whatever the order (static segments match first).
-    Router::new().merge(search::router()).merge(export::router()).merge(bulk::router()).merge(entry::router())
+    OpenApiRouter::new().merge(search::router()).merge(export::router()).merge(bulk::router()).merge(entry::router())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct FileView<'a> {
+    #[schema(value_type = String, pattern = "^[0-9a-f]{64}$")]
     sha256: Cow<'a, str>,
     bytes: i64,
     url: String,
@@ -49,7 +51,7 @@ pub(super) fn unpaged(query: &SearchParams, bound: &str) -> Result<Filter, ApiEr
     Ok(query.filter()?)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct CatalogCityView<'a> {
     slug: &'a str,
     name: &'a str,
@@ -63,7 +65,8 @@ struct CatalogCityView<'a> {
 }
 
 /// A published entry in search results and JSON exports: its metadata, hashes and addresses.
-#[derive(Serialize)]
+/// A published report in a list.
+#[derive(Serialize, ToSchema)]
 struct SummaryView<'a> {
     id: i64,
     persistent_id: String,

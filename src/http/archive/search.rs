@@ -1,11 +1,12 @@
 //! Searching the published archive: `GET /api/v1/archive`, answered from the in-memory index.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::super::extract::{ApiQuery, Auth};
 use super::super::{ApiError, AppState, ListView};
@@ -14,11 +15,11 @@ use crate::domain::Page;
 use crate::workflow;
 use crate::workflow::catalog::{FacetCount, SearchParams};
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/archive", get(list))
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct FacetView {
     code: String,
     name: String,
@@ -31,7 +32,7 @@ impl From<FacetCount> for FacetView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct FacetsView {
     field: Vec<FacetView>,
     country: Vec<FacetView>,
@@ -40,7 +41,8 @@ struct FacetsView {
 }
 
 /// A page of search results with the facets of the whole search.
-#[derive(Serialize)]
+/// A page of the search's results, with the facets of the whole search.
+#[derive(Serialize, ToSchema)]
 struct SearchView<'a> {
     #[serde(flatten)]
     list: ListView<SummaryView<'a>>,
@@ -52,6 +54,10 @@ struct SearchView<'a> {
 /// match first, otherwise newest first), paged, with counts per field, country, region and year
 /// over the whole search. Answered from the in-memory index, brought up to the catalogue's
 /// revision first ([`CatalogIndex`](crate::workflow::catalog_index::CatalogIndex)).
+/// Searches the published reports (see the parameters); best match first with `q`, otherwise
+/// newest first; public.
+#[utoipa::path(get, path = "/archive", tag = "archive", params(SearchParams), security((), ("bearer" = [])),
+    responses((status = 200, description = "A page of reports and the facets", body = SearchView)))]
 async fn list(
     State(state): State<AppState>,
     auth: Auth,
