@@ -13,6 +13,7 @@ use super::cities::path_slug;
 use super::extract::{ApiJson, ApiPath, ApiQuery, Auth};
 use super::{ApiError, AppState, ListView, PageQuery};
 use crate::domain::auth::{Action, Principal, Scope};
+use crate::domain::cities::CitySlug;
 use crate::domain::contacts::Email;
 use crate::domain::fields::FieldSlug;
 use crate::domain::reminders::ReminderState;
@@ -127,12 +128,17 @@ async fn ledger(
     auth.require(Action::EditRegistry)?;
     let page = PageQuery { page: q.page, per_page: q.per_page }.parse()?;
     let mut filter = q.filter()?;
-    let city = q.city.as_deref().map(path_slug).transpose()?;
+    // A filter, not an address: a city that does not exist is a bad value (422), as a bad state is.
+    let city = q.city.as_deref().map(|c| CitySlug::parse(c).map_err(|e| Invalid::new("city", e.message))).transpose()?;
     let rows = state
         .db
         .run(move |conn| {
             if let Some(slug) = &city {
-                filter.city_id = Some(workflow::cities::get(conn, slug.as_str())?.id);
+                let found = workflow::cities::get(conn, slug.as_str()).map_err(|e| match e {
+                    crate::error::Error::NotFound { .. } => Invalid::new("city", format!("no city `{slug}`")).into(),
+                    other => other,
+                })?;
+                filter.city_id = Some(found.id);
             }
             workflow::reminders::list(conn, &filter, page)
         })

@@ -12,7 +12,6 @@
 //! Needs `chromium`, `chromium-driver`, axe-core and aiosmtpd (`make test-deps` installs them). Without
 //! them the test says it was skipped, except under CI, where it fails.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -212,10 +211,7 @@ impl Browser {
 /// Serves the app over TCP as `mmr serve` does, pages included, its messages sent through SMTP
 /// to a real SMTP server process (aiosmtpd); returns its base address and that server.
 async fn serve(app: &mut TestApp) -> (String, SmtpServer) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr: SocketAddr = listener.local_addr().unwrap();
-    let base = format!("http://{addr}");
-    app.state.public_url = base.clone();
+    let (listener, base) = crate::helpers::listen(app).await;
     let smtp = SmtpServer::start();
     let options = SmtpOptions { timeout: Duration::from_secs(10), ..SmtpOptions::default() };
     let transport = SmtpTransport::with_options(&smtp.url(), &options).expect("an SMTP URL");
@@ -224,8 +220,7 @@ async fn serve(app: &mut TestApp) -> (String, SmtpServer) {
         from: "UNESCO Creative Cities <ccn@mmr.example>".into(),
         public_url: base.clone(),
     }));
-    let (state, pages) = (app.state.clone(), mmr::startup::pages(&app.state));
-    tokio::spawn(mmr::http::serve_with_pages(listener, state, Some(pages), std::future::pending()));
+    crate::helpers::spawn_server(app, listener);
     (base, smtp)
 }
 

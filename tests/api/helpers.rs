@@ -343,3 +343,24 @@ macro_rules! both_backends {
         }
     };
 }
+
+/// Binds a local port for [`spawn_server`] and makes its address the app's public URL.
+pub async fn listen(app: &mut TestApp) -> (tokio::net::TcpListener, String) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    app.state.public_url = base.clone();
+    (listener, base)
+}
+
+/// Serves the app on `listener` over TCP as `mmr serve` does, pages included.
+pub fn spawn_server(app: &TestApp, listener: tokio::net::TcpListener) {
+    let (state, pages) = (app.state.clone(), mmr::startup::pages(&app.state));
+    tokio::spawn(mmr::http::serve_with_pages(listener, state, Some(pages), std::future::pending()));
+}
+
+/// Serves the app over TCP; its base address.
+pub async fn serve_tcp(app: &mut TestApp) -> String {
+    let (listener, base) = listen(app).await;
+    spawn_server(app, listener);
+    base
+}

@@ -22,6 +22,7 @@ mod health;
 mod history;
 mod journey;
 mod metrics;
+mod openapi;
 mod outage;
 mod pages;
 mod permissions;
