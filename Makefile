@@ -87,6 +87,10 @@ test-deps:
 	  python3 -m pip install -q sickle || { echo "make: missing Sickle: run 'python3 -m pip install sickle'"; exit 1; }; }
 	@python3 -c 'import pikepdf' 2>/dev/null || { echo "make: installing pikepdf (the PDF reader of the render tests' PDF/UA check)"; \
 	  python3 -m pip install -q pikepdf || { echo "make: missing pikepdf: run 'python3 -m pip install pikepdf'"; exit 1; }; }
+	@python3 -c 'import openapi_spec_validator' 2>/dev/null || { echo "make: installing openapi-spec-validator (the validator of the API's OpenAPI document)"; \
+	  python3 -m pip install -q openapi-spec-validator || { echo "make: missing openapi-spec-validator: run 'python3 -m pip install openapi-spec-validator'"; exit 1; }; }
+	@python3 -c 'import schemathesis.cli' 2>/dev/null || { echo "make: installing Schemathesis (the property-based tester the API tests run against the OpenAPI document)"; \
+	  python3 -m pip install -q schemathesis || { echo "make: missing Schemathesis: run 'python3 -m pip install schemathesis'"; exit 1; }; }
 	@python3 -c 'import moto.server, flask, flask_cors' 2>/dev/null || { echo "make: installing moto[server] (the S3 server the storage tests run)"; \
 	  python3 -m pip install -q 'moto[server]' || { echo "make: missing moto's server: run \"python3 -m pip install 'moto[server]'\""; exit 1; }; }
 

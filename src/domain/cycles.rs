@@ -319,6 +319,11 @@ pub fn split_due_dates(
     spans
 }
 
+/// A board's "at least this many days overdue": a number of days, 0 or more.
+pub fn min_days_overdue(days: i64) -> Result<i64, Invalid> {
+    if days < 0 { Err(Invalid::new("min_days_overdue", "must be 0 or more days")) } else { Ok(days) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

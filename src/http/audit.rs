@@ -1,7 +1,7 @@
 //! `GET /api/v1/audit`: every recorded state change, newest first (Secretariat).
 
-use axum::extract::State;
 use axum::Json;
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;

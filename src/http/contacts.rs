@@ -1,9 +1,9 @@
 //! A city's focal points: the Secretariat writes them; the city itself and the Secretariat read
 //! them (e-mail addresses are personal data, so coordinators and the public do not).
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;

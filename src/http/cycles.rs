@@ -4,10 +4,10 @@
 //! Reading follows DESIGN.md §3: the Secretariat sees every cycle, a coordinator the cycles of
 //! their field, a city its own; asking for another field or city is a 403, not an empty list.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -180,7 +180,7 @@ async fn board(
         status: q.status.as_deref().map(CycleStatus::parse).transpose()?,
         due_from: q.due_from.as_deref().map(|d| parse_date("due_from", d)).transpose()?,
         due_to: q.due_to.as_deref().map(|d| parse_date("due_to", d)).transpose()?,
-        min_days_overdue: q.min_days_overdue,
+        min_days_overdue: q.min_days_overdue.map(crate::domain::cycles::min_days_overdue).transpose()?,
         sort: q.sort.as_deref().map(BoardSort::parse).transpose()?.unwrap_or_default(),
     };
     let (rules, now) = (state.rules, state.now().and_utc());

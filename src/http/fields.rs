@@ -1,7 +1,7 @@
 //! `GET /api/v1/fields`: the creative fields, public.
 
-use axum::extract::State;
 use axum::Json;
+use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;

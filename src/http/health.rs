@@ -1,9 +1,9 @@
 //! Liveness and readiness probes; readiness also reports the archive search index's size and
 //! the catalogue revision it reflects, and what the zero-copy downloads have sent.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

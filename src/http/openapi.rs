@@ -23,8 +23,8 @@ use std::sync::LazyLock;
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, HeaderBuilder, InfoBuilder, OpenApi, RefOr, ServerBuilder};
 use utoipa::openapi::tag::TagBuilder;
+use utoipa::openapi::{ContentBuilder, HeaderBuilder, InfoBuilder, OpenApi, RefOr, ServerBuilder};
 use utoipa::{PartialSchema, ToSchema};
 
 use super::error::FindingView;
@@ -90,7 +90,9 @@ fn describe(api: &mut OpenApi) {
         SecurityScheme::Http(
             HttpBuilder::new()
                 .scheme(HttpAuthScheme::Bearer)
-                .description(Some("An API token (`mmr_…`) issued by the Secretariat (`mmr token create`, `POST /api/v1/tokens`)."))
+                .description(Some(
+                    "An API token (`mmr_…`) issued by the Secretariat (`mmr token create`, `POST /api/v1/tokens`).",
+                ))
                 .build(),
         ),
     );
@@ -99,7 +101,9 @@ fn describe(api: &mut OpenApi) {
     ErrorBody::schemas(&mut schemas);
     components.schemas.extend(schemas);
     for (name, description) in TAGS {
-        api.tags.get_or_insert_with(Vec::new).push(TagBuilder::new().name(*name).description(Some(*description)).build());
+        api.tags
+            .get_or_insert_with(Vec::new)
+            .push(TagBuilder::new().name(*name).description(Some(*description)).build());
     }
     name_operations(api);
     for item in api.paths.paths.values_mut() {
@@ -156,7 +160,8 @@ fn add_failures(operation: &mut Operation) {
     let has_body = operation.request_body.is_some();
     // Public operations list an empty requirement beside the bearer one.
     let needs_token = operation.security.as_ref().is_some_and(|s| {
-        !s.is_empty() && !s.iter().any(|r| serde_json::to_value(r).is_ok_and(|v| v.as_object().is_some_and(|o| o.is_empty())))
+        !s.is_empty()
+            && !s.iter().any(|r| serde_json::to_value(r).is_ok_and(|v| v.as_object().is_some_and(|o| o.is_empty())))
     });
     let mut add = |status: &str, description: &str| {
         operation.responses.responses.entry(status.to_owned()).or_insert_with(|| RefOr::T(error(description)));
@@ -185,11 +190,89 @@ fn add_failures(operation: &mut Operation) {
 
 /// A failure response with the error body.
 fn error(description: &str) -> Response {
-    let mut response = ResponseBuilder::new()
-        .description(description)
-        .content("application/json", ContentBuilder::new().schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name("ErrorBody")))).build());
+    let mut response = ResponseBuilder::new().description(description).content(
+        "application/json",
+        ContentBuilder::new().schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name("ErrorBody")))).build(),
+    );
     if description.contains("Retry-After") {
-        response = response.header("Retry-After", HeaderBuilder::new().schema(Some(u64::schema())).description(Some("Seconds to wait.")).build());
+        response = response.header(
+            "Retry-After",
+            HeaderBuilder::new().schema(Some(u64::schema())).description(Some("Seconds to wait.")).build(),
+        );
     }
     response.build()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::document;
+
+    /// Every route is registered with `routes!`, from its handler's annotation: a route added with
+    /// axum's `.route(` would be served without being documented.
+    #[test]
+    fn no_route_is_registered_around_the_document() {
+        // Spelt out here so this test's own source does not hold them.
+        let calls: Vec<String> = ["route", "route_service", "nest_service"].iter().map(|c| format!(".{c}(")).collect();
+        fn walk(dir: &Path, calls: &[String], found: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, calls, found);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let source = std::fs::read_to_string(&path).unwrap();
+                    for (n, line) in source.lines().enumerate() {
+                        let code = line.trim_start();
+                        if !code.starts_with("//") && calls.iter().any(|call| code.contains(call.as_str())) {
+                            found.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+                        }
+                    }
+                }
+            }
+        }
+        let mut found = Vec::new();
+        walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http"), &calls, &mut found);
+        assert!(found.is_empty(), "register routes with `routes!` so they are documented:\n{}", found.join("\n"));
+    }
+
+    #[test]
+    fn every_operation_is_named_once_says_who_may_call_it_and_how_it_fails() {
+        let api = document();
+        let mut ids = std::collections::HashSet::new();
+        for (path, item) in &api.paths.paths {
+            let json = serde_json::to_value(item).unwrap();
+            for (method, operation) in json.as_object().unwrap() {
+                let at = format!("{method} {path}");
+                let id = operation["operationId"].as_str().unwrap_or_default().to_owned();
+                assert!(ids.insert(id.clone()), "{at}: operation id `{id}` is taken");
+                assert!(operation["security"].as_array().is_some_and(|s| !s.is_empty()), "{at}: no security");
+                assert!(operation["tags"].as_array().is_some_and(|t| t.len() == 1), "{at}: one tag");
+                assert!(!operation["summary"].as_str().unwrap_or_default().is_empty(), "{at}: no summary");
+                let responses = operation["responses"].as_object().unwrap();
+                assert!(responses.keys().any(|s| s.starts_with('2')), "{at}: no success");
+                for status in ["401", "429", "500", "503"] {
+                    assert_eq!(
+                        responses[status]["content"]["application/json"]["schema"]["$ref"],
+                        "#/components/schemas/ErrorBody",
+                        "{at}: {status}"
+                    );
+                }
+                if path.contains('{') {
+                    assert!(responses.contains_key("404"), "{at}: a path parameter can name nothing");
+                }
+                if operation.get("requestBody").is_some() {
+                    assert!(responses.contains_key("413") && responses.contains_key("415"), "{at}");
+                }
+            }
+        }
+        let tags: Vec<_> = api.tags.iter().flatten().map(|t| t.name.as_str()).collect();
+        for (path, item) in &api.paths.paths {
+            let json = serde_json::to_value(item).unwrap();
+            for operation in json.as_object().unwrap().values() {
+                let tag = operation["tags"][0].as_str().unwrap();
+                assert!(tags.contains(&tag), "{path}: tag `{tag}` is not described");
+            }
+        }
+    }
 }

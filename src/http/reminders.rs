@@ -1,9 +1,9 @@
 //! The reminder ledger (Secretariat), a city's reminders (past and planned: the preview), holds
 //! on a city's reminders, and the field coordinators' addresses formal reminders are copied to.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -129,7 +129,8 @@ async fn ledger(
     let page = PageQuery { page: q.page, per_page: q.per_page }.parse()?;
     let mut filter = q.filter()?;
     // A filter, not an address: a city that does not exist is a bad value (422), as a bad state is.
-    let city = q.city.as_deref().map(|c| CitySlug::parse(c).map_err(|e| Invalid::new("city", e.message))).transpose()?;
+    let city =
+        q.city.as_deref().map(|c| CitySlug::parse(c).map_err(|e| Invalid::new("city", e.message))).transpose()?;
     let rows = state
         .db
         .run(move |conn| {

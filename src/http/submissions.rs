@@ -6,10 +6,10 @@
 //! may act on its behalf); the city, its field's coordinator and the Secretariat read them; the
 //! coordinator and the Secretariat comment and the city replies; only the Secretariat decides.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

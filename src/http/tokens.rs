@@ -1,9 +1,9 @@
 //! API tokens over HTTP (Secretariat): issue a token to a city or coordinator, list tokens
 //! (never their secrets), revoke one. `mmr token create` does the same at the command line.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;

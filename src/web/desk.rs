@@ -44,7 +44,11 @@ impl BoardQuery {
         let status = ctx.param("status").map(CycleStatus::parse).transpose()?;
         let min_days_overdue = ctx
             .param("min_days_overdue")
-            .map(|n| n.parse::<i64>().map_err(|_| Invalid::new("min_days_overdue", "must be a whole number of days")))
+            .map(|n| {
+                n.parse::<i64>()
+                    .map_err(|_| Invalid::new("min_days_overdue", "must be a whole number of days"))
+                    .and_then(crate::domain::cycles::min_days_overdue)
+            })
             .transpose()?;
         let sort_raw = ctx.param("sort").unwrap_or("due_date").to_owned();
         let page = ctx

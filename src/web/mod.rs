@@ -14,6 +14,7 @@
 //!   ([`workflow::catalog`], [`workflow::public`]), which holds nothing else.
 
 mod access;
+mod api_docs;
 mod assets;
 mod chart;
 mod dashboard;
@@ -98,6 +99,7 @@ pub fn router(state: WebState) -> Router {
         .route("/fields", get(registry::fields))
         .route("/fields/{slug}", get(registry::field))
         .route("/about", get(home::about))
+        .route("/api/docs", get(api_docs::reference))
         .route("/sign-in", get(session::page))
         .route("/sign-in/email", post(session::email))
         .route("/sign-in/token", post(session::token))

@@ -358,6 +358,8 @@ async fn every_page_checked_and_pictured(b: &Browser, a: &Archive) {
         ("fields", "/fields".to_owned()),
         ("field", "/fields/music".to_owned()),
         ("about", "/about".to_owned()),
+        ("api-docs", "/api/docs".to_owned()),
+        ("api-docs-fr", "/api/docs?lang=fr".to_owned()),
         ("not-found", "/no/such/page".to_owned()),
     ];
     check_pages(b, &pages, true).await;

@@ -80,11 +80,40 @@ async fn the_document_is_valid_and_is_the_router(app: TestApp) {
                     r.status
                 );
             } else {
-                assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {template} is served but not documented");
+                assert_eq!(
+                    r.status,
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "{method} {template} is served but not documented"
+                );
             }
         }
     }
     assert!(operations >= 55, "{operations} operations");
+}
+
+/// `/api/docs`, in both languages: every operation of the document has its entry, and every link
+/// within the page lands on an anchor it has.
+async fn the_reference_page_is_the_document(app: TestApp) {
+    let document = served(&app).await;
+    let operations: Vec<String> = document["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| {
+            item.as_object().unwrap().values().filter_map(|op| op["operationId"].as_str().map(str::to_owned))
+        })
+        .collect();
+    for (lang, heading) in [("en", "API reference"), ("fr", "Référence de l’API")] {
+        let r = app.get(&format!("/api/docs?lang={lang}"), None).await;
+        assert_eq!(r.status, StatusCode::OK, "{lang}");
+        assert!(r.text.contains(&format!("<h1>{heading}</h1>")), "{lang}");
+        for id in &operations {
+            assert!(r.text.contains(&format!("id=\"op-{id}\"")), "{lang}: no entry for {id}");
+        }
+        for link in r.text.split("href=\"#").skip(1).map(|rest| &rest[..rest.find('"').unwrap()]) {
+            assert!(r.text.contains(&format!("id=\"{link}\"")), "{lang}: #{link} leads nowhere");
+        }
+    }
 }
 
 /// Runs Schemathesis against `base` with `token` (none: the public) for `seconds`; its report on
@@ -92,7 +121,10 @@ async fn the_document_is_valid_and_is_the_router(app: TestApp) {
 fn schemathesis(base: &str, token: Option<&str>, exclude: &[&str], seconds: u64) -> Result<(), String> {
     let mut command = Command::new(python());
     command
-        .args(["-c", "import sys; from schemathesis.cli import schemathesis; sys.argv[0] = 'st'; sys.exit(schemathesis())"])
+        .args([
+            "-c",
+            "import sys; from schemathesis.cli import schemathesis; sys.argv[0] = 'st'; sys.exit(schemathesis())",
+        ])
         .arg("run")
         .arg(format!("{base}/api/v1/openapi.json"))
         .args(["--checks", "not_a_server_error,status_code_conformance,content_type_conformance"])
@@ -118,7 +150,8 @@ fn schemathesis(base: &str, token: Option<&str>, exclude: &[&str], seconds: u64)
 async fn schemathesis_finds_nothing(mut app: TestApp) {
     app.seed_demo();
     let s = &app.state;
-    let demo = workflow::demo::load(&app.db, s.store.as_ref(), &s.reporting, &s.rules, &Actor::cli(), true, now()).unwrap();
+    let demo =
+        workflow::demo::load(&app.db, s.store.as_ref(), &s.reporting, &s.rules, &Actor::cli(), true, now()).unwrap();
     assert!(!demo.loaded.is_empty(), "the demo reports load");
     let base = crate::helpers::serve_tcp(&mut app).await;
     // Chengdu has a cycle with accepted versions, comments and an archived report.
@@ -156,4 +189,8 @@ async fn schemathesis_finds_nothing(mut app: TestApp) {
     assert_eq!(r.status, StatusCode::OK);
 }
 
-crate::both_backends!(the_document_is_valid_and_is_the_router, schemathesis_finds_nothing);
+crate::both_backends!(
+    the_document_is_valid_and_is_the_router,
+    the_reference_page_is_the_document,
+    schemathesis_finds_nothing
+);

@@ -286,7 +286,11 @@ async fn reminders_are_read_within_scope(app: TestApp) {
     );
     for city in ["atlantis", ""] {
         let r = app.get(&format!("/api/v1/reminders?city={city}"), Some(&app.admin)).await;
-        assert_eq!((r.status, r.body["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("city")), "{city}");
+        assert_eq!(
+            (r.status, r.body["error"]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("city")),
+            "{city}"
+        );
     }
     let r = app
         .call(
