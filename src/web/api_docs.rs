@@ -88,7 +88,7 @@ pub async fn reference(ctx: Ctx) -> Response {
         c: ctx.chrome(ctx.tr.t("api.title"), "about"),
         title: text(&document["info"]["title"]),
         version: text(&document["info"]["version"]),
-        intro: text(&document["info"]["description"]).split("\n\n").map(|p| p.replace('\n', " ")).collect(),
+        intro: text(&document["info"]["description"]).split("\n\n").map(prose).collect(),
         sections: sections(document),
         schemas: schemas(document),
     };
@@ -107,6 +107,42 @@ fn text(value: &Value) -> String {
     value.as_str().unwrap_or_default().to_owned()
 }
 
+/// A description as HTML: escaped, with its Markdown code spans and strong emphasis (the only
+/// Markdown the document's descriptions use) as `<code>` and `<strong>`, and line breaks as
+/// spaces.
+fn prose(markdown: &str) -> String {
+    let mut html = String::with_capacity(markdown.len() + 32);
+    let (mut code, mut strong) = (false, false);
+    let mut chars = markdown.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '`' => {
+                html.push_str(if code { "</code>" } else { "<code>" });
+                code = !code;
+            }
+            '*' if !code && chars.peek() == Some(&'*') => {
+                chars.next();
+                html.push_str(if strong { "</strong>" } else { "<strong>" });
+                strong = !strong;
+            }
+            '\n' => html.push(' '),
+            '&' => html.push_str("&amp;"),
+            '<' => html.push_str("&lt;"),
+            '>' => html.push_str("&gt;"),
+            '"' => html.push_str("&quot;"),
+            other => html.push(other),
+        }
+    }
+    // An unpaired mark closes at the end rather than spilling into the page.
+    if code {
+        html.push_str("</code>");
+    }
+    if strong {
+        html.push_str("</strong>");
+    }
+    html
+}
+
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
 fn sections(document: &Value) -> Vec<Section> {
@@ -122,7 +158,7 @@ fn sections(document: &Value) -> Vec<Section> {
                 .filter(|(_, _, op)| op["tags"].as_array().is_some_and(|t| t.iter().any(|t| t == &tag["name"])))
                 .map(|(path, method, op)| operation(path, method, op))
                 .collect();
-            Section { anchor: format!("tag-{name}"), name, description: text(&tag["description"]), operations }
+            Section { anchor: format!("tag-{name}"), name, description: prose(&text(&tag["description"])), operations }
         })
         .collect()
 }
@@ -139,7 +175,7 @@ fn operation(path: &str, method: &str, op: &Value) -> Operation {
                     place: text(&p["in"]),
                     required: p["required"].as_bool().unwrap_or(false),
                     ty: ty(&p["schema"]),
-                    description: text(&p["description"]),
+                    description: prose(&text(&p["description"])),
                 })
                 .collect()
         })
@@ -150,7 +186,7 @@ fn operation(path: &str, method: &str, op: &Value) -> Operation {
             all.iter()
                 .map(|(status, r)| Reply {
                     status: status.clone(),
-                    description: text(&r["description"]),
+                    description: prose(&text(&r["description"])),
                     media: media(&r["content"]),
                 })
                 .collect()
@@ -162,8 +198,8 @@ fn operation(path: &str, method: &str, op: &Value) -> Operation {
         anchor: text(&op["operationId"]),
         method: method.to_ascii_uppercase(),
         path: path.to_owned(),
-        summary: summary.replace('\n', " "),
-        description: description.replace('\n', " "),
+        summary: prose(&summary),
+        description: prose(&description),
         public,
         params,
         body: media(&op["requestBody"]["content"]),
@@ -249,7 +285,7 @@ fn schemas(document: &Value) -> Vec<SchemaDoc> {
                         name: property.clone(),
                         required: required.contains(&property.as_str()) || required_here.contains(&property.as_str()),
                         ty: ty(value),
-                        description: text(&value["description"]).replace('\n', " "),
+                        description: prose(&text(&value["description"])),
                     });
                 }
             }
@@ -257,7 +293,7 @@ fn schemas(document: &Value) -> Vec<SchemaDoc> {
                 anchor: format!("schema-{name}"),
                 name: name.clone(),
                 ty: ty(schema),
-                description: text(&schema["description"]).replace('\n', " "),
+                description: prose(&text(&schema["description"])),
                 properties,
             }
         })
@@ -268,7 +304,14 @@ fn schemas(document: &Value) -> Vec<SchemaDoc> {
 mod tests {
     use serde_json::json;
 
-    use super::ty;
+    use super::{prose, ty};
+
+    #[test]
+    fn descriptions_keep_their_code_and_emphasis_and_nothing_else() {
+        assert_eq!(prose("**Text.** No `<b>` &\nso"), "<strong>Text.</strong> No <code>&lt;b&gt;</code> &amp; so");
+        assert_eq!(prose("a `b"), "a <code>b</code>");
+        assert_eq!(prose("2 * 3 = \"6\""), "2 * 3 = &quot;6&quot;");
+    }
 
     #[test]
     fn types_read_as_a_person_names_them() {
