@@ -4,6 +4,7 @@
 mod archive;
 mod backup;
 mod demo;
+mod deployment;
 mod history;
 mod proxy;
 mod reminders;

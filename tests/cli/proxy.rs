@@ -26,17 +26,36 @@ fn nginx_binary() -> PathBuf {
 }
 
 /// nginx in the foreground, killed when dropped.
-struct Nginx {
+pub(super) struct Nginx {
     child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
+    pub(super) port: u16,
+    pub(super) dir: tempfile::TempDir,
+}
+
+/// A free local port.
+pub(super) fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 impl Nginx {
     /// Proxies `127.0.0.1:<free port>` to `upstream`, adding the client to `X-Forwarded-For`.
     fn start(upstream: &str) -> Nginx {
-        let dir = tempfile::tempdir().unwrap();
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = free_port();
+        let server = format!(
+            "server {{\n\
+               listen 127.0.0.1:{port};\n\
+               location / {{\n\
+                 proxy_pass http://{upstream};\n\
+                 proxy_set_header Host $host;\n\
+                 proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n\
+               }}\n\
+             }}\n"
+        );
+        Nginx::serve(port, tempfile::tempdir().unwrap(), &server)
+    }
+
+    /// nginx with `servers` (configuration of its `http` block) in `dir`, once it listens on `port`.
+    pub(super) fn serve(port: u16, dir: tempfile::TempDir, servers: &str) -> Nginx {
         let p = |name: &str| dir.path().join(name).display().to_string();
         // Every path nginx would otherwise take from its build (under /var) is in the directory.
         let conf = format!(
@@ -49,14 +68,7 @@ impl Nginx {
                client_body_temp_path {body}; proxy_temp_path {proxy}; fastcgi_temp_path {fastcgi};\n\
                uwsgi_temp_path {uwsgi}; scgi_temp_path {scgi};\n\
                proxy_max_temp_file_size 0;\n\
-               server {{\n\
-                 listen 127.0.0.1:{port};\n\
-                 location / {{\n\
-                   proxy_pass http://{upstream};\n\
-                   proxy_set_header Host $host;\n\
-                   proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n\
-                 }}\n\
-               }}\n\
+               {servers}\n\
              }}\n",
             pid = p("nginx.pid"),
             error = p("error.log"),
@@ -92,7 +104,7 @@ impl Nginx {
         nginx
     }
 
-    fn error_log(&self) -> String {
+    pub(super) fn error_log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default()
     }
 }
@@ -106,7 +118,7 @@ impl Drop for Nginx {
 }
 
 /// A server process killed when the test ends, passed or failed.
-struct Server(Child);
+pub(super) struct Server(pub(super) Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
