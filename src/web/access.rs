@@ -4,7 +4,6 @@
 //! rules are [`workflow::tokens`]' and [`workflow::sign_in`]'s, as the API and the CLI use them.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -12,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use super::WebState;
 use super::desk::desk_caller;
 use super::forms::{self, Failure, Fields, FormState, Refused, optional, path_id, value};
-use super::page::{Chrome, Ctx, PageError, html};
+use super::page::{Chrome, Ctx, Form, PageError, html};
 use crate::domain::auth::{Action, Role, authorize};
 use crate::error::Error;
 use crate::workflow::sign_in;

@@ -7,7 +7,6 @@
 //! without what is the Secretariat's alone (contacts, holds, the audit trail).
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -16,7 +15,7 @@ use super::WebState;
 use super::desk::desk_caller;
 use super::forms::{self, Failure, Fields, FormState, Refused, optional, path_id, value};
 
-use super::page::{Chrome, Ctx, PageError, html};
+use super::page::{Chrome, Ctx, Form, PageError, html};
 use super::portal::{CycleRow, ReminderRow};
 use super::views::field_name;
 use crate::domain::auth::{Action, Scope};

@@ -237,7 +237,7 @@ pub async fn save(State(state): State<WebState>, ctx: Ctx, Path(id): Path<i64>, 
     let posted = match read_form(multipart).await {
         Ok(posted) => posted,
         Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return PageError::BadRequest(ctx.tr.t("draft.too_large").to_owned()).page(&ctx);
+            return PageError::TooLarge(ctx.tr.t("draft.too_large").to_owned()).page(&ctx);
         }
         Err(e) => return PageError::BadRequest(e.body_text()).page(&ctx),
     };
@@ -404,7 +404,7 @@ pub async fn submit(
     State(state): State<WebState>,
     ctx: Ctx,
     Path(id): Path<i64>,
-    axum::Form(form): axum::Form<SubmitForm>,
+    super::page::Form(form): super::page::Form<SubmitForm>,
 ) -> Response {
     let principal = match signed_in(&ctx) {
         Ok(p) => p.clone(),

@@ -2,7 +2,7 @@
 //! layout's data), the response with the pages' security headers, and errors as pages.
 
 use askama::Template;
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -203,6 +203,8 @@ pub enum PageError {
     BadRequest(String),
     /// The request conflicts with the state of things (409), said in the message.
     Conflict(String),
+    /// The form sent is larger than this page takes (413), said in the message.
+    TooLarge(String),
     /// Signed in, but not allowed to see or do this (403).
     Forbidden,
     /// A form came without this site's token for the visitor (403): posted from elsewhere, or
@@ -267,6 +269,7 @@ impl PageError {
             }
             PageError::BadRequest(m) => (StatusCode::BAD_REQUEST, tr.t("error.bad_request"), m),
             PageError::Conflict(m) => (StatusCode::CONFLICT, tr.t("error.conflict"), m),
+            PageError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, tr.t("error.too_large"), m),
             PageError::Forbidden => {
                 (StatusCode::FORBIDDEN, tr.t("error.forbidden"), tr.t("error.forbidden.text").into())
             }
@@ -285,6 +288,34 @@ impl PageError {
         };
         let page = ErrorPage { c: ctx.chrome(heading, ""), status: status.as_u16(), heading, message };
         html(ctx, status, &page)
+    }
+}
+
+/// `axum::Form` whose refusals are pages in the site's layout and the visitor's language: a form
+/// over its route's body limit ([`crate::http::SMALL_BODY_BYTES`] for every form but the draft's)
+/// is a 413 page naming the limit, one that does not parse a 400 page.
+pub struct Form<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned> FromRequest<WebState> for Form<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &WebState) -> Result<Self, Self::Rejection> {
+        let (parts, body) = request.into_parts();
+        let mut kept = parts.clone();
+        let refusal = match axum::Form::<T>::from_request(Request::from_parts(parts, body), state).await {
+            Ok(axum::Form(value)) => return Ok(Self(value)),
+            Err(refusal) => refusal,
+        };
+        // The visitor's language and session are looked up only for a refusal.
+        let limit = kept.extensions.get::<crate::http::BodyLimit>().map(|l| l.0);
+        let Ok(ctx) = Ctx::from_request_parts(&mut kept, state).await;
+        let error = if refusal.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            let size = limit.map_or_else(String::new, |bytes| format!(" ({} MiB)", bytes.div_ceil(1 << 20)));
+            PageError::TooLarge(format!("{}{size}", ctx.tr.t("error.too_large.text")))
+        } else {
+            PageError::BadRequest(refusal.body_text())
+        };
+        Err(error.page(&ctx))
     }
 }
 

@@ -5,7 +5,6 @@
 //! `comment_as`, `decide_as`), the API's too.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -13,7 +12,7 @@ use serde::Deserialize;
 
 use super::WebState;
 use super::i18n::Tr;
-use super::page::{Chrome, Ctx, PageError, framed_pdf, html};
+use super::page::{Chrome, Ctx, Form, PageError, framed_pdf, html};
 use super::portal::CycleRow;
 use super::session::{check_form, home_of, signed_in};
 use crate::domain::auth::{Action, Scope, authorize};

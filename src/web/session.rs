@@ -14,7 +14,6 @@
 //!   ([`signed_in`]), and back there once signed in.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -22,7 +21,7 @@ use serde::Deserialize;
 
 use super::WebState;
 use super::i18n::{Lang, Tr};
-use super::page::{Chrome, Ctx, PageError, href, html};
+use super::page::{Chrome, Ctx, Form, PageError, href, html};
 use crate::domain::auth::{Principal, Scope};
 use crate::domain::cities::Language;
 use crate::error::Error;

@@ -310,6 +310,35 @@ async fn headers_weight_and_assets(app: TestApp) {
     assert!(r.text.contains("/cities/ostersund</loc>") && r.text.contains("/fields/music</loc>"));
 }
 
+/// A form over its page's 1 MiB limit is a 413 page in the site's layout and the visitor's
+/// language, naming the limit, not the plain-text answer of the framework underneath.
+async fn an_oversized_form_is_a_page(app: TestApp) {
+    let body = format!("csrf=x&email={}", "a".repeat(mmr::http::SMALL_BODY_BYTES));
+    for (lang, heading) in [("en", "This form is too large"), ("fr", "Ce formulaire est trop volumineux")] {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri("/sign-in/email")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT_LANGUAGE, lang)
+            .body(Body::from(body.clone()))
+            .unwrap();
+        let r = app.send(request).await;
+        assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{lang}");
+        assert_eq!(r.headers[header::CONTENT_TYPE], "text/html; charset=utf-8", "{lang}");
+        assert!(r.text.contains("<main") && r.text.contains(heading) && r.text.contains("(1 MiB)"), "{lang}");
+    }
+    // A post that is no form is a page too.
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/sign-in/email")
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from("csrf=x"))
+        .unwrap();
+    let r = app.send(request).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.text.contains("<main"), "in the layout");
+}
+
 fn urlencode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
@@ -322,5 +351,6 @@ crate::both_backends!(
     a_report_page_for_people_and_machines,
     english_and_french,
     errors_are_pages_and_the_api_stays_json,
-    headers_weight_and_assets
+    headers_weight_and_assets,
+    an_oversized_form_is_a_page
 );
