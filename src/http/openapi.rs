@@ -123,7 +123,7 @@ fn name_operations(api: &mut OpenApi) {
         }
     }
     for (path, item) in api.paths.paths.iter_mut() {
-        let resource = path.split('/').filter(|s| !s.is_empty() && !s.starts_with('{')).last().unwrap_or("root");
+        let resource = path.split('/').rfind(|s| !s.is_empty() && !s.starts_with('{')).unwrap_or("root");
         let resource = resource.replace(['-', '.'], "_");
         for operation in operations(item) {
             let id = operation.operation_id.clone().unwrap_or_default();

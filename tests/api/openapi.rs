@@ -1,8 +1,9 @@
 //! The OpenAPI document against the live router and against tools nobody here wrote: it is a
 //! valid OpenAPI 3.1 document (`openapi-spec-validator`, PyPI), every operation it lists is served
 //! and every other method on its paths is refused with 405, and Schemathesis (PyPI) finds no
-//! server error, no response that departs from it (status, content type, body schema, headers)
-//! and none slower than 2 s, for each role's token and for the public, on both stores.
+//! server error, no response that departs from it (status, content type, body schema, headers),
+//! none slower than 2 s and no request that breaks it accepted, for each role's token and for the
+//! public, on both stores.
 
 use std::process::Command;
 
@@ -128,7 +129,7 @@ fn schemathesis(base: &str, token: Option<&str>, exclude: &[&str], seconds: u64)
         .arg("run")
         .arg(format!("{base}/api/v1/openapi.json"))
         .args(["--checks", "not_a_server_error,status_code_conformance,content_type_conformance"])
-        .args(["--checks", "response_schema_conformance,response_headers_conformance"])
+        .args(["--checks", "response_schema_conformance,response_headers_conformance,negative_data_rejection"])
         .args(["--max-response-time", "2", "--phases", "examples,coverage,fuzzing"])
         .args(["--max-time", &seconds.to_string(), "--workers", "2", "--no-color", "--output-truncate", "true"])
         .args(["--generation-database", "none", "--seed", "20261207"]);
