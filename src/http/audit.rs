@@ -57,8 +57,10 @@ struct AuditQuery {
     action: Option<String>,
     subject_type: Option<String>,
     subject_id: Option<String>,
+    /// The page, from 1.
     #[param(minimum = 1, maximum = 1_000_000)]
     page: Option<i64>,
+    /// Items a page (default 50).
     #[param(minimum = 1, maximum = 200)]
     per_page: Option<i64>,
 }

@@ -116,8 +116,10 @@ struct ListQuery {
     /// Text matched against names and aliases, accents and case ignored (at most 200 characters).
     #[param(example = "krakow")]
     q: Option<String>,
+    /// The page, from 1.
     #[param(minimum = 1, maximum = 1_000_000)]
     page: Option<i64>,
+    /// Items a page (default 50).
     #[param(minimum = 1, maximum = 200)]
     per_page: Option<i64>,
 }

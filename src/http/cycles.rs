@@ -145,8 +145,10 @@ struct BoardQuery {
     sort: Option<String>,
     /// `csv`: the whole filtered list as CSV (so does `Accept: text/csv`).
     format: Option<String>,
+    /// The page, from 1.
     #[param(minimum = 1, maximum = 1_000_000)]
     page: Option<i64>,
+    /// Items a page (default 50).
     #[param(minimum = 1, maximum = 200)]
     per_page: Option<i64>,
 }
@@ -330,8 +332,10 @@ enum RoundView {
 struct CityCyclesQuery {
     /// `not_tracked`: list the past rounds neither created nor imported too.
     include: Option<String>,
+    /// The page, from 1.
     #[param(minimum = 1, maximum = 1_000_000)]
     page: Option<i64>,
+    /// Items a page (default 50).
     #[param(minimum = 1, maximum = 200)]
     per_page: Option<i64>,
 }

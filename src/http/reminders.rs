@@ -91,8 +91,10 @@ struct LedgerQuery {
     /// To be sent on or before this date.
     #[param(format = Date)]
     send_to: Option<String>,
+    /// The page, from 1.
     #[param(minimum = 1, maximum = 1_000_000)]
     page: Option<i64>,
+    /// Items a page (default 50).
     #[param(minimum = 1, maximum = 200)]
     per_page: Option<i64>,
 }
