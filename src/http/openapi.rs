@@ -23,6 +23,7 @@ use std::sync::LazyLock;
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::info::LicenseBuilder;
 use utoipa::openapi::tag::TagBuilder;
 use utoipa::openapi::{ContentBuilder, HeaderBuilder, InfoBuilder, OpenApi, RefOr, ServerBuilder};
 use utoipa::{PartialSchema, ToSchema};
@@ -82,6 +83,7 @@ fn describe(api: &mut OpenApi) {
         .title("UCCN Membership Monitoring Reports API")
         .version(env!("CARGO_PKG_VERSION"))
         .description(Some(include_str!("openapi_intro.md")))
+        .license(Some(LicenseBuilder::new().name("Apache-2.0").identifier(Some("Apache-2.0")).build()))
         .build();
     api.servers = Some(vec![ServerBuilder::new().url("/").description(Some("this server")).build()]);
     let components = api.components.get_or_insert_with(Default::default);
