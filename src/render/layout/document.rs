@@ -391,6 +391,7 @@ fn leaders(ctx: &mut Ctx<'_, '_, '_>, from: f32, to: f32, baseline: f32, size: f
         glyphs,
         text: ".".repeat(count),
         tag: LAYOUT,
+        reversed: false,
     }))
 }
 

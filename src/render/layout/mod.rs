@@ -76,6 +76,10 @@ pub(crate) struct TextItem {
     /// The text the glyphs stand for, for text extraction.
     pub text: String,
     pub tag: Tag,
+    /// The glyphs (placed left to right) run right to left: the writer draws them from the
+    /// right, so the content reads in logical order (a right-to-left atom of a
+    /// mixed-direction line).
+    pub reversed: bool,
 }
 
 /// Where a link goes once laid out.
