@@ -430,3 +430,42 @@ fn the_cover_uses_the_page_says_the_status_once_and_a_title_is_not_a_city() {
     let header = second.lines().find(|l| l.contains("Bologna")).expect("the running header");
     assert_eq!(header.trim(), "Bologna City of Music: the report", "{second}");
 }
+
+/// Width and height of page `n` (1-based), in points, as `pdfinfo -f n -l n` gives them.
+fn page_size(path: &Path, n: usize) -> (f32, f32) {
+    let n = n.to_string();
+    let (ok, out, err) = tool("pdfinfo", "poppler-utils", &["-f", &n, "-l", &n, path.to_str().expect("utf-8 path")]);
+    assert!(ok, "pdfinfo failed: {err}");
+    let line = out.lines().find(|l| l.starts_with("Page") && l.contains("size:")).expect("a page size line");
+    let mut numbers = line.split("size:").nth(1).expect("size").split_whitespace().filter_map(|w| w.parse().ok());
+    (numbers.next().expect("width"), numbers.next().expect("height"))
+}
+
+#[test]
+fn a_table_whose_words_would_be_cut_goes_on_a_landscape_page() {
+    let header: String = (1..=32).map(|c| format!("| M{c} ")).collect::<String>() + "|\n";
+    let rule: String = "|---".repeat(32) + "|\n";
+    let value = |r: usize, c: usize| ((r * 32 + c) * 1013 % 99_991).to_string();
+    let rows: String =
+        (0..6).map(|r| (1..=32).map(|c| format!("| {} ", value(r, c))).collect::<String>() + "|\n").collect();
+    let md = format!("# Months\n\nBefore the table.\n\n{header}{rule}{rows}\nAfter the table.\n");
+    let rendered = render_md(&md, None, &[]);
+    let path = write_pdf("typography-landscape-table", &rendered.pdf);
+    let n = (1..=rendered.page_count).find(|&n| page_text(&path, n).contains("M10")).expect("the table's page");
+    let text = page_text(&path, n);
+    let words: Vec<&str> = text.split_whitespace().collect();
+    // Portrait, even in the smallest type, the five-digit figures were cut.
+    let cells = (0..6).flat_map(|r| (1..=32).map(move |c| value(r, c)));
+    for word in (1..=32).map(|c| format!("M{c}")).chain(cells) {
+        assert!(words.contains(&word.as_str()), "{word} is cut:\n{text}");
+    }
+    let (w, h) = page_size(&path, n);
+    assert!(w > h, "the table's page is {w} × {h}, not landscape");
+    assert!(text.contains(&format!("page {n} of {}", rendered.page_count)), "no footer on the landscape page:\n{text}");
+    // The text around it stays on portrait pages.
+    for (words, page) in [("Before the table.", n - 1), ("After the table.", n + 1)] {
+        assert!(page_text(&path, page).contains(words), "{words:?} is not on page {page}");
+        let (w, h) = page_size(&path, page);
+        assert!(w < h, "page {page} is {w} × {h}, not portrait");
+    }
+}

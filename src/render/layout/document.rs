@@ -12,7 +12,7 @@ use super::super::structure::{Artifact, Kind, LAYOUT, NodeId, Scope, StructTree,
 use super::super::template::{Rgb, Template};
 use super::super::tree::{Document, Inline, LinkTarget};
 use super::super::{Limits, RenderError, Warning, WarningCode};
-use super::blocks::{Ctx, Env, plain};
+use super::blocks::{Ctx, Env, Turned, plain};
 use super::flow::{Flow, Frame, Row};
 use super::text::{AlignMode, TextEngine};
 use super::{Dest, Item, LaidOut, Mm, OutlineEntry, Page, PlacedGlyph, Rect, Target, TextItem, note_ref_anchor};
@@ -40,6 +40,25 @@ struct Geometry {
 }
 
 impl Geometry {
+    /// The same page turned a quarter (width and height swapped), with the same margins.
+    fn turned(&self) -> Geometry {
+        let right = self.width - self.left - self.text_width;
+        Geometry {
+            width: self.height,
+            height: self.width,
+            left: self.left,
+            wide_left: self.wide_left,
+            text_width: self.height - self.left - right,
+            top: self.top,
+            bottom: self.width - (self.height - self.bottom),
+        }
+    }
+
+    /// Where a table too wide for the measure may spread (see [`Ctx::breakout`]).
+    fn breakout(&self) -> (f32, f32, f32) {
+        (self.left, self.wide_left, self.width - 2.0 * self.wide_left)
+    }
+
     /// Body text across the text block: no spacing above blocks, not justified.
     fn text_env(&self, t: &Template) -> Env {
         Env {
@@ -76,6 +95,7 @@ pub(crate) fn lay_out(
         bottom: height - Mm(t.page.margin_bottom_mm).pt(),
     };
     let frame = Frame { top: g.top, bottom: g.bottom };
+    let turned = g.turned();
     let mut ctx = Ctx {
         engine: TextEngine::new(fonts, &input.meta.language),
         template: t,
@@ -87,7 +107,8 @@ pub(crate) fn lay_out(
         outline: Vec::new(),
         anchors: Default::default(),
         max_figure_height: (g.bottom - g.top) * 0.8,
-        breakout: (g.left, g.wide_left, g.width - 2.0 * g.wide_left),
+        breakout: g.breakout(),
+        landscape: Some(Turned { x: turned.left, width: turned.text_width, breakout: turned.breakout() }),
         tree: StructTree::new(&input.meta.language),
         parent: NodeId::default(),
     };
@@ -108,7 +129,8 @@ pub(crate) fn lay_out(
         parts.push((plan, t.texts.part_action_plan.as_str()));
     }
     let titled = parts.len() > 1;
-    let mut body = Flow::new(frame, input.limits.max_pages, 1);
+    let mut body =
+        Flow::new(frame, input.limits.max_pages, 1).with_landscape(Frame { top: turned.top, bottom: turned.bottom });
     let mut note_refs: Vec<(usize, usize)> = Vec::new();
     for (k, (doc, title)) in parts.iter().enumerate() {
         if k > 0 {
@@ -580,7 +602,11 @@ fn running_header_footer(ctx: &mut Ctx<'_, '_, '_>, input: &Input<'_>, g: &Geome
     let header_y = g.top - size * 2.6;
     let rule = t.colours.rule;
     let footer_template = t.texts.footer.clone();
+    let turned = g.turned();
     for (k, page) in pages.iter_mut().enumerate().skip(1) {
+        // A landscape page's header and footer run across its own width.
+        let g = if page.landscape { &turned } else { g };
+        let env = Env { x: g.left, width: g.text_width, ..env };
         let mut y = header_y;
         for row in header_rows.iter().take(2) {
             for it in &row.items {
