@@ -1,7 +1,8 @@
 //! Typography a careful reader would not fault (issue 16), measured on the PDF with
 //! `pdftotext -bbox-layout`: word spaces of justified lines, French punctuation kept with
 //! its word, no illegal break preferred to a loose line, long words cut into full lines,
-//! inline code not stretched, `/Lang` from the report, control characters stripped.
+//! inline code not stretched, `/Lang` from the report, control characters stripped; a table
+//! too wide for the portrait page on a landscape one, the appendix after both parts.
 
 use std::path::Path;
 
@@ -468,4 +469,56 @@ fn a_table_whose_words_would_be_cut_goes_on_a_landscape_page() {
         let (w, h) = page_size(&path, page);
         assert!(w < h, "page {page} is {w} × {h}, not portrait");
     }
+}
+
+#[test]
+fn the_appendix_comes_after_both_parts_with_its_bookmark_and_contents_entry() {
+    let report = "# 1. Executive Summary\n\nSummary text.\n\n# 7. Appendices\n\nThe festival programme.[^p]\n\n\
+                  ## Annex A: Programme\n\nProgramme text.\n\n\
+                  # 5. Major Initiatives Implemented through Inter-City Cooperation\n\nCooperation text.\n\n\
+                  [^p]: Printed in May.\n";
+    let plan = "# 6. Proposed Action Plan\n\nPlan text.\n";
+    let rendered = render_md(report, Some(plan), &[]);
+    let path = write_pdf("typography-appendix", &rendered.pdf);
+    let page_of = |words: &str| {
+        (3..=rendered.page_count).find(|&n| page_text(&path, n).contains(words)).unwrap_or_else(|| panic!("{words:?}"))
+    };
+    let order = ["Summary text.", "Cooperation text.", "Plan text.", "The festival programme.", "Programme text."];
+    let pages: Vec<usize> = order.iter().map(|w| page_of(w)).collect();
+    assert!(pages.windows(2).all(|p| p[0] <= p[1]), "pages out of order: {order:?} on {pages:?}");
+    assert!(pages[3] > pages[2], "the appendix shares the action plan's page");
+    assert_eq!(page_of("Part II"), pages[2] - 1, "the appendix sits between the parts");
+    assert_eq!(page_of("Printed in May."), pages[3], "the appendix's note is not at the foot of its page");
+    // The contents list it last, beside the parts, with its page.
+    let contents = page_text(&path, 2);
+    let entries: Vec<&str> = contents.lines().filter(|l| l.contains("Part II") || l.contains("Appendices")).collect();
+    assert_eq!(entries.len(), 2, "{contents}");
+    assert!(entries[0].contains("Part II") && entries[1].trim_end().ends_with(&pages[3].to_string()), "{contents}");
+    // And so does the outline.
+    let doc = lopdf::Document::load_mem(&rendered.pdf).expect("lopdf reads the PDF");
+    let titles: Vec<String> = outline_top(&doc);
+    assert_eq!(titles, ["Contents", "Part I — Report", "Part II — Action Plan", "7. Appendices"]);
+}
+
+/// The titles of the outline's top-level entries.
+fn outline_top(doc: &lopdf::Document) -> Vec<String> {
+    use lopdf::Object;
+    let root = doc.trailer.get(b"Root").and_then(Object::as_reference).expect("root");
+    let catalog = doc.get_dictionary(root).expect("catalog");
+    let outlines = catalog.get(b"Outlines").and_then(Object::as_reference).expect("outline");
+    let mut out = Vec::new();
+    let mut next = doc.get_dictionary(outlines).expect("outlines").get(b"First").and_then(Object::as_reference).ok();
+    while let Some(id) = next {
+        let d = doc.get_dictionary(id).expect("outline item");
+        let title = match d.get(b"Title").expect("title") {
+            Object::String(bytes, _) if bytes.starts_with(&[0xFE, 0xFF]) => String::from_utf16_lossy(
+                &bytes[2..].chunks(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect::<Vec<_>>(),
+            ),
+            Object::String(bytes, _) => String::from_utf8_lossy(bytes).into_owned(),
+            other => panic!("title {other:?}"),
+        };
+        out.push(title);
+        next = d.get(b"Next").and_then(Object::as_reference).ok();
+    }
+    out
 }

@@ -14,6 +14,7 @@
 //! first row that does not.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::ops::RangeInclusive;
 use std::rc::Rc;
 
 use super::super::RenderError;
@@ -117,9 +118,11 @@ impl Flow {
         self.separator = separator;
     }
 
-    /// The footnotes that no placed row has referenced, in number order, handed back to the caller.
-    pub fn take_unplaced(&mut self) -> Vec<(usize, Note)> {
-        std::mem::take(&mut self.notes).into_iter().collect()
+    /// The footnotes numbered in `numbers` that no placed row has referenced, in number order,
+    /// handed back to the caller.
+    pub fn take_unplaced(&mut self, numbers: RangeInclusive<usize>) -> Vec<(usize, Note)> {
+        let taken: Vec<usize> = self.notes.range(numbers).map(|(n, _)| *n).collect();
+        taken.into_iter().filter_map(|n| self.notes.remove(&n).map(|note| (n, note))).collect()
     }
 
     /// Where body text must stop on the current page: above its footnotes.
