@@ -16,6 +16,11 @@
 //! straddles a text object: the text object is closed first. [`page`] returns which
 //! element each MCID belongs to, for the structure tree's `/ParentTree`.
 //!
+//! The glyphs of a right-to-left item of a mixed-direction line (`TextItem::reversed`) are
+//! drawn cluster by cluster from the right, each at its place: the layout gives the line's
+//! items in logical order, so what reads content in its order (the structure tree's text)
+//! reads the line as written.
+//!
 //! [`GlyphUse`] is the first pass: which glyphs of which face are drawn, with the
 //! text each stands for (the ToUnicode map), before the faces are subset.
 
@@ -284,7 +289,24 @@ fn text(out: &mut Vec<u8>, st: &mut State, t: &TextItem, page_height: f32, face:
     let mut carry = 0.0f32;
     // The last glyph of an open /ActualText span.
     let mut span_end: Option<usize> = None;
-    for (k, glyph) in t.glyphs.iter().enumerate() {
+    // A reversed item's drawing order, and where each of its glyphs goes, since they are
+    // not drawn in turn (nothing allocated for the others).
+    let (reordered, pens): (Vec<usize>, Vec<f32>) = if t.reversed {
+        (reversed_order(t), t.glyphs.iter().scan(t.x, |x, g| Some(std::mem::replace(x, *x + g.advance))).collect())
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let in_turn = if t.reversed { 0 } else { t.glyphs.len() };
+    for k in (0..in_turn).chain(reordered) {
+        let glyph = &t.glyphs[k];
+        if t.reversed {
+            // Each glyph placed on its own: the next one drawn is not the one to its right.
+            if open {
+                out.extend_from_slice(b"] TJ\n");
+                open = false;
+            }
+            pen = pens[k];
+        }
         // A cluster its glyphs' ToUnicode entries would misread (several glyphs, a
         // glyph shared with another text, a reordered vowel sign) carries its text.
         if span_end.is_none()
@@ -365,6 +387,25 @@ fn text(out: &mut Vec<u8>, st: &mut State, t: &TextItem, page_height: f32, face:
     if open {
         out.extend_from_slice(b"] TJ\n");
     }
+}
+
+/// The order a reversed item's glyphs are drawn in: its clusters from the right (its
+/// glyphs run right to left), so that what reads the content in its order (the structure
+/// tree's text) reads the text as written. A cluster's own glyphs keep their order.
+fn reversed_order(t: &TextItem) -> Vec<usize> {
+    let n = t.glyphs.len();
+    let mut order = Vec::with_capacity(n);
+    let mut end = n;
+    while end > 0 {
+        // The cluster ending at `end`: its first glyph is the one that carries its text.
+        let mut start = end - 1;
+        while start > 0 && cluster_text(t, start).is_none() {
+            start -= 1;
+        }
+        order.extend(start..end);
+        end = start;
+    }
+    order
 }
 
 fn start_run(out: &mut Vec<u8>, x: f32, y: f32) {

@@ -3,7 +3,9 @@
 //! lopdf: link annotations, the structure tree ([`structure`](super::structure)),
 //! outline, metadata. The only file that imports printpdf (with `structure`, the only
 //! ones that import lopdf), and with `content` the one place that flips the y axis
-//! (layout measures from the top of the page, PDF from the bottom).
+//! (layout measures from the top of the page, PDF from the bottom), with each page's own
+//! height: a landscape page (`LaidOut::page_size`) has its own media box, and its
+//! annotations and the destinations on it are flipped with its height.
 //!
 //! Around printpdf 0.12.8's defaults, on purpose:
 //! - content streams are encoded directly and put in place of printpdf's after
@@ -101,7 +103,7 @@ pub(crate) fn write(
     for (i, img) in images.list.iter().enumerate() {
         pdf.resources.xobjects.map.insert(XObjectId(format!("Im{i}")), XObject::External(image_xobject(img)));
     }
-    let (width, height) = (doc.width, doc.height);
+    let sizes: Vec<(f32, f32)> = (0..doc.pages.len()).map(|p| doc.page_size(p)).collect();
     let pages = std::mem::take(&mut doc.pages);
     let mut contents = Vec::with_capacity(pages.len());
     let mut marks = Vec::with_capacity(pages.len());
@@ -113,6 +115,7 @@ pub(crate) fn write(
         .into_iter()
         .enumerate()
         .map(|(p, page)| {
+            let (width, height) = sizes[p];
             let (stream, page_marks) = content::page(&page.items, height, &codes, tree);
             marks.push(page_marks);
             let deflate_start = Instant::now();
@@ -152,9 +155,9 @@ pub(crate) fn write(
     set_contents(&mut lo, contents)?;
     tidy(&mut lo, fonts);
     let page_refs: Vec<ObjectId> = lo.get_pages().into_values().collect();
-    let annotations = annotate(&mut lo, links, &link_texts, &doc, &page_refs);
+    let annotations = annotate(&mut lo, links, &link_texts, &doc, &page_refs, &sizes);
     let struct_root = structure::write(&mut lo, &doc.structure, &marks, &page_refs, &annotations);
-    finish_document(&mut lo, &doc, info, struct_root, &page_refs)?;
+    finish_document(&mut lo, &doc, info, struct_root, &page_refs, &sizes)?;
     let before_compress = start.elapsed();
 
     let compress_start = Instant::now();
@@ -254,10 +257,11 @@ fn annotate(
     texts: &BTreeMap<NodeId, String>,
     doc: &LaidOut,
     page_refs: &[ObjectId],
+    sizes: &[(f32, f32)],
 ) -> Vec<Annotation> {
-    let h = doc.height;
     let mut out = Vec::new();
     for (p, page_links) in links.into_iter().enumerate() {
+        let h = sizes[p].1;
         let mut refs = Vec::with_capacity(page_links.len());
         for Link { rect, target, tag } in page_links {
             let mut action = Dictionary::new();
@@ -271,7 +275,7 @@ fn annotate(
                     let Some(dest) = doc.dests.get(d) else { continue };
                     let Some(&page_ref) = page_refs.get(dest.page) else { continue };
                     action.set("S", "GoTo");
-                    action.set("D", destination(page_ref, h, dest.y));
+                    action.set("D", destination(page_ref, sizes[dest.page].1, dest.y));
                     None
                 }
                 Target::Anchor(_) => continue,
@@ -468,6 +472,7 @@ fn finish_document(
     info: &Info<'_>,
     struct_root: ObjectId,
     page_refs: &[ObjectId],
+    sizes: &[(f32, f32)],
 ) -> Result<(), RenderError> {
     let meta = info.meta;
     let pdf_err = |e: lopdf::Error| RenderError::Pdf(e.to_string());
@@ -527,7 +532,8 @@ fn finish_document(
     intent.set("Info", Object::string_literal("sRGB IEC61966-2.1"));
     intent.set("DestOutputProfile", icc_id);
 
-    let outline_root = build_outline(lo, &doc.outline, &doc.dests, page_refs, doc.height);
+    let heights: Vec<f32> = sizes.iter().map(|s| s.1).collect();
+    let outline_root = build_outline(lo, &doc.outline, &doc.dests, page_refs, &heights);
     // Tab order follows the structure (PDF/UA).
     for page in page_refs {
         lo.get_dictionary_mut(*page).map_err(pdf_err)?.set("Tabs", "S");
@@ -558,7 +564,7 @@ fn build_outline(
     entries: &[OutlineEntry],
     dests: &[Dest],
     page_refs: &[ObjectId],
-    page_height: f32,
+    page_heights: &[f32],
 ) -> Option<ObjectId> {
     if entries.is_empty() {
         return None;
@@ -616,7 +622,7 @@ fn build_outline(
         if let Some(dest) = dests.get(e.dest)
             && let Some(&page) = page_refs.get(dest.page)
         {
-            d.set("Dest", destination(page, page_height, dest.y));
+            d.set("Dest", destination(page, page_heights[dest.page], dest.y));
         }
         lo.objects.insert(ids[i], Object::Dictionary(d));
     }

@@ -57,6 +57,8 @@ pub(crate) struct Shaper<'f, 't> {
     fonts: &'f FontSet<'t>,
     /// Per face, shaped words by text.
     cache: Vec<HashMap<String, Rc<Shaped>>>,
+    /// Words shaped left to right against their script's direction, by face and text.
+    ltr: HashMap<(FontId, String), Rc<Shaped>>,
     buffer: Option<UnicodeBuffer>,
     /// Shape plans are costly to build (rustybuzz parses the layout features each
     /// time), so one is kept per face, direction and script.
@@ -68,6 +70,7 @@ impl<'f, 't> Shaper<'f, 't> {
         Shaper {
             fonts,
             cache: vec![HashMap::default(); fonts.faces.len()],
+            ltr: HashMap::new(),
             buffer: Some(UnicodeBuffer::new()),
             plans: Vec::new(),
         }
@@ -82,24 +85,40 @@ impl<'f, 't> Shaper<'f, 't> {
         if let Some(hit) = self.cache.get(font).and_then(|c| c.get(text)) {
             return hit.clone();
         }
-        let shaped = Rc::new(self.shape_uncached(font, text));
+        let shaped = Rc::new(self.shape_uncached(font, text, None));
         if let Some(c) = self.cache.get_mut(font) {
             c.insert(text.to_string(), shaped.clone());
         }
         shaped
     }
 
-    fn shape_uncached(&mut self, font: FontId, text: &str) -> Shaped {
-        let first = self.shape_run(font, text);
-        let runs =
-            if first.glyphs.iter().any(|g| g.gid == 0) { self.shape_by_coverage(font, text) } else { vec![first] };
+    /// [`Shaper::shape`], left to right whatever the script says: Arabic-Indic digits, which
+    /// the bidirectional algorithm sets left to right inside Arabic text.
+    pub fn shape_ltr(&mut self, font: FontId, text: &str) -> Rc<Shaped> {
+        let key = (font, text.to_string());
+        if let Some(hit) = self.ltr.get(&key) {
+            return hit.clone();
+        }
+        let shaped = Rc::new(self.shape_uncached(font, text, Some(Direction::LeftToRight)));
+        self.ltr.insert(key, shaped.clone());
+        shaped
+    }
+
+    /// Shape `text`, in `direction` or the one its script guesses.
+    fn shape_uncached(&mut self, font: FontId, text: &str, direction: Option<Direction>) -> Shaped {
+        let first = self.shape_run(font, text, direction);
+        let runs = if first.glyphs.iter().any(|g| g.gid == 0) {
+            self.shape_by_coverage(font, text, direction)
+        } else {
+            vec![first]
+        };
         let width = runs.iter().map(|r| r.width).sum();
         let rtl = runs.iter().any(|r| r.rtl);
         Shaped { runs, width, rtl }
     }
 
     /// Split `text` into runs of characters that share a covering face.
-    fn shape_by_coverage(&mut self, font: FontId, text: &str) -> Vec<Run> {
+    fn shape_by_coverage(&mut self, font: FontId, text: &str, direction: Option<Direction>) -> Vec<Run> {
         let mut pieces: Vec<(Option<FontId>, usize, usize)> = Vec::new();
         for (i, c) in text.char_indices() {
             let end = i + c.len_utf8();
@@ -114,7 +133,7 @@ impl<'f, 't> Shaper<'f, 't> {
         pieces
             .into_iter()
             .map(|(face, s, e)| match face {
-                Some(f) => self.shape_run(f, &text[s..e]),
+                Some(f) => self.shape_run(f, &text[s..e], direction),
                 None => {
                     let t = &text[s..e];
                     let n = t.chars().filter(|c| !is_sticky(*c)).count().max(1);
@@ -131,11 +150,14 @@ impl<'f, 't> Shaper<'f, 't> {
             .collect()
     }
 
-    fn shape_run(&mut self, font: FontId, text: &str) -> Run {
+    fn shape_run(&mut self, font: FontId, text: &str, direction: Option<Direction>) -> Run {
         let face = &self.fonts.faces[font];
         let mut buffer = self.buffer.take().unwrap_or_default();
         buffer.push_str(text);
         buffer.guess_segment_properties();
+        if let Some(direction) = direction {
+            buffer.set_direction(direction);
+        }
         let (direction, script) = (buffer.direction(), buffer.script());
         let rtl = direction == Direction::RightToLeft;
         let k = match self.plans.iter().position(|p| p.0 == font && p.1 == direction && p.2 == script) {

@@ -1,11 +1,12 @@
 //! Extra fonts from a template's font directory: right-to-left scripts shaped
-//! and ordered, fonts embedded, no placeholder.
+//! and ordered, fonts embedded, no placeholder; text of both directions drawn in the
+//! order of UAX #9 and read back, from the structure and the text layer, as written.
 
 use std::path::Path;
 
 use mmr::render::{Limits, RenderRequest, Template, WarningCode, render};
 
-use super::support::{meta, pdftotext, scratch, tool, write_pdf};
+use super::support::{meta, pdftotext, scratch, struct_text, tool, write_pdf};
 
 /// A copy of the shipped template whose `fonts.extra_dir` points at the test
 /// fonts (Noto Sans Hebrew, Noto Naskh Arabic).
@@ -61,6 +62,80 @@ fn hebrew_and_arabic_use_the_configured_fonts() {
             .filter_map(|l| l.split("xMin=\"").nth(1)?.split('"').next()?.parse().ok())
             .next_back()
     };
-    let (a, b) = (x_of("שלום").expect("first word"), x_of("עולם").expect("second word"));
+    // The letters of a right-to-left word are drawn from the right, one by one: poppler gives
+    // each a box of its own, and the first letter of each word says where it is.
+    let (a, b) = (x_of("ש").expect("first word"), x_of("ע").expect("second word"));
     assert!(a > b, "first Hebrew word should be right of the second: {a} vs {b}");
+}
+
+/// Whitespace runs as one space.
+fn squash(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn mixed_direction_text_reads_back_in_logical_order() {
+    let template = template_with_extra_dir();
+    let m = meta();
+    let arabic = "زار الوفد مدينة Edinburgh في عام 2013. وعاد مع UNESCO Creative Cities بعد ثلاثة أيام.";
+    let hebrew = "המשלחת ביקרה בעיר Paris בשנת 2019. ושבה עם UNESCO לאחר 3 ימים.";
+    let md = format!("{arabic}\n\n{hebrew}\n");
+    let r = render(&RenderRequest {
+        report_markdown: &md,
+        action_plan_markdown: None,
+        attachments: &[],
+        meta: &m,
+        template: &template,
+        limits: &Limits::default(),
+    })
+    .expect("renders");
+    let path = write_pdf("bidi", &r.pdf);
+    // The structure tree gives each paragraph as written: words, digits and Latin in order.
+    let tagged = squash(&struct_text(&path, true));
+    for paragraph in [arabic, hebrew] {
+        assert!(tagged.contains(paragraph), "{paragraph:?} does not read back in order from the structure:\n{tagged}");
+    }
+    // The text layer gives every word as written (poppler orders the runs of a line by the
+    // page's main direction, and splits a lam-alef ligature drawn from the right: the words
+    // with one are left out).
+    let text: String =
+        pdftotext(&path, &[]).chars().map(|c| if matches!(c, '\u{202B}' | '\u{202C}') { ' ' } else { c }).collect();
+    let words: Vec<&str> = text.split_whitespace().flat_map(|w| w.split('.')).collect();
+    for word in format!("{arabic} {hebrew}").split_whitespace().map(|w| w.trim_end_matches('.')) {
+        assert!(word.contains("لا") || words.contains(&word), "{word:?} does not read back from the text:\n{text}");
+    }
+    // Drawn right to left: the Latin word, then the number after it, further left.
+    let (ok, bbox, _) = tool("pdftotext", "poppler-utils", &["-bbox", path.to_str().expect("utf-8 path"), "-"]);
+    assert!(ok);
+    let x_of = |w: &str| -> f32 {
+        bbox.lines()
+            .filter(|l| l.contains(w))
+            .filter_map(|l| l.split("xMin=\"").nth(1)?.split('"').next()?.parse().ok())
+            .next()
+            .unwrap_or_else(|| panic!("{w} not in {bbox}"))
+    };
+    assert!(x_of("Edinburgh") > x_of("2013"), "the number follows Edinburgh, to its left");
+    assert!(x_of("Paris") > x_of("2019"), "the number follows Paris, to its left");
+}
+
+#[test]
+fn arabic_indic_digits_read_left_to_right_in_arabic_text() {
+    let template = template_with_extra_dir();
+    let m = meta();
+    let md = "افتتح المهرجان في عام ٢٠١٣ بحضور الجمهور.\n";
+    let r = render(&RenderRequest {
+        report_markdown: md,
+        action_plan_markdown: None,
+        attachments: &[],
+        meta: &m,
+        template: &template,
+        limits: &Limits::default(),
+    })
+    .expect("renders");
+    let path = write_pdf("arabic-indic-digits", &r.pdf);
+    assert!(squash(&struct_text(&path, true)).contains(md.trim()), "{}", struct_text(&path, true));
+    // The number is drawn left to right, as one word: its glyphs in reading order.
+    let (ok, bbox, _) = tool("pdftotext", "poppler-utils", &["-bbox", path.to_str().expect("utf-8 path"), "-"]);
+    assert!(ok);
+    assert!(bbox.lines().any(|l| l.contains(">٢٠١٣<")), "the digits are not drawn left to right:\n{bbox}");
 }

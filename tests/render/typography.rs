@@ -1,7 +1,8 @@
 //! Typography a careful reader would not fault (issue 16), measured on the PDF with
 //! `pdftotext -bbox-layout`: word spaces of justified lines, French punctuation kept with
 //! its word, no illegal break preferred to a loose line, long words cut into full lines,
-//! inline code not stretched, `/Lang` from the report, control characters stripped.
+//! inline code not stretched, `/Lang` from the report, control characters stripped; a table
+//! too wide for the portrait page on a landscape one, the appendix after both parts.
 
 use std::path::Path;
 
@@ -429,4 +430,95 @@ fn the_cover_uses_the_page_says_the_status_once_and_a_title_is_not_a_city() {
     let second = page_text(&path, 2);
     let header = second.lines().find(|l| l.contains("Bologna")).expect("the running header");
     assert_eq!(header.trim(), "Bologna City of Music: the report", "{second}");
+}
+
+/// Width and height of page `n` (1-based), in points, as `pdfinfo -f n -l n` gives them.
+fn page_size(path: &Path, n: usize) -> (f32, f32) {
+    let n = n.to_string();
+    let (ok, out, err) = tool("pdfinfo", "poppler-utils", &["-f", &n, "-l", &n, path.to_str().expect("utf-8 path")]);
+    assert!(ok, "pdfinfo failed: {err}");
+    let line = out.lines().find(|l| l.starts_with("Page") && l.contains("size:")).expect("a page size line");
+    let mut numbers = line.split("size:").nth(1).expect("size").split_whitespace().filter_map(|w| w.parse().ok());
+    (numbers.next().expect("width"), numbers.next().expect("height"))
+}
+
+#[test]
+fn a_table_whose_words_would_be_cut_goes_on_a_landscape_page() {
+    let header: String = (1..=32).map(|c| format!("| M{c} ")).collect::<String>() + "|\n";
+    let rule: String = "|---".repeat(32) + "|\n";
+    let value = |r: usize, c: usize| ((r * 32 + c) * 1013 % 99_991).to_string();
+    let rows: String =
+        (0..6).map(|r| (1..=32).map(|c| format!("| {} ", value(r, c))).collect::<String>() + "|\n").collect();
+    let md = format!("# Months\n\nBefore the table.\n\n{header}{rule}{rows}\nAfter the table.\n");
+    let rendered = render_md(&md, None, &[]);
+    let path = write_pdf("typography-landscape-table", &rendered.pdf);
+    let n = (1..=rendered.page_count).find(|&n| page_text(&path, n).contains("M10")).expect("the table's page");
+    let text = page_text(&path, n);
+    let words: Vec<&str> = text.split_whitespace().collect();
+    // Portrait, even in the smallest type, the five-digit figures were cut.
+    let cells = (0..6).flat_map(|r| (1..=32).map(move |c| value(r, c)));
+    for word in (1..=32).map(|c| format!("M{c}")).chain(cells) {
+        assert!(words.contains(&word.as_str()), "{word} is cut:\n{text}");
+    }
+    let (w, h) = page_size(&path, n);
+    assert!(w > h, "the table's page is {w} × {h}, not landscape");
+    assert!(text.contains(&format!("page {n} of {}", rendered.page_count)), "no footer on the landscape page:\n{text}");
+    // The text around it stays on portrait pages.
+    for (words, page) in [("Before the table.", n - 1), ("After the table.", n + 1)] {
+        assert!(page_text(&path, page).contains(words), "{words:?} is not on page {page}");
+        let (w, h) = page_size(&path, page);
+        assert!(w < h, "page {page} is {w} × {h}, not portrait");
+    }
+}
+
+#[test]
+fn the_appendix_comes_after_both_parts_with_its_bookmark_and_contents_entry() {
+    let report = "# 1. Executive Summary\n\nSummary text.\n\n# 7. Appendices\n\nThe festival programme.[^p]\n\n\
+                  ## Annex A: Programme\n\nProgramme text.\n\n\
+                  # 5. Major Initiatives Implemented through Inter-City Cooperation\n\nCooperation text.\n\n\
+                  [^p]: Printed in May.\n";
+    let plan = "# 6. Proposed Action Plan\n\nPlan text.\n";
+    let rendered = render_md(report, Some(plan), &[]);
+    let path = write_pdf("typography-appendix", &rendered.pdf);
+    let page_of = |words: &str| {
+        (3..=rendered.page_count).find(|&n| page_text(&path, n).contains(words)).unwrap_or_else(|| panic!("{words:?}"))
+    };
+    let order = ["Summary text.", "Cooperation text.", "Plan text.", "The festival programme.", "Programme text."];
+    let pages: Vec<usize> = order.iter().map(|w| page_of(w)).collect();
+    assert!(pages.windows(2).all(|p| p[0] <= p[1]), "pages out of order: {order:?} on {pages:?}");
+    assert!(pages[3] > pages[2], "the appendix shares the action plan's page");
+    assert_eq!(page_of("Part II"), pages[2] - 1, "the appendix sits between the parts");
+    assert_eq!(page_of("Printed in May."), pages[3], "the appendix's note is not at the foot of its page");
+    // The contents list it last, beside the parts, with its page.
+    let contents = page_text(&path, 2);
+    let entries: Vec<&str> = contents.lines().filter(|l| l.contains("Part II") || l.contains("Appendices")).collect();
+    assert_eq!(entries.len(), 2, "{contents}");
+    assert!(entries[0].contains("Part II") && entries[1].trim_end().ends_with(&pages[3].to_string()), "{contents}");
+    // And so does the outline.
+    let doc = lopdf::Document::load_mem(&rendered.pdf).expect("lopdf reads the PDF");
+    let titles: Vec<String> = outline_top(&doc);
+    assert_eq!(titles, ["Contents", "Part I — Report", "Part II — Action Plan", "7. Appendices"]);
+}
+
+/// The titles of the outline's top-level entries.
+fn outline_top(doc: &lopdf::Document) -> Vec<String> {
+    use lopdf::Object;
+    let root = doc.trailer.get(b"Root").and_then(Object::as_reference).expect("root");
+    let catalog = doc.get_dictionary(root).expect("catalog");
+    let outlines = catalog.get(b"Outlines").and_then(Object::as_reference).expect("outline");
+    let mut out = Vec::new();
+    let mut next = doc.get_dictionary(outlines).expect("outlines").get(b"First").and_then(Object::as_reference).ok();
+    while let Some(id) = next {
+        let d = doc.get_dictionary(id).expect("outline item");
+        let title = match d.get(b"Title").expect("title") {
+            Object::String(bytes, _) if bytes.starts_with(&[0xFE, 0xFF]) => String::from_utf16_lossy(
+                &bytes[2..].chunks(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect::<Vec<_>>(),
+            ),
+            Object::String(bytes, _) => String::from_utf8_lossy(bytes).into_owned(),
+            other => panic!("title {other:?}"),
+        };
+        out.push(title);
+        next = d.get(b"Next").and_then(Object::as_reference).ok();
+    }
+    out
 }

@@ -29,6 +29,14 @@ pub(crate) struct Env {
     pub justify: bool,
 }
 
+/// The text block of a landscape page (left edge and width) and its [`Ctx::breakout`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Turned {
+    pub x: f32,
+    pub width: f32,
+    pub breakout: (f32, f32, f32),
+}
+
 /// State shared by all blocks of a rendering.
 pub(crate) struct Ctx<'a, 'f, 't> {
     pub engine: TextEngine<'f, 't>,
@@ -47,6 +55,9 @@ pub(crate) struct Ctx<'a, 'f, 't> {
     /// Where a table too wide for the measure may spread: the left edge of the text block
     /// (only a table starting there may), and the left edge and width of the wider block.
     pub breakout: (f32, f32, f32),
+    /// The blocks of a landscape page, for a table whose words do not fit side by side on
+    /// a portrait one; `None` where there is no such page to turn to.
+    pub landscape: Option<Turned>,
     /// The structure tree being built, and the element the blocks being laid out go in.
     pub tree: StructTree,
     pub parent: NodeId,

@@ -1,18 +1,20 @@
 //! The whole document: cover, contents (dot leaders to the page numbers), the
 //! report and the action plan (each from a new page, with its own title page when
 //! both are present; footnotes at the foot of the page of their first reference,
-//! numbered through the whole document), then the running header and footer. Contents page numbers need the number of contents pages,
+//! numbered through the whole document), the report's appendix after both (see
+//! [`appendix_range`]), then the running header and footer. Contents page numbers need the number of contents pages,
 //! so the contents are laid out twice: once to count its pages (the number
 //! column has a fixed width, so the count cannot change), once with the numbers.
 
+use super::super::check::Matcher;
 use super::super::fonts::{FontSet, REGULAR};
 use super::super::images::Images;
 use super::super::meta::{DocumentMeta, Status};
 use super::super::structure::{Artifact, Kind, LAYOUT, NodeId, Scope, StructTree, Tag};
 use super::super::template::{Rgb, Template};
-use super::super::tree::{Document, Inline, LinkTarget};
+use super::super::tree::{Block, Document, Inline, LinkTarget, plain_text};
 use super::super::{Limits, RenderError, Warning, WarningCode};
-use super::blocks::{Ctx, Env, plain};
+use super::blocks::{Ctx, Env, Turned, plain};
 use super::flow::{Flow, Frame, Row};
 use super::text::{AlignMode, TextEngine};
 use super::{Dest, Item, LaidOut, Mm, OutlineEntry, Page, PlacedGlyph, Rect, Target, TextItem, note_ref_anchor};
@@ -40,6 +42,25 @@ struct Geometry {
 }
 
 impl Geometry {
+    /// The same page turned a quarter (width and height swapped), with the same margins.
+    fn turned(&self) -> Geometry {
+        let right = self.width - self.left - self.text_width;
+        Geometry {
+            width: self.height,
+            height: self.width,
+            left: self.left,
+            wide_left: self.wide_left,
+            text_width: self.height - self.left - right,
+            top: self.top,
+            bottom: self.width - (self.height - self.bottom),
+        }
+    }
+
+    /// Where a table too wide for the measure may spread (see [`Ctx::breakout`]).
+    fn breakout(&self) -> (f32, f32, f32) {
+        (self.left, self.wide_left, self.width - 2.0 * self.wide_left)
+    }
+
     /// Body text across the text block: no spacing above blocks, not justified.
     fn text_env(&self, t: &Template) -> Env {
         Env {
@@ -76,6 +97,7 @@ pub(crate) fn lay_out(
         bottom: height - Mm(t.page.margin_bottom_mm).pt(),
     };
     let frame = Frame { top: g.top, bottom: g.bottom };
+    let turned = g.turned();
     let mut ctx = Ctx {
         engine: TextEngine::new(fonts, &input.meta.language),
         template: t,
@@ -87,7 +109,8 @@ pub(crate) fn lay_out(
         outline: Vec::new(),
         anchors: Default::default(),
         max_figure_height: (g.bottom - g.top) * 0.8,
-        breakout: (g.left, g.wide_left, g.width - 2.0 * g.wide_left),
+        breakout: g.breakout(),
+        landscape: Some(Turned { x: turned.left, width: turned.text_width, breakout: turned.breakout() }),
         tree: StructTree::new(&input.meta.language),
         parent: NodeId::default(),
     };
@@ -102,13 +125,19 @@ pub(crate) fn lay_out(
     ctx.tree.set_lang(cover_sect, t.language());
     let env = Env { spacing: t.sizes.paragraph_spacing, justify: true, ..g.text_env(t) };
 
-    // Body: the parts, each from a new page.
+    // Body: the parts, each from a new page, then the report's appendix.
+    let appendix = appendix_range(&input.report.blocks, t);
+    let report_blocks: Vec<&[Block]> = match &appendix {
+        Some(r) => vec![&input.report.blocks[..r.start], &input.report.blocks[r.end..]],
+        None => vec![&input.report.blocks],
+    };
     let mut parts: Vec<(&Document, &str)> = vec![(input.report, t.texts.part_report.as_str())];
     if let Some(plan) = input.action_plan {
         parts.push((plan, t.texts.part_action_plan.as_str()));
     }
     let titled = parts.len() > 1;
-    let mut body = Flow::new(frame, input.limits.max_pages, 1);
+    let mut body =
+        Flow::new(frame, input.limits.max_pages, 1).with_landscape(Frame { top: turned.top, bottom: turned.bottom });
     let mut note_refs: Vec<(usize, usize)> = Vec::new();
     for (k, (doc, title)) in parts.iter().enumerate() {
         if k > 0 {
@@ -117,15 +146,7 @@ pub(crate) fn lay_out(
         let part = ctx.tree.add(root, Kind::Part);
         ctx.parent = part;
         ctx.part_prefix = format!("p{k}");
-        ctx.links = doc
-            .links
-            .iter()
-            .map(|l| match l {
-                LinkTarget::Anchor(a) => LinkTarget::Anchor(format!("p{k}:{a}")),
-                LinkTarget::PartAnchor(j, a) => LinkTarget::Anchor(format!("p{j}:{a}")),
-                other => other.clone(),
-            })
-            .collect();
+        ctx.links = part_links(doc, k);
         if titled {
             body.push_all(part_title(&mut ctx, title, &env, g.bottom - g.top))?;
             body.break_page()?;
@@ -133,15 +154,13 @@ pub(crate) fn lay_out(
         let (notes, note_nodes) = ctx.notes(&doc.footnotes, &env);
         note_refs.extend(notes.iter().map(|(n, note)| (*n, note.ref_dest)));
         body.add_notes(notes, ctx.note_separator(&env));
-        body.push_all(ctx.blocks(&doc.blocks, &env))?;
-        // Notes the part's text never references (unused definitions, notes referenced
-        // only from another note) close the part.
-        let unplaced = body.take_unplaced();
-        if !unplaced.is_empty() {
-            body.push(ctx.note_separator(&env))?;
-            for (_, note) in unplaced {
-                body.push_all(note.rows)?;
-            }
+        let blocks = if k == 0 { report_blocks.clone() } else { vec![doc.blocks.as_slice()] };
+        for blocks in blocks {
+            body.push_all(ctx.blocks(blocks, &env))?;
+        }
+        // The report's appendix, still to come, may reference its notes.
+        if k > 0 || appendix.is_none() {
+            close_notes(&mut ctx, &mut body, doc, &env)?;
         }
         for node in note_nodes {
             ctx.tree.attach(part, node);
@@ -157,6 +176,22 @@ pub(crate) fn lay_out(
                 WarningCode::LinkDropped,
                 format!("link target {dest:?} is not http(s), mailto or a heading; shown as plain text"),
             ));
+        }
+    }
+    if let Some(range) = appendix {
+        body.break_page()?;
+        ctx.parent = ctx.tree.add(root, Kind::Sect);
+        ctx.part_prefix = "p0".to_string();
+        ctx.links = part_links(input.report, 0);
+        let first_entry = ctx.outline.len();
+        body.push_all(ctx.blocks(&input.report.blocks[range], &env))?;
+        close_notes(&mut ctx, &mut body, input.report, &env)?;
+        // Beside the parts' titles in the outline and the contents, not inside Part II.
+        if titled {
+            let shift = ctx.outline.get(first_entry).map_or(0, |e| e.level);
+            for e in &mut ctx.outline[first_entry..] {
+                e.level = e.level.saturating_sub(shift);
+            }
         }
     }
     let (body_pages, body_dests) = body.finish()?;
@@ -217,6 +252,57 @@ pub(crate) fn lay_out(
         }),
     );
     Ok(LaidOut { width: g.width, height: g.height, pages, dests, outline, structure: ctx.tree })
+}
+
+/// The key of the template section that holds a report's appendices.
+const APPENDICES: &str = "appendices";
+
+/// Where the report's appendix is among its blocks: from the heading of the template's
+/// appendices section (section 7, which the guidelines put in the report) to the next
+/// heading of a section not numbered under it. Its subsections and the headings of no
+/// section ("Annex A") stay in it. It is laid out after both parts, as an appendix is read:
+/// in the report's place it would sit between Part I and Part II.
+fn appendix_range(blocks: &[Block], template: &Template) -> Option<std::ops::Range<usize>> {
+    let sections = template.sections();
+    let matcher = Matcher::new(sections);
+    let section = |block: &Block| match block {
+        Block::Heading { content, .. } => matcher.find(&plain_text(content)).map(|k| &sections[k]),
+        _ => None,
+    };
+    let (start, appendices) =
+        blocks.iter().enumerate().find_map(|(k, b)| section(b).filter(|s| s.key == APPENDICES).map(|s| (k, s)))?;
+    let under = format!("{}.", appendices.number);
+    let end = blocks[start + 1..]
+        .iter()
+        .position(|b| section(b).is_some_and(|s| !s.number.starts_with(&under)))
+        .map_or(blocks.len(), |k| start + 1 + k);
+    Some(start..end)
+}
+
+/// A part's links, their anchors prefixed with the part (`p0:`) as its headings' are.
+fn part_links(doc: &Document, k: usize) -> Vec<LinkTarget> {
+    doc.links
+        .iter()
+        .map(|l| match l {
+            LinkTarget::Anchor(a) => LinkTarget::Anchor(format!("p{k}:{a}")),
+            LinkTarget::PartAnchor(j, a) => LinkTarget::Anchor(format!("p{j}:{a}")),
+            other => other.clone(),
+        })
+        .collect()
+}
+
+/// The notes of `doc` its text never references (unused definitions, notes referenced
+/// only from another note) close it.
+fn close_notes(ctx: &mut Ctx<'_, '_, '_>, body: &mut Flow, doc: &Document, env: &Env) -> Result<(), RenderError> {
+    let (Some(first), Some(last)) = (doc.footnotes.first(), doc.footnotes.last()) else { return Ok(()) };
+    let unplaced = body.take_unplaced(first.number..=last.number);
+    if !unplaced.is_empty() {
+        body.push(ctx.note_separator(env))?;
+        for (_, note) in unplaced {
+            body.push_all(note.rows)?;
+        }
+    }
+    Ok(())
 }
 
 /// A part's title page: the title centred a third of the way down, between two
@@ -391,6 +477,7 @@ fn leaders(ctx: &mut Ctx<'_, '_, '_>, from: f32, to: f32, baseline: f32, size: f
         glyphs,
         text: ".".repeat(count),
         tag: LAYOUT,
+        reversed: false,
     }))
 }
 
@@ -579,7 +666,11 @@ fn running_header_footer(ctx: &mut Ctx<'_, '_, '_>, input: &Input<'_>, g: &Geome
     let header_y = g.top - size * 2.6;
     let rule = t.colours.rule;
     let footer_template = t.texts.footer.clone();
+    let turned = g.turned();
     for (k, page) in pages.iter_mut().enumerate().skip(1) {
+        // A landscape page's header and footer run across its own width.
+        let g = if page.landscape { &turned } else { g };
+        let env = Env { x: g.left, width: g.text_width, ..env };
         let mut y = header_y;
         for row in header_rows.iter().take(2) {
             for it in &row.items {

@@ -8,8 +8,13 @@
 //! short rule: a row fits only if its notes fit with it, so it moves to the next
 //! page with them. A note longer than what is left of an otherwise empty page
 //! goes on at the foot of the next page, before that page's own notes.
+//!
+//! A row may ask for a landscape page (a table too wide for the portrait page): the flow
+//! turns to a new page for it, in the landscape frame, and back to portrait for the
+//! first row that does not.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::ops::RangeInclusive;
 use std::rc::Rc;
 
 use super::super::RenderError;
@@ -36,6 +41,8 @@ pub(crate) struct Row {
     pub baseline: f32,
     /// Footnotes referenced in the row, by number.
     pub notes: Vec<usize>,
+    /// The row goes on a landscape page.
+    pub landscape: bool,
 }
 
 /// A footnote ready for the foot of a page.
@@ -57,7 +64,10 @@ pub(crate) struct Frame {
 /// Places rows on pages.
 pub(crate) struct Flow {
     pub pages: Vec<Page>,
+    /// The frame of the current page, and those of a portrait and a landscape page.
     frame: Frame,
+    portrait: Frame,
+    landscape: Option<Frame>,
     y: f32,
     empty: bool,
     pending: Vec<Row>,
@@ -81,6 +91,8 @@ impl Flow {
         Flow {
             pages: vec![Page::default()],
             frame,
+            portrait: frame,
+            landscape: None,
             y: frame.top,
             empty: true,
             pending: Vec::new(),
@@ -95,15 +107,22 @@ impl Flow {
         }
     }
 
+    /// Rows marked `landscape` go on landscape pages of this frame (without it, on portrait ones).
+    pub fn with_landscape(self, frame: Frame) -> Flow {
+        Flow { landscape: Some(frame), ..self }
+    }
+
     /// Footnotes to set at the foot of the page where they are first referenced, under `separator`.
     pub fn add_notes(&mut self, notes: BTreeMap<usize, Note>, separator: Row) {
         self.notes.extend(notes);
         self.separator = separator;
     }
 
-    /// The footnotes that no placed row has referenced, in number order, handed back to the caller.
-    pub fn take_unplaced(&mut self) -> Vec<(usize, Note)> {
-        std::mem::take(&mut self.notes).into_iter().collect()
+    /// The footnotes numbered in `numbers` that no placed row has referenced, in number order,
+    /// handed back to the caller.
+    pub fn take_unplaced(&mut self, numbers: RangeInclusive<usize>) -> Vec<(usize, Note)> {
+        let taken: Vec<usize> = self.notes.range(numbers).map(|(n, _)| *n).collect();
+        taken.into_iter().filter_map(|n| self.notes.remove(&n).map(|note| (n, note))).collect()
     }
 
     /// Where body text must stop on the current page: above its footnotes.
@@ -175,7 +194,9 @@ impl Flow {
             return Err(RenderError::TooManyPages { limit: self.max_pages });
         }
         self.close_page();
-        self.pages.push(Page::default());
+        // A table going on over several pages keeps their orientation.
+        let landscape = self.pages.last().is_some_and(|p| p.landscape);
+        self.pages.push(Page { landscape, ..Page::default() });
         self.y = self.frame.top;
         self.empty = true;
         // What the last page could not hold goes first, and at least one row of it.
@@ -257,7 +278,25 @@ impl Flow {
         }
     }
 
+    /// Turn to a page of the row's orientation when the current page has the other one: a
+    /// new page, unless the current one is still empty.
+    fn turn(&mut self, landscape: bool) -> Result<(), RenderError> {
+        let current = self.pages.last().is_some_and(|p| p.landscape);
+        let frame = if landscape { self.landscape } else { Some(self.portrait) };
+        let Some(frame) = frame.filter(|_| current != landscape) else { return Ok(()) };
+        if !self.empty {
+            self.new_page()?;
+        }
+        self.frame = frame;
+        self.y = frame.top;
+        if let Some(page) = self.pages.last_mut() {
+            page.landscape = landscape;
+        }
+        Ok(())
+    }
+
     fn place(&mut self, mut row: Row, with_header: bool) -> Result<(), RenderError> {
+        self.turn(row.landscape)?;
         let mut space = if self.empty { 0.0 } else { row.space_before };
         let crowded = !self.empty || !self.foot.is_empty();
         if crowded && self.y + space + row.height + self.notes_height([&row]) > self.bottom() {
@@ -271,6 +310,7 @@ impl Flow {
             for h in header.iter() {
                 let mut h = h.clone();
                 h.header = None;
+                h.landscape = row.landscape;
                 // Read once, where the table starts: repeated, it is pagination.
                 for item in &mut h.items {
                     item.make_artifact(Artifact::Pagination);
@@ -297,5 +337,22 @@ impl Flow {
         }
         self.close_page();
         Ok((self.pages, self.dests))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_for_a_landscape_page_turn_to_pages_of_their_own_and_back() {
+        let portrait = Frame { top: 50.0, bottom: 800.0 };
+        let mut flow = Flow::new(portrait, 100, 0).with_landscape(Frame { top: 50.0, bottom: 550.0 });
+        let row = |landscape| Row { height: 100.0, landscape, ..Row::default() };
+        // One portrait row, eight landscape ones (five fit the turned frame), one portrait.
+        let rows = std::iter::once(false).chain([true; 8]).chain(std::iter::once(false));
+        flow.push_all(rows.map(row).collect()).expect("within the page limit");
+        let (pages, _) = flow.finish().expect("within the page limit");
+        assert_eq!(pages.iter().map(|p| p.landscape).collect::<Vec<_>>(), [false, true, true, false]);
     }
 }

@@ -76,6 +76,10 @@ pub(crate) struct TextItem {
     /// The text the glyphs stand for, for text extraction.
     pub text: String,
     pub tag: Tag,
+    /// The glyphs (placed left to right) run right to left: the writer draws them from the
+    /// right, so the content reads in logical order (a right-to-left atom of a
+    /// mixed-direction line).
+    pub reversed: bool,
 }
 
 /// Where a link goes once laid out.
@@ -162,6 +166,9 @@ impl Item {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Page {
     pub items: Vec<Item>,
+    /// Turned a quarter: the template's page size with width and height swapped (a page of
+    /// its own for a table whose words do not fit side by side across the portrait page).
+    pub landscape: bool,
 }
 
 /// A link or outline destination: a page and a y position on it.
@@ -189,4 +196,16 @@ pub(crate) struct LaidOut {
     pub outline: Vec<OutlineEntry>,
     /// The elements the items' tags name.
     pub structure: StructTree,
+}
+
+impl LaidOut {
+    /// Width and height of page `page`, in points: `width` and `height` swapped on a
+    /// landscape page.
+    pub fn page_size(&self, page: usize) -> (f32, f32) {
+        if self.pages.get(page).is_some_and(|p| p.landscape) {
+            (self.height, self.width)
+        } else {
+            (self.width, self.height)
+        }
+    }
 }

@@ -4,7 +4,8 @@
 //! remaining width is shared in proportion to how much more each column would
 //! like. A table wider than the measure spreads over the wider block of the page
 //! (centred, up to 20 mm from its edges); one whose longest words still do not fit
-//! side by side is set in smaller type with tighter padding, before any word is cut. Cells wrap, take the column's alignment, and the
+//! side by side is set in smaller type with tighter padding, and one whose words would
+//! still be cut goes on a landscape page of its own, before any word is cut. Cells wrap, take the column's alignment, and the
 //! header row is repeated on every page the table continues on; the first two and
 //! the last two body rows are kept together, so no page holds a single row of it.
 
@@ -66,6 +67,21 @@ impl Ctx<'_, '_, '_> {
                 break (shaped_rows, min, max, body_style, head_style, pad_x, pad_y);
             }
         };
+        // Words cut even in the smallest type: the table turns to a landscape page, where
+        // it is laid out again (once: there, what does not fit is cut).
+        if min.iter().sum::<f32>() > wide
+            && env.x == text_left
+            && let Some(turned) = self.landscape.take()
+        {
+            let portrait = std::mem::replace(&mut self.breakout, turned.breakout);
+            let mut rows = self.table(aligns, header, body, &Env { x: turned.x, width: turned.width, ..*env });
+            self.breakout = portrait;
+            self.landscape = Some(turned);
+            for row in &mut rows {
+                row.landscape = true;
+            }
+            return rows;
+        }
         // Wider than the measure: out of it, centred on the text block.
         let spread = max.iter().sum::<f32>() > env.width && wide > env.width;
         let widths = column_widths(&min, &max, if spread { wide } else { env.width });

@@ -16,17 +16,23 @@
 //! line (a long URL or identifier) is cut at grapheme boundaries into pieces
 //! that fill the line, and never drawn past the margin. The spaces inside
 //! inline code keep their width.
+//!
+//! Text of both directions is ordered by the Unicode bidirectional algorithm (UAX #9):
+//! the paragraph takes the direction of its first strong character, every atom its
+//! resolved level, and each line is drawn in the visual order rule L2 gives, while its
+//! items keep the logical order (see [`TextEngine::place`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 use hyphenation::Standard;
+use unicode_bidi::{BidiInfo, Level, ParagraphBidiInfo};
 use unicode_segmentation::UnicodeSegmentation;
 
 use super::super::fonts::{FontId, FontSet, REGULAR};
 use super::super::hyphenate::{self, Point};
 use super::super::shaping::{PLACEHOLDER_EM, Shaped, Shaper};
-use super::super::structure::{LAYOUT, Tagger};
+use super::super::structure::{LAYOUT, Tag, Tagger};
 use super::super::template::Rgb;
 use super::super::tree::{Inline, LinkTarget};
 use super::{Item, PlacedGlyph, Rect, Target, TextItem, note_anchor};
@@ -93,6 +99,9 @@ pub(crate) struct Atom {
     syllable: Option<(u32, u32)>,
     /// A whole word that may be cut into syllables (justified text, a plain shaped word).
     hyphenate: bool,
+    /// The UAX #9 embedding level of the atom's text in its paragraph (a word whose
+    /// characters resolve to different levels is cut where they change).
+    level: Level,
 }
 
 /// One laid-out line; items are relative to the line's top-left corner.
@@ -415,6 +424,7 @@ impl<'f, 't> TextEngine<'f, 't> {
             foreign: false,
             syllable: None,
             hyphenate: false,
+            level: Level::ltr(),
         });
     }
 
@@ -551,6 +561,7 @@ impl<'f, 't> TextEngine<'f, 't> {
         tagger: &mut Tagger<'_>,
     ) -> Vec<Line> {
         let width = width.max(1.0);
+        let (atoms, base) = self.resolve_levels(atoms);
         let mut atoms = self.split_long(atoms, width);
         let justify = align == AlignMode::Justify;
         let mut breaks = break_lines(&atoms, width, justify);
@@ -568,13 +579,79 @@ impl<'f, 't> TextEngine<'f, 't> {
             let line = &atoms[start..end];
             if line.iter().any(|a| a.joined || a.syllable.is_some()) {
                 let merged = self.words(line);
-                out.push(self.place(&merged, width, align, last, style, links, tagger));
+                out.push(self.place(&merged, width, align, last, base, style, links, tagger));
             } else {
-                out.push(self.place(line, width, align, last, style, links, tagger));
+                out.push(self.place(line, width, align, last, base, style, links, tagger));
             }
             start = end;
         }
         out
+    }
+
+    /// The paragraph's embedding level and each atom's, by the Unicode bidirectional
+    /// algorithm (UAX #9) over the paragraph's text: the paragraph direction is that of its
+    /// first strong character, and a word whose characters resolve to different levels
+    /// (`2013.` in Arabic text: the digits at level 2, the full stop at level 1) is cut
+    /// into one atom per level, each shaped on its own and kept on one line with the next.
+    /// A paragraph with no right-to-left run is left to right throughout: nothing to resolve.
+    fn resolve_levels(&mut self, atoms: Vec<Atom>) -> (Vec<Atom>, Level) {
+        if !atoms.iter().any(|a| a.shaped.rtl) {
+            return (atoms, Level::ltr());
+        }
+        let mut text = String::new();
+        let mut spans = Vec::with_capacity(atoms.len());
+        for a in &atoms {
+            let start = text.len();
+            text.push_str(&atom_text(a));
+            spans.push(start..text.len());
+            if a.space > 0.0 || a.hard_break {
+                text.push(' ');
+            }
+        }
+        let info = ParagraphBidiInfo::new(&text, None);
+        let mut out = Vec::with_capacity(atoms.len() + 4);
+        for (a, span) in atoms.into_iter().zip(spans) {
+            let levels = &info.levels[span.clone()];
+            let Some(&first) = levels.first() else {
+                out.push(a);
+                continue;
+            };
+            if levels.iter().all(|&l| l == first) {
+                let shaped = self.shaped_at(a.shaped.clone(), a.font, &text[span], first);
+                out.push(Atom { width: shaped.width * a.size, shaped, level: first, ..a });
+                continue;
+            }
+            let word = &text[span];
+            let mut from = 0;
+            while from < word.len() {
+                let level = levels[from];
+                let to =
+                    (from..word.len()).find(|&i| word.is_char_boundary(i) && levels[i] != level).unwrap_or(word.len());
+                let shaped = self.shaper.shape(a.font, &word[from..to]);
+                let shaped = self.shaped_at(shaped, a.font, &word[from..to], level);
+                let last = to == word.len();
+                out.push(Atom {
+                    width: shaped.width * a.size,
+                    shaped,
+                    level,
+                    space: if last { a.space } else { 0.0 },
+                    elastic: last && a.elastic,
+                    breakable: last && a.breakable,
+                    hard_break: last && a.hard_break,
+                    hyphenate: false,
+                    ..a.clone()
+                });
+                from = to;
+            }
+        }
+        (out, info.paragraph_level)
+    }
+
+    /// Text shaped for its level: as its script says, except text shaped right to left at an
+    /// even level (Arabic-Indic digits, which read left to right in Arabic text), shaped again
+    /// left to right.
+    fn shaped_at(&mut self, shaped: Rc<Shaped>, font: FontId, text: &str, level: Level) -> Rc<Shaped> {
+        if shaped.rtl && !level.is_rtl() { self.shaper.shape_ltr(font, text) } else { shaped }
     }
 
     /// A line's atoms with the syllables and slices of each word joined again
@@ -625,6 +702,11 @@ impl<'f, 't> TextEngine<'f, 't> {
         out
     }
 
+    /// Place a line's atoms. A line with text of both directions is drawn in the visual
+    /// order of UAX #9 (rule L2 over the atoms' levels), but its items are written in
+    /// logical order, one per atom, each with its own space: its content reads in logical
+    /// order, and a right-to-left atom, whose glyphs run backwards, is marked `reversed`
+    /// so the writer draws them from the right.
     // The line's settings and the part's links and tagger, all needed per atom.
     #[allow(clippy::too_many_arguments)]
     fn place(
@@ -633,6 +715,7 @@ impl<'f, 't> TextEngine<'f, 't> {
         width: f32,
         align: AlignMode,
         last: bool,
+        base: Level,
         style: &TextStyle,
         links: &[LinkTarget],
         tagger: &mut Tagger<'_>,
@@ -649,7 +732,8 @@ impl<'f, 't> TextEngine<'f, 't> {
         let natural: f32 = atoms.iter().map(|a| a.width).sum::<f32>()
             + atoms[..n.saturating_sub(1)].iter().map(|a| a.space).sum::<f32>();
         let spaces = atoms[..n.saturating_sub(1)].iter().filter(|a| a.space > 0.0 && a.elastic).count();
-        let rtl_base = atoms.iter().find(|a| !a.shaped.runs.is_empty()).is_some_and(|a| a.shaped.rtl);
+        let rtl_base = base.is_rtl();
+        let bidi = rtl_base || atoms.iter().any(|a| a.level != base);
         let mut extra = 0.0;
         let mut letter = 0.0;
         let slack = (width - natural).max(0.0);
@@ -676,24 +760,40 @@ impl<'f, 't> TextEngine<'f, 't> {
             _ => 0.0,
         };
 
-        let order = visual_order(atoms, rtl_base);
+        let order: Vec<usize> = if bidi {
+            BidiInfo::reorder_visual(&atoms.iter().map(|a| a.level).collect::<Vec<_>>())
+        } else {
+            (0..n).collect()
+        };
+        // Tags in logical order, so the elements of links are made in reading order.
+        let tags: Vec<Tag> = atoms
+            .iter()
+            .map(|a| match (a.note, a.link) {
+                (Some(_), _) => tagger.note_mark(),
+                (None, Some(l)) => tagger.link(l),
+                (None, None) => tagger.text(),
+            })
+            .collect();
         let mut items: Vec<Item> = Vec::new();
         let mut backgrounds: Vec<Item> = Vec::new();
         let mut current: Option<TextItem> = None;
         let mut link_rect: Option<(usize, Rect)> = None;
         let mut notes = Vec::new();
+        // A mixed-direction line's items by logical atom.
+        let mut logical: Vec<Vec<Item>> = if bidi { vec![Vec::new(); n] } else { Vec::new() };
         for (pos, &i) in order.iter().enumerate() {
             let a = &atoms[i];
             let y = baseline - a.rise;
             let atom_x = x;
             let line_end = pos + 1 == order.len();
             let tracking = if a.code || a.shaped.rtl { 0.0 } else { letter };
-            let tag = match (a.note, a.link) {
-                (Some(_), _) => tagger.note_mark(),
-                (None, Some(l)) => tagger.link(l),
-                (None, None) => tagger.text(),
-            };
-            for (r, run) in a.shaped.runs.iter().enumerate() {
+            let tag = tags[i];
+            let first_item = items.len();
+            // The runs of a right-to-left atom (its letters and the punctuation another face
+            // draws) go from the right.
+            let run_count = a.shaped.runs.len();
+            for r in 0..run_count {
+                let run = &a.shaped.runs[if a.level.is_rtl() { run_count - 1 - r } else { r }];
                 if run.placeholder {
                     flush(&mut current, &mut items);
                     for c in run.text.chars() {
@@ -712,9 +812,10 @@ impl<'f, 't> TextEngine<'f, 't> {
                     }
                     continue;
                 }
-                let same = current.as_ref().is_some_and(|t| {
-                    t.font == run.font && t.size == a.size && t.colour == a.colour && t.y == y && t.tag == tag
-                });
+                let same = !bidi
+                    && current.as_ref().is_some_and(|t| {
+                        t.font == run.font && t.size == a.size && t.colour == a.colour && t.y == y && t.tag == tag
+                    });
                 if !same {
                     flush(&mut current, &mut items);
                     current = Some(TextItem {
@@ -726,9 +827,10 @@ impl<'f, 't> TextEngine<'f, 't> {
                         glyphs: Vec::with_capacity(run.glyphs.len() + 4),
                         text: String::with_capacity(run.text.len() + 4),
                         tag,
+                        reversed: bidi && run.rtl,
                     });
                 }
-                let last_run = line_end && r + 1 == a.shaped.runs.len();
+                let last_run = line_end && r + 1 == run_count;
                 if let Some(t) = current.as_mut() {
                     let base = t.text.len() as u32;
                     t.text.push_str(&run.text);
@@ -781,27 +883,26 @@ impl<'f, 't> TextEngine<'f, 't> {
                     tag,
                 });
             }
+            if bidi {
+                flush(&mut current, &mut items);
+                let own = &mut logical[i];
+                own.extend(items.drain(first_item..));
+                if a.level.is_rtl() {
+                    own.reverse();
+                }
+                // The atom's own space, in its text: the space drawn after it may be another's.
+                if (a.space > 0.0 || a.hard_break)
+                    && let Some(Item::Text(t)) = own.iter_mut().rev().find(|it| matches!(it, Item::Text(_)))
+                {
+                    self.push_space(t, 0.0);
+                }
+            }
             let space = order.get(pos + 1).map(|&next| space_between(atoms, i, next, rtl_base));
             let (space, elastic) = space.map_or((0.0, false), |k| (atoms[k].space, atoms[k].elastic));
             if space > 0.0 {
                 let adv = if elastic { space + extra } else { space };
-                // The space is drawn with the space glyph of the face of the item it
-                // joins (the width may come from the atom on its other side); a face
-                // without one leaves a gap only, never another face's glyph id.
-                let faces = &self.shaper.fonts().faces;
-                if let Some(t) = current.as_mut()
-                    && let Some(gid) = faces.get(t.font).and_then(|f| f.shaper.glyph_index(' '))
-                {
-                    let base = t.text.len() as u32;
-                    t.text.push(' ');
-                    t.glyphs.push(PlacedGlyph {
-                        gid: gid.0,
-                        advance: adv,
-                        x_offset: 0.0,
-                        y_offset: 0.0,
-                        text_start: base,
-                        text_end: base + 1,
-                    });
+                if !bidi && let Some(t) = current.as_mut() {
+                    self.push_space(t, adv);
                 }
                 x += adv;
             }
@@ -824,29 +925,39 @@ impl<'f, 't> TextEngine<'f, 't> {
         }
         // A line that ends at a space or a hard break keeps its space (drawn without
         // advance), so text read from the structure keeps the words of two lines apart.
-        let ends_word = atoms.last().is_some_and(|a| a.space > 0.0 || a.hard_break);
-        if ends_word
-            && !rtl_base
+        // (A mixed-direction line gave each atom its space above.)
+        if !bidi
+            && atoms.last().is_some_and(|a| a.space > 0.0 || a.hard_break)
             && let Some(t) = current.as_mut()
-            && let Some(gid) = self.shaper.fonts().faces.get(t.font).and_then(|f| f.shaper.glyph_index(' '))
         {
-            let base = t.text.len() as u32;
-            t.text.push(' ');
-            t.glyphs.push(PlacedGlyph {
-                gid: gid.0,
-                advance: 0.0,
-                x_offset: 0.0,
-                y_offset: 0.0,
-                text_start: base,
-                text_end: base + 1,
-            });
+            self.push_space(t, 0.0);
         }
         flush(&mut current, &mut items);
         if let Some((cur, r)) = link_rect.take() {
             push_link(&mut items, links, cur, r, tagger);
         }
+        backgrounds.extend(logical.into_iter().flatten());
         backgrounds.extend(items);
         Line { height, baseline, items: backgrounds, notes }
+    }
+
+    /// A space at the end of the item being built, `advance` points wide. It is drawn with
+    /// the space glyph of the item's face (the width may come from the atom on the other
+    /// side of it); a face without one leaves a gap only, never another face's glyph id.
+    /// A reversed item ends at its left: its space (without advance) goes first.
+    fn push_space(&self, t: &mut TextItem, advance: f32) {
+        let Some(gid) = self.shaper.fonts().faces.get(t.font).and_then(|f| f.shaper.glyph_index(' ')) else {
+            return;
+        };
+        let base = t.text.len() as u32;
+        t.text.push(' ');
+        let space =
+            PlacedGlyph { gid: gid.0, advance, x_offset: 0.0, y_offset: 0.0, text_start: base, text_end: base + 1 };
+        if t.reversed {
+            t.glyphs.insert(0, space);
+        } else {
+            t.glyphs.push(space);
+        }
     }
 }
 
@@ -956,7 +1067,7 @@ fn push_link(items: &mut Vec<Item>, links: &[LinkTarget], idx: usize, rect: Rect
 /// visual order: the logical space between them, or at the edge of a reversed
 /// run the space that separates the run from its neighbour.
 fn space_between(atoms: &[Atom], u: usize, v: usize, rtl_base: bool) -> usize {
-    let flipped = |k: usize| atoms[k].shaped.rtl != rtl_base;
+    let flipped = |k: usize| atoms[k].level.is_rtl() != rtl_base;
     if u.abs_diff(v) == 1 {
         u.min(v)
     } else if u < v {
@@ -966,35 +1077,6 @@ fn space_between(atoms: &[Atom], u: usize, v: usize, rtl_base: bool) -> usize {
     } else {
         u - 1
     }
-}
-
-/// Visual order of a line's atoms: runs of right-to-left atoms are reversed in a
-/// left-to-right line, and the other way round.
-fn visual_order(atoms: &[Atom], rtl_base: bool) -> Vec<usize> {
-    let n = atoms.len();
-    let mut order: Vec<usize> = (0..n).collect();
-    if !atoms.iter().any(|a| a.shaped.rtl) {
-        return order;
-    }
-    if rtl_base {
-        order.reverse();
-    }
-    let mut i = 0;
-    while i < n {
-        let a = &atoms[order[i]];
-        let flip = if rtl_base { !a.shaped.rtl } else { a.shaped.rtl };
-        if flip {
-            let mut j = i;
-            while j < n && (if rtl_base { !atoms[order[j]].shaped.rtl } else { atoms[order[j]].shaped.rtl }) {
-                j += 1;
-            }
-            order[i..j].reverse();
-            i = j;
-        } else {
-            i += 1;
-        }
-    }
-    order
 }
 
 /// Line ends (exclusive atom indices) minimising the paragraph's demerits.
