@@ -20,10 +20,10 @@
 
 use std::sync::LazyLock;
 
+use utoipa::openapi::info::LicenseBuilder;
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::info::LicenseBuilder;
 use utoipa::openapi::tag::TagBuilder;
 use utoipa::openapi::{ContentBuilder, HeaderBuilder, InfoBuilder, OpenApi, RefOr, ServerBuilder};
 use utoipa::{PartialSchema, ToSchema};
