@@ -125,7 +125,8 @@ pub fn render_timed(request: &RenderRequest<'_>) -> Result<(Rendered, Timings), 
     let mut report = markdown::parse(request.report_markdown, limits)?;
     let mut plan = request.action_plan_markdown.map(|text| markdown::parse(text, limits)).transpose()?;
     let unresolved = tree::link_parts(&mut report, plan.as_mut());
-    tree::number_footnotes(&report, plan.as_mut());
+    let appendix = layout::appendix_range(&report.blocks, request.template);
+    tree::number_footnotes(&mut report, plan.as_mut(), appendix);
     timings.parse = start.elapsed();
 
     // The report's own headings say its language better than the city's or the template's

@@ -4,6 +4,7 @@
 //! recursion over inline nesting.
 
 use std::collections::{BTreeSet, HashSet};
+use std::ops::Range;
 
 /// Character styling of a span.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -192,24 +193,79 @@ impl Document {
     }
 }
 
-/// Number the footnotes of the parts (the report, then the action plan if any) through the
-/// whole document: the action plan's first note follows the report's last.
-pub(crate) fn number_footnotes(report: &Document, plan: Option<&mut Document>) {
-    let Some(plan) = plan else { return };
-    let offset = report.last_footnote();
-    if offset == 0 {
+/// Number the footnotes of the parts through the whole document, in reading order: the report
+/// without its appendix, then the action plan if any, then the report's `appendix` (a range of
+/// its blocks, laid out after both parts), then the report's notes no text refers to. Without an
+/// appendix that is the parser's numbering with the action plan's first note after the report's
+/// last.
+pub(crate) fn number_footnotes(report: &mut Document, plan: Option<&mut Document>, appendix: Option<Range<usize>>) {
+    let in_plan = plan.as_ref().map_or(0, |p| p.last_footnote());
+    let Some(range) = appendix else {
+        renumber(plan, |n| n + report.last_footnote());
         return;
+    };
+    let first = note_refs(report.blocks[..range.start].iter().chain(&report.blocks[range.end..]));
+    let later: Vec<usize> = note_refs(report.blocks[range].iter())
+        .into_iter()
+        .chain(1..=report.last_footnote())
+        .filter(|n| !first.contains(n))
+        .fold(Vec::new(), |mut order, n| {
+            if !order.contains(&n) {
+                order.push(n);
+            }
+            order
+        });
+    let mut new = vec![0; report.last_footnote() + 1];
+    for (k, old) in first.iter().enumerate() {
+        new[*old] = k + 1;
     }
-    for note in &mut plan.footnotes {
-        note.number += offset;
+    for (k, old) in later.iter().enumerate() {
+        new[*old] = first.len() + in_plan + k + 1;
     }
-    plan.each_inlines(|inlines| {
+    renumber(Some(report), |n| new[n]);
+    renumber(plan, |n| n + first.len());
+}
+
+/// Gives the notes of `doc` and the references to them new numbers.
+fn renumber(doc: Option<&mut Document>, number: impl Fn(usize) -> usize) {
+    let Some(doc) = doc else { return };
+    for note in &mut doc.footnotes {
+        note.number = number(note.number);
+    }
+    doc.footnotes.sort_by_key(|note| note.number);
+    doc.each_inlines(|inlines| {
         for i in inlines {
             if let Inline::FootnoteRef(n) = i {
-                *n += offset;
+                *n = number(*n);
             }
         }
     });
+}
+
+/// The notes `blocks` refer to, in the order they are first referred to.
+pub(crate) fn note_refs<'a>(blocks: impl DoubleEndedIterator<Item = &'a Block>) -> Vec<usize> {
+    let mut order = Vec::new();
+    let mut visit = |inlines: &[Inline]| {
+        for i in inlines {
+            if let Inline::FootnoteRef(n) = i
+                && !order.contains(n)
+            {
+                order.push(*n);
+            }
+        }
+    };
+    // Pushed in reverse, so the stack pops in document order.
+    let mut stack: Vec<&Block> = blocks.rev().collect();
+    while let Some(b) = stack.pop() {
+        match b {
+            Block::Heading { content, .. } | Block::Paragraph(content) => visit(content),
+            Block::Quote(blocks) => stack.extend(blocks.iter().rev()),
+            Block::List { items, .. } => stack.extend(items.iter().rev().flat_map(|i| i.blocks.iter().rev())),
+            Block::Table { header, rows, .. } => header.iter().chain(rows.iter().flatten()).for_each(|c| visit(c)),
+            Block::Code(_) | Block::Rule => {}
+        }
+    }
+    order
 }
 
 /// Resolve the in-document links of the parts (the report, then the action plan if any): an

@@ -500,6 +500,27 @@ fn the_appendix_comes_after_both_parts_with_its_bookmark_and_contents_entry() {
     assert_eq!(titles, ["Contents", "Part I — Report", "Part II — Action Plan", "7. Appendices"]);
 }
 
+/// Notes are numbered as they are read: the report's body, the action plan, then the appendix,
+/// which is laid out after both (before, the appendix's note kept its place in the report's
+/// numbering and read "2" after the action plan's "3").
+#[test]
+fn notes_are_numbered_in_reading_order_with_the_appendix_last() {
+    let report = "# 1. Executive Summary\n\nSummary text.[^s]\n\n# 7. Appendices\n\nThe festival programme.[^p]\n\n\
+                  # 5. Major Initiatives Implemented through Inter-City Cooperation\n\nCooperation text.[^c]\n\n\
+                  [^s]: Summary note.\n\n[^p]: Printed in May.\n\n[^c]: Cooperation note.\n";
+    let plan = "# 6. Proposed Action Plan\n\nPlan text.[^a]\n\n[^a]: Plan note.\n";
+    let rendered = render_md(report, Some(plan), &[]);
+    let path = write_pdf("typography-appendix-notes", &rendered.pdf);
+    let text: String = (3..=rendered.page_count).map(|n| page_text(&path, n)).collect();
+    let numbered = |note: &str| {
+        let line = text.lines().find(|l| l.contains(note)).unwrap_or_else(|| panic!("{note:?} in {text}"));
+        line.trim_start().split('.').next().unwrap().trim().to_owned()
+    };
+    let numbers: Vec<String> =
+        ["Summary note.", "Cooperation note.", "Plan note.", "Printed in May."].iter().map(|n| numbered(n)).collect();
+    assert_eq!(numbers, ["1", "2", "3", "4"], "{text}");
+}
+
 /// The titles of the outline's top-level entries.
 fn outline_top(doc: &lopdf::Document) -> Vec<String> {
     use lopdf::Object;

@@ -12,7 +12,7 @@ use super::super::images::Images;
 use super::super::meta::{DocumentMeta, Status};
 use super::super::structure::{Artifact, Kind, LAYOUT, NodeId, Scope, StructTree, Tag};
 use super::super::template::{Rgb, Template};
-use super::super::tree::{Block, Document, Inline, LinkTarget, plain_text};
+use super::super::tree::{self, Block, Document, Inline, LinkTarget, plain_text};
 use super::super::{Limits, RenderError, Warning, WarningCode};
 use super::blocks::{Ctx, Env, Turned, plain};
 use super::flow::{Flow, Frame, Row};
@@ -139,6 +139,12 @@ pub(crate) fn lay_out(
     let mut body =
         Flow::new(frame, input.limits.max_pages, 1).with_landscape(Frame { top: turned.top, bottom: turned.bottom });
     let mut note_refs: Vec<(usize, usize)> = Vec::new();
+    // The report's notes only its appendix refers to are tagged in the appendix, where they are.
+    let appendix_notes: Vec<usize> = appendix.as_ref().map_or_else(Vec::new, |r| {
+        let body = tree::note_refs(report_blocks.iter().flat_map(|b| b.iter()));
+        tree::note_refs(input.report.blocks[r.clone()].iter()).into_iter().filter(|n| !body.contains(n)).collect()
+    });
+    let mut appendix_nodes = Vec::new();
     for (k, (doc, title)) in parts.iter().enumerate() {
         if k > 0 {
             body.break_page()?;
@@ -162,8 +168,12 @@ pub(crate) fn lay_out(
         if k > 0 || appendix.is_none() {
             close_notes(&mut ctx, &mut body, doc, &env)?;
         }
-        for node in note_nodes {
-            ctx.tree.attach(part, node);
+        for (note, node) in doc.footnotes.iter().zip(note_nodes) {
+            if k == 0 && appendix_notes.contains(&note.number) {
+                appendix_nodes.push(node);
+            } else {
+                ctx.tree.attach(part, node);
+            }
         }
         for label in &doc.undefined_footnotes {
             ctx.warnings.push(Warning::new(
@@ -180,12 +190,16 @@ pub(crate) fn lay_out(
     }
     if let Some(range) = appendix {
         body.break_page()?;
-        ctx.parent = ctx.tree.add(root, Kind::Sect);
+        let sect = ctx.tree.add(root, Kind::Sect);
+        ctx.parent = sect;
         ctx.part_prefix = "p0".to_string();
         ctx.links = part_links(input.report, 0);
         let first_entry = ctx.outline.len();
         body.push_all(ctx.blocks(&input.report.blocks[range], &env))?;
         close_notes(&mut ctx, &mut body, input.report, &env)?;
+        for node in appendix_nodes {
+            ctx.tree.attach(sect, node);
+        }
         // Beside the parts' titles in the outline and the contents, not inside Part II.
         if titled {
             let shift = ctx.outline.get(first_entry).map_or(0, |e| e.level);
@@ -262,7 +276,7 @@ const APPENDICES: &str = "appendices";
 /// heading of a section not numbered under it. Its subsections and the headings of no
 /// section ("Annex A") stay in it. It is laid out after both parts, as an appendix is read:
 /// in the report's place it would sit between Part I and Part II.
-fn appendix_range(blocks: &[Block], template: &Template) -> Option<std::ops::Range<usize>> {
+pub(crate) fn appendix_range(blocks: &[Block], template: &Template) -> Option<std::ops::Range<usize>> {
     let sections = template.sections();
     let matcher = Matcher::new(sections);
     let section = |block: &Block| match block {

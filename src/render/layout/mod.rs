@@ -24,7 +24,7 @@ mod flow;
 mod table;
 mod text;
 
-pub(crate) use document::{Input, lay_out};
+pub(crate) use document::{Input, appendix_range, lay_out};
 
 use super::fonts::FontId;
 use super::structure::{Artifact, StructTree, Tag};
