@@ -471,6 +471,33 @@ fn a_table_whose_words_would_be_cut_goes_on_a_landscape_page() {
     }
 }
 
+/// A lead-in ending in ":" and a "Table: …" caption go with their table onto its landscape page
+/// (they stayed on the portrait page before it); the text after them does not.
+#[test]
+fn a_landscape_tables_lead_in_and_caption_turn_with_it() {
+    let header: String = (1..=32).map(|c| format!("| M{c} ")).collect::<String>() + "|\n";
+    let rule: String = "|---".repeat(32) + "|\n";
+    let rows: String = (0..4)
+        .map(|r| (1..=32).map(|c| format!("| {} ", (r * 32 + c) * 1013 % 99_991)).collect::<String>() + "|\n")
+        .collect();
+    let md = format!(
+        "# Months\n\nBefore the table.\n\nThe visits, month by month:\n\n{header}{rule}{rows}\n\
+         Table 2: Visits by month.\n\nAfter the table.\n"
+    );
+    let rendered = render_md(&md, None, &[]);
+    let path = write_pdf("typography-landscape-caption", &rendered.pdf);
+    let n = (1..=rendered.page_count).find(|&n| page_text(&path, n).contains("M10")).expect("the table's page");
+    let text = page_text(&path, n);
+    let (w, h) = page_size(&path, n);
+    assert!(w > h, "the table's page is {w} × {h}, not landscape");
+    for words in ["The visits, month by month:", "Table 2: Visits by month."] {
+        assert!(text.contains(words), "{words:?} is not on the table's landscape page:\n{text}");
+    }
+    for (words, page) in [("Before the table.", n - 1), ("After the table.", n + 1)] {
+        assert!(page_text(&path, page).contains(words), "{words:?} is not on page {page}");
+    }
+}
+
 #[test]
 fn the_appendix_comes_after_both_parts_with_its_bookmark_and_contents_entry() {
     let report = "# 1. Executive Summary\n\nSummary text.\n\n# 7. Appendices\n\nThe festival programme.[^p]\n\n\

@@ -117,8 +117,28 @@ impl Ctx<'_, '_, '_> {
     /// Lay out a sequence of blocks.
     pub fn blocks(&mut self, blocks: &[Block], env: &Env) -> Vec<Row> {
         let mut rows = Vec::new();
+        let mut previous_turned = false;
         for (k, block) in blocks.iter().enumerate() {
-            let mut block_rows = self.block(block, env);
+            // A caption or lead-in goes on its table's landscape page with it.
+            let turned = match self.landscape {
+                Some(turned) if !matches!(block, Block::Table { .. }) && env.x == self.breakout.0 => {
+                    let leads = self.leads_into_turned_table(&blocks[k..], env);
+                    let follows = previous_turned && k > 0 && keeps_with_next(&blocks[k - 1], Some(block));
+                    (leads || follows).then_some(turned)
+                }
+                _ => None,
+            };
+            let mut block_rows = match turned {
+                Some(turned) => {
+                    let portrait = std::mem::replace(&mut self.breakout, turned.breakout);
+                    let mut rows = self.block(block, &Env { x: turned.x, width: turned.width, ..*env });
+                    self.breakout = portrait;
+                    rows.iter_mut().for_each(|r| r.landscape = true);
+                    rows
+                }
+                None => self.block(block, env),
+            };
+            previous_turned = block_rows.last().is_some_and(|r| r.landscape);
             if k > 0
                 && let Some(first) = block_rows.first_mut()
             {
@@ -132,6 +152,23 @@ impl Ctx<'_, '_, '_> {
             rows.extend(block_rows);
         }
         rows
+    }
+
+    /// Whether the first of `blocks` keeps with the blocks after it up to a table that goes on a
+    /// landscape page.
+    fn leads_into_turned_table(&mut self, blocks: &[Block], env: &Env) -> bool {
+        // A lead-in and a caption at most: no text is looked at unless a table is that near.
+        if !blocks.iter().skip(1).take(2).any(|b| matches!(b, Block::Table { .. })) {
+            return false;
+        }
+        let mut k = 0;
+        while keeps_with_next(&blocks[k], blocks.get(k + 1)) {
+            k += 1;
+            if let Block::Table { aligns, header, rows } = &blocks[k] {
+                return self.table_turns(aligns, header, rows, env);
+            }
+        }
+        false
     }
 
     fn block(&mut self, block: &Block, env: &Env) -> Vec<Row> {

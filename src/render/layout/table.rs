@@ -23,6 +23,37 @@ use super::{Item, Rect};
 const STEPS: [(f32, f32, f32); 4] = [(1.0, 4.0, 3.0), (0.85, 2.5, 2.0), (0.72, 1.5, 1.5), (0.62, 1.0, 1.2)];
 
 impl Ctx<'_, '_, '_> {
+    /// Whether [`Ctx::table`] puts this table on a landscape page: starting at the text block's
+    /// edge, its longest words do not fit side by side even in the smallest type.
+    pub fn table_turns(
+        &mut self,
+        aligns: &[Align],
+        header: &[Vec<Inline>],
+        body: &[Vec<Vec<Inline>>],
+        env: &Env,
+    ) -> bool {
+        let columns = aligns.len().max(header.len()).max(body.iter().map(Vec::len).max().unwrap_or(0));
+        let (text_left, _, wide_width) = self.breakout;
+        if columns == 0 || env.x != text_left || self.landscape.is_none() {
+            return false;
+        }
+        let (scale, pad_x, _) = STEPS[STEPS.len() - 1];
+        let tenv = Env { size: self.template.sizes.table.min(env.size) * scale, justify: false, ..*env };
+        let body_style = self.text_style(&tenv);
+        let mut head_style = body_style;
+        head_style.bold = true;
+        let empty: Vec<Inline> = Vec::new();
+        let mut min = vec![0.0f32; columns];
+        for (r, row) in std::iter::once(header).chain(body.iter().map(Vec::as_slice)).enumerate() {
+            let style = if r == 0 { &head_style } else { &body_style };
+            for (c, width) in min.iter_mut().enumerate() {
+                let atoms = self.engine.atoms(row.get(c).unwrap_or(&empty), style);
+                *width = width.max(TextEngine::measure(&atoms).0 + 2.0 * pad_x);
+            }
+        }
+        min.iter().sum::<f32>() > wide_width.max(env.width)
+    }
+
     pub fn table(
         &mut self,
         aligns: &[Align],
