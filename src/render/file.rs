@@ -4,12 +4,14 @@
 //!
 //! lopdf's own `save_with_options` does the same but clones every object into its object
 //! streams, serialises each object three times and compresses at level 6: with the structure
-//! tree's thousands of small dictionaries that was most of the writing time and, with the
+//! tree's thousands of small dictionaries that was half of the writing time and, with the
 //! clones, the peak of a rendering's memory. Here each object is written once, in id order,
-//! and dropped as soon as it is; object streams are compressed at level 1, like the content
+//! and dropped as soon as it is (the structure tree's elements arrive already serialised, see
+//! [`Serialised`]); object streams are compressed at level 1, like the content
 //! streams (small dictionaries of names and references compress about as well at the fastest
 //! level). The bytes depend on the document only.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 
 use flate2::Compression;
@@ -33,13 +35,24 @@ enum Entry {
     Packed(u32, u16),
 }
 
-/// Serialise `doc` (consumed: each object is dropped once written).
-pub(crate) fn save(doc: lopdf::Document) -> Result<Vec<u8>, RenderError> {
+/// Objects already serialised (never streams), by object number: the structure tree's
+/// elements, written as they are made instead of held as lopdf dictionaries.
+pub(crate) type Serialised = BTreeMap<u32, Vec<u8>>;
+
+/// One object to write, in object-number order.
+enum Pending {
+    Object(Object),
+    Bytes(Vec<u8>),
+}
+
+/// Serialise `doc` with the objects of `serialised` (both consumed: each object is dropped
+/// once written).
+pub(crate) fn save(doc: lopdf::Document, serialised: Serialised) -> Result<Vec<u8>, RenderError> {
     let lopdf::Document { version, binary_mark, objects, trailer, .. } = doc;
-    let max_id = objects.keys().map(|id| id.0).max().unwrap_or(0);
     if objects.keys().any(|id| id.1 != 0) {
         return Err(RenderError::Pdf("an object has a non-zero generation".into()));
     }
+    let max_id = objects.keys().map(|id| id.0).chain(serialised.keys().copied()).max().unwrap_or(0);
     let mut out = Vec::with_capacity(1 << 20);
     out.extend_from_slice(b"%PDF-");
     out.extend_from_slice(version.as_bytes());
@@ -53,32 +66,42 @@ pub(crate) fn save(doc: lopdf::Document) -> Result<Vec<u8>, RenderError> {
     let mut header = Vec::new();
     let mut body = Vec::new();
     let mut packed: Vec<u32> = Vec::new();
-    for ((id, _), object) in objects {
-        match object {
-            Object::Stream(stream) => {
-                entries[id as usize] = Entry::Direct(out.len());
-                let mut dict = stream.dict;
-                dict.set("Length", stream.content.len() as i64);
-                write_header(&mut out, id);
-                write_dictionary(&mut out, &dict);
-                out.extend_from_slice(b"stream\n");
-                out.extend_from_slice(&stream.content);
-                out.extend_from_slice(b"\nendstream\nendobj\n");
-            }
-            object => {
-                uint(&mut header, u64::from(id));
-                header.push(b' ');
-                uint(&mut header, body.len() as u64);
-                header.push(b' ');
-                write_object(&mut body, &object);
-                body.push(b'\n');
-                entries[id as usize] = Entry::Packed(next_id, packed.len() as u16);
-                packed.push(id);
-                if packed.len() == PER_OBJECT_STREAM {
-                    flush_object_stream(&mut out, &mut entries, next_id, &mut header, &mut body, &mut packed);
-                    next_id += 1;
-                }
-            }
+    let mut objects = objects.into_iter().map(|((id, _), o)| (id, Pending::Object(o))).peekable();
+    let mut serialised = serialised.into_iter().map(|(id, b)| (id, Pending::Bytes(b))).peekable();
+    loop {
+        let from_serialised = match (objects.peek(), serialised.peek()) {
+            (None, None) => break,
+            (Some((a, _)), Some((b, _))) => b < a,
+            (None, Some(_)) => true,
+            (Some(_), None) => false,
+        };
+        let next = if from_serialised { serialised.next() } else { objects.next() };
+        let Some((id, pending)) = next else { break };
+        if let Pending::Object(Object::Stream(stream)) = pending {
+            entries[id as usize] = Entry::Direct(out.len());
+            let mut dict = stream.dict;
+            dict.set("Length", stream.content.len() as i64);
+            write_header(&mut out, id);
+            write_dictionary(&mut out, &dict);
+            out.extend_from_slice(b"stream\n");
+            out.extend_from_slice(&stream.content);
+            out.extend_from_slice(b"\nendstream\nendobj\n");
+            continue;
+        }
+        uint(&mut header, u64::from(id));
+        header.push(b' ');
+        uint(&mut header, body.len() as u64);
+        header.push(b' ');
+        match pending {
+            Pending::Object(object) => write_object(&mut body, &object),
+            Pending::Bytes(bytes) => body.extend_from_slice(&bytes),
+        }
+        body.push(b'\n');
+        entries[id as usize] = Entry::Packed(next_id, packed.len() as u16);
+        packed.push(id);
+        if packed.len() == PER_OBJECT_STREAM {
+            flush_object_stream(&mut out, &mut entries, next_id, &mut header, &mut body, &mut packed);
+            next_id += 1;
         }
     }
     if !packed.is_empty() {
@@ -87,6 +110,13 @@ pub(crate) fn save(doc: lopdf::Document) -> Result<Vec<u8>, RenderError> {
     }
     write_xref_stream(&mut out, &entries, next_id, trailer);
     Ok(out)
+}
+
+/// The bytes of an object other than a stream, as [`save`] writes them.
+pub(crate) fn serialise(object: &Object) -> Vec<u8> {
+    let mut out = Vec::new();
+    write_object(&mut out, object);
+    out
 }
 
 /// Flate at level 1: content streams of shaped text and object streams of small
@@ -311,7 +341,7 @@ mod tests {
         doc.trailer.set("Root", root);
         let expected = doc.objects.clone();
 
-        let bytes = save(doc).expect("saves");
+        let bytes = save(doc, Serialised::new()).expect("saves");
         assert!(bytes.starts_with(b"%PDF-1.7\n%"));
         let read = lopdf::Document::load_mem(&bytes).expect("the written file parses").objects;
         for (id, object) in &expected {

@@ -154,7 +154,7 @@ pub(crate) fn write(
     tidy(&mut lo, fonts);
     let page_refs: Vec<ObjectId> = lo.get_pages().into_values().collect();
     let annotations = annotate(&mut lo, links, &link_texts, &doc, &page_refs, &sizes);
-    let struct_root = structure::write(&mut lo, &doc.structure, &marks, &page_refs, &annotations);
+    let (struct_root, elements) = structure::write(&mut lo, &doc.structure, &marks, &page_refs, &annotations);
     finish_document(&mut lo, &doc, info, struct_root, &page_refs, &sizes)?;
     let before_compress = start.elapsed();
 
@@ -162,7 +162,7 @@ pub(crate) fn write(
     compress_streams(&mut lo);
     // Object streams: the structure tree is thousands of small dictionaries, a third of
     // the file written out plain; compressed together they cost a tenth of that.
-    let out = file::save(lo)?;
+    let out = file::save(lo, elements)?;
     timings.compress = compress_start.elapsed() + deflating;
     timings.pdf = before_compress.saturating_sub(timings.subset + timings.printpdf + deflating);
     Ok(out)
