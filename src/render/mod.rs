@@ -18,7 +18,7 @@
 //!    element's content in marked-content sequences), flipping the y axis; [`pdf`]
 //!    (the only file that imports printpdf) subsets the fonts and writes a
 //!    deterministic PDF around those streams with structure tree, outline, links,
-//!    metadata and XMP.
+//!    metadata and XMP, which [`file`] serialises (object streams, cross-reference stream).
 //!
 //! Nothing here reads the clock, the machine's fonts or any file the caller did not
 //! hand over: the same request always gives the same bytes.
@@ -27,6 +27,7 @@
 mod check;
 mod content;
 mod error;
+mod file;
 mod fonts;
 mod hyphenate;
 mod icc;

@@ -21,8 +21,8 @@
 //! - images never pass through printpdf's optimiser (which turns PNG into lossy
 //!   JPEG): PNG samples are Flate-compressed, JPEG is embedded as is;
 //! - the file is saved with object streams and a cross-reference stream (PDF 1.5,
-//!   allowed by PDF/A-2): the structure tree's thousands of small dictionaries
-//!   would otherwise be a third of the file;
+//!   allowed by PDF/A-2) by [`file`](super::file), not lopdf's serialiser: the structure
+//!   tree's thousands of small dictionaries would otherwise be a third of the file;
 //! - link annotations are written here, each an object of its own so the structure
 //!   tree can point at it, printed (PDF/A) and described by `/Contents` (PDF/UA);
 //! - the outline is built here, nested and in document order (printpdf's is flat
@@ -30,11 +30,8 @@
 //!   the document language, `/MarkInfo` and the pages' tab order.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::time::{Duration, Instant};
 
-use flate2::Compression;
-use flate2::write::ZlibEncoder;
 use lopdf::{Dictionary, Object, ObjectId, Stream, StringFormat};
 use printpdf::{
     Codepoint, DictItem, ExternalStream, ExternalXObject, FontId, FontMetrics, FontType, Op, ParsedFont, PdfDocument,
@@ -45,6 +42,7 @@ use rustybuzz::ttf_parser::GlyphId;
 use sha2::{Digest, Sha256};
 
 use super::content::{self, FaceCodes, GlyphText, GlyphUse};
+use super::file;
 use super::fonts::{FontId as OurFontId, FontSet};
 use super::images::{ColourSpace, Encoded, Images};
 use super::layout::{Dest, Item, LaidOut, OutlineEntry, Rect, Target};
@@ -119,7 +117,7 @@ pub(crate) fn write(
             let (stream, page_marks) = content::page(&page.items, height, &codes, tree);
             marks.push(page_marks);
             let deflate_start = Instant::now();
-            contents.push(deflate(&stream));
+            contents.push(deflate(stream));
             deflating += deflate_start.elapsed();
             let mut page_links = Vec::new();
             for item in page.items {
@@ -156,17 +154,15 @@ pub(crate) fn write(
     tidy(&mut lo, fonts);
     let page_refs: Vec<ObjectId> = lo.get_pages().into_values().collect();
     let annotations = annotate(&mut lo, links, &link_texts, &doc, &page_refs, &sizes);
-    let struct_root = structure::write(&mut lo, &doc.structure, &marks, &page_refs, &annotations);
+    let (struct_root, elements) = structure::write(&mut lo, &doc.structure, &marks, &page_refs, &annotations);
     finish_document(&mut lo, &doc, info, struct_root, &page_refs, &sizes)?;
     let before_compress = start.elapsed();
 
     let compress_start = Instant::now();
     compress_streams(&mut lo);
-    let mut out = Vec::with_capacity(1 << 20);
     // Object streams: the structure tree is thousands of small dictionaries, a third of
     // the file written out plain; compressed together they cost a tenth of that.
-    let options = lopdf::SaveOptions { use_object_streams: true, use_xref_streams: true, ..Default::default() };
-    lo.save_with_options(&mut out, options).map_err(|e| RenderError::Pdf(e.to_string()))?;
+    let out = file::save(lo, elements)?;
     timings.compress = compress_start.elapsed() + deflating;
     timings.pdf = before_compress.saturating_sub(timings.subset + timings.printpdf + deflating);
     Ok(out)
@@ -355,14 +351,10 @@ enum Deflated {
     Plain(Vec<u8>),
 }
 
-/// Flate at level 1: content streams of shaped text compress about as well at the
-/// fastest level, at a fraction of the time (level 6: 6× the time, ~30 % smaller).
-fn deflate(data: &[u8]) -> Deflated {
-    let mut enc = ZlibEncoder::new(Vec::with_capacity(data.len() / 3 + 64), Compression::fast());
-    match enc.write_all(data).ok().and_then(|()| enc.finish().ok()) {
-        Some(packed) if packed.len() < data.len() => Deflated::Packed(packed),
-        _ => Deflated::Plain(data.to_vec()),
-    }
+/// Flate-compressed `data` where that makes it smaller (at level 1, see [`file::deflate`]).
+fn deflate(data: Vec<u8>) -> Deflated {
+    let packed = file::deflate(&data);
+    if packed.len() < data.len() { Deflated::Packed(packed) } else { Deflated::Plain(data) }
 }
 
 /// Subset a face to the glyphs used (ids unchanged) and describe it to printpdf.
@@ -704,7 +696,8 @@ fn compress_streams(lo: &mut lopdf::Document) {
         if !s.allows_compression || s.dict.has(b"Filter") {
             continue;
         }
-        if let Deflated::Packed(packed) = deflate(&s.content) {
+        let packed = file::deflate(&s.content);
+        if packed.len() < s.content.len() {
             s.dict.set("Filter", "FlateDecode");
             s.set_content(packed);
         }

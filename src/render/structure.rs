@@ -24,6 +24,7 @@
 
 use lopdf::{Dictionary, Object, ObjectId};
 
+use super::file::{Serialised, serialise};
 use super::pdf::text_string;
 
 /// An element of the structure tree, by index (the default is the `Document` element).
@@ -276,16 +277,19 @@ pub(crate) struct Annotation {
     pub node: NodeId,
 }
 
-/// Write the structure tree: returns the `/StructTreeRoot` object, and sets
-/// `/StructParents` on every page and `/StructParent` on every annotation.
-/// `marks[p][k]` is the element of MCID `k` on page `p`.
+/// Write the structure tree: returns the `/StructTreeRoot` object and the elements,
+/// serialised as they are made (thousands of small dictionaries, which held as lopdf
+/// objects until the file was written were the largest part of a rendering's peak
+/// memory), and sets `/StructParents` on every page and `/StructParent` on every
+/// annotation. `marks[p][k]` is the element of MCID `k` on page `p`.
 pub(crate) fn write(
     lo: &mut lopdf::Document,
     tree: &StructTree,
     marks: &[Vec<NodeId>],
     pages: &[ObjectId],
     annotations: &[Annotation],
-) -> ObjectId {
+) -> (ObjectId, Serialised) {
+    let mut elements = Serialised::new();
     let n = tree.nodes.len();
     // Marked content of each element, in drawing order: (sequence number, page, MCID).
     let mut own: Vec<Vec<(usize, usize, usize)>> = vec![Vec::new(); n];
@@ -399,7 +403,7 @@ pub(crate) fn write(
             parent_tree[page][mcid] = Object::Reference(id);
         }
         d.set("K", Object::Array(kids));
-        lo.objects.insert(id, Object::Dictionary(d));
+        elements.insert(id.0, serialise(&Object::Dictionary(d)));
     }
 
     let mut nums = Vec::with_capacity(2 * (marks.len() + annotations.len()));
@@ -426,7 +430,7 @@ pub(crate) fn write(
     root.set("ParentTree", lo.add_object(parent_tree));
     root.set("ParentTreeNextKey", (pages.len() + annotations.len()) as i64);
     lo.objects.insert(root_id, Object::Dictionary(root));
-    root_id
+    (root_id, elements)
 }
 
 #[cfg(test)]
@@ -468,15 +472,11 @@ mod tests {
         tree.add(root, Kind::P);
         let mut lo = lopdf::Document::with_version("1.7");
         let page = lo.add_object(Dictionary::new());
-        let root_id = write(&mut lo, &tree, &[vec![h1, h4]], &[page], &[]);
-        let names: Vec<Vec<u8>> = lo
-            .objects
-            .values()
-            .filter_map(|o| o.as_dict().ok())
-            .filter_map(|d| d.get(b"S").and_then(Object::as_name).ok().map(<[u8]>::to_vec))
-            .collect();
-        assert!(names.contains(&b"H1".to_vec()) && names.contains(&b"H2".to_vec()), "{names:?}");
-        assert!(!names.contains(&b"H4".to_vec()) && !names.contains(&b"P".to_vec()), "{names:?}");
+        let (root_id, elements) = write(&mut lo, &tree, &[vec![h1, h4]], &[page], &[]);
+        let written: Vec<String> = elements.values().map(|e| String::from_utf8_lossy(e).into_owned()).collect();
+        let has = |name: &str| written.iter().any(|e| e.contains(&format!("/S/{name}/")));
+        assert!(has("H1") && has("H2"), "{written:?}");
+        assert!(!has("H4") && !has("P"), "{written:?}");
         assert!(lo.get_dictionary(root_id).is_ok());
     }
 }

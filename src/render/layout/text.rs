@@ -1047,9 +1047,14 @@ fn keep_french_punctuation(atoms: &mut [Atom]) {
 }
 
 fn flush(current: &mut Option<TextItem>, items: &mut Vec<Item>) {
-    if let Some(t) = current.take()
+    if let Some(mut t) = current.take()
         && !t.glyphs.is_empty()
     {
+        // The item grew run by run (its capacity doubling) and is held until the
+        // writer draws its page: every page's glyphs are in memory at the end of the
+        // layout, and so would be up to half again as much unused capacity.
+        t.glyphs.shrink_to_fit();
+        t.text.shrink_to_fit();
         items.push(Item::Text(t));
     }
 }
