@@ -79,13 +79,7 @@ pub(crate) fn save(doc: lopdf::Document, serialised: Serialised) -> Result<Vec<u
         let Some((id, pending)) = next else { break };
         if let Pending::Object(Object::Stream(stream)) = pending {
             entries[id as usize] = Entry::Direct(out.len());
-            let mut dict = stream.dict;
-            dict.set("Length", stream.content.len() as i64);
-            write_header(&mut out, id);
-            write_dictionary(&mut out, &dict);
-            out.extend_from_slice(b"stream\n");
-            out.extend_from_slice(&stream.content);
-            out.extend_from_slice(b"\nendstream\nendobj\n");
+            write_stream(&mut out, id, stream.dict, &stream.content);
             continue;
         }
         uint(&mut header, u64::from(id));
@@ -155,14 +149,19 @@ fn flush_object_stream(
     dict.set("N", packed.len() as i64);
     dict.set("First", first as i64);
     dict.set("Filter", "FlateDecode");
+    write_stream(out, id, dict, &content);
+    header.clear();
+    packed.clear();
+}
+
+/// Stream object `id`: its dictionary with the content's `Length`, then the content.
+fn write_stream(out: &mut Vec<u8>, id: u32, mut dict: Dictionary, content: &[u8]) {
     dict.set("Length", content.len() as i64);
     write_header(out, id);
     write_dictionary(out, &dict);
     out.extend_from_slice(b"stream\n");
-    out.extend_from_slice(&content);
+    out.extend_from_slice(content);
     out.extend_from_slice(b"\nendstream\nendobj\n");
-    header.clear();
-    packed.clear();
 }
 
 /// The cross-reference stream (object `id`, the last), with the trailer's entries, and
@@ -196,12 +195,8 @@ fn write_xref_stream(out: &mut Vec<u8>, entries: &[Entry], id: u32, trailer: Dic
         }
     }
     dict.set("Filter", "FlateDecode");
-    dict.set("Length", content.len() as i64);
-    write_header(out, id);
-    write_dictionary(out, &dict);
-    out.extend_from_slice(b"stream\n");
-    out.extend_from_slice(&content);
-    out.extend_from_slice(b"\nendstream\nendobj\nstartxref\n");
+    write_stream(out, id, dict, &content);
+    out.extend_from_slice(b"startxref\n");
     uint(out, start as u64);
     out.extend_from_slice(b"\n%%EOF");
 }

@@ -33,17 +33,8 @@ pub(crate) fn template_with_extra_dir() -> Template {
 #[test]
 fn hebrew_and_arabic_use_the_configured_fonts() {
     let template = template_with_extra_dir();
-    let m = meta();
     let md = "Hebrew: שלום עולם. Arabic: مرحبا بالعالم.\n\nשלום עולם\n";
-    let r = render(&RenderRequest {
-        report_markdown: md,
-        action_plan_markdown: None,
-        attachments: &[],
-        meta: &m,
-        template: &template,
-        limits: &Limits::default(),
-    })
-    .expect("renders");
+    let r = render_with(&template, md);
     assert!(!r.warnings.iter().any(|w| w.code == WarningCode::MissingGlyph), "{:?}", r.warnings);
     let path = write_pdf("rtl", &r.pdf);
     let (ok, fonts, _) = tool("pdffonts", "poppler-utils", &[path.to_str().expect("utf-8 path")]);
@@ -69,6 +60,19 @@ fn hebrew_and_arabic_use_the_configured_fonts() {
 }
 
 /// Whitespace runs as one space.
+/// A report rendered with `template`.
+fn render_with(template: &Template, md: &str) -> mmr::render::Rendered {
+    render(&RenderRequest {
+        report_markdown: md,
+        action_plan_markdown: None,
+        attachments: &[],
+        meta: &meta(),
+        template,
+        limits: &Limits::default(),
+    })
+    .expect("renders")
+}
+
 fn squash(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -76,19 +80,10 @@ fn squash(s: &str) -> String {
 #[test]
 fn mixed_direction_text_reads_back_in_logical_order() {
     let template = template_with_extra_dir();
-    let m = meta();
     let arabic = "زار الوفد مدينة Edinburgh في عام 2013. وعاد مع UNESCO Creative Cities بعد ثلاثة أيام.";
     let hebrew = "המשלחת ביקרה בעיר Paris בשנת 2019. ושבה עם UNESCO לאחר 3 ימים.";
     let md = format!("{arabic}\n\n{hebrew}\n");
-    let r = render(&RenderRequest {
-        report_markdown: &md,
-        action_plan_markdown: None,
-        attachments: &[],
-        meta: &m,
-        template: &template,
-        limits: &Limits::default(),
-    })
-    .expect("renders");
+    let r = render_with(&template, &md);
     let path = write_pdf("bidi", &r.pdf);
     // The structure tree gives each paragraph as written: words, digits and Latin in order.
     let tagged = squash(&struct_text(&path, true));
@@ -121,17 +116,8 @@ fn mixed_direction_text_reads_back_in_logical_order() {
 #[test]
 fn arabic_indic_digits_read_left_to_right_in_arabic_text() {
     let template = template_with_extra_dir();
-    let m = meta();
     let md = "افتتح المهرجان في عام ٢٠١٣ بحضور الجمهور.\n";
-    let r = render(&RenderRequest {
-        report_markdown: md,
-        action_plan_markdown: None,
-        attachments: &[],
-        meta: &m,
-        template: &template,
-        limits: &Limits::default(),
-    })
-    .expect("renders");
+    let r = render_with(&template, md);
     let path = write_pdf("arabic-indic-digits", &r.pdf);
     assert!(squash(&struct_text(&path, true)).contains(md.trim()), "{}", struct_text(&path, true));
     // The number is drawn left to right, as one word: its glyphs in reading order.
