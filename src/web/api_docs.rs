@@ -270,20 +270,18 @@ fn schemas(document: &Value) -> Vec<SchemaDoc> {
     let all = document["components"]["schemas"].as_object().unwrap_or(&empty);
     all.iter()
         .map(|(name, schema)| {
-            let required: Vec<&str> =
-                schema["required"].as_array().map(|r| r.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
             let mut properties: Vec<Property> = Vec::new();
             // A flattened view is `allOf` a referenced schema and its own properties.
             let own = std::iter::once(schema).chain(schema["allOf"].as_array().into_iter().flatten());
             for part in own {
-                let required_here: Vec<&str> = part["required"]
+                let required: Vec<&str> = part["required"]
                     .as_array()
                     .map(|r| r.iter().filter_map(Value::as_str).collect())
                     .unwrap_or_default();
                 for (property, value) in part["properties"].as_object().into_iter().flatten() {
                     properties.push(Property {
                         name: property.clone(),
-                        required: required.contains(&property.as_str()) || required_here.contains(&property.as_str()),
+                        required: required.contains(&property.as_str()),
                         ty: ty(value),
                         description: prose(&text(&value["description"])),
                     });

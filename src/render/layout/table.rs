@@ -15,12 +15,23 @@ use super::super::structure::{Kind, LAYOUT, Scope, Tag, Tagger};
 use super::super::tree::{Align, Inline};
 use super::blocks::{Ctx, Env, lines_to_rows};
 use super::flow::Row;
-use super::text::{AlignMode, TextEngine};
+use super::text::{AlignMode, Atom, TextEngine, TextStyle};
 use super::{Item, Rect};
 
 /// Type size (as a share of the table size) and horizontal and vertical cell padding, tried
 /// in turn until the table's longest words fit side by side.
 const STEPS: [(f32, f32, f32); 4] = [(1.0, 4.0, 3.0), (0.85, 2.5, 2.0), (0.72, 1.5, 1.5), (0.62, 1.0, 1.2)];
+
+/// A table's cells shaped at one step of [`STEPS`].
+struct Shaped {
+    rows: Vec<Vec<Vec<Atom>>>,
+    min: Vec<f32>,
+    max: Vec<f32>,
+    body_style: TextStyle,
+    head_style: TextStyle,
+    pad_x: f32,
+    pad_y: f32,
+}
 
 impl Ctx<'_, '_, '_> {
     /// Whether [`Ctx::table`] puts this table on a landscape page: starting at the text block's
@@ -37,21 +48,42 @@ impl Ctx<'_, '_, '_> {
         if columns == 0 || env.x != text_left || self.landscape.is_none() {
             return false;
         }
-        let (scale, pad_x, _) = STEPS[STEPS.len() - 1];
+        let smallest = self.shape_cells(header, body, columns, env, STEPS.len() - 1);
+        smallest.min.iter().sum::<f32>() > wide_width.max(env.width)
+    }
+
+    /// Every cell shaped in the type and padding of `STEPS[step]`, with each column's narrowest
+    /// (its longest word) and widest (its text on one line) width.
+    fn shape_cells(
+        &mut self,
+        header: &[Vec<Inline>],
+        body: &[Vec<Vec<Inline>>],
+        columns: usize,
+        env: &Env,
+        step: usize,
+    ) -> Shaped {
+        let (scale, pad_x, pad_y) = STEPS[step];
         let tenv = Env { size: self.template.sizes.table.min(env.size) * scale, justify: false, ..*env };
         let body_style = self.text_style(&tenv);
         let mut head_style = body_style;
         head_style.bold = true;
         let empty: Vec<Inline> = Vec::new();
+        let mut rows = Vec::with_capacity(body.len() + 1);
         let mut min = vec![0.0f32; columns];
+        let mut max = vec![0.0f32; columns];
         for (r, row) in std::iter::once(header).chain(body.iter().map(Vec::as_slice)).enumerate() {
             let style = if r == 0 { &head_style } else { &body_style };
-            for (c, width) in min.iter_mut().enumerate() {
+            let mut cells = Vec::with_capacity(columns);
+            for c in 0..columns {
                 let atoms = self.engine.atoms(row.get(c).unwrap_or(&empty), style);
-                *width = width.max(TextEngine::measure(&atoms).0 + 2.0 * pad_x);
+                let (lo, hi) = TextEngine::measure(&atoms);
+                min[c] = min[c].max(lo + 2.0 * pad_x);
+                max[c] = max[c].max(hi + 2.0 * pad_x);
+                cells.push(atoms);
             }
+            rows.push(cells);
         }
-        min.iter().sum::<f32>() > wide_width.max(env.width)
+        Shaped { rows, min, max, body_style, head_style, pad_x, pad_y }
     }
 
     pub fn table(
@@ -65,37 +97,16 @@ impl Ctx<'_, '_, '_> {
         if columns == 0 {
             return Vec::new();
         }
-        let base = self.template.sizes.table.min(env.size);
         // A table starting at the text block's edge may spread over the wider block.
         let (text_left, wide_left, wide_width) = self.breakout;
         let wide = if env.x == text_left { wide_width.max(env.width) } else { env.width };
-        let empty: Vec<Inline> = Vec::new();
+        // Shape every cell once per step, until the longest words fit side by side.
         let mut step = 0;
-        let (shaped_rows, min, max, body_style, head_style, pad_x, pad_y) = loop {
-            let (scale, pad_x, pad_y) = STEPS[step];
-            let tenv = Env { size: base * scale, justify: false, ..*env };
-            let body_style = self.text_style(&tenv);
-            let mut head_style = body_style;
-            head_style.bold = true;
-            // Shape every cell once; measure for column widths.
-            let mut shaped_rows = Vec::with_capacity(body.len() + 1);
-            let mut min = vec![0.0f32; columns];
-            let mut max = vec![0.0f32; columns];
-            for (r, row) in std::iter::once(header).chain(body.iter().map(Vec::as_slice)).enumerate() {
-                let style = if r == 0 { &head_style } else { &body_style };
-                let mut cells = Vec::with_capacity(columns);
-                for c in 0..columns {
-                    let atoms = self.engine.atoms(row.get(c).unwrap_or(&empty), style);
-                    let (lo, hi) = TextEngine::measure(&atoms);
-                    min[c] = min[c].max(lo + 2.0 * pad_x);
-                    max[c] = max[c].max(hi + 2.0 * pad_x);
-                    cells.push(atoms);
-                }
-                shaped_rows.push(cells);
-            }
+        let Shaped { rows: shaped_rows, min, max, body_style, head_style, pad_x, pad_y } = loop {
+            let shaped = self.shape_cells(header, body, columns, env, step);
             step += 1;
-            if step == STEPS.len() || min.iter().sum::<f32>() <= wide {
-                break (shaped_rows, min, max, body_style, head_style, pad_x, pad_y);
+            if step == STEPS.len() || shaped.min.iter().sum::<f32>() <= wide {
+                break shaped;
             }
         };
         // Words cut even in the smallest type: the table turns to a landscape page, where
