@@ -91,8 +91,11 @@ fn mixed_direction_text_reads_back_in_logical_order() {
         assert!(tagged.contains(paragraph), "{paragraph:?} does not read back in order from the structure:\n{tagged}");
     }
     // The text layer gives every word as written (poppler orders the runs of a line by the
-    // page's main direction, and splits a lam-alef ligature drawn from the right: the words
-    // with one are left out).
+    // page's main direction). Words with a lam-alef are left out: Noto Naskh draws it as two
+    // glyphs at one place, the alef without advance, which poppler's text layer takes for
+    // overprinted text and moves apart, in whichever order they are drawn; an /ActualText
+    // span over the pair only swaps its letters there (poppler lays a span's text out left
+    // to right) and is not read by its structure text. The structure reads them right (above).
     let text: String =
         pdftotext(&path, &[]).chars().map(|c| if matches!(c, '\u{202B}' | '\u{202C}') { ' ' } else { c }).collect();
     let words: Vec<&str> = text.split_whitespace().flat_map(|w| w.split('.')).collect();
