@@ -64,7 +64,7 @@ pub use template::{PageSize, Part, Section, Template};
 /// made by an earlier renderer instead of looking damaged; `tests/render/golden.rs` fails until it
 /// is bumped and its list regenerated. README's "Renderer versions" table says which release
 /// carries each.
-pub const RENDERER: &str = "mmr-render 6";
+pub const RENDERER: &str = "mmr-render 7";
 
 /// Everything one rendering needs. Borrowed so a caller can render the same bundle
 /// twice without cloning it.
@@ -131,9 +131,12 @@ pub fn render_timed(request: &RenderRequest<'_>) -> Result<(Rendered, Timings), 
     timings.parse = start.elapsed();
 
     // The report's own headings say its language better than the city's or the template's
-    // default: it becomes /Lang and dc:language, and chooses the hyphenation patterns.
+    // default: it becomes /Lang and dc:language, chooses the hyphenation patterns and the
+    // template's words on the cover, contents and running header and footer.
     let language = check::heading_language(&report, request.template).unwrap_or(&request.meta.language);
     let meta = DocumentMeta { language: language.to_string(), ..request.meta.clone() };
+    let template = request.template.in_language(language);
+    let template = template.as_ref();
 
     let start = Instant::now();
     let mut warnings: Vec<Warning> = unresolved
@@ -141,14 +144,14 @@ pub fn render_timed(request: &RenderRequest<'_>) -> Result<(Rendered, Timings), 
         .map(|a| Warning::new(WarningCode::LinkDropped, format!("link to #{a} names no heading; shown as plain text")))
         .collect();
     let images = images::prepare(&report, plan.as_ref(), request.attachments, limits, &mut warnings)?;
-    let faces = fonts::FontSet::load(request.template)?;
+    let faces = fonts::FontSet::load(template)?;
     let source_sha = meta::source_digest(request);
     let document = layout::lay_out(
         &layout::Input {
             report: &report,
             action_plan: plan.as_ref(),
             meta: &meta,
-            template: request.template,
+            template,
             images: &images,
             source_sha: &source_sha,
             limits,
@@ -163,7 +166,7 @@ pub fn render_timed(request: &RenderRequest<'_>) -> Result<(Rendered, Timings), 
         document,
         &faces,
         &images,
-        &pdf::Info { meta: &meta, template: request.template, source_sha: &source_sha },
+        &pdf::Info { meta: &meta, template, source_sha: &source_sha },
         &mut timings,
     )?;
     Ok((Rendered { pdf, warnings, page_count }, timings))

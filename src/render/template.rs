@@ -5,6 +5,7 @@
 //! `report_templates/mmr/` and is compiled into the binary.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -189,6 +190,9 @@ struct TemplateFile {
     sizes: Sizes,
     colours: ColourSpec,
     texts: Texts,
+    /// The same texts in other languages, by primary language subtag (`fr`).
+    #[serde(default)]
+    translations: BTreeMap<String, Texts>,
     toc_depth: u8,
     sections: Vec<Section>,
 }
@@ -270,6 +274,7 @@ pub struct Template {
     pub(crate) sizes: Sizes,
     pub(crate) colours: Colours,
     pub(crate) texts: Texts,
+    translations: BTreeMap<String, Texts>,
     pub(crate) toc_depth: u8,
     sections: Vec<Section>,
     pub(crate) fonts: TemplateFonts,
@@ -412,6 +417,7 @@ impl Template {
             sizes: file.sizes,
             colours,
             texts: file.texts,
+            translations: file.translations,
             toc_depth: file.toc_depth.clamp(1, 6),
             sections: file.sections,
             fonts,
@@ -433,6 +439,20 @@ impl Template {
         &self.language
     }
 
+    /// The template with its own words (cover, contents, part titles, running header and
+    /// footer, statuses) in `language` (a BCP 47 tag), where it has them: a French report
+    /// gets a French cover. Borrowed when the template speaks that language already or has no
+    /// translation into it.
+    pub(crate) fn in_language(&self, language: &str) -> Cow<'_, Template> {
+        let primary = language.split(['-', '_']).next().unwrap_or(language).to_ascii_lowercase();
+        match self.translations.get(&primary) {
+            Some(texts) if primary != self.language => {
+                Cow::Owned(Template { language: primary, texts: texts.clone(), ..self.clone() })
+            }
+            _ => Cow::Borrowed(self),
+        }
+    }
+
     /// Paper size.
     pub fn page_size(&self) -> PageSize {
         self.page.size
@@ -451,4 +471,20 @@ fn parse_colour(v: &str) -> Option<Rgb> {
     }
     let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).ok().map(|b| b as f32 / 255.0);
     Some(Rgb(byte(0)?, byte(2)?, byte(4)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_template_speaks_the_reports_language_where_it_has_its_words() {
+        let t = Template::builtin();
+        let french = t.in_language("fr-CA");
+        assert_eq!((french.language(), french.texts.contents.as_str()), ("fr", "Table des matières"));
+        assert_eq!(french.sections().len(), t.sections().len());
+        assert!(matches!(t.in_language("en-GB"), Cow::Borrowed(_)));
+        // No words in Spanish: the template's own.
+        assert!(matches!(t.in_language("es"), Cow::Borrowed(_)));
+    }
 }

@@ -101,13 +101,14 @@ pub struct CityCover {
     pub language: String,
 }
 
-/// A registered city's cover details; the country by its English name, the field by its name.
+/// A registered city's cover details; the country by its English name, the field by its name in
+/// the city's language (a French-speaking city's report has a French cover).
 pub fn city_cover(conn: &mut Conn<'_>, slug: &str) -> Result<CityCover> {
     let city = super::cities::get(conn, slug)?;
     let field = super::cities::list_fields(conn)?
         .into_iter()
         .find(|(f, _)| f.slug == city.field)
-        .map_or_else(|| city.field.clone(), |(f, _)| f.name);
+        .map_or_else(|| city.field.clone(), |(f, _)| f.name_in(&city.language).to_owned());
     let country =
         crate::domain::countries::country(&city.country).map_or_else(|| city.country.clone(), |c| c.name.to_owned());
     Ok(CityCover { name: city.name, country, field, language: city.language })

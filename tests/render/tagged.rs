@@ -46,14 +46,15 @@ fn the_structure_tree_reads_the_report_in_order() {
 
 #[test]
 fn the_templates_words_carry_their_language_in_a_report_of_another() {
-    let mut french = meta();
-    french.language = "fr".into();
+    // Spanish: a language the template has no words in (it has English and French).
+    let mut spanish = meta();
+    spanish.language = "es".into();
     let template = Template::builtin();
     let r = render(&RenderRequest {
-        report_markdown: "# Résumé\n\nLa ville a organisé des ateliers.\n",
-        action_plan_markdown: Some("# Plan d’action\n\n1. Un festival.\n"),
+        report_markdown: "# Resumen\n\nLa ciudad organizó talleres.\n",
+        action_plan_markdown: Some("# Plan de acción\n\n1. Un festival.\n"),
         attachments: &[],
-        meta: &french,
+        meta: &spanish,
         template: &template,
         limits: &Limits::default(),
     })
@@ -68,9 +69,9 @@ fn the_templates_words_carry_their_language_in_a_report_of_another() {
         }
     }
     langs.sort();
-    // The document is French; the cover, the contents title and the two part titles are the
+    // The document is Spanish; the cover, the contents title and the two part titles are the
     // (English) template's.
-    let expected = [("Document", "fr"), ("H1", "en"), ("H1", "en"), ("H1", "en"), ("Sect", "en")];
+    let expected = [("Document", "es"), ("H1", "en"), ("H1", "en"), ("H1", "en"), ("Sect", "en")];
     let expected: Vec<(String, String)> = expected.iter().map(|(s, l)| (s.to_string(), l.to_string())).collect();
     assert_eq!(langs, expected);
 }

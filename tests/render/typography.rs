@@ -222,6 +222,54 @@ fn lang_comes_from_the_report_and_control_characters_are_stripped() {
     assert!(text.contains("ateliers. Fin."), "{text}");
 }
 
+#[test]
+fn a_french_report_has_the_templates_words_in_french() {
+    let report = "# Résumé analytique\n\nLa ville a organisé des ateliers.\n\n\
+                  # Informations générales\n\nTexte.\n";
+    let plan = "# Plan d’action\n\n1. Un festival.\n";
+    let french = render_md(report, Some(plan), &[]);
+    let text = pdftotext(&write_pdf("typography-french-words", &french.pdf), &[]);
+    for words in [
+        "Réseau des villes créatives de l’UNESCO",
+        "Rapport de suivi des membres",
+        "Ville créative de l’UNESCO — Gastronomy",
+        "Période couverte",
+        "Statut",
+        "Soumis",
+        "Table des matières",
+        "Partie I — Rapport",
+        "Partie II — Plan d’action",
+        "Östersund — Rapport de suivi des membres 2021–2024",
+        "page 2 sur",
+    ] {
+        assert!(text.contains(words), "{words:?} missing from the French report:\n{text}");
+    }
+    for english in ["Contents", "Part I", "Reporting cycle", "Submitted", " of "] {
+        assert!(!text.contains(english), "{english:?} left in English in the French report:\n{text}");
+    }
+    // A French draft says its status once, and no English version label ("draft").
+    use mmr::render::{DocumentMeta, Limits, RenderRequest, Status, Template, render};
+    let draft = DocumentMeta { status: Status::Draft, version: "draft".into(), ..meta() };
+    let request = RenderRequest {
+        report_markdown: report,
+        action_plan_markdown: None,
+        attachments: &[],
+        meta: &draft,
+        template: &Template::builtin(),
+        limits: &Limits::default(),
+    };
+    let path = write_pdf("typography-french-draft", &render(&request).expect("renders").pdf);
+    let cover = page_text(&path, 1);
+    assert_eq!(cover.matches("Brouillon").count(), 1, "{cover}");
+    assert!(!cover.to_lowercase().contains("draft") && !cover.contains("Version du rapport"), "{cover}");
+    // An English report keeps the template's own words.
+    let english = render_md("# Executive summary\n\nThe city held workshops.\n", Some(plan), &[]);
+    let text = pdftotext(&write_pdf("typography-english-words", &english.pdf), &[]);
+    for words in ["Membership Monitoring Report", "Contents", "Part I — Report", "Submitted", "page 2 of"] {
+        assert!(text.contains(words), "{words:?} missing from the English report:\n{text}");
+    }
+}
+
 /// GoTo link annotations in a PDF.
 fn goto_links(pdf: &[u8]) -> usize {
     use lopdf::Object;

@@ -599,10 +599,13 @@ fn cover(ctx: &mut Ctx<'_, '_, '_>, input: &Input<'_>, g: &Geometry) -> Page {
     let mut facts: Vec<(Vec<Row>, Vec<Row>, f32)> = Vec::new();
     for (label, value) in &t.texts.cover_fields {
         let says_status = value.contains("{status}");
+        // A draft has no version of its own: its status says what it is.
+        let draft_version = value.contains("{version}") && m.status == Status::Draft;
         let value = fill(value, &values);
         let value_said = value.trim();
         if value_said.is_empty()
             || value_said == "—"
+            || draft_version
             || (!says_status && value_said.eq_ignore_ascii_case(status.trim()))
         {
             continue;
