@@ -777,6 +777,11 @@ impl<'f, 't> TextEngine<'f, 't> {
         let mut items: Vec<Item> = Vec::new();
         let mut backgrounds: Vec<Item> = Vec::new();
         let mut current: Option<TextItem> = None;
+        // The glyphs and text the line still has to place (a space after each atom counted),
+        // so an item is allocated once for the rest of the line instead of growing run by run.
+        let runs = || atoms.iter().flat_map(|a| &a.shaped.runs);
+        let mut glyphs_left = runs().map(|r| r.glyphs.len()).sum::<usize>() + n + 1;
+        let mut text_left = runs().map(|r| r.text.len()).sum::<usize>() + n + 1;
         let mut link_rect: Option<(usize, Rect)> = None;
         let mut notes = Vec::new();
         // A mixed-direction line's items by logical atom.
@@ -824,13 +829,15 @@ impl<'f, 't> TextEngine<'f, 't> {
                         font: run.font,
                         size: a.size,
                         colour: a.colour,
-                        glyphs: Vec::with_capacity(run.glyphs.len() + 4),
-                        text: String::with_capacity(run.text.len() + 4),
+                        glyphs: Vec::with_capacity(glyphs_left),
+                        text: String::with_capacity(text_left),
                         tag,
                         reversed: bidi && run.rtl,
                     });
                 }
                 let last_run = line_end && r + 1 == run_count;
+                glyphs_left = glyphs_left.saturating_sub(run.glyphs.len());
+                text_left = text_left.saturating_sub(run.text.len());
                 if let Some(t) = current.as_mut() {
                     let base = t.text.len() as u32;
                     t.text.push_str(&run.text);
@@ -1050,9 +1057,8 @@ fn flush(current: &mut Option<TextItem>, items: &mut Vec<Item>) {
     if let Some(mut t) = current.take()
         && !t.glyphs.is_empty()
     {
-        // The item grew run by run (its capacity doubling) and is held until the
-        // writer draws its page: every page's glyphs are in memory at the end of the
-        // layout, and so would be up to half again as much unused capacity.
+        // The item was given room for the rest of its line, and is held until the writer
+        // draws its page: what another item of the line took is not kept.
         t.glyphs.shrink_to_fit();
         t.text.shrink_to_fit();
         items.push(Item::Text(t));
@@ -1112,21 +1118,27 @@ fn break_lines(atoms: &[Atom], width: f32, justify: bool) -> Vec<usize> {
     }
     let width = f64::from(width);
     let hyphen_break = |a: &Atom| !a.breakable && a.joined && a.hyphen > 0.0;
+    // The stretch ratio at which a loose line reaches MAX_BADNESS: every looser line costs the same.
+    let loosest = (MAX_BADNESS / 100.0).cbrt();
     // prefix[k]: width of atoms[..k] with their trailing spaces; elastic[k]: the
-    // spaces that stretch and shrink among them.
+    // spaces that stretch and shrink among them; slack[k]: the width at which a line of
+    // them would be the loosest (each space stretched to its limit).
     let mut prefix = vec![0.0f64; n + 1];
     let mut elastic = vec![0.0f64; n + 1];
+    let mut slack = vec![0.0f64; n + 1];
     // paragraph[j]: where a line ending at j may start at the earliest, after
     // the last hard break before its end.
     let mut paragraph = vec![0usize; n + 1];
     for (k, a) in atoms.iter().enumerate() {
         prefix[k + 1] = prefix[k] + f64::from(a.width) + f64::from(a.space);
         elastic[k + 1] = elastic[k] + if a.elastic { f64::from(a.space) } else { 0.0 };
+        slack[k + 1] = prefix[k + 1] + loosest * 0.5 * elastic[k + 1];
         paragraph[k + 1] = if k > 0 && atoms[k - 1].hard_break { k } else { paragraph[k] };
     }
     let mut cost = vec![f64::INFINITY; n + 1];
     let mut from = vec![0usize; n + 1];
     cost[0] = 0.0;
+    let (mut by_spaces_from, mut by_measure_from) = (0, 0);
     for j in 1..=n {
         let end = &atoms[j - 1];
         let last_line = j == n || end.hard_break;
@@ -1143,10 +1155,20 @@ fn break_lines(atoms: &[Atom], width: f32, justify: bool) -> Vec<usize> {
         let hyphen = if hyphenated { f64::from(end.hyphen) } else { 0.0 };
         let end_elastic = if end.elastic { f64::from(end.space) } else { 0.0 };
         let lower = j.saturating_sub(MAX_LOOKBACK).max(paragraph[j]);
-        // A justified line shorter than half the measure has the highest badness
-        // whatever it holds: such starts are tried only when no other one can end here.
+        // A justified line so short that it is the loosest even with every space stretched
+        // to its limit costs the same whatever it holds: such starts are tried only when no
+        // other one can end here. They are the starts from `top` on: the line is at most
+        // `width` with its spaces stretched `loosest` times half their width, and not wider
+        // than `loosest` hundredths of the measure short of it (the least slack counted).
         let top = if justify && !last_line {
-            prefix.partition_point(|&p| p <= prefix[j] - width * 0.5).clamp(lower, j)
+            let extra = f64::from(end.space) - hyphen;
+            let by_spaces = slack[j] - extra - loosest * 0.5 * end_elastic - width;
+            let by_measure = prefix[j] - extra - width * (1.0 - loosest / 100.0);
+            // Both bounds move forward with `j` (give or take the end's space and hyphen):
+            // walked from where they were, not searched for afresh.
+            first_at_least(&slack, by_spaces, &mut by_spaces_from)
+                .max(first_at_least(&prefix, by_measure, &mut by_measure_from))
+                .clamp(lower, j)
         } else {
             j
         };
@@ -1205,6 +1227,20 @@ fn break_lines(atoms: &[Atom], width: f32, justify: bool) -> Vec<usize> {
     ends
 }
 
+/// The first index of the nondecreasing `values` holding at least `bound` (`partition_point`),
+/// walked to from `at`, where the last answer was, and left there for the next.
+fn first_at_least(values: &[f64], bound: f64, at: &mut usize) -> usize {
+    let mut k = (*at).min(values.len());
+    while k < values.len() && values[k] < bound {
+        k += 1;
+    }
+    while k > 0 && values[k - 1] >= bound {
+        k -= 1;
+    }
+    *at = k;
+    k
+}
+
 #[cfg(test)]
 mod tests {
     //! The line breaker as data: no line wider than its measure, words kept in
@@ -1249,6 +1285,16 @@ mod tests {
                 _ => None,
             })
             .fold(0.0, f32::max)
+    }
+
+    #[test]
+    fn walking_to_a_bound_finds_what_a_search_finds() {
+        let values = [0.0, 1.0, 1.0, 2.5, 4.0, 4.0, 7.0];
+        let mut at = 0;
+        for bound in [-1.0, 0.5, 1.0, 4.0, 3.0, 9.0, 0.0, 7.0, 6.9] {
+            let found = first_at_least(&values, bound, &mut at);
+            assert_eq!(found, values.partition_point(|&v| v < bound), "bound {bound}");
+        }
     }
 
     #[test]
