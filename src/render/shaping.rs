@@ -7,8 +7,9 @@
 //! is it split into runs by coverage, with characters no face covers kept as
 //! placeholder runs that the layout draws as boxes and reports as warnings.
 
-use std::collections::HashMap;
 use std::rc::Rc;
+
+use foldhash::HashMap;
 
 use rustybuzz::{Direction, Script, ShapePlan, UnicodeBuffer};
 
@@ -70,7 +71,7 @@ impl<'f, 't> Shaper<'f, 't> {
         Shaper {
             fonts,
             cache: vec![HashMap::default(); fonts.faces.len()],
-            ltr: HashMap::new(),
+            ltr: HashMap::default(),
             buffer: Some(UnicodeBuffer::new()),
             plans: Vec::new(),
         }

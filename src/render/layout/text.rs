@@ -22,9 +22,10 @@
 //! resolved level, and each line is drawn in the visual order rule L2 gives, while its
 //! items keep the logical order (see [`TextEngine::place`]).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use foldhash::HashMap;
 use hyphenation::Standard;
 use unicode_bidi::{BidiInfo, Level, ParagraphBidiInfo};
 use unicode_segmentation::UnicodeSegmentation;
@@ -143,7 +144,7 @@ impl<'f, 't> TextEngine<'f, 't> {
             missing: Missing::default(),
             spaces: vec![None; fonts.faces.len()],
             dictionaries: hyphenate::dictionaries(language),
-            points: HashMap::new(),
+            points: HashMap::default(),
             hyphens: vec![None; fonts.faces.len()],
         }
     }
@@ -1117,7 +1118,9 @@ fn break_lines(atoms: &[Atom], width: f32, justify: bool) -> Vec<usize> {
         return Vec::new();
     }
     let width = f64::from(width);
-    let hyphen_break = |a: &Atom| !a.breakable && a.joined && a.hyphen > 0.0;
+    // Per atom, whether a line ending after it ends at a hyphen: read for every start tried,
+    // from a small array rather than from the atoms.
+    let hyphen_ends: Vec<bool> = atoms.iter().map(|a| !a.breakable && a.joined && a.hyphen > 0.0).collect();
     // The stretch ratio at which a loose line reaches MAX_BADNESS: every looser line costs the same.
     let loosest = (MAX_BADNESS / 100.0).cbrt();
     // prefix[k]: width of atoms[..k] with their trailing spaces; elastic[k]: the
@@ -1142,7 +1145,7 @@ fn break_lines(atoms: &[Atom], width: f32, justify: bool) -> Vec<usize> {
     for j in 1..=n {
         let end = &atoms[j - 1];
         let last_line = j == n || end.hard_break;
-        let hyphenated = !last_line && hyphen_break(end);
+        let hyphenated = !last_line && hyphen_ends[j - 1];
         let penalty = if end.breakable || j == n {
             0.0
         } else if hyphenated && end.foreign {
@@ -1197,7 +1200,7 @@ fn break_lines(atoms: &[Atom], width: f32, justify: bool) -> Vec<usize> {
                     let r = (width - natural) / (spaces * 0.5).max(width * 0.01);
                     (100.0 * r * r * r).min(MAX_BADNESS)
                 };
-                let after_hyphen = i > 0 && hyphen_break(&atoms[i - 1]);
+                let after_hyphen = i > 0 && hyphen_ends[i - 1];
                 let mut demerits = (1.0 + badness) * (1.0 + badness) + penalty;
                 if after_hyphen && hyphenated {
                     demerits += DOUBLE_HYPHEN;
