@@ -46,7 +46,7 @@ use printpdf::{
 use sha2::{Digest, Sha256};
 
 use super::content::{self, GlyphUse};
-use super::file;
+use super::file::{self, Serialised};
 use super::fonts::{FontId as OurFontId, FontSet};
 use super::images::{ColourSpace, Encoded, Images};
 use super::layout::{Dest, Item, LaidOut, OutlineEntry, Page, Rect, Target};
@@ -231,8 +231,9 @@ impl<'f, 't> Writer<'f, 't> {
         set_contents(&mut lo, contents)?;
         tidy(&mut lo, fonts);
         let page_refs: Vec<ObjectId> = lo.get_pages().into_values().collect();
-        let annotations = annotate(&mut lo, links, &self.link_texts, &doc, &page_refs, &sizes);
-        let (struct_root, elements) = structure::write(&mut lo, &doc.structure, &marks, &page_refs, &annotations);
+        let (annotations, annotation_objects) = annotate(&mut lo, links, &self.link_texts, &doc, &page_refs, &sizes);
+        let (struct_root, mut elements) = structure::write(&mut lo, &doc.structure, &marks, &page_refs, &annotations);
+        elements.extend(annotation_objects);
         finish_document(&mut lo, &doc, info, struct_root, &page_refs, &sizes)?;
         let before_compress = start.elapsed();
 
@@ -306,7 +307,9 @@ struct Link {
 }
 
 /// Write the link annotations of each page (`links[p]`), as objects of their own so the
-/// structure tree can point at them; returns those that belong to a `Link` element.
+/// structure tree can point at them; returns those that belong to a `Link` element, and
+/// the annotations serialised as they are made (thousands of lopdf dictionaries, held
+/// until the file was written, were the largest part of the writer's peak memory).
 /// Each has its element's text as `/Contents` (PDF/UA), else its address. A link to an
 /// anchor no heading has (a note whose reference was never placed) is left out.
 fn annotate(
@@ -316,8 +319,9 @@ fn annotate(
     doc: &LaidOut,
     page_refs: &[ObjectId],
     sizes: &[(f32, f32)],
-) -> Vec<Annotation> {
+) -> (Vec<Annotation>, Serialised) {
     let mut out = Vec::new();
+    let mut objects = Serialised::new();
     for (p, page_links) in links.into_iter().enumerate() {
         let h = sizes[p].1;
         let mut refs = Vec::with_capacity(page_links.len());
@@ -356,7 +360,11 @@ fn annotate(
             if let Some(contents) = text.or(uri.as_deref()) {
                 a.set("Contents", text_string(contents));
             }
-            let id = lo.add_object(a);
+            if node.is_some() {
+                a.set("StructParent", structure::annotation_key(page_refs.len(), out.len()));
+            }
+            let id = lo.new_object_id();
+            objects.insert(id.0, file::serialise(&Object::Dictionary(a)));
             refs.push(Object::Reference(id));
             if let Some(node) = node {
                 out.push(Annotation { id, page: p, node });
@@ -368,7 +376,7 @@ fn annotate(
             page.set("Annots", Object::Array(refs));
         }
     }
-    out
+    (out, objects)
 }
 
 /// A destination at the left edge of `page`, a little above `y` (from the top) so the line
