@@ -21,56 +21,100 @@
 //! items in logical order, so what reads content in its order (the structure tree's text)
 //! reads the line as written.
 //!
-//! [`GlyphUse`] is the first pass: which glyphs of which face are drawn, with the
-//! text each stands for (the ToUnicode map), before the faces are subset.
+//! Pages are encoded one at a time, as the layout finishes them, before the document's
+//! glyph set is known: how a glyph is written must not depend on the subset. [`GlyphUse`]
+//! records each glyph of each face as it is first drawn, with its code (the glyph id, or
+//! in a CID-keyed CFF face its CID, both read from the original face), its width (the
+//! face's advance) and the text its ToUnicode entry will give; the writer subsets the faces
+//! from it at the end (subsetting keeps glyph ids, so streams written earlier stay valid).
 
-use super::fonts::FontSet;
-use super::layout::{Item, LaidOut, Rect, TextItem};
+use rustybuzz::ttf_parser::GlyphId;
+
+use super::fonts::{Face, FontSet};
+use super::layout::{Item, Rect, TextItem};
 use super::structure::{NodeId, StructTree, Tag};
 use super::template::Rgb;
 
 /// Text a drawn glyph stands for, `None` until a drawing with text is seen.
 pub(crate) type GlyphText = Option<Box<str>>;
 
-/// Per face, the glyphs drawn (indexed by glyph id; allocated only for faces used).
-pub(crate) struct GlyphUse {
-    pub faces: Vec<Option<Vec<Option<GlyphText>>>>,
+/// How one glyph is written, fixed when it is first drawn.
+#[derive(Debug, Clone)]
+struct Glyph {
+    /// Its Identity-H code.
+    code: u16,
+    /// Its `/W` width, in thousandths of an em.
+    width: i32,
+    /// The text of its ToUnicode entry: fixed by its first drawing with text (see
+    /// [`GlyphUse::draw`]).
+    text: GlyphText,
 }
 
-/// A glyph's text so far, and whether that text is the glyph's alone.
-type Seen = (GlyphText, bool);
+/// The glyphs drawn so far, per face (indexed by glyph id; allocated only for faces used).
+pub(crate) struct GlyphUse<'f, 't> {
+    fonts: &'f FontSet<'t>,
+    faces: Vec<Option<Vec<Option<Glyph>>>>,
+}
 
-impl GlyphUse {
-    /// Every glyph the pages draw, with the text it stands for: from a cluster of that
-    /// one glyph where there is one (so `स` maps to "स", not to the "से" of a cluster
-    /// it also begins), else from its first drawing with text.
-    pub fn of(doc: &LaidOut, fonts: &FontSet<'_>) -> GlyphUse {
-        let mut seen: Vec<Option<Vec<Option<Seen>>>> = fonts.faces.iter().map(|_| None).collect();
-        for item in doc.pages.iter().flat_map(|p| &p.items) {
-            let Item::Text(t) = item else { continue };
-            let (Some(slot), Some(face)) = (seen.get_mut(t.font), fonts.faces.get(t.font)) else { continue };
-            let table = slot.get_or_insert_with(|| vec![None; face.shaper.number_of_glyphs() as usize]);
-            for (k, g) in t.glyphs.iter().enumerate() {
-                let Some(entry) = table.get_mut(g.gid as usize) else { continue };
-                if matches!(entry, Some((_, true))) {
-                    continue;
-                }
-                let text = cluster_text(t, k);
-                if text.is_none() && entry.is_some() {
-                    continue;
-                }
-                let alone = text.is_some() && cluster_end(t, k) == k;
-                if alone || matches!(entry, None | Some((None, _))) {
-                    *entry = Some((text.map(Box::from), alone));
-                }
-            }
-        }
-        let faces = seen
-            .into_iter()
-            .map(|table| table.map(|t| t.into_iter().map(|e| e.map(|(text, _)| text)).collect()))
-            .collect();
-        GlyphUse { faces }
+impl<'f, 't> GlyphUse<'f, 't> {
+    pub fn new(fonts: &'f FontSet<'t>) -> GlyphUse<'f, 't> {
+        GlyphUse { fonts, faces: fonts.faces.iter().map(|_| None).collect() }
     }
+
+    /// Record glyph `k` of `t` as drawn, and return how it is written. Its ToUnicode text is
+    /// fixed by its first drawing with text: that cluster's text when the glyph is the whole
+    /// cluster, else the cluster's character the font maps to the glyph (so `स` first drawn
+    /// in "से" reads "स"), else the cluster's text. A later drawing whose text differs
+    /// carries `/ActualText` ([`text`]), so extraction stays exact whatever came first.
+    /// `None` for a glyph its face does not have.
+    fn draw(&mut self, t: &TextItem, k: usize) -> Option<&Glyph> {
+        let face = self.fonts.faces.get(t.font)?;
+        let table =
+            self.faces.get_mut(t.font)?.get_or_insert_with(|| vec![None; face.shaper.number_of_glyphs() as usize]);
+        let gid = t.glyphs[k].gid;
+        let glyph = table.get_mut(gid as usize)?.get_or_insert_with(|| Glyph {
+            code: code(&face.shaper, gid),
+            width: width(face, gid),
+            text: None,
+        });
+        if glyph.text.is_none()
+            && let Some(own) = cluster_text(t, k)
+        {
+            let text = if cluster_end(t, k) == k {
+                own
+            } else {
+                let mapped = own.char_indices().find(|&(_, c)| face.shaper.glyph_index(c) == Some(GlyphId(gid)));
+                mapped.map_or(own, |(at, c)| &own[at..at + c.len_utf8()])
+            };
+            glyph.text = Some(text.into());
+        }
+        Some(glyph)
+    }
+
+    /// Per face used, the glyphs drawn in glyph id order with their ToUnicode text.
+    pub fn into_faces(self) -> impl Iterator<Item = (usize, Vec<(u16, GlyphText)>)> {
+        self.faces.into_iter().enumerate().filter_map(|(font, table)| {
+            let glyphs =
+                table?.into_iter().enumerate().filter_map(|(gid, glyph)| glyph.map(|g| (gid as u16, g.text))).collect();
+            Some((font, glyphs))
+        })
+    }
+}
+
+/// A glyph's advance in font units, as the face's `/W` declares it.
+pub(crate) fn advance(face: &Face<'_>, gid: u16) -> u16 {
+    face.shaper.glyph_hor_advance(GlyphId(gid)).unwrap_or(0)
+}
+
+/// The `/W` width of a glyph as printpdf writes it: truncated to thousandths of an em.
+fn width(face: &Face<'_>, gid: u16) -> i32 {
+    (f32::from(advance(face, gid)) * 1000.0 / f32::from(face.units_per_em as u16)) as i32
+}
+
+/// The Identity-H code of a glyph: its CID in a CID-keyed CFF face (the charset of the
+/// original face, which the subset keeps), its glyph id otherwise.
+pub(crate) fn code(face: &rustybuzz::ttf_parser::Face<'_>, gid: u16) -> u16 {
+    face.tables().cff.and_then(|cff| cff.glyph_cid(GlyphId(gid))).unwrap_or(gid)
 }
 
 /// The text glyph `k` of an item stands for; `None` for the second and later
@@ -84,33 +128,6 @@ fn cluster_text(t: &TextItem, k: usize) -> Option<&str> {
 fn cluster_end(t: &TextItem, k: usize) -> usize {
     let more = t.glyphs[k + 1..].iter().take_while(|g| g.text_start >= g.text_end).count();
     k + more
-}
-
-/// How one face's glyphs are written: the Identity-H code of each glyph id (the
-/// glyph id itself, except in CID-keyed CFF fonts), its `/W` width and the text its
-/// ToUnicode entry gives.
-pub(crate) struct FaceCodes {
-    /// Code by glyph id; empty when codes are glyph ids.
-    pub codes: Vec<u16>,
-    /// Declared width by glyph id, in thousandths of an em.
-    pub widths: Vec<i32>,
-    /// ToUnicode text by glyph id.
-    pub texts: Vec<GlyphText>,
-}
-
-impl FaceCodes {
-    fn code(&self, gid: u16) -> u16 {
-        self.codes.get(gid as usize).copied().unwrap_or(gid)
-    }
-
-    fn width(&self, gid: u16) -> i32 {
-        self.widths.get(gid as usize).copied().unwrap_or(0)
-    }
-
-    /// Whether the ToUnicode entry of `gid` reads as `text`.
-    fn reads_as(&self, gid: u16, text: &str) -> bool {
-        self.texts.get(gid as usize).and_then(|t| t.as_deref()) == Some(text)
-    }
 }
 
 /// Graphics state already set in the stream, so it is not repeated.
@@ -127,18 +144,19 @@ struct State {
     line: Option<f32>,
 }
 
-/// The content stream of one page (uncompressed), and the element of each MCID.
-/// `codes` is indexed by face; the y axis flips here, as everywhere in the writer,
-/// with `page_height`.
+/// A content stream of one page (uncompressed), recording the glyphs it draws in `used`.
+/// `marks` holds the element of each of the page's MCIDs so far (a page may have more
+/// than one stream), and gets those of this one. The y axis flips here, as everywhere in
+/// the writer, with `page_height`.
 pub(crate) fn page(
     items: &[Item],
     page_height: f32,
-    codes: &[Option<FaceCodes>],
+    used: &mut GlyphUse<'_, '_>,
     tree: &StructTree,
-) -> (Vec<u8>, Vec<NodeId>) {
+    marks: &mut Vec<NodeId>,
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(items.len() * 48);
     let mut st = State::default();
-    let mut marks = Vec::new();
     out.extend_from_slice(b"0 J\n");
     for item in items {
         // Annotations, not content: the writer puts them on the page.
@@ -158,7 +176,7 @@ pub(crate) fn page(
             if st.marked.is_some() {
                 out.extend_from_slice(b"EMC\n");
             }
-            begin_marked(&mut out, tag, tree, &mut marks);
+            begin_marked(&mut out, tag, tree, marks);
             st.marked = Some(tag);
             st.line = None;
         }
@@ -167,10 +185,8 @@ pub(crate) fn page(
         }
         match item {
             Item::Text(t) => {
-                if let Some(Some(face)) = codes.get(t.font) {
-                    let mut marking = Marking { tree, marks: &mut marks };
-                    text(&mut out, &mut st, t, page_height, face, &mut marking);
-                }
+                let mut marking = Marking { tree, marks };
+                text(&mut out, &mut st, t, page_height, used, &mut marking);
             }
             Item::Fill { rect, colour, .. } => {
                 set_fill(&mut out, &mut st, *colour);
@@ -208,7 +224,7 @@ pub(crate) fn page(
     if st.marked.is_some() {
         out.extend_from_slice(b"EMC\n");
     }
-    (out, marks)
+    out
 }
 
 /// What opening a marked-content sequence needs: the element types and the page's MCIDs so far.
@@ -263,8 +279,15 @@ fn rect_path(out: &mut Vec<u8>, r: &Rect, page_height: f32) {
     out.extend_from_slice(b"re ");
 }
 
-fn text(out: &mut Vec<u8>, st: &mut State, t: &TextItem, page_height: f32, face: &FaceCodes, m: &mut Marking<'_>) {
-    if t.glyphs.is_empty() {
+fn text(
+    out: &mut Vec<u8>,
+    st: &mut State,
+    t: &TextItem,
+    page_height: f32,
+    used: &mut GlyphUse<'_, '_>,
+    m: &mut Marking<'_>,
+) {
+    if t.glyphs.is_empty() || used.fonts.faces.get(t.font).is_none() {
         return;
     }
     if !st.in_text {
@@ -299,6 +322,11 @@ fn text(out: &mut Vec<u8>, st: &mut State, t: &TextItem, page_height: f32, face:
     let in_turn = if t.reversed { 0 } else { t.glyphs.len() };
     for k in (0..in_turn).chain(reordered) {
         let glyph = &t.glyphs[k];
+        // A glyph the face does not have is written as its id, with no width.
+        let (code, width, reads_own) = match used.draw(t, k) {
+            Some(g) => (g.code, g.width, cluster_text(t, k).is_some_and(|own| g.text.as_deref() == Some(own))),
+            None => (glyph.gid, 0, false),
+        };
         if t.reversed {
             // Each glyph placed on its own: the next one drawn is not the one to its right.
             if open {
@@ -313,7 +341,7 @@ fn text(out: &mut Vec<u8>, st: &mut State, t: &TextItem, page_height: f32, face:
             && let Some(own) = cluster_text(t, k)
         {
             let end = cluster_end(t, k);
-            if end > k || !face.reads_as(glyph.gid, own) {
+            if end > k || !reads_own {
                 if open {
                     out.extend_from_slice(b"] TJ\n");
                     open = false;
@@ -350,7 +378,7 @@ fn text(out: &mut Vec<u8>, st: &mut State, t: &TextItem, page_height: f32, face:
                 open = false;
             }
             start_run(out, pen + glyph.x_offset, baseline + glyph.y_offset);
-            hex(out, face.code(glyph.gid));
+            hex(out, code);
             out.extend_from_slice(b"] TJ\n");
             pen += glyph.advance;
         } else {
@@ -359,10 +387,10 @@ fn text(out: &mut Vec<u8>, st: &mut State, t: &TextItem, page_height: f32, face:
                 open = true;
                 carry = 0.0;
             }
-            hex(out, face.code(glyph.gid));
+            hex(out, code);
             pen += glyph.advance;
             // TJ moves the pen left by n/1000 em after the declared width.
-            carry += face.width(glyph.gid) as f32 - glyph.advance * per_pt;
+            carry += width as f32 - glyph.advance * per_pt;
             let n = carry.round();
             if n != 0.0 {
                 carry -= n;

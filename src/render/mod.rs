@@ -11,14 +11,18 @@
 //! 2. [`fonts`] and [`shaping`] select a face for every character (falling back to
 //!    the template's extra fonts) and shape runs with rustybuzz.
 //! 3. [`layout`] breaks lines, paginates, adds the cover, contents, running header
-//!    and footer, and returns pages of positioned items in points with a top-left
+//!    and footer, and makes pages of positioned items in points with a top-left
 //!    origin. It never touches PDF. As it goes it builds the [`structure`] tree
-//!    (tagged PDF) and tags every item with its element or as an artifact.
+//!    (tagged PDF) and tags every item with its element or as an artifact. It hands
+//!    each body page to the writer as soon as the page is finished, and returns the
+//!    cover, the contents and every page's running header and footer at the end.
 //! 4. [`content`] encodes each page's content stream (one `TJ` per glyph run, each
-//!    element's content in marked-content sequences), flipping the y axis; [`pdf`]
-//!    (the only file that imports printpdf) subsets the fonts and writes a
-//!    deterministic PDF around those streams with structure tree, outline, links,
-//!    metadata and XMP, which [`file`] serialises (object streams, cross-reference stream).
+//!    element's content in marked-content sequences), flipping the y axis, as the
+//!    page arrives; only the compressed stream is kept. [`pdf`] (the only file that
+//!    imports printpdf) adds the header and footer as a second stream of each page,
+//!    subsets the fonts from the glyphs drawn and writes a deterministic PDF around
+//!    the streams with structure tree, outline, links, metadata and XMP, which [`file`]
+//!    serialises (object streams, cross-reference stream).
 //!
 //! Nothing here reads the clock, the machine's fonts or any file the caller did not
 //! hand over: the same request always gives the same bytes.
@@ -146,6 +150,8 @@ pub fn render_timed(request: &RenderRequest<'_>) -> Result<(Rendered, Timings), 
     let images = images::prepare(&report, plan.as_ref(), request.attachments, limits, &mut warnings)?;
     let faces = fonts::FontSet::load(template)?;
     let source_sha = meta::source_digest(request);
+    // The body's pages go to the writer as the layout finishes them.
+    let mut writer = pdf::Writer::new(&faces, request.template.page.size.points());
     let document = layout::lay_out(
         &layout::Input {
             report: &report,
@@ -158,13 +164,13 @@ pub fn render_timed(request: &RenderRequest<'_>) -> Result<(Rendered, Timings), 
         },
         &faces,
         &mut warnings,
+        &mut |page, tree| writer.page(page, tree),
     )?;
-    timings.layout = start.elapsed();
+    timings.layout = start.elapsed().saturating_sub(writer.streaming());
 
-    let page_count = document.pages.len();
-    let pdf = pdf::write(
+    let page_count = document.running.len();
+    let pdf = writer.finish(
         document,
-        &faces,
         &images,
         &pdf::Info { meta: &meta, template, source_sha: &source_sha },
         &mut timings,

@@ -1,20 +1,25 @@
-//! The PDF writer: has the page content streams encoded by [`content`](super::content),
-//! hands printpdf the fonts, images and pages, then finishes the document through
-//! lopdf: link annotations, the structure tree ([`structure`](super::structure)),
-//! outline, metadata. The only file that imports printpdf (with `structure`, the only
+//! The PDF writer: has the page content streams encoded by [`content`](super::content)
+//! as the layout hands over the body pages ([`Writer::page`]), then ([`Writer::finish`])
+//! the cover, contents and running header and footer, hands printpdf the fonts, images
+//! and pages, and finishes the document through lopdf: link annotations, the structure
+//! tree ([`structure`](super::structure)), outline, metadata. The only file that imports printpdf (with `structure`, the only
 //! ones that import lopdf), and with `content` the one place that flips the y axis
 //! (layout measures from the top of the page, PDF from the bottom), with each page's own
 //! height: a landscape page (`LaidOut::page_size`) has its own media box, and its
 //! annotations and the destinations on it are flipped with its height.
 //!
 //! Around printpdf 0.12.8's defaults, on purpose:
-//! - content streams are encoded directly and put in place of printpdf's after
-//!   `to_lopdf_document`: its per-glyph operation list was more than half of a
-//!   rendering's time and held every page in memory; printpdf still writes each
-//!   font's `/W` and ToUnicode, from one declaration of its glyphs and their text
-//!   (so ToUnicode maps ligatures back to their letters);
-//! - fonts are subset here with `subsetter` (which keeps glyph ids) because
-//!   printpdf only subsets with its heavy `text_layout` feature;
+//! - content streams are encoded directly, page by page as the layout finishes each, and
+//!   put in place of printpdf's after `to_lopdf_document`: its per-glyph operation list
+//!   was more than half of a rendering's time and held every page in memory; printpdf
+//!   still writes each font's `/W` and ToUnicode, from one declaration of its glyphs and
+//!   their text (so ToUnicode maps ligatures back to their letters);
+//! - a page's running header and footer is a second content stream (`/Contents [body
+//!   header-footer]`), written at the end, when the page total is known; the footer's
+//!   text still reads after the page's;
+//! - fonts are subset here with `subsetter` (which keeps glyph ids, so streams encoded
+//!   before the glyph set was complete stay valid) because printpdf only subsets with
+//!   its heavy `text_layout` feature;
 //! - font and image resource names are fixed (`F0`, `Im0`...), and the trailer
 //!   /ID is a digest of the input, where printpdf would use a process-global
 //!   counter and random strings;
@@ -38,16 +43,15 @@ use printpdf::{
     PdfFont, PdfFontHandle, PdfFontMetricsStub, PdfPage, PdfSaveOptions, Pt, Px, Rect as PRect, TextItem as PText,
     XObject, XObjectId,
 };
-use rustybuzz::ttf_parser::GlyphId;
 use sha2::{Digest, Sha256};
 
-use super::content::{self, FaceCodes, GlyphText, GlyphUse};
-use super::file;
+use super::content::{self, GlyphUse};
+use super::file::{self, Serialised};
 use super::fonts::{FontId as OurFontId, FontSet};
 use super::images::{ColourSpace, Encoded, Images};
-use super::layout::{Dest, Item, LaidOut, OutlineEntry, Rect, Target};
+use super::layout::{Dest, Item, LaidOut, OutlineEntry, Page, Rect, Target};
 use super::meta::{DocumentMeta, document_id};
-use super::structure::{self, Annotation, Kind, NodeId, Tag};
+use super::structure::{self, Annotation, Kind, NodeId, StructTree, Tag};
 use super::template::Template;
 use super::{RENDERER, RenderError, Timings};
 
@@ -58,140 +62,198 @@ pub(crate) struct Info<'a> {
     pub source_sha: &'a str,
 }
 
-/// Write the PDF. Content streams are encoded and compressed page by page as the
-/// layout is consumed, so neither the layout's glyphs nor uncompressed content
-/// are held for every page at once; printpdf then writes the document around them.
-pub(crate) fn write(
-    mut doc: LaidOut,
-    fonts: &FontSet<'_>,
-    images: &Images,
-    info: &Info<'_>,
-    timings: &mut Timings,
-) -> Result<Vec<u8>, RenderError> {
-    let start = Instant::now();
-    let used = GlyphUse::of(&doc, fonts);
+/// What is kept of a page once its content stream is encoded: no glyphs.
+struct Written {
+    /// Width and height, in points.
+    size: (f32, f32),
+    /// Its content streams: the page's items, then its running header and footer.
+    contents: Vec<Deflated>,
+    /// The element of each MCID.
+    marks: Vec<NodeId>,
+    links: Vec<Link>,
+}
 
-    let subset_start = Instant::now();
-    let mut pdf = PdfDocument::new(&info.meta.title);
-    let mut codes: Vec<Option<FaceCodes>> = fonts.faces.iter().map(|_| None).collect();
-    // printpdf learns the glyphs of each font (for /W and ToUnicode) from text shown
-    // on a page: one declaration per font on the first page, whose content stream is
-    // replaced below like every other.
-    let mut declarations = Vec::new();
-    for (font, table) in used.faces.into_iter().enumerate() {
-        let Some(table) = table else { continue };
-        let glyphs: Vec<(u16, GlyphText)> =
-            table.into_iter().enumerate().filter_map(|(g, text)| text.map(|t| (g as u16, t))).collect();
-        let gids: Vec<u16> = glyphs.iter().map(|(g, _)| *g).collect();
-        let parsed = embed_font(fonts, font, &gids)?;
-        codes[font] = Some(face_codes(&parsed, &gids, &glyphs));
-        declarations.push(Op::SetFont { font: PdfFontHandle::External(font_id(font)), size: Pt(1.0) });
-        declarations.push(Op::ShowText {
-            items: vec![PText::GlyphIds(
-                glyphs
-                    .into_iter()
-                    .map(|(gid, text)| Codepoint { gid, offset: 0.0, cid: text.map(String::from) })
-                    .collect(),
-            )],
-        });
-        pdf.resources.fonts.map.insert(font_id(font), PdfFont::new(parsed));
-    }
-    timings.subset = subset_start.elapsed();
+/// The PDF writer of one rendering. The layout hands it the body pages one by one
+/// ([`Writer::page`]), each encoded and compressed at once, so the layout's pages are
+/// never all held; [`Writer::finish`] writes the cover and contents, every page's running
+/// header and footer (a second content stream: "page X of Y" needs the total), subsets
+/// the fonts from the glyphs drawn and writes the document around the streams.
+pub(crate) struct Writer<'f, 't> {
+    used: GlyphUse<'f, 't>,
+    fonts: &'f FontSet<'t>,
+    /// Width and height of a portrait page, in points.
+    portrait: (f32, f32),
+    /// The body pages written so far.
+    body: Vec<Written>,
+    /// The text of each `Link` element, for its annotations' `/Contents`.
+    link_texts: BTreeMap<NodeId, String>,
+    /// Time spent in [`Writer::page`], and the part of it spent compressing.
+    streaming: Duration,
+    deflating: Duration,
+}
 
-    for (i, img) in images.list.iter().enumerate() {
-        pdf.resources.xobjects.map.insert(XObjectId(format!("Im{i}")), XObject::External(image_xobject(img)));
+impl<'f, 't> Writer<'f, 't> {
+    /// A writer for pages of `portrait` size (width and height, in points; a landscape
+    /// page turns it a quarter).
+    pub fn new(fonts: &'f FontSet<'t>, portrait: (f32, f32)) -> Writer<'f, 't> {
+        Writer {
+            used: GlyphUse::new(fonts),
+            fonts,
+            portrait,
+            body: Vec::new(),
+            link_texts: BTreeMap::new(),
+            streaming: Duration::ZERO,
+            deflating: Duration::ZERO,
+        }
     }
-    let sizes: Vec<(f32, f32)> = (0..doc.pages.len()).map(|p| doc.page_size(p)).collect();
-    let pages = std::mem::take(&mut doc.pages);
-    let mut contents = Vec::with_capacity(pages.len());
-    let mut marks = Vec::with_capacity(pages.len());
-    let mut links = Vec::with_capacity(pages.len());
-    let mut link_texts: BTreeMap<NodeId, String> = BTreeMap::new();
-    let mut deflating = Duration::ZERO;
-    let tree = &doc.structure;
-    pdf.pages = pages
-        .into_iter()
-        .enumerate()
-        .map(|(p, page)| {
-            let (width, height) = sizes[p];
-            let (stream, page_marks) = content::page(&page.items, height, &codes, tree);
-            marks.push(page_marks);
-            let deflate_start = Instant::now();
-            contents.push(deflate(stream));
-            deflating += deflate_start.elapsed();
-            let mut page_links = Vec::new();
-            for item in page.items {
-                match item {
-                    Item::Link { rect, target, tag } => page_links.push(Link { rect, target, tag }),
-                    Item::Text(t) => {
-                        if let Tag::Node(node) = t.tag
-                            && tree.kind(node) == Kind::Link
-                        {
-                            link_texts.entry(node).or_default().push_str(&t.text);
-                        }
+
+    /// Encode and compress the next body page, keeping only its stream, marks and links.
+    pub fn page(&mut self, page: Page, tree: &StructTree) -> Result<(), RenderError> {
+        let start = Instant::now();
+        let size = page.size(self.portrait.0, self.portrait.1);
+        let written = self.encode(page, size, tree);
+        self.body.push(written);
+        self.streaming += start.elapsed();
+        Ok(())
+    }
+
+    /// Time spent writing the body pages as they were handed over (within the layout's
+    /// time, and counted in the writer's).
+    pub fn streaming(&self) -> Duration {
+        self.streaming
+    }
+
+    fn encode(&mut self, page: Page, size: (f32, f32), tree: &StructTree) -> Written {
+        let mut marks = Vec::new();
+        let stream = content::page(&page.items, size.1, &mut self.used, tree, &mut marks);
+        let deflate_start = Instant::now();
+        let contents = vec![deflate(stream)];
+        self.deflating += deflate_start.elapsed();
+        let mut links = Vec::new();
+        for item in page.items {
+            match item {
+                Item::Link { rect, target, tag } => links.push(Link { rect, target, tag }),
+                Item::Text(t) => {
+                    if let Tag::Node(node) = t.tag
+                        && tree.kind(node) == Kind::Link
+                    {
+                        self.link_texts.entry(node).or_default().push_str(&t.text);
                     }
-                    _ => {}
                 }
+                _ => {}
             }
-            links.push(page_links);
-            let ops = if p == 0 { std::mem::take(&mut declarations) } else { Vec::new() };
-            PdfPage {
-                media_box: PRect::from_wh(Pt(width), Pt(height)),
-                trim_box: PRect::from_wh(Pt(width), Pt(height)),
-                crop_box: PRect::from_wh(Pt(width), Pt(height)),
-                ops,
+        }
+        Written { size, contents, marks, links }
+    }
+
+    /// Write the document: the cover and contents pages first, then the body pages handed over.
+    pub fn finish(
+        mut self,
+        mut doc: LaidOut,
+        images: &Images,
+        info: &Info<'_>,
+        timings: &mut Timings,
+    ) -> Result<Vec<u8>, RenderError> {
+        let start = Instant::now();
+        let deflated_before = self.deflating;
+        let front = std::mem::take(&mut doc.front);
+        let mut pages: Vec<Written> = Vec::with_capacity(front.len() + self.body.len());
+        for (p, page) in front.into_iter().enumerate() {
+            let written = self.encode(page, doc.page_size(p), &doc.structure);
+            pages.push(written);
+        }
+        pages.append(&mut self.body);
+        for (p, running) in std::mem::take(&mut doc.running).into_iter().enumerate() {
+            let Some(page) = pages.get_mut(p) else { break };
+            if running.items.is_empty() {
+                continue;
             }
-        })
-        .collect();
+            let stream = content::page(&running.items, page.size.1, &mut self.used, &doc.structure, &mut page.marks);
+            let deflate_start = Instant::now();
+            page.contents.push(deflate(stream));
+            self.deflating += deflate_start.elapsed();
+        }
 
-    let opts = PdfSaveOptions { optimize: false, subset_fonts: false, secure: true, image_optimization: None };
-    let mut warnings = Vec::new();
-    let writer_start = Instant::now();
-    let mut lo = pdf.to_lopdf_document(&opts, &mut warnings);
-    timings.printpdf = writer_start.elapsed();
-    drop(pdf);
-    set_contents(&mut lo, contents)?;
-    tidy(&mut lo, fonts);
-    let page_refs: Vec<ObjectId> = lo.get_pages().into_values().collect();
-    let annotations = annotate(&mut lo, links, &link_texts, &doc, &page_refs, &sizes);
-    let (struct_root, elements) = structure::write(&mut lo, &doc.structure, &marks, &page_refs, &annotations);
-    finish_document(&mut lo, &doc, info, struct_root, &page_refs, &sizes)?;
-    let before_compress = start.elapsed();
+        let subset_start = Instant::now();
+        let mut pdf = PdfDocument::new(&info.meta.title);
+        // printpdf learns the glyphs of each font (for /W and ToUnicode) from text shown
+        // on a page: one declaration per font on the first page, whose content stream is
+        // replaced below like every other.
+        let mut declarations = Vec::new();
+        let fonts = self.fonts;
+        for (font, glyphs) in self.used.into_faces() {
+            let gids: Vec<u16> = glyphs.iter().map(|(g, _)| *g).collect();
+            let parsed = embed_font(fonts, font, &gids)?;
+            declarations.push(Op::SetFont { font: PdfFontHandle::External(font_id(font)), size: Pt(1.0) });
+            declarations.push(Op::ShowText {
+                items: vec![PText::GlyphIds(
+                    glyphs
+                        .into_iter()
+                        .map(|(gid, text)| Codepoint { gid, offset: 0.0, cid: text.map(String::from) })
+                        .collect(),
+                )],
+            });
+            pdf.resources.fonts.map.insert(font_id(font), PdfFont::new(parsed));
+        }
+        timings.subset = subset_start.elapsed();
 
-    let compress_start = Instant::now();
-    compress_streams(&mut lo);
-    // Object streams: the structure tree is thousands of small dictionaries, a third of
-    // the file written out plain; compressed together they cost a tenth of that.
-    let out = file::save(lo, elements)?;
-    timings.compress = compress_start.elapsed() + deflating;
-    timings.pdf = before_compress.saturating_sub(timings.subset + timings.printpdf + deflating);
-    Ok(out)
+        for (i, img) in images.list.iter().enumerate() {
+            pdf.resources.xobjects.map.insert(XObjectId(format!("Im{i}")), XObject::External(image_xobject(img)));
+        }
+        let sizes: Vec<(f32, f32)> = pages.iter().map(|p| p.size).collect();
+        let mut contents = Vec::with_capacity(pages.len());
+        let mut marks = Vec::with_capacity(pages.len());
+        let mut links = Vec::with_capacity(pages.len());
+        pdf.pages = pages
+            .into_iter()
+            .enumerate()
+            .map(|(p, page)| {
+                let (width, height) = page.size;
+                contents.push(page.contents);
+                marks.push(page.marks);
+                links.push(page.links);
+                let ops = if p == 0 { std::mem::take(&mut declarations) } else { Vec::new() };
+                PdfPage {
+                    media_box: PRect::from_wh(Pt(width), Pt(height)),
+                    trim_box: PRect::from_wh(Pt(width), Pt(height)),
+                    crop_box: PRect::from_wh(Pt(width), Pt(height)),
+                    ops,
+                }
+            })
+            .collect();
+
+        let opts = PdfSaveOptions { optimize: false, subset_fonts: false, secure: true, image_optimization: None };
+        let mut warnings = Vec::new();
+        let writer_start = Instant::now();
+        let mut lo = pdf.to_lopdf_document(&opts, &mut warnings);
+        timings.printpdf = writer_start.elapsed();
+        drop(pdf);
+        set_contents(&mut lo, contents)?;
+        tidy(&mut lo, fonts);
+        let page_refs: Vec<ObjectId> = lo.get_pages().into_values().collect();
+        let (annotations, annotation_objects) = annotate(&mut lo, links, &self.link_texts, &doc, &page_refs, &sizes);
+        let (struct_root, mut elements) = structure::write(&mut lo, &doc.structure, &marks, &page_refs, &annotations);
+        elements.extend(annotation_objects);
+        finish_document(&mut lo, &doc, info, struct_root, &page_refs, &sizes)?;
+        let before_compress = start.elapsed();
+
+        let compress_start = Instant::now();
+        compress_streams(&mut lo);
+        // Object streams: the structure tree is thousands of small dictionaries, a third of
+        // the file written out plain; compressed together they cost a tenth of that.
+        let out = file::save(lo, elements)?;
+        // The body pages' streams were written during the layout: their time counts here.
+        let deflating = self.deflating;
+        let deflated_here = deflating - deflated_before;
+        timings.compress = compress_start.elapsed() + deflating;
+        timings.pdf = before_compress.saturating_sub(timings.subset + timings.printpdf + deflated_here)
+            + self.streaming.saturating_sub(deflated_before);
+        Ok(out)
+    }
 }
 
 fn font_id(font: OurFontId) -> FontId {
     FontId(format!("F{font}"))
-}
-
-/// The Identity-H code and declared width of each glyph of an embedded face, as
-/// printpdf writes them into `/W`: codes are the charset's CIDs in a CID-keyed CFF
-/// font, glyph ids otherwise; widths are truncated to thousandths of an em.
-fn face_codes(parsed: &ParsedFont, gids: &[u16], glyphs: &[(u16, GlyphText)]) -> FaceCodes {
-    let len = gids.last().map_or(0, |&g| g as usize + 1);
-    let codes = match printpdf::cff_charset_gid_to_cid_map(&parsed.original_bytes, 0) {
-        Some(map) => (0..len).map(|g| map.get(&(g as u16)).copied().unwrap_or(g as u16)).collect(),
-        None => Vec::new(),
-    };
-    let upem = f32::from(parsed.pdf_font_metrics.units_per_em);
-    let mut widths = vec![0; len];
-    for &g in gids {
-        let w = parsed.glyph_widths.get(&g).copied().unwrap_or(0);
-        widths[g as usize] = (w as f32 * 1000.0 / upem) as i32;
-    }
-    let mut texts = vec![None; len];
-    for (g, text) in glyphs {
-        texts[*g as usize] = text.clone();
-    }
-    FaceCodes { codes, widths, texts }
 }
 
 /// What a strict validator would flag in printpdf's output: the empty resource
@@ -245,8 +307,11 @@ struct Link {
 }
 
 /// Write the link annotations of each page (`links[p]`), as objects of their own so the
-/// structure tree can point at them; returns those that belong to a `Link` element.
-/// Each has its element's text as `/Contents` (PDF/UA), else its address.
+/// structure tree can point at them; returns those that belong to a `Link` element, and
+/// the annotations serialised as they are made (thousands of lopdf dictionaries, held
+/// until the file was written, were the largest part of the writer's peak memory).
+/// Each has its element's text as `/Contents` (PDF/UA), else its address. A link to an
+/// anchor no heading has (a note whose reference was never placed) is left out.
 fn annotate(
     lo: &mut lopdf::Document,
     links: Vec<Vec<Link>>,
@@ -254,8 +319,9 @@ fn annotate(
     doc: &LaidOut,
     page_refs: &[ObjectId],
     sizes: &[(f32, f32)],
-) -> Vec<Annotation> {
+) -> (Vec<Annotation>, Serialised) {
     let mut out = Vec::new();
+    let mut objects = Serialised::new();
     for (p, page_links) in links.into_iter().enumerate() {
         let h = sizes[p].1;
         let mut refs = Vec::with_capacity(page_links.len());
@@ -267,14 +333,13 @@ fn annotate(
                     action.set("URI", Object::string_literal(u.as_bytes()));
                     Some(u)
                 }
-                Target::Dest(d) => {
-                    let Some(dest) = doc.dests.get(d) else { continue };
+                Target::Dest(_) | Target::Anchor(_) => {
+                    let Some(dest) = doc.dest(&target) else { continue };
                     let Some(&page_ref) = page_refs.get(dest.page) else { continue };
                     action.set("S", "GoTo");
                     action.set("D", destination(page_ref, sizes[dest.page].1, dest.y));
                     None
                 }
-                Target::Anchor(_) => continue,
             };
             let node = match tag {
                 Tag::Node(node) => Some(node),
@@ -295,7 +360,11 @@ fn annotate(
             if let Some(contents) = text.or(uri.as_deref()) {
                 a.set("Contents", text_string(contents));
             }
-            let id = lo.add_object(a);
+            if node.is_some() {
+                a.set("StructParent", structure::annotation_key(page_refs.len(), out.len()));
+            }
+            let id = lo.new_object_id();
+            objects.insert(id.0, file::serialise(&Object::Dictionary(a)));
             refs.push(Object::Reference(id));
             if let Some(node) = node {
                 out.push(Annotation { id, page: p, node });
@@ -307,7 +376,7 @@ fn annotate(
             page.set("Annots", Object::Array(refs));
         }
     }
-    out
+    (out, objects)
 }
 
 /// A destination at the left edge of `page`, a little above `y` (from the top) so the line
@@ -323,22 +392,37 @@ fn destination(page: ObjectId, page_height: f32, y: f32) -> Object {
 }
 
 /// Put the encoded content streams in place of printpdf's (which hold only the
-/// glyph declarations), page by page in order.
-fn set_contents(lo: &mut lopdf::Document, contents: Vec<Deflated>) -> Result<(), RenderError> {
+/// glyph declarations), page by page in order: the first in printpdf's stream, any
+/// other (the running header and footer) in a stream of its own after it, the page's
+/// `/Contents` then an array of both.
+fn set_contents(lo: &mut lopdf::Document, contents: Vec<Vec<Deflated>>) -> Result<(), RenderError> {
     let pdf_err = |e: lopdf::Error| RenderError::Pdf(e.to_string());
     let pages: Vec<ObjectId> = lo.get_pages().into_values().collect();
-    for (page, content) in pages.into_iter().zip(contents) {
-        let stream_id =
+    for (page, streams) in pages.into_iter().zip(contents) {
+        let first =
             lo.get_dictionary(page).and_then(|d| d.get(b"Contents")).and_then(Object::as_reference).map_err(pdf_err)?;
-        let Object::Stream(stream) = lo.get_object_mut(stream_id).map_err(pdf_err)? else {
-            return Err(RenderError::Pdf("page contents are not a stream".into()));
-        };
-        match content {
-            Deflated::Packed(packed) => {
-                stream.dict.set("Filter", "FlateDecode");
-                stream.set_content(packed);
+        let mut refs = vec![Object::Reference(first)];
+        for (k, content) in streams.into_iter().enumerate() {
+            let id = if k == 0 {
+                first
+            } else {
+                let id = lo.add_object(Stream::new(Dictionary::new(), Vec::new()));
+                refs.push(Object::Reference(id));
+                id
+            };
+            let Object::Stream(stream) = lo.get_object_mut(id).map_err(pdf_err)? else {
+                return Err(RenderError::Pdf("page contents are not a stream".into()));
+            };
+            match content {
+                Deflated::Packed(packed) => {
+                    stream.dict.set("Filter", "FlateDecode");
+                    stream.set_content(packed);
+                }
+                Deflated::Plain(plain) => stream.set_content(plain),
             }
-            Deflated::Plain(plain) => stream.set_content(plain),
+        }
+        if refs.len() > 1 {
+            lo.get_dictionary_mut(page).map_err(pdf_err)?.set("Contents", Object::Array(refs));
         }
     }
     Ok(())
@@ -382,7 +466,7 @@ fn embed_font(fonts: &FontSet<'_>, font: OurFontId, gids: &[u16]) -> Result<Pars
         font_index: 0,
         font_name: Some(format!("{tag}+{}", face.name)),
         codepoint_to_glyph: BTreeMap::new(),
-        glyph_widths: gids.iter().map(|&g| (g, s.glyph_hor_advance(GlyphId(g)).unwrap_or(0))).collect(),
+        glyph_widths: gids.iter().map(|&g| (g, content::advance(face, g))).collect(),
         units_per_em: face.units_per_em as u16,
         font_metrics: FontMetrics { ascent: s.ascender(), descent: s.descender() },
         font_type: if face.truetype { FontType::TrueType } else { FontType::OpenTypeCFF(()) },
@@ -700,6 +784,45 @@ fn compress_streams(lo: &mut lopdf::Document) {
         if packed.len() < s.content.len() {
             s.dict.set("Filter", "FlateDecode");
             s.set_content(packed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rustybuzz::ttf_parser;
+
+    use super::*;
+
+    /// A page is encoded before the fonts are subset, so a glyph's code in a CID-keyed CFF
+    /// face is read from the original face: it must be the CID the subset gives it, which
+    /// printpdf writes `/W` with. Checked on the CJK faces the script tests use (Debian's
+    /// `fonts-noto-cjk`, `make test-deps`).
+    #[test]
+    fn cids_of_the_original_face_are_those_of_the_subset() {
+        let dir = std::path::Path::new("/usr/share/fonts/opentype/noto");
+        for file in ["NotoSerifCJK-Regular.ttc", "NotoSansCJK-Regular.ttc"] {
+            let path = dir.join(file);
+            let data = std::fs::read(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}; install fonts-noto-cjk (make test-deps)", path.display()));
+            for index in [0, 2] {
+                let face = ttf_parser::Face::parse(&data, index).expect("a face of the collection");
+                let mut gids: Vec<u16> =
+                    "漢字かなカナ한국어。、「」A1".chars().filter_map(|c| face.glyph_index(c)).map(|g| g.0).collect();
+                gids.extend([1, 2, 100, 5000, face.number_of_glyphs() - 1]);
+                gids.sort_unstable();
+                gids.dedup();
+                let mut keep = gids.clone();
+                keep.insert(0, 0);
+                let subset = subsetter::subset(&data, index, subsetter::Profile::pdf(&keep)).expect("subsets");
+                let map = printpdf::cff_charset_gid_to_cid_map(&subset, 0).expect("a CID-keyed CFF subset");
+                let cff = face.tables().cff.expect("a CFF face");
+                for g in gids {
+                    // Read from the charset, not the glyph id taken for want of one.
+                    assert!(cff.glyph_cid(ttf_parser::GlyphId(g)).is_some(), "{file} #{index}: glyph {g}");
+                    assert_eq!(map.get(&g).copied(), Some(content::code(&face, g)), "{file} #{index}: glyph {g}");
+                }
+            }
         }
     }
 }

@@ -270,7 +270,8 @@ impl<'a> Tagger<'a> {
     }
 }
 
-/// A link annotation written on a page, for the structure tree.
+/// A link annotation written on a page, for the structure tree: the `k`-th of them has
+/// `/StructParent` [`annotation_key`]`(pages, k)`, set by the writer as it makes it.
 pub(crate) struct Annotation {
     pub id: ObjectId,
     pub page: usize,
@@ -280,8 +281,8 @@ pub(crate) struct Annotation {
 /// Write the structure tree: returns the `/StructTreeRoot` object and the elements,
 /// serialised as they are made (thousands of small dictionaries, which held as lopdf
 /// objects until the file was written were the largest part of a rendering's peak
-/// memory), and sets `/StructParents` on every page and `/StructParent` on every
-/// annotation. `marks[p][k]` is the element of MCID `k` on page `p`.
+/// memory), with the `/ParentTree` (serialised too), and sets `/StructParents` on every
+/// page. `marks[p][k]` is the element of MCID `k` on page `p`.
 pub(crate) fn write(
     lo: &mut lopdf::Document,
     tree: &StructTree,
@@ -326,7 +327,7 @@ pub(crate) fn write(
 
     let ids: Vec<Option<ObjectId>> = (0..n).map(|i| kept(i).then(|| lo.new_object_id())).collect();
     let root_id = lo.new_object_id();
-    let mut parent_tree: Vec<Vec<Object>> = marks.iter().map(|m| vec![Object::Null; m.len()]).collect();
+    let mut parent_tree: Vec<Vec<Option<ObjectId>>> = marks.iter().map(|m| vec![None; m.len()]).collect();
 
     // Depth first in reading order, so heading levels can be checked as they are read.
     let mut last_heading = 0u8;
@@ -400,7 +401,7 @@ pub(crate) fn write(
             kids.push(Object::Dictionary(r));
         }
         for &(_, page, mcid) in &own[i] {
-            parent_tree[page][mcid] = Object::Reference(id);
+            parent_tree[page][mcid] = Some(id);
         }
         d.set("K", Object::Array(kids));
         elements.insert(id.0, serialise(&Object::Dictionary(d)));
@@ -412,25 +413,33 @@ pub(crate) fn write(
             d.set("StructParents", p as i64);
         }
         nums.push(Object::Integer(p as i64));
-        nums.push(Object::Array(refs));
+        nums.push(Object::Array(refs.into_iter().map(reference).collect()));
     }
     for (k, a) in annotations.iter().enumerate() {
-        let key = (pages.len() + k) as i64;
-        if let Ok(d) = lo.get_dictionary_mut(a.id) {
-            d.set("StructParent", key);
-        }
-        nums.push(Object::Integer(key));
-        nums.push(ids[a.node.0 as usize].map_or(Object::Null, Object::Reference));
+        nums.push(Object::Integer(annotation_key(pages.len(), k)));
+        nums.push(reference(ids[a.node.0 as usize]));
     }
     let mut parent_tree = Dictionary::new();
     parent_tree.set("Nums", Object::Array(nums));
+    let parent_tree_id = lo.new_object_id();
+    elements.insert(parent_tree_id.0, serialise(&Object::Dictionary(parent_tree)));
     let mut root = Dictionary::new();
     root.set("Type", "StructTreeRoot");
     root.set("K", ids[0].map_or(Object::Array(Vec::new()), Object::Reference));
-    root.set("ParentTree", lo.add_object(parent_tree));
+    root.set("ParentTree", parent_tree_id);
     root.set("ParentTreeNextKey", (pages.len() + annotations.len()) as i64);
     lo.objects.insert(root_id, Object::Dictionary(root));
     (root_id, elements)
+}
+
+/// The `/ParentTree` key of the `k`-th annotation of a document of `pages` pages: after
+/// the pages' own keys.
+pub(crate) fn annotation_key(pages: usize, k: usize) -> i64 {
+    (pages + k) as i64
+}
+
+fn reference(id: Option<ObjectId>) -> Object {
+    id.map_or(Object::Null, Object::Reference)
 }
 
 #[cfg(test)]

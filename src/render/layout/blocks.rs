@@ -117,6 +117,22 @@ impl Ctx<'_, '_, '_> {
     /// Lay out a sequence of blocks.
     pub fn blocks(&mut self, blocks: &[Block], env: &Env) -> Vec<Row> {
         let mut rows = Vec::new();
+        let Ok(()) = self.each_block(blocks, env, |block_rows, _| {
+            rows.extend(block_rows);
+            Ok::<_, std::convert::Infallible>(())
+        });
+        rows
+    }
+
+    /// Lay out a sequence of blocks, handing `take` each block's rows as soon as they are
+    /// made, with the structure tree so far (the document's flow places them at once, so a
+    /// part's rows are never all held).
+    pub fn each_block<E>(
+        &mut self,
+        blocks: &[Block],
+        env: &Env,
+        mut take: impl FnMut(Vec<Row>, &StructTree) -> Result<(), E>,
+    ) -> Result<(), E> {
         let mut previous_turned = false;
         for (k, block) in blocks.iter().enumerate() {
             // A caption or lead-in goes on its table's landscape page with it.
@@ -149,9 +165,9 @@ impl Ctx<'_, '_, '_> {
             {
                 last.keep_with_next = true;
             }
-            rows.extend(block_rows);
+            take(block_rows, &self.tree)?;
         }
-        rows
+        Ok(())
     }
 
     /// Whether the first of `blocks` keeps with the blocks after it up to a table that goes on a

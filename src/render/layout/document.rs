@@ -5,6 +5,11 @@
 //! [`appendix_range`]), then the running header and footer. Contents page numbers need the number of contents pages,
 //! so the contents are laid out twice: once to count its pages (the number
 //! column has a fixed width, so the count cannot change), once with the numbers.
+//!
+//! The body is laid out first and its pages go to the caller's sink as the flow
+//! finishes them; the cover, the contents and every page's running header and footer
+//! ("page X of Y" needs the total) are laid out once the body is complete and returned
+//! in the [`LaidOut`], with the heading anchors that links to later headings need.
 
 use super::super::check::Matcher;
 use super::super::fonts::{FontSet, REGULAR};
@@ -15,7 +20,7 @@ use super::super::template::{Rgb, Template};
 use super::super::tree::{self, Block, Document, Inline, LinkTarget, plain_text};
 use super::super::{Limits, RenderError, Warning, WarningCode};
 use super::blocks::{Ctx, Env, Turned, plain};
-use super::flow::{Flow, Frame, Row};
+use super::flow::{Flow, Frame, Row, Sink};
 use super::text::{AlignMode, TextEngine};
 use super::{Dest, Item, LaidOut, Mm, OutlineEntry, Page, PlacedGlyph, Rect, Target, TextItem, note_ref_anchor};
 
@@ -78,11 +83,14 @@ impl Geometry {
 /// The margin, in millimetres, a table too wide for the measure may spread out to.
 const WIDE_MARGIN_MM: f32 = 20.0;
 
-/// Lay out the whole document.
+/// Lay out the whole document, handing each body page to `sink` as soon as it is finished
+/// (the body's first page is the document's page `1 + ` the number of contents pages, which
+/// [`LaidOut::front`] tells at the end).
 pub(crate) fn lay_out(
     input: &Input<'_>,
     fonts: &FontSet<'_>,
     warnings: &mut Vec<Warning>,
+    sink: Sink<'_>,
 ) -> Result<LaidOut, RenderError> {
     let t = input.template;
     let (width, height) = t.page.size.points();
@@ -136,8 +144,14 @@ pub(crate) fn lay_out(
         parts.push((plan, t.texts.part_action_plan.as_str()));
     }
     let titled = parts.len() > 1;
-    let mut body =
-        Flow::new(frame, input.limits.max_pages, 1).with_landscape(Frame { top: turned.top, bottom: turned.bottom });
+    // The orientation of each body page handed over, for its running header and footer.
+    let mut body_landscape = Vec::new();
+    let mut body_sink = |page: Page, tree: &StructTree| {
+        body_landscape.push(page.landscape);
+        sink(page, tree)
+    };
+    let mut body = Flow::new(frame, input.limits.max_pages, 1, &mut body_sink)
+        .with_landscape(Frame { top: turned.top, bottom: turned.bottom });
     let mut note_refs: Vec<(usize, usize)> = Vec::new();
     // The report's notes only its appendix refers to are tagged in the appendix, where they are.
     let appendix_notes: Vec<usize> = appendix.as_ref().map_or_else(Vec::new, |r| {
@@ -147,22 +161,23 @@ pub(crate) fn lay_out(
     let mut appendix_nodes = Vec::new();
     for (k, (doc, title)) in parts.iter().enumerate() {
         if k > 0 {
-            body.break_page()?;
+            body.break_page(&ctx.tree)?;
         }
         let part = ctx.tree.add(root, Kind::Part);
         ctx.parent = part;
         ctx.part_prefix = format!("p{k}");
         ctx.links = part_links(doc, k);
         if titled {
-            body.push_all(part_title(&mut ctx, title, &env, g.bottom - g.top))?;
-            body.break_page()?;
+            let rows = part_title(&mut ctx, title, &env, g.bottom - g.top);
+            body.push_all(rows, &ctx.tree)?;
+            body.break_page(&ctx.tree)?;
         }
         let (notes, note_nodes) = ctx.notes(&doc.footnotes, &env);
         note_refs.extend(notes.iter().map(|(n, note)| (*n, note.ref_dest)));
         body.add_notes(notes, ctx.note_separator(&env));
         let blocks = if k == 0 { report_blocks.clone() } else { vec![doc.blocks.as_slice()] };
         for blocks in blocks {
-            body.push_all(ctx.blocks(blocks, &env))?;
+            ctx.each_block(blocks, &env, |rows, tree| body.push_all(rows, tree))?;
         }
         // The report's appendix, still to come, may reference its notes.
         if k > 0 || appendix.is_none() {
@@ -189,13 +204,13 @@ pub(crate) fn lay_out(
         }
     }
     if let Some(range) = appendix {
-        body.break_page()?;
+        body.break_page(&ctx.tree)?;
         let sect = ctx.tree.add(root, Kind::Sect);
         ctx.parent = sect;
         ctx.part_prefix = "p0".to_string();
         ctx.links = part_links(input.report, 0);
         let first_entry = ctx.outline.len();
-        body.push_all(ctx.blocks(&input.report.blocks[range], &env))?;
+        ctx.each_block(&input.report.blocks[range], &env, |rows, tree| body.push_all(rows, tree))?;
         close_notes(&mut ctx, &mut body, input.report, &env)?;
         for node in appendix_nodes {
             ctx.tree.attach(sect, node);
@@ -208,7 +223,7 @@ pub(crate) fn lay_out(
             }
         }
     }
-    let (body_pages, body_dests) = body.finish()?;
+    let body_dests = body.finish(&ctx.tree)?;
     // A note whose reference was never placed has nothing to link back to.
     for (n, dest) in note_refs {
         if body_dests.get(dest).copied().flatten().is_none() {
@@ -232,12 +247,11 @@ pub(crate) fn lay_out(
         .collect();
     let (toc_pages, toc_dests) = contents(&mut ctx, &entries, contents_dest, Some(&numbers), &g, input.limits)?;
 
-    let mut pages = Vec::with_capacity(1 + toc_pages.len() + body_pages.len());
+    let mut front = Vec::with_capacity(1 + toc_pages.len());
     ctx.parent = cover_sect;
-    pages.push(cover(&mut ctx, input, &g));
-    pages.extend(toc_pages);
-    pages.extend(body_pages);
-    if pages.len() > input.limits.max_pages {
+    front.push(cover(&mut ctx, input, &g));
+    front.extend(toc_pages);
+    if front.len() + body_landscape.len() > input.limits.max_pages {
         return Err(RenderError::TooManyPages { limit: input.limits.max_pages });
     }
 
@@ -253,8 +267,8 @@ pub(crate) fn lay_out(
         }
     }
 
-    resolve_anchors(&mut pages, &ctx);
-    running_header_footer(&mut ctx, input, &g, &mut pages);
+    let orientations: Vec<bool> = front.iter().map(|p| p.landscape).chain(body_landscape).collect();
+    let running = running_header_footer(&mut ctx, input, &g, &orientations);
     ctx.report_missing();
 
     let mut outline = vec![OutlineEntry { level: 0, title: t.texts.contents.clone(), dest: contents_dest }];
@@ -265,7 +279,16 @@ pub(crate) fn lay_out(
             ..e.clone()
         }),
     );
-    Ok(LaidOut { width: g.width, height: g.height, pages, dests, outline, structure: ctx.tree })
+    Ok(LaidOut {
+        width: g.width,
+        height: g.height,
+        front,
+        running,
+        dests,
+        outline,
+        anchors: ctx.anchors,
+        structure: ctx.tree,
+    })
 }
 
 /// The key of the template section that holds a report's appendices.
@@ -307,13 +330,13 @@ fn part_links(doc: &Document, k: usize) -> Vec<LinkTarget> {
 
 /// The notes of `doc` its text never references (unused definitions, notes referenced
 /// only from another note) close it.
-fn close_notes(ctx: &mut Ctx<'_, '_, '_>, body: &mut Flow, doc: &Document, env: &Env) -> Result<(), RenderError> {
+fn close_notes(ctx: &mut Ctx<'_, '_, '_>, body: &mut Flow<'_>, doc: &Document, env: &Env) -> Result<(), RenderError> {
     let (Some(first), Some(last)) = (doc.footnotes.first(), doc.footnotes.last()) else { return Ok(()) };
     let unplaced = body.take_unplaced(first.number..=last.number);
     if !unplaced.is_empty() {
-        body.push(ctx.note_separator(env))?;
+        body.push(ctx.note_separator(env), &ctx.tree)?;
         for (_, note) in unplaced {
-            body.push_all(note.rows)?;
+            body.push_all(note.rows, &ctx.tree)?;
         }
     }
     Ok(())
@@ -370,7 +393,12 @@ fn contents(
     limits: &Limits,
 ) -> Result<Pages, RenderError> {
     let t = ctx.template;
-    let mut flow = Flow::new(Frame { top: g.top, bottom: g.bottom }, limits.max_pages, 1);
+    let mut pages = Vec::new();
+    let mut sink = |page: Page, _: &StructTree| {
+        pages.push(page);
+        Ok(())
+    };
+    let mut flow = Flow::new(Frame { top: g.top, bottom: g.bottom }, limits.max_pages, 1, &mut sink);
     let env = g.text_env(t);
     let hsize = t.sizes.headings[0];
     let henv = Env { size: hsize, ..env };
@@ -385,7 +413,7 @@ fn contents(
         first.anchor = Some(contents_dest);
         first.height += hsize * 0.6;
     }
-    flow.push_all(title)?;
+    flow.push_all(title, &ctx.tree)?;
 
     let number_col = env.size * 4.0;
     let min_level = entries.iter().map(|e| e.level).min().unwrap_or(0);
@@ -433,9 +461,10 @@ fn contents(
         if let Some(first) = rows.first_mut() {
             first.space_before = if top_level { env.size * 0.6 } else { env.size * 0.1 };
         }
-        flow.push_all(rows)?;
+        flow.push_all(rows, &ctx.tree)?;
     }
-    flow.finish()
+    let dests = flow.finish(&ctx.tree)?;
+    Ok((pages, dests))
 }
 
 /// Right edge of the text items of a row.
@@ -636,29 +665,11 @@ fn cover(ctx: &mut Ctx<'_, '_, '_>, input: &Input<'_>, g: &Geometry) -> Page {
     page
 }
 
-/// Anchors become destinations. Every anchor names a heading ([`super::super::tree::link_parts`]
-/// made the others plain text), so none is left unresolved.
-fn resolve_anchors(pages: &mut [Page], ctx: &Ctx<'_, '_, '_>) {
-    for page in pages.iter_mut() {
-        page.items.retain_mut(|item| match item {
-            Item::Link { target, .. } => match target {
-                Target::Anchor(a) => match ctx.anchors.get(a.as_str()) {
-                    Some(&d) => {
-                        *target = Target::Dest(d);
-                        true
-                    }
-                    None => false,
-                },
-                _ => true,
-            },
-            _ => true,
-        });
-    }
-}
-
-fn running_header_footer(ctx: &mut Ctx<'_, '_, '_>, input: &Input<'_>, g: &Geometry, pages: &mut [Page]) {
+/// The running header and footer of every page but the cover, one page of them for each
+/// of the document's pages (`landscape` gives their orientations).
+fn running_header_footer(ctx: &mut Ctx<'_, '_, '_>, input: &Input<'_>, g: &Geometry, landscape: &[bool]) -> Vec<Page> {
     let t = ctx.template;
-    let total = pages.len().to_string();
+    let total = landscape.len().to_string();
     let m = input.meta;
     // Without a city the title says it all; the template's wording would repeat it.
     let header = if m.city.is_empty() {
@@ -684,6 +695,7 @@ fn running_header_footer(ctx: &mut Ctx<'_, '_, '_>, input: &Input<'_>, g: &Geome
     let rule = t.colours.rule;
     let footer_template = t.texts.footer.clone();
     let turned = g.turned();
+    let mut pages: Vec<Page> = landscape.iter().map(|&landscape| Page { landscape, ..Page::default() }).collect();
     for (k, page) in pages.iter_mut().enumerate().skip(1) {
         // A landscape page's header and footer run across its own width.
         let g = if page.landscape { &turned } else { g };
@@ -717,5 +729,50 @@ fn running_header_footer(ctx: &mut Ctx<'_, '_, '_>, input: &Input<'_>, g: &Geome
             }
             y += row.height;
         }
+    }
+    pages
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::images::Images;
+    use crate::render::markdown;
+
+    /// The body's pages reach the sink while the layout is still going on: the structure
+    /// tree the first page comes with is smaller than the one the last comes with, and the
+    /// pages handed over are the body's, numbered after the cover and contents.
+    #[test]
+    fn body_pages_reach_the_sink_before_the_last_is_laid_out() {
+        let template = Template::builtin();
+        let fonts = FontSet::load(&template).expect("fonts");
+        let limits = Limits::default();
+        let meta = DocumentMeta::for_city("Medellín");
+        let paragraph = "Words of a paragraph that the flow sets on one page after another. ".repeat(20);
+        let markdown: String = (1..=12).map(|k| format!("## Section {k}\n\n{paragraph}\n\n{paragraph}\n\n")).collect();
+        let report = markdown::parse(&markdown, &limits).expect("parses");
+        let images = Images::default();
+        let input = Input {
+            report: &report,
+            action_plan: None,
+            meta: &meta,
+            template: &template,
+            images: &images,
+            source_sha: "0",
+            limits: &limits,
+        };
+        // The number of elements of the tree when each page was handed over.
+        let mut handed = Vec::new();
+        let mut sink = |_: Page, tree: &StructTree| {
+            handed.push(tree.len());
+            Ok(())
+        };
+        let mut warnings = Vec::new();
+        let laid_out = lay_out(&input, &fonts, &mut warnings, &mut sink).expect("lays out");
+        assert!(handed.len() >= 4, "{} body pages", handed.len());
+        assert!(handed[0] < handed[handed.len() - 1], "{handed:?}");
+        assert_eq!(laid_out.running.len(), laid_out.front.len() + handed.len());
+        assert!(laid_out.running[0].items.is_empty(), "the cover has no running header");
+        assert!(laid_out.running[1..].iter().all(|p| !p.items.is_empty()));
     }
 }

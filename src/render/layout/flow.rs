@@ -12,13 +12,19 @@
 //! A row may ask for a landscape page (a table too wide for the portrait page): the flow
 //! turns to a new page for it, in the landscape frame, and back to portrait for the
 //! first row that does not.
+//!
+//! Each page goes to the flow's [`Sink`] as soon as nothing can change it: when the flow
+//! turns to the next page (its footnotes set, nothing pending can move back onto it), and the
+//! last one at [`Flow::finish`]. Only the page being filled is held, so a long document never
+//! has all its pages of glyphs in memory at once. The sink gets the structure tree with the
+//! page, which is why the calls that may end a page take it.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::ops::RangeInclusive;
 use std::rc::Rc;
 
 use super::super::RenderError;
-use super::super::structure::{Artifact, LAYOUT};
+use super::super::structure::{Artifact, LAYOUT, StructTree};
 use super::super::template::Rgb;
 use super::{Dest, Item, Page, Rect};
 
@@ -61,9 +67,17 @@ pub(crate) struct Frame {
     pub bottom: f32,
 }
 
+/// Where a flow hands each finished page, with the structure tree its tags name (complete
+/// for every element the page draws).
+pub(crate) type Sink<'s> = &'s mut dyn FnMut(Page, &StructTree) -> Result<(), RenderError>;
+
 /// Places rows on pages.
-pub(crate) struct Flow {
-    pub pages: Vec<Page>,
+pub(crate) struct Flow<'s> {
+    /// The page being filled.
+    page: Page,
+    /// Pages handed to the sink so far: the current page's index in this flow.
+    handed: usize,
+    sink: Sink<'s>,
     /// The frame of the current page, and those of a portrait and a landscape page.
     frame: Frame,
     portrait: Frame,
@@ -71,7 +85,7 @@ pub(crate) struct Flow {
     y: f32,
     empty: bool,
     pending: Vec<Row>,
-    pub dests: Vec<Option<Dest>>,
+    dests: Vec<Option<Dest>>,
     max_pages: usize,
     /// Index of the first page of this flow in the final document, for limits.
     page_offset: usize,
@@ -86,10 +100,12 @@ pub(crate) struct Flow {
     carry: VecDeque<Row>,
 }
 
-impl Flow {
-    pub fn new(frame: Frame, max_pages: usize, page_offset: usize) -> Flow {
+impl<'s> Flow<'s> {
+    pub fn new(frame: Frame, max_pages: usize, page_offset: usize, sink: Sink<'s>) -> Flow<'s> {
         Flow {
-            pages: vec![Page::default()],
+            page: Page::default(),
+            handed: 0,
+            sink,
             frame,
             portrait: frame,
             landscape: None,
@@ -108,7 +124,7 @@ impl Flow {
     }
 
     /// Rows marked `landscape` go on landscape pages of this frame (without it, on portrait ones).
-    pub fn with_landscape(self, frame: Frame) -> Flow {
+    pub fn with_landscape(self, frame: Frame) -> Flow<'s> {
         Flow { landscape: Some(frame), ..self }
     }
 
@@ -145,14 +161,14 @@ impl Flow {
         if h > 0.0 && self.foot.is_empty() { h + self.separator.height } else { h }
     }
 
-    pub fn push_all(&mut self, rows: Vec<Row>) -> Result<(), RenderError> {
+    pub fn push_all(&mut self, rows: Vec<Row>, tree: &StructTree) -> Result<(), RenderError> {
         for r in rows {
-            self.push(r)?;
+            self.push(r, tree)?;
         }
         Ok(())
     }
 
-    pub fn push(&mut self, row: Row) -> Result<(), RenderError> {
+    pub fn push(&mut self, row: Row, tree: &StructTree) -> Result<(), RenderError> {
         let keep = row.keep_with_next;
         self.pending.push(row);
         // A run of "keep" rows is bounded so a pathological input cannot hold the
@@ -160,10 +176,10 @@ impl Flow {
         if keep && self.pending.len() < 12 {
             return Ok(());
         }
-        self.flush()
+        self.flush(tree)
     }
 
-    fn flush(&mut self) -> Result<(), RenderError> {
+    fn flush(&mut self, tree: &StructTree) -> Result<(), RenderError> {
         if self.pending.is_empty() {
             return Ok(());
         }
@@ -172,31 +188,34 @@ impl Flow {
             + self.notes_height(&group);
         let capacity = self.frame.bottom - self.frame.top;
         if !self.empty && self.y + group[0].space_before + total > self.bottom() && total <= capacity {
-            self.new_page()?;
+            self.new_page(tree)?;
         }
         for row in group {
-            self.place(row, true)?;
+            self.place(row, true, tree)?;
         }
         Ok(())
     }
 
     /// End the current page if it has content; the next row starts a new page.
-    pub fn break_page(&mut self) -> Result<(), RenderError> {
-        self.flush()?;
+    pub fn break_page(&mut self, tree: &StructTree) -> Result<(), RenderError> {
+        self.flush(tree)?;
         if !self.empty {
-            self.new_page()?;
+            self.new_page(tree)?;
         }
         Ok(())
     }
 
-    fn new_page(&mut self) -> Result<(), RenderError> {
-        if self.page_offset + self.pages.len() >= self.max_pages {
+    /// Hand the current page to the sink, footnotes set, and start the next.
+    fn new_page(&mut self, tree: &StructTree) -> Result<(), RenderError> {
+        if self.page_offset + self.handed + 1 >= self.max_pages {
             return Err(RenderError::TooManyPages { limit: self.max_pages });
         }
         self.close_page();
         // A table going on over several pages keeps their orientation.
-        let landscape = self.pages.last().is_some_and(|p| p.landscape);
-        self.pages.push(Page { landscape, ..Page::default() });
+        let landscape = self.page.landscape;
+        let done = std::mem::replace(&mut self.page, Page { landscape, ..Page::default() });
+        (self.sink)(done, tree)?;
+        self.handed += 1;
         self.y = self.frame.top;
         self.empty = true;
         // What the last page could not hold goes first, and at least one row of it.
@@ -256,7 +275,7 @@ impl Flow {
         if self.dests.len() <= dest {
             self.dests.resize(dest + 1, None);
         }
-        self.dests[dest] = Some(Dest { page: self.pages.len() - 1, y });
+        self.dests[dest] = Some(Dest { page: self.handed, y });
     }
 
     /// Draw a row at `top` on the current page; its bars start at `bar_top`.
@@ -264,7 +283,7 @@ impl Flow {
         if let Some(a) = row.anchor {
             self.record(a, top);
         }
-        let page = self.pages.last_mut().expect("a page");
+        let page = &mut self.page;
         for (x, colour) in &row.bars {
             page.items.push(Item::Fill {
                 rect: Rect { x: *x, y: bar_top, w: 2.2, h: top + row.height - bar_top },
@@ -280,27 +299,24 @@ impl Flow {
 
     /// Turn to a page of the row's orientation when the current page has the other one: a
     /// new page, unless the current one is still empty.
-    fn turn(&mut self, landscape: bool) -> Result<(), RenderError> {
-        let current = self.pages.last().is_some_and(|p| p.landscape);
+    fn turn(&mut self, landscape: bool, tree: &StructTree) -> Result<(), RenderError> {
         let frame = if landscape { self.landscape } else { Some(self.portrait) };
-        let Some(frame) = frame.filter(|_| current != landscape) else { return Ok(()) };
+        let Some(frame) = frame.filter(|_| self.page.landscape != landscape) else { return Ok(()) };
         if !self.empty {
-            self.new_page()?;
+            self.new_page(tree)?;
         }
         self.frame = frame;
         self.y = frame.top;
-        if let Some(page) = self.pages.last_mut() {
-            page.landscape = landscape;
-        }
+        self.page.landscape = landscape;
         Ok(())
     }
 
-    fn place(&mut self, mut row: Row, with_header: bool) -> Result<(), RenderError> {
-        self.turn(row.landscape)?;
+    fn place(&mut self, mut row: Row, with_header: bool, tree: &StructTree) -> Result<(), RenderError> {
+        self.turn(row.landscape, tree)?;
         let mut space = if self.empty { 0.0 } else { row.space_before };
         let crowded = !self.empty || !self.foot.is_empty();
         if crowded && self.y + space + row.height + self.notes_height([&row]) > self.bottom() {
-            self.new_page()?;
+            self.new_page(tree)?;
             space = 0.0;
         }
         if self.empty
@@ -315,7 +331,7 @@ impl Flow {
                 for item in &mut h.items {
                     item.make_artifact(Artifact::Pagination);
                 }
-                self.place(h, false)?;
+                self.place(h, false, tree)?;
             }
             space = 0.0;
         }
@@ -329,30 +345,86 @@ impl Flow {
         Ok(())
     }
 
-    /// Flush what is pending and hand over the pages and destinations.
-    pub fn finish(mut self) -> Result<(Vec<Page>, Vec<Option<Dest>>), RenderError> {
-        self.flush()?;
+    /// Flush what is pending, hand over the last pages, and return the destinations (pages
+    /// counted from this flow's first).
+    pub fn finish(mut self, tree: &StructTree) -> Result<Vec<Option<Dest>>, RenderError> {
+        self.flush(tree)?;
         while !self.carry.is_empty() {
-            self.new_page()?;
+            self.new_page(tree)?;
         }
         self.close_page();
-        Ok((self.pages, self.dests))
+        (self.sink)(self.page, tree)?;
+        Ok(self.dests)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::cell::RefCell;
+
     use super::*;
 
     #[test]
     fn rows_for_a_landscape_page_turn_to_pages_of_their_own_and_back() {
         let portrait = Frame { top: 50.0, bottom: 800.0 };
-        let mut flow = Flow::new(portrait, 100, 0).with_landscape(Frame { top: 50.0, bottom: 550.0 });
+        let mut pages = Vec::new();
+        let mut sink = |page: Page, _: &StructTree| {
+            pages.push(page.landscape);
+            Ok(())
+        };
+        let tree = StructTree::new("en");
+        let mut flow = Flow::new(portrait, 100, 0, &mut sink).with_landscape(Frame { top: 50.0, bottom: 550.0 });
         let row = |landscape| Row { height: 100.0, landscape, ..Row::default() };
         // One portrait row, eight landscape ones (five fit the turned frame), one portrait.
         let rows = std::iter::once(false).chain([true; 8]).chain(std::iter::once(false));
-        flow.push_all(rows.map(row).collect()).expect("within the page limit");
-        let (pages, _) = flow.finish().expect("within the page limit");
-        assert_eq!(pages.iter().map(|p| p.landscape).collect::<Vec<_>>(), [false, true, true, false]);
+        flow.push_all(rows.map(row).collect(), &tree).expect("within the page limit");
+        flow.finish(&tree).expect("within the page limit");
+        assert_eq!(pages, [false, true, true, false]);
+    }
+
+    #[test]
+    fn each_page_goes_to_the_sink_once_nothing_can_change_it() {
+        let frame = Frame { top: 0.0, bottom: 1000.0 };
+        // The rows on each page handed over, as the rows' heights (each row's own).
+        let handed: RefCell<Vec<Vec<f32>>> = RefCell::new(Vec::new());
+        let mut sink = |page: Page, _: &StructTree| {
+            let heights = page
+                .items
+                .iter()
+                .filter_map(|i| match i {
+                    Item::Fill { rect, .. } => Some(rect.h),
+                    _ => None,
+                })
+                .collect();
+            handed.borrow_mut().push(heights);
+            Ok(())
+        };
+        let tree = StructTree::new("en");
+        let mut flow = Flow::new(frame, 100, 0, &mut sink);
+        // Rows of 300 pt (a marker fill as tall as the row): three to a page, ten in all.
+        let row = |k: usize| Row {
+            height: 300.0,
+            items: vec![Item::Fill {
+                rect: Rect { x: 0.0, y: 0.0, w: 1.0, h: 300.0 + k as f32 },
+                colour: Rgb(0.0, 0.0, 0.0),
+                tag: LAYOUT,
+            }],
+            ..Row::default()
+        };
+        for k in 0..4 {
+            flow.push(row(k), &tree).expect("within the page limit");
+        }
+        // The fourth row started page 2: page 1 is complete and already handed over, the
+        // rows still to come not laid out.
+        assert_eq!(*handed.borrow(), [vec![300.0, 301.0, 302.0]]);
+        for k in 4..10 {
+            flow.push(row(k), &tree).expect("within the page limit");
+        }
+        assert_eq!(handed.borrow().len(), 3, "the fourth page is still being filled");
+        let dests = flow.finish(&tree).expect("within the page limit");
+        assert!(dests.is_empty());
+        let handed = handed.into_inner();
+        assert_eq!(handed.len(), 4);
+        assert_eq!(handed[3], [309.0]);
     }
 }

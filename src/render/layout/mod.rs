@@ -9,9 +9,14 @@
 //! - [`blocks`] turns blocks into rows (a line, a table row, an image...);
 //! - [`table`] sizes columns from content and builds table rows;
 //! - [`flow`] places rows on pages, keeping headings with what follows and
-//!   repeating table headers;
+//!   repeating table headers, and hands each page on as soon as it is finished;
 //! - [`document`] assembles cover, contents, parts, footnotes, running header and
 //!   footer, and resolves page numbers.
+//!
+//! The body's pages go to the caller's sink one by one as they are finished (the PDF
+//! writer encodes each at once); what needs the whole document (the cover, the contents
+//! with their page numbers, the running header and footer with the page total, heading
+//! anchors) comes in the [`LaidOut`] returned at the end.
 //!
 //! Every item carries its [`Tag`]: the element of the structure tree
 //! ([`structure`](super::structure)) it is content of, which the block drawing it
@@ -23,6 +28,8 @@ mod document;
 mod flow;
 mod table;
 mod text;
+
+use std::collections::HashMap;
 
 pub(crate) use document::{Input, appendix_range, lay_out};
 
@@ -88,7 +95,7 @@ pub(crate) enum Target {
     Uri(String),
     /// A destination by index into [`LaidOut::dests`].
     Dest(usize),
-    /// A heading slug, resolved to a `Dest` when the document is complete.
+    /// A heading slug, resolved through [`LaidOut::anchors`] when the document is complete.
     Anchor(String),
 }
 
@@ -171,6 +178,13 @@ pub(crate) struct Page {
     pub landscape: bool,
 }
 
+impl Page {
+    /// Width and height in points, for a document of portrait pages `width` × `height`.
+    pub fn size(&self, width: f32, height: f32) -> (f32, f32) {
+        if self.landscape { (height, width) } else { (width, height) }
+    }
+}
+
 /// A link or outline destination: a page and a y position on it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Dest {
@@ -186,14 +200,23 @@ pub(crate) struct OutlineEntry {
     pub dest: usize,
 }
 
-/// The laid-out document.
+/// What the layout gives at the end, the body's pages having gone to the sink: page
+/// numbers count the cover and contents, which come first.
 #[derive(Debug, Clone)]
 pub(crate) struct LaidOut {
     pub width: f32,
     pub height: f32,
-    pub pages: Vec<Page>,
+    /// The cover and the contents pages, laid out after the body (the contents need its
+    /// page numbers), first in the document.
+    pub front: Vec<Page>,
+    /// One per page of the document, in order: its running header and footer (none on
+    /// the cover), and its orientation.
+    pub running: Vec<Page>,
     pub dests: Vec<Dest>,
     pub outline: Vec<OutlineEntry>,
+    /// Heading slug (prefixed with its part) to destination, for links whose target is a
+    /// [`Target::Anchor`]: a heading may come after the page linking to it.
+    pub anchors: HashMap<String, usize>,
     /// The elements the items' tags name.
     pub structure: StructTree,
 }
@@ -202,10 +225,16 @@ impl LaidOut {
     /// Width and height of page `page`, in points: `width` and `height` swapped on a
     /// landscape page.
     pub fn page_size(&self, page: usize) -> (f32, f32) {
-        if self.pages.get(page).is_some_and(|p| p.landscape) {
-            (self.height, self.width)
-        } else {
-            (self.width, self.height)
-        }
+        self.running.get(page).map_or((self.width, self.height), |p| p.size(self.width, self.height))
+    }
+
+    /// The destination a link goes to (`None` for an address, or an anchor no heading has).
+    pub fn dest(&self, target: &Target) -> Option<&Dest> {
+        let index = match target {
+            Target::Uri(_) => return None,
+            Target::Dest(d) => *d,
+            Target::Anchor(a) => *self.anchors.get(a)?,
+        };
+        self.dests.get(index)
     }
 }
