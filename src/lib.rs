@@ -19,9 +19,3 @@ pub mod storage;
 pub mod telemetry;
 pub mod web;
 pub mod workflow;
-
-/// The process's allocator: mimalloc. A rendering makes millions of small, short-lived
-/// allocations (shaped words, lines, items), where glibc's malloc spent about a seventh of
-/// the time (BENCHMARKS.md, renderer 7).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
