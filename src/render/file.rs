@@ -11,11 +11,11 @@
 //! streams (small dictionaries of names and references compress about as well at the fastest
 //! level). The bytes depend on the document only.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use flate2::Compression;
-use flate2::write::ZlibEncoder;
+use flate2::{Compress, Compression, FlushCompress, Status};
 use lopdf::{Dictionary, Object, StringFormat};
 
 use super::RenderError;
@@ -116,11 +116,30 @@ pub(crate) fn serialise(object: &Object) -> Vec<u8> {
 /// Flate at level 1: content streams of shaped text and object streams of small
 /// dictionaries compress about as well at the fastest level, at a fraction of the time
 /// (level 6: 6× the time, ~30 % smaller content streams).
+///
+/// One compressor per thread, reset for each stream (the same bytes as a new one): a
+/// rendering deflates a stream per page, and a compressor's state (window and hash tables,
+/// about 300 KB) allocated and freed for each of them left glibc's heap fragmented, the
+/// process holding four times the memory the rendering ever used at once (BENCHMARKS.md,
+/// renderer 7).
 pub(crate) fn deflate(data: &[u8]) -> Vec<u8> {
-    let mut enc = ZlibEncoder::new(Vec::with_capacity(data.len() / 3 + 64), Compression::fast());
-    // Writing to a Vec cannot fail.
-    let _ = enc.write_all(data);
-    enc.finish().unwrap_or_default()
+    thread_local! {
+        static COMPRESSOR: RefCell<Compress> = RefCell::new(Compress::new(Compression::fast(), true));
+    }
+    COMPRESSOR.with_borrow_mut(|c| {
+        c.reset();
+        let mut out = Vec::with_capacity(data.len() / 3 + 64);
+        loop {
+            let read = usize::try_from(c.total_in()).unwrap_or(data.len()).min(data.len());
+            match c.compress_vec(&data[read..], &mut out, FlushCompress::Finish) {
+                Ok(Status::StreamEnd) => return out,
+                Ok(_) => out.reserve(out.capacity().max(64)),
+                // Never for a compressor writing to memory (the encoder before it could not
+                // fail either).
+                Err(_) => return Vec::new(),
+            }
+        }
+    })
 }
 
 fn write_header(out: &mut Vec<u8>, id: u32) {
