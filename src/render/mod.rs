@@ -6,8 +6,9 @@
 //!    imports it) into the document tree of [`tree`], enforcing the structural
 //!    [`Limits`] on the way and dropping C0 control characters. The report's
 //!    language is read from its section headings ([`check`]), falling back to
-//!    [`DocumentMeta::language`]; it is the PDF's `/Lang` and chooses the
-//!    hyphenation patterns of [`hyphenate`].
+//!    [`DocumentMeta::language`]; it is the PDF's `/Lang`, chooses the
+//!    hyphenation patterns of [`hyphenate`] and the template's own words (its
+//!    `translations`: a French report's cover, contents and running footer are French).
 //! 2. [`fonts`] and [`shaping`] select a face for every character (falling back to
 //!    the template's extra fonts) and shape runs with rustybuzz.
 //! 3. [`layout`] breaks lines, paginates, adds the cover, contents, running header
