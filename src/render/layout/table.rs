@@ -33,6 +33,11 @@ struct Shaped {
     pad_y: f32,
 }
 
+/// A table's columns: as many as its alignment row, its header or its longest row has.
+fn column_count(aligns: &[Align], header: &[Vec<Inline>], body: &[Vec<Vec<Inline>>]) -> usize {
+    aligns.len().max(header.len()).max(body.iter().map(Vec::len).max().unwrap_or(0))
+}
+
 impl Ctx<'_, '_, '_> {
     /// Whether [`Ctx::table`] puts this table on a landscape page: starting at the text block's
     /// edge, its longest words do not fit side by side even in the smallest type.
@@ -43,7 +48,7 @@ impl Ctx<'_, '_, '_> {
         body: &[Vec<Vec<Inline>>],
         env: &Env,
     ) -> bool {
-        let columns = aligns.len().max(header.len()).max(body.iter().map(Vec::len).max().unwrap_or(0));
+        let columns = column_count(aligns, header, body);
         let (text_left, _, wide_width) = self.breakout;
         if columns == 0 || env.x != text_left || self.landscape.is_none() {
             return false;
@@ -93,7 +98,7 @@ impl Ctx<'_, '_, '_> {
         body: &[Vec<Vec<Inline>>],
         env: &Env,
     ) -> Vec<Row> {
-        let columns = aligns.len().max(header.len()).max(body.iter().map(Vec::len).max().unwrap_or(0));
+        let columns = column_count(aligns, header, body);
         if columns == 0 {
             return Vec::new();
         }
