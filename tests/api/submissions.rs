@@ -296,10 +296,39 @@ async fn full_walk(app: TestApp) {
     }
 }
 
+/// A French-speaking city's French report: the preview's cover is in French, its field named in
+/// French (the registry's French name), not in the template's English.
+async fn a_french_citys_preview_speaks_french(app: TestApp) {
+    app.city_designated("dakar", "Dakar", "SN", "gastronomy", NaiveDate::from_ymd_opt(2010, 12, 1).unwrap());
+    let patch = json!({ "language": "fr" });
+    let r = app.call(Method::PATCH, "/api/v1/cities/dakar", Some(&app.admin), Some(patch)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    app.sync_cycles();
+    let city = app.token(Role::City, None, Some("dakar"));
+    let cycles = app.get("/api/v1/cities/dakar/cycles", Some(&city)).await;
+    let open = cycles.body["items"].as_array().unwrap().iter().find(|c| c["status"] == "open").expect("an open cycle");
+    let cycle = open["id"].as_i64().unwrap();
+    let draft = json!({
+        "report_markdown": "# Résumé analytique\n\nLa ville a organisé des ateliers.\n\n# Informations générales\n\nTexte.\n",
+        "action_plan_markdown": ""
+    });
+    let r = app.call(Method::PUT, &format!("/api/v1/cycles/{cycle}/draft"), Some(&city), Some(draft)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = app.get(&format!("/api/v1/cycles/{cycle}/draft/pdf"), Some(&city)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let text = crate::helpers::pdftotext(r.text_bytes());
+    for words in
+        ["Rapport de suivi des membres", "Ville créative de l’UNESCO — Gastronomie", "Domaine créatif", "Brouillon"]
+    {
+        assert!(text.contains(words), "{words:?} missing from the French cover:\n{text}");
+    }
+    assert!(!text.contains("Gastronomy"), "the field is named in English:\n{text}");
+}
+
 /// Standard base64, as JSON bodies carry attachments.
 pub fn b64(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-crate::both_backends!(full_walk);
+crate::both_backends!(full_walk, a_french_citys_preview_speaks_french);
